@@ -1,0 +1,1 @@
+"""milestonebill: milestone billing for service firms."""

@@ -1,1 +1,47 @@
-"""milestonebill: milestone billing for service firms."""
+"""milestonebill: milestone billing for service firms.
+
+Exact money, billing schedules, agreements with priced amendments,
+exactly-once charging and ASC 606 / IFRS 15 revenue recognition.
+The nouns and verbs most users need are re-exported here; the modules hold
+the rest.
+
+>>> from milestonebill import Money, allocate
+>>> allocate(Money("100.00", "USD"), [1, 1, 1])
+(Money('33.34', 'USD'), Money('33.33', 'USD'), Money('33.33', 'USD'))
+"""
+
+from milestonebill.errors import (
+    CurrencyMismatchError,
+    DomainError,
+    InfrastructureError,
+    InvalidAmountError,
+    MilestonebillError,
+    ValidationError,
+)
+from milestonebill.money import (
+    Currency,
+    Money,
+    Rounding,
+    allocate,
+    allocate_evenly,
+    allocate_many,
+    format_money,
+)
+
+__all__ = [
+    "Currency",
+    "CurrencyMismatchError",
+    "DomainError",
+    "InfrastructureError",
+    "InvalidAmountError",
+    "MilestonebillError",
+    "Money",
+    "Rounding",
+    "ValidationError",
+    "allocate",
+    "allocate_evenly",
+    "allocate_many",
+    "format_money",
+]
+
+__version__ = "0.1.0.dev0"

@@ -13,7 +13,8 @@ working for callers who do not know this library.
 
 Validation errors name the field, what was expected and what was got:
 
->>> err = ValidationError("amount", "exact to 2 decimal places for USD", "Decimal('1.005')")
+>>> from decimal import Decimal
+>>> err = ValidationError("amount", "exact to 2 decimal places for USD", Decimal("1.005"))
 >>> str(err)
 "'amount' must be exact to 2 decimal places for USD (got Decimal('1.005'))"
 >>> err.field, err.expected
@@ -31,16 +32,23 @@ __all__ = [
     "ConcurrencyError",
     "CurrencyMismatchError",
     "DomainError",
+    "DuplicateIdError",
+    "EventOrderError",
     "GatewayError",
+    "GatewayUnavailableError",
     "IdempotencyError",
     "InfrastructureError",
     "InvalidAmountError",
     "InvalidInputError",
     "InvalidTransitionError",
+    "LeaseLostError",
     "MilestonebillError",
     "NotFoundError",
+    "ProposalExpiredError",
     "StoreError",
+    "UnbalancedEntryError",
     "ValidationError",
+    "WebhookSignatureError",
 ]
 
 
@@ -57,13 +65,14 @@ class ValidationError(DomainError, ValueError):
 
     ``field`` names the input (dotted for nested values, e.g.
     ``'milestones[2].amount'``), ``expected`` says what would have been
-    accepted and ``got`` is the ``repr`` of what was given.
+    accepted, ``value`` is what was given and ``got`` its ``repr``.
     """
 
     def __init__(self, field: str, expected: str, got: object, message: str | None = None):
         self.field = field
         self.expected = expected
-        self.got = got if isinstance(got, str) else repr(got)
+        self.value = got
+        self.got = repr(got)
         self.message = message or f"{field!r} must be {expected} (got {self.got})"
         super().__init__(self.message)
 
@@ -71,7 +80,7 @@ class ValidationError(DomainError, ValueError):
         return self.message
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.field, self.expected, self.got, self.message))
+        return (type(self), (self.field, self.expected, self.value, self.message))
 
 
 class InvalidAmountError(ValidationError):
@@ -84,7 +93,7 @@ class InvalidInputError(ValidationError):
     ``problems`` holds each :class:`ValidationError` found.
 
     >>> e = InvalidInputError([ValidationError("a", "positive", -1),
-    ...                        ValidationError("b", "a date", "'x'")])
+    ...                        ValidationError("b", "a date", "x")])
     >>> print(e)
     2 problems: 'a' must be positive (got -1); 'b' must be a date (got 'x')
     >>> e.field
@@ -99,7 +108,7 @@ class InvalidInputError(ValidationError):
         text = "; ".join(str(p) for p in self.problems)
         n = len(self.problems)
         message = text if n == 1 else f"{n} problems: {text}"
-        super().__init__(first.field, first.expected, first.got, message)
+        super().__init__(first.field, first.expected, first.value, message)
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.problems,))
@@ -170,3 +179,106 @@ class IdempotencyError(GatewayError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.key, self.detail))
+
+
+class UnbalancedEntryError(DomainError, ValueError):
+    """A journal entry's debits and credits differ; nothing was posted.
+
+    >>> print(UnbalancedEntryError("je-1", "100.00 USD", "99.99 USD"))
+    journal entry 'je-1' does not balance: debits 100.00 USD, credits 99.99 USD
+    """
+
+    def __init__(self, entry_id: str, debits: str, credits: str):
+        self.entry_id = entry_id
+        self.debits = debits
+        self.credits = credits
+        super().__init__(
+            f"journal entry {entry_id!r} does not balance: debits {debits}, credits {credits}"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.entry_id, self.debits, self.credits))
+
+
+class DuplicateIdError(DomainError, ValueError):
+    """An id that must be unique was reused for different content.
+
+    Re-sending the *same* content under the same id is a no-op everywhere
+    (that is what makes retries safe); different content is refused.
+
+    >>> print(DuplicateIdError("journal entry", "je-1"))
+    journal entry id 'je-1' is already used for different content
+    """
+
+    def __init__(self, kind: str, ident: str, detail: str = "is already used for different content"):
+        self.kind = kind
+        self.ident = ident
+        self.detail = detail
+        super().__init__(f"{kind} id {ident!r} {detail}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.kind, self.ident, self.detail))
+
+
+class LeaseLostError(StoreError):
+    """A worker acted on a claim it no longer holds (the lease expired or moved)."""
+
+    def __init__(self, agreement_id: str, worker_id: str):
+        self.agreement_id = agreement_id
+        self.worker_id = worker_id
+        super().__init__(f"worker {worker_id!r} does not hold the claim on {agreement_id!r}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.agreement_id, self.worker_id))
+
+
+class GatewayUnavailableError(GatewayError):
+    """A gateway could not be reached or asked us to come back later.
+
+    Connection failures, timeouts, 5xx answers and rate limits.  Retrying the
+    same call with the same idempotency key is safe.
+    """
+
+
+class WebhookSignatureError(GatewayError, ValueError):
+    """A webhook payload is forged, tampered with, or outside the tolerance window."""
+
+
+class EventOrderError(DomainError, ValueError):
+    """An event does not follow its stream: its version is not the next one.
+
+    >>> print(EventOrderError("agr-1", 4, 6))
+    agreement 'agr-1' expects event version 4 next (got 6)
+    """
+
+    def __init__(self, stream: str, expected: int, got: int, detail: str = ""):
+        self.stream = stream
+        self.expected = expected
+        self.got = got
+        self.detail = detail
+        extra = f": {detail}" if detail else ""
+        super().__init__(
+            f"agreement {stream!r} expects event version {expected} next (got {got}){extra}"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.stream, self.expected, self.got, self.detail))
+
+
+class ProposalExpiredError(DomainError, ValueError):
+    """A proposal was signed after its validity date.
+
+    >>> print(ProposalExpiredError("prop-1", "2026-01-31", "2026-02-01"))
+    proposal 'prop-1' was valid until 2026-01-31 (signed on 2026-02-01)
+    """
+
+    def __init__(self, proposal_id: str, valid_until: str, signed_on: str):
+        self.proposal_id = proposal_id
+        self.valid_until = valid_until
+        self.signed_on = signed_on
+        super().__init__(
+            f"proposal {proposal_id!r} was valid until {valid_until} (signed on {signed_on})"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.proposal_id, self.valid_until, self.signed_on))

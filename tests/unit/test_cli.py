@@ -1,0 +1,163 @@
+"""Unit tests for the ``milestonebill`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from datetime import date
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from milestonebill.cli import COMMANDS, EXAMPLE_ENGAGEMENT, build_parser, load_engagement, main
+from milestonebill.errors import ValidationError
+from milestonebill.money import Money
+from milestonebill.schedule import BillingSchedule, ChargeKind
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def example() -> dict[str, Any]:
+    text = resources.files("milestonebill").joinpath(EXAMPLE_ENGAGEMENT).read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def test_example_engagement_is_the_documented_consulting_deal() -> None:
+    eng = load_engagement(example())
+    s = eng.schedule
+    assert s.fee == Money("48000.00", "USD")
+    assert Money.total(s.milestone_amounts().values()) == s.fee
+    assert any(m.percent is not None for m in s.milestones)
+    (retainer,) = s.recurring
+    assert (retainer.anchor_day, retainer.first_period_proration is not None) == (31, True)
+    assert [(e.percent, e.step, e.on_anniversary) for e in retainer.escalations] == [
+        (Decimal(3), Decimal(1), True)]
+
+
+def test_example_is_canonical_json() -> None:
+    data = example()
+    assert BillingSchedule.from_json(data["schedule"]).to_json() == data["schedule"]
+
+
+def test_schedule_without_file_prints_the_example_charges() -> None:
+    code, text = run("schedule")
+    lines = text.splitlines()
+    assert code == 0
+    assert lines[4].split()[:4] == ["2025-01-15", "kickoff", "12,000.00", "USD"]
+    assert "prorated 14/31" in text
+    assert lines[-1] == "29 charges, total 108,794.45 USD"
+
+
+def test_schedule_window_is_half_open() -> None:
+    code, text = run("schedule", "--from", "2026-03-31", "--to", "2026-04-30")
+    rows = [line for line in text.splitlines() if line.startswith("2026")]
+    assert (code, len(rows)) == (0, 1)
+    assert "2,524.00 USD" in rows[0]
+    assert "2450.00 -> 2524.00" in rows[0]
+
+
+def test_schedule_json_output_parses_and_sums() -> None:
+    code, text = run("schedule", "--json", "--to", "2025-04-01")
+    doc = json.loads(text)
+    total = Money.total((Money(c["amount"], doc["currency"]) for c in doc["charges"]),
+                        currency=doc["currency"])
+    assert code == 0
+    assert (doc["from"], doc["to"], str(total.amount), doc["total"]) == (
+        "2025-01-15", "2025-04-01", "32356.45", "32356.45")
+    assert [c["kind"] for c in doc["charges"]] == [
+        ChargeKind.MILESTONE.value, ChargeKind.MILESTONE.value,
+        ChargeKind.RECURRING.value, ChargeKind.RECURRING.value]
+
+
+def test_schedule_reads_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps({"signed_on": "2024-05-01", "schedule": {
+        "currency": "JPY", "fee": "300000", "milestones": [
+            {"id": "all", "name": "Everything", "percent": "100", "trigger": "on_signing"}]}}))
+    code, text = run("schedule", str(path))
+    assert code == 0
+    row = next(line for line in text.splitlines() if line.startswith("2024-05-01"))
+    assert row.split()[:5] == ["2024-05-01", "all", "300,000", "JPY", "2024-05-01"]
+
+
+def test_schedule_reads_a_bare_schedule(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"currency": "KWD", "recurring": [
+        {"id": "r", "name": "R", "amount": "1.250", "interval": {"unit": "week"},
+         "start": "2024-01-01", "count": 2}]}))
+    code, text = run("schedule", str(path))
+    assert code == 0
+    assert text.splitlines()[-1] == "2 charges, total 2.500 KWD"
+
+
+def test_unbounded_schedule_defaults_to_twelve_months(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"currency": "USD", "recurring": [
+        {"id": "r", "name": "R", "amount": "10.00", "interval": {"unit": "month"},
+         "start": "2024-01-31"}]}))
+    code, text = run("schedule", str(path))
+    assert code == 0
+    assert "charges from 2024-01-31 to 2025-01-31" in text
+    assert text.splitlines()[-1] == "12 charges, total 120.00 USD"
+
+
+def test_bad_file_reports_the_field_and_exits_1(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"currency": "USD", "fee": 100.0}))
+    code, text = run("schedule", str(path))
+    assert (code, text) == (1, "")
+    assert "'fee' must be a decimal string" in capsys.readouterr().err
+
+
+def test_missing_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("schedule", str(tmp_path / "nope.json"))[0] == 1
+    assert "No such file" in capsys.readouterr().err
+
+
+def test_bad_date_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("schedule", "--from", "31/01/2025")[0] == 2
+    assert "expected an ISO date" in capsys.readouterr().err
+
+
+def test_no_subcommand_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run()[0] == 2
+    capsys.readouterr()
+
+
+def test_to_before_from_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("schedule", "--from", "2025-02-01", "--to", "2025-01-01")[0] == 1
+    assert "'--to'" in capsys.readouterr().err
+
+
+def test_subcommands_are_registered_in_one_place() -> None:
+    def add_hello(sub: Any) -> None:
+        p = sub.add_parser("hello")
+        p.set_defaults(handler=lambda args, out: 0)
+
+    parser = build_parser([*COMMANDS, add_hello])
+    assert isinstance(parser, argparse.ArgumentParser)
+    assert parser.parse_args(["hello"]).command == "hello"
+    assert parser.parse_args(["schedule"]).command == "schedule"
+
+
+def test_completion_of_a_milestone_not_triggered_on_completion_is_refused() -> None:
+    data = example()
+    data["completions"]["kickoff"] = "2025-01-20"
+    with pytest.raises(ValidationError, match=r"'completions\.kickoff'"):
+        load_engagement(data)
+
+
+def test_engagement_default_window_covers_every_charge() -> None:
+    eng = load_engagement(example())
+    start, end = eng.default_window()
+    assert (start, end) == (date(2025, 1, 15), date(2027, 3, 1))

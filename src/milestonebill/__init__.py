@@ -10,6 +10,20 @@ the rest.
 (Money('33.34', 'USD'), Money('33.33', 'USD'), Money('33.33', 'USD'))
 """
 
+from milestonebill.agreement import (
+    Agreement,
+    AgreementId,
+    Amendment,
+    AmendmentId,
+    PackageOption,
+    PaymentMethodRef,
+    Proposal,
+    ProrationPolicy,
+    apply,
+    contract_value,
+    preview,
+    sign,
+)
 from milestonebill.errors import (
     CurrencyMismatchError,
     DomainError,
@@ -18,6 +32,15 @@ from milestonebill.errors import (
     MilestonebillError,
     ValidationError,
 )
+from milestonebill.invoicing import (
+    CreditNote,
+    Invoice,
+    due_credit_notes,
+    due_invoices,
+    invoice_balance,
+    next_number,
+)
+from milestonebill.ledger import Account, InMemoryLedger, JournalEntry, JournalLine, Ledger
 from milestonebill.money import (
     Currency,
     Money,
@@ -35,6 +58,18 @@ from milestonebill.periods import (
     prorate,
     prorate_partition,
 )
+from milestonebill.recognition import (
+    Contract,
+    PerformanceObligation,
+    allocate_transaction_price,
+    contract_balances,
+    estimate_transaction_price,
+    journal_entries,
+    modify_contract,
+    recognise_cost_to_cost,
+    recognise_straight_line,
+    revenue_waterfall,
+)
 from milestonebill.schedule import (
     BillingSchedule,
     Charge,
@@ -50,24 +85,41 @@ from milestonebill.schedule import (
 )
 
 __all__ = [
+    "Account",
+    "Agreement",
+    "AgreementId",
+    "Amendment",
+    "AmendmentId",
     "BillingSchedule",
     "Charge",
+    "Contract",
+    "CreditNote",
     "Currency",
     "CurrencyMismatchError",
     "DayCount",
     "DomainError",
     "Escalation",
+    "InMemoryLedger",
     "InfrastructureError",
     "Interval",
     "InvalidAmountError",
+    "Invoice",
     "ItemId",
+    "JournalEntry",
+    "JournalLine",
+    "Ledger",
     "Milestone",
     "MilestoneId",
     "MilestonebillError",
     "Money",
+    "PackageOption",
+    "PaymentMethodRef",
     "PaymentTerms",
+    "PerformanceObligation",
     "Period",
+    "Proposal",
     "Proration",
+    "ProrationPolicy",
     "RecurringCharge",
     "Rounding",
     "Timing",
@@ -77,9 +129,25 @@ __all__ = [
     "allocate",
     "allocate_evenly",
     "allocate_many",
+    "allocate_transaction_price",
+    "apply",
+    "contract_balances",
+    "contract_value",
+    "due_credit_notes",
+    "due_invoices",
+    "estimate_transaction_price",
     "format_money",
+    "invoice_balance",
+    "journal_entries",
+    "modify_contract",
+    "next_number",
+    "preview",
     "prorate",
     "prorate_partition",
+    "recognise_cost_to_cost",
+    "recognise_straight_line",
+    "revenue_waterfall",
+    "sign",
 ]
 
 __version__ = "0.1.0.dev0"

@@ -7,9 +7,9 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
 import subprocess
 import sys
-import re
 import types
 
 import pytest

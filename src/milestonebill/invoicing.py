@@ -1,0 +1,432 @@
+"""Invoicing decisions: what to bill, credit and collect, purely from agreement state.
+
+The engine calls these with an agreement (a fold of its events) and a date;
+nothing here reads a clock or a store.
+
+* :func:`due_invoices` -- unnumbered invoice drafts for everything billable
+  on or before ``as_of`` that is not yet billed: delivered milestones,
+  signing and dated milestones, recurring service periods whose billing
+  date has come, and extra charges from approved amendments (adjustment
+  lines that reference the original invoice).  One draft per payment terms.
+* :func:`due_credit_notes` -- unnumbered credit-note drafts for items billed
+  for more than the amended plan now says (downgrades, removed milestones,
+  unused prepaid time after a cancellation), one per credited invoice.
+* :func:`invoice_balance` / :func:`invoice_status` -- what is still owed on
+  an invoice after credit notes, payments (partial ones included) and refunds.
+* :func:`billing_position` -- invoiced - credited + still scheduled =
+  contract value, to the minor unit (the conservation invariant).
+* :func:`next_number` -- the numbering policy as a pure function.
+
+Exactly once: every line id is ``<agreement>:<plan key>:<n>`` where the plan
+key names the item and its period (``m:<milestone>`` or
+``r:<item>:<period start>``) and ``n`` counts earlier documents for that key;
+a draft's id is a hash of its line ids.  Re-running the same date against the
+same events gives the same ids; once the ``InvoiceIssued`` event is applied
+the items are billed and nothing is due again.  Pausing holds all drafts.
+
+>>> from datetime import UTC, date, datetime
+>>> from decimal import Decimal
+>>> from milestonebill.money import Currency, Money
+>>> from milestonebill.agreement import (AgreementId, Collection, PackageOption, Proposal,
+...     ProposalId, sign)
+>>> from milestonebill.schedule import BillingSchedule, Milestone, MilestoneId, Trigger
+>>> usd = Currency.of("USD")
+>>> s = BillingSchedule(currency=usd, milestones=[Milestone(MilestoneId("deposit"), "Deposit",
+...     amount=Money("1500.00", "USD"), trigger=Trigger.ON_SIGNING,
+...     terms=PaymentTerms.net(14))])
+>>> p = Proposal(ProposalId("p"), "Acme", usd, (PackageOption("std", "Standard", s),),
+...              collection=Collection.SEND_INVOICE)
+>>> a = sign(p, option="std", signer="Ada", signed_at=datetime(2026, 2, 2, tzinfo=UTC),
+...          payment_method=None, agreement_id=AgreementId("agr-9"))
+>>> vat = TaxPolicy(FlatTax(TaxRate("VAT", Decimal("0.2"))))
+>>> (draft,) = due_invoices(a, date(2026, 2, 2), tax=vat)
+>>> draft.number, draft.due_on, draft.subtotal, draft.tax_total, draft.total
+(None, datetime.date(2026, 2, 16), Money('1500.00', 'USD'), Money('300.00', 'USD'), Money('1800.00', 'USD'))
+>>> draft.lines[0].line_id, draft.id == due_invoices(a, date(2026, 2, 2), tax=vat)[0].id
+('agr-9:m:deposit:0', True)
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Sequence
+from datetime import date
+
+import attrs
+
+from milestonebill._amendments import item_of_key
+from milestonebill._documents import (
+    NO_TAX,
+    CreditNote,
+    CreditNoteId,
+    CreditReason,
+    FlatTax,
+    Invoice,
+    InvoiceId,
+    InvoiceLine,
+    LineKind,
+    NumberingPolicy,
+    TaxLine,
+    TaxMethod,
+    TaxPolicy,
+    TaxRate,
+    TaxRule,
+    compute_tax,
+    next_number,
+)
+from milestonebill.agreement import (
+    Agreement,
+    AgreementState,
+    PlanItem,
+    billed_by_key,
+    billing_plan,
+    contract_value,
+)
+from milestonebill.errors import ValidationError
+from milestonebill.money import Money
+from milestonebill.periods import Period
+from milestonebill.schedule import ChargeKind, PaymentTerms
+
+__all__ = [
+    "NO_TAX",
+    "BillingPosition",
+    "CreditNote",
+    "CreditNoteId",
+    "CreditReason",
+    "FlatTax",
+    "Invoice",
+    "InvoiceId",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "LineKind",
+    "Numbering",
+    "NumberingPolicy",
+    "TaxLine",
+    "TaxMethod",
+    "TaxPolicy",
+    "TaxRate",
+    "TaxRule",
+    "billing_position",
+    "compute_tax",
+    "due_credit_notes",
+    "due_invoices",
+    "invoice_balance",
+    "invoice_status",
+    "next_number",
+    "refund_credit_note",
+]
+
+
+@attrs.frozen
+class Numbering:
+    """A numbering policy and the last number used (``None``: none yet)."""
+
+    policy: NumberingPolicy
+    last: str | None = None
+
+
+@attrs.frozen
+class _Delta:
+    key: str
+    item: PlanItem | None
+    minor: int
+    first_invoice: InvoiceId | None
+    documents: int
+    due: date
+
+
+def _plan_horizon(agreement: Agreement, as_of: date) -> date:
+    """A horizon covering every billed key and everything billable by ``as_of``."""
+    latest = as_of
+    for inv in agreement.invoices:
+        latest = max(latest, inv.issued_on)
+        for line in inv.lines:
+            if line.period is not None:
+                latest = max(latest, line.period.start)
+    for cn in agreement.credit_notes:
+        for line in cn.lines:
+            if line.period is not None:
+                latest = max(latest, line.period.start)
+    return date.fromordinal(min(latest.toordinal() + 1, date.max.toordinal()))
+
+
+def _deltas(agreement: Agreement, as_of: date) -> list[_Delta]:
+    if not isinstance(as_of, date):
+        raise ValidationError("as_of", "a date", as_of)
+    if agreement.state is AgreementState.PAUSED:
+        return []
+    plan = {i.key: i for i in billing_plan(agreement, through=_plan_horizon(agreement, as_of))}
+    billed = billed_by_key(agreement)
+    changed = dict(agreement.changed_on)
+    out: list[_Delta] = []
+    for key in dict.fromkeys([*plan, *billed]):
+        item = plan.get(key)
+        net, first, n = billed.get(key, (0, None, 0))
+        delta = (0 if item is None else item.amount.minor) - net
+        if delta == 0:
+            continue
+        on = None if item is None else item.on
+        if n == 0:
+            if on is None:
+                continue
+            due = on
+        else:
+            due = max(on or date.min, changed.get(item_of_key(key), date.min))
+        if due <= as_of:
+            out.append(_Delta(key, item, delta, first, n, due))
+    return out
+
+
+def _digest(prefix: str, parts: Sequence[str]) -> str:
+    h = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+    return f"{prefix}_{h}"
+
+
+def _describe(item: PlanItem | None, key: str) -> str:
+    if item is None:
+        return f"removed item {key}"
+    if item.period is not None:
+        return f"{item.name} {item.period}"
+    return item.name
+
+
+def _billed_period(agreement: Agreement, key: str) -> Period | None:
+    found = None
+    for inv in agreement.invoices:
+        for line in inv.lines:
+            if line.item_key == key:
+                found = line.period
+    return found
+
+
+def _line(agreement: Agreement, d: _Delta, kind: LineKind) -> InvoiceLine:
+    item = d.item
+    provenance: tuple[str, ...] = () if item is None else item.provenance
+    period = None if item is None else item.period
+    description = _describe(item, d.key)
+    if kind is LineKind.CREDIT:
+        # Credit the part of the billed period the plan no longer covers, when it is a tail.
+        billed = _billed_period(agreement, d.key)
+        if billed is not None and (period is None or (
+                period.start == billed.start and period.end < billed.end)):
+            period = billed if period is None else Period(period.end, billed.end)
+        name = d.key if item is None else item.name
+        description = f"Credit: {name}" + ("" if period is None else f" {period}")
+        planned = 0 if item is None else item.amount.minor
+        cur = agreement.currency
+        provenance = (*provenance, f"billed {Money.from_minor(planned - d.minor, cur)}, "
+                      f"plan now {Money.from_minor(planned, cur)}")
+    elif kind is LineKind.ADJUSTMENT:
+        description = f"Adjustment: {description}"
+    return InvoiceLine(
+        line_id=f"{agreement.id}:{d.key}:{d.documents}",
+        item_key=d.key,
+        kind=kind,
+        description=description,
+        amount=Money.from_minor(abs(d.minor), agreement.currency),
+        item_id=item_of_key(d.key),
+        period=period,
+        adjusts=d.first_invoice,
+        provenance=provenance,
+    )
+
+
+def _numbers(numbering: Numbering | None, count: int) -> list[str | None]:
+    if numbering is None:
+        return [None] * count
+    out: list[str | None] = []
+    last = numbering.last
+    for _ in range(count):
+        last = next_number(numbering.policy, last)
+        out.append(last)
+    return out
+
+
+def due_invoices(
+    agreement: Agreement,
+    as_of: date,
+    *,
+    tax: TaxPolicy = NO_TAX,
+    numbering: Numbering | None = None,
+) -> tuple[Invoice, ...]:
+    """Invoice drafts for what is billable on or before ``as_of`` and not yet billed.
+
+    Lines are milestones, recurring service-period pieces (with their
+    escalation and proration provenance) and adjustments: extra charges on
+    already-invoiced items, which reference the original invoice.  Drafts
+    are issued on ``as_of`` and grouped by payment terms (due date = terms
+    applied to ``as_of``); they are unnumbered unless ``numbering`` is given.
+    Pending amendments have no effect; a paused agreement has nothing due.
+    """
+    by_terms: dict[PaymentTerms, list[InvoiceLine]] = {}
+    for d in _deltas(agreement, as_of):
+        if d.minor <= 0:
+            continue
+        assert d.item is not None
+        if d.documents:
+            kind = LineKind.ADJUSTMENT
+        elif d.item.kind is ChargeKind.MILESTONE:
+            kind = LineKind.MILESTONE
+        else:
+            kind = LineKind.RECURRING
+        by_terms.setdefault(d.item.terms, []).append(_line(agreement, d, kind))
+    groups = sorted(by_terms.items(), key=lambda kv: kv[0].net_days)
+    numbers = _numbers(numbering, len(groups))
+    return tuple(
+        Invoice.build(
+            id=InvoiceId(_digest("inv", [agreement.id, *(ln.line_id for ln in lines)])),
+            agreement_id=agreement.id, currency=agreement.currency, issued_on=as_of,
+            due_on=terms.due_date(as_of), lines=lines, tax=tax, number=number,
+        )
+        for (terms, lines), number in zip(groups, numbers, strict=True)
+    )
+
+
+def due_credit_notes(
+    agreement: Agreement,
+    as_of: date,
+    *,
+    tax: TaxPolicy = NO_TAX,
+    numbering: Numbering | None = None,
+) -> tuple[CreditNote, ...]:
+    """Credit-note drafts for items billed for more than the amended plan says.
+
+    One draft per credited invoice (the invoice that first billed each
+    item); reason ``CANCELLATION`` on a cancelled agreement, else
+    ``AMENDMENT``.  Credits become due on the effective date of the
+    amendment that caused them.
+    """
+    by_invoice: dict[InvoiceId, list[InvoiceLine]] = {}
+    for d in _deltas(agreement, as_of):
+        if d.minor >= 0:
+            continue
+        assert d.first_invoice is not None
+        by_invoice.setdefault(d.first_invoice, []).append(_line(agreement, d, LineKind.CREDIT))
+    reason = (CreditReason.CANCELLATION if agreement.state is AgreementState.CANCELLED
+              else CreditReason.AMENDMENT)
+    numbers = _numbers(numbering, len(by_invoice))
+    return tuple(
+        CreditNote.build(
+            id=CreditNoteId(_digest("cn", [agreement.id, *(ln.line_id for ln in lines)])),
+            agreement_id=agreement.id, currency=agreement.currency, issued_on=as_of,
+            credits=invoice_id, reason=reason, lines=lines, tax=tax, number=number,
+        )
+        for (invoice_id, lines), number in zip(by_invoice.items(), numbers, strict=True)
+    )
+
+
+def refund_credit_note(
+    agreement: Agreement,
+    invoice_id: InvoiceId,
+    amount: Money,
+    *,
+    issued_on: date,
+    reason: CreditReason = CreditReason.REFUND,
+    memo: str = "",
+    tax: TaxPolicy = NO_TAX,
+    number: str | None = None,
+) -> CreditNote:
+    """A refund or goodwill credit note of ``amount`` (net of tax) against an invoice.
+
+    It reduces the invoice balance but is tied to no plan item, so the
+    items stay billed (use an amendment to change what the contract is worth).
+    """
+    if reason not in (CreditReason.REFUND, CreditReason.GOODWILL):
+        raise ValidationError("reason", "REFUND or GOODWILL", reason)
+    invoice = agreement.invoice(invoice_id)
+    if amount.currency != agreement.currency or not 0 < amount.minor <= invoice.subtotal.minor:
+        raise ValidationError("amount", f"a positive amount up to {invoice.subtotal}", amount)
+    n = sum(1 for c in agreement.credit_notes if c.credits == invoice_id)
+    line = InvoiceLine(
+        line_id=f"{agreement.id}:{invoice_id}:{reason.value}:{n}", item_key=None,
+        kind=LineKind.CREDIT, description=memo or f"{reason.value} on {invoice.number}",
+        amount=amount, adjusts=invoice_id,
+    )
+    return CreditNote.build(
+        id=CreditNoteId(_digest("cn", [agreement.id, line.line_id])), agreement_id=agreement.id,
+        currency=agreement.currency, issued_on=issued_on, credits=invoice_id, reason=reason,
+        lines=[line], tax=tax, number=number, memo=memo,
+    )
+
+
+class InvoiceStatus(enum.Enum):
+    """Payment state of an issued invoice."""
+
+    OPEN = "open"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    OVERPAID = "overpaid"
+
+
+def invoice_balance(agreement: Agreement, invoice_id: InvoiceId) -> Money:
+    """Still owed on an invoice: total - credit notes - payments + refunds (tax included).
+
+    Negative when the client is owed money (overpaid, or credited after paying).
+    """
+    invoice = agreement.invoice(invoice_id)
+    cur = agreement.currency
+    credited = Money.total((c.total for c in agreement.credit_notes if c.credits == invoice_id),
+                           currency=cur)
+    paid = Money.total((p.amount for p in agreement.payments if p.invoice_id == invoice_id),
+                       currency=cur)
+    refunded = Money.total((r.amount for r in agreement.refunds if r.invoice_id == invoice_id),
+                           currency=cur)
+    return invoice.total - credited - paid + refunded
+
+
+def invoice_status(agreement: Agreement, invoice_id: InvoiceId) -> InvoiceStatus:
+    """OPEN (nothing paid), PARTIALLY_PAID, PAID (balance zero) or OVERPAID."""
+    balance = invoice_balance(agreement, invoice_id)
+    if balance.minor < 0:
+        return InvoiceStatus.OVERPAID
+    if balance.minor == 0:
+        return InvoiceStatus.PAID
+    paid = any(p.invoice_id == invoice_id for p in agreement.payments)
+    return InvoiceStatus.PARTIALLY_PAID if paid else InvoiceStatus.OPEN
+
+
+@attrs.frozen
+class BillingPosition:
+    """Conservation: ``invoiced - credited + scheduled == contract_value`` (tax excluded).
+
+    ``credited`` counts item-keyed credits (amendments, cancellations);
+    ``scheduled`` is the plan not yet billed, negative where a credit is
+    still to be issued.  ``other_credits`` are refund/goodwill credits,
+    which reduce balances but not the contract value.
+    """
+
+    invoiced: Money
+    credited: Money
+    scheduled: Money
+    contract_value: Money
+    other_credits: Money
+
+    @property
+    def balanced(self) -> bool:
+        """True when the invariant holds."""
+        return self.invoiced - self.credited + self.scheduled == self.contract_value
+
+
+def billing_position(agreement: Agreement, *, through: date | None = None) -> BillingPosition:
+    """The conservation breakdown over the horizon ``through`` (see :func:`contract_value`).
+
+    ``through`` must lie after every billed service period.
+    """
+    cur = agreement.currency
+    plan = billing_plan(agreement, through=through)
+    billed = billed_by_key(agreement)
+    invoiced = sum(ln.amount.minor for inv in agreement.invoices for ln in inv.lines
+                   if ln.item_key is not None)
+    credited = sum(ln.amount.minor for cn in agreement.credit_notes for ln in cn.lines
+                   if ln.item_key is not None)
+    other = sum(ln.amount.minor for cn in agreement.credit_notes for ln in cn.lines
+                if ln.item_key is None)
+    planned = {i.key: i.amount.minor for i in plan}
+    scheduled = sum(planned.get(k, 0) - billed.get(k, (0, None, 0))[0]
+                    for k in dict.fromkeys([*planned, *billed]))
+    return BillingPosition(
+        Money.from_minor(invoiced, cur), Money.from_minor(credited, cur),
+        Money.from_minor(scheduled, cur), contract_value(agreement, through=through),
+        Money.from_minor(other, cur),
+    )

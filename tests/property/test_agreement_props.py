@@ -1,0 +1,256 @@
+"""Properties of agreements over random lives: conservation, idempotence, as_of, JSON.
+
+Each example signs a random agreement (milestones of every trigger, recurring
+charges of every interval and timing, a second package and an add-on), then
+walks forward in time doing random things: amendments of every kind with
+every proration policy, completions, pauses, billing runs.  At every step
+invoiced - credited + still scheduled must equal the contract value to the
+minor unit; at the end the agreement is cancelled and billed far ahead, and
+then nothing may be left scheduled.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import attrs
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from milestonebill.agreement import (
+    AddAddOn,
+    AddMilestone,
+    AddOn,
+    AddRecurringCharge,
+    Agreement,
+    AgreementId,
+    AgreementState,
+    Amendment,
+    AmendmentId,
+    ApprovalRules,
+    CancelAddOn,
+    CancelAgreement,
+    ChangeBillingDay,
+    ChangeMilestoneAmount,
+    ChangeRecurringInterval,
+    ChangeRecurringPrice,
+    Collection,
+    CreditIssued,
+    EndRecurringCharge,
+    InvoiceIssued,
+    Operation,
+    PackageOption,
+    Proposal,
+    ProposalId,
+    ProrationPolicy,
+    RemoveMilestone,
+    RescheduleMilestone,
+    SwitchPackage,
+    apply,
+    complete_milestone,
+    event_from_json,
+    event_to_json,
+    pause,
+    propose,
+    resume,
+)
+from milestonebill.agreement import sign as sign_proposal
+from milestonebill.errors import AmendmentError
+from milestonebill.invoicing import billing_position, due_credit_notes, due_invoices
+from milestonebill.money import Currency, Money
+from milestonebill.schedule import (
+    BillingSchedule,
+    Interval,
+    IntervalUnit,
+    ItemId,
+    Milestone,
+    MilestoneId,
+    RecurringCharge,
+    Timing,
+    Trigger,
+)
+
+START = date(2024, 1, 1)
+HORIZON = date(2027, 1, 1)
+INTERVALS = [Interval.MONTHLY, Interval.QUARTERLY, Interval.YEARLY,
+             Interval.every(2, IntervalUnit.WEEK)]
+
+
+def noon(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, 12, tzinfo=UTC)
+
+
+@st.composite
+def money(draw: st.DrawFn, cur: Currency, low: int = 0) -> Money:
+    return Money.from_minor(draw(st.integers(low, 500_000)), cur)
+
+
+@st.composite
+def milestone(draw: st.DrawFn, cur: Currency, mid: str) -> Milestone:
+    trigger = draw(st.sampled_from(list(Trigger)))
+    due = START + timedelta(days=draw(st.integers(0, 400))) if trigger is Trigger.ON_DATE else None
+    return Milestone(MilestoneId(mid), mid, amount=draw(money(cur, 1)), trigger=trigger,
+                     due_on=due)
+
+
+@st.composite
+def recurring(draw: st.DrawFn, cur: Currency, rid: str) -> RecurringCharge:
+    interval = draw(st.sampled_from(INTERVALS))
+    start = START + timedelta(days=draw(st.integers(0, 60)))
+    count = draw(st.none() | st.integers(1, 8))
+    return RecurringCharge(ItemId(rid), rid, draw(money(cur, 1)), interval, start=start,
+                           count=count, timing=draw(st.sampled_from(list(Timing))))
+
+
+@st.composite
+def proposals(draw: st.DrawFn) -> Proposal:
+    cur = Currency.of(draw(st.sampled_from(["USD", "JPY", "KWD"])))
+
+    def package(tag: str) -> BillingSchedule:
+        ms = [draw(milestone(cur, f"{tag}m{i}")) for i in range(draw(st.integers(0, 3)))]
+        rs = [draw(recurring(cur, f"r{i}")) for i in range(draw(st.integers(0, 2)))]
+        return BillingSchedule(currency=cur, milestones=ms, recurring=rs)
+
+    addon = AddOn("extra", "Extra", BillingSchedule(
+        currency=cur, milestones=[draw(milestone(cur, "xm"))], recurring=[draw(recurring(cur, "xr"))]))
+    return Proposal(ProposalId("p"), "Client", cur,
+                    (PackageOption("a", "A", package("a")), PackageOption("b", "B", package("b"))),
+                    (addon,), approval=ApprovalRules(require_client_approval=False),
+                    collection=Collection.SEND_INVOICE)
+
+
+def bill(a: Agreement, d: date) -> Agreement:
+    for draft in due_invoices(a, d):
+        inv = attrs.evolve(draft, number=f"INV-{len(a.invoices) + 1:05d}")
+        a = apply(a, InvoiceIssued(f"inv-{inv.id}", a.version + 1, noon(d), inv))
+    for cn_draft in due_credit_notes(a, d):
+        cn = attrs.evolve(cn_draft, number=f"CN-{len(a.credit_notes) + 1:05d}")
+        a = apply(a, CreditIssued(f"cn-{cn.id}", a.version + 1, noon(d), cn))
+    return a
+
+
+@st.composite
+def operation(draw: st.DrawFn, a: Agreement, today: date, n: int) -> Operation:
+    cur = a.currency
+    policy = draw(st.sampled_from(list(ProrationPolicy)))
+    mids = [t.milestone.id for t in a.milestones]
+    rids = sorted({t.charge.id for t in a.recurring})
+    kinds = ["add_m", "add_r", "switch", "addon", "cancel_addon"]
+    if mids:
+        kinds += ["change_m", "remove_m", "reschedule"]
+    if rids:
+        kinds += ["price", "interval", "day", "end"]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "change_m":
+        return ChangeMilestoneAmount(today, draw(st.sampled_from(mids)), draw(money(cur)))
+    if kind == "remove_m":
+        return RemoveMilestone(today, draw(st.sampled_from(mids)))
+    if kind == "reschedule":
+        return RescheduleMilestone(today, draw(st.sampled_from(mids)),
+                                   today + timedelta(days=draw(st.integers(-30, 90))))
+    if kind == "add_m":
+        return AddMilestone(today, draw(milestone(cur, f"new{n}")))
+    if kind == "add_r":
+        return AddRecurringCharge(today, draw(recurring(cur, f"newr{n}")))
+    if kind == "switch":
+        return SwitchPackage(today, "b" if a.option_id == "a" else "a", policy)
+    if kind == "addon":
+        return AddAddOn(today, "extra")
+    if kind == "cancel_addon":
+        return CancelAddOn(today, "extra", policy)
+    rid = ItemId(draw(st.sampled_from(rids)))
+    if kind == "price":
+        return ChangeRecurringPrice(today, rid, draw(money(cur)), policy)
+    if kind == "interval":
+        return ChangeRecurringInterval(today, rid, draw(st.sampled_from(INTERVALS)), policy)
+    if kind == "day":
+        return ChangeBillingDay(today, rid, draw(st.integers(1, 31)), policy)
+    return EndRecurringCharge(today, rid, policy)
+
+
+def check_fold(a: Agreement) -> None:
+    assert Agreement.from_events(a.events) == a
+    for e in a.events:
+        assert apply(a, e) is a  # replaying any event changes nothing
+    restored = [event_from_json(json.loads(json.dumps(event_to_json(e)))) for e in a.events]
+    assert tuple(restored) == a.events
+
+
+def sign(p: Proposal) -> Agreement:
+    return sign_proposal(p, option="a", signer="S", signed_at=noon(START), payment_method=None,
+                         agreement_id=AgreementId("agr"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(proposals(), st.data())
+def test_conservation_over_random_amendment_sequences(p: Proposal, data: st.DataObject) -> None:
+    a = sign(p)
+    today = START
+    for n in range(data.draw(st.integers(1, 10))):
+        today += timedelta(days=data.draw(st.integers(0, 45)))
+        action = data.draw(st.sampled_from(["amend", "amend", "bill", "complete", "pause"]))
+        if action == "amend":
+            ops = tuple(data.draw(operation(a, today, n)) for _ in range(data.draw(
+                st.integers(1, 2))))
+            try:
+                event = propose(a, Amendment(AmendmentId(f"am{n}"), ops), by="pm",
+                                at=noon(today))
+            except AmendmentError:
+                continue
+            a = apply(a, event)
+        elif action == "bill":
+            a = bill(a, today)
+            assert due_invoices(a, today) == ()
+            assert due_credit_notes(a, today) == ()
+        elif action == "complete":
+            open_ = [t.milestone.id for t in a.milestones if t.milestone.id not in a.completions]
+            if open_ and a.state in (AgreementState.ACTIVE, AgreementState.PAUSED):
+                a = apply(a, complete_milestone(a, data.draw(st.sampled_from(open_)), by="pm",
+                                                at=noon(today)))
+        elif a.state is AgreementState.ACTIVE:
+            a = apply(a, pause(a, at=noon(today)))
+        elif a.state is AgreementState.PAUSED:
+            a = apply(a, resume(a, at=noon(today)))
+        if a.state is AgreementState.CANCELLED:
+            break
+        assert billing_position(a, through=HORIZON).balanced
+    check_fold(a)
+    # Close the books: cancel, bill far ahead; every item is then billed exactly.
+    if a.state is AgreementState.PAUSED:
+        a = apply(a, resume(a, at=noon(today)))
+    if a.state is not AgreementState.CANCELLED:
+        a = apply(a, propose(a, Amendment(AmendmentId("end"), (CancelAgreement(
+            today, data.draw(st.booleans())),)), by="pm", at=noon(today)))
+    a = bill(a, HORIZON)
+    position = billing_position(a)
+    assert position.scheduled.is_zero()
+    assert position.invoiced - position.credited == position.contract_value
+    assert position.contract_value.minor >= 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(proposals(), st.lists(st.integers(0, 60), min_size=1, max_size=6))
+def test_as_of_equals_folding_the_prefix(p: Proposal, gaps: list[int]) -> None:
+    a = sign(p)
+    today = START
+    for gap in gaps:
+        today += timedelta(days=gap)
+        a = bill(a, today)
+    for i, e in enumerate(a.events):
+        prefix = Agreement.from_events(a.events[: i + 1])
+        later = [x for x in a.events[i + 1:] if x.effective_at == e.effective_at]
+        if not later:
+            assert a.as_of(e.effective_at) == prefix
+
+
+@settings(max_examples=40, deadline=None)
+@given(proposals(), st.integers(0, 400))
+def test_rerunning_a_date_is_deterministic_and_exactly_once(p: Proposal, days: int) -> None:
+    a = sign(p)
+    d = START + timedelta(days=days)
+    assert due_invoices(a, d) == due_invoices(a, d)
+    billed = bill(a, d)
+    assert bill(billed, d) == billed
+    keys = [ln.item_key for inv in billed.invoices for ln in inv.lines]
+    assert len(keys) == len(set(keys))

@@ -32,6 +32,14 @@ from milestonebill.errors import (
     MilestonebillError,
     ValidationError,
 )
+from milestonebill.gateways import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    InMemoryGateway,
+    PaymentGateway,
+    charge_idempotency_key,
+)
 from milestonebill.invoicing import (
     CreditNote,
     Invoice,
@@ -83,15 +91,27 @@ from milestonebill.schedule import (
     Timing,
     Trigger,
 )
+from milestonebill.stores import (
+    AgreementStore,
+    BillingStore,
+    InMemoryStore,
+    SQLiteStore,
+    StoredEvent,
+)
 
 __all__ = [
     "Account",
     "Agreement",
     "AgreementId",
+    "AgreementStore",
     "Amendment",
     "AmendmentId",
     "BillingSchedule",
+    "BillingStore",
     "Charge",
+    "ChargeRequest",
+    "ChargeResult",
+    "ChargeStatus",
     "Contract",
     "CreditNote",
     "Currency",
@@ -99,7 +119,9 @@ __all__ = [
     "DayCount",
     "DomainError",
     "Escalation",
+    "InMemoryGateway",
     "InMemoryLedger",
+    "InMemoryStore",
     "InfrastructureError",
     "Interval",
     "InvalidAmountError",
@@ -113,6 +135,7 @@ __all__ = [
     "MilestonebillError",
     "Money",
     "PackageOption",
+    "PaymentGateway",
     "PaymentMethodRef",
     "PaymentTerms",
     "PerformanceObligation",
@@ -122,6 +145,8 @@ __all__ = [
     "ProrationPolicy",
     "RecurringCharge",
     "Rounding",
+    "SQLiteStore",
+    "StoredEvent",
     "Timing",
     "Trigger",
     "ValidationError",
@@ -131,6 +156,7 @@ __all__ = [
     "allocate_many",
     "allocate_transaction_price",
     "apply",
+    "charge_idempotency_key",
     "contract_balances",
     "contract_value",
     "due_credit_notes",

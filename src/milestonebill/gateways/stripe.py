@@ -1,0 +1,700 @@
+"""The Stripe adapter (extra ``stripe``): :class:`StripeGateway`.
+
+Uses the official ``stripe`` package in ``StripeClient`` style.  What it does:
+
+* customers; saving a card or US bank account for off-session use with a
+  SetupIntent (created, then confirmed with the token from the browser);
+  detaching;
+* charging an invoice off-session: a PaymentIntent with ``confirm=true``,
+  ``off_session=true``, the amount in Stripe's integer minor units, the
+  lower-case currency, customer, payment method, ``metadata`` linking
+  agreement, invoice and attempt, and the request's derived idempotency key;
+* mapping outcomes to :class:`~milestonebill.gateways.base.ChargeResult`
+  (``CardError`` becomes a hard or soft decline, ``authentication_required``
+  a required action carrying the PaymentIntent id, connection errors, 5xx
+  and 429 a retryable failure); no vendor exception escapes;
+* refunds, full or partial, with idempotency keys; the fee read from the
+  charge's balance transaction when Stripe returns it;
+* webhooks: the ``Stripe-Signature`` header is verified against ``now``
+  with a tolerance window, then ``payment_intent.succeeded`` /
+  ``payment_failed`` / ``processing``, ``charge.refunded``,
+  ``charge.dispute.created`` and ``setup_intent.succeeded`` are mapped.
+
+Duplicate and out-of-order deliveries are harmless because every mapped
+event carries Stripe's event id (drop ids already seen) and states the
+object's *current* state (a status, a cumulative refunded amount), which
+a consumer folds with :func:`~milestonebill.gateways.base.settle_status`
+(a maximum, so order does not matter).
+
+Configuration comes from arguments or the environment:
+``MILESTONEBILL_STRIPE_API_KEY`` (or ``STRIPE_API_KEY``),
+``MILESTONEBILL_STRIPE_BASE_URL``, ``MILESTONEBILL_STRIPE_WEBHOOK_SECRET``
+(or ``STRIPE_WEBHOOK_SECRET``).  The secrets never appear in a ``repr``,
+a log line or an error message.
+
+Amounts: Stripe's "minor unit" is not always ISO 4217's; see
+:func:`to_stripe_amount`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, NoReturn, TypeVar, cast
+
+import stripe
+
+from milestonebill.errors import (
+    GatewayError,
+    GatewayUnavailableError,
+    IdempotencyError,
+    MilestonebillError,
+    ValidationError,
+)
+from milestonebill.gateways import _signing
+from milestonebill.gateways.base import (
+    DEFAULT_WEBHOOK_TOLERANCE,
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    CustomerId,
+    CustomerRef,
+    CustomerRequest,
+    GatewayEvent,
+    GatewayEventKind,
+    PaymentMethodId,
+    PaymentMethodKind,
+    RefundRequest,
+    RefundResult,
+    RefundStatus,
+    SavedPaymentMethod,
+    SetupRequest,
+    SetupResult,
+    SetupStatus,
+    is_hard_decline,
+)
+from milestonebill.money import Currency, Money
+
+__all__ = [
+    "API_KEY_ENV",
+    "BASE_URL_ENV",
+    "WEBHOOK_SECRET_ENV",
+    "StripeGateway",
+    "from_stripe_amount",
+    "map_charge_error",
+    "map_event",
+    "map_payment_intent",
+    "map_refund",
+    "map_setup_intent",
+    "to_stripe_amount",
+]
+
+_log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+#: Environment variables read for the API key, first match wins.
+API_KEY_ENV: Final = ("MILESTONEBILL_STRIPE_API_KEY", "STRIPE_API_KEY")
+#: Environment variable read for the API base URL (a Stripe stand-in, a proxy).
+BASE_URL_ENV: Final = ("MILESTONEBILL_STRIPE_BASE_URL",)
+#: Environment variables read for the webhook signing secret.
+WEBHOOK_SECRET_ENV: Final = ("MILESTONEBILL_STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET")
+
+# Where Stripe's amount exponent differs from ISO 4217's: ISK stays two-decimal
+# in the API (whole krónur only), MGA is zero-decimal at Stripe.
+_STRIPE_EXPONENT: Final[dict[str, int]] = {"ISK": 2, "MGA": 0}
+# Three-decimal currencies whose last digit Stripe requires to be zero.
+_ROUND_TO_TEN: Final = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+_EXPAND_FEE: Final = ["latest_charge.balance_transaction"]
+# The refund reasons Stripe accepts; any other reason travels in metadata.
+_REFUND_REASONS: Final = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
+
+
+def to_stripe_amount(money: Money, field: str = "amount") -> int:
+    """``money`` as the integer Stripe expects in ``amount``.
+
+    Usually the ISO minor units; Stripe keeps ISK two-decimal and MGA
+    zero-decimal, and wants three-decimal amounts to end in 0.  Amounts
+    Stripe cannot represent exactly are refused rather than rounded.
+
+    >>> to_stripe_amount(Money("12.34", "USD")), to_stripe_amount(Money("500", "JPY"))
+    (1234, 500)
+    >>> to_stripe_amount(Money("5", "ISK")), to_stripe_amount(Money("5.120", "KWD"))
+    (500, 5120)
+    >>> to_stripe_amount(Money("5.124", "KWD"))
+    Traceback (most recent call last):
+    ...
+    milestonebill.errors.ValidationError: 'amount' must be a multiple of 0.010 KWD for Stripe (got Money('5.124', 'KWD'))
+    """
+    cur = money.currency
+    code = cur.code
+    if code in _ROUND_TO_TEN and money.minor % 10:
+        raise ValidationError(field, f"a multiple of 0.010 {code} for Stripe", money)
+    stripe_exp = _STRIPE_EXPONENT.get(code, cur.exponent)
+    shift = stripe_exp - cur.exponent
+    if shift >= 0:
+        return int(money.minor * 10**shift)
+    q, r = divmod(int(money.minor), 10**-shift)
+    if r:
+        raise ValidationError(field, f"whole units of {code} for Stripe", money)
+    return int(q)
+
+
+def from_stripe_amount(amount: int, currency: str) -> Money:
+    """A Stripe ``amount`` and ``currency`` as :class:`Money`.
+
+    >>> from_stripe_amount(1234, "usd"), from_stripe_amount(500, "isk")
+    (Money('12.34', 'USD'), Money('5', 'ISK'))
+    """
+    if type(amount) is not int:
+        raise ValidationError("amount", "an integer from Stripe", amount)
+    cur = Currency.of(currency)
+    shift = _STRIPE_EXPONENT.get(cur.code, cur.exponent) - cur.exponent
+    if shift >= 0:
+        q, r = divmod(amount, 10**shift)
+        if r:
+            raise ValidationError("amount", f"whole {cur.code} minor units", amount)
+        return Money.from_minor(q, cur)
+    return Money.from_minor(amount * 10**-shift, cur)
+
+
+# ------------------------------------------------------------ pure mappers
+
+
+def _get(obj: Any, *path: str) -> Any:
+    for p in path:
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(p)
+    return obj
+
+
+def _ref(value: Any) -> str | None:
+    """An id, whether Stripe sent it bare or expanded into an object."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
+        return cast(str, value["id"])
+    return None
+
+
+def _opt(make: Callable[[str], _T], value: Any) -> _T | None:
+    ref = _ref(value)
+    return None if ref is None else make(ref)
+
+
+def _fee_of(charge: Any) -> Money | None:
+    bt = _get(charge, "balance_transaction")
+    if isinstance(bt, Mapping) and isinstance(bt.get("fee"), int) and bt.get("currency"):
+        return from_stripe_amount(bt["fee"], bt["currency"])
+    return None
+
+
+def _latest_charge(pi: Mapping[str, Any]) -> Any:
+    latest = pi.get("latest_charge")
+    if latest is not None:
+        return latest
+    # API versions before 2022-11-15 list charges instead.
+    data = _get(pi, "charges", "data")
+    return data[-1] if isinstance(data, list) and data else None
+
+
+def _decline(code: str | None, decline_code: str | None) -> tuple[str | None, bool]:
+    chosen = decline_code or code
+    return chosen, is_hard_decline(chosen) or is_hard_decline(code)
+
+
+def map_payment_intent(
+    pi: Mapping[str, Any], *, idempotency_key: str, amount: Money | None = None
+) -> ChargeResult:
+    """A PaymentIntent (as a plain mapping) as a :class:`ChargeResult`.
+
+    ``amount`` defaults to the PaymentIntent's own amount.
+    """
+    pi_id = _ref(pi)
+    charged = amount if amount is not None else from_stripe_amount(pi["amount"], pi["currency"])
+    status = pi.get("status")
+    common: dict[str, Any] = {"amount": charged, "idempotency_key": idempotency_key,
+                              "gateway_ref": pi_id}
+    if status == "succeeded":
+        return ChargeResult(ChargeStatus.SUCCEEDED, fee=_fee_of(_latest_charge(pi)), **common)
+    if status == "processing":
+        return ChargeResult(ChargeStatus.PROCESSING, **common)
+    if status in ("requires_action", "requires_confirmation"):
+        return ChargeResult(ChargeStatus.REQUIRES_ACTION, action_ref=pi_id,
+                            message="the customer must authenticate this payment", **common)
+    error = pi.get("last_payment_error") or {}
+    code = _get(error, "code")
+    if status == "requires_payment_method" and code == "authentication_required":
+        return ChargeResult(ChargeStatus.REQUIRES_ACTION, action_ref=pi_id,
+                            decline_code=code, message=_get(error, "message"), **common)
+    if status in ("requires_payment_method", "canceled"):
+        chosen, hard = _decline(code, _get(error, "decline_code"))
+        return ChargeResult(ChargeStatus.DECLINED, decline_code=chosen or status,
+                            decline_hard=hard, message=_get(error, "message"), **common)
+    raise GatewayError(f"PaymentIntent {pi_id!r} has an unexpected status {status!r}")
+
+
+def map_charge_error(
+    error: Mapping[str, Any], *, idempotency_key: str, amount: Money
+) -> ChargeResult:
+    """The ``error`` object of a 402 card error as a :class:`ChargeResult`."""
+    code = _get(error, "code")
+    pi = _get(error, "payment_intent")
+    ref = _ref(pi) or _ref(_get(error, "charge"))
+    message = _get(error, "message")
+    if code == "authentication_required":
+        return ChargeResult(ChargeStatus.REQUIRES_ACTION, amount, idempotency_key,
+                            gateway_ref=ref, action_ref=_ref(pi) or ref, decline_code=code,
+                            message=message)
+    chosen, hard = _decline(code, _get(error, "decline_code"))
+    return ChargeResult(ChargeStatus.DECLINED, amount, idempotency_key, gateway_ref=ref,
+                        decline_code=chosen or "card_declined", decline_hard=hard, message=message)
+
+
+def _kind_of(value: Any) -> PaymentMethodKind:
+    try:
+        return PaymentMethodKind(value)
+    except ValueError:
+        raise GatewayError(f"unsupported payment method type {value!r}") from None
+
+
+def map_setup_intent(si: Mapping[str, Any], *, customer_id: CustomerId | None = None) -> SetupResult:
+    """A SetupIntent (as a plain mapping) as a :class:`SetupResult`."""
+    status = si.get("status")
+    pm = si.get("payment_method")
+    saved = None
+    pm_id = _ref(pm)
+    cust = customer_id or _ref(si.get("customer"))
+    if pm_id is not None and cust is not None:
+        kind_name = _get(pm, "type") if isinstance(pm, Mapping) else None
+        types = si.get("payment_method_types") or ["card"]
+        kind = _kind_of(kind_name or types[0])
+        details = _get(pm, kind.value) if isinstance(pm, Mapping) else None
+        saved = SavedPaymentMethod(
+            PaymentMethodId(pm_id), CustomerId(cust), kind,
+            last4=_get(details, "last4"),
+            brand=_get(details, "brand") or _get(details, "bank_name"),
+        )
+    ref = _ref(si)
+    if status == "succeeded":
+        return SetupResult(SetupStatus.SUCCEEDED, ref, saved)
+    if status == "processing":
+        return SetupResult(SetupStatus.PROCESSING, ref, saved)
+    if status in ("requires_action", "requires_confirmation"):
+        return SetupResult(SetupStatus.REQUIRES_ACTION, ref, saved)
+    error = si.get("last_setup_error") or {}
+    chosen, _hard = _decline(_get(error, "code"), _get(error, "decline_code"))
+    return SetupResult(SetupStatus.DECLINED, ref, None, chosen or str(status),
+                       _get(error, "message"))
+
+
+def map_refund(refund: Mapping[str, Any], *, idempotency_key: str) -> RefundResult:
+    """A Refund (as a plain mapping) as a :class:`RefundResult`."""
+    status = refund.get("status")
+    mapped = {
+        "succeeded": RefundStatus.SUCCEEDED,
+        "pending": RefundStatus.PENDING,
+        "requires_action": RefundStatus.PENDING,
+    }.get(str(status), RefundStatus.FAILED)
+    return RefundResult(mapped, from_stripe_amount(refund["amount"], refund["currency"]),
+                        idempotency_key, _ref(refund), refund.get("failure_reason"))
+
+
+def _link(metadata: Any) -> dict[str, Any]:
+    md = metadata if isinstance(metadata, Mapping) else {}
+    attempt = md.get("attempt")
+    return {
+        "agreement_id": md.get("agreement_id"),
+        "invoice_id": md.get("invoice_id"),
+        "attempt": int(attempt) if isinstance(attempt, str) and attempt.isdigit() else None,
+    }
+
+
+def map_event(event: Mapping[str, Any]) -> GatewayEvent | None:
+    """A Stripe Event (already verified) as a :class:`GatewayEvent`; ``None`` if unused."""
+    kind = event.get("type")
+    obj = _get(event, "data", "object")
+    if not isinstance(obj, Mapping):
+        raise GatewayError("webhook event has no data.object")
+    base: dict[str, Any] = {
+        "event_id": str(event["id"]),
+        "occurred_at": datetime.fromtimestamp(int(event["created"]), tz=UTC),
+        "object_ref": str(obj["id"]),
+    }
+    if kind in ("payment_intent.succeeded", "payment_intent.payment_failed",
+                "payment_intent.processing"):
+        amount = from_stripe_amount(obj["amount"], obj["currency"])
+        fee: Money | None = None
+        decline_code: str | None = None
+        hard = False
+        message: str | None = None
+        if kind == "payment_intent.succeeded":
+            status, event_kind = ChargeStatus.SUCCEEDED, GatewayEventKind.PAYMENT_SUCCEEDED
+            fee = _fee_of(_latest_charge(obj))
+        elif kind == "payment_intent.processing":
+            status, event_kind = ChargeStatus.PROCESSING, GatewayEventKind.PAYMENT_PROCESSING
+        else:
+            event_kind = GatewayEventKind.PAYMENT_FAILED
+            failed = map_charge_error(obj.get("last_payment_error") or {}, idempotency_key="",
+                                      amount=amount)
+            status, decline_code = failed.status, failed.decline_code
+            hard, message = failed.decline_hard, failed.message
+        return GatewayEvent(
+            kind=event_kind, payment_ref=str(obj["id"]), amount=amount,
+            charge_status=status, decline_code=decline_code,
+            decline_hard=hard, message=message, fee=fee,
+            customer_id=_opt(CustomerId, obj.get("customer")),
+            payment_method_id=_opt(PaymentMethodId, obj.get("payment_method")),
+            **_link(obj.get("metadata")), **base,
+        )
+    if kind == "charge.refunded":
+        return GatewayEvent(
+            kind=GatewayEventKind.PAYMENT_REFUNDED,
+            payment_ref=_ref(obj.get("payment_intent")) or str(obj["id"]),
+            amount=from_stripe_amount(obj["amount_refunded"], obj["currency"]),
+            customer_id=_opt(CustomerId, obj.get("customer")),
+            **_link(obj.get("metadata")), **base,
+        )
+    if kind == "charge.dispute.created":
+        return GatewayEvent(
+            kind=GatewayEventKind.DISPUTE_OPENED,
+            payment_ref=_ref(obj.get("payment_intent")) or _ref(obj.get("charge")),
+            amount=from_stripe_amount(obj["amount"], obj["currency"]),
+            reason=obj.get("reason"), **_link(obj.get("metadata")), **base,
+        )
+    if kind == "setup_intent.succeeded":
+        return GatewayEvent(
+            kind=GatewayEventKind.PAYMENT_METHOD_SAVED,
+            customer_id=_opt(CustomerId, obj.get("customer")),
+            payment_method_id=_opt(PaymentMethodId, obj.get("payment_method")),
+            **base,
+        )
+    return None
+
+
+# ------------------------------------------------------------------- adapter
+
+
+class _Secret:
+    """Holds a secret; its repr and str never show it."""
+
+    __slots__ = ("__weakref__", "_value")
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "_Secret('***')"
+
+    __str__ = __repr__
+
+
+class _RedactSecrets(logging.Filter):
+    """Masks live secrets in the Stripe SDK's own log records.
+
+    The SDK logs response bodies at DEBUG; a body that echoes a key would
+    otherwise reach the host's logs.  (Its console echo under ``STRIPE_LOG``
+    bypasses logging; do not set that in production.)
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: weakref.WeakSet[_Secret] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        redacted = text
+        for secret in list(self.secrets):
+            redacted = redacted.replace(secret.reveal(), "***")
+        if redacted != text:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_REDACTOR: Final = _RedactSecrets()
+
+
+def _from_env(names: tuple[str, ...], environ: Mapping[str, str]) -> str | None:
+    for name in names:
+        value = environ.get(name)
+        if value:
+            return value
+    return None
+
+
+@contextlib.contextmanager
+def _unexpected_response(doing: str) -> Iterator[None]:
+    """Turns a response we cannot read into a GatewayError (never a KeyError)."""
+    try:
+        yield
+    except MilestonebillError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise GatewayError(f"unexpected response from Stripe while {doing}: {exc!r}") from exc
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    if isinstance(obj, stripe.StripeObject):
+        return obj.to_dict()
+    return dict(obj)
+
+
+class StripeGateway:
+    """A :class:`~milestonebill.gateways.base.PaymentGateway` backed by Stripe.
+
+    ``api_key``, ``base_url`` and ``webhook_secret`` default to the
+    environment (see the module docs).  ``max_network_retries`` is passed to
+    the Stripe client (on by default: every mutating request carries an
+    idempotency key, so its retries are safe).  ``http_client`` lets tests
+    capture requests.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        webhook_secret: str | None = None,
+        max_network_retries: int = 2,
+        webhook_tolerance: timedelta = DEFAULT_WEBHOOK_TOLERANCE,
+        http_client: stripe.HTTPClient | None = None,
+        stripe_version: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        key = api_key or _from_env(API_KEY_ENV, env)
+        if not key:
+            raise ValidationError(
+                "api_key", "given or set in " + " or ".join(API_KEY_ENV), None
+            )
+        if type(max_network_retries) is not int or max_network_retries < 0:
+            raise ValidationError("max_network_retries", "an int >= 0", max_network_retries)
+        self._api_key = _Secret(key)
+        secret = webhook_secret or _from_env(WEBHOOK_SECRET_ENV, env)
+        self._webhook_secret = _Secret(secret) if secret else None
+        _REDACTOR.secrets.add(self._api_key)
+        if self._webhook_secret is not None:
+            _REDACTOR.secrets.add(self._webhook_secret)
+        stripe_logger = logging.getLogger("stripe")
+        if _REDACTOR not in stripe_logger.filters:
+            stripe_logger.addFilter(_REDACTOR)
+        self._tolerance = webhook_tolerance
+        self.base_url = base_url or _from_env(BASE_URL_ENV, env)
+        self.max_network_retries = max_network_retries
+        addresses: dict[str, str] = {"api": self.base_url} if self.base_url else {}
+        self._client = stripe.StripeClient(
+            key,
+            base_addresses=cast(Any, addresses),
+            max_network_retries=max_network_retries,
+            http_client=http_client,
+            stripe_version=stripe_version,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"StripeGateway(api_key='***', base_url={self.base_url!r}, "
+            f"max_network_retries={self.max_network_retries})"
+        )
+
+    # ------------------------------------------------------------ the port
+
+    def create_customer(self, request: CustomerRequest) -> CustomerRef:
+        """Create the Stripe customer; the reference goes into metadata."""
+        params: dict[str, Any] = {
+            "metadata": {**dict(request.metadata), "milestonebill_reference": request.reference}
+        }
+        if request.name is not None:
+            params["name"] = request.name
+        if request.email is not None:
+            params["email"] = request.email
+        try:
+            customer = self._client.v1.customers.create(
+                cast(Any, params), {"idempotency_key": request.idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            self._raise(exc, "creating a customer", request.idempotency_key)
+        with _unexpected_response("creating a customer"):
+            return CustomerRef(CustomerId(str(customer["id"])), request.reference)
+
+    def save_payment_method(self, request: SetupRequest) -> SetupResult:
+        """Create a SetupIntent for off-session use and confirm it with the token."""
+        key = request.idempotency_key
+        create: dict[str, Any] = {
+            "customer": request.customer_id,
+            "usage": "off_session",
+            "payment_method_types": [request.kind.value],
+        }
+        if request.metadata:
+            create["metadata"] = dict(request.metadata)
+        confirm: dict[str, Any] = {
+            "payment_method": request.payment_method_token,
+            "expand": ["payment_method"],
+        }
+        if request.kind is PaymentMethodKind.US_BANK_ACCOUNT:
+            create["payment_method_options"] = {
+                "us_bank_account": {"verification_method": "automatic"}
+            }
+            mandate = request.mandate
+            assert mandate is not None  # SetupRequest refuses a bank account without one
+            acceptance: dict[str, Any] = {"accepted_at": int(mandate.accepted_at.timestamp())}
+            if mandate.ip_address and mandate.user_agent:
+                acceptance["type"] = "online"
+                acceptance["online"] = {"ip_address": mandate.ip_address,
+                                        "user_agent": mandate.user_agent}
+            else:
+                acceptance["type"] = "offline"
+            confirm["mandate_data"] = {"customer_acceptance": acceptance}
+        try:
+            si = self._client.v1.setup_intents.create(
+                cast(Any, create), {"idempotency_key": f"{key}-create"}
+            )
+            with _unexpected_response("saving a payment method"):
+                si_id = str(si["id"])
+            si = self._client.v1.setup_intents.confirm(
+                si_id, cast(Any, confirm), {"idempotency_key": f"{key}-confirm"}
+            )
+        except stripe.CardError as exc:
+            error = _get(exc.json_body, "error") or {}
+            chosen, _hard = _decline(_get(error, "code"), _get(error, "decline_code"))
+            return SetupResult(SetupStatus.DECLINED, _ref(_get(error, "setup_intent")),
+                               None, chosen or "card_declined", self._scrub(exc.user_message))
+        except stripe.StripeError as exc:
+            self._raise(exc, "saving a payment method", key)
+        with _unexpected_response("saving a payment method"):
+            return map_setup_intent(_plain(si), customer_id=request.customer_id)
+
+    def detach_payment_method(
+        self, payment_method_id: PaymentMethodId, *, idempotency_key: str
+    ) -> None:
+        """Detach the payment method from its customer."""
+        try:
+            self._client.v1.payment_methods.detach(
+                payment_method_id, None, {"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            self._raise(exc, "detaching a payment method", idempotency_key)
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        """Charge off-session with a confirmed PaymentIntent."""
+        key = request.idempotency_key
+        params: dict[str, Any] = {
+            "amount": to_stripe_amount(request.amount),
+            "currency": request.amount.currency.code.lower(),
+            "customer": request.customer_id,
+            "payment_method": request.payment_method_id,
+            "payment_method_types": [request.payment_method_kind.value],
+            "confirm": True,
+            "off_session": True,
+            "metadata": dict(request.link_metadata()),
+            "expand": list(_EXPAND_FEE),
+        }
+        if request.description is not None:
+            params["description"] = request.description
+        try:
+            pi = self._client.v1.payment_intents.create(
+                cast(Any, params), {"idempotency_key": key}
+            )
+        except stripe.CardError as exc:
+            with _unexpected_response("charging"):
+                return map_charge_error(_get(exc.json_body, "error") or {},
+                                        idempotency_key=key, amount=request.amount)
+        except stripe.StripeError as exc:
+            if self._transient(exc):
+                _log.warning("Stripe unavailable while charging (key %s): %s", key,
+                             type(exc).__name__)
+                return ChargeResult(ChargeStatus.FAILED_RETRYABLE, request.amount, key,
+                                    message=self._scrub(str(exc)) or type(exc).__name__)
+            self._raise(exc, "charging", key)
+        with _unexpected_response("charging"):
+            return map_payment_intent(_plain(pi), idempotency_key=key, amount=request.amount)
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """Refund all (``amount=None``) or part of a payment."""
+        key = request.idempotency_key
+        target = "charge" if request.gateway_ref.startswith(("ch_", "py_")) else "payment_intent"
+        params: dict[str, Any] = {
+            target: request.gateway_ref,
+            "metadata": {**dict(request.metadata), "agreement_id": request.agreement_id,
+                         "invoice_id": request.invoice_id, "refund_id": request.refund_id},
+        }
+        if request.amount is not None:
+            params["amount"] = to_stripe_amount(request.amount)
+        if request.reason in _REFUND_REASONS:
+            params["reason"] = request.reason
+        elif request.reason is not None:
+            params["metadata"]["reason"] = request.reason
+        try:
+            refund = self._client.v1.refunds.create(cast(Any, params), {"idempotency_key": key})
+        except stripe.StripeError as exc:
+            self._raise(exc, "refunding", key)
+        with _unexpected_response("refunding"):
+            return map_refund(_plain(refund), idempotency_key=key)
+
+    def parse_webhook(
+        self, payload: bytes, signature_header: str, now: datetime
+    ) -> GatewayEvent | None:
+        """Verify ``Stripe-Signature`` against ``now`` and map the event."""
+        if self._webhook_secret is None:
+            raise GatewayError(
+                "no webhook secret configured (pass webhook_secret or set "
+                + " or ".join(WEBHOOK_SECRET_ENV) + ")"
+            )
+        _signing.verify(self._webhook_secret.reveal(), payload, signature_header, now,
+                        self._tolerance)
+        try:
+            event = json.loads(payload)
+            if not isinstance(event, Mapping):
+                raise TypeError("event is not an object")
+            return map_event(event)
+        except MilestonebillError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GatewayError(f"malformed webhook payload: {exc!r}") from exc
+
+    # --------------------------------------------------------------- private
+
+    def _scrub(self, text: str | None) -> str | None:
+        if text is None:
+            return None
+        secrets = [self._api_key.reveal()]
+        if self._webhook_secret is not None:
+            secrets.append(self._webhook_secret.reveal())
+        for s in secrets:
+            text = text.replace(s, "***")
+        return text
+
+    @staticmethod
+    def _transient(exc: stripe.StripeError) -> bool:
+        if isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError):
+            return True
+        return isinstance(exc, stripe.APIError) or (exc.http_status or 0) >= 500 or (
+            exc.http_status == 409 and not isinstance(exc, stripe.IdempotencyError)
+        )
+
+    def _raise(self, exc: stripe.StripeError, doing: str, key: str) -> NoReturn:
+        message = self._scrub(exc.user_message or str(exc)) or type(exc).__name__
+        leaked = self._scrub(repr(exc)) != repr(exc) or self._scrub(str(exc)) != str(exc)
+        if isinstance(exc, stripe.IdempotencyError):
+            mapped: GatewayError = IdempotencyError(
+                key, f"was reused with different parameters at Stripe while {doing}: {message}"
+            )
+        elif self._transient(exc):
+            mapped = GatewayUnavailableError(f"Stripe unavailable while {doing}: {message}")
+        elif isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
+            mapped = GatewayError(f"Stripe refused the API key while {doing}: {message}")
+        else:
+            param = getattr(exc, "param", None)
+            where = f" (parameter {param!r})" if param else ""
+            mapped = GatewayError(f"Stripe refused the request while {doing}{where}: {message}")
+        if leaked:
+            # The vendor's text held a secret: do not chain it where tracebacks show it.
+            raise mapped from None
+        raise mapped from exc

@@ -1,0 +1,626 @@
+"""The SQL both relational stores share (private).
+
+Subclasses supply a connection-bound transaction, the placeholder style,
+value conversions for dates and timestamps, and the dialect's locking
+clauses; everything else -- the queries and the rules -- lives here, so the
+SQLite and PostgreSQL stores cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import date, datetime
+from typing import Any, Protocol
+
+import attrs
+
+from milestonebill.errors import (
+    ConcurrencyError,
+    DuplicateIdError,
+    LeaseLostError,
+    NotFoundError,
+    ValidationError,
+)
+from milestonebill.ledger import (
+    Account,
+    DateRange,
+    JournalEntry,
+    _account,
+    period_bounds,
+    sum_balances,
+)
+from milestonebill.money import Currency, Money
+from milestonebill.stores._common import (
+    Clock,
+    check_date,
+    check_entry,
+    check_id,
+    check_optional_date,
+    check_positive_int,
+    lease_until,
+    now_utc,
+    plan_append,
+)
+from milestonebill.stores.base import (
+    AgreementId,
+    AttemptKey,
+    AttemptRecord,
+    EventId,
+    FirmId,
+    InvoiceId,
+    InvoiceRecord,
+    Notification,
+    StoredEvent,
+    WorkerId,
+    canonical_json,
+)
+
+Row = tuple[Any, ...]
+
+
+class Cursor(Protocol):
+    """What the shared code needs from a DB-API cursor."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+@attrs.frozen
+class Migration:
+    """One schema step: applied once, in ``version`` order, recorded in ``schema_version``."""
+
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+class SQLStoreBase(abc.ABC):
+    """Every store operation, written once in portable SQL with ``?`` placeholders."""
+
+    #: Appended to a ``SELECT`` that must lock the rows it reads.
+    FOR_UPDATE = ""
+    #: Appended to the claim sub-select.
+    CLAIM_LOCK = ""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._local = threading.local()
+
+    # ----------------------------------------------------------------- dialect hooks
+
+    @abc.abstractmethod
+    def _begin(self, write: bool) -> AbstractContextManager[Cursor]:
+        """Open a new transaction and yield its cursor; commit on exit, roll back on error.
+
+        ``write`` is false for read-only work, which must not take write locks.
+        """
+
+    @abc.abstractmethod
+    def _translate(self, exc: Exception, *, stream: tuple[str, int] | None = None) -> Exception | None:
+        """Map a driver error to a milestonebill error (``None``: not a driver error)."""
+
+    def _sql(self, sql: str) -> str:
+        return sql
+
+    def _date_in(self, d: date | None) -> Any:
+        return d
+
+    def _date_out(self, v: Any) -> date | None:
+        return v  # type: ignore[no-any-return]
+
+    def _ts_in(self, t: datetime) -> Any:
+        return t
+
+    def _ts_out(self, v: Any) -> datetime:
+        return v  # type: ignore[no-any-return]
+
+    # ----------------------------------------------------------------- transactions
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One unit of work; see :mod:`milestonebill.stores.base`."""
+        with self._tx():
+            yield
+
+    @contextmanager
+    def _tx(self, stream: tuple[str, int] | None = None, *, write: bool = True) -> Iterator[Cursor]:
+        cur: Cursor | None = getattr(self._local, "cursor", None)
+        try:
+            if cur is not None:
+                yield cur
+                return
+            with self._begin(write) as cur:
+                self._local.cursor = cur
+                try:
+                    yield cur
+                finally:
+                    self._local.cursor = None
+        except Exception as exc:
+            mapped = self._translate(exc, stream=stream)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    def _rows(self, cur: Cursor, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        cur.execute(self._sql(sql), tuple(params))
+        return [tuple(r) for r in cur.fetchall()]
+
+    def _one(self, cur: Cursor, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = self._rows(cur, sql, params)
+        return rows[0] if rows else None
+
+    def _run(self, cur: Cursor, sql: str, params: Sequence[Any] = ()) -> None:
+        cur.execute(self._sql(sql), tuple(params))
+
+    # ----------------------------------------------------------------- migrations
+
+    def applied_migrations(self) -> list[int]:
+        """Schema versions recorded in ``schema_version``, ascending."""
+        with self._tx(write=False) as cur:
+            return [int(r[0]) for r in self._rows(cur, "SELECT version FROM schema_version ORDER BY version")]
+
+    def _apply_migrations(self, cur: Cursor, migrations: Sequence[Migration]) -> list[int]:
+        done = {int(r[0]) for r in self._rows(cur, "SELECT version FROM schema_version")}
+        applied: list[int] = []
+        for m in sorted(migrations, key=lambda m: m.version):
+            if m.version in done:
+                continue
+            for statement in m.statements:
+                self._run(cur, statement)
+            self._run(
+                cur,
+                "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                (m.version, m.name, self._ts_in(now_utc(self._clock))),
+            )
+            applied.append(m.version)
+        return applied
+
+    # ----------------------------------------------------------------- streams
+
+    def _event(self, r: Row) -> StoredEvent:
+        return StoredEvent(
+            AgreementId(r[0]), EventId(r[1]), int(r[2]), r[3], self._ts_out(r[4]), r[5]
+        )
+
+    _EVENT_COLS = "agreement_id, event_id, version, type, effective_at, payload"
+
+    def append(
+        self, agreement_id: AgreementId, events: Sequence[StoredEvent], expected_version: int
+    ) -> int:
+        """See :meth:`AgreementStore.append`."""
+        check_id("agreement_id", agreement_id)
+        with self._tx(stream=(agreement_id, expected_version)) as cur:
+            row = self._one(
+                cur, "SELECT version FROM agreements WHERE agreement_id = ?" + self.FOR_UPDATE,
+                (agreement_id,),
+            )
+            current = 0 if row is None else int(row[0])
+
+            def lookup(event_id: str) -> StoredEvent | None:
+                r = self._one(
+                    cur, f"SELECT {self._EVENT_COLS} FROM events WHERE event_id = ?", (event_id,)
+                )
+                return None if r is None else self._event(r)
+
+            new = plan_append(agreement_id, events, expected_version, current, lookup)
+            if not new:
+                return current
+            if row is None:
+                self._run(
+                    cur, "INSERT INTO agreements (agreement_id, version) VALUES (?, 0)",
+                    (agreement_id,),
+                )
+            for e in new:
+                self._run(
+                    cur,
+                    f"INSERT INTO events ({self._EVENT_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
+                    (e.agreement_id, e.event_id, e.version, e.type,
+                     self._ts_in(e.effective_at), e.payload),
+                )
+            version = current + len(new)
+            moved = self._rows(
+                cur,
+                "UPDATE agreements SET version = ? WHERE agreement_id = ? AND version = ? "
+                "RETURNING agreement_id",
+                (version, agreement_id, current),
+            )
+            if not moved:
+                raise ConcurrencyError(agreement_id, expected_version, current + 1)
+            return version
+
+    def load(self, agreement_id: AgreementId, *, after_version: int = 0) -> list[StoredEvent]:
+        """See :meth:`AgreementStore.load`."""
+        with self._tx(write=False) as cur:
+            rows = self._rows(
+                cur,
+                f"SELECT {self._EVENT_COLS} FROM events WHERE agreement_id = ? AND version > ? "
+                "ORDER BY version",
+                (agreement_id, after_version),
+            )
+        return [self._event(r) for r in rows]
+
+    def version(self, agreement_id: AgreementId) -> int:
+        """See :meth:`AgreementStore.version`."""
+        with self._tx(write=False) as cur:
+            row = self._one(cur, "SELECT version FROM agreements WHERE agreement_id = ?",
+                            (agreement_id,))
+        return 0 if row is None else int(row[0])
+
+    def agreement_ids(self) -> list[AgreementId]:
+        """See :meth:`AgreementStore.agreement_ids`."""
+        with self._tx(write=False) as cur:
+            rows = self._rows(cur, "SELECT agreement_id FROM agreements ORDER BY agreement_id")
+        return [AgreementId(r[0]) for r in rows]
+
+    # ----------------------------------------------------------------- due work
+
+    def set_next_due(self, agreement_id: AgreementId, next_due_on: date | None) -> None:
+        """See :meth:`AgreementStore.set_next_due`."""
+        check_optional_date("next_due_on", next_due_on)
+        with self._tx() as cur:
+            found = self._rows(
+                cur, "UPDATE agreements SET next_due_on = ? WHERE agreement_id = ? "
+                "RETURNING agreement_id",
+                (self._date_in(next_due_on), agreement_id),
+            )
+            if not found:
+                raise NotFoundError(f"agreement {agreement_id!r} has no stream")
+
+    def next_due(self, agreement_id: AgreementId) -> date | None:
+        """See :meth:`AgreementStore.next_due`."""
+        with self._tx(write=False) as cur:
+            row = self._one(cur, "SELECT next_due_on FROM agreements WHERE agreement_id = ?",
+                            (agreement_id,))
+        if row is None:
+            raise NotFoundError(f"agreement {agreement_id!r} has no stream")
+        return self._date_out(row[0])
+
+    def list_due(self, as_of: date) -> list[AgreementId]:
+        """See :meth:`AgreementStore.list_due`."""
+        check_date("as_of", as_of)
+        with self._tx(write=False) as cur:
+            rows = self._rows(
+                cur,
+                "SELECT agreement_id FROM agreements WHERE next_due_on IS NOT NULL "
+                "AND next_due_on <= ? ORDER BY next_due_on, agreement_id",
+                (self._date_in(as_of),),
+            )
+        return [AgreementId(r[0]) for r in rows]
+
+    def claim(
+        self, worker_id: WorkerId, as_of: date, *, limit: int, lease_seconds: float
+    ) -> list[AgreementId]:
+        """See :meth:`AgreementStore.claim`."""
+        check_id("worker_id", worker_id)
+        check_date("as_of", as_of)
+        check_positive_int("limit", limit)
+        now, until = lease_until(self._clock, lease_seconds)
+        with self._tx() as cur:
+            rows = self._rows(
+                cur,
+                "UPDATE agreements SET lease_owner = ?, lease_until = ? WHERE agreement_id IN ("
+                " SELECT agreement_id FROM agreements WHERE next_due_on IS NOT NULL"
+                " AND next_due_on <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+                " ORDER BY next_due_on, agreement_id LIMIT ?" + self.CLAIM_LOCK + ") "
+                "RETURNING agreement_id, next_due_on",
+                (worker_id, self._ts_in(until), self._date_in(as_of), self._ts_in(now), limit),
+            )
+        got = sorted((self._date_out(r[1]) or as_of, r[0]) for r in rows)
+        return [AgreementId(a) for _, a in got]
+
+    def release(self, worker_id: WorkerId, agreement_ids: Sequence[AgreementId]) -> None:
+        """See :meth:`AgreementStore.release`."""
+        with self._tx() as cur:
+            for a in agreement_ids:
+                self._run(
+                    cur,
+                    "UPDATE agreements SET lease_owner = NULL, lease_until = NULL "
+                    "WHERE agreement_id = ? AND lease_owner = ?",
+                    (a, worker_id),
+                )
+
+    def complete(
+        self, worker_id: WorkerId, agreement_id: AgreementId, next_due_on: date | None
+    ) -> None:
+        """See :meth:`AgreementStore.complete`."""
+        check_optional_date("next_due_on", next_due_on)
+        now = now_utc(self._clock)
+        with self._tx() as cur:
+            done = self._rows(
+                cur,
+                "UPDATE agreements SET next_due_on = ?, lease_owner = NULL, lease_until = NULL "
+                "WHERE agreement_id = ? AND lease_owner = ? AND lease_until > ? "
+                "RETURNING agreement_id",
+                (self._date_in(next_due_on), agreement_id, worker_id, self._ts_in(now)),
+            )
+            if done:
+                return
+            exists = self._one(cur, "SELECT 1 FROM agreements WHERE agreement_id = ?",
+                               (agreement_id,))
+        if exists is None:
+            raise NotFoundError(f"agreement {agreement_id!r} has no stream")
+        raise LeaseLostError(agreement_id, worker_id)
+
+    # ----------------------------------------------------------------- invoices
+
+    def _invoice(self, r: Row) -> InvoiceRecord:
+        return InvoiceRecord(FirmId(r[0]), InvoiceId(r[1]), int(r[2]),
+                             None if r[3] is None else AgreementId(r[3]), r[4])
+
+    _INVOICE_COLS = "firm_id, invoice_id, number, agreement_id, payload"
+
+    def issue_invoice_number(
+        self,
+        firm_id: FirmId,
+        invoice_id: InvoiceId,
+        *,
+        agreement_id: AgreementId | None = None,
+        payload: Mapping[str, Any] | str | None = None,
+    ) -> int:
+        """See :meth:`AgreementStore.issue_invoice_number`.
+
+        The firm's counter row is locked for the rest of the transaction, so
+        numbers are handed out one at a time per firm and a rollback returns
+        the number with everything else.
+        """
+        check_id("firm_id", firm_id)
+        check_id("invoice_id", invoice_id)
+        body = canonical_json(payload if payload is not None else {})
+        with self._tx() as cur:
+            self._run(
+                cur,
+                "INSERT INTO invoice_counters (firm_id, last_number) VALUES (?, 0) "
+                "ON CONFLICT (firm_id) DO NOTHING",
+                (firm_id,),
+            )
+            counter = self._one(
+                cur, "SELECT last_number FROM invoice_counters WHERE firm_id = ?" + self.FOR_UPDATE,
+                (firm_id,),
+            )
+            assert counter is not None
+            # Looked up after taking the lock: a concurrent issuer of the same
+            # invoice has committed by now, so we see its number.
+            old = self._one(
+                cur, f"SELECT {self._INVOICE_COLS} FROM invoices WHERE invoice_id = ?",
+                (invoice_id,),
+            )
+            if old is not None:
+                rec = self._invoice(old)
+                if rec.firm_id != firm_id or rec.agreement_id != agreement_id:
+                    raise DuplicateIdError("invoice", invoice_id)
+                return rec.number
+            number = int(counter[0]) + 1
+            self._run(cur, "UPDATE invoice_counters SET last_number = ? WHERE firm_id = ?",
+                      (number, firm_id))
+            self._run(
+                cur, f"INSERT INTO invoices ({self._INVOICE_COLS}) VALUES (?, ?, ?, ?, ?)",
+                (firm_id, invoice_id, number, agreement_id, body),
+            )
+            return number
+
+    def get_invoice(self, invoice_id: InvoiceId) -> InvoiceRecord | None:
+        """See :meth:`AgreementStore.get_invoice`."""
+        with self._tx(write=False) as cur:
+            r = self._one(cur, f"SELECT {self._INVOICE_COLS} FROM invoices WHERE invoice_id = ?",
+                          (invoice_id,))
+        return None if r is None else self._invoice(r)
+
+    def invoices(self, firm_id: FirmId) -> list[InvoiceRecord]:
+        """See :meth:`AgreementStore.invoices`."""
+        with self._tx(write=False) as cur:
+            rows = self._rows(
+                cur, f"SELECT {self._INVOICE_COLS} FROM invoices WHERE firm_id = ? ORDER BY number",
+                (firm_id,),
+            )
+        return [self._invoice(r) for r in rows]
+
+    # ----------------------------------------------------------------- attempts
+
+    _ATTEMPT_COLS = "key, agreement_id, invoice_id, attempt, amount_minor, currency, outcome"
+
+    def _attempt(self, r: Row) -> AttemptRecord:
+        return AttemptRecord(AttemptKey(r[0]), AgreementId(r[1]), InvoiceId(r[2]), int(r[3]),
+                             Money.from_minor(int(r[4]), r[5]), r[6])
+
+    def record_attempt(
+        self,
+        key: AttemptKey,
+        agreement_id: AgreementId,
+        invoice_id: InvoiceId,
+        attempt: int,
+        amount: Money,
+    ) -> AttemptRecord:
+        """See :meth:`AgreementStore.record_attempt`."""
+        rec = AttemptRecord(key, agreement_id, invoice_id, attempt, amount)
+        with self._tx() as cur:
+            self._run(
+                cur,
+                "INSERT INTO charge_attempts (key, agreement_id, invoice_id, attempt, "
+                "amount_minor, currency) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                (key, agreement_id, invoice_id, attempt, amount.minor, amount.currency.code),
+            )
+            r = self._one(cur, f"SELECT {self._ATTEMPT_COLS} FROM charge_attempts WHERE key = ?",
+                          (key,))
+            assert r is not None
+            stored = self._attempt(r)
+            if not stored.same_request(rec):
+                raise DuplicateIdError("charge attempt", key)
+            return stored
+
+    def complete_attempt(self, key: AttemptKey, outcome: Mapping[str, Any] | str) -> AttemptRecord:
+        """See :meth:`AgreementStore.complete_attempt`."""
+        body = canonical_json(outcome, "outcome")
+        with self._tx() as cur:
+            r = self._one(
+                cur, f"SELECT {self._ATTEMPT_COLS} FROM charge_attempts WHERE key = ?"
+                + self.FOR_UPDATE, (key,),
+            )
+            if r is None:
+                raise NotFoundError(f"no charge attempt recorded under {key!r}")
+            old = self._attempt(r)
+            if old.outcome is not None:
+                if old.outcome != body:
+                    raise DuplicateIdError("charge attempt", key, "already has a different outcome")
+                return old
+            self._run(cur, "UPDATE charge_attempts SET outcome = ? WHERE key = ?", (body, key))
+            return attrs.evolve(old, outcome=body)
+
+    def get_attempt(self, key: AttemptKey) -> AttemptRecord | None:
+        """See :meth:`AgreementStore.get_attempt`."""
+        with self._tx(write=False) as cur:
+            r = self._one(cur, f"SELECT {self._ATTEMPT_COLS} FROM charge_attempts WHERE key = ?",
+                          (key,))
+        return None if r is None else self._attempt(r)
+
+    def unfinished_attempts(self) -> list[AttemptRecord]:
+        """See :meth:`AgreementStore.unfinished_attempts`."""
+        with self._tx(write=False) as cur:
+            rows = self._rows(
+                cur, f"SELECT {self._ATTEMPT_COLS} FROM charge_attempts WHERE outcome IS NULL "
+                "ORDER BY seq",
+            )
+        return [self._attempt(r) for r in rows]
+
+    # ----------------------------------------------------------------- outbox
+
+    _NOTE_COLS = "seq, key, agreement_id, kind, payload"
+
+    def _note(self, r: Row) -> Notification:
+        return Notification(int(r[0]), r[1], None if r[2] is None else AgreementId(r[2]), r[3], r[4])
+
+    def add_notification(
+        self,
+        key: str,
+        agreement_id: AgreementId | None,
+        kind: str,
+        payload: Mapping[str, Any] | str,
+    ) -> Notification:
+        """See :meth:`AgreementStore.add_notification`."""
+        check_id("key", key)
+        check_id("kind", kind)
+        body = canonical_json(payload)
+        with self._tx() as cur:
+            self._run(
+                cur,
+                "INSERT INTO notifications (key, agreement_id, kind, payload, acked) "
+                "VALUES (?, ?, ?, ?, 0) ON CONFLICT (key) DO NOTHING",
+                (key, agreement_id, kind, body),
+            )
+            r = self._one(cur, f"SELECT {self._NOTE_COLS} FROM notifications WHERE key = ?", (key,))
+            assert r is not None
+            note = self._note(r)
+            if (note.agreement_id, note.kind, note.payload) != (agreement_id, kind, body):
+                raise DuplicateIdError("notification", key)
+            return note
+
+    def pending_notifications(self, limit: int = 100) -> list[Notification]:
+        """See :meth:`AgreementStore.pending_notifications`."""
+        check_positive_int("limit", limit)
+        with self._tx(write=False) as cur:
+            rows = self._rows(
+                cur, f"SELECT {self._NOTE_COLS} FROM notifications WHERE acked = 0 "
+                "ORDER BY seq LIMIT ?", (limit,),
+            )
+        return [self._note(r) for r in rows]
+
+    def ack(self, keys: Sequence[str]) -> None:
+        """See :meth:`AgreementStore.ack`."""
+        if isinstance(keys, str):
+            raise ValidationError("keys", "a sequence of keys, not one string", keys)
+        with self._tx() as cur:
+            for k in keys:
+                self._run(cur, "UPDATE notifications SET acked = 1 WHERE key = ?", (k,))
+
+    # ----------------------------------------------------------------- ledger
+
+    def post(self, entry: JournalEntry) -> bool:
+        """See :meth:`milestonebill.ledger.Ledger.post`."""
+        check_entry(entry)
+        body = entry.canonical()
+        with self._tx() as cur:
+            created = self._rows(
+                cur,
+                "INSERT INTO journal_entries (entry_id, posted_on, currency, agreement_id, memo, "
+                "body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (entry_id) DO NOTHING "
+                "RETURNING entry_id",
+                (entry.id, self._date_in(entry.posted_on), entry.currency.code,
+                 entry.agreement_id, entry.memo, body),
+            )
+            if not created:
+                old = self._one(cur, "SELECT body FROM journal_entries WHERE entry_id = ?",
+                                (entry.id,))
+                if old is None or old[0] != body:
+                    raise DuplicateIdError("journal entry", entry.id)
+                return False
+            for n, line in enumerate(entry.lines):
+                self._run(
+                    cur,
+                    "INSERT INTO journal_lines (entry_id, line_no, account, currency, posted_on, "
+                    "signed_minor) VALUES (?, ?, ?, ?, ?, ?)",
+                    (entry.id, n, line.account.value, entry.currency.code,
+                     self._date_in(entry.posted_on), line.signed_minor),
+                )
+            return True
+
+    def get_entry(self, entry_id: str) -> JournalEntry | None:
+        """See :meth:`milestonebill.ledger.Ledger.get_entry`."""
+        from milestonebill.stores.base import parse_json_object
+
+        with self._tx(write=False) as cur:
+            r = self._one(cur, "SELECT body FROM journal_entries WHERE entry_id = ?", (entry_id,))
+        return None if r is None else JournalEntry.from_json(parse_json_object(r[0], "body"))
+
+    def entries(self, *, agreement_id: str | None = None) -> list[JournalEntry]:
+        """See :meth:`milestonebill.ledger.Ledger.entries`."""
+        from milestonebill.stores.base import parse_json_object
+
+        with self._tx(write=False) as cur:
+            if agreement_id is None:
+                rows = self._rows(cur, "SELECT body FROM journal_entries ORDER BY posted_on, entry_id")
+            else:
+                rows = self._rows(
+                    cur, "SELECT body FROM journal_entries WHERE agreement_id = ? "
+                    "ORDER BY posted_on, entry_id", (agreement_id,),
+                )
+        return [JournalEntry.from_json(parse_json_object(r[0], "body")) for r in rows]
+
+    def balance(
+        self,
+        account: Account,
+        *,
+        currency: str | Currency,
+        as_of: date | None = None,
+        period: DateRange | None = None,
+    ) -> Money:
+        """See :meth:`milestonebill.ledger.Ledger.balance`."""
+        key = _account(account)
+        return self.balances(currency=currency, as_of=as_of, period=period).get(
+            key, Money.zero(currency)
+        )
+
+    def balances(
+        self,
+        *,
+        currency: str | Currency,
+        as_of: date | None = None,
+        period: DateRange | None = None,
+    ) -> dict[Account, Money]:
+        """See :meth:`milestonebill.ledger.Ledger.balances`."""
+        cur_ = Currency.of(currency)
+        lo, hi = period_bounds(as_of, period)
+        sql = ("SELECT account, CAST(SUM(signed_minor) AS BIGINT) FROM journal_lines "
+               "WHERE currency = ?")
+        params: list[Any] = [cur_.code]
+        if lo is not None:
+            sql += " AND posted_on >= ?"
+            params.append(self._date_in(lo))
+        if hi is not None:
+            sql += " AND posted_on < ?"
+            params.append(self._date_in(hi))
+        with self._tx(write=False) as cur:
+            rows = self._rows(cur, sql + " GROUP BY account", params)
+        return sum_balances(((r[0], int(r[1])) for r in rows), cur_)

@@ -1,0 +1,394 @@
+"""The ``AgreementStore`` port and the values it stores.
+
+A store keeps, for each agreement, an append-only stream of
+:class:`StoredEvent` records (opaque JSON: the store never needs the event
+classes), plus everything the Biller needs to move money exactly once:
+
+* **streams** -- :meth:`AgreementStore.append` with an expected version
+  (optimistic concurrency: a stale writer gets
+  :class:`~milestonebill.errors.ConcurrencyError`); re-appending an event id
+  already stored with the same content is a no-op, so retries are safe.
+* **due work** -- :meth:`~AgreementStore.set_next_due`,
+  :meth:`~AgreementStore.list_due` and leased claims
+  (:meth:`~AgreementStore.claim`, :meth:`~AgreementStore.release`,
+  :meth:`~AgreementStore.complete`) so two workers never process the same
+  agreement at once.
+* **invoice numbers** -- :meth:`~AgreementStore.issue_invoice_number`,
+  gap-free per firm and idempotent per invoice id.
+* **charge attempts** -- an intent journal: record the attempt *before*
+  calling the gateway, complete it after; :meth:`~AgreementStore.unfinished_attempts`
+  lists what a crash left behind.
+* **outbox** -- notifications for the host, delivered at least once.
+* **ledger** -- every shipped store is also a :class:`~milestonebill.ledger.Ledger`.
+
+Units of work
+-------------
+Every method runs in its own transaction.  To make several writes atomic --
+the Biller's invoice record, its events, ledger postings and outbox entries
+-- wrap them in :meth:`AgreementStore.transaction`::
+
+    with store.transaction():
+        number = store.issue_invoice_number(firm, invoice_id, agreement_id=agr)
+        store.append(agr, [issued_event], expected_version=v)
+        store.post(entry)
+        store.add_notification(key, agr, "invoice.issued", {...})
+
+Calls made by the same thread inside the block join its transaction; if the
+block raises, *all* of it is rolled back, including the invoice number, so
+a rollback leaves no gap.  Transactions do not nest: an inner
+``transaction()`` joins the outer one.  An error raised by the store inside
+a unit of work ends it: let it propagate (PostgreSQL refuses further
+statements in a failed transaction).  Keep units of work short and never
+call a payment gateway inside one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime
+from typing import Any, NewType, Protocol, runtime_checkable
+
+import attrs
+
+from milestonebill._documents import InvoiceId
+from milestonebill.agreement import AgreementId
+from milestonebill.errors import ValidationError
+from milestonebill.ledger import Ledger
+from milestonebill.money import Money
+
+__all__ = [
+    "AgreementId",
+    "AgreementStore",
+    "AttemptKey",
+    "AttemptRecord",
+    "BillingStore",
+    "EventId",
+    "FirmId",
+    "InvoiceId",
+    "InvoiceRecord",
+    "Notification",
+    "StoredEvent",
+    "WorkerId",
+    "canonical_json",
+    "parse_json_object",
+]
+
+EventId = NewType("EventId", str)
+FirmId = NewType("FirmId", str)
+WorkerId = NewType("WorkerId", str)
+#: Idempotency key of one charge attempt, derived from (agreement, invoice, attempt).
+AttemptKey = NewType("AttemptKey", str)
+
+
+def canonical_json(value: Mapping[str, Any] | str, field: str = "payload") -> str:
+    """Canonical JSON text of a JSON object: sorted keys, no spaces.
+
+    Floats are refused (money is never a float; write amounts as strings).
+
+    >>> canonical_json({"b": 1, "a": {"amount": "1.50"}})
+    '{"a":{"amount":"1.50"},"b":1}'
+    >>> canonical_json('{"x": [1, 2]}')
+    '{"x":[1,2]}'
+    """
+    data = parse_json_object(value, field) if isinstance(value, str) else value
+    if not isinstance(data, Mapping):
+        raise ValidationError(field, "a JSON object (dict or JSON text)", value)
+    _refuse_floats(data, field)
+    try:
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(field, "JSON-serialisable", value) from exc
+
+
+def _refuse_floats(value: object, field: str) -> None:
+    if isinstance(value, float):
+        raise ValidationError(field, "JSON without floats (write amounts as strings)", value)
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _refuse_floats(v, f"{field}.{k}")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _refuse_floats(v, f"{field}[{i}]")
+
+
+def parse_json_object(text: str, field: str = "payload") -> dict[str, Any]:
+    """Parse JSON text that must hold an object; floats stay exact as ``Decimal``.
+
+    >>> parse_json_object('{"n": 1}')
+    {'n': 1}
+    """
+    from decimal import Decimal
+
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(field, "JSON text of an object", text) from exc
+    if not isinstance(data, dict):
+        raise ValidationError(field, "JSON text of an object", text)
+    return data
+
+
+def _utc(value: object) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValidationError("effective_at", "a timezone-aware datetime", value)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError("effective_at", "a timezone-aware datetime (naive given)", value)
+    return value.astimezone(UTC)
+
+
+def _nonempty(field: str) -> Any:
+    def check(_inst: object, _attr: object, value: object) -> None:
+        if not isinstance(value, str) or not value:
+            raise ValidationError(field, "a non-empty string", value)
+
+    return check
+
+
+def _version(_inst: object, _attr: object, value: int) -> None:
+    if type(value) is not int or value < 0:
+        raise ValidationError("version", "an int, 0 or more", value)
+
+
+@attrs.frozen
+class StoredEvent:
+    """One event of an agreement's stream, as a store keeps it.
+
+    ``payload`` is canonical JSON text of an object (give a dict or text);
+    ``version`` is the event's 1-based position in its stream, ``0`` until
+    the store numbers it.  ``effective_at`` is converted to UTC; naive
+    datetimes are refused.
+
+    >>> e = StoredEvent(AgreementId("agr-1"), EventId("agr-1:signed"), 0, "Signed",
+    ...                 datetime(2024, 2, 29, 9, 30, tzinfo=UTC), {"fee": "1000.00"})
+    >>> e.payload, e.data
+    ('{"fee":"1000.00"}', {'fee': '1000.00'})
+    """
+
+    agreement_id: AgreementId = attrs.field(validator=_nonempty("agreement_id"))
+    event_id: EventId = attrs.field(validator=_nonempty("event_id"))
+    version: int = attrs.field(validator=_version)
+    type: str = attrs.field(validator=_nonempty("type"))
+    effective_at: datetime = attrs.field(converter=_utc)
+    payload: str = attrs.field(converter=canonical_json)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The payload parsed into a dict."""
+        return parse_json_object(self.payload)
+
+    def same_content(self, other: StoredEvent) -> bool:
+        """True when ``other`` is the same event (ignoring its stream position)."""
+        return (
+            self.agreement_id == other.agreement_id
+            and self.event_id == other.event_id
+            and self.type == other.type
+            and self.effective_at == other.effective_at
+            and self.payload == other.payload
+        )
+
+
+def _attempt_no(_inst: object, _attr: object, value: int) -> None:
+    if type(value) is not int or value < 1:
+        raise ValidationError("attempt", "an int, 1 or more", value)
+
+
+def _optional_json(value: Mapping[str, Any] | str | None) -> str | None:
+    return None if value is None else canonical_json(value, "outcome")
+
+
+@attrs.frozen
+class AttemptRecord:
+    """One charge attempt in the intent journal; ``outcome`` is ``None`` until completed."""
+
+    key: AttemptKey = attrs.field(validator=_nonempty("key"))
+    agreement_id: AgreementId = attrs.field(validator=_nonempty("agreement_id"))
+    invoice_id: InvoiceId = attrs.field(validator=_nonempty("invoice_id"))
+    attempt: int = attrs.field(validator=_attempt_no)
+    amount: Money = attrs.field(validator=attrs.validators.instance_of(Money))
+    outcome: str | None = attrs.field(default=None, converter=_optional_json)
+
+    @property
+    def finished(self) -> bool:
+        """True once an outcome was recorded."""
+        return self.outcome is not None
+
+    @property
+    def outcome_data(self) -> dict[str, Any] | None:
+        """The outcome parsed into a dict, or ``None``."""
+        return None if self.outcome is None else parse_json_object(self.outcome, "outcome")
+
+    def same_request(self, other: AttemptRecord) -> bool:
+        """True when both describe the same charge (outcome ignored)."""
+        return (self.key, self.agreement_id, self.invoice_id, self.attempt, self.amount) == (
+            other.key, other.agreement_id, other.invoice_id, other.attempt, other.amount
+        )
+
+
+@attrs.frozen
+class InvoiceRecord:
+    """An invoice number issued by a store; ``payload`` is the host's JSON (or ``{}``)."""
+
+    firm_id: FirmId
+    invoice_id: InvoiceId
+    number: int
+    agreement_id: AgreementId | None = None
+    payload: str = attrs.field(default="{}", converter=canonical_json)
+
+
+@attrs.frozen
+class Notification:
+    """An outbox entry for the host; ``seq`` orders entries, ``key`` makes adds idempotent."""
+
+    seq: int
+    key: str
+    agreement_id: AgreementId | None
+    kind: str
+    payload: str = attrs.field(converter=canonical_json)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The payload parsed into a dict."""
+        return parse_json_object(self.payload)
+
+
+@runtime_checkable
+class AgreementStore(Protocol):
+    """Port: where agreements, invoices, attempts and notifications live.
+
+    See the module docstring for the semantics; the public contract suite
+    :mod:`milestonebill.testing.store_contract` pins them down.
+    """
+
+    # -- units of work
+    def transaction(self) -> AbstractContextManager[None]:
+        """Run the calls this thread makes inside the block in one transaction."""
+        ...
+
+    # -- streams
+    def append(
+        self,
+        agreement_id: AgreementId,
+        events: Sequence[StoredEvent],
+        expected_version: int,
+    ) -> int:
+        """Append ``events`` after ``expected_version``; return the new version.
+
+        Events already stored under the same id with the same content are
+        skipped (a retry); if nothing new remains the call is a no-op and
+        returns the current version.  Otherwise, if the stream is not at
+        ``expected_version``, raise ``ConcurrencyError``.  An id reused with
+        different content raises ``DuplicateIdError``.  ``event.version``
+        must be 0 or the position the event will take.
+        """
+        ...
+
+    def load(self, agreement_id: AgreementId, *, after_version: int = 0) -> list[StoredEvent]:
+        """The stream's events with version > ``after_version``, in order."""
+        ...
+
+    def version(self, agreement_id: AgreementId) -> int:
+        """The stream's current version (0 when it does not exist)."""
+        ...
+
+    def agreement_ids(self) -> list[AgreementId]:
+        """Every agreement with a stream, sorted."""
+        ...
+
+    # -- due work and claims
+    def set_next_due(self, agreement_id: AgreementId, next_due_on: date | None) -> None:
+        """Record when the agreement next has date-driven work (``None``: nothing due)."""
+        ...
+
+    def next_due(self, agreement_id: AgreementId) -> date | None:
+        """The date recorded by :meth:`set_next_due`."""
+        ...
+
+    def list_due(self, as_of: date) -> list[AgreementId]:
+        """Agreements whose next due date is on or before ``as_of``, sorted by (date, id)."""
+        ...
+
+    def claim(
+        self, worker_id: WorkerId, as_of: date, *, limit: int, lease_seconds: float
+    ) -> list[AgreementId]:
+        """Lease up to ``limit`` due agreements nobody else holds, earliest due first."""
+        ...
+
+    def release(self, worker_id: WorkerId, agreement_ids: Sequence[AgreementId]) -> None:
+        """Give back claims without changing anything (unknown or lost claims are ignored)."""
+        ...
+
+    def complete(
+        self, worker_id: WorkerId, agreement_id: AgreementId, next_due_on: date | None
+    ) -> None:
+        """Set the next due date and release the claim; ``LeaseLostError`` if not held."""
+        ...
+
+    # -- invoice numbers
+    def issue_invoice_number(
+        self,
+        firm_id: FirmId,
+        invoice_id: InvoiceId,
+        *,
+        agreement_id: AgreementId | None = None,
+        payload: Mapping[str, Any] | str | None = None,
+    ) -> int:
+        """The invoice's number: the firm's next (1, 2, 3 ...) or the one it already has."""
+        ...
+
+    def get_invoice(self, invoice_id: InvoiceId) -> InvoiceRecord | None:
+        """The invoice record, if a number was issued."""
+        ...
+
+    def invoices(self, firm_id: FirmId) -> list[InvoiceRecord]:
+        """The firm's invoices by number."""
+        ...
+
+    # -- charge attempts
+    def record_attempt(
+        self,
+        key: AttemptKey,
+        agreement_id: AgreementId,
+        invoice_id: InvoiceId,
+        attempt: int,
+        amount: Money,
+    ) -> AttemptRecord:
+        """Record the intent to charge; the same request again returns the stored record."""
+        ...
+
+    def complete_attempt(self, key: AttemptKey, outcome: Mapping[str, Any] | str) -> AttemptRecord:
+        """Record the gateway's outcome once; the same outcome again is a no-op."""
+        ...
+
+    def get_attempt(self, key: AttemptKey) -> AttemptRecord | None:
+        """The attempt recorded under ``key``."""
+        ...
+
+    def unfinished_attempts(self) -> list[AttemptRecord]:
+        """Attempts without an outcome, in the order they were recorded."""
+        ...
+
+    # -- outbox
+    def add_notification(
+        self,
+        key: str,
+        agreement_id: AgreementId | None,
+        kind: str,
+        payload: Mapping[str, Any] | str,
+    ) -> Notification:
+        """Queue a notification for the host; the same key again returns the stored one."""
+        ...
+
+    def pending_notifications(self, limit: int = 100) -> list[Notification]:
+        """Unacknowledged notifications, oldest first."""
+        ...
+
+    def ack(self, keys: Sequence[str]) -> None:
+        """Mark notifications delivered (unknown keys are ignored)."""
+        ...
+
+
+@runtime_checkable
+class BillingStore(AgreementStore, Ledger, Protocol):
+    """A store that is also the ledger, so one transaction covers both."""

@@ -1,0 +1,411 @@
+"""``InMemoryStore``: the whole store in dicts, for tests and notebooks.
+
+It follows the same contract as the SQLite and PostgreSQL stores,
+transactions included: a block that raises leaves no trace.  It is
+thread-safe (one lock) but lives in one process.
+
+>>> from datetime import UTC, date, datetime
+>>> from milestonebill.stores.base import AgreementId, EventId, FirmId, InvoiceId, StoredEvent
+>>> store = InMemoryStore()
+>>> agr = AgreementId("agr-1")
+>>> signed = StoredEvent(agr, EventId("agr-1:signed"), 0, "Signed",
+...                      datetime(2024, 1, 31, tzinfo=UTC), {"fee": "900.00"})
+>>> store.append(agr, [signed], expected_version=0)
+1
+>>> store.append(agr, [signed], expected_version=0)  # a retry is a no-op
+1
+>>> store.issue_invoice_number(FirmId("acme"), InvoiceId("inv-a")), \\
+...     store.issue_invoice_number(FirmId("acme"), InvoiceId("inv-b")), \\
+...     store.issue_invoice_number(FirmId("acme"), InvoiceId("inv-a"))
+(1, 2, 1)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+import attrs
+
+from milestonebill.errors import DuplicateIdError, LeaseLostError, NotFoundError, ValidationError
+from milestonebill.ledger import (
+    Account,
+    DateRange,
+    JournalEntry,
+    _account,
+    _entries_rows,
+    period_bounds,
+    sum_balances,
+)
+from milestonebill.money import Currency, Money
+from milestonebill.stores._common import (
+    Clock,
+    check_date,
+    check_entry,
+    check_id,
+    check_optional_date,
+    check_positive_int,
+    lease_until,
+    now_utc,
+    plan_append,
+    system_clock,
+)
+from milestonebill.stores.base import (
+    AgreementId,
+    AttemptKey,
+    AttemptRecord,
+    FirmId,
+    InvoiceId,
+    InvoiceRecord,
+    Notification,
+    StoredEvent,
+    WorkerId,
+    canonical_json,
+)
+
+__all__ = ["InMemoryStore"]
+
+
+@attrs.define
+class _State:
+    streams: dict[str, tuple[StoredEvent, ...]] = attrs.Factory(dict)
+    events: dict[str, StoredEvent] = attrs.Factory(dict)
+    due: dict[str, date | None] = attrs.Factory(dict)
+    leases: dict[str, tuple[str, datetime]] = attrs.Factory(dict)
+    counters: dict[str, int] = attrs.Factory(dict)
+    invoices: dict[str, InvoiceRecord] = attrs.Factory(dict)
+    attempts: dict[str, AttemptRecord] = attrs.Factory(dict)
+    notifications: dict[str, Notification] = attrs.Factory(dict)
+    acked: frozenset[str] = frozenset()
+    seq: int = 0
+    entries: dict[str, JournalEntry] = attrs.Factory(dict)
+
+    def copy(self) -> _State:
+        # Values are immutable, so copying each dict is a full snapshot.
+        return _State(
+            dict(self.streams), dict(self.events), dict(self.due), dict(self.leases),
+            dict(self.counters), dict(self.invoices), dict(self.attempts),
+            dict(self.notifications), self.acked, self.seq, dict(self.entries),
+        )
+
+
+class InMemoryStore:
+    """An :class:`~milestonebill.stores.base.AgreementStore` and
+    :class:`~milestonebill.ledger.Ledger` held in memory.
+
+    ``clock`` returns the aware UTC time used for claim leases (inject a
+    fake one in tests).
+    """
+
+    def __init__(self, *, clock: Clock = system_clock) -> None:
+        self._clock = clock
+        self._state = _State()
+        self._lock = threading.RLock()
+        self._local = threading.local()
+
+    # ------------------------------------------------------------ transactions
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One unit of work; see :mod:`milestonebill.stores.base`."""
+        with self._lock:
+            depth: int = getattr(self._local, "depth", 0)
+            if depth:
+                self._local.depth = depth + 1
+                try:
+                    yield
+                finally:
+                    self._local.depth = depth
+                return
+            snapshot = self._state.copy()
+            self._local.depth = 1
+            try:
+                yield
+            except BaseException:
+                self._state = snapshot
+                raise
+            finally:
+                self._local.depth = 0
+
+    # ------------------------------------------------------------ streams
+
+    def append(
+        self, agreement_id: AgreementId, events: Sequence[StoredEvent], expected_version: int
+    ) -> int:
+        """See :meth:`AgreementStore.append`."""
+        with self.transaction():
+            s = self._state
+            current = len(s.streams.get(agreement_id, ()))
+            new = plan_append(agreement_id, events, expected_version, current, s.events.get)
+            if not new:
+                return current
+            s.streams[agreement_id] = s.streams.get(agreement_id, ()) + tuple(new)
+            s.due.setdefault(agreement_id, None)
+            for e in new:
+                s.events[e.event_id] = e
+            return current + len(new)
+
+    def load(self, agreement_id: AgreementId, *, after_version: int = 0) -> list[StoredEvent]:
+        """See :meth:`AgreementStore.load`."""
+        with self._lock:
+            return list(self._state.streams.get(agreement_id, ())[after_version:])
+
+    def version(self, agreement_id: AgreementId) -> int:
+        """See :meth:`AgreementStore.version`."""
+        with self._lock:
+            return len(self._state.streams.get(agreement_id, ()))
+
+    def agreement_ids(self) -> list[AgreementId]:
+        """See :meth:`AgreementStore.agreement_ids`."""
+        with self._lock:
+            return sorted(AgreementId(a) for a in self._state.streams)
+
+    # ------------------------------------------------------------ due work
+
+    def _known(self, agreement_id: str) -> None:
+        if agreement_id not in self._state.streams:
+            raise NotFoundError(f"agreement {agreement_id!r} has no stream")
+
+    def set_next_due(self, agreement_id: AgreementId, next_due_on: date | None) -> None:
+        """See :meth:`AgreementStore.set_next_due`."""
+        check_optional_date("next_due_on", next_due_on)
+        with self.transaction():
+            self._known(agreement_id)
+            self._state.due[agreement_id] = next_due_on
+
+    def next_due(self, agreement_id: AgreementId) -> date | None:
+        """See :meth:`AgreementStore.next_due`."""
+        with self._lock:
+            self._known(agreement_id)
+            return self._state.due.get(agreement_id)
+
+    def _due_sorted(self, as_of: date) -> list[tuple[date, str]]:
+        return sorted((d, a) for a, d in self._state.due.items() if d is not None and d <= as_of)
+
+    def list_due(self, as_of: date) -> list[AgreementId]:
+        """See :meth:`AgreementStore.list_due`."""
+        check_date("as_of", as_of)
+        with self._lock:
+            return [AgreementId(a) for _, a in self._due_sorted(as_of)]
+
+    def claim(
+        self, worker_id: WorkerId, as_of: date, *, limit: int, lease_seconds: float
+    ) -> list[AgreementId]:
+        """See :meth:`AgreementStore.claim`."""
+        check_id("worker_id", worker_id)
+        check_date("as_of", as_of)
+        check_positive_int("limit", limit)
+        now, until = lease_until(self._clock, lease_seconds)
+        with self.transaction():
+            got: list[AgreementId] = []
+            for _, a in self._due_sorted(as_of):
+                if len(got) == limit:
+                    break
+                held = self._state.leases.get(a)
+                if held is not None and held[1] > now:
+                    continue
+                self._state.leases[a] = (worker_id, until)
+                got.append(AgreementId(a))
+            return got
+
+    def release(self, worker_id: WorkerId, agreement_ids: Sequence[AgreementId]) -> None:
+        """See :meth:`AgreementStore.release`."""
+        with self.transaction():
+            for a in agreement_ids:
+                held = self._state.leases.get(a)
+                if held is not None and held[0] == worker_id:
+                    del self._state.leases[a]
+
+    def complete(
+        self, worker_id: WorkerId, agreement_id: AgreementId, next_due_on: date | None
+    ) -> None:
+        """See :meth:`AgreementStore.complete`."""
+        check_optional_date("next_due_on", next_due_on)
+        now = now_utc(self._clock)
+        with self.transaction():
+            self._known(agreement_id)
+            held = self._state.leases.get(agreement_id)
+            if held is None or held[0] != worker_id or held[1] <= now:
+                raise LeaseLostError(agreement_id, worker_id)
+            del self._state.leases[agreement_id]
+            self._state.due[agreement_id] = next_due_on
+
+    # ------------------------------------------------------------ invoices
+
+    def issue_invoice_number(
+        self,
+        firm_id: FirmId,
+        invoice_id: InvoiceId,
+        *,
+        agreement_id: AgreementId | None = None,
+        payload: Mapping[str, Any] | str | None = None,
+    ) -> int:
+        """See :meth:`AgreementStore.issue_invoice_number`."""
+        check_id("firm_id", firm_id)
+        check_id("invoice_id", invoice_id)
+        body = canonical_json(payload if payload is not None else {})
+        with self.transaction():
+            s = self._state
+            old = s.invoices.get(invoice_id)
+            if old is not None:
+                if old.firm_id != firm_id or old.agreement_id != agreement_id:
+                    raise DuplicateIdError("invoice", invoice_id)
+                return old.number
+            number = s.counters.get(firm_id, 0) + 1
+            s.counters[firm_id] = number
+            s.invoices[invoice_id] = InvoiceRecord(firm_id, invoice_id, number, agreement_id, body)
+            return number
+
+    def get_invoice(self, invoice_id: InvoiceId) -> InvoiceRecord | None:
+        """See :meth:`AgreementStore.get_invoice`."""
+        with self._lock:
+            return self._state.invoices.get(invoice_id)
+
+    def invoices(self, firm_id: FirmId) -> list[InvoiceRecord]:
+        """See :meth:`AgreementStore.invoices`."""
+        with self._lock:
+            found = [r for r in self._state.invoices.values() if r.firm_id == firm_id]
+        return sorted(found, key=lambda r: r.number)
+
+    # ------------------------------------------------------------ attempts
+
+    def record_attempt(
+        self,
+        key: AttemptKey,
+        agreement_id: AgreementId,
+        invoice_id: InvoiceId,
+        attempt: int,
+        amount: Money,
+    ) -> AttemptRecord:
+        """See :meth:`AgreementStore.record_attempt`."""
+        rec = AttemptRecord(key, agreement_id, invoice_id, attempt, amount)
+        with self.transaction():
+            old = self._state.attempts.get(key)
+            if old is not None:
+                if not old.same_request(rec):
+                    raise DuplicateIdError("charge attempt", key)
+                return old
+            self._state.attempts[key] = rec
+            return rec
+
+    def complete_attempt(self, key: AttemptKey, outcome: Mapping[str, Any] | str) -> AttemptRecord:
+        """See :meth:`AgreementStore.complete_attempt`."""
+        body = canonical_json(outcome, "outcome")
+        with self.transaction():
+            old = self._state.attempts.get(key)
+            if old is None:
+                raise NotFoundError(f"no charge attempt recorded under {key!r}")
+            if old.outcome is not None:
+                if old.outcome != body:
+                    raise DuplicateIdError("charge attempt", key, "already has a different outcome")
+                return old
+            done = attrs.evolve(old, outcome=body)
+            self._state.attempts[key] = done
+            return done
+
+    def get_attempt(self, key: AttemptKey) -> AttemptRecord | None:
+        """See :meth:`AgreementStore.get_attempt`."""
+        with self._lock:
+            return self._state.attempts.get(key)
+
+    def unfinished_attempts(self) -> list[AttemptRecord]:
+        """See :meth:`AgreementStore.unfinished_attempts`."""
+        with self._lock:
+            return [a for a in self._state.attempts.values() if a.outcome is None]
+
+    # ------------------------------------------------------------ outbox
+
+    def add_notification(
+        self,
+        key: str,
+        agreement_id: AgreementId | None,
+        kind: str,
+        payload: Mapping[str, Any] | str,
+    ) -> Notification:
+        """See :meth:`AgreementStore.add_notification`."""
+        check_id("key", key)
+        check_id("kind", kind)
+        body = canonical_json(payload)
+        with self.transaction():
+            s = self._state
+            old = s.notifications.get(key)
+            if old is not None:
+                if (old.agreement_id, old.kind, old.payload) != (agreement_id, kind, body):
+                    raise DuplicateIdError("notification", key)
+                return old
+            s.seq += 1
+            note = Notification(s.seq, key, agreement_id, kind, body)
+            s.notifications[key] = note
+            return note
+
+    def pending_notifications(self, limit: int = 100) -> list[Notification]:
+        """See :meth:`AgreementStore.pending_notifications`."""
+        check_positive_int("limit", limit)
+        with self._lock:
+            s = self._state
+            return [n for n in s.notifications.values() if n.key not in s.acked][:limit]
+
+    def ack(self, keys: Sequence[str]) -> None:
+        """See :meth:`AgreementStore.ack`."""
+        if isinstance(keys, str):
+            raise ValidationError("keys", "a sequence of keys, not one string", keys)
+        with self.transaction():
+            s = self._state
+            s.acked = s.acked | {k for k in keys if k in s.notifications}
+
+    # ------------------------------------------------------------ ledger
+
+    def post(self, entry: JournalEntry) -> bool:
+        """See :meth:`milestonebill.ledger.Ledger.post`."""
+        check_entry(entry)
+        with self.transaction():
+            old = self._state.entries.get(entry.id)
+            if old is not None:
+                if old.canonical() != entry.canonical():
+                    raise DuplicateIdError("journal entry", entry.id)
+                return False
+            self._state.entries[entry.id] = entry
+            return True
+
+    def get_entry(self, entry_id: str) -> JournalEntry | None:
+        """See :meth:`milestonebill.ledger.Ledger.get_entry`."""
+        with self._lock:
+            return self._state.entries.get(entry_id)
+
+    def entries(self, *, agreement_id: str | None = None) -> list[JournalEntry]:
+        """See :meth:`milestonebill.ledger.Ledger.entries`."""
+        with self._lock:
+            found = list(self._state.entries.values())
+        return sorted(
+            (e for e in found if agreement_id is None or e.agreement_id == agreement_id),
+            key=lambda e: (e.posted_on, e.id),
+        )
+
+    def balance(
+        self,
+        account: Account,
+        *,
+        currency: str | Currency,
+        as_of: date | None = None,
+        period: DateRange | None = None,
+    ) -> Money:
+        """See :meth:`milestonebill.ledger.Ledger.balance`."""
+        found = self.balances(currency=currency, as_of=as_of, period=period)
+        return found.get(_account(account), Money.zero(currency))
+
+    def balances(
+        self,
+        *,
+        currency: str | Currency,
+        as_of: date | None = None,
+        period: DateRange | None = None,
+    ) -> dict[Account, Money]:
+        """See :meth:`milestonebill.ledger.Ledger.balances`."""
+        cur = Currency.of(currency)
+        lo, hi = period_bounds(as_of, period)
+        with self._lock:
+            found = list(self._state.entries.values())
+        return sum_balances(_entries_rows(found, cur, lo, hi), cur)

@@ -1,0 +1,47 @@
+"""Fixtures for the real databases: a SQLite file and a PostgreSQL schema.
+
+PostgreSQL comes from ``MILESTONEBILL_PG_DSN`` (``eval "$(bash .ci/postgres.sh)"``
+sets it).  Without it, PostgreSQL tests are skipped on a laptop but fail
+loudly when ``CI=true``, so CI can never pass by silently skipping them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> str:
+    """The PostgreSQL DSN for tests; skip (laptop) or fail (CI) without one."""
+    dsn = os.environ.get("MILESTONEBILL_PG_DSN", "").strip()
+    if not dsn:
+        reason = 'MILESTONEBILL_PG_DSN is not set; run: eval "$(bash .ci/postgres.sh)"'
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(reason)
+    return dsn
+
+
+@pytest.fixture
+def pg_schema(pg_dsn: str) -> Iterator[str]:
+    """A fresh, empty schema name for one test, dropped afterwards."""
+    import psycopg
+
+    name = f"t_{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:8]}"
+    yield name
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+@pytest.fixture
+def sqlite_path(tmp_path: Path) -> Path:
+    """A path for a fresh SQLite store file."""
+    return tmp_path / "milestonebill.db"

@@ -1,0 +1,114 @@
+"""The public store and ledger contracts, run against every shipped adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from milestonebill.ledger import InMemoryLedger, Ledger
+from milestonebill.stores.base import AgreementStore
+from milestonebill.stores.memory import InMemoryStore
+from milestonebill.stores.sqlite import SQLiteStore
+from milestonebill.testing.store_contract import (
+    AgreementStoreContract,
+    FakeClock,
+    LedgerContract,
+    StoreFactory,
+)
+
+Clock = Callable[[], datetime]
+
+
+class TestInMemoryStore(AgreementStoreContract):
+    @pytest.fixture
+    def make_store(self) -> StoreFactory:
+        made: list[InMemoryStore] = []
+
+        def make(clock: Clock) -> AgreementStore:
+            # Later handles are the same object, as two handles on one database file.
+            if not made:
+                made.append(InMemoryStore(clock=clock))
+            return made[0]
+
+        return make
+
+
+class TestSQLiteStore(AgreementStoreContract):
+    @pytest.fixture
+    def make_store(self, sqlite_path: Path) -> Iterator[StoreFactory]:
+        opened: list[SQLiteStore] = []
+
+        def make(clock: Clock) -> AgreementStore:
+            store = SQLiteStore(sqlite_path, clock=clock)
+            opened.append(store)
+            return store
+
+        yield make
+        for store in opened:
+            store.close()
+
+
+@pytest.mark.postgres
+class TestPostgresStore(AgreementStoreContract):
+    @pytest.fixture
+    def make_store(self, pg_dsn: str, pg_schema: str) -> Iterator[StoreFactory]:
+        from milestonebill.stores.postgres import PostgresStore
+
+        opened: list[PostgresStore] = []
+
+        def make(clock: Clock) -> AgreementStore:
+            store = PostgresStore(pg_dsn, schema=pg_schema, clock=clock, pool_size=2)
+            opened.append(store)
+            return store
+
+        yield make
+        for store in opened:
+            store.close()
+
+
+class TestInMemoryLedger(LedgerContract):
+    @pytest.fixture
+    def make_ledger(self) -> Callable[[], Ledger]:
+        return InMemoryLedger
+
+
+class TestInMemoryStoreLedger(LedgerContract):
+    @pytest.fixture
+    def make_ledger(self) -> Callable[[], Ledger]:
+        return InMemoryStore
+
+
+class TestSQLiteLedger(LedgerContract):
+    @pytest.fixture
+    def make_ledger(self, sqlite_path: Path) -> Iterator[Callable[[], Ledger]]:
+        opened: list[SQLiteStore] = []
+
+        def make() -> Ledger:
+            store = SQLiteStore(sqlite_path, clock=FakeClock())
+            opened.append(store)
+            return store
+
+        yield make
+        for store in opened:
+            store.close()
+
+
+@pytest.mark.postgres
+class TestPostgresLedger(LedgerContract):
+    @pytest.fixture
+    def make_ledger(self, pg_dsn: str, pg_schema: str) -> Iterator[Callable[[], Ledger]]:
+        from milestonebill.stores.postgres import PostgresStore
+
+        opened: list[PostgresStore] = []
+
+        def make() -> Ledger:
+            store = PostgresStore(pg_dsn, schema=pg_schema, clock=FakeClock(), pool_size=2)
+            opened.append(store)
+            return store
+
+        yield make
+        for store in opened:
+            store.close()

@@ -1,0 +1,112 @@
+"""PostgreSQL specifics: migrations, schema isolation and racing threads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from milestonebill.errors import ConcurrencyError, StoreError, ValidationError
+from milestonebill.stores.base import AgreementId, EventId, FirmId, InvoiceId, StoredEvent
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def open_store(pg_dsn: str, pg_schema: str) -> Iterator[Callable[..., object]]:
+    from milestonebill.stores.postgres import PostgresStore
+
+    opened: list[PostgresStore] = []
+
+    def make(**kwargs: object) -> PostgresStore:
+        store = PostgresStore(pg_dsn, schema=pg_schema, **kwargs)  # type: ignore[arg-type]
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+def test_a_new_schema_gets_every_migration(open_store: Callable[..., object]) -> None:
+    from milestonebill.stores.postgres import MIGRATIONS, PostgresStore
+
+    store = open_store()
+    assert isinstance(store, PostgresStore)
+    assert store.applied_migrations() == [m.version for m in MIGRATIONS]
+
+
+def test_an_old_schema_is_upgraded_once(open_store: Callable[..., object]) -> None:
+    from milestonebill.stores.postgres import MIGRATIONS, PostgresStore
+
+    old = open_store(migrations=MIGRATIONS[:1])
+    new = open_store()
+    assert isinstance(old, PostgresStore)
+    assert isinstance(new, PostgresStore)
+    assert (new.applied_migrations(), new.migrate()) == ([1, 2], [])
+
+
+def test_a_schema_name_that_is_not_an_identifier_is_refused(pg_dsn: str) -> None:
+    from milestonebill.stores.postgres import PostgresStore
+
+    with pytest.raises(ValidationError):
+        PostgresStore(pg_dsn, schema="x; DROP TABLE y")
+
+
+def test_an_unreachable_server_is_a_store_error() -> None:
+    from milestonebill.stores.postgres import PostgresStore
+
+    with pytest.raises(StoreError):
+        PostgresStore("postgresql://nobody@127.0.0.1:1/none", connect_timeout=1)
+
+
+def test_racing_writers_on_one_stream_let_exactly_one_win(
+    open_store: Callable[..., object],
+) -> None:
+    from milestonebill.stores.postgres import PostgresStore
+
+    store = open_store(pool_size=8)
+    assert isinstance(store, PostgresStore)
+    a = AgreementId("agr-1")
+    start = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def write(n: int) -> None:
+        event = StoredEvent(a, EventId(f"e{n}"), 0, "Signed", datetime(2024, 1, 1, tzinfo=UTC), {})
+        start.wait()
+        try:
+            store.append(a, [event], expected_version=0)
+            outcomes.append("won")
+        except ConcurrencyError:
+            outcomes.append("stale")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (sorted(outcomes), store.version(a)) == (["stale"] * 7 + ["won"], 1)
+
+
+def test_racing_requests_for_one_invoice_get_one_number(
+    open_store: Callable[..., object],
+) -> None:
+    from milestonebill.stores.postgres import PostgresStore
+
+    store = open_store(pool_size=8)
+    assert isinstance(store, PostgresStore)
+    start = threading.Barrier(8)
+    numbers: list[int] = []
+
+    def ask(n: int) -> None:
+        start.wait()
+        numbers.append(store.issue_invoice_number(FirmId("acme"), InvoiceId(f"inv-{n % 2}")))
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (sorted(set(numbers)), len(store.invoices(FirmId("acme")))) == ([1, 2], 2)

@@ -1,0 +1,145 @@
+"""Several worker processes run the real ``Biller.run`` against one database.
+
+1,000 agreements each have a milestone due.  Four processes (PostgreSQL) or
+two (SQLite), each with its own in-memory gateway, run ``Biller.run`` at the
+same moment.  Every due item must be invoiced exactly once and charged
+exactly once (the charges summed over the workers' gateways equal the
+invoices), invoice numbers must be 1..N without gaps or duplicates, and the
+ledger must balance.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import time
+from collections import Counter
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from milestonebill.agreement import (
+    AgreementId,
+    PackageOption,
+    PaymentMethodKind,
+    PaymentMethodRef,
+    Proposal,
+    ProposalId,
+    sign,
+)
+from milestonebill.engine import Biller, FirmId, FixedClock, WorkerId
+from milestonebill.gateways.memory import InMemoryGateway
+from milestonebill.money import Currency, Money
+from milestonebill.schedule import BillingSchedule, Milestone, MilestoneId, Trigger
+from milestonebill.stores.base import BillingStore
+
+pytestmark = pytest.mark.slow
+
+AGREEMENTS = 1000
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+AS_OF = date(2026, 3, 2)
+FIRM = FirmId("acme")
+USD = Currency.of("USD")
+Target = tuple[str, str, str]  # (kind, location, schema)
+
+
+def _open(target: Target) -> Any:
+    kind, where, schema = target
+    if kind == "sqlite":
+        from milestonebill.stores.sqlite import SQLiteStore
+
+        return SQLiteStore(where, busy_timeout=60)
+    from milestonebill.stores.postgres import PostgresStore
+
+    return PostgresStore(where, schema=schema, pool_size=2)
+
+
+def _biller(store: BillingStore, gateway: InMemoryGateway, worker: str) -> Biller:
+    return Biller(store, gateway, clock=FixedClock(T0), firm_id=FIRM,
+                  worker_id=WorkerId(worker), batch_size=10)
+
+
+def _seed(target: Target) -> None:
+    schedule = BillingSchedule(currency=USD, milestones=[
+        Milestone(MilestoneId("deposit"), "Deposit", amount=Money("100.00", "USD"),
+                  trigger=Trigger.ON_SIGNING)])
+    proposal = Proposal(ProposalId("p"), "Acme", USD, (PackageOption("std", "Std", schedule),))
+    store = _open(target)
+    biller = _biller(store, InMemoryGateway(), "seeder")
+    with store.transaction():
+        for i in range(AGREEMENTS):
+            aid = AgreementId(f"agr-{i:04d}")
+            card = PaymentMethodRef("memory", f"cus-{i}", f"pm-{i}", PaymentMethodKind.CARD)
+            biller.open(sign(proposal, option="std", signer="Ada", payment_method=card,
+                             agreement_id=aid, signed_at=T0))
+    store.close()
+
+
+def _worker(target: Target, name: str, start: Any, out: Any) -> None:
+    store = _open(target)
+    gateway = InMemoryGateway()
+    biller = _biller(store, gateway, name)
+    start.wait()
+    summary = biller.run(AS_OF)
+    store.close()
+    out.put((name, [c.invoice_id for c in gateway.charges], len(summary.invoices),
+             [p.message for p in summary.problems]))
+
+
+def _run_workers(target: Target, n: int) -> list[tuple[str, list[str], int, list[str]]]:
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Event()
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(target, f"w{i}", start, out)) for i in range(n)]
+    for p in procs:
+        p.start()
+    start.set()
+    results = []
+    deadline = time.monotonic() + 85
+    for _ in procs:
+        try:
+            results.append(out.get(timeout=max(1.0, deadline - time.monotonic())))
+        except queue.Empty:
+            break
+    for p in procs:
+        p.join(10)
+        if p.is_alive():
+            p.kill()
+    assert [p.exitcode for p in procs] == [0] * n
+    return results
+
+
+def _check(target: Target, n: int) -> None:
+    _seed(target)
+    results = _run_workers(target, n)
+    assert len(results) == n
+    assert [r[3] for r in results] == [[]] * n
+    charged = [inv for r in results for inv in r[1]]
+    issued = sum(r[2] for r in results)
+    store = _open(target)
+    try:
+        records = store.invoices(FIRM)
+        assert issued == len(records) == AGREEMENTS
+        assert sorted(r.number for r in records) == list(range(1, AGREEMENTS + 1))
+        assert len(charged) == AGREEMENTS
+        assert Counter(charged) == Counter({r.invoice_id: 1 for r in records})
+        assert len({r.agreement_id for r in records}) == AGREEMENTS
+        assert sum(m.minor for m in store.balances(currency="USD").values()) == 0
+        assert store.balance("clearing", currency="USD") == Money("100000.00", "USD")
+        assert store.list_due(AS_OF) == []
+        assert store.unfinished_attempts() == []
+        # More than one worker did real work (the claims were shared).
+        assert sum(1 for r in results if r[1]) > 1
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_four_postgres_workers_bill_each_agreement_exactly_once(pg_dsn: str,
+                                                                 pg_schema: str) -> None:
+    _check(("postgres", pg_dsn, pg_schema), 4)
+
+
+def test_two_sqlite_workers_bill_each_agreement_exactly_once(tmp_path: Any) -> None:
+    _check(("sqlite", str(tmp_path / "billing.db"), ""), 2)

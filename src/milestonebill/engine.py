@@ -25,6 +25,10 @@ the next :meth:`Biller.run` (or :meth:`Biller.reconcile`) finishes the job,
 calling the gateway again with the *same* key, which replays the first
 outcome instead of charging twice.  ``docs/engine.md`` walks through it.
 
+Deferred revenue is released by a separate step, :meth:`Biller.recognise`
+(call it at each period close): revenue-only entries from
+:func:`milestonebill.recognition.release_entry`, never cash or receivable.
+
 >>> from datetime import UTC, date, datetime
 >>> from milestonebill.agreement import (AgreementId, PackageOption, PaymentMethodKind,
 ...     PaymentMethodRef, Proposal, ProposalId, complete_milestone, sign)
@@ -137,6 +141,7 @@ from milestonebill.invoicing import (
 )
 from milestonebill.ledger import Account, EntryId, JournalEntry, JournalLine
 from milestonebill.money import Money
+from milestonebill.recognition import billed_service, release_entry
 from milestonebill.stores.base import (
     AttemptKey,
     AttemptRecord,
@@ -161,6 +166,7 @@ __all__ = [
     "FixedClock",
     "InvoiceCollection",
     "PlannedCharge",
+    "RecognitionSummary",
     "RetryPolicy",
     "RunSummary",
     "SystemClock",
@@ -435,6 +441,28 @@ class RunSummary:
 
 
 @attrs.frozen
+class RecognitionSummary:
+    """What :meth:`Biller.recognise` posted: one release entry per agreement that moved."""
+
+    as_of: date
+    agreements: tuple[AgreementId, ...] = ()
+    entries: tuple[JournalEntry, ...] = ()
+    problems: tuple[BillingProblem, ...] = ()
+
+    @property
+    def released(self) -> dict[str, Money]:
+        """Revenue posted, per currency code (negative: reversed)."""
+        out: dict[str, Money] = {}
+        for e in self.entries:
+            for ln in e.lines:
+                if ln.account is Account.REVENUE:
+                    code = ln.amount.currency.code
+                    out[code] = out.get(code, Money.zero(code)) - Money.from_minor(
+                        ln.signed_minor, ln.amount.currency)
+        return out
+
+
+@attrs.frozen
 class PlannedCharge:
     """A charge :meth:`Biller.dry_run` says would be made."""
 
@@ -550,11 +578,17 @@ def _issue_entry(invoice: Invoice) -> JournalEntry:
         memo=f"Invoice {invoice.number}", agreement_id=invoice.agreement_id)
 
 
-def _credit_entry(cn: CreditNote) -> JournalEntry:
+def _credit_entry(cn: CreditNote, deferred: int | None = None) -> JournalEntry:
     by: dict[Account, int] = {}
     for line in cn.lines:
         acct = _revenue_account(None if line.period is None else line.period.end, cn.issued_on)
         by[acct] = by.get(acct, 0) + line.amount.minor
+    taken = by.get(Account.DEFERRED_REVENUE, 0)
+    if deferred is not None and taken > max(deferred, 0):
+        # Recognition already released part of what is credited: reverse that
+        # part from revenue so deferred revenue never turns into a debit.
+        by[Account.DEFERRED_REVENUE] = max(deferred, 0)
+        by[Account.REVENUE] = by.get(Account.REVENUE, 0) + taken - max(deferred, 0)
     if cn.tax_total.minor:
         by[Account.TAX_PAYABLE] = cn.tax_total.minor
     return JournalEntry(
@@ -585,6 +619,10 @@ def _refund_entry(agreement_id: str, e: Refunded) -> JournalEntry:
         memo=f"Refund on {e.invoice_id} ({e.gateway_reference})", agreement_id=agreement_id)
 
 
+def _is_grace(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and value >= 0
+
+
 def _check_date(field: str, value: object) -> date:
     if isinstance(value, datetime) or not isinstance(value, date):
         raise ValidationError(field, "a date (not a datetime)", value)
@@ -608,7 +646,9 @@ class Biller:
     ``firm_id`` names the invoice number sequence; credit notes use
     ``f"{firm_id}/credit-notes"``.  ``numbering``/``credit_numbering`` format
     the numbers, ``tax`` is applied to every document.  ``worker_id``,
-    ``lease_seconds`` and ``batch_size`` govern claims in :meth:`run`.
+    ``lease_seconds`` and ``batch_size`` govern claims in :meth:`run`;
+    ``reconcile_grace_seconds`` is how old an unfinished charge attempt must
+    be before :meth:`reconcile` touches it.
     ``_fault`` is a test hook called with each name in :data:`STEPS`.
     """
 
@@ -625,6 +665,7 @@ class Biller:
         retry_policy: RetryPolicy = _DEFAULT_POLICY,
         worker_id: WorkerId = _DEFAULT_WORKER,
         lease_seconds: float = 300.0,
+        reconcile_grace_seconds: float = 300.0,
         batch_size: int = 50,
         horizon_days: int = 400,
         _fault: Callable[[str], None] | None = None,
@@ -648,6 +689,9 @@ class Biller:
                 or not lease_seconds > 0:
             problems.append(ValidationError("lease_seconds", "a number greater than zero",
                                             lease_seconds))
+        if not _is_grace(reconcile_grace_seconds):
+            problems.append(ValidationError("reconcile_grace_seconds", "a number, 0 or more",
+                                            reconcile_grace_seconds))
         if len(problems) == 1:
             raise problems[0]
         if problems:
@@ -663,6 +707,7 @@ class Biller:
         self._policy = retry_policy
         self._worker = worker_id
         self._lease = float(lease_seconds)
+        self._grace = float(reconcile_grace_seconds)
         self._batch = batch_size
         self._horizon = timedelta(days=horizon_days)
         self._fault_hook = _fault
@@ -797,21 +842,152 @@ class Biller:
                     tally.problem(aid, exc)
         return tally.freeze()
 
-    def reconcile(self) -> tuple[ChargeOutcome, ...]:
-        """Finish every unfinished charge attempt in the journal, with its original key.
+    def reconcile(self, *, grace_seconds: float | None = None) -> tuple[ChargeOutcome, ...]:
+        """Finish unfinished charge attempts store-wide, each with its original key.
 
-        Call it at start-up when no other worker is charging (``run`` already
-        re-drives the attempts of each agreement it claims).  The gateway
-        replays the outcome of a key it has seen, so nothing is charged twice.
+        Safe while other workers run: an attempt is left alone while it is
+        younger than the grace period (``grace_seconds``, default the
+        Biller's ``reconcile_grace_seconds``; ``0`` turns the age check off)
+        -- a live worker is most likely still waiting for the gateway -- or
+        while another worker holds a live claim on its agreement.  Otherwise
+        the Biller claims the agreement (``claim_one``), re-drives its
+        unfinished attempts and releases the claim.  Age is ``recorded_at``
+        (the store's clock) against this Biller's clock; an attempt stamped
+        in the future is treated as young, one without a time (recorded
+        before stores kept it) as old.  ``run`` re-drives the attempts of
+        each agreement it claims anyway; skipped attempts are left to it or
+        to a later ``reconcile``.  The gateway replays the outcome of a key
+        it has seen, so nothing is charged twice.
         """
-        tally = _Tally(self._clock.today())
+        grace = self._grace if grace_seconds is None else grace_seconds
+        if not _is_grace(grace):
+            raise ValidationError("grace_seconds", "a number, 0 or more", grace_seconds)
+        now = utc_datetime(self._clock.now(), "clock.now()")
+        tally = _Tally(now.date())
+        by_agreement: dict[AgreementId, list[AttemptRecord]] = {}
         for rec in self._store.unfinished_attempts():
+            if grace > 0 and rec.recorded_at is not None \
+                    and now - rec.recorded_at < timedelta(seconds=grace):
+                continue
+            by_agreement.setdefault(rec.agreement_id, []).append(rec)
+        for aid, recs in by_agreement.items():
             try:
-                a = self.load(rec.agreement_id)
-                self._redrive(a, rec, tally)
+                if not self._store.claim_one(self._worker, aid, lease_seconds=self._lease):
+                    continue
             except MilestonebillError as exc:
-                tally.problem(rec.agreement_id, exc)
+                tally.problem(aid, exc)
+                continue
+            try:
+                a = self.load(aid)
+                for rec in recs:
+                    a = self._redrive(a, rec, tally)
+            except MilestonebillError as exc:
+                tally.problem(aid, exc)
+            finally:
+                self._store.release(self._worker, [aid])
         return tuple(tally.reconciled)
+
+    # ------------------------------------------------------------ revenue recognition
+
+    def recognise(self, as_of: date, *,
+                  agreement_ids: Sequence[AgreementId] | None = None) -> RecognitionSummary:
+        """Release the deferred revenue earned by the end of ``as_of``.
+
+        Invoices post service not yet rendered as deferred revenue; this
+        moves what has been earned since into revenue.  For each agreement
+        (all in the store, or ``agreement_ids``), every billed service
+        period is recognised straight line, daily-accurate, over the period
+        as billed (less any tail a credit note took back) --
+        :func:`milestonebill.recognition.billed_service`, cumulative
+        ``round(billed x elapsed / days)`` -- and one revenue-only entry
+        (:func:`milestonebill.recognition.release_entry`: *Dr deferred
+        revenue / Cr revenue*; a reversal after a late credit; a contract
+        asset if recognition ever ran ahead of billing) brings the ledger to
+        exactly the unearned amount, in one unit of work.
+
+        Separate from :meth:`run` on purpose: recognition closes a
+        reporting period, so call it at each period end (or nightly).  It is
+        idempotent: a second call for the same day posts nothing.  Entry ids
+        are ``"<agreement>:recognition:<n>"`` (the n-th release of the
+        agreement), so two workers racing on one agreement cannot both post
+        (the loser's entry is refused and it recomputes).  An ``as_of``
+        before the agreement's last release posts nothing for it: the
+        ledger's history is never rewritten.
+        """
+        _check_date("as_of", as_of)
+        ids = self._store.agreement_ids() if agreement_ids is None else list(agreement_ids)
+        done: list[AgreementId] = []
+        entries: list[JournalEntry] = []
+        problems: list[BillingProblem] = []
+        for aid in ids:
+            try:
+                entry = self._recognise_one(AgreementId(_check_id("agreement_ids", aid)), as_of)
+            except MilestonebillError as exc:
+                problems.append(BillingProblem(AgreementId(str(aid)), type(exc).__name__,
+                                               str(exc)))
+                continue
+            done.append(aid)
+            if entry is not None:
+                entries.append(entry)
+        return RecognitionSummary(as_of, tuple(done), tuple(entries), tuple(problems))
+
+    def _posted(self, agreement_id: str) -> dict[str, JournalEntry]:
+        return {e.id: e for e in self._store.entries(agreement_id=agreement_id)}
+
+    def _contract_position(self, a: Agreement, posted: dict[str, JournalEntry],
+                           as_of: date | None = None) -> tuple[int, int, int, date | None]:
+        """Deferred revenue (credit) and contract asset (debit) of ``a`` in minor units,
+        the number of release entries and the last one's date.
+
+        Only entries of documents in ``a`` (issued by ``as_of``) and release
+        entries count, so a document committed after ``a`` was loaded cannot
+        skew the position.
+        """
+        ids = {f"{i.id}:issue" for i in a.invoices if as_of is None or i.issued_on <= as_of}
+        ids |= {f"{c.id}:credit" for c in a.credit_notes
+                if as_of is None or c.issued_on <= as_of}
+        prefix = f"{a.id}:recognition:"
+        releases = [e for e in posted.values() if e.id.startswith(prefix)]
+        deferred = asset = 0
+        for e in (*(posted[i] for i in ids if i in posted), *releases):
+            for ln in e.lines:
+                if ln.account is Account.DEFERRED_REVENUE:
+                    deferred -= ln.signed_minor
+                elif ln.account is Account.CONTRACT_ASSET:
+                    asset += ln.signed_minor
+        last = max((e.posted_on for e in releases), default=None)
+        return deferred, asset, len(releases), last
+
+    def _recognise_one(self, agreement_id: AgreementId, as_of: date) -> JournalEntry | None:
+        for n in range(_CONCURRENCY_RETRIES):
+            try:
+                with self._store.transaction():
+                    # Entries first, then the stream: every document in the
+                    # snapshot whose entry was read counts; a newer one waits.
+                    posted = self._posted(agreement_id)
+                    a = self.load(agreement_id)
+                    deferred, asset, count, last = self._contract_position(a, posted, as_of)
+                    if last is not None and last > as_of:
+                        return None
+                    invoices = [i for i in a.invoices if f"{i.id}:issue" in posted]
+                    credits = [c for c in a.credit_notes if f"{c.id}:credit" in posted]
+                    services = billed_service(invoices, credits, as_of)
+                    cur = a.currency
+                    unearned = sum(s.unearned.minor for s in services)
+                    entry = release_entry(
+                        f"{a.id}:recognition:{count + 1:06d}", as_of,
+                        deferred=Money.from_minor(deferred, cur),
+                        contract_asset=Money.from_minor(asset, cur),
+                        unearned=Money.from_minor(unearned, cur), agreement_id=a.id)
+                    if entry is None:
+                        return None
+                    self._store.post(entry)
+                    return entry
+            except DuplicateIdError:
+                # Another worker posted this release first: recompute from its result.
+                if n == _CONCURRENCY_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     # ------------------------------------------------------------ dry run
 
@@ -1096,8 +1272,11 @@ class Biller:
                 payload={"kind": "credit_note", "credits": draft.credits})
             cn = attrs.evolve(draft, number=format_number(self._credit_numbering, n))
             e = CreditIssued(f"{a.id}:credited:{cn.id}", a.version + 1, self._at(a), cn)
+            deferred = None
+            if any(ln.period is not None and ln.period.end > cn.issued_on for ln in cn.lines):
+                deferred, _asset, _n, _last = self._contract_position(a, self._posted(a.id))
             new = self._append(a, [e])
-            self._store.post(_credit_entry(cn))
+            self._store.post(_credit_entry(cn, deferred))
             self._notify(f"credit_note.issued:{cn.id}", a.id, "credit_note.issued",
                          {"credit_note_id": cn.id, "number": cn.number, "credits": cn.credits,
                           "total": cn.total.to_json(), "reason": cn.reason.value})

@@ -21,6 +21,13 @@ Then :func:`contract_balances` / :func:`portfolio_balances`, balanced
 :func:`journal_entries` (``milestonebill.ledger.JournalEntry``) and the
 :func:`revenue_waterfall`.  Every result names its rounding and quantum.
 
+For a ledger whose billing is already posted (the Biller's invoices), the
+revenue-only postings: :func:`recognition_entries` (per reporting period),
+:func:`release_entry` (one contract to a given unearned amount) and
+:func:`billed_service` (what each billed service period has earned by a
+date) -- *Dr deferred revenue* or *Dr contract asset* */ Cr revenue*, never
+cash or receivable.
+
 ASC 606-10-55-259 (Example 34, Case A): products A, B, C with SSPs 40, 55,
 45 sold for 100; B and C regularly sell together for 60:
 
@@ -98,6 +105,12 @@ from milestonebill._recognition_modifications import (
     modify_contract,
     positions,
 )
+from milestonebill._recognition_release import (
+    BilledService,
+    billed_service,
+    recognition_entries,
+    release_entry,
+)
 from milestonebill.errors import ValidationError
 from milestonebill.money import Money
 from milestonebill.periods import Period
@@ -109,6 +122,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Allocation",
     "AllocationLine",
+    "BilledService",
     "Billing",
     "Contract",
     "ContractActivity",
@@ -140,6 +154,7 @@ __all__ = [
     "Waterfall",
     "WaterfallRow",
     "allocate_transaction_price",
+    "billed_service",
     "bucket",
     "classify_modification",
     "combine_obligations",
@@ -157,6 +172,8 @@ __all__ = [
     "recognise_cost_to_cost",
     "recognise_output",
     "recognise_straight_line",
+    "recognition_entries",
+    "release_entry",
     "revenue_waterfall",
 ]
 

@@ -75,7 +75,7 @@ def _victim(db: str, step: str, occurrence: int) -> None:
         if at == step and seen[at] == occurrence:
             os._exit(137)
 
-    store = SQLiteStore(db)
+    store = SQLiteStore(db, clock=lambda: T0)
     biller = Biller(store, FileGateway(Path(db).with_suffix(".gw")), clock=FixedClock(T0),
                     firm_id=FIRM, _fault=fault, worker_id=WorkerId("victim"))
     biller.run(AS_OF)
@@ -83,9 +83,11 @@ def _victim(db: str, step: str, occurrence: int) -> None:
 
 
 def _recover(db: str, reconcile_first: bool) -> None:
-    # An hour later: the victim's claim lease has run out.
-    store = SQLiteStore(db, clock=lambda: datetime.now(UTC) + timedelta(hours=1))
-    biller = Biller(store, FileGateway(Path(db).with_suffix(".gw")), clock=FixedClock(T0),
+    # An hour later: the victim's claim lease has run out and its attempts are
+    # past reconcile's grace period.
+    later = T0 + timedelta(hours=1)
+    store = SQLiteStore(db, clock=lambda: later)
+    biller = Biller(store, FileGateway(Path(db).with_suffix(".gw")), clock=FixedClock(later),
                     firm_id=FIRM, worker_id=WorkerId("rescuer"))
     if reconcile_first:
         biller.reconcile()

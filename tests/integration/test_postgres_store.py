@@ -9,7 +9,16 @@ from datetime import UTC, datetime
 import pytest
 
 from milestonebill.errors import ConcurrencyError, StoreError, ValidationError
-from milestonebill.stores.base import AgreementId, EventId, FirmId, InvoiceId, StoredEvent
+from milestonebill.money import Money
+from milestonebill.stores.base import (
+    AgreementId,
+    AttemptKey,
+    EventId,
+    FirmId,
+    InvoiceId,
+    StoredEvent,
+)
+from milestonebill.testing.store_contract import FakeClock
 
 pytestmark = pytest.mark.postgres
 
@@ -45,7 +54,25 @@ def test_an_old_schema_is_upgraded_once(open_store: Callable[..., object]) -> No
     new = open_store()
     assert isinstance(old, PostgresStore)
     assert isinstance(new, PostgresStore)
-    assert (new.applied_migrations(), new.migrate()) == ([1, 2], [])
+    assert (new.applied_migrations(), new.migrate()) == ([m.version for m in MIGRATIONS], [])
+
+
+def test_attempts_recorded_before_step_3_come_back_without_a_time(
+        open_store: Callable[..., object]) -> None:
+    from milestonebill.stores.postgres import MIGRATIONS, PostgresStore
+
+    old = open_store(migrations=MIGRATIONS[:2])
+    assert isinstance(old, PostgresStore)
+    with old._tx() as cur:
+        cur.execute("INSERT INTO charge_attempts (key, agreement_id, invoice_id, attempt, "
+                    "amount_minor, currency) VALUES ('k-old', 'agr-1', 'inv-1', 1, 500, 'USD')")
+    clock = FakeClock(datetime(2024, 2, 29, 12, tzinfo=UTC))
+    store = open_store(clock=clock)
+    assert isinstance(store, PostgresStore)
+    store.record_attempt(AttemptKey("k-new"), AgreementId("agr-1"), InvoiceId("inv-2"), 1,
+                         Money("5.00", "USD"))
+    assert [(a.key, a.recorded_at) for a in store.unfinished_attempts()] == [
+        ("k-old", None), ("k-new", datetime(2024, 2, 29, 12, tzinfo=UTC))]
 
 
 def test_a_schema_name_that_is_not_an_identifier_is_refused(pg_dsn: str) -> None:

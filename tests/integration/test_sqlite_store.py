@@ -10,8 +10,17 @@ from pathlib import Path
 import pytest
 
 from milestonebill.errors import ConcurrencyError, StoreError
-from milestonebill.stores.base import AgreementId, EventId, FirmId, InvoiceId, StoredEvent
+from milestonebill.money import Money
+from milestonebill.stores.base import (
+    AgreementId,
+    AttemptKey,
+    EventId,
+    FirmId,
+    InvoiceId,
+    StoredEvent,
+)
 from milestonebill.stores.sqlite import MIGRATIONS, SQLiteStore
+from milestonebill.testing.store_contract import FakeClock
 
 
 def test_the_file_is_in_wal_mode_with_foreign_keys_on(sqlite_path: Path) -> None:
@@ -36,7 +45,28 @@ def test_an_old_file_is_upgraded_in_order(sqlite_path: Path) -> None:
     with SQLiteStore(sqlite_path) as store:
         indexes = {r[0] for r in store._conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert (store.applied_migrations(), "agreements_due" in indexes) == ([1, 2], True)
+        assert (store.applied_migrations(), "agreements_due" in indexes) == (
+            [m.version for m in MIGRATIONS], True)
+
+
+def test_attempts_recorded_before_step_3_come_back_without_a_time(sqlite_path: Path) -> None:
+    with SQLiteStore(sqlite_path, migrations=MIGRATIONS[:2]) as old:
+        old._conn.execute(
+            "INSERT INTO charge_attempts (key, agreement_id, invoice_id, attempt, amount_minor, "
+            "currency) VALUES ('k-old', 'agr-1', 'inv-1', 1, 500, 'USD')")
+    clock = FakeClock(datetime(2024, 2, 29, 12, tzinfo=UTC))
+    with SQLiteStore(sqlite_path, clock=clock) as store:
+        store.record_attempt(AttemptKey("k-new"), AgreementId("agr-1"), InvoiceId("inv-2"), 1,
+                             Money("5.00", "USD"))
+        assert [(a.key, a.recorded_at) for a in store.unfinished_attempts()] == [
+            ("k-old", None), ("k-new", datetime(2024, 2, 29, 12, tzinfo=UTC))]
+
+
+def test_step_3_is_idempotent_when_the_column_already_exists(sqlite_path: Path) -> None:
+    with SQLiteStore(sqlite_path, migrations=MIGRATIONS[:2]) as old:
+        old._conn.execute("ALTER TABLE charge_attempts ADD COLUMN recorded_at TEXT")
+    with SQLiteStore(sqlite_path) as store:
+        assert (store.applied_migrations(), store.migrate()) == ([1, 2, 3], [])
 
 
 def test_foreign_keys_guard_the_event_table(sqlite_path: Path) -> None:

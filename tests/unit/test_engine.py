@@ -405,6 +405,7 @@ def test_a_crash_between_charge_and_outcome_is_reconciled_with_the_same_key() ->
     with pytest.raises(Crash):
         victim.handle(AGR, complete_milestone(a, MilestoneId("design"), by="Ada", at=T0))
     assert len(store.unfinished_attempts()) == 1
+    clock.advance(timedelta(minutes=10))  # restarted after the grace period
     fresh = Biller(store, gateway, clock=clock, firm_id=FIRM)
     (outcome,) = fresh.reconcile()
     assert outcome.status is ChargeStatus.SUCCEEDED

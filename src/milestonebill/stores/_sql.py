@@ -71,11 +71,18 @@ class Cursor(Protocol):
 
 @attrs.frozen
 class Migration:
-    """One schema step: applied once, in ``version`` order, recorded in ``schema_version``."""
+    """One schema step: applied once, in ``version`` order, recorded in ``schema_version``.
+
+    ``unless`` is an optional query: when it returns a row the step's work is
+    already there (say, a column added by hand), so the statements are
+    skipped and only the version is recorded.  It makes steps that SQL cannot
+    write with ``IF NOT EXISTS`` (SQLite's ``ADD COLUMN``) idempotent too.
+    """
 
     version: int
     name: str
     statements: tuple[str, ...]
+    unless: str | None = None
 
 
 class SQLStoreBase(abc.ABC):
@@ -169,8 +176,9 @@ class SQLStoreBase(abc.ABC):
         for m in sorted(migrations, key=lambda m: m.version):
             if m.version in done:
                 continue
-            for statement in m.statements:
-                self._run(cur, statement)
+            if m.unless is None or not self._rows(cur, m.unless):
+                for statement in m.statements:
+                    self._run(cur, statement)
             self._run(
                 cur,
                 "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
@@ -323,6 +331,29 @@ class SQLStoreBase(abc.ABC):
                     (a, worker_id),
                 )
 
+    def claim_one(
+        self, worker_id: WorkerId, agreement_id: AgreementId, *, lease_seconds: float
+    ) -> bool:
+        """See :meth:`AgreementStore.claim_one`."""
+        check_id("worker_id", worker_id)
+        check_id("agreement_id", agreement_id)
+        now, until = lease_until(self._clock, lease_seconds)
+        with self._tx() as cur:
+            got = self._rows(
+                cur,
+                "UPDATE agreements SET lease_owner = ?, lease_until = ? WHERE agreement_id = ? "
+                "AND (lease_until IS NULL OR lease_until <= ? OR lease_owner = ?) "
+                "RETURNING agreement_id",
+                (worker_id, self._ts_in(until), agreement_id, self._ts_in(now), worker_id),
+            )
+            if got:
+                return True
+            exists = self._one(cur, "SELECT 1 FROM agreements WHERE agreement_id = ?",
+                               (agreement_id,))
+        if exists is None:
+            raise NotFoundError(f"agreement {agreement_id!r} has no stream")
+        return False
+
     def complete(
         self, worker_id: WorkerId, agreement_id: AgreementId, next_due_on: date | None
     ) -> None:
@@ -420,11 +451,13 @@ class SQLStoreBase(abc.ABC):
 
     # ----------------------------------------------------------------- attempts
 
-    _ATTEMPT_COLS = "key, agreement_id, invoice_id, attempt, amount_minor, currency, outcome"
+    _ATTEMPT_COLS = ("key, agreement_id, invoice_id, attempt, amount_minor, currency, outcome, "
+                     "recorded_at")
 
     def _attempt(self, r: Row) -> AttemptRecord:
         return AttemptRecord(AttemptKey(r[0]), AgreementId(r[1]), InvoiceId(r[2]), int(r[3]),
-                             Money.from_minor(int(r[4]), r[5]), r[6])
+                             Money.from_minor(int(r[4]), r[5]), r[6],
+                             None if r[7] is None else self._ts_out(r[7]))
 
     def record_attempt(
         self,
@@ -435,13 +468,17 @@ class SQLStoreBase(abc.ABC):
         amount: Money,
     ) -> AttemptRecord:
         """See :meth:`AgreementStore.record_attempt`."""
-        rec = AttemptRecord(key, agreement_id, invoice_id, attempt, amount)
+        rec = AttemptRecord(key, agreement_id, invoice_id, attempt, amount,
+                            recorded_at=now_utc(self._clock))
+        assert rec.recorded_at is not None
         with self._tx() as cur:
             self._run(
                 cur,
                 "INSERT INTO charge_attempts (key, agreement_id, invoice_id, attempt, "
-                "amount_minor, currency) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-                (key, agreement_id, invoice_id, attempt, amount.minor, amount.currency.code),
+                "amount_minor, currency, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (key) DO NOTHING",
+                (key, agreement_id, invoice_id, attempt, amount.minor, amount.currency.code,
+                 self._ts_in(rec.recorded_at)),
             )
             r = self._one(cur, f"SELECT {self._ATTEMPT_COLS} FROM charge_attempts WHERE key = ?",
                           (key,))

@@ -10,14 +10,14 @@ classes), plus everything the Biller needs to move money exactly once:
   already stored with the same content is a no-op, so retries are safe.
 * **due work** -- :meth:`~AgreementStore.set_next_due`,
   :meth:`~AgreementStore.list_due` and leased claims
-  (:meth:`~AgreementStore.claim`, :meth:`~AgreementStore.release`,
-  :meth:`~AgreementStore.complete`) so two workers never process the same
-  agreement at once.
+  (:meth:`~AgreementStore.claim`, :meth:`~AgreementStore.claim_one`,
+  :meth:`~AgreementStore.release`, :meth:`~AgreementStore.complete`) so two
+  workers never process the same agreement at once.
 * **invoice numbers** -- :meth:`~AgreementStore.issue_invoice_number`,
   gap-free per firm and idempotent per invoice id.
 * **charge attempts** -- an intent journal: record the attempt *before*
   calling the gateway, complete it after; :meth:`~AgreementStore.unfinished_attempts`
-  lists what a crash left behind.
+  lists what a crash left behind, each stamped with ``recorded_at``.
 * **outbox** -- notifications for the host, delivered at least once.
 * **ledger** -- every shipped store is also a :class:`~milestonebill.ledger.Ledger`.
 
@@ -198,9 +198,24 @@ def _optional_json(value: Mapping[str, Any] | str | None) -> str | None:
     return None if value is None else canonical_json(value, "outcome")
 
 
+def _optional_utc(value: object) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError("recorded_at", "a timezone-aware datetime or None", value)
+    return value.astimezone(UTC)
+
+
 @attrs.frozen
 class AttemptRecord:
-    """One charge attempt in the intent journal; ``outcome`` is ``None`` until completed."""
+    """One charge attempt in the intent journal; ``outcome`` is ``None`` until completed.
+
+    ``recorded_at`` is when the store first recorded the attempt, read from
+    the store's clock (aware, UTC); it is ``None`` only for attempts recorded
+    before stores kept it.  :meth:`milestonebill.engine.Biller.reconcile`
+    uses it to leave young attempts -- most likely still in a live worker's
+    hands -- alone.
+    """
 
     key: AttemptKey = attrs.field(validator=_nonempty("key"))
     agreement_id: AgreementId = attrs.field(validator=_nonempty("agreement_id"))
@@ -208,6 +223,7 @@ class AttemptRecord:
     attempt: int = attrs.field(validator=_attempt_no)
     amount: Money = attrs.field(validator=attrs.validators.instance_of(Money))
     outcome: str | None = attrs.field(default=None, converter=_optional_json)
+    recorded_at: datetime | None = attrs.field(default=None, converter=_optional_utc)
 
     @property
     def finished(self) -> bool:
@@ -220,7 +236,7 @@ class AttemptRecord:
         return None if self.outcome is None else parse_json_object(self.outcome, "outcome")
 
     def same_request(self, other: AttemptRecord) -> bool:
-        """True when both describe the same charge (outcome ignored)."""
+        """True when both describe the same charge (outcome and ``recorded_at`` ignored)."""
         return (self.key, self.agreement_id, self.invoice_id, self.attempt, self.amount) == (
             other.key, other.agreement_id, other.invoice_id, other.attempt, other.amount
         )
@@ -325,6 +341,19 @@ class AgreementStore(Protocol):
         """Set the next due date and release the claim; ``LeaseLostError`` if not held."""
         ...
 
+    def claim_one(
+        self, worker_id: WorkerId, agreement_id: AgreementId, *, lease_seconds: float
+    ) -> bool:
+        """Lease one agreement, due or not.
+
+        ``True`` when ``worker_id`` now holds it: nobody held it, the lease
+        had expired, or ``worker_id`` held it already (the lease is renewed).
+        ``False`` when another worker holds a live lease.  ``NotFoundError``
+        for an agreement without a stream.  Give it back with :meth:`release`
+        (or :meth:`complete`).
+        """
+        ...
+
     # -- invoice numbers
     def issue_invoice_number(
         self,
@@ -354,7 +383,8 @@ class AgreementStore(Protocol):
         attempt: int,
         amount: Money,
     ) -> AttemptRecord:
-        """Record the intent to charge; the same request again returns the stored record."""
+        """Record the intent to charge, stamped ``recorded_at`` from the store's clock;
+        the same request again returns the stored record (with its first time)."""
         ...
 
     def complete_attempt(self, key: AttemptKey, outcome: Mapping[str, Any] | str) -> AttemptRecord:

@@ -96,8 +96,8 @@ class InMemoryStore:
     """An :class:`~milestonebill.stores.base.AgreementStore` and
     :class:`~milestonebill.ledger.Ledger` held in memory.
 
-    ``clock`` returns the aware UTC time used for claim leases (inject a
-    fake one in tests).
+    ``clock`` returns the aware UTC time used for claim leases and to stamp
+    charge attempts (inject a fake one in tests).
     """
 
     def __init__(self, *, clock: Clock = system_clock) -> None:
@@ -219,6 +219,21 @@ class InMemoryStore:
                 if held is not None and held[0] == worker_id:
                     del self._state.leases[a]
 
+    def claim_one(
+        self, worker_id: WorkerId, agreement_id: AgreementId, *, lease_seconds: float
+    ) -> bool:
+        """See :meth:`AgreementStore.claim_one`."""
+        check_id("worker_id", worker_id)
+        check_id("agreement_id", agreement_id)
+        now, until = lease_until(self._clock, lease_seconds)
+        with self.transaction():
+            self._known(agreement_id)
+            held = self._state.leases.get(agreement_id)
+            if held is not None and held[0] != worker_id and held[1] > now:
+                return False
+            self._state.leases[agreement_id] = (worker_id, until)
+            return True
+
     def complete(
         self, worker_id: WorkerId, agreement_id: AgreementId, next_due_on: date | None
     ) -> None:
@@ -281,7 +296,8 @@ class InMemoryStore:
         amount: Money,
     ) -> AttemptRecord:
         """See :meth:`AgreementStore.record_attempt`."""
-        rec = AttemptRecord(key, agreement_id, invoice_id, attempt, amount)
+        rec = AttemptRecord(key, agreement_id, invoice_id, attempt, amount,
+                            recorded_at=now_utc(self._clock))
         with self.transaction():
             old = self._state.attempts.get(key)
             if old is not None:

@@ -116,6 +116,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX IF NOT EXISTS lines_balance ON journal_lines (currency, account, posted_on)",
         "CREATE INDEX IF NOT EXISTS entries_agreement ON journal_entries (agreement_id)",
     )),
+    Migration(3, "when each charge attempt was recorded", (
+        "ALTER TABLE charge_attempts ADD COLUMN IF NOT EXISTS recorded_at TIMESTAMPTZ",
+    )),
 )
 
 _SCHEMA_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

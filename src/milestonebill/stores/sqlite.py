@@ -21,7 +21,7 @@ UTC ISO text, so text order is time order.
 ...         with store.transaction():
 ...             n = store.issue_invoice_number(FirmId("acme"), InvoiceId("inv-1"))
 ...         print(n, store.journal_mode)
-[1, 2]
+[1, 2, 3]
 1 wal
 """
 
@@ -116,6 +116,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX IF NOT EXISTS lines_balance ON journal_lines (currency, account, posted_on)",
         "CREATE INDEX IF NOT EXISTS entries_agreement ON journal_entries (agreement_id)",
     )),
+    Migration(3, "when each charge attempt was recorded", (
+        "ALTER TABLE charge_attempts ADD COLUMN recorded_at TEXT",
+    ), unless="SELECT 1 FROM pragma_table_info('charge_attempts') WHERE name = 'recorded_at'"),
 )
 
 _SCHEMA_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

@@ -25,7 +25,8 @@ against your adapter::
             return MyLedger
 
 ``make_store(clock)`` must return a fresh, empty store that reads lease time
-from ``clock`` (a callable returning an aware UTC datetime); calling it twice
+and the ``recorded_at`` of charge attempts from ``clock`` (a callable
+returning an aware UTC datetime); calling it twice
 in one test must return two handles on the *same* storage (the contract
 uses that to act as two workers).  ``make_ledger()`` returns a fresh, empty
 ledger.  Needs the ``test`` extra (pytest).
@@ -340,6 +341,75 @@ class AgreementStoreContract:
         b = two.claim(W2, date(2024, 1, 1), limit=5, lease_seconds=60)
         assert (a, b) == (["agr-a"], ["agr-b"])
 
+    def test_claim_one_leases_an_agreement_that_is_not_due(self, store: AgreementStore) -> None:
+        _seed(store, "agr-a")
+        assert store.claim_one(W1, AgreementId("agr-a"), lease_seconds=60) is True
+
+    def test_claim_one_refuses_an_agreement_another_worker_holds(
+        self, store: AgreementStore
+    ) -> None:
+        _seed(store, "agr-a", due=date(2024, 1, 1))
+        store.claim(W1, date(2024, 1, 1), limit=1, lease_seconds=60)
+        assert store.claim_one(W2, AgreementId("agr-a"), lease_seconds=60) is False
+
+    def test_claim_one_takes_over_an_expired_lease(
+        self, store: AgreementStore, clock: FakeClock
+    ) -> None:
+        _seed(store, "agr-a")
+        store.claim_one(W1, AgreementId("agr-a"), lease_seconds=60)
+        clock.advance(60)
+        assert store.claim_one(W2, AgreementId("agr-a"), lease_seconds=60) is True
+
+    def test_claim_one_by_the_holder_renews_the_lease(
+        self, store: AgreementStore, clock: FakeClock
+    ) -> None:
+        _seed(store, "agr-a")
+        store.claim_one(W1, AgreementId("agr-a"), lease_seconds=60)
+        clock.advance(50)
+        renewed = store.claim_one(W1, AgreementId("agr-a"), lease_seconds=60)
+        clock.advance(50)
+        assert (renewed, store.claim_one(W2, AgreementId("agr-a"), lease_seconds=60)) == (
+            True, False)
+
+    def test_an_agreement_held_by_claim_one_is_not_claimed_by_others(
+        self, store: AgreementStore
+    ) -> None:
+        _seed(store, "agr-a", due=date(2024, 1, 1))
+        store.claim_one(W1, AgreementId("agr-a"), lease_seconds=60)
+        assert store.claim(W2, date(2024, 1, 1), limit=5, lease_seconds=60) == []
+
+    def test_release_gives_back_a_claim_one_lease(self, store: AgreementStore) -> None:
+        _seed(store, "agr-a")
+        store.claim_one(W1, AgreementId("agr-a"), lease_seconds=600)
+        store.release(W1, [AgreementId("agr-a")])
+        assert store.claim_one(W2, AgreementId("agr-a"), lease_seconds=60) is True
+
+    def test_complete_works_for_a_claim_one_holder(self, store: AgreementStore) -> None:
+        _seed(store, "agr-a")
+        store.claim_one(W1, AgreementId("agr-a"), lease_seconds=60)
+        store.complete(W1, AgreementId("agr-a"), date(2024, 2, 1))
+        assert store.list_due(date(2024, 2, 1)) == ["agr-a"]
+
+    def test_claim_one_of_an_unknown_agreement_raises(self, store: AgreementStore) -> None:
+        with pytest.raises(NotFoundError):
+            store.claim_one(W1, AgreementId("nobody"), lease_seconds=60)
+
+    @pytest.mark.parametrize("lease", [0, -5])
+    def test_claim_one_refuses_a_lease_that_is_not_positive(
+        self, store: AgreementStore, lease: float
+    ) -> None:
+        _seed(store, "agr-a")
+        with pytest.raises(ValidationError):
+            store.claim_one(W1, AgreementId("agr-a"), lease_seconds=lease)
+
+    def test_two_handles_share_claim_one_leases(
+        self, make_store: StoreFactory, clock: FakeClock
+    ) -> None:
+        one, two = make_store(clock), make_store(clock)
+        _seed(one, "agr-a")
+        first = one.claim_one(W1, AgreementId("agr-a"), lease_seconds=60)
+        assert (first, two.claim_one(W2, AgreementId("agr-a"), lease_seconds=60)) == (True, False)
+
     @pytest.mark.parametrize("limit", [0, -1, 1.5, "3"])
     def test_claim_refuses_a_bad_limit(self, store: AgreementStore, limit: Any) -> None:
         with pytest.raises(ValidationError):
@@ -428,6 +498,48 @@ class AgreementStoreContract:
             store.record_attempt(AttemptKey(k), AGR, InvoiceId("inv-1"), 1, Money("1", "USD"))
         store.complete_attempt(AttemptKey("k1"), {"status": "failed"})
         assert [a.key for a in store.unfinished_attempts()] == ["k3", "k2"]
+
+    def test_an_attempt_is_stamped_with_the_store_clock_in_utc(
+        self, store: AgreementStore, clock: FakeClock
+    ) -> None:
+        clock.now = datetime(2024, 3, 31, 18, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5)))
+        rec = store.record_attempt(AttemptKey("k1"), AGR, InvoiceId("inv-1"), 1, Money("1", "USD"))
+        stored = store.get_attempt(AttemptKey("k1"))
+        assert stored is not None
+        assert stored.recorded_at is not None
+        expected = datetime(2024, 3, 31, 23, 30, 15, 123456, tzinfo=UTC)
+        assert (rec.recorded_at, stored.recorded_at, stored.recorded_at.utcoffset()) == (
+            expected, expected, timedelta(0))
+
+    def test_recording_an_attempt_again_keeps_its_first_time(
+        self, store: AgreementStore, clock: FakeClock
+    ) -> None:
+        first = store.record_attempt(AttemptKey("k1"), AGR, InvoiceId("inv-1"), 1,
+                                     Money("5", "JPY"))
+        clock.advance(3600)
+        again = store.record_attempt(AttemptKey("k1"), AGR, InvoiceId("inv-1"), 1,
+                                     Money("5", "JPY"))
+        assert again.recorded_at == first.recorded_at == datetime(2024, 1, 31, 9, 0, tzinfo=UTC)
+
+    def test_unfinished_attempts_carry_their_recorded_time(
+        self, store: AgreementStore, clock: FakeClock
+    ) -> None:
+        for k in ("k1", "k2"):
+            store.record_attempt(AttemptKey(k), AGR, InvoiceId("inv-1"), 1, Money("1", "USD"))
+            clock.advance(90)
+        assert [a.recorded_at for a in store.unfinished_attempts()] == [
+            datetime(2024, 1, 31, 9, 0, tzinfo=UTC), datetime(2024, 1, 31, 9, 1, 30, tzinfo=UTC)]
+
+    def test_completing_an_attempt_keeps_its_recorded_time(
+        self, store: AgreementStore, clock: FakeClock
+    ) -> None:
+        store.record_attempt(AttemptKey("k1"), AGR, InvoiceId("inv-1"), 1, Money("1", "USD"))
+        clock.advance(30)
+        done = store.complete_attempt(AttemptKey("k1"), {"status": "succeeded"})
+        stored = store.get_attempt(AttemptKey("k1"))
+        assert stored is not None
+        assert (done.recorded_at, stored.recorded_at) == (
+            datetime(2024, 1, 31, 9, 0, tzinfo=UTC),) * 2
 
     def test_completing_twice_with_the_same_outcome_is_a_no_op(self, store: AgreementStore) -> None:
         store.record_attempt(AttemptKey("k1"), AGR, InvoiceId("inv-1"), 1, Money("1", "USD"))

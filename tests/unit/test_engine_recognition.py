@@ -1,0 +1,261 @@
+"""``Biller.recognise``: deferred revenue released as service is rendered, exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+import pytest
+
+from milestonebill.agreement import (
+    Agreement,
+    AgreementId,
+    Amendment,
+    AmendmentId,
+    ChangeRecurringPrice,
+    Collection,
+    PackageOption,
+    Proposal,
+    ProposalId,
+    approve,
+    propose,
+    sign,
+)
+from milestonebill.engine import Biller, FirmId, FixedClock, RecognitionSummary
+from milestonebill.gateways.memory import InMemoryGateway
+from milestonebill.ledger import Account, JournalEntry
+from milestonebill.money import Money
+from milestonebill.periods import Period
+from milestonebill.schedule import (
+    BillingSchedule,
+    Interval,
+    ItemId,
+    Milestone,
+    MilestoneId,
+    RecurringCharge,
+    Trigger,
+)
+from milestonebill.stores.memory import InMemoryStore
+
+AGR = AgreementId("agr-r")
+FIRM = FirmId("studio")
+
+
+def _month_ends(first: date, last: date) -> Iterator[date]:
+    d = first
+    while d <= last:
+        nxt = date(d.year + d.month // 12, d.month % 12 + 1, 1)
+        yield nxt - timedelta(days=1)
+        d = nxt
+
+
+class Retainer:
+    """A monthly retainer billed in advance, with a Biller, clock and store."""
+
+    def __init__(self, amount: Money, start: date, count: int = 12,
+                 milestones: tuple[Milestone, ...] = ()) -> None:
+        self.cur = amount.currency
+        self.clock = FixedClock(datetime.combine(start - timedelta(days=10), datetime.min.time(),
+                                                 tzinfo=UTC))
+        self.store = InMemoryStore(clock=self.clock)
+        self.biller = Biller(self.store, InMemoryGateway(), clock=self.clock, firm_id=FIRM)
+        plan = BillingSchedule(currency=self.cur, milestones=list(milestones), recurring=[
+            RecurringCharge(ItemId("ret"), "Retainer", amount, Interval.MONTHLY, start=start,
+                            count=count)])
+        proposal = Proposal(ProposalId("p"), "Client", self.cur,
+                            (PackageOption("std", "Std", plan),),
+                            collection=Collection.SEND_INVOICE)
+        self.biller.open(sign(proposal, option="std", signer="Ada", payment_method=None,
+                              agreement_id=AGR, signed_at=self.clock.now()))
+
+    def at(self, d: date) -> None:
+        self.clock.set(datetime(d.year, d.month, d.day, 6, tzinfo=UTC))
+
+    def run(self, d: date) -> None:
+        self.at(d)
+        assert self.biller.run(d).problems == ()
+
+    def recognise(self, d: date) -> RecognitionSummary:
+        self.at(d)
+        r = self.biller.recognise(d)
+        assert r.problems == ()
+        return r
+
+    def balance(self, account: Account, d: date | None = None) -> Money:
+        return self.store.balance(account, currency=self.cur, as_of=d)
+
+    def agreement(self) -> Agreement:
+        return self.biller.load(AGR)
+
+    def entries(self) -> list[JournalEntry]:
+        return self.store.entries(agreement_id=AGR)
+
+
+def _half_up(value: Fraction) -> int:
+    return int(value + Fraction(1, 2)) if value >= 0 else -int(-value + Fraction(1, 2))
+
+
+def _expected_unearned(a: Agreement, d: date) -> int:
+    """Independent arithmetic: the unearned part of every billed period at the end of ``d``."""
+    total = 0
+    for inv in a.invoices:
+        if inv.issued_on > d:
+            continue
+        for line in inv.lines:
+            assert line.period is not None
+            p = line.period
+            elapsed = min(max((d - p.start).days + 1, 0), p.days)
+            earned = _half_up(Fraction(line.amount.minor * elapsed, p.days))
+            total += line.amount.minor - earned
+    return total
+
+
+CASES = [Money("1234.57", "USD"), Money("123457", "JPY"), Money("1234.567", "KWD")]
+
+
+@pytest.mark.parametrize("amount", CASES, ids=lambda m: m.currency.code)
+def test_a_year_of_retainer_leaves_exactly_the_unearned_part_deferred(amount: Money) -> None:
+    start = date(2026, 1, 15)  # mid-month: every month end falls inside a period
+    w = Retainer(amount, start)
+    for n in range(12):
+        billing_day = date(2026 + (n // 12), n % 12 + 1, 15)
+        w.run(billing_day)
+        month_end = next(_month_ends(billing_day, billing_day))
+        w.recognise(month_end)
+        unearned = _expected_unearned(w.agreement(), month_end)
+        assert unearned > 0
+        assert w.balance(Account.DEFERRED_REVENUE, month_end) == Money.from_minor(-unearned, w.cur)
+    w.recognise(date(2027, 1, 31))
+    billed = Money.total((i.subtotal for i in w.agreement().invoices), currency=w.cur)
+    assert billed == Money.from_minor(amount.minor * 12, w.cur)
+    assert (w.balance(Account.REVENUE), w.balance(Account.DEFERRED_REVENUE)) == (
+        -billed, Money.zero(w.cur))
+
+
+def test_recognising_the_same_dates_again_changes_nothing() -> None:
+    w = Retainer(Money("1000.00", "USD"), date(2026, 1, 15), count=3)
+    ends = list(_month_ends(date(2026, 1, 1), date(2026, 4, 30)))
+    for d in ends:
+        w.run(d.replace(day=15))
+        w.recognise(d)
+    before = [e.canonical() for e in w.entries()]
+    again = [w.biller.recognise(d) for d in ends]
+    assert ([e for r in again for e in r.entries], [e.canonical() for e in w.entries()]) == (
+        [], before)
+
+
+def test_a_date_before_the_last_release_posts_nothing() -> None:
+    w = Retainer(Money("1000.00", "USD"), date(2026, 1, 15), count=3)
+    w.run(date(2026, 1, 15))
+    w.recognise(date(2026, 1, 31))
+    assert w.biller.recognise(date(2026, 1, 20)).entries == ()
+
+
+def test_release_entries_move_only_deferred_revenue_and_revenue() -> None:
+    w = Retainer(Money("3100.00", "USD"), date(2026, 1, 15), count=1)
+    w.run(date(2026, 1, 15))
+    (entry,) = w.recognise(date(2026, 1, 31)).entries
+    assert (entry.id, entry.posted_on) == ("agr-r:recognition:000001", date(2026, 1, 31))
+    assert [(ln.side.value, ln.account, ln.amount) for ln in entry.lines] == [
+        ("debit", Account.DEFERRED_REVENUE, Money("1700.00", "USD")),
+        ("credit", Account.REVENUE, Money("1700.00", "USD"))]
+    assert w.balance(Account.RECEIVABLE) == Money("3100.00", "USD")
+
+
+def test_the_summary_reports_the_revenue_released() -> None:
+    w = Retainer(Money("3100.00", "USD"), date(2026, 1, 15), count=1)
+    w.run(date(2026, 1, 15))
+    r = w.recognise(date(2026, 1, 31))
+    assert (r.agreements, r.released) == ((AGR,), {"USD": Money("1700.00", "USD")})
+
+
+def test_milestones_are_revenue_when_billed_and_need_no_release() -> None:
+    deposit = Milestone(MilestoneId("dep"), "Deposit", amount=Money("500.00", "USD"),
+                        trigger=Trigger.ON_SIGNING)
+    w = Retainer(Money("310.00", "USD"), date(2026, 1, 15), count=1, milestones=(deposit,))
+    w.run(date(2026, 1, 15))
+    w.recognise(date(2026, 1, 31))
+    assert (w.balance(Account.REVENUE), w.balance(Account.DEFERRED_REVENUE)) == (
+        Money("-670.00", "USD"), Money("-140.00", "USD"))
+
+
+def _downgrade(w: Retainer, proposed_on: date, effective: date, new_price: Money) -> None:
+    w.at(proposed_on)
+    a = w.agreement()
+    p = propose(a, Amendment(AmendmentId("down"), (
+        ChangeRecurringPrice(effective, ItemId("ret"), new_price),)), by="Ada", at=w.clock.now())
+    w.biller.record(AGR, [p])
+    w.biller.record(AGR, [approve(w.agreement(), AmendmentId("down"), by="Client",
+                                  at=w.clock.now())])
+
+
+def test_a_period_credited_by_a_downgrade_releases_only_what_was_rendered() -> None:
+    w = Retainer(Money("3000.00", "USD"), date(2026, 4, 1), count=3)
+    w.run(date(2026, 4, 1))
+    w.recognise(date(2026, 4, 10))
+    assert w.balance(Account.DEFERRED_REVENUE) == Money("-2000.00", "USD")
+    _downgrade(w, date(2026, 4, 12), date(2026, 4, 15), Money("1000.00", "USD"))
+    w.run(date(2026, 4, 15))  # credits 1,600.00 of April, bills 533.33 for its rest
+    (cn,) = w.agreement().credit_notes
+    assert cn.total == Money("1600.00", "USD")
+    w.recognise(date(2026, 4, 30))
+    assert (w.balance(Account.REVENUE), w.balance(Account.DEFERRED_REVENUE)) == (
+        Money("-1933.33", "USD"), Money("0.00", "USD"))
+    for d in (date(2026, 5, 1), date(2026, 6, 1)):
+        w.run(d)
+    w.recognise(date(2026, 6, 30))
+    a = w.agreement()
+    billed = (Money.total((i.subtotal for i in a.invoices), currency="USD")
+              - Money.total((c.subtotal for c in a.credit_notes), currency="USD"))
+    assert (w.balance(Account.REVENUE), w.balance(Account.DEFERRED_REVENUE)) == (
+        -billed, Money("0.00", "USD"))
+
+
+def test_a_credit_issued_after_recognition_ran_past_it_reverses_revenue() -> None:
+    w = Retainer(Money("3000.00", "USD"), date(2026, 4, 1), count=1)
+    w.run(date(2026, 4, 1))
+    _downgrade(w, date(2026, 4, 12), date(2026, 4, 15), Money("1000.00", "USD"))
+    w.recognise(date(2026, 4, 20))  # the credit for 15-30 April is not issued yet
+    assert w.balance(Account.DEFERRED_REVENUE) == Money("-1000.00", "USD")
+    w.run(date(2026, 4, 22))  # credit 1,600.00: only 1,000.00 is still deferred
+    assert w.balance(Account.DEFERRED_REVENUE) == Money("-533.33", "USD")
+    w.recognise(date(2026, 4, 22))
+    # 14 days at 100.00 of the old price, 8 of 16 days of the new 533.33.
+    assert (w.balance(Account.REVENUE), w.balance(Account.DEFERRED_REVENUE)) == (
+        Money("-1666.67", "USD"), Money("-266.66", "USD"))
+
+
+def test_a_worker_with_a_stale_view_cannot_release_twice(monkeypatch: Any) -> None:
+    w = Retainer(Money("3000.00", "USD"), date(2026, 4, 1), count=1)
+    w.run(date(2026, 4, 1))
+    stale = Biller(w.store, InMemoryGateway(), clock=w.clock, firm_id=FIRM)
+    seen_before: dict[str, JournalEntry] = {
+        e.id: e for e in w.store.entries(agreement_id=AGR)}
+    w.recognise(date(2026, 4, 10))
+    calls: list[int] = []
+    real = stale._posted
+
+    def once_stale(agreement_id: str) -> dict[str, JournalEntry]:
+        calls.append(1)
+        return seen_before if len(calls) == 1 else real(agreement_id)
+
+    monkeypatch.setattr(stale, "_posted", once_stale)
+    r = stale.recognise(date(2026, 4, 12))
+    assert [e.id for e in r.entries] == ["agr-r:recognition:000002"]
+    assert w.balance(Account.DEFERRED_REVENUE) == Money("-1800.00", "USD")  # 12 of 30 days
+
+
+def test_an_unknown_agreement_is_reported_not_raised() -> None:
+    w = Retainer(Money("1.00", "USD"), date(2026, 1, 15), count=1)
+    r = w.biller.recognise(date(2026, 1, 31), agreement_ids=[AgreementId("nobody")])
+    assert [(p.agreement_id, p.error) for p in r.problems] == [("nobody", "NotFoundError")]
+
+
+def test_service_periods_are_straight_line_daily_over_a_leap_february() -> None:
+    w = Retainer(Money("2900", "JPY"), date(2028, 2, 1), count=1)
+    w.run(date(2028, 2, 1))
+    w.recognise(date(2028, 2, 10))
+    assert (w.balance(Account.REVENUE), Period.of("2028-02-01", "2028-03-01").days) == (
+        Money("-1000", "JPY"), 29)

@@ -2,7 +2,12 @@
 
 :func:`plan_demo` is pure: it checks the engagement and decides the script
 (signing, completions, the month-ends to run, one soft decline, one
-amendment) before anything is written.  :func:`run_demo` plays the script
+amendment) before anything is written.  At each month-end the walk also
+closes the period with :meth:`~milestonebill.engine.Biller.recognise`, so the
+ledger shows deferred revenue released as the service is rendered; a credit
+that lands on an already-paid invoice becomes customer credit and pays part
+of the next invoice (the Biller's default
+:class:`~milestonebill.engine.CreditPolicy`).  :func:`run_demo` plays the script
 against a :class:`~milestonebill.stores.sqlite.SQLiteStore` file and an
 :class:`~milestonebill.gateways.memory.InMemoryGateway` with a
 :class:`~milestonebill.clock.FixedClock`, then reads the result back from
@@ -46,7 +51,9 @@ from milestonebill.agreement import (
     AmendmentId,
     AmendmentProposed,
     ChangeRecurringPrice,
+    CreditApplied,
     CreditIssued,
+    CustomerCreditAdded,
     Event,
     InvoiceIssued,
     MilestoneCompleted,
@@ -66,7 +73,7 @@ from milestonebill.agreement import (
     sign,
 )
 from milestonebill.clock import FixedClock
-from milestonebill.engine import Biller, FirmId, RetryPolicy, RunSummary
+from milestonebill.engine import Biller, FirmId, RecognitionSummary, RetryPolicy, RunSummary
 from milestonebill.errors import GatewayError, ValidationError
 from milestonebill.gateways.base import CustomerRequest, SetupRequest, SetupStatus
 from milestonebill.gateways.memory import InMemoryGateway, Scripted, percent_plus_fixed
@@ -224,6 +231,7 @@ class _Walk:
         self.biller = Biller(store, gateway, clock=clock, firm_id=FIRM,
                              retry_policy=_RETRIES)
         self.summaries: list[RunSummary] = []
+        self.recognitions: list[RecognitionSummary] = []
         self.preview_of: Agreement | None = None
 
     def payment_method(self) -> PaymentMethodRef:
@@ -270,6 +278,10 @@ class _Walk:
                     self._complete(mid, day)
             if plan.amendment is not None and plan.amendment[0] == day:
                 self._amend(day, plan.amendment[1])
+            if (day + timedelta(days=1)).day == 1:
+                # Period close: release the revenue earned this month.
+                self.clock.set(_at(day, 23))
+                self.recognitions.append(self.biller.recognise(day, agreement_ids=[aid]))
 
     def _complete(self, mid: MilestoneId, day: date) -> None:
         aid = self.plan.agreement_id
@@ -336,6 +348,12 @@ def _describe(a: Agreement, e: Event, numbers: dict[str, str]) -> str | None:
         cn = e.credit_note
         return (f"{cn.number} credit note on {numbers.get(cn.credits, cn.credits)}: "
                 f"{cn.total.amount:,} {cur} ({cn.reason.value})")
+    if isinstance(e, CustomerCreditAdded):
+        return (f"{e.amount.amount:,} {cur} owed back on "
+                f"{numbers.get(e.invoice_id, e.invoice_id)} held as customer credit")
+    if isinstance(e, CreditApplied):
+        return (f"customer credit {e.amount.amount:,} {cur} applied to "
+                f"{numbers.get(e.invoice_id, e.invoice_id)}")
     if isinstance(e, PaymentSucceeded):
         fee = "" if e.fee is None else f" (gateway fee {e.fee.amount:,})"
         return (f"charge {numbers.get(e.invoice_id, e.invoice_id)} attempt {e.attempt}: "
@@ -466,14 +484,22 @@ def _ledger(store: SQLiteStore, a: Agreement) -> dict[str, Any]:
                 credits -= line.signed_minor
     cur = a.currency
     order = [acct.value for acct in Account if acct.value in by]
+    prefix = f"{a.id}:recognition:"
+    releases = [e for e in entries if e.id.startswith(prefix)]
+    released = -sum(ln.signed_minor for e in releases for ln in e.lines
+                    if ln.account is Account.REVENUE)
     return {
         "entries": len(entries),
         "balances": {k: _amount(Money.from_minor(by[k], cur)) for k in order},
         "debits": _amount(Money.from_minor(debits, cur)),
         "credits": _amount(Money.from_minor(credits, cur)),
         "balanced": debits == credits and sum(by.values()) == 0,
-        "recognition": "not run by the demo: deferred_revenue holds service periods "
-                       "billed in advance and not yet rendered",
+        "recognition": {
+            "releases": len(releases),
+            "last": max((e.posted_on.isoformat() for e in releases), default=None),
+            "released": _amount(Money.from_minor(released, cur)),
+            "deferred_left": _amount(Money.from_minor(-by.get("deferred_revenue", 0), cur)),
+        },
     }
 
 
@@ -512,6 +538,8 @@ def _report(plan: DemoPlan, walk: _Walk, a: Agreement, db_path: str,
             "due_on": i.due_on.isoformat(), "lines": _lines(i.lines),
             "subtotal": _amount(i.subtotal), "tax": _amount(i.tax_total),
             "total": _amount(i.total), "balance": _amount(invoice_balance(a, i.id)),
+            "credit_applied": _amount(Money.total(
+                (c.amount for c in a.credits_applied if c.invoice_id == i.id), currency=a.currency)),
         } for i in a.invoices],
         "credit_notes": [{
             "number": c.number, "id": c.id, "issued_on": c.issued_on.isoformat(),
@@ -519,6 +547,12 @@ def _report(plan: DemoPlan, walk: _Walk, a: Agreement, db_path: str,
             "lines": _lines(c.lines), "total": _amount(c.total),
         } for c in a.credit_notes],
         "charges": _attempts(a, numbers),
+        "customer_credit": {
+            "added": _amount(Money.total((c.amount for c in a.credits_added), currency=a.currency)),
+            "applied": _amount(Money.total((c.amount for c in a.credits_applied),
+                                           currency=a.currency)),
+            "outstanding": _amount(a.credit_balance),
+        },
         "position": {"invoiced": _amount(pos.invoiced), "credited": _amount(pos.credited),
                      "scheduled": _amount(pos.scheduled),
                      "contract_value": _amount(pos.contract_value),
@@ -533,6 +567,7 @@ def _report(plan: DemoPlan, walk: _Walk, a: Agreement, db_path: str,
                                        if c.agreement_id == a.id),
             "charge_attempts": this_run_attempts,
             "gateway_charges": sum(1 for c in walk.gateway.charges if c.agreement_id == a.id),
+            "recognition_entries": sum(len(r.entries) for r in walk.recognitions),
             "problems": problems,
         },
     }
@@ -578,8 +613,11 @@ def render_text(r: dict[str, Any]) -> str:
     w("")
     w("Invoices")
     for inv in r["invoices"]:
+        paid_by_credit = ("" if Decimal(inv["credit_applied"]) == 0
+                          else f", credit applied {_shown(inv['credit_applied'])}")
         w(f"  {inv['number']}  {inv['issued_on']}  due {inv['due_on']}  "
-          f"total {_shown(inv['total'])} {cur}  (balance {_shown(inv['balance'])})")
+          f"total {_shown(inv['total'])} {cur}  (balance {_shown(inv['balance'])}"
+          f"{paid_by_credit})")
         for ln in inv["lines"]:
             w(f"      {ln['description']:<50} {_shown(ln['amount']):>12}")
     for cn in r["credit_notes"]:
@@ -595,6 +633,10 @@ def render_text(r: dict[str, Any]) -> str:
             detail += f", retry on {c['retry_on']}"
         w(f"  {c['date']}  {c['invoice']} #{c['attempt']}  {_shown(c['amount']):>12}  "
           f"{c['status']:<9}  {detail}".rstrip())
+    cc = r["customer_credit"]
+    w("")
+    w(f"Customer credit  added {_shown(cc['added'])}, applied {_shown(cc['applied'])}, "
+      f"outstanding {_shown(cc['outstanding'])} {cur}")
     p = r["position"]
     w("")
     w(f"Billing position  invoiced {_shown(p['invoiced'])} - credited {_shown(p['credited'])} "
@@ -607,7 +649,10 @@ def render_text(r: dict[str, Any]) -> str:
         w(f"  {acct:<18} {_shown(amount):>12}")
     verdict = "balanced" if led["balanced"] else "NOT BALANCED"
     w(f"  debits {_shown(led['debits'])} = credits {_shown(led['credits'])}: {verdict}")
-    w(f"  recognition: {led['recognition']}")
+    rec = led["recognition"]
+    w(f"  recognition: {rec['releases']} month-end release(s) through {rec['last']}, "
+      f"{_shown(rec['released'])} released to revenue, {_shown(rec['deferred_left'])} "
+      "still deferred")
     ob = r["outbox"]
     kinds = ", ".join(f"{k} {n}" for k, n in ob["by_kind"].items())
     w("")
@@ -615,7 +660,7 @@ def render_text(r: dict[str, Any]) -> str:
     t = r["this_run"]
     w(f"This run {t['invoices_issued']} invoice(s) and {t['credit_notes_issued']} credit "
       f"note(s) issued, {t['charge_attempts']} charge attempt(s), {t['gateway_charges']} "
-      "charge(s) reached the gateway")
+      f"charge(s) reached the gateway, {t['recognition_entries']} revenue release(s) posted")
     for prob in t["problems"]:
         w(f"PROBLEM  {prob['agreement']}: {prob['error']}: {prob['message']}")
     if r["db_reused"] and not t["invoices_issued"] and not t["gateway_charges"]:

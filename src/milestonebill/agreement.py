@@ -140,7 +140,9 @@ __all__ = [
     "Collection",
     "Completed",
     "Completion",
+    "CreditApplied",
     "CreditIssued",
+    "CustomerCreditAdded",
     "EndRecurringCharge",
     "Event",
     "InvoiceIssued",
@@ -577,6 +579,34 @@ class Refunded:
     reason: str = ""
 
 
+@attrs.frozen
+class CustomerCreditAdded:
+    """What an over-credited invoice's client is owed became customer credit.
+
+    ``amount`` (at most the invoice's negative balance) moves from the
+    invoice to the agreement's :attr:`Agreement.credit_balance`; the invoice
+    balance rises by it (back to zero at most).
+    """
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=_utc)
+    invoice_id: InvoiceId
+    amount: Money
+    credit_note_id: str = ""
+
+
+@attrs.frozen
+class CreditApplied:
+    """Customer credit paid ``amount`` of an invoice (at most its balance and the credit)."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=_utc)
+    invoice_id: InvoiceId
+    amount: Money
+
+
 Event = (
     Signed
     | MilestoneCompleted
@@ -593,11 +623,13 @@ Event = (
     | PaymentSucceeded
     | PaymentFailed
     | Refunded
+    | CustomerCreditAdded
+    | CreditApplied
 )
 _EVENT_TYPES: tuple[type, ...] = (
     Signed, MilestoneCompleted, AmendmentProposed, AmendmentApproved, AmendmentRejected,
     Paused, Resumed, Cancelled, Completed, InvoiceIssued, CreditIssued, ChargeAttempted,
-    PaymentSucceeded, PaymentFailed, Refunded,
+    PaymentSucceeded, PaymentFailed, Refunded, CustomerCreditAdded, CreditApplied,
 )
 _EVENTS_BY_NAME = {t.__name__: t for t in _EVENT_TYPES}
 
@@ -765,6 +797,8 @@ class Agreement:
     failures: tuple[PaymentFailed, ...]
     refunds: tuple[Refunded, ...]
     events: tuple[Event, ...]
+    credits_added: tuple[CustomerCreditAdded, ...] = ()
+    credits_applied: tuple[CreditApplied, ...] = ()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Agreement) and self.events == other.events
@@ -781,6 +815,13 @@ class Agreement:
     def currency(self) -> Currency:
         """The agreement's currency."""
         return self.proposal.currency
+
+    @property
+    def credit_balance(self) -> Money:
+        """Customer credit not yet applied: added minus applied (never negative)."""
+        return Money.from_minor(
+            sum(c.amount.minor for c in self.credits_added)
+            - sum(c.amount.minor for c in self.credits_applied), self.currency)
 
     @property
     def signed_on(self) -> date:
@@ -948,6 +989,17 @@ def _paid(a: Agreement, invoice_id: str) -> Money:
         (r.amount for r in a.refunds if r.invoice_id == invoice_id), currency=a.currency)
 
 
+def _balance_minor(a: Agreement, invoice_id: str) -> int:
+    # Mirrors invoicing.invoice_balance (which cannot be imported here).
+    inv = _known_invoice(a, invoice_id)
+    return (inv.total.minor
+            - sum(c.total.minor for c in a.credit_notes if c.credits == invoice_id)
+            - sum(p.amount.minor for p in a.payments if p.invoice_id == invoice_id)
+            + sum(r.amount.minor for r in a.refunds if r.invoice_id == invoice_id)
+            + sum(c.amount.minor for c in a.credits_added if c.invoice_id == invoice_id)
+            - sum(c.amount.minor for c in a.credits_applied if c.invoice_id == invoice_id))
+
+
 def _evolve_for(a: Agreement, e: Event) -> dict[str, Any]:
     if isinstance(e, Signed):
         raise InvalidTransitionError(f"agreement {a.id!r} is already signed")
@@ -1068,6 +1120,20 @@ def _evolve_for(a: Agreement, e: Event) -> dict[str, Any]:
             raise ValidationError("amount", f"a positive amount up to what was paid ({paid})",
                                   e.amount)
         return {"refunds": (*a.refunds, e)}
+    if isinstance(e, CustomerCreditAdded):
+        owed = -_balance_minor(a, e.invoice_id)
+        if e.amount.currency != a.currency or not 0 < e.amount.minor <= owed:
+            raise ValidationError("amount", "a positive amount up to what the invoice owes "
+                                  f"the client ({Money.from_minor(max(owed, 0), a.currency)})",
+                                  e.amount)
+        return {"credits_added": (*a.credits_added, e)}
+    if isinstance(e, CreditApplied):
+        cap = min(_balance_minor(a, e.invoice_id), a.credit_balance.minor)
+        if e.amount.currency != a.currency or not 0 < e.amount.minor <= cap:
+            raise ValidationError("amount", "a positive amount up to the invoice balance and "
+                                  f"the customer credit ({Money.from_minor(max(cap, 0), a.currency)})",
+                                  e.amount)
+        return {"credits_applied": (*a.credits_applied, e)}
     raise ValidationError("event", "an agreement event", e)
 
 

@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
@@ -81,7 +81,9 @@ from milestonebill.agreement import (
     ChargeAttempted,
     Collection,
     Completed,
+    CreditApplied,
     CreditIssued,
+    CustomerCreditAdded,
     Event,
     InvoiceIssued,
     MilestoneCompleted,
@@ -154,12 +156,14 @@ from milestonebill.stores.base import (
 
 __all__ = [
     "ACTION_REQUIRED_CODES",
+    "CREDIT_STEPS",
     "STEPS",
     "Biller",
     "BillingProblem",
     "ChargeOutcome",
     "Clock",
     "CollectionState",
+    "CreditPolicy",
     "DryRun",
     "DunningStatus",
     "FirmId",
@@ -185,6 +189,11 @@ STEPS: Final[tuple[str, ...]] = (
     "before_outcome", "after_outcome",
     "before_complete",
 )
+
+#: The fault-hook steps around the unit of work that moves over-credited
+#: amounts to customer credit and applies credit to open invoices; called
+#: only when there is such work.
+CREDIT_STEPS: Final[tuple[str, ...]] = ("before_credit", "after_credit")
 
 #: Decline codes that mean the customer must act (authenticate): automatic
 #: retries stop and the host is told.
@@ -272,6 +281,32 @@ class RetryPolicy:
 
 
 _DEFAULT_POLICY: Final = RetryPolicy()
+
+
+class CreditPolicy(enum.Enum):
+    """What the Biller does when a credit note leaves an invoice owing the client money.
+
+    An amendment or cancellation credit on an invoice that was already paid
+    makes its balance negative: the client has paid for what was taken
+    back.  The policy, set on the :class:`Biller` (and per agreement), says
+    where that money goes:
+
+    * ``APPLY_TO_NEXT_INVOICES`` (the default) -- it becomes customer credit
+      (ledger: *Dr receivable / Cr customer credit*) and is applied to the
+      agreement's open invoices, oldest first, before anything is charged
+      (*Dr customer credit / Cr receivable*); only the remainder is charged.
+    * ``REFUND`` -- it is paid back through the gateway, once, under a key
+      derived from the credit note.
+    * ``HOLD`` -- it is left on the invoice as a negative balance for the
+      host to settle; the host is told (``invoice.overcredited``).
+
+    Customer credit that exists is applied to open invoices whatever the
+    policy.
+    """
+
+    APPLY_TO_NEXT_INVOICES = "apply_to_next_invoices"
+    REFUND = "refund"
+    HOLD = "hold"
 
 
 class CollectionState(enum.Enum):
@@ -619,6 +654,71 @@ def _refund_entry(agreement_id: str, e: Refunded) -> JournalEntry:
         memo=f"Refund on {e.invoice_id} ({e.gateway_reference})", agreement_id=agreement_id)
 
 
+def _credit_added_entry(agreement_id: str, e: CustomerCreditAdded) -> JournalEntry:
+    return JournalEntry(
+        id=EntryId(f"{e.invoice_id}:customer-credit:{e.event_id}"),
+        posted_on=e.effective_at.date(),
+        lines=(JournalLine.dr(Account.RECEIVABLE, e.amount),
+               JournalLine.cr(Account.CUSTOMER_CREDIT, e.amount)),
+        memo=f"Over-credit on {e.invoice_id} held as customer credit",
+        agreement_id=agreement_id)
+
+
+def _credit_applied_entry(agreement_id: str, e: CreditApplied) -> JournalEntry:
+    return JournalEntry(
+        id=EntryId(f"{e.invoice_id}:credit-applied:{e.event_id}"),
+        posted_on=e.effective_at.date(),
+        lines=(JournalLine.dr(Account.CUSTOMER_CREDIT, e.amount),
+               JournalLine.cr(Account.RECEIVABLE, e.amount)),
+        memo=f"Customer credit applied to {e.invoice_id}", agreement_id=agreement_id)
+
+
+def _pending_refunds(a: Agreement, invoice_id: str) -> int:
+    """Refund credit notes on ``invoice_id`` whose gateway refund is not recorded yet."""
+    done = {r.idempotency_key for r in a.refunds}
+    return sum(cn.total.minor for cn in a.credit_notes
+               if cn.credits == invoice_id and cn.reason is CreditReason.REFUND
+               and refund_idempotency_key(a.id, cn.credits, cn.id) not in done)
+
+
+def _owed_back(a: Agreement, invoice_id: InvoiceId) -> int:
+    """What ``invoice_id`` owes the client (minor units), less refunds already on their way."""
+    return max(0, -invoice_balance(a, invoice_id).minor - _pending_refunds(a, invoice_id))
+
+
+def _refundable(a: Agreement, invoice_id: str) -> int:
+    """The most one gateway payment on ``invoice_id`` can still refund (earlier refunds
+    are taken from earlier payments first, as :meth:`Biller.refund` does)."""
+    refunded = sum(r.amount.minor for r in a.refunds if r.invoice_id == invoice_id)
+    best = 0
+    for p in a.payments:
+        if p.invoice_id != invoice_id or p.attempt is None:
+            continue
+        take = min(refunded, p.amount.minor)
+        refunded -= take
+        best = max(best, p.amount.minor - take)
+    return best
+
+
+def _credit_work(a: Agreement, policy: CreditPolicy, in_flight: Callable[[InvoiceId], bool]
+                 ) -> tuple[list[tuple[InvoiceId, int]], list[tuple[InvoiceId, int]]]:
+    """What one credit unit of work does: (invoice, amount) moved to credit, then applied."""
+    added: list[tuple[InvoiceId, int]] = []
+    if policy is CreditPolicy.APPLY_TO_NEXT_INVOICES:
+        added = [(inv.id, owed) for inv in a.invoices if (owed := _owed_back(a, inv.id)) > 0]
+    credit = a.credit_balance.minor + sum(m for _i, m in added)
+    applied: list[tuple[InvoiceId, int]] = []
+    for inv in a.invoices:
+        if credit <= 0:
+            break
+        balance = invoice_balance(a, inv.id).minor
+        if balance > 0 and not in_flight(inv.id):
+            take = min(balance, credit)
+            applied.append((inv.id, take))
+            credit -= take
+    return added, applied
+
+
 def _is_grace(value: object) -> bool:
     return not isinstance(value, bool) and isinstance(value, int | float) and value >= 0
 
@@ -645,7 +745,10 @@ class Biller:
     also the ledger, so postings commit with the events that cause them).
     ``firm_id`` names the invoice number sequence; credit notes use
     ``f"{firm_id}/credit-notes"``.  ``numbering``/``credit_numbering`` format
-    the numbers, ``tax`` is applied to every document.  ``worker_id``,
+    the numbers, ``tax`` is applied to every document.  ``credit_policy``
+    (a :class:`CreditPolicy`, overridden per agreement id by
+    ``credit_policies``) says what happens when a credit note leaves an
+    invoice owing the client money.  ``worker_id``,
     ``lease_seconds`` and ``batch_size`` govern claims in :meth:`run`;
     ``reconcile_grace_seconds`` is how old an unfinished charge attempt must
     be before :meth:`reconcile` touches it.
@@ -663,6 +766,8 @@ class Biller:
         credit_numbering: NumberingPolicy = _CREDIT_NUMBERS,
         tax: TaxPolicy = NO_TAX,
         retry_policy: RetryPolicy = _DEFAULT_POLICY,
+        credit_policy: CreditPolicy = CreditPolicy.APPLY_TO_NEXT_INVOICES,
+        credit_policies: Mapping[str, CreditPolicy] | None = None,
         worker_id: WorkerId = _DEFAULT_WORKER,
         lease_seconds: float = 300.0,
         reconcile_grace_seconds: float = 300.0,
@@ -674,11 +779,22 @@ class Biller:
         checks: tuple[tuple[str, object, type], ...] = (
             ("clock", clock, Clock), ("numbering", numbering, NumberingPolicy),
             ("credit_numbering", credit_numbering, NumberingPolicy), ("tax", tax, TaxPolicy),
-            ("retry_policy", retry_policy, RetryPolicy),
+            ("retry_policy", retry_policy, RetryPolicy), ("credit_policy", credit_policy, CreditPolicy),
         )
         for name, value, kind in checks:
             if not isinstance(value, kind):
                 problems.append(ValidationError(name, f"a {kind.__name__}", value))
+        overrides = {} if credit_policies is None else credit_policies
+        if not isinstance(overrides, Mapping):
+            problems.append(ValidationError("credit_policies",
+                                            "a mapping of agreement id to CreditPolicy",
+                                            credit_policies))
+            overrides = {}
+        for aid, pol in overrides.items():
+            if not isinstance(aid, str) or not aid.strip() or not isinstance(pol, CreditPolicy):
+                problems.append(ValidationError(f"credit_policies[{aid!r}]",
+                                                "a CreditPolicy under a non-empty agreement id",
+                                                pol))
         for name, text in (("firm_id", firm_id), ("worker_id", worker_id)):
             if not isinstance(text, str) or not text.strip():
                 problems.append(ValidationError(name, "a non-empty string", text))
@@ -705,6 +821,8 @@ class Biller:
         self._credit_numbering = credit_numbering
         self._tax = tax
         self._policy = retry_policy
+        self._credit_policy = credit_policy
+        self._credit_policies = dict(overrides)
         self._worker = worker_id
         self._lease = float(lease_seconds)
         self._grace = float(reconcile_grace_seconds)
@@ -716,6 +834,15 @@ class Biller:
     def retry_policy(self) -> RetryPolicy:
         """The retry policy in force."""
         return self._policy
+
+    @property
+    def credit_policy(self) -> CreditPolicy:
+        """The default :class:`CreditPolicy` (agreements may override it)."""
+        return self._credit_policy
+
+    def credit_policy_for(self, agreement_id: str) -> CreditPolicy:
+        """The :class:`CreditPolicy` in force for one agreement."""
+        return self._credit_policies.get(agreement_id, self._credit_policy)
 
     def _fault(self, step: str) -> None:
         if self._fault_hook is not None:
@@ -1010,16 +1137,26 @@ class Biller:
             invoices.extend(drafts)
             if not _auto(a):
                 continue
+            # Customer credit is applied before anything is charged.
+            added, applied = _credit_work(a, self.credit_policy_for(a.id), self._in_flight(a))
+            covered = dict(applied)
+            left = a.credit_balance.minor + sum(m for _i, m in added) - sum(covered.values())
             for inv in a.invoices:
                 st = collection_state(a, inv.id, self._policy)
-                if st.state is CollectionState.DUE or (
+                amount = st.balance - Money.from_minor(covered.get(inv.id, 0), a.currency)
+                if amount.minor > 0 and (st.state is CollectionState.DUE or (
                         st.state is CollectionState.RETRY_SCHEDULED
-                        and st.retry_on is not None and st.retry_on <= as_of):
+                        and st.retry_on is not None and st.retry_on <= as_of)):
                     reason = "retry" if st.state is CollectionState.RETRY_SCHEDULED else "due"
-                    charges.append(PlannedCharge(a.id, inv.id, st.next_attempt, st.balance,
+                    charges.append(PlannedCharge(a.id, inv.id, st.next_attempt, amount,
                                                  reason))
             for d in drafts:
-                charges.append(PlannedCharge(a.id, d.id, 1, d.total, "new invoice"))
+                take = min(left, d.total.minor)
+                left -= take
+                if d.total.minor > take:
+                    charges.append(PlannedCharge(a.id, d.id, 1,
+                                                 d.total - Money.from_minor(take, a.currency),
+                                                 "new invoice"))
         return DryRun(as_of, tuple(ids), tuple(approvals), tuple(invoices), tuple(credits),
                       tuple(charges))
 
@@ -1180,6 +1317,7 @@ class Biller:
         a = self._finish_interrupted(a, tally)
         a = self._approve(a, as_of, tally)
         a = self._issue_due(a, as_of, tally)
+        a = self._settle_credits(a)
         return self._collect(a, as_of, tally)
 
     def _finish_interrupted(self, a: Agreement, tally: _Tally) -> Agreement:
@@ -1277,6 +1415,12 @@ class Biller:
                 deferred, _asset, _n, _last = self._contract_position(a, self._posted(a.id))
             new = self._append(a, [e])
             self._store.post(_credit_entry(cn, deferred))
+            over = min(_owed_back(new, cn.credits), cn.total.minor)
+            if over > 0 and cn.reason is not CreditReason.REFUND:
+                self._notify(f"invoice.overcredited:{cn.id}", a.id, "invoice.overcredited",
+                             {"invoice_id": cn.credits, "credit_note_id": cn.id,
+                              "amount": Money.from_minor(over, cn.currency).to_json(),
+                              "policy": self.credit_policy_for(a.id).value})
             self._notify(f"credit_note.issued:{cn.id}", a.id, "credit_note.issued",
                          {"credit_note_id": cn.id, "number": cn.number, "credits": cn.credits,
                           "total": cn.total.to_json(), "reason": cn.reason.value})
@@ -1423,12 +1567,101 @@ class Biller:
             return new
         return a
 
+    # ------------------------------------------------------------ internals: credits
+
+    def _in_flight(self, a: Agreement) -> Callable[[InvoiceId], bool]:
+        def check(invoice_id: InvoiceId) -> bool:
+            # An attempt without an outcome may still take the full amount:
+            # credit waits until it is settled.
+            return any(x.invoice_id == invoice_id and _outcomes(a, invoice_id, x.attempt)
+                       == (None, None) for x in a.attempts)
+        return check
+
+    def _credit_refunds_due(self, a: Agreement) -> list[tuple[CreditNote, Money]]:
+        """Under ``REFUND``: credit notes whose over-credit is still to be paid back."""
+        if self.credit_policy_for(a.id) is not CreditPolicy.REFUND:
+            return []
+        done = {r.idempotency_key for r in a.refunds}
+        out: list[tuple[CreditNote, Money]] = []
+        owed: dict[InvoiceId, int] = {}
+        for cn in a.credit_notes:
+            if cn.reason is CreditReason.REFUND or self._refund_key(a, cn) in done:
+                continue
+            left = owed.setdefault(cn.credits, _owed_back(a, cn.credits))
+            # One refund per credit note, from one gateway payment of the
+            # credited invoice: at most what is left of the largest one.
+            amount = min(left, cn.total.minor, _refundable(a, cn.credits))
+            if amount > 0:
+                out.append((cn, Money.from_minor(amount, cn.currency)))
+                owed[cn.credits] = left - amount
+        return out
+
+    def _settle_credits(self, a: Agreement) -> Agreement:
+        """Pay back over-credits per the credit policy and apply customer credit.
+
+        ``REFUND``: each credit note's over-credit through the gateway (key
+        from the credit note).  Then, in one unit of work, ``APPLY``
+        moves what invoices owe the client to customer credit and (every
+        policy) credit is applied to open invoices, oldest first.
+        """
+        for cn, amount in self._credit_refunds_due(a):
+            a = self._refund_through_gateway(a, cn, amount)
+            short = min(_owed_back(a, cn.credits), cn.total.minor)
+            if short > 0 and any(r.idempotency_key == self._refund_key(a, cn)
+                                 for r in a.refunds):
+                # More is owed than this invoice's payment can return: the
+                # rest stays on the invoice (as under HOLD) for the host.
+                with contextlib.suppress(DuplicateIdError):
+                    self._notify(f"refund.partial:{cn.id}", a.id, "refund.partial",
+                                 {"invoice_id": cn.credits, "credit_note_id": cn.id,
+                                  "refunded": amount.to_json(),
+                                  "left": Money.from_minor(short, cn.currency).to_json()})
+        policy = self.credit_policy_for(a.id)
+        added, applied = _credit_work(a, policy, self._in_flight(a))
+        if not added and not applied:
+            return a
+        self._fault("before_credit")
+
+        def work(a: Agreement) -> Agreement:
+            added, applied = _credit_work(a, policy, self._in_flight(a))
+            new = a
+            at = self._at(a)
+            for inv_id, minor in added:
+                n = sum(1 for c in new.credits_added if c.invoice_id == inv_id)
+                source = [c.id for c in new.credit_notes if c.credits == inv_id]
+                e1 = CustomerCreditAdded(f"{a.id}:credit-added:{inv_id}:{n}", new.version + 1,
+                                         at, inv_id, Money.from_minor(minor, a.currency),
+                                         source[-1] if source else "")
+                new = self._append(new, [e1])
+                self._store.post(_credit_added_entry(a.id, e1))
+                self._notify(f"credit.added:{e1.event_id}", a.id, "credit.added",
+                             {"invoice_id": inv_id, "amount": e1.amount.to_json(),
+                              "credit_note_id": e1.credit_note_id,
+                              "credit_balance": new.credit_balance.to_json()})
+            for inv_id, minor in applied:
+                n = sum(1 for c in new.credits_applied if c.invoice_id == inv_id)
+                e2 = CreditApplied(f"{a.id}:credit-applied:{inv_id}:{n}", new.version + 1, at,
+                                   inv_id, Money.from_minor(minor, a.currency))
+                new = self._append(new, [e2])
+                self._store.post(_credit_applied_entry(a.id, e2))
+                self._notify(f"credit.applied:{e2.event_id}", a.id, "credit.applied",
+                             {"invoice_id": inv_id, "amount": e2.amount.to_json(),
+                              "balance": invoice_balance(new, inv_id).to_json(),
+                              "credit_balance": new.credit_balance.to_json()})
+            return new
+
+        a = self._unit(a, work)
+        self._fault("after_credit")
+        return a
+
     # ------------------------------------------------------------ internals: refunds
 
     def _refund_key(self, a: Agreement, cn: CreditNote) -> str:
         return refund_idempotency_key(a.id, cn.credits, cn.id)
 
-    def _refund_payment(self, a: Agreement, cn: CreditNote) -> PaymentSucceeded | None:
+    def _refund_payment(self, a: Agreement, cn: CreditNote, amount: Money | None = None
+                        ) -> PaymentSucceeded | None:
+        want = cn.total if amount is None else amount
         refunded = sum(r.amount.minor for r in a.refunds if r.invoice_id == cn.credits)
         for p in a.payments:
             if p.invoice_id != cn.credits or p.attempt is None:
@@ -1436,19 +1669,21 @@ class Biller:
             # Earlier refunds are taken from earlier payments first.
             take = min(refunded, p.amount.minor)
             refunded -= take
-            if p.amount.minor - take >= cn.total.minor:
+            if p.amount.minor - take >= want.minor:
                 return p
         return None
 
-    def _refund_through_gateway(self, a: Agreement, cn: CreditNote) -> Agreement:
-        payment = self._refund_payment(a, cn)
+    def _refund_through_gateway(self, a: Agreement, cn: CreditNote,
+                                amount: Money | None = None) -> Agreement:
+        amount = cn.total if amount is None else amount
+        payment = self._refund_payment(a, cn, amount)
         if payment is None:
             self._notify(f"refund.failed:{cn.id}", a.id, "refund.failed",
                          {"credit_note_id": cn.id, "invoice_id": cn.credits,
                           "message": "no gateway payment left to refund"})
             return a
         request = RefundRequest(a.id, cn.credits, cn.id, payment.gateway_reference,
-                                amount=cn.total, reason=cn.memo or None)
+                                amount=amount, reason=cn.memo or None)
         result = self._gateway.refund(request)
         if result.status is RefundStatus.FAILED:
             self._notify(f"refund.failed:{cn.id}", a.id, "refund.failed",
@@ -1535,6 +1770,9 @@ class Biller:
                     r.idempotency_key == self._refund_key(a, cn) for r in a.refunds) \
                     and self._refund_payment(a, cn) is not None:
                 candidates.append(today)
+        added, applied = _credit_work(a, self.credit_policy_for(a.id), self._in_flight(a))
+        if added or applied or self._credit_refunds_due(a):
+            candidates.append(today)
         if not candidates:
             return None
         nxt = min(candidates)

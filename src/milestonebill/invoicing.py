@@ -360,9 +360,12 @@ class InvoiceStatus(enum.Enum):
 
 
 def invoice_balance(agreement: Agreement, invoice_id: InvoiceId) -> Money:
-    """Still owed on an invoice: total - credit notes - payments + refunds (tax included).
+    """Still owed on an invoice (tax included): total - credit notes - payments + refunds
+    + what was moved to customer credit - customer credit applied to it.
 
-    Negative when the client is owed money (overpaid, or credited after paying).
+    Negative when the client is owed money (overpaid, or credited after paying)
+    and the Biller's credit policy has not yet refunded it or moved it to the
+    customer's credit balance (see ``docs/engine.md``).
     """
     invoice = agreement.invoice(invoice_id)
     cur = agreement.currency
@@ -372,7 +375,11 @@ def invoice_balance(agreement: Agreement, invoice_id: InvoiceId) -> Money:
                        currency=cur)
     refunded = Money.total((r.amount for r in agreement.refunds if r.invoice_id == invoice_id),
                            currency=cur)
-    return invoice.total - credited - paid + refunded
+    moved = Money.total((c.amount for c in agreement.credits_added
+                         if c.invoice_id == invoice_id), currency=cur)
+    applied = Money.total((c.amount for c in agreement.credits_applied
+                           if c.invoice_id == invoice_id), currency=cur)
+    return invoice.total - credited - paid + refunded + moved - applied
 
 
 def invoice_status(agreement: Agreement, invoice_id: InvoiceId) -> InvoiceStatus:

@@ -151,6 +151,93 @@ def test_amendment_preview_is_exact_and_billed_as_previewed(first: dict[str, Any
     assert (len(am["invoices"]), len(am["credit_notes"])) == (1, 1)
 
 
+def test_credit_on_the_paid_invoice_pays_the_next_invoice(first: dict[str, Any]) -> None:
+    eng = example()
+    (retainer,) = eng.schedule.recurring
+    # As in the preview: 20 of the period's 31 days at the old price, credited.
+    cent = Decimal("0.01")
+    credit = (retainer.amount.amount * Decimal(20) / Decimal(31)).quantize(cent, ROUND_HALF_UP)
+    (cn,) = first["credit_notes"]
+    assert Decimal(cn["total"]) == credit
+    by_number = {i["number"]: i for i in first["invoices"]}
+    credited = by_number[cn["credits"]]
+    paid_before = [c for c in first["charges"]
+                   if c["invoice"] == cn["credits"] and c["status"] == "succeeded"]
+    assert [Decimal(c["amount"]) for c in paid_before] == [Decimal(credited["total"])]
+    # The credited invoice owes nothing back: its over-credit became customer credit.
+    assert Decimal(credited["balance"]) == 0
+    # The next invoice issued after the credit note takes all of it.
+    numbers = [i["number"] for i in first["invoices"]]
+    after = [i for i in first["invoices"] if i["issued_on"] >= cn["issued_on"]
+             and numbers.index(i["number"]) > numbers.index(cn["credits"])]
+    nxt = after[0]
+    assert Decimal(nxt["credit_applied"]) == credit
+    assert [i["number"] for i in first["invoices"] if Decimal(i["credit_applied"])] == \
+        [nxt["number"]]
+    charged = [Decimal(c["amount"]) for c in first["charges"]
+               if c["invoice"] == nxt["number"] and c["status"] == "succeeded"]
+    assert charged == [Decimal(nxt["total"]) - credit]
+    cc = first["customer_credit"]
+    assert (Decimal(cc["added"]), Decimal(cc["applied"]), Decimal(cc["outstanding"])) == \
+        (credit, credit, Decimal(0))
+    assert all(Decimal(i["balance"]) == 0 for i in first["invoices"])
+    # Everything is paid: the money charged is what was invoiced less credited.
+    succeeded = sum(Decimal(c["amount"]) for c in first["charges"] if c["status"] == "succeeded")
+    invoiced = sum(Decimal(i["total"]) for i in first["invoices"])
+    assert succeeded == invoiced - credit
+    assert Decimal(first["ledger"]["balances"]["customer_credit"]) == 0
+    assert Decimal(first["ledger"]["balances"]["receivable"]) == 0
+    kinds = first["outbox"]["by_kind"]
+    assert (kinds["credit.added"], kinds["credit.applied"]) == (1, 1)
+
+
+def _period(text: str) -> tuple[date, date]:
+    start, end = text.split("..")
+    return date.fromisoformat(start), date.fromisoformat(end)
+
+
+def test_month_end_recognition_releases_deferred_revenue(first: dict[str, Any]) -> None:
+    until = date.fromisoformat(first["until"])
+    cent = Decimal("0.01")
+
+    def unearned(lines: list[dict[str, Any]]) -> Decimal:
+        # Straight line by day: earned = amount x days rendered / days, rendered
+        # through the end of ``until``.
+        total = Decimal(0)
+        for ln in lines:
+            if ln["period"] is None:
+                continue
+            start, end = _period(ln["period"])
+            days = (end - start).days
+            done = min(max((until - start).days + 1, 0), days)
+            amount = Decimal(ln["amount"])
+            total += amount - (amount * done / days).quantize(cent, ROUND_HALF_UP)
+        return total
+
+    deferred = unearned([ln for i in first["invoices"] for ln in i["lines"]]) - \
+        unearned([ln for c in first["credit_notes"] for ln in c["lines"]])
+    assert deferred > 0  # the last retainer period runs past ``until``
+    led = first["ledger"]
+    assert Decimal(led["balances"]["deferred_revenue"]) == -deferred
+    rec = led["recognition"]
+    assert Decimal(rec["deferred_left"]) == deferred
+    assert rec["last"] == until.isoformat()
+    # Revenue + deferred revenue = what was invoiced net of credits (no tax here).
+    net = sum(Decimal(i["total"]) for i in first["invoices"]) - \
+        sum(Decimal(c["total"]) for c in first["credit_notes"])
+    assert Decimal(led["balances"]["revenue"]) + Decimal(led["balances"]["deferred_revenue"]) \
+        == -net
+    milestones = sum(Decimal(ln["amount"]) for i in first["invoices"] for ln in i["lines"]
+                     if ln["period"] is None)
+    assert Decimal(rec["released"]) == -Decimal(led["balances"]["revenue"]) - milestones
+    # One release per month-end on which service was rendered (March to ``until``).
+    first_period = min(_period(ln["period"])[0] for i in first["invoices"]
+                       for ln in i["lines"] if ln["period"] is not None)
+    months = (until.year - first_period.year) * 12 + until.month - first_period.month + 1
+    assert rec["releases"] == months
+    assert first["this_run"]["recognition_entries"] == months
+
+
 def test_ledger_balances_debits_equal_credits(first: dict[str, Any]) -> None:
     led = first["ledger"]
     assert led["debits"] == led["credits"]
@@ -180,12 +267,13 @@ def test_rerun_on_the_same_db_issues_nothing_new(first: dict[str, Any],
                                                  second: dict[str, Any]) -> None:
     assert second["db_reused"] is True
     assert second["this_run"] == {"invoices_issued": 0, "credit_notes_issued": 0,
-                                  "charge_attempts": 0, "gateway_charges": 0, "problems": []}
+                                  "charge_attempts": 0, "gateway_charges": 0,
+                                  "recognition_entries": 0, "problems": []}
 
 
 def test_rerun_reports_the_same_books(first: dict[str, Any], second: dict[str, Any]) -> None:
     for key in ("invoices", "credit_notes", "charges", "ledger", "outbox", "amendment",
-                "timeline", "agreement_id"):
+                "timeline", "agreement_id", "customer_credit"):
         assert second[key] == first[key], key
 
 

@@ -37,6 +37,7 @@ from milestonebill.engine import (
     RunSummary,
     collection_state,
     dunning_status,
+    refundable,
 )
 from milestonebill.errors import (
     CurrencyMismatchError,
@@ -44,6 +45,7 @@ from milestonebill.errors import (
     InfrastructureError,
     InvalidAmountError,
     MilestonebillError,
+    RefundLimitError,
     ValidationError,
 )
 from milestonebill.gateways import (
@@ -167,6 +169,7 @@ __all__ = [
     "ProrationPolicy",
     "RecognitionSummary",
     "RecurringCharge",
+    "RefundLimitError",
     "RetryPolicy",
     "Rounding",
     "RunSummary",
@@ -200,6 +203,7 @@ __all__ = [
     "prorate_partition",
     "recognise_cost_to_cost",
     "recognise_straight_line",
+    "refundable",
     "revenue_waterfall",
     "sign",
 ]

@@ -104,6 +104,7 @@ from milestonebill.agreement import PaymentMethodKind as AgreementMethodKind
 from milestonebill.clock import Clock, FixedClock, SystemClock
 from milestonebill.errors import (
     ConcurrencyError,
+    CurrencyMismatchError,
     DuplicateIdError,
     GatewayError,
     GatewayUnavailableError,
@@ -111,6 +112,7 @@ from milestonebill.errors import (
     LeaseLostError,
     MilestonebillError,
     NotFoundError,
+    RefundLimitError,
     ValidationError,
 )
 from milestonebill.gateways.base import (
@@ -125,6 +127,7 @@ from milestonebill.gateways.base import (
     PaymentMethodId,
     PaymentMethodKind,
     RefundRequest,
+    RefundResult,
     RefundStatus,
     refund_idempotency_key,
 )
@@ -178,6 +181,7 @@ __all__ = [
     "collection_state",
     "dunning_status",
     "format_number",
+    "refundable",
 ]
 
 #: The step boundaries at which the Biller calls its fault hook, in order of
@@ -700,13 +704,91 @@ def _refundable(a: Agreement, invoice_id: str) -> int:
     return best
 
 
-def _credit_work(a: Agreement, policy: CreditPolicy, in_flight: Callable[[InvoiceId], bool]
+#: Event-id tags of the pair of events :meth:`Biller.refund_credit` appends
+#: per refund: ``Refunded`` (cash back through an invoice's payment) and
+#: ``CreditApplied`` (the customer credit it uses up).
+_CREDIT_REFUND_TAG: Final = "refunded-credit"
+_CREDIT_RETURN_TAG: Final = "credit-refunded"
+
+
+def _tagged(a: Agreement, event_id: str, tag: str) -> bool:
+    return event_id.startswith(f"{a.id}:{tag}:")
+
+
+def _credit_refunds(a: Agreement) -> int:
+    """How many customer-credit refunds :meth:`Biller.refund_credit` has recorded."""
+    return sum(1 for r in a.refunds if _tagged(a, r.event_id, _CREDIT_REFUND_TAG))
+
+
+def _credit_refund_id(k: int) -> str:
+    return f"credit-refund-{k}"
+
+
+def _refund_cap(a: Agreement, invoice_id: str) -> int:
+    """The most (minor units, tax included) a refund may still return on ``invoice_id``.
+
+    The least of: the cash paid on it less every refund (customer-credit
+    refunds routed through its payments included) and refunds still on
+    their way; the same less what was moved from it to customer credit
+    (applied elsewhere or outstanding), not counting cash already returned
+    for credit; and its total less credit notes and credit applied to it
+    (what is both charged and paid for in cash).
+    """
+    inv = a.invoice(invoice_id)
+    paid = sum(p.amount.minor for p in a.payments if p.invoice_id == invoice_id)
+    mine = [r for r in a.refunds if r.invoice_id == invoice_id]
+    refunded = sum(r.amount.minor for r in mine)
+    for_credit = sum(r.amount.minor for r in mine if _tagged(a, r.event_id, _CREDIT_REFUND_TAG))
+    moved = sum(c.amount.minor for c in a.credits_added if c.invoice_id == invoice_id)
+    applied = sum(c.amount.minor for c in a.credits_applied if c.invoice_id == invoice_id
+                  and not _tagged(a, c.event_id, _CREDIT_RETURN_TAG))
+    credited = sum(c.total.minor for c in a.credit_notes if c.credits == invoice_id)
+    pending = _pending_refunds(a, invoice_id)
+    return max(0, min(paid - refunded - pending,
+                      paid - (refunded - for_credit) - moved - pending,
+                      inv.total.minor - credited - applied))
+
+
+def refundable(agreement: Agreement, invoice_id: InvoiceId) -> Money:
+    """The most :meth:`Biller.refund` may still return on an invoice (tax included).
+
+    What the client paid on it, less what was refunded (or is being), moved
+    to customer credit, or credited without being paid for in cash.  A
+    1,000.00 invoice paid in full and then credited 400.00 whose over-credit
+    became customer credit has 600.00 left to refund -- not 1,000.00.
+    See ``docs/engine.md``.
+    """
+    agreement.invoice(invoice_id)
+    return Money.from_minor(_refund_cap(agreement, invoice_id), agreement.currency)
+
+
+def _payment_headroom(a: Agreement, invoice_id: str) -> list[tuple[PaymentSucceeded, int]]:
+    """Gateway payments on ``invoice_id`` with what each can still refund (earlier
+    refunds are taken from earlier payments first)."""
+    refunded = sum(r.amount.minor for r in a.refunds if r.invoice_id == invoice_id)
+    out: list[tuple[PaymentSucceeded, int]] = []
+    for p in a.payments:
+        if p.invoice_id != invoice_id or p.attempt is None:
+            continue
+        take = min(refunded, p.amount.minor)
+        refunded -= take
+        if p.amount.minor - take > 0:
+            out.append((p, p.amount.minor - take))
+    return out
+
+
+def _credit_work(a: Agreement, policy: CreditPolicy, in_flight: Callable[[InvoiceId], bool],
+                 reserved: int = 0
                  ) -> tuple[list[tuple[InvoiceId, int]], list[tuple[InvoiceId, int]]]:
-    """What one credit unit of work does: (invoice, amount) moved to credit, then applied."""
+    """What one credit unit of work does: (invoice, amount) moved to credit, then applied.
+
+    ``reserved`` is credit an unfinished customer-credit refund will use up:
+    it is not applied to invoices meanwhile.
+    """
     added: list[tuple[InvoiceId, int]] = []
     if policy is CreditPolicy.APPLY_TO_NEXT_INVOICES:
         added = [(inv.id, owed) for inv in a.invoices if (owed := _owed_back(a, inv.id)) > 0]
-    credit = a.credit_balance.minor + sum(m for _i, m in added)
+    credit = a.credit_balance.minor + sum(m for _i, m in added) - reserved
     applied: list[tuple[InvoiceId, int]] = []
     for inv in a.invoices:
         if credit <= 0:
@@ -1138,9 +1220,12 @@ class Biller:
             if not _auto(a):
                 continue
             # Customer credit is applied before anything is charged.
-            added, applied = _credit_work(a, self.credit_policy_for(a.id), self._in_flight(a))
+            reserved = self._credit_reserved(a)
+            added, applied = _credit_work(a, self.credit_policy_for(a.id), self._in_flight(a),
+                                          reserved)
             covered = dict(applied)
-            left = a.credit_balance.minor + sum(m for _i, m in added) - sum(covered.values())
+            left = a.credit_balance.minor + sum(m for _i, m in added) - sum(covered.values()) \
+                - reserved
             for inv in a.invoices:
                 st = collection_state(a, inv.id, self._policy)
                 amount = st.balance - Money.from_minor(covered.get(inv.id, 0), a.currency)
@@ -1199,11 +1284,22 @@ class Biller:
         refunds its total through the gateway under a key derived from the
         credit note, then records :class:`~milestonebill.agreement.Refunded`
         and posts the ledger.  A crash after the credit note is finished by
-        the next :meth:`run` of the agreement.
+        the next :meth:`run` of the agreement, with the amount recorded in
+        the attempt journal before the gateway was first called.
+
+        Capped: a refund whose total is more than :func:`refundable` (what
+        the client paid on the invoice less what was refunded, moved to
+        customer credit or applied elsewhere) raises
+        :class:`~milestonebill.errors.RefundLimitError` naming the invoice,
+        the amount and the maximum; nothing is written and the gateway is
+        not called.
         """
         a = self._agreement_of(invoice_id)
         cn = refund_credit_note(a, invoice_id, amount, issued_on=self._clock.today(),
                                 reason=CreditReason.REFUND, memo=reason, tax=self._tax)
+        cap = _refund_cap(a, invoice_id)
+        if cn.total.minor > cap:
+            raise RefundLimitError(invoice_id, cn.total, Money.from_minor(cap, cn.currency))
         if self._refund_payment(a, cn) is None:
             raise ValidationError("amount", "at most what is left of a gateway payment",
                                   cn.total)
@@ -1330,15 +1426,21 @@ class Biller:
                 continue
             a = self._redrive(a, rec, tally)
         for cn in a.credit_notes:
-            if cn.reason is CreditReason.REFUND and not any(
-                    r.idempotency_key == self._refund_key(a, cn) for r in a.refunds):
+            key = self._refund_key(a, cn)
+            if not any(r.idempotency_key == key for r in a.refunds) and (
+                    cn.reason is CreditReason.REFUND or self._refund_intent(key) is not None):
                 a = self._refund_through_gateway(a, cn)
+        a, _found = self._finish_credit_refund(a)
         return a
 
     def _redrive(self, a: Agreement, rec: AttemptRecord, tally: _Tally) -> Agreement:
         attempt = next((x for x in a.attempts if x.idempotency_key == rec.key), None)
         if attempt is None:
-            return a
+            # A refund intent: finish it with its recorded amount.
+            cn = next((c for c in a.credit_notes if self._refund_key(a, c) == rec.key), None)
+            if cn is not None:
+                return self._refund_through_gateway(a, cn)
+            return self._finish_credit_refund(a)[0]
         ok, bad = _outcomes(a, attempt.invoice_id, attempt.attempt)
         if ok is not None or bad is not None:
             return a
@@ -1405,6 +1507,13 @@ class Biller:
         def work(a: Agreement) -> Agreement:
             if any(c.id == draft.id for c in a.credit_notes):
                 return a
+            if draft.reason is CreditReason.REFUND:
+                # Checked again in the unit of work: a concurrent refund may
+                # have used up what was left since the caller looked.
+                cap = _refund_cap(a, draft.credits)
+                if draft.total.minor > cap:
+                    raise RefundLimitError(draft.credits, draft.total,
+                                           Money.from_minor(cap, draft.currency))
             n = self._store.issue_invoice_number(
                 self._credit_firm, InvoiceId(draft.id), agreement_id=a.id,
                 payload={"kind": "credit_note", "credits": draft.credits})
@@ -1585,12 +1694,21 @@ class Biller:
         out: list[tuple[CreditNote, Money]] = []
         owed: dict[InvoiceId, int] = {}
         for cn in a.credit_notes:
-            if cn.reason is CreditReason.REFUND or self._refund_key(a, cn) in done:
+            key = self._refund_key(a, cn)
+            if cn.reason is CreditReason.REFUND or key in done or self._refund_given_up(key):
                 continue
             left = owed.setdefault(cn.credits, _owed_back(a, cn.credits))
+            rec = self._refund_intent(key)
+            if rec is not None:
+                # Asked before (the gateway failed or a crash): the same amount again.
+                out.append((cn, rec.amount))
+                owed[cn.credits] = left - rec.amount.minor
+                continue
             # One refund per credit note, from one gateway payment of the
             # credited invoice: at most what is left of the largest one.
-            amount = min(left, cn.total.minor, _refundable(a, cn.credits))
+            # Refunds of this invoice still on their way take their money first.
+            amount = min(left, cn.total.minor,
+                         _refundable(a, cn.credits) - _pending_refunds(a, cn.credits))
             if amount > 0:
                 out.append((cn, Money.from_minor(amount, cn.currency)))
                 owed[cn.credits] = left - amount
@@ -1617,13 +1735,13 @@ class Biller:
                                   "refunded": amount.to_json(),
                                   "left": Money.from_minor(short, cn.currency).to_json()})
         policy = self.credit_policy_for(a.id)
-        added, applied = _credit_work(a, policy, self._in_flight(a))
+        added, applied = _credit_work(a, policy, self._in_flight(a), self._credit_reserved(a))
         if not added and not applied:
             return a
         self._fault("before_credit")
 
         def work(a: Agreement) -> Agreement:
-            added, applied = _credit_work(a, policy, self._in_flight(a))
+            added, applied = _credit_work(a, policy, self._in_flight(a), self._credit_reserved(a))
             new = a
             at = self._at(a)
             for inv_id, minor in added:
@@ -1673,23 +1791,86 @@ class Biller:
                 return p
         return None
 
+    def _refund_given_up(self, key: str) -> bool:
+        """True when the refund under ``key`` failed ``max_attempts`` times (marked in
+        the attempt journal: its intent finished with status ``failed``)."""
+        rec = self._store.get_attempt(AttemptKey(key))
+        data = None if rec is None else rec.outcome_data
+        return data is not None and data.get("status") == RefundStatus.FAILED.value
+
+    def _refund_intent(self, key: str) -> AttemptRecord | None:
+        """The recorded, unfinished intent of the refund under ``key``."""
+        rec = self._store.get_attempt(AttemptKey(key))
+        return rec if rec is not None and not rec.finished else None
+
+    def _record_refund_intent(self, a: Agreement, key: str, invoice_id: str,
+                              payment: PaymentSucceeded, amount: Money) -> AttemptRecord:
+        """Unit of work: the refund's amount and payment (by its charge attempt) in the
+        attempt journal, before the gateway is called; a recorded intent wins."""
+        rec = self._store.get_attempt(AttemptKey(key))
+        if rec is not None:
+            return rec
+        assert payment.attempt is not None
+        try:
+            return self._store.record_attempt(AttemptKey(key), a.id, InvoiceId(invoice_id),
+                                              payment.attempt, amount)
+        except DuplicateIdError:  # another worker recorded it first
+            rec = self._store.get_attempt(AttemptKey(key))
+            assert rec is not None
+            return rec
+
+    def _refund_failed(self, a: Agreement, key: str, invoice_id: str, amount: Money, *,
+                       message: str | None, subject: dict[str, Any]) -> Agreement:
+        """Record one outright gateway refusal; after ``max_attempts`` of them the
+        refund is given up (intent finished as ``failed``) and the host told."""
+        n = 1
+        while self._store.get_attempt(AttemptKey(f"{key}:failed:{n}")) is not None:
+            n += 1
+        limit = self._policy.max_attempts
+        payload = {**subject, "invoice_id": invoice_id, "amount": amount.to_json(),
+                   "message": message, "failures": n, "limit": limit}
+        fkey = AttemptKey(f"{key}:failed:{n}")
+        with self._store.transaction():
+            self._store.record_attempt(fkey, a.id, InvoiceId(invoice_id), n, amount)
+            self._store.complete_attempt(fkey, {"status": RefundStatus.FAILED.value,
+                                                "message": message})
+            if n >= limit:
+                self._store.complete_attempt(AttemptKey(key), {
+                    "status": RefundStatus.FAILED.value, "failures": n, "message": message})
+                self._notify(f"refund.abandoned:{key}", a.id, "refund.abandoned", payload)
+            else:
+                self._notify(f"refund.failed:{key}:{n}", a.id, "refund.failed", payload)
+        return a
+
     def _refund_through_gateway(self, a: Agreement, cn: CreditNote,
                                 amount: Money | None = None) -> Agreement:
-        amount = cn.total if amount is None else amount
-        payment = self._refund_payment(a, cn, amount)
+        key = self._refund_key(a, cn)
+        if any(r.idempotency_key == key for r in a.refunds) or self._refund_given_up(key):
+            return a
+        rec = self._refund_intent(key)
+        payment: PaymentSucceeded | None
+        if rec is not None:
+            # Retry exactly what was asked the first time (same key, same amount).
+            amount = rec.amount
+            payment = next((p for p in a.payments
+                            if p.invoice_id == cn.credits and p.attempt == rec.attempt), None)
+        else:
+            amount = cn.total if amount is None else amount
+            payment = self._refund_payment(a, cn, amount)
         if payment is None:
             self._notify(f"refund.failed:{cn.id}", a.id, "refund.failed",
                          {"credit_note_id": cn.id, "invoice_id": cn.credits,
                           "message": "no gateway payment left to refund"})
             return a
+        rec = self._record_refund_intent(a, key, cn.credits, payment, amount)
+        amount = rec.amount
         request = RefundRequest(a.id, cn.credits, cn.id, payment.gateway_reference,
                                 amount=amount, reason=cn.memo or None)
-        result = self._gateway.refund(request)
+        result = self._call_refund(request)
         if result.status is RefundStatus.FAILED:
-            self._notify(f"refund.failed:{cn.id}", a.id, "refund.failed",
-                         {"credit_note_id": cn.id, "invoice_id": cn.credits,
-                          "message": result.message})
-            return a
+            return self._refund_failed(a, key, cn.credits, amount,
+                                       message=result.message,
+                                       subject={"credit_note_id": cn.id})
 
         def work(a: Agreement) -> Agreement:
             if any(r.idempotency_key == request.idempotency_key for r in a.refunds):
@@ -1699,9 +1880,176 @@ class Biller:
                          request.idempotency_key, cn.memo)
             new = self._append(a, [e])
             self._store.post(_refund_entry(a.id, e))
+            self._finish_refund_intent(key, result)
             self._notify(f"payment.refunded:{e.event_id}", a.id, "payment.refunded",
                          {"invoice_id": cn.credits, "credit_note_id": cn.id,
                           "amount": e.amount.to_json(), "status": result.status.value})
+            return new
+
+        return self._unit(a, work)
+
+    def _call_refund(self, request: RefundRequest) -> RefundResult:
+        """The gateway's answer; a request it refuses as invalid (a domain error:
+        more than is left on the payment, another currency) counts as a ``FAILED``
+        refund.  Outages, reused keys and other gateway errors (a revoked API
+        key) propagate: they say nothing about this refund."""
+        try:
+            return self._gateway.refund(request)
+        except (ValidationError, CurrencyMismatchError) as exc:
+            assert request.amount is not None
+            return RefundResult(RefundStatus.FAILED, request.amount, request.idempotency_key,
+                                message=f"{type(exc).__name__}: {exc}")
+
+    def _finish_refund_intent(self, key: str, result: RefundResult) -> None:
+        rec = self._store.get_attempt(AttemptKey(key))
+        if rec is not None and not rec.finished:
+            self._store.complete_attempt(AttemptKey(key), {
+                "status": result.status.value, "amount": result.amount.to_json(),
+                "refund_ref": result.refund_ref})
+
+    # ------------------------------------------------------------ customer credit refunds
+
+    def refund_credit(self, agreement_id: AgreementId, amount: Money | None = None, *,
+                      reason: str = "") -> Agreement:
+        """Pay outstanding customer credit back through the gateway.
+
+        For credit no invoice will take (the agreement was cancelled or
+        completed, or the client asks for the money).  ``amount`` defaults
+        to all of :attr:`~milestonebill.agreement.Agreement.credit_balance`;
+        more than that raises :class:`~milestonebill.errors.ValidationError`
+        (field ``amount``), as does more than the agreement's settled
+        invoices' gateway payments can still return -- checked before
+        anything is written or the gateway called.
+
+        The money goes back against settled invoices' gateway payments,
+        oldest first, one refund per payment used; the k-th credit refund of
+        the agreement is keyed ``refund_idempotency_key(agreement, invoice,
+        "credit-refund-<k>")`` and its amount is recorded in the attempt
+        journal before the gateway is called.  Each refund appends
+        ``Refunded`` and ``CreditApplied`` (the credit it uses up) on that
+        invoice in one unit of work -- ledger net *Dr customer credit / Cr
+        clearing* -- and tells the host (``credit.refunded``).
+
+        Idempotent: a call that finds a credit refund interrupted (a crash,
+        the gateway unreachable) finishes that one with its recorded amount
+        and does nothing else, so retrying a failed call never refunds
+        twice; :meth:`run` finishes it too.  A gateway refusal counts
+        towards the retry policy's ``max_attempts``, then the refund is
+        given up and the host told (``refund.abandoned``).
+        """
+        a = self.load(agreement_id)
+        a, finished = self._finish_credit_refund(a)
+        if finished:
+            return self._reschedule(a)
+        outstanding = a.credit_balance
+        want = outstanding if amount is None else amount
+        if not isinstance(want, Money) or want.currency != a.currency or want.minor < 0 \
+                or (amount is not None and want.minor == 0):
+            raise ValidationError("amount", f"a positive amount in {a.currency.code}", amount)
+        if want.minor > outstanding.minor:
+            raise ValidationError("amount", f"at most the customer credit outstanding "
+                                  f"({outstanding})", want)
+        plan = self._credit_refund_plan(a, want.minor)
+        if sum(m for _i, _p, m in plan) < want.minor:
+            room = Money.from_minor(sum(m for _i, _p, m in plan), a.currency)
+            raise ValidationError("amount", f"at most what settled invoices' gateway payments "
+                                  f"can still return ({room})", want)
+        try:
+            for invoice_id, payment, minor in plan:
+                before = _credit_refunds(a)
+                a = self._credit_refund(a, invoice_id, payment,
+                                        Money.from_minor(minor, a.currency), reason)
+                if _credit_refunds(a) == before:
+                    break  # refused: the host has been told; the next run tries again
+        finally:
+            # If the gateway failed, the next run finishes the recorded refund.
+            self._reschedule(self.load(a.id))
+        return a
+
+    def _credit_refund_plan(self, a: Agreement, want: int
+                            ) -> list[tuple[InvoiceId, PaymentSucceeded, int]]:
+        plan: list[tuple[InvoiceId, PaymentSucceeded, int]] = []
+        left = want
+        for inv in a.invoices:
+            if left <= 0:
+                break
+            # Settled invoices only: a refund on one with a balance would
+            # stop its collection (ON_HOLD) or leave it owing the client.
+            if invoice_balance(a, inv.id).minor != 0:
+                continue
+            cash = sum(p.amount.minor for p in a.payments if p.invoice_id == inv.id) \
+                - sum(r.amount.minor for r in a.refunds if r.invoice_id == inv.id) \
+                - _pending_refunds(a, inv.id)
+            for payment, room in _payment_headroom(a, inv.id):
+                take = min(left, room, cash)
+                if take <= 0:
+                    break
+                plan.append((inv.id, payment, take))
+                left -= take
+                cash -= take
+        return plan
+
+    def _credit_reserved(self, a: Agreement) -> int:
+        """Credit held for the interrupted customer-credit refund, if any (minor units)."""
+        if a.credit_balance.minor <= 0:
+            return 0
+        k = _credit_refunds(a) + 1
+        for inv in a.invoices:
+            rec = self._refund_intent(self._credit_refund_key(a, inv.id, k))
+            if rec is not None:
+                return rec.amount.minor
+        return 0
+
+    def _credit_refund_key(self, a: Agreement, invoice_id: str, k: int) -> str:
+        return refund_idempotency_key(a.id, invoice_id, _credit_refund_id(k))
+
+    def _finish_credit_refund(self, a: Agreement) -> tuple[Agreement, bool]:
+        """Finish the interrupted customer-credit refund, if any (True when found)."""
+        k = _credit_refunds(a) + 1
+        for inv in a.invoices:
+            rec = self._refund_intent(self._credit_refund_key(a, inv.id, k))
+            if rec is None:
+                continue
+            payment = next((p for p in a.payments
+                            if p.invoice_id == inv.id and p.attempt == rec.attempt), None)
+            if payment is None:
+                return a, True
+            return self._credit_refund(a, inv.id, payment, rec.amount, ""), True
+        return a, False
+
+    def _credit_refund(self, a: Agreement, invoice_id: InvoiceId, payment: PaymentSucceeded,
+                       amount: Money, reason: str) -> Agreement:
+        k = _credit_refunds(a) + 1
+        key = self._credit_refund_key(a, invoice_id, k)
+        if self._refund_given_up(key):
+            return a
+        rec = self._record_refund_intent(a, key, invoice_id, payment, amount)
+        amount = rec.amount
+        request = RefundRequest(a.id, invoice_id, _credit_refund_id(k),
+                                payment.gateway_reference, amount=amount,
+                                reason=reason or "customer credit refunded")
+        result = self._call_refund(request)
+        if result.status is RefundStatus.FAILED:
+            return self._refund_failed(a, key, invoice_id, amount,
+                                       message=result.message, subject={"credit_refund": k})
+
+        def work(a: Agreement) -> Agreement:
+            if any(r.idempotency_key == key for r in a.refunds):
+                return a
+            at = self._at(a)
+            r = Refunded(f"{a.id}:{_CREDIT_REFUND_TAG}:{invoice_id}:{k}", a.version + 1, at,
+                         invoice_id, result.amount, result.refund_ref or key, key,
+                         reason or "customer credit refunded")
+            c = CreditApplied(f"{a.id}:{_CREDIT_RETURN_TAG}:{invoice_id}:{k}", a.version + 2,
+                              at, invoice_id, result.amount)
+            new = self._append(a, [r, c])
+            self._store.post(_refund_entry(a.id, r))
+            self._store.post(_credit_applied_entry(a.id, c))
+            self._finish_refund_intent(key, result)
+            self._notify(f"credit.refunded:{r.event_id}", a.id, "credit.refunded",
+                         {"invoice_id": invoice_id, "amount": r.amount.to_json(),
+                          "status": result.status.value,
+                          "credit_balance": new.credit_balance.to_json()})
             return new
 
         return self._unit(a, work)
@@ -1766,11 +2114,17 @@ class Biller:
                     if rec is None or not rec.finished:
                         candidates.append(today)
         for cn in a.credit_notes:
+            key = self._refund_key(a, cn)
             if cn.reason is CreditReason.REFUND and not any(
-                    r.idempotency_key == self._refund_key(a, cn) for r in a.refunds) \
-                    and self._refund_payment(a, cn) is not None:
+                    r.idempotency_key == key for r in a.refunds) \
+                    and not self._refund_given_up(key) \
+                    and (self._refund_intent(key) is not None
+                         or self._refund_payment(a, cn) is not None):
                 candidates.append(today)
-        added, applied = _credit_work(a, self.credit_policy_for(a.id), self._in_flight(a))
+        if self._credit_reserved(a):
+            candidates.append(today)
+        added, applied = _credit_work(a, self.credit_policy_for(a.id), self._in_flight(a),
+                                      self._credit_reserved(a))
         if added or applied or self._credit_refunds_due(a):
             candidates.append(today)
         if not candidates:

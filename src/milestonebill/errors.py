@@ -45,6 +45,7 @@ __all__ = [
     "MilestonebillError",
     "NotFoundError",
     "ProposalExpiredError",
+    "RefundLimitError",
     "StoreError",
     "UnbalancedEntryError",
     "ValidationError",
@@ -282,3 +283,29 @@ class ProposalExpiredError(DomainError, ValueError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.proposal_id, self.valid_until, self.signed_on))
+
+
+class RefundLimitError(ValidationError):
+    """A refund asks for more than the client paid on an invoice and has not had back.
+
+    ``invoice_id`` names the invoice, ``requested`` is what the refund would
+    return (tax included) and ``maximum`` the most that may still be
+    refunded on it (both as given, usually :class:`~milestonebill.money.Money`).
+    ``field`` is ``'amount'``.
+
+    >>> print(RefundLimitError("INV-1", "700.00 USD", "600.00 USD"))
+    refund of 700.00 USD on invoice 'INV-1' is more than can still be refunded on it (600.00 USD)
+    """
+
+    def __init__(self, invoice_id: str, requested: object, maximum: object,
+                 message: str | None = None):
+        self.invoice_id = invoice_id
+        self.requested = requested
+        self.maximum = maximum
+        super().__init__(
+            "amount", f"at most {maximum} (what is left to refund on {invoice_id})", requested,
+            message or f"refund of {requested} on invoice {invoice_id!r} is more than can "
+                       f"still be refunded on it ({maximum})")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.invoice_id, self.requested, self.maximum, self.message))

@@ -1,0 +1,452 @@
+"""Refund safety: caps, stable retries, refusals and refunding customer credit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from milestonebill.agreement import (
+    AgreementId,
+    Amendment,
+    AmendmentId,
+    ApprovalRules,
+    ChangeMilestoneAmount,
+    PackageOption,
+    PaymentMethodKind,
+    PaymentMethodRef,
+    Proposal,
+    ProposalId,
+    cancel,
+    complete_milestone,
+    propose,
+    sign,
+)
+from milestonebill.engine import Biller, CreditPolicy, FirmId, FixedClock, RetryPolicy, refundable
+from milestonebill.errors import (
+    GatewayUnavailableError,
+    RefundLimitError,
+    ValidationError,
+)
+from milestonebill.gateways.base import (
+    RefundRequest,
+    RefundResult,
+    RefundStatus,
+    refund_idempotency_key,
+)
+from milestonebill.gateways.memory import InMemoryGateway, Scripted
+from milestonebill.invoicing import InvoiceId, invoice_balance
+from milestonebill.ledger import Account
+from milestonebill.money import Currency, Money
+from milestonebill.schedule import BillingSchedule, Milestone, MilestoneId
+from milestonebill.stores.base import AttemptKey, BillingStore
+from milestonebill.stores.memory import InMemoryStore
+from milestonebill.stores.sqlite import SQLiteStore
+
+USD = Currency.of("USD")
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+D0 = T0.date()
+CARD = PaymentMethodRef("memory", "cus_1", "pm_card", PaymentMethodKind.CARD)
+FIRM = FirmId("acme")
+AGR = AgreementId("agr-1")
+
+
+def usd(v: str) -> Money:
+    return Money(v, "USD")
+
+
+class RefundGateway(InMemoryGateway):
+    """Refunds can be refused (``refuse``), unreachable before anything happens
+    (``down``) or made and then lost on the way back (``lose``); all requests
+    are kept in ``refund_requests``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse = 0
+        self.down = 0
+        self.lose = 0
+        self.invalid = 0
+        self.refund_requests: list[RefundRequest] = []
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        self.refund_requests.append(request)
+        if self.refuse > 0:
+            self.refuse -= 1
+            return RefundResult(RefundStatus.FAILED, request.amount or usd("0.01"),
+                                request.idempotency_key, message="charge_disputed")
+        if self.down > 0:
+            self.down -= 1
+            raise GatewayUnavailableError("connection reset")
+        if self.invalid > 0:
+            self.invalid -= 1
+            raise ValidationError("amount", "at most what is left on the payment", request.amount)
+        result = super().refund(request)
+        if self.lose > 0:
+            self.lose -= 1
+            raise GatewayUnavailableError("timed out reading the response")
+        return result
+
+
+class World:
+    def __init__(self, store: BillingStore | None = None, **kw: Any) -> None:
+        self.clock = FixedClock(T0)
+        self.store: BillingStore = store if store is not None else InMemoryStore(clock=self.clock)
+        self.gateway = RefundGateway()
+        self.biller = Biller(self.store, self.gateway, clock=self.clock, firm_id=FIRM, **kw)
+
+    def open(self, milestones: Sequence[tuple[str, str]] = (("design", "1000.00"),
+                                                            ("build", "1500.00"))) -> None:
+        ms = [Milestone(MilestoneId(m), m.title(), amount=usd(v)) for m, v in milestones]
+        plan = BillingSchedule(currency=USD, milestones=ms)
+        proposal = Proposal(ProposalId("p-1"), "Acme", USD, (PackageOption("std", "Std", plan),),
+                            approval=ApprovalRules(require_client_approval=False))
+        self.biller.open(sign(proposal, option="std", signer="Ada", payment_method=CARD,
+                              agreement_id=AGR, signed_at=self.clock.now()))
+
+    def complete(self, milestone: str) -> Any:
+        a = self.biller.load(AGR)
+        return self.biller.handle(AGR, complete_milestone(a, MilestoneId(milestone), by="Ada",
+                                                          at=self.clock.now()))
+
+    def reprice(self, milestone: str, amount: str, am: str = "am-1") -> Any:
+        a = self.biller.load(AGR)
+        op = ChangeMilestoneAmount(self.clock.today(), MilestoneId(milestone), usd(amount))
+        return self.biller.handle(AGR, propose(a, Amendment(AmendmentId(am), (op,)), by="Bo",
+                                               at=self.clock.now()))
+
+    def cancel(self) -> Any:
+        a = self.biller.load(AGR)
+        return self.biller.handle(AGR, cancel(a, at=self.clock.now()))
+
+    def later(self, days: int) -> None:
+        self.clock.set(T0 + timedelta(days=days))
+
+    def balance(self, account: Account) -> Money:
+        return self.store.balance(account, currency="USD")
+
+    def kinds(self) -> list[str]:
+        return [n.kind for n in self.store.pending_notifications(10_000)]
+
+    def snapshot(self) -> Any:
+        return (self.store.load(AGR), [e.canonical() for e in self.store.entries()],
+                self.store.pending_notifications(10_000), len(self.gateway.refund_requests))
+
+
+def _paid_then_cut(w: World) -> InvoiceId:
+    """Design (1,000.00) invoiced and paid, then re-priced to 600.00."""
+    w.open()
+    inv = w.complete("design").invoices[0]
+    w.later(1)
+    w.reprice("design", "600.00")
+    return InvoiceId(inv.id)
+
+
+def _identity(w: World) -> None:
+    a = w.biller.load(AGR)
+
+    def total(ms: Any) -> int:
+        return sum(m.minor for m in ms)
+
+    balances = sum(invoice_balance(a, i.id).minor for i in a.invoices)
+    paid, refunded = total(p.amount for p in a.payments), total(r.amount for r in a.refunds)
+    assert (paid - refunded) + balances - a.credit_balance.minor == \
+        total(i.total for i in a.invoices) - total(c.total for c in a.credit_notes)
+    for inv in a.invoices:
+        assert total(r.amount for r in a.refunds if r.invoice_id == inv.id) <= \
+            total(p.amount for p in a.payments if p.invoice_id == inv.id)
+    books = w.store.balances(currency="USD")
+    assert sum(m.minor for m in books.values()) == 0
+    assert w.balance(Account.CUSTOMER_CREDIT).minor == -a.credit_balance.minor
+    assert w.balance(Account.CLEARING).minor == paid - refunded
+
+
+# ------------------------------------------------------------------ 1. the cap
+
+
+def test_a_refund_cannot_pay_back_what_already_became_customer_credit() -> None:
+    w = World()
+    first = _paid_then_cut(w)
+    a = w.biller.load(AGR)
+    assert a.credit_balance == usd("400.00")
+    assert refundable(a, first) == usd("600.00")
+    before = w.snapshot()
+    with pytest.raises(RefundLimitError) as err:
+        w.biller.refund(first, usd("1000.00"))
+    assert (err.value.invoice_id, err.value.requested, err.value.maximum) == (
+        first, usd("1000.00"), usd("600.00"))
+    assert err.value.field == "amount"
+    assert first in str(err.value)
+    assert "600.00 USD" in str(err.value)
+    assert w.snapshot() == before  # nothing written, the gateway not called
+    a = w.biller.refund(first, usd("600.00"))
+    assert [r.amount for r in a.refunds] == [usd("600.00")]
+    assert refundable(a, first) == usd("0.00")
+    with pytest.raises(RefundLimitError) as err:
+        w.biller.refund(first, usd("0.01"))
+    assert err.value.maximum == usd("0.00")
+    _identity(w)
+
+
+def test_a_held_over_credit_limits_the_refund_too() -> None:
+    w = World(credit_policy=CreditPolicy.HOLD)
+    first = _paid_then_cut(w)
+    assert invoice_balance(w.biller.load(AGR), first) == usd("-400.00")
+    with pytest.raises(RefundLimitError) as err:
+        w.biller.refund(first, usd("1000.00"))
+    assert err.value.maximum == usd("600.00")
+    assert w.gateway.refund_requests == []
+
+
+def test_a_refund_after_the_refund_policy_paid_back_is_capped() -> None:
+    w = World(credit_policy=CreditPolicy.REFUND)
+    first = _paid_then_cut(w)
+    assert [r.amount for r in w.biller.load(AGR).refunds] == [usd("400.00")]
+    with pytest.raises(RefundLimitError) as err:
+        w.biller.refund(first, usd("600.01"))
+    assert err.value.maximum == usd("600.00")
+    w.biller.refund(first, usd("600.00"))
+    with pytest.raises(RefundLimitError):
+        w.biller.refund(first, usd("0.01"))
+    assert len(w.gateway.refund_requests) == 2
+    _identity(w)
+
+
+def test_an_unpaid_invoice_has_nothing_to_refund() -> None:
+    w = World()
+    w.open()
+    w.gateway.script_next(Scripted.decline("stolen_card"))
+    inv = w.complete("design").invoices[0]
+    assert refundable(w.biller.load(AGR), inv.id) == usd("0.00")
+    with pytest.raises(RefundLimitError):
+        w.biller.refund(inv.id, usd("1.00"))
+
+
+# ------------------------------------------------------------------ 2. stable retries
+
+
+def test_a_policy_refund_is_retried_with_its_recorded_amount() -> None:
+    w = World(credit_policy=CreditPolicy.REFUND)
+    w.open()
+    first = InvoiceId(w.complete("design").invoices[0].id)
+    w.later(1)
+    w.gateway.lose = 1  # the refund of 400.00 is made, but the answer is lost
+    with pytest.raises(GatewayUnavailableError):
+        w.reprice("design", "600.00")
+    a = w.biller.load(AGR)
+    (cn,) = a.credit_notes
+    key = refund_idempotency_key(AGR, first, cn.id)
+    rec = w.store.get_attempt(AttemptKey(key))
+    assert rec is not None
+    assert (rec.finished, rec.amount) == (False, usd("400.00"))
+    # Meanwhile the host refunds 300.00 of the same invoice, and that refund is
+    # still on its way: recomputed, the policy refund would now be 100.00.
+    w.gateway.down = 1
+    with pytest.raises(GatewayUnavailableError):
+        w.biller.refund(first, usd("300.00"))
+    s = w.biller.run(D0 + timedelta(days=1))
+    assert s.problems == ()
+    a = w.biller.load(AGR)
+    assert sorted(r.amount.minor for r in a.refunds) == [30000, 40000]
+    sent = [r.amount for r in w.gateway.refund_requests if r.idempotency_key == key]
+    assert sent == [usd("400.00"), usd("400.00")]
+    assert w.store.get_attempt(AttemptKey(key)).finished  # type: ignore[union-attr]
+    assert w.store.unfinished_attempts() == []
+    assert invoice_balance(a, first) == usd("0.00")
+    _identity(w)
+
+
+def test_reconcile_finishes_a_refund_intent_with_its_amount() -> None:
+    w = World(credit_policy=CreditPolicy.REFUND, reconcile_grace_seconds=0)
+    w.open()
+    w.complete("design")
+    w.later(1)
+    w.gateway.down = 1
+    with pytest.raises(GatewayUnavailableError):
+        w.reprice("design", "600.00")
+    assert [r.amount for r in w.store.unfinished_attempts()] == [usd("400.00")]
+    w.biller.reconcile()
+    assert [r.amount for r in w.biller.load(AGR).refunds] == [usd("400.00")]
+    assert w.store.unfinished_attempts() == []
+    before = w.snapshot()
+    w.biller.reconcile()
+    w.biller.run(D0 + timedelta(days=3))
+    assert w.snapshot() == before
+
+
+# ------------------------------------------------------------------ 4. refusals stop
+
+
+def test_a_refused_refund_stops_after_the_policy_limit_and_tells_the_host() -> None:
+    w = World(credit_policy=CreditPolicy.REFUND,
+              retry_policy=RetryPolicy(max_attempts=3, spacing_days=(1,)))
+    w.gateway.refuse = 100
+    first = _paid_then_cut(w)
+    for day in range(1, 8):
+        w.biller.run(D0 + timedelta(days=day))
+    a = w.biller.load(AGR)
+    assert a.refunds == ()
+    assert len(w.gateway.refund_requests) == 3
+    kinds = w.kinds()
+    assert (kinds.count("refund.failed"), kinds.count("refund.abandoned")) == (2, 1)
+    (cn,) = a.credit_notes
+    rec = w.store.get_attempt(AttemptKey(refund_idempotency_key(AGR, first, cn.id)))
+    assert rec is not None
+    assert rec.outcome_data is not None
+    assert (rec.outcome_data["status"], rec.outcome_data["failures"]) == ("failed", 3)
+    assert w.store.next_due(AGR) is None
+    assert w.store.unfinished_attempts() == []
+    # The money stays owed to the client on the invoice, for the host to settle.
+    assert invoice_balance(a, first) == usd("-400.00")
+
+
+@pytest.mark.parametrize("how", ["refuse", "invalid"])
+def test_a_refused_host_refund_is_not_retried_forever(how: str) -> None:
+    w = World(retry_policy=RetryPolicy(max_attempts=2, spacing_days=(1,)))
+    w.open()
+    inv = InvoiceId(w.complete("design").invoices[0].id)
+    setattr(w.gateway, how, 100)
+    w.biller.refund(inv, usd("100.00"))
+    for day in range(1, 6):
+        w.biller.run(D0 + timedelta(days=day))
+    assert len(w.gateway.refund_requests) == 2
+    assert w.kinds().count("refund.abandoned") == 1
+    assert w.store.next_due(AGR) is None
+
+
+# ------------------------------------------------------------------ 3. refunding credit
+
+
+def _credit_after_cancel(w: World) -> InvoiceId:
+    first = _paid_then_cut(w)
+    w.later(2)
+    w.cancel()
+    a = w.biller.load(AGR)
+    assert a.credit_balance == usd("400.00")
+    return first
+
+
+def test_outstanding_credit_is_refunded_once() -> None:
+    w = World()
+    first = _credit_after_cancel(w)
+    a = w.biller.refund_credit(AGR)
+    assert a.credit_balance == usd("0.00")
+    ((inv_id, amount),) = [(r.invoice_id, r.amount) for r in a.refunds]
+    assert (inv_id, amount) == (first, usd("400.00"))
+    assert invoice_balance(a, first) == usd("0.00")
+    assert w.balance(Account.CUSTOMER_CREDIT) == usd("0.00")
+    assert w.balance(Account.CLEARING) == usd("600.00")
+    assert w.balance(Account.RECEIVABLE) == usd("0.00")
+    (req,) = w.gateway.refund_requests
+    assert req.idempotency_key == refund_idempotency_key(AGR, first, "credit-refund-1")
+    assert w.kinds().count("credit.refunded") == 1
+    # What is left to refund on the invoice is what the client kept paying for.
+    assert refundable(a, first) == usd("600.00")
+    before = w.snapshot()
+    w.biller.refund_credit(AGR)  # nothing outstanding: a no-op
+    w.biller.run(D0 + timedelta(days=5))
+    assert w.snapshot() == before
+    _identity(w)
+
+
+def test_part_of_the_credit_can_be_refunded_and_too_much_is_refused() -> None:
+    w = World()
+    _credit_after_cancel(w)
+    before = w.snapshot()
+    for bad in (usd("400.01"), usd("0.00"), Money("1.00", "EUR")):
+        with pytest.raises(ValidationError) as err:
+            w.biller.refund_credit(AGR, bad)
+        assert err.value.field == "amount"
+    assert w.snapshot() == before
+    w.biller.refund_credit(AGR, usd("150.00"))
+    w.biller.refund_credit(AGR, usd("250.00"))
+    a = w.biller.load(AGR)
+    assert [r.amount for r in a.refunds] == [usd("150.00"), usd("250.00")]
+    assert a.credit_balance == usd("0.00")
+    keys = {r.idempotency_key for r in w.gateway.refund_requests}
+    assert len(keys) == 2
+    _identity(w)
+
+
+def test_an_interrupted_credit_refund_is_finished_not_repeated() -> None:
+    w = World()
+    _credit_after_cancel(w)
+    w.gateway.lose = 1  # the refund is made; its answer is lost
+    with pytest.raises(GatewayUnavailableError):
+        w.biller.refund_credit(AGR, usd("400.00"))
+    a = w.biller.load(AGR)
+    assert (a.refunds, a.credit_balance) == ((), usd("400.00"))
+    assert w.store.next_due(AGR) is not None
+    # The host retries (even asking for a different amount): the recorded
+    # refund is finished, nothing else is refunded.
+    a = w.biller.refund_credit(AGR, usd("100.00"))
+    assert [r.amount for r in a.refunds] == [usd("400.00")]
+    assert a.credit_balance == usd("0.00")
+    assert len({r.idempotency_key for r in w.gateway.refund_requests}) == 1
+    assert w.store.unfinished_attempts() == []
+    _identity(w)
+
+
+def test_run_finishes_an_interrupted_credit_refund_and_holds_its_credit() -> None:
+    w = World()
+    w.open((("design", "1000.00"), ("build", "1500.00"), ("launch", "500.00")))
+    w.complete("design")
+    w.later(1)
+    w.reprice("design", "600.00")
+    w.gateway.down = 1
+    with pytest.raises(GatewayUnavailableError):
+        w.biller.refund_credit(AGR)
+    assert w.store.next_due(AGR) == w.clock.today()
+    # A new invoice is due meanwhile: the credit promised to the refund is not
+    # planned for it, nor applied to it.
+    w.later(2)
+    a = w.biller.load(AGR)
+    w.biller.record(AGR, [complete_milestone(a, MilestoneId("build"), by="Ada",
+                                             at=w.clock.now())])
+    dry = w.biller.dry_run(w.clock.today())
+    assert [c.amount for c in dry.charges] == [usd("1500.00")]
+    s = w.biller.run(w.clock.today())
+    assert [c.amount for c in s.charges] == [usd("1500.00")]
+    a = w.biller.load(AGR)
+    assert [r.amount for r in a.refunds] == [usd("400.00")]
+    assert (a.credit_balance, a.credits_applied[0].event_id.split(":")[1]) == (
+        usd("0.00"), "credit-refunded")
+    _identity(w)
+
+
+def test_refunding_credit_on_a_sqlite_store(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "b.db", clock=FixedClock(T0)) as store:
+        w = World(store=store, retry_policy=RetryPolicy(max_attempts=2, spacing_days=(1,)))
+        _credit_after_cancel(w)
+        w.gateway.refuse = 1
+        w.biller.refund_credit(AGR)
+        assert w.kinds().count("refund.failed") == 1
+        a = w.biller.refund_credit(AGR)
+        assert a.credit_balance == usd("0.00")
+        assert w.store.unfinished_attempts() == []
+        _identity(w)
+
+
+@pytest.mark.postgres
+def test_refund_limits_on_postgres(pg_dsn: str, pg_schema: str) -> None:
+    from milestonebill.stores.postgres import PostgresStore
+
+    with PostgresStore(pg_dsn, schema=pg_schema, clock=FixedClock(T0)) as store:
+        w = World(store=store, credit_policy=CreditPolicy.REFUND,
+                  retry_policy=RetryPolicy(max_attempts=2, spacing_days=(1,)))
+        w.gateway.refuse = 2
+        first = _paid_then_cut(w)
+        w.biller.run(D0 + timedelta(days=2))
+        w.biller.run(D0 + timedelta(days=3))
+        assert len(w.gateway.refund_requests) == 2
+        assert w.kinds().count("refund.abandoned") == 1
+        assert w.store.unfinished_attempts() == []
+        with pytest.raises(RefundLimitError) as err:
+            w.biller.refund(first, usd("600.01"))
+        assert err.value.maximum == usd("600.00")
+        w.biller.refund(first, usd("600.00"))
+        a = w.biller.load(AGR)
+        assert [r.amount for r in a.refunds] == [usd("600.00")]
+        assert sum(m.minor for m in store.balances(currency="USD").values()) == 0

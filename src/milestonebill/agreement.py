@@ -1465,7 +1465,26 @@ class AmendmentPreview:
 def billed_by_key(agreement: Agreement) -> dict[str, tuple[int, InvoiceId, int]]:
     """Per plan key: (net minor units billed, first invoice id, documents that billed it).
 
-    Only item-keyed lines count; refund and goodwill credits do not.
+    Item-keyed lines count: invoice lines add, amendment and cancellation
+    credit lines subtract.  A refund or goodwill credit note (lines without
+    an item key) reduces the invoice balance, not what an item is billed
+    for -- until the plan drops an item below what was billed and the
+    invoice has no room left to credit it.  Room on an invoice (taken
+    together with the adjustment invoices that billed the same items) is
+    its subtotal less every credit note against it, refunds included, so an
+    amendment credit is never more than the invoice still holds.  The part
+    of an item's reduction that finds no room was already given back by
+    the refund, so the refund *absorbs* it: it is subtracted here (up to the
+    refund credits on those invoices, shared over their reduced items in the
+    order they were billed) and no credit note is ever due for it.
+
+    Example: an invoice of 1,000.00 is paid and 600.00 refunded with a
+    refund credit note; an amendment then removes the item.  Room is 400.00,
+    so the amendment credit is 400.00 and the other 600.00 of the item is
+    absorbed by the refund: the item's net billed amount becomes 0.00 once
+    that credit is issued, matching the plan, and the client is paid back
+    1,000.00 in all.  ``billing_position`` counts the absorbed part as
+    credited, so ``invoiced - credited + scheduled == contract value`` holds.
     """
     out: dict[str, tuple[int, InvoiceId, int]] = {}
     for inv in agreement.invoices:
@@ -1474,13 +1493,71 @@ def billed_by_key(agreement: Agreement) -> dict[str, tuple[int, InvoiceId, int]]
                 continue
             net, first, n = out.get(line.item_key, (0, inv.id, 0))
             out[line.item_key] = (net + line.amount.minor, first, n + 1)
+    refunds: dict[InvoiceId, int] = {}
     for cn in agreement.credit_notes:
         for line in cn.lines:
             if line.item_key is None:
+                refunds[cn.credits] = refunds.get(cn.credits, 0) + line.amount.minor
                 continue
             net, first, n = out.get(line.item_key, (0, cn.credits, 0))
             out[line.item_key] = (net - line.amount.minor, first, n + 1)
+    if refunds:
+        _absorb_refunds(agreement, out, refunds)
     return out
+
+
+def _absorb_refunds(agreement: Agreement, billed: dict[str, tuple[int, InvoiceId, int]],
+                    refunds: dict[InvoiceId, int]) -> None:
+    """Subtract from ``billed`` the item reductions refund credits already gave back.
+
+    Invoices that bill the same item (the first one and its adjustment
+    invoices) are taken together: their room is their subtotals less every
+    credit note against them, their refund credits absorb what their items'
+    reductions need beyond that room.
+    """
+    latest = max([agreement.signed_on, *(i.issued_on for i in agreement.invoices)])
+    lines = [ln for inv in agreement.invoices for ln in inv.lines]
+    lines += [ln for cn in agreement.credit_notes for ln in cn.lines]
+    for line in lines:
+        if line.period is not None:
+            latest = max(latest, line.period.start)
+    through = date.fromordinal(min(latest.toordinal() + 1, date.max.toordinal()))
+    planned = {i.key: i.amount.minor for i in billing_plan(agreement, through=through)}
+    # Group invoices that bill a common item (union-find on invoice ids).
+    parent: dict[str, str] = {inv.id: inv.id for inv in agreement.invoices}
+
+    def root(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for inv in agreement.invoices:
+        for line in inv.lines:
+            if line.item_key is not None and line.item_key in billed:
+                parent[root(inv.id)] = root(billed[line.item_key][1])
+    room: dict[str, int] = {}
+    refunded: dict[str, int] = {}
+    for inv in agreement.invoices:
+        r = root(inv.id)
+        room[r] = room.get(r, 0) + inv.subtotal.minor
+        refunded[r] = refunded.get(r, 0) + refunds.get(inv.id, 0)
+    for cn in agreement.credit_notes:
+        r = root(cn.credits)
+        room[r] -= cn.subtotal.minor
+    surplus: dict[str, dict[str, int]] = {}
+    for key, (net, first, _n) in billed.items():
+        if net > planned.get(key, 0):
+            surplus.setdefault(root(first), {})[key] = net - planned.get(key, 0)
+    for r, extras in surplus.items():
+        left = min(max(0, sum(extras.values()) - room[r]), refunded[r])
+        for key, extra in extras.items():
+            if left <= 0:
+                break
+            take = min(left, extra)
+            net, first, n = billed[key]
+            billed[key] = (net - take, first, n)
+            left -= take
 
 
 def preview(
@@ -1505,7 +1582,7 @@ def preview(
                               "a horizon date, since a recurring charge is open-ended", None)
     before_items = {i.key: i for i in billing_plan(agreement, through=horizon)}
     after_items = {i.key: i for i in billing_plan(after, through=horizon)}
-    billed = billed_by_key(agreement)
+    billed = billed_by_key(after)  # after: a refund absorbs against the amended plan
     changed_on = dict(after.changed_on)
     takes_effect = max(as_of, amendment.effective)
     cur = agreement.currency

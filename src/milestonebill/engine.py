@@ -160,6 +160,7 @@ from milestonebill.stores.base import (
 __all__ = [
     "ACTION_REQUIRED_CODES",
     "CREDIT_STEPS",
+    "REFUND_STEPS",
     "STEPS",
     "Biller",
     "BillingProblem",
@@ -198,6 +199,11 @@ STEPS: Final[tuple[str, ...]] = (
 #: amounts to customer credit and applies credit to open invoices; called
 #: only when there is such work.
 CREDIT_STEPS: Final[tuple[str, ...]] = ("before_credit", "after_credit")
+
+#: The fault-hook steps around each gateway refund call: after its intent is
+#: in the attempt journal and before the call, and after the gateway answered
+#: and before the result is recorded (``Refunded``, ledger, intent finished).
+REFUND_STEPS: Final[tuple[str, ...]] = ("before_refund", "after_refund")
 
 #: Decline codes that mean the customer must act (authenticate): automatic
 #: retries stop and the host is told.
@@ -1866,7 +1872,9 @@ class Biller:
         amount = rec.amount
         request = RefundRequest(a.id, cn.credits, cn.id, payment.gateway_reference,
                                 amount=amount, reason=cn.memo or None)
+        self._fault("before_refund")
         result = self._call_refund(request)
+        self._fault("after_refund")
         if result.status is RefundStatus.FAILED:
             return self._refund_failed(a, key, cn.credits, amount,
                                        message=result.message,
@@ -2028,7 +2036,9 @@ class Biller:
         request = RefundRequest(a.id, invoice_id, _credit_refund_id(k),
                                 payment.gateway_reference, amount=amount,
                                 reason=reason or "customer credit refunded")
+        self._fault("before_refund")
         result = self._call_refund(request)
+        self._fault("after_refund")
         if result.status is RefundStatus.FAILED:
             return self._refund_failed(a, key, invoice_id, amount,
                                        message=result.message, subject={"credit_refund": k})
@@ -2054,15 +2064,63 @@ class Biller:
 
         return self._unit(a, work)
 
+    def _refund_intents_on(self, a: Agreement, invoice_id: InvoiceId) -> list[AttemptRecord]:
+        """Our refunds on ``invoice_id`` recorded in the attempt journal and not finished:
+        credit-note refunds not yet ``Refunded`` and the next customer-credit refund."""
+        out: list[AttemptRecord] = []
+        done = {r.idempotency_key for r in a.refunds}
+        keys = [self._refund_key(a, cn) for cn in a.credit_notes if cn.credits == invoice_id]
+        keys.append(self._credit_refund_key(a, invoice_id, _credit_refunds(a) + 1))
+        for key in keys:
+            rec = None if key in done else self._refund_intent(key)
+            if rec is not None:
+                out.append(rec)
+        return out
+
+    def _finish_refunds_on(self, a: Agreement, invoice_id: InvoiceId
+                           ) -> tuple[Agreement, frozenset[str]]:
+        """Finish our unfinished refunds on ``invoice_id`` under their own keys.
+
+        Returns the agreement and the keys of those the gateway could not
+        answer now: they stay in the journal for ``run``/``reconcile`` and
+        may be what the webhook reports.  (One the gateway refused did not
+        happen, so it is not among them.)
+        """
+        unknown: set[str] = set()
+        for rec in self._refund_intents_on(a, invoice_id):
+            cn = next((c for c in a.credit_notes if self._refund_key(a, c) == rec.key), None)
+            try:
+                a = self._refund_through_gateway(a, cn) if cn is not None \
+                    else self._finish_credit_refund(a)[0]
+            except GatewayError:
+                unknown.add(rec.key)
+                a = self.load(a.id)
+        return a, frozenset(unknown)
+
     def _webhook_refund(self, a: Agreement, invoice_id: InvoiceId, event: GatewayEvent
                         ) -> tuple[Event, ...]:
+        """A ``PAYMENT_REFUNDED`` webhook: ``event.amount`` is the total refunded so far.
+
+        The webhook may report one of our own refunds whose intent is in the
+        attempt journal but whose result is not yet recorded (a crash or a
+        timeout after the gateway call, or a worker still waiting for the
+        answer).  Those intents are finished first, with their own keys (the
+        gateway replays its answer, so no money moves twice); any the gateway
+        cannot answer now are counted as ours and left for ``run`` or
+        ``reconcile``.  Only the rest of the total is recorded as a refund
+        made outside milestonebill; a duplicate delivery finds nothing left.
+        """
         if event.amount is None:
             raise ValidationError("event.amount", "the total refunded", None)
         total = event.amount
+        before = a.version
+        a, unknown = self._finish_refunds_on(a, invoice_id)
 
         def work(a: Agreement) -> Agreement:
             known = sum(r.amount.minor for r in a.refunds if r.invoice_id == invoice_id)
-            extra = total.minor - known
+            extra = total.minor - known - sum(rec.amount.minor
+                                              for rec in self._refund_intents_on(a, invoice_id)
+                                              if rec.key in unknown)
             if extra <= 0:
                 return a
             e = Refunded(f"{a.id}:refunded:{invoice_id}:gateway:{event.event_id}", a.version + 1,
@@ -2075,7 +2133,6 @@ class Biller:
                           "external": True})
             return new
 
-        before = a.version
         after = self._unit(a, work)
         self._reschedule(after)
         return after.events[before:]

@@ -295,7 +295,12 @@ def due_credit_notes(
     One draft per credited invoice (the invoice that first billed each
     item); reason ``CANCELLATION`` on a cancelled agreement, else
     ``AMENDMENT``.  Credits become due on the effective date of the
-    amendment that caused them.
+    amendment that caused them.  With a refund credit note already on the
+    invoice, the credit is at most what the invoice (with any adjustment
+    invoices for the same items) still holds: subtotals less all their
+    credit notes.  The refund absorbs the rest, so credits and refunds
+    together never give the client back more than it was billed (see
+    :func:`~milestonebill.agreement.billed_by_key`).
     """
     by_invoice: dict[InvoiceId, list[InvoiceLine]] = {}
     for d in _deltas(agreement, as_of):
@@ -397,10 +402,12 @@ def invoice_status(agreement: Agreement, invoice_id: InvoiceId) -> InvoiceStatus
 class BillingPosition:
     """Conservation: ``invoiced - credited + scheduled == contract_value`` (tax excluded).
 
-    ``credited`` counts item-keyed credits (amendments, cancellations);
+    ``credited`` counts item-keyed credits (amendments, cancellations) and
+    the part of an item's reduction that a refund credit note on the same
+    invoice already gave back (see :func:`~milestonebill.agreement.billed_by_key`);
     ``scheduled`` is the plan not yet billed, negative where a credit is
-    still to be issued.  ``other_credits`` are refund/goodwill credits,
-    which reduce balances but not the contract value.
+    still to be issued.  ``other_credits`` are the rest of the refund/goodwill
+    credits, which reduce balances but not the contract value.
     """
 
     invoiced: Money
@@ -432,6 +439,11 @@ def billing_position(agreement: Agreement, *, through: date | None = None) -> Bi
     planned = {i.key: i.amount.minor for i in plan}
     scheduled = sum(planned.get(k, 0) - billed.get(k, (0, None, 0))[0]
                     for k in dict.fromkeys([*planned, *billed]))
+    # Item reductions a refund credit note already gave back (see billed_by_key)
+    # count as credited, and no longer as other credits.
+    absorbed = invoiced - credited - sum(net for net, _first, _n in billed.values())
+    credited += absorbed
+    other -= absorbed
     return BillingPosition(
         Money.from_minor(invoiced, cur), Money.from_minor(credited, cur),
         Money.from_minor(scheduled, cur), contract_value(agreement, through=through),

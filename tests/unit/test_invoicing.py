@@ -23,9 +23,11 @@ from milestonebill.agreement import (
     Proposal,
     ProposalId,
     Refunded,
+    RemoveMilestone,
     apply,
     complete_milestone,
     pause,
+    preview,
     propose,
     resume,
     sign,
@@ -302,6 +304,81 @@ def test_amendment_credit_references_and_reduces_the_original_invoice() -> None:
                               attrs.evolve(cn, number="CN-1")))
     assert invoice_balance(a, inv) == Money("720.00", "USD")
     assert due_credit_notes(a, date(2026, 1, 10)) == ()
+
+
+def _paid_and_refunded(refund: str) -> tuple[Agreement, InvoiceId]:
+    """The 1,000.00 deposit invoiced, paid, and ``refund`` of it refunded with a credit note."""
+    a = make(milestones())
+    (draft,) = due_invoices(a, date(2026, 1, 5))
+    a = issue(a, draft, "INV-1")
+    inv = InvoiceId(draft.id)
+    a = apply(a, PaymentSucceeded("p1", a.version + 1, noon(date(2026, 1, 6)), inv,
+                                  Money("1000.00", "USD"), "ch_1"))
+    cn = refund_credit_note(a, inv, Money(refund, "USD"), issued_on=date(2026, 1, 7),
+                            number="CN-1")
+    a = apply(a, CreditIssued("c1", a.version + 1, noon(date(2026, 1, 7)), cn))
+    a = apply(a, Refunded("r1", a.version + 1, noon(date(2026, 1, 7)), inv,
+                          Money(refund, "USD"), "re_1"))
+    return a, inv
+
+
+def _amend(a: Agreement, name: str, op: RemoveMilestone | ChangeMilestoneAmount) -> Agreement:
+    return apply(a, propose(a, Amendment(AmendmentId(name), (op,)), by="pm",
+                            at=noon(op.effective)))
+
+
+def test_an_amendment_credit_after_a_refund_credits_only_what_the_invoice_still_holds() -> None:
+    """Paid 1,000.00, 600.00 refunded (refund credit note), then the item is removed.
+
+    The refund credit note reduces the invoice, not the item's billed amount,
+    until the amendment credit finds no room: the invoice holds 400.00 more
+    (1,000.00 less its 600.00 credit note), so the amendment credits 400.00
+    and the other 600.00 of the item counts as given back by the refund.
+    Credit notes total the invoice, the client is owed exactly the 400.00 it
+    has not had back, and conservation still holds with the absorbed 600.00
+    counted as credited.
+    """
+    a, inv = _paid_and_refunded("600.00")
+    rm = RemoveMilestone(date(2026, 1, 10), MilestoneId("deposit"))
+    shown = preview(a, Amendment(AmendmentId("rm"), (rm,)), as_of=date(2026, 1, 10))
+    assert [(c.amount, c.adjusts) for c in shown.credits] == [(Money("400.00", "USD"), inv)]
+    a = _amend(a, "rm", rm)
+    (cn,) = due_credit_notes(a, date(2026, 1, 10))
+    assert (cn.credits, cn.reason, cn.subtotal) == (inv, CreditReason.AMENDMENT,
+                                                    Money("400.00", "USD"))
+    a = apply(a, CreditIssued("c2", a.version + 1, noon(date(2026, 1, 10)),
+                              attrs.evolve(cn, number="CN-2")))
+    assert sum(c.total.minor for c in a.credit_notes if c.credits == inv) == 100000
+    assert invoice_balance(a, inv) == Money("-400.00", "USD")  # 1,000 paid - 600 refunded
+    assert due_credit_notes(a, date(2026, 1, 11)) == ()
+    assert due_invoices(a, date(2026, 1, 11)) == ()
+    p = billing_position(a)
+    assert (p.invoiced, p.credited, p.other_credits, p.scheduled) == (
+        Money("1000.00", "USD"), Money("1000.00", "USD"), Money("0.00", "USD"),
+        Money("4000.00", "USD"))
+    assert p.balanced
+
+
+def test_a_refund_only_absorbs_what_an_invoice_cannot_credit() -> None:
+    """A cut that fits beside the refund is credited whole; the refund absorbs only the rest."""
+    a, inv = _paid_and_refunded("300.00")
+    a = _amend(a, "cut", ChangeMilestoneAmount(date(2026, 1, 10), MilestoneId("deposit"),
+                                               Money("800.00", "USD")))
+    (cn,) = due_credit_notes(a, date(2026, 1, 10))
+    assert cn.subtotal == Money("200.00", "USD")  # fits: 1,000 - 300 leaves room for it
+    a = apply(a, CreditIssued("c2", a.version + 1, noon(date(2026, 1, 10)),
+                              attrs.evolve(cn, number="CN-2")))
+    assert billing_position(a).balanced
+    a = _amend(a, "rm", RemoveMilestone(date(2026, 1, 12), MilestoneId("deposit")))
+    (cn,) = due_credit_notes(a, date(2026, 1, 12))
+    assert cn.subtotal == Money("500.00", "USD")  # 1,000 - 300 - 200 left; 300 absorbed
+    a = apply(a, CreditIssued("c3", a.version + 1, noon(date(2026, 1, 12)),
+                              attrs.evolve(cn, number="CN-3")))
+    assert due_credit_notes(a, date(2026, 1, 13)) == ()
+    assert invoice_balance(a, inv) == Money("-700.00", "USD")
+    p = billing_position(a)
+    assert (p.credited, p.other_credits) == (Money("1000.00", "USD"), Money("0.00", "USD"))
+    assert p.balanced
 
 
 def test_billing_position_tracks_invoiced_credited_and_scheduled() -> None:

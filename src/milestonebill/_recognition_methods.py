@@ -269,9 +269,10 @@ def recognise_straight_line(
         lines = _full_month_lines(amount, service, granularity, rounding, step)
     elif convention is Convention.DAY_RATE:
         lines = _day_rate_lines(amount, service, granularity, rounding, step)
+    elif convention is Convention.DAILY:
+        lines = _daily_lines(amount, service, granularity, rounding, step)
     else:
-        basis = (DayCount.ACTUAL_OVER_PERIOD if convention is Convention.DAILY
-                 else DayCount.THIRTY_360_EU)
+        basis = DayCount.THIRTY_360_EU
         if basis is DayCount.THIRTY_360_EU and _days_30e(service) == 0:
             # A single 31st counts as no day on 30E/360: fall back to actual days.
             basis = DayCount.ACTUAL_OVER_PERIOD
@@ -285,6 +286,48 @@ def recognise_straight_line(
         _oid(obligation_id), amount, Method.STRAIGHT_LINE, convention, granularity,
         rounding, quantum_of(cur, quantum), tuple(lines),
     )
+
+
+def _month_pieces(service: Period) -> Iterator[Period]:
+    """The calendar-month pieces of ``service``, walking month indices as integers."""
+    start, end = service.start, service.end
+    cur = start
+    index = start.year * 12 + start.month  # index of the month after ``cur``'s
+    while cur < end:
+        year, month0 = divmod(index, 12)
+        nxt = date(year, month0 + 1, 1) if year <= 9999 else end
+        piece = Period(cur, nxt if nxt < end else end)
+        yield piece
+        cur = piece.end
+        index += 1
+
+
+def _daily_lines(
+    amount: Money, service: Period, granularity: Granularity, rounding: Rounding, step: int
+) -> list[RecognitionLine]:
+    """``Convention.DAILY``: cumulative targets ``amount x elapsed / total`` in integer days.
+
+    Gives the lines of ``day_fraction`` on ``ACTUAL_OVER_PERIOD`` and
+    ``_cumulative_lines`` without ``Fraction`` arithmetic per period.
+    """
+    cur = amount.currency
+    minor = amount.minor
+    start = service.start
+    total = (service.end - start).days
+    den = total * step
+    pieces = (_month_pieces(service) if granularity is Granularity.MONTH
+              else buckets(service, granularity))
+    one_day = timedelta(days=1)
+    from_minor = Money.from_minor
+    out: list[RecognitionLine] = []
+    done = 0
+    for piece in pieces:
+        elapsed = (piece.end - start).days
+        cum = minor if elapsed == total else round_ratio(minor * elapsed, den, rounding) * step
+        out.append(RecognitionLine(piece, piece.end - one_day, from_minor(cum - done, cur),
+                                   from_minor(cum, cur), Fraction(elapsed, total)))
+        done = cum
+    return out
 
 
 def _days_30e(p: Period) -> int:

@@ -17,10 +17,10 @@ error names the same field and value it would name there.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from operator import le, lt, sub
+from operator import lt, sub
 
 from milestonebill import periods
 from milestonebill.errors import ValidationError
@@ -33,83 +33,12 @@ from milestonebill.money import (
     as_fraction,
     round_ratio,
 )
+from milestonebill.periods import prorate_many
+
+# ``prorate_many`` is :func:`milestonebill.periods.prorate_many` itself (one
+# implementation, re-exported here beside the other column-at-a-time paths).
 
 __all__ = ["allocate_each", "monthly_invoices_many", "prorate_many", "straight_line_many"]
-
-
-def prorate_many(
-    amounts: Sequence[int],
-    used_days: Sequence[int],
-    whole_days: Sequence[int],
-    *,
-    rounding: Rounding,
-) -> list[int]:
-    """Prorate each ``amounts[i]`` by ``used_days[i] / whole_days[i]``, rounding once.
-
-    Same results and errors as :func:`milestonebill.periods.prorate_many`
-    (exact integer arithmetic, any sign, any size), several times faster on
-    large inputs.
-
-    >>> prorate_many([10000, 999], [23, 1], [31, 2], rounding=Rounding.HALF_EVEN)
-    [7419, 500]
-    >>> prorate_many([999, -999], [1, 1], [2, 2], rounding=Rounding.HALF_DOWN)
-    [499, -499]
-    >>> prorate_many([100], [32], [31], rounding=Rounding.HALF_UP)
-    Traceback (most recent call last):
-    ...
-    milestonebill.errors.ValidationError: 'used_days[0]' must be between 0 and whole_days[0] (31) (got 32)
-    """
-    n = len(amounts)
-    if len(used_days) != n or len(whole_days) != n:
-        return periods.prorate_many(amounts, used_days, whole_days, rounding=rounding)
-    if n == 0:
-        return []
-    try:
-        ok = min(whole_days) > 0 and min(used_days) >= 0 and all(map(le, used_days, whole_days))
-    except TypeError:
-        ok = False
-    if not ok:
-        return _refuse(amounts, used_days, whole_days, rounding)
-    out = _prorate_rows(zip(amounts, used_days, whole_days, strict=True), rounding)
-    # A float or Decimal anywhere in a row makes that row's result a non-int:
-    # one pass over the output checks all three inputs.
-    if not set(map(type, out)) <= {int}:
-        return _refuse(amounts, used_days, whole_days, rounding)
-    return out
-
-
-def _refuse(
-    amounts: Sequence[int], used_days: Sequence[int], whole_days: Sequence[int],
-    rounding: Rounding,
-) -> list[int]:
-    """Raise the error the per-row calculator raises for this input."""
-    for field, column in (("amounts", amounts), ("used_days", used_days),
-                          ("whole_days", whole_days)):
-        for i, v in enumerate(column):
-            if type(v) is not int:
-                raise TypeError(f"'{field}[{i}]' must be int (got {v!r})")
-    return periods.prorate_many(amounts, used_days, whole_days, rounding=rounding)
-
-
-def _prorate_rows(rows: Iterator[tuple[int, int, int]], rounding: Rounding) -> list[int]:
-    # x = a*u is the exact numerator; (2x + w) // 2w rounds half toward +inf.
-    if rounding is Rounding.HALF_UP:
-        return [(2 * a * u + w) // (2 * w) if a >= 0 else -((w - 2 * a * u) // (2 * w))
-                for a, u, w in rows]
-    if rounding is Rounding.HALF_DOWN:
-        return [(2 * a * u + w - 1) // (2 * w) if a >= 0 else -((w - 1 - 2 * a * u) // (2 * w))
-                for a, u, w in rows]
-    if rounding is Rounding.HALF_EVEN:
-        # Half toward +inf, then step back to the even neighbour on an exact tie.
-        return [(q := (t := 2 * a * u + w) // (w2 := 2 * w)) - (q & 1 and not t % w2)
-                for a, u, w in rows]
-    if rounding is Rounding.FLOOR:
-        return [a * u // w for a, u, w in rows]
-    if rounding is Rounding.CEILING:
-        return [-(-a * u // w) for a, u, w in rows]
-    if rounding is Rounding.DOWN:
-        return [a * u // w if a >= 0 else -(-a * u // w) for a, u, w in rows]
-    return [-(-a * u // w) if a >= 0 else a * u // w for a, u, w in rows]
 
 
 def allocate_each(totals: Sequence[Money], weights: Sequence[Weight]) -> list[tuple[Money, ...]]:

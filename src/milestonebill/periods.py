@@ -33,6 +33,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from itertools import pairwise
+from operator import le
 
 import attrs
 
@@ -302,6 +303,9 @@ def day_fraction(used: Period, whole: Period, *, basis: DayCount) -> Fraction:
         raise ValidationError("basis", "a DayCount", basis)
     if not whole.contains_period(used):
         raise ValidationError("used", f"a period inside {whole}", str(used))
+    if basis is DayCount.ACTUAL_OVER_PERIOD:
+        # Both lengths are positive whole days (``Period`` guarantees start < end).
+        return Fraction((used.end - used.start).days, (whole.end - whole.start).days)
     if basis is DayCount.ACTUAL_365_FIXED:
         return Fraction(used.days * 12) / (365 * _months_measure(whole))
     den = _measure(whole, basis)
@@ -361,6 +365,14 @@ def prorate(
         raise ValidationError("amount", "a Money", amount)
     if not isinstance(rounding, Rounding):
         raise ValidationError("rounding", "a Rounding", rounding)
+    if basis is DayCount.ACTUAL_OVER_PERIOD:
+        if not whole.contains_period(used):
+            raise ValidationError("used", f"a period inside {whole}", str(used))
+        # Integer days: the same rational as the day fraction, rounded once.
+        u = (used.end - used.start).days
+        w = (whole.end - whole.start).days
+        charged = Money.from_minor(round_ratio(amount.minor * u, w, rounding), amount.currency)
+        return Proration(charged, Fraction(u, w), basis, rounding, used, whole)
     fraction = day_fraction(used, whole, basis=basis)
     return Proration(amount.scale(fraction, rounding=rounding), fraction, basis, rounding, used, whole)
 
@@ -451,10 +463,22 @@ def prorate_many(
     """Bulk path over parallel sequences of integer minor units and day counts.
 
     Equals ``[prorate_minor(a, u, w, rounding) for a, u, w in zip(...)]``
-    without building an object per row.
+    (exact integer arithmetic, any sign, any size) without building an
+    object per row: the columns are checked in whole-column passes, then one
+    comprehension per rounding mode computes every row.
 
     >>> prorate_many([10000, 5000, 999], [23, 28, 1], [31, 29, 3], rounding=Rounding.HALF_EVEN)
     [7419, 4828, 333]
+    >>> prorate_many([999, -999], [1, 1], [2, 2], rounding=Rounding.HALF_DOWN)
+    [499, -499]
+    >>> prorate_many([100], [32], [31], rounding=Rounding.HALF_UP)
+    Traceback (most recent call last):
+    ...
+    milestonebill.errors.ValidationError: 'used_days[0]' must be between 0 and whole_days[0] (31) (got 32)
+    >>> prorate_many([1.5], [1], [2], rounding=Rounding.HALF_UP)
+    Traceback (most recent call last):
+    ...
+    TypeError: 'amounts[0]' must be int (got 1.5)
     """
     n = len(amounts)
     if len(used_days) != n or len(whole_days) != n:
@@ -462,13 +486,59 @@ def prorate_many(
             "used_days", f"sequences as long as amounts ({n})",
             f"{len(used_days)} used_days and {len(whole_days)} whole_days",
         )
-    out: list[int] = []
-    append = out.append
-    for i in range(n):
-        w = whole_days[i]
-        u = used_days[i]
-        if w <= 0 or not 0 <= u <= w:
-            raise ValidationError(f"used_days[{i}]", f"between 0 and whole_days[{i}] ({w})", u)
-        append(round_ratio(amounts[i] * u, w, rounding))
+    if n == 0:
+        return []
+    if not isinstance(rounding, Rounding):
+        raise ValidationError("rounding", "a Rounding", rounding)
+    try:
+        ok = min(whole_days) > 0 and min(used_days) >= 0 and all(map(le, used_days, whole_days))
+    except TypeError:
+        ok = False
+    if not ok:
+        _refuse_rows(amounts, used_days, whole_days)
+    try:
+        out = _prorate_rows(zip(amounts, used_days, whole_days, strict=True), rounding)
+    except TypeError:  # e.g. ``q & 1`` on a float row under HALF_EVEN
+        _refuse_rows(amounts, used_days, whole_days)
+        raise
+    # A float or Decimal anywhere in a row makes that row's result a non-int:
+    # one pass over the output checks all three inputs.
+    if not set(map(type, out)) <= {int}:
+        _refuse_rows(amounts, used_days, whole_days)
     return out
 
+
+def _refuse_rows(
+    amounts: Sequence[int], used_days: Sequence[int], whole_days: Sequence[int]
+) -> None:
+    """Raise the typed error naming the first bad value of ``prorate_many``'s input."""
+    for field, column in (("amounts", amounts), ("used_days", used_days),
+                          ("whole_days", whole_days)):
+        for i, v in enumerate(column):
+            if type(v) is not int:
+                raise TypeError(f"'{field}[{i}]' must be int (got {v!r})")
+    for i, (u, w) in enumerate(zip(used_days, whole_days, strict=True)):
+        if w <= 0 or not 0 <= u <= w:
+            raise ValidationError(f"used_days[{i}]", f"between 0 and whole_days[{i}] ({w})", u)
+    raise AssertionError("prorate_many: no bad row found")  # pragma: no cover
+
+
+def _prorate_rows(rows: Iterator[tuple[int, int, int]], rounding: Rounding) -> list[int]:
+    # x = a*u is the exact numerator; (2x + w) // 2w rounds half toward +inf.
+    if rounding is Rounding.HALF_UP:
+        return [(2 * a * u + w) // (2 * w) if a >= 0 else -((w - 2 * a * u) // (2 * w))
+                for a, u, w in rows]
+    if rounding is Rounding.HALF_DOWN:
+        return [(2 * a * u + w - 1) // (2 * w) if a >= 0 else -((w - 1 - 2 * a * u) // (2 * w))
+                for a, u, w in rows]
+    if rounding is Rounding.HALF_EVEN:
+        # Half toward +inf, then step back to the even neighbour on an exact tie.
+        return [(q := (t := 2 * a * u + w) // (w2 := 2 * w)) - (q & 1 and not t % w2)
+                for a, u, w in rows]
+    if rounding is Rounding.FLOOR:
+        return [a * u // w for a, u, w in rows]
+    if rounding is Rounding.CEILING:
+        return [-(-a * u // w) for a, u, w in rows]
+    if rounding is Rounding.DOWN:
+        return [a * u // w if a >= 0 else -(-a * u // w) for a, u, w in rows]
+    return [-(-a * u // w) if a >= 0 else a * u // w for a, u, w in rows]

@@ -654,8 +654,7 @@ class RecurringCharge:
         """
         return self.escalation_history(d)[0]
 
-    def _charge(self, slot: _Slot) -> Charge:
-        price, applied = self.escalation_history(slot.service.start)
+    def _charge(self, slot: _Slot, price: Money, applied: tuple[str, ...]) -> Charge:
         proration: Proration | None = None
         amount = price
         if slot.basis is not None:
@@ -677,8 +676,25 @@ class RecurringCharge:
 
     def charges(self) -> Iterator[Charge]:
         """All charges in billing-date order (infinite without ``end`` or ``count``)."""
+        # Periods start in order, so the escalated price is carried forward:
+        # each escalation event is applied once, exactly as
+        # ``escalation_history(slot.service.start)`` would replay it.
+        base = self.amount
+        price = base
+        applied: list[str] = []
+        snapshot: tuple[str, ...] = ()
+        events = iter(self._events())
+        pending = next(events, None)
         for slot in self._slots():
-            yield self._charge(slot)
+            d = slot.service.start
+            while pending is not None and pending[0] <= d:
+                when, _, e = pending
+                new = e.apply(price, base=base)
+                applied.append(f"{when.isoformat()} {e.describe()}: {price.amount} -> {new}")
+                price = new
+                snapshot = tuple(applied)
+                pending = next(events, None)
+            yield self._charge(slot, price, snapshot)
 
 
 # ---------------------------------------------------------------- charges

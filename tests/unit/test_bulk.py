@@ -29,7 +29,8 @@ def _rows(seed: int, n: int) -> tuple[list[int], list[int], list[int]]:
 @pytest.mark.parametrize("rounding", list(Rounding))
 def test_prorate_many_equals_the_per_row_calculator(rounding: Rounding) -> None:
     amounts, used, whole = _rows(7, 3000)
-    expected = periods.prorate_many(amounts, used, whole, rounding=rounding)
+    expected = [periods.prorate_minor(a, u, w, rounding)
+                for a, u, w in zip(amounts, used, whole, strict=True)]
     assert bulk.prorate_many(amounts, used, whole, rounding=rounding) == expected
 
 
@@ -37,7 +38,7 @@ def test_prorate_many_equals_the_per_row_calculator(rounding: Rounding) -> None:
 def test_prorate_many_rounds_exact_ties_like_round_ratio(rounding: Rounding) -> None:
     # Every row is an exact half: amount odd, used/whole = 1/2.
     amounts = [-7, -5, -3, -1, 1, 3, 5, 7]
-    expected = periods.prorate_many(amounts, [1] * 8, [2] * 8, rounding=rounding)
+    expected = [periods.prorate_minor(a, 1, 2, rounding) for a in amounts]
     assert bulk.prorate_many(amounts, [1] * 8, [2] * 8, rounding=rounding) == expected
 
 
@@ -55,6 +56,17 @@ def test_prorate_many_refuses_float_amounts() -> None:
     amounts: list[int] = [100, 1.5]  # type: ignore[list-item]
     with pytest.raises(TypeError, match="amounts\\[1\\]"):
         bulk.prorate_many(amounts, [3, 3], [31, 31], rounding=Rounding.HALF_UP)
+
+
+@pytest.mark.parametrize("rounding", list(Rounding))
+def test_prorate_many_names_a_float_row_under_every_rounding(rounding: Rounding) -> None:
+    used: list[int] = [3, 1.0]  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="used_days\\[1\\]"):
+        bulk.prorate_many([100, 101], used, [31, 31], rounding=rounding)
+
+
+def test_prorate_many_is_the_periods_implementation() -> None:
+    assert bulk.prorate_many is periods.prorate_many
 
 
 def test_prorate_many_of_nothing_is_empty() -> None:

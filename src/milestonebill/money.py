@@ -486,6 +486,14 @@ def _split(total: int, ints: Sequence[int], wsum: int) -> list[int]:
     return parts
 
 
+def _split_evenly(total: int, n: int) -> list[int]:
+    negative = total < 0
+    q, r = divmod(-total if negative else total, n)
+    if negative:
+        return [-q - 1] * r + [-q] * (n - r)
+    return [q + 1] * r + [q] * (n - r)
+
+
 def allocate_minor(total: SupportsIndex, weights: Sequence[Weight]) -> list[int]:
     """Split an integer ``total`` by ``weights`` with the largest-remainder method.
 
@@ -503,6 +511,11 @@ def allocate_minor(total: SupportsIndex, weights: Sequence[Weight]) -> list[int]
     [33, 33, 34]
     """
     ints = _integer_weights(weights)
+    first = ints[0]
+    if all(w == first for w in ints):
+        # Equal weights (all positive, as the sum is): every remainder ties, so
+        # the closed form gives the leftover units to the lowest indexes.
+        return _split_evenly(int(total), len(ints))
     return _split(int(total), ints, sum(ints))
 
 
@@ -515,7 +528,16 @@ def allocate(total: Money, weights: Sequence[Weight]) -> tuple[Money, ...]:
     (Money('3', 'JPY'), Money('2', 'JPY'))
     """
     cur = total.currency
-    return tuple(_make(p, cur) for p in allocate_minor(total.minor, weights))
+    # Parts repeat (an even split has at most two values), and Money is
+    # immutable, so one instance per distinct value serves every part.
+    made: dict[int, Money] = {}
+    out: list[Money] = []
+    for p in allocate_minor(total.minor, weights):
+        m = made.get(p)
+        if m is None:
+            m = made[p] = _make(p, cur)
+        out.append(m)
+    return tuple(out)
 
 
 def allocate_evenly(total: Money, n: int) -> tuple[Money, ...]:
@@ -548,11 +570,14 @@ def allocate_many(totals: Iterable[int], weights: Sequence[Weight]) -> list[list
     if all(w == ints[0] for w in ints):
         out: list[list[int]] = []
         append = out.append
+        # _split_evenly inlined: this loop is the bulk hot path.
         for total in totals:
-            t = -total if total < 0 else total
-            q, r = divmod(t, n)
-            row = [q + 1] * r + [q] * (n - r)
-            append([-p for p in row] if total < 0 else row)
+            if total < 0:
+                q, r = divmod(-total, n)
+                append([-q - 1] * r + [-q] * (n - r))
+            else:
+                q, r = divmod(total, n)
+                append([q + 1] * r + [q] * (n - r))
         return out
     return [_split(t, ints, wsum) for t in totals]
 

@@ -730,16 +730,32 @@ def _credit_refund_id(k: int) -> str:
     return f"credit-refund-{k}"
 
 
-def _refund_cap(a: Agreement, invoice_id: str) -> int:
-    """The most (minor units, tax included) a refund may still return on ``invoice_id``.
+def _item_group(a: Agreement, invoice_id: str) -> list[str]:
+    """``invoice_id`` and every invoice linked to it by a common plan item.
 
-    The least of: the cash paid on it less every refund (customer-credit
-    refunds routed through its payments included) and refunds still on
-    their way; the same less what was moved from it to customer credit
-    (applied elsewhere or outstanding), not counting cash already returned
-    for credit; and its total less credit notes and credit applied to it
-    (what is both charged and paid for in cash).
+    An item's first invoice and its adjustment invoices are one group: an
+    amendment credit for the item is issued against the first invoice only
+    but may take back what an adjustment invoice billed (its room is their
+    subtotals together, see :func:`~milestonebill.agreement.billed_by_key`).
     """
+    keys: dict[str, set[str]] = {inv.id: {ln.item_key for ln in inv.lines
+                                          if ln.item_key is not None}
+                                 for inv in a.invoices}
+    group = {invoice_id}
+    seen = set(keys.get(invoice_id, set()))
+    grew = True
+    while grew:
+        grew = False
+        for inv_id, mine in keys.items():
+            if inv_id not in group and mine & seen:
+                group.add(inv_id)
+                seen |= mine
+                grew = True
+    return [inv.id for inv in a.invoices if inv.id in group]
+
+
+def _refund_terms(a: Agreement, invoice_id: str) -> tuple[int, int, int]:
+    """The three limits of :func:`_refund_cap` for one invoice, unclamped (minor units)."""
     inv = a.invoice(invoice_id)
     paid = sum(p.amount.minor for p in a.payments if p.invoice_id == invoice_id)
     mine = [r for r in a.refunds if r.invoice_id == invoice_id]
@@ -750,9 +766,31 @@ def _refund_cap(a: Agreement, invoice_id: str) -> int:
                   and not _tagged(a, c.event_id, _CREDIT_RETURN_TAG))
     credited = sum(c.total.minor for c in a.credit_notes if c.credits == invoice_id)
     pending = _pending_refunds(a, invoice_id)
-    return max(0, min(paid - refunded - pending,
-                      paid - (refunded - for_credit) - moved - pending,
-                      inv.total.minor - credited - applied))
+    return (paid - refunded - pending,
+            paid - (refunded - for_credit) - moved - pending,
+            inv.total.minor - credited - applied)
+
+
+def _refund_cap(a: Agreement, invoice_id: str) -> int:
+    """The most (minor units, tax included) a refund may still return on ``invoice_id``.
+
+    The least of: the cash paid on it less every refund (customer-credit
+    refunds routed through its payments included) and refunds still on
+    their way; the same less what was moved from it to customer credit
+    (applied elsewhere or outstanding), not counting cash already returned
+    for credit; and its total less credit notes and credit applied to it
+    (what is both charged and paid for in cash).  The last two are also
+    taken over the invoice's item group (:func:`_item_group`): an amendment
+    credit on an item's first invoice may take back what an adjustment
+    invoice billed and was paid, and that payment must not be refunded too.
+    """
+    cash, kept, charged = _refund_terms(a, invoice_id)
+    group_kept, group_charged = kept, charged
+    for other in _item_group(a, invoice_id):
+        if other != invoice_id:
+            _cash, k, ch = _refund_terms(a, other)
+            group_kept, group_charged = group_kept + k, group_charged + ch
+    return max(0, min(cash, kept, charged, group_kept, group_charged))
 
 
 def refundable(agreement: Agreement, invoice_id: InvoiceId) -> Money:
@@ -762,7 +800,9 @@ def refundable(agreement: Agreement, invoice_id: InvoiceId) -> Money:
     to customer credit, or credited without being paid for in cash.  A
     1,000.00 invoice paid in full and then credited 400.00 whose over-credit
     became customer credit has 600.00 left to refund -- not 1,000.00.
-    See ``docs/engine.md``.
+    An item's first invoice and its adjustment invoices are also capped
+    together, since an amendment credit on the first may take back what an
+    adjustment invoice billed.  See ``docs/engine.md``.
     """
     agreement.invoice(invoice_id)
     return Money.from_minor(_refund_cap(agreement, invoice_id), agreement.currency)

@@ -450,3 +450,109 @@ def test_refund_limits_on_postgres(pg_dsn: str, pg_schema: str) -> None:
         a = w.biller.load(AGR)
         assert [r.amount for r in a.refunds] == [usd("600.00")]
         assert sum(m.minor for m in store.balances(currency="USD").values()) == 0
+
+
+# ------------------------------------- 5. an item's first and adjustment invoices
+
+
+def _dump(w: World, step: str) -> None:
+    """Print the agreement's documents and money (shown with ``pytest -s``)."""
+    a = w.biller.load(AGR)
+    print(f"--- after {step}")
+    for inv in a.invoices:
+        print("  invoice", inv.id, [(ln.item_key, str(ln.amount)) for ln in inv.lines])
+    for cn in a.credit_notes:
+        print("  credit note", cn.credits, cn.reason.value, str(cn.total))
+    for p in a.payments:
+        print("  payment", p.invoice_id, str(p.amount))
+    for r in a.refunds:
+        print("  refund", r.invoice_id, str(r.amount))
+    for added in a.credits_added:
+        print("  credit added", added.invoice_id, str(added.amount))
+    for applied in a.credits_applied:
+        print("  credit applied", applied.invoice_id, str(applied.amount))
+    print("  customer credit", a.credit_balance)
+
+
+def _given_back(w: World) -> tuple[int, int]:
+    """(paid, refunded + customer credit outstanding) in minor units."""
+    a = w.biller.load(AGR)
+    paid = sum(p.amount.minor for p in a.payments)
+    return paid, sum(r.amount.minor for r in a.refunds) + a.credit_balance.minor
+
+
+def test_an_adjustment_invoice_credited_on_the_first_invoice_is_not_refunded_again() -> None:
+    # Found by test_engine_refund_props.py: 1.00 invoiced and paid, re-priced
+    # to 1.01 (adjustment invoice 0.01, paid), 0.01 refunded on the first
+    # invoice, re-priced to 0.01 (the 1.00 credit on the first invoice takes
+    # back the adjustment invoice's 0.01 too: 1.00 is customer credit), then
+    # the host asks for 0.01 back on the adjustment invoice.
+    w = World()
+    w.open([("design", "1.00")])
+    first = InvoiceId(w.complete("design").invoices[0].id)
+    _dump(w, "complete")
+    w.later(1)
+    w.reprice("design", "1.01", am="am-1")
+    a = w.biller.load(AGR)
+    adjustment = InvoiceId(a.invoices[1].id)
+    assert [p.amount for p in a.payments] == [usd("1.00"), usd("0.01")]
+    _dump(w, "reprice to 1.01")
+    w.later(2)
+    w.biller.refund(first, usd("0.01"))
+    _dump(w, "refund 0.01 on the first invoice")
+    w.later(3)
+    w.reprice("design", "0.01", am="am-2")
+    a = w.biller.load(AGR)
+    _dump(w, "reprice to 0.01")
+    assert [c.total for c in a.credit_notes if c.reason.value == "amendment"] == [usd("1.00")]
+    assert a.credit_balance == usd("1.00")
+    assert _given_back(w) == (101, 101)
+    # Its 0.01 is already in the customer credit: nothing is left to refund.
+    assert refundable(a, adjustment) == usd("0.00")
+    assert refundable(a, first) == usd("0.00")
+    w.later(4)
+    before = w.snapshot()
+    with pytest.raises(RefundLimitError) as err:
+        w.biller.refund(adjustment, usd("0.01"))
+    assert (err.value.requested, err.value.maximum) == (usd("0.01"), usd("0.00"))
+    assert w.snapshot() == before
+    _dump(w, "refused refund on the adjustment invoice")
+    w.later(5)
+    a = w.biller.refund_credit(AGR)
+    _dump(w, "refund_credit")
+    assert a.credit_balance == usd("0.00")
+    assert _given_back(w) == (101, 101)
+    _identity(w)
+
+
+@pytest.mark.parametrize("policy", [CreditPolicy.APPLY_TO_NEXT_INVOICES, CreditPolicy.HOLD])
+def test_an_adjustment_invoice_is_capped_by_its_items_credit(policy: CreditPolicy) -> None:
+    # 1.00 paid, re-priced to 1.50 (0.50 paid on the adjustment invoice), then
+    # to 0.10: the 1.40 credit on the first invoice takes back 0.40 of what the
+    # adjustment invoice billed, so only 0.10 of its 0.50 may still be refunded.
+    w = World(credit_policy=policy)
+    w.open([("design", "1.00")])
+    w.complete("design")
+    w.later(1)
+    w.reprice("design", "1.50", am="am-1")
+    w.later(2)
+    w.reprice("design", "0.10", am="am-2")
+    w.biller.run(w.clock.today())
+    a = w.biller.load(AGR)
+    _dump(w, "reprice to 0.10")
+    adjustment = InvoiceId(a.invoices[1].id)
+    moved = usd("1.40") if policy is CreditPolicy.APPLY_TO_NEXT_INVOICES else usd("0.00")
+    assert a.credit_balance == moved
+    assert refundable(a, adjustment) == usd("0.10")
+    before = w.snapshot()
+    with pytest.raises(RefundLimitError) as err:
+        w.biller.refund(adjustment, usd("0.50"))
+    assert err.value.maximum == usd("0.10")
+    assert w.snapshot() == before
+    w.biller.refund(adjustment, usd("0.10"))
+    a = w.biller.load(AGR)
+    assert refundable(a, adjustment) == usd("0.00")
+    owed = -sum(invoice_balance(a, i.id).minor for i in a.invoices)  # held on the invoice
+    assert _given_back(w)[0] == 150
+    assert _given_back(w)[1] + owed == 150  # never more than was paid
+    _identity(w)

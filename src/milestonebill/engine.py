@@ -1346,6 +1346,7 @@ class Biller:
         cap = _refund_cap(a, invoice_id)
         if cn.total.minor > cap:
             raise RefundLimitError(invoice_id, cn.total, Money.from_minor(cap, cn.currency))
+        self._check_no_credit_refund_on(a, cn)
         if self._refund_payment(a, cn) is None:
             raise ValidationError("amount", "at most what is left of a gateway payment",
                                   cn.total)
@@ -1560,6 +1561,7 @@ class Biller:
                 if draft.total.minor > cap:
                     raise RefundLimitError(draft.credits, draft.total,
                                            Money.from_minor(cap, draft.currency))
+                self._check_no_credit_refund_on(a, draft)
             n = self._store.issue_invoice_number(
                 self._credit_firm, InvoiceId(draft.id), agreement_id=a.id,
                 payload={"kind": "credit_note", "credits": draft.credits})
@@ -1753,8 +1755,10 @@ class Biller:
             # One refund per credit note, from one gateway payment of the
             # credited invoice: at most what is left of the largest one.
             # Refunds of this invoice still on their way take their money first.
+            held = self._credit_refund_intent_on(a, cn.credits)
             amount = min(left, cn.total.minor,
-                         _refundable(a, cn.credits) - _pending_refunds(a, cn.credits))
+                         _refundable(a, cn.credits) - _pending_refunds(a, cn.credits)
+                         - (0 if held is None else held.amount.minor))
             if amount > 0:
                 out.append((cn, Money.from_minor(amount, cn.currency)))
                 owed[cn.credits] = left - amount
@@ -1827,12 +1831,17 @@ class Biller:
                         ) -> PaymentSucceeded | None:
         want = cn.total if amount is None else amount
         refunded = sum(r.amount.minor for r in a.refunds if r.invoice_id == cn.credits)
+        held = self._credit_refund_intent_on(a, cn.credits)
         for p in a.payments:
             if p.invoice_id != cn.credits or p.attempt is None:
                 continue
             # Earlier refunds are taken from earlier payments first.
             take = min(refunded, p.amount.minor)
             refunded -= take
+            # What the unfinished customer-credit refund returns through this
+            # payment has left (or may have left) at the gateway already.
+            if held is not None and held.attempt == p.attempt:
+                take += held.amount.minor
             if p.amount.minor - take >= want.minor:
                 return p
         return None
@@ -2047,6 +2056,24 @@ class Biller:
             if rec is not None:
                 return rec.amount.minor
         return 0
+
+    def _credit_refund_intent_on(self, a: Agreement, invoice_id: str) -> AttemptRecord | None:
+        """The journalled, unfinished customer-credit refund through ``invoice_id``'s
+        payments, if any: until it is finished, the cash it returns is not there to
+        refund again (host or policy refunds), nor is its credit to apply."""
+        return self._refund_intent(self._credit_refund_key(a, invoice_id,
+                                                           _credit_refunds(a) + 1))
+
+    def _check_no_credit_refund_on(self, a: Agreement, cn: CreditNote) -> None:
+        """Refuse a host refund of an invoice whose payment an unfinished customer-credit
+        refund is using: its cash may have left at the gateway already, and finishing it
+        (``Refunded`` then ``CreditApplied`` on that invoice) needs the invoice settled,
+        not owing the client a refund still on its way."""
+        held = self._credit_refund_intent_on(a, cn.credits)
+        if held is not None:
+            raise ValidationError(
+                "amount", f"nothing refunded on {cn.credits} until its customer-credit "
+                f"refund of {held.amount} is finished (the next run finishes it)", cn.total)
 
     def _credit_refund_key(self, a: Agreement, invoice_id: str, k: int) -> str:
         return refund_idempotency_key(a.id, invoice_id, _credit_refund_id(k))

@@ -13,14 +13,14 @@ import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
 
+from milestonebill._codec import utc_datetime
 from milestonebill.errors import ValidationError, WebhookSignatureError
 
 __all__ = ["sign", "verify"]
 
 
 def _require_aware(field: str, value: datetime) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError(field, "a timezone-aware datetime", value)
+    utc_datetime(value, field)
 
 
 def _mac(secret: str, timestamp: int, payload: bytes) -> str:

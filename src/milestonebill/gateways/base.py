@@ -40,6 +40,7 @@ from typing import Any, Final, NewType, Protocol, runtime_checkable
 
 import attrs
 
+from milestonebill._codec import utc_datetime
 from milestonebill.errors import (
     GatewayUnavailableError,
     IdempotencyError,
@@ -361,8 +362,7 @@ class MandateAcceptance:
     user_agent: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        if self.accepted_at.tzinfo is None or self.accepted_at.utcoffset() is None:
-            raise ValidationError("accepted_at", "a timezone-aware datetime", self.accepted_at)
+        utc_datetime(self.accepted_at, "accepted_at")
 
 
 @attrs.frozen

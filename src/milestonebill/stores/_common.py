@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import attrs
 
+from milestonebill._codec import utc_datetime
 from milestonebill.errors import ConcurrencyError, DuplicateIdError, ValidationError
 from milestonebill.ledger import JournalEntry
 from milestonebill.stores.base import StoredEvent
@@ -21,10 +22,7 @@ def system_clock() -> datetime:
 
 def now_utc(clock: Clock) -> datetime:
     """Read ``clock`` and insist on an aware datetime, returned in UTC."""
-    t = clock()
-    if not isinstance(t, datetime) or t.tzinfo is None or t.utcoffset() is None:
-        raise ValidationError("clock()", "a timezone-aware datetime", t)
-    return t.astimezone(UTC)
+    return utc_datetime(clock(), "clock()")
 
 
 def lease_until(clock: Clock, lease_seconds: float) -> tuple[datetime, datetime]:

@@ -47,11 +47,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, NewType, Protocol, runtime_checkable
 
 import attrs
 
+from milestonebill._codec import utc_datetime
 from milestonebill._documents import InvoiceId
 from milestonebill.agreement import AgreementId
 from milestonebill.errors import ValidationError
@@ -130,14 +131,6 @@ def parse_json_object(text: str, field: str = "payload") -> dict[str, Any]:
     return data
 
 
-def _utc(value: object) -> datetime:
-    if not isinstance(value, datetime):
-        raise ValidationError("effective_at", "a timezone-aware datetime", value)
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError("effective_at", "a timezone-aware datetime (naive given)", value)
-    return value.astimezone(UTC)
-
-
 def _nonempty(field: str) -> Any:
     def check(_inst: object, _attr: object, value: object) -> None:
         if not isinstance(value, str) or not value:
@@ -160,6 +153,7 @@ class StoredEvent:
     the store numbers it.  ``effective_at`` is converted to UTC; naive
     datetimes are refused.
 
+    >>> from datetime import UTC
     >>> e = StoredEvent(AgreementId("agr-1"), EventId("agr-1:signed"), 0, "Signed",
     ...                 datetime(2024, 2, 29, 9, 30, tzinfo=UTC), {"fee": "1000.00"})
     >>> e.payload, e.data
@@ -170,7 +164,7 @@ class StoredEvent:
     event_id: EventId = attrs.field(validator=_nonempty("event_id"))
     version: int = attrs.field(validator=_version)
     type: str = attrs.field(validator=_nonempty("type"))
-    effective_at: datetime = attrs.field(converter=_utc)
+    effective_at: datetime = attrs.field(converter=utc_datetime)
     payload: str = attrs.field(converter=canonical_json)
 
     @property
@@ -199,11 +193,7 @@ def _optional_json(value: Mapping[str, Any] | str | None) -> str | None:
 
 
 def _optional_utc(value: object) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError("recorded_at", "a timezone-aware datetime or None", value)
-    return value.astimezone(UTC)
+    return None if value is None else utc_datetime(value, "recorded_at")
 
 
 @attrs.frozen

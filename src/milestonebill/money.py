@@ -617,12 +617,15 @@ def format_money(money: Money, locale: str = "en_US") -> str:
     Display only: CLDR's own digit counts (which differ from ISO 4217 for
     some currencies) are overridden so no minor units are hidden.
 
-    >>> format_money(Money("1234.5", "EUR"), locale="de_DE")
-    '1.234,50\\xa0€'
-    >>> format_money(Money("1234.5", "USD"))
-    '$1,234.50'
-    >>> format_money(Money("1234", "JPY"), locale="ja_JP")
-    '￥1,234'
+    Symbols and grouping come from the locale data and may change with it;
+    the digits are this function's own:
+
+    >>> "1.234,50" in format_money(Money("1234.5", "EUR"), locale="de_DE")
+    True
+    >>> format_money(Money("1.250", "IQD")).endswith("1.250")
+    True
+    >>> "1,234" in format_money(Money("1234", "JPY"), locale="ja_JP")
+    True
     """
     from babel import Locale
     from babel.numbers import parse_pattern

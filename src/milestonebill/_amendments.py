@@ -106,6 +106,11 @@ class AddMilestone:
     effective: date
     milestone: Milestone
 
+    def __attrs_post_init__(self) -> None:
+        if self.milestone.amount is None:
+            raise ValidationError("milestone.amount", "a fixed amount in an amendment",
+                                  self.milestone.percent)
+
 
 @attrs.frozen
 class RemoveMilestone:

@@ -91,8 +91,9 @@ from milestonebill._amendments import (
     term_limit,
     term_pieces,
 )
-from milestonebill._codec import Codec, utc_datetime
 from milestonebill._documents import CreditNote, Invoice, InvoiceId
+from milestonebill._json import decode, encode
+from milestonebill._validate import utc_datetime
 from milestonebill.errors import (
     DuplicateIdError,
     EventOrderError,
@@ -634,54 +635,6 @@ _EVENT_TYPES: tuple[type, ...] = (
 _EVENTS_BY_NAME = {t.__name__: t for t in _EVENT_TYPES}
 
 
-def _wrap_schedule(currency: Currency, *, milestone: Milestone | None = None,
-                   charge: RecurringCharge | None = None) -> BillingSchedule:
-    return BillingSchedule(currency=currency, milestones=() if milestone is None else (milestone,),
-                           recurring=() if charge is None else (charge,))
-
-
-def _decode_schedule(data: Any, field: str) -> BillingSchedule:
-    try:
-        return BillingSchedule.from_json(data)
-    except ValidationError as exc:
-        raise ValidationError(f"{field}.{exc.field}", exc.expected, exc.value) from None
-
-
-def _decode_milestone(data: Any, field: str) -> Milestone:
-    if not isinstance(data, dict) or "currency" not in data:
-        raise ValidationError(field, "a milestone with its currency", data)
-    s = _decode_schedule({"currency": data["currency"], "milestones": [data["milestone"]]}, field)
-    return s.milestones[0]
-
-
-def _decode_charge(data: Any, field: str) -> RecurringCharge:
-    if not isinstance(data, dict) or "currency" not in data:
-        raise ValidationError(field, "a recurring charge with its currency", data)
-    s = _decode_schedule({"currency": data["currency"], "recurring": [data["charge"]]}, field)
-    return s.recurring[0]
-
-
-def _encode_milestone(m: Milestone) -> dict[str, Any]:
-    if m.amount is None:
-        raise ValidationError("milestone.amount", "a fixed amount in an amendment", m.percent)
-    cur = m.amount.currency
-    return {"currency": cur.code,
-            "milestone": _wrap_schedule(cur, milestone=m).to_json()["milestones"][0]}
-
-
-def _encode_charge(c: RecurringCharge) -> dict[str, Any]:
-    cur = c.amount.currency
-    return {"currency": cur.code,
-            "charge": _wrap_schedule(cur, charge=c).to_json()["recurring"][0]}
-
-
-_CODEC = Codec({
-    BillingSchedule: (lambda s: s.to_json(), _decode_schedule),
-    Milestone: (_encode_milestone, _decode_milestone),
-    RecurringCharge: (_encode_charge, _decode_charge),
-})
-
-
 def event_to_json(event: Event) -> dict[str, Any]:
     """The JSON form of an event: its fields plus a ``"type"`` discriminator.
 
@@ -696,7 +649,7 @@ def event_to_json(event: Event) -> dict[str, Any]:
     """
     if not isinstance(event, _EVENT_TYPES):
         raise ValidationError("event", "an agreement event", event)
-    body = _CODEC.encode(event, type(event))
+    body = encode(event)
     return {"type": type(event).__name__, **body}
 
 
@@ -708,7 +661,7 @@ def event_from_json(data: Mapping[str, Any]) -> Event:
     if kind is None:
         raise ValidationError("event.type", f"one of {sorted(_EVENTS_BY_NAME)}", data["type"])
     body = {k: v for k, v in data.items() if k != "type"}
-    return _CODEC.decode(body, kind, "event")  # type: ignore[no-any-return]
+    return decode(body, kind, "event")  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------- the agreement

@@ -103,9 +103,9 @@ def load_engagement(data: object) -> Engagement:
     """Build an :class:`Engagement` from parsed JSON (see the module docstring).
 
     >>> e = load_engagement({"signed_on": "2025-01-15",
-    ...                      "schedule": {"currency": "EUR", "fee": "900.00", "milestones": [
-    ...                          {"id": "all", "name": "All", "amount": "900.00",
-    ...                           "trigger": "on_signing"}]}})
+    ...     "schedule": {"currency": "EUR", "milestones": [
+    ...         {"id": "all", "name": "All", "amount": {"amount": "900.00", "currency": "EUR"},
+    ...          "trigger": "on_signing"}]}})
     >>> [(str(c.on), str(c.amount)) for c in e.schedule.charges_between(
     ...     *e.default_window(), signed_on=e.signed_on)]
     [('2025-01-15', '900.00 EUR')]
@@ -187,7 +187,7 @@ def _run_schedule(args: argparse.Namespace, out: TextIO) -> int:
         start, end, signed_on=eng.signed_on, completions=eng.completions
     )
     currency = eng.schedule.currency
-    total = Money.total((c.amount for c in charges), currency=currency).amount
+    total = Money.total((c.amount for c in charges), currency=currency)
     if args.json:
         doc: dict[str, Any] = {
             "engagement": eng.name,
@@ -196,7 +196,7 @@ def _run_schedule(args: argparse.Namespace, out: TextIO) -> int:
             "from": start.isoformat(),
             "to": end.isoformat(),
             "charges": [c.to_json() for c in charges],
-            "total": str(total),
+            "total": total.to_json(),
         }
         json.dump(doc, out, indent=2)
         out.write("\n")
@@ -208,7 +208,7 @@ def _run_schedule(args: argparse.Namespace, out: TextIO) -> int:
     for line in _charge_rows(charges):
         out.write(line.rstrip() + "\n")
     noun = "charge" if len(charges) == 1 else "charges"
-    out.write(f"\n{len(charges)} {noun}, total {total:,} "
+    out.write(f"\n{len(charges)} {noun}, total {total.amount:,} "
               f"{currency.code}\n")
     return 0
 

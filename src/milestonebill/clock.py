@@ -26,7 +26,7 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-from milestonebill._codec import utc_datetime
+from milestonebill._validate import utc_datetime
 from milestonebill.errors import ValidationError
 
 __all__ = ["Clock", "FixedClock", "SystemClock"]

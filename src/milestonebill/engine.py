@@ -69,7 +69,8 @@ from typing import Any, Final
 
 import attrs
 
-from milestonebill._codec import utc_datetime
+from milestonebill._json import decode, encode
+from milestonebill._validate import utc_datetime
 from milestonebill.agreement import (
     Agreement,
     AgreementId,
@@ -563,28 +564,10 @@ def _money(m: Money | None) -> dict[str, str] | None:
     return None if m is None else m.to_json()
 
 
-def _outcome_json(result: ChargeResult) -> dict[str, Any]:
-    return {
-        "status": result.status.value,
-        "amount": result.amount.to_json(),
-        "gateway_ref": result.gateway_ref,
-        "decline_code": result.decline_code,
-        "decline_hard": result.decline_hard,
-        "message": result.message,
-        "fee": _money(result.fee),
-        "action_ref": result.action_ref,
-    }
-
-
 def _result_from_outcome(key: str, data: dict[str, Any]) -> ChargeResult:
-    fee = data.get("fee")
-    return ChargeResult(
-        status=ChargeStatus(data["status"]), amount=Money.from_json(data["amount"]),
-        idempotency_key=key, gateway_ref=data.get("gateway_ref"),
-        decline_code=data.get("decline_code"), decline_hard=bool(data.get("decline_hard")),
-        message=data.get("message"), fee=None if fee is None else Money.from_json(fee),
-        action_ref=data.get("action_ref"),
-    )
+    # The key is the record's own; outcomes written before it was kept lack it.
+    return decode({**data, "idempotency_key": key}, ChargeResult,  # type: ignore[no-any-return]
+                  "outcome")
 
 
 def _end_of(day: date) -> datetime:
@@ -1673,7 +1656,7 @@ class Biller:
             rec = self._store.get_attempt(key)
             if rec is not None and not rec.finished and \
                     result.status is not ChargeStatus.FAILED_RETRYABLE:
-                self._store.complete_attempt(key, _outcome_json(result))
+                self._store.complete_attempt(key, encode(result))
             return self._record_outcome(a, x, result)
 
         a = self._unit(a, work)
@@ -1960,9 +1943,7 @@ class Biller:
     def _finish_refund_intent(self, key: str, result: RefundResult) -> None:
         rec = self._store.get_attempt(AttemptKey(key))
         if rec is not None and not rec.finished:
-            self._store.complete_attempt(AttemptKey(key), {
-                "status": result.status.value, "amount": result.amount.to_json(),
-                "refund_ref": result.refund_ref})
+            self._store.complete_attempt(AttemptKey(key), encode(result))
 
     # ------------------------------------------------------------ customer credit refunds
 

@@ -42,20 +42,21 @@ milestonebill.errors.UnbalancedEntryError: journal entry 'bad' does not balance:
 from __future__ import annotations
 
 import enum
-import json
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, NewType, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from milestonebill._json import canonical_json, decode, encode
 from milestonebill.errors import (
     CurrencyMismatchError,
     DuplicateIdError,
     UnbalancedEntryError,
     ValidationError,
 )
+from milestonebill.ids import EntryId
 from milestonebill.money import Currency, Money
 
 __all__ = [
@@ -67,6 +68,8 @@ __all__ = [
     "JournalLine",
     "Ledger",
     "Side",
+    "SingleBalance",
+    "account_of",
     "balances_by_period",
     "period_bounds",
     "sum_balances",
@@ -74,7 +77,6 @@ __all__ = [
 
 #: Identity of a journal entry; derive it from domain identity
 #: (``f"{invoice_id}:issue"``), never from a random UUID, so retries post once.
-EntryId = NewType("EntryId", str)
 
 
 class Side(enum.Enum):
@@ -126,7 +128,12 @@ _NORMAL_SIDE = {
 }
 
 
-def _account(value: object) -> Account:
+def account_of(value: object) -> Account:
+    """The :class:`Account` named by ``value`` (an ``Account`` or its stored name).
+
+    >>> account_of("revenue") is Account.REVENUE
+    True
+    """
     if isinstance(value, Account):
         return value
     try:
@@ -154,7 +161,7 @@ class JournalLine:
     milestonebill.errors.ValidationError: 'line' must be exactly one of debit or credit (got (Money('5', 'JPY'), Money('5', 'JPY')))
     """
 
-    account: Account = attrs.field(converter=_account)
+    account: Account = attrs.field(converter=account_of)
     debit: Money | None = None
     credit: Money | None = None
 
@@ -262,47 +269,17 @@ class JournalEntry:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """Canonical JSON form (amounts as strings), used by the stores."""
-        return {
-            "id": self.id,
-            "posted_on": self.posted_on.isoformat(),
-            "memo": self.memo,
-            "agreement_id": self.agreement_id,
-            "currency": self.currency.code,
-            "lines": [
-                {"account": line.account.value, "side": line.side.value,
-                 "amount": str(line.amount.amount)}
-                for line in self.lines
-            ],
-        }
+        """The JSON form (the library's one JSON convention), used by the stores."""
+        return encode(self)  # type: ignore[no-any-return]
 
     def canonical(self) -> str:
         """Canonical JSON text; two entries are the same posting iff these are equal."""
-        return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+        return canonical_json(self.to_json(), "entry")
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> JournalEntry:
         """Parse the form made by :meth:`to_json`."""
-        try:
-            cur = data["currency"]
-            lines = []
-            for raw in data["lines"]:
-                amount = Money(raw["amount"], cur)
-                if raw["side"] == Side.DEBIT.value:
-                    lines.append(JournalLine.dr(_account(raw["account"]), amount))
-                elif raw["side"] == Side.CREDIT.value:
-                    lines.append(JournalLine.cr(_account(raw["account"]), amount))
-                else:
-                    raise ValidationError("lines.side", "'debit' or 'credit'", raw["side"])
-            return cls(
-                id=EntryId(data["id"]),
-                posted_on=date.fromisoformat(data["posted_on"]),
-                lines=lines,
-                memo=data.get("memo", ""),
-                agreement_id=data.get("agreement_id"),
-            )
-        except (KeyError, TypeError) as exc:
-            raise ValidationError("entry", "a JSON journal entry", data) from exc
+        return decode(data, cls, "entry")  # type: ignore[no-any-return]
 
 
 @runtime_checkable
@@ -345,7 +322,7 @@ def sum_balances(
     cur = Currency.of(currency)
     acc: dict[Account, int] = {}
     for account, minor in rows:
-        key = _account(account)
+        key = account_of(account)
         acc[key] = acc.get(key, 0) + minor
     return {a: Money.from_minor(m, cur) for a, m in sorted(acc.items())}
 
@@ -386,12 +363,49 @@ class Ledger(Protocol):
     ) -> dict[Account, Money]: ...
 
 
-class InMemoryLedger:
-    """A :class:`Ledger` in a dict, for tests and notebooks (thread-safe)."""
+class SingleBalance:
+    """Mixin: :meth:`Ledger.balance` from :meth:`Ledger.balances`, for every ledger."""
 
-    def __init__(self) -> None:
-        self._entries: dict[str, JournalEntry] = {}
+    def balances(
+        self,
+        *,
+        currency: str | Currency,
+        as_of: date | None = None,
+        period: DateRange | None = None,
+    ) -> dict[Account, Money]:
+        """Debit minus credit for every account with lines in range."""
+        raise NotImplementedError  # pragma: no cover - every ledger defines it
+
+    def balance(
+        self,
+        account: Account,
+        *,
+        currency: str | Currency,
+        as_of: date | None = None,
+        period: DateRange | None = None,
+    ) -> Money:
+        """Debit minus credit on ``account``; see :class:`Ledger`."""
+        key = account_of(account)
+        return self.balances(currency=currency, as_of=as_of, period=period).get(
+            key, Money.zero(currency)
+        )
+
+
+class InMemoryLedger(SingleBalance):
+    """A :class:`Ledger` in a dict, for tests and notebooks (thread-safe).
+
+    :meth:`copy` is a snapshot (entries are immutable), which is how the
+    in-memory store rolls a unit of work back.
+    """
+
+    def __init__(self, entries: Mapping[str, JournalEntry] | None = None) -> None:
+        self._entries: dict[str, JournalEntry] = dict(entries or {})
         self._lock = threading.Lock()
+
+    def copy(self) -> InMemoryLedger:
+        """An independent ledger holding the same entries."""
+        with self._lock:
+            return InMemoryLedger(self._entries)
 
     def post(self, entry: JournalEntry) -> bool:
         """Post ``entry`` once; see :class:`Ledger`."""
@@ -419,20 +433,6 @@ class InMemoryLedger:
             key=lambda e: (e.posted_on, e.id),
         )
 
-    def balance(
-        self,
-        account: Account,
-        *,
-        currency: str | Currency,
-        as_of: date | None = None,
-        period: DateRange | None = None,
-    ) -> Money:
-        """Debit minus credit on ``account``; see :class:`Ledger`."""
-        key = _account(account)
-        return self.balances(currency=currency, as_of=as_of, period=period).get(
-            key, Money.zero(currency)
-        )
-
     def balances(
         self,
         *,
@@ -445,7 +445,10 @@ class InMemoryLedger:
         lo, hi = period_bounds(as_of, period)
         with self._lock:
             found = list(self._entries.values())
-        return sum_balances(_entries_rows(found, cur, lo, hi), cur)
+        rows = ((line.account.value, line.signed_minor) for e in found
+                if e.currency == cur and (lo is None or e.posted_on >= lo)
+                and (hi is None or e.posted_on < hi) for line in e.lines)
+        return sum_balances(rows, cur)
 
 
 def balances_by_period(
@@ -467,18 +470,3 @@ def balances_by_period(
     (Money('-100', 'JPY'), Money('-200', 'JPY'))
     """
     return {p: ledger.balances(currency=currency, period=p) for p in periods}
-
-
-def _entries_rows(
-    entries: Sequence[JournalEntry], currency: Currency, lo: date | None, hi: date | None
-) -> Iterable[tuple[str, int]]:
-    """Yield ``(account, signed_minor)`` for lines of ``entries`` in range."""
-    for e in entries:
-        if e.currency != currency:
-            continue
-        if lo is not None and e.posted_on < lo:
-            continue
-        if hi is not None and e.posted_on >= hi:
-            continue
-        for line in e.lines:
-            yield line.account.value, line.signed_minor

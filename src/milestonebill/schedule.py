@@ -43,7 +43,9 @@ from typing import Any, ClassVar, NewType, TypeVar
 
 import attrs
 
-from milestonebill.errors import InvalidInputError, ValidationError
+from milestonebill._json import decode, encode
+from milestonebill._validate import raise_all
+from milestonebill.errors import ValidationError
 from milestonebill.money import Currency, Money, Rounding, allocate, round_ratio
 from milestonebill.periods import (
     DayCount,
@@ -76,13 +78,6 @@ MilestoneId = NewType("MilestoneId", str)
 ItemId = NewType("ItemId", str)
 
 _E = TypeVar("_E", bound=enum.Enum)
-
-
-def _raise_all(problems: list[ValidationError]) -> None:
-    if len(problems) == 1:
-        raise problems[0]
-    if problems:
-        raise InvalidInputError(problems)
 
 
 def _exact_decimal(value: object, field: str) -> Decimal:
@@ -234,7 +229,7 @@ class Milestone:
             )
         if not isinstance(self.terms, PaymentTerms):
             problems.append(ValidationError("terms", "a PaymentTerms", self.terms))
-        _raise_all(problems)
+        raise_all(problems)
 
 
 # ---------------------------------------------------------------- intervals
@@ -370,7 +365,7 @@ class Escalation:
                                             self.step))
         if not isinstance(self.rounding, Rounding):
             problems.append(ValidationError("rounding", "a Rounding", self.rounding))
-        _raise_all(problems)
+        raise_all(problems)
 
     def step_minor(self, currency: Currency) -> int:
         """The rounding step in minor units of ``currency``."""
@@ -475,7 +470,7 @@ class RecurringCharge:
 
     def __attrs_post_init__(self) -> None:
         problems = self._problems()
-        _raise_all(problems)
+        raise_all(problems)
 
     def _problems(self) -> list[ValidationError]:
         problems: list[ValidationError] = []
@@ -700,10 +695,6 @@ class RecurringCharge:
 # ---------------------------------------------------------------- charges
 
 
-def _period_json(p: Period | None) -> list[str] | None:
-    return None if p is None else [p.start.isoformat(), p.end.isoformat()]
-
-
 @attrs.frozen
 class Charge:
     """One resolved, dated amount with its provenance.
@@ -729,29 +720,9 @@ class Charge:
     provenance: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict; amounts and fractions are strings."""
-        pr = self.proration
-        return {
-            "item_id": self.item_id,
-            "kind": self.kind.value,
-            "name": self.name,
-            "on": self.on.isoformat(),
-            "due": None if self.due is None else self.due.isoformat(),
-            "amount": str(self.amount.amount),
-            "currency": self.amount.currency.code,
-            "period": _period_json(self.period),
-            "base_amount": str(self.base_amount.amount),
-            "price": None if self.price is None else str(self.price.amount),
-            "escalations": list(self.escalations),
-            "proration": None if pr is None else {
-                "fraction": str(pr.fraction),
-                "basis": pr.basis.value,
-                "rounding": pr.rounding.name.lower(),
-                "used": _period_json(pr.used),
-                "whole": _period_json(pr.whole),
-            },
-            "provenance": self.provenance,
-        }
+        """The JSON form (money as objects, fractions as ``"n/d"``, periods as
+        ``{"start", "end"}``), in the library's one JSON convention."""
+        return encode(self)  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------- the schedule
@@ -822,7 +793,7 @@ class BillingSchedule:
                     problems.append(ValidationError(
                         "milestones", f"amounts adding up to the fee {self.fee}", str(total)
                     ))
-        _raise_all(problems)
+        raise_all(problems)
 
     def _resolve(self) -> dict[MilestoneId, Money]:
         pcts = [m for m in self.milestones if m.percent is not None]
@@ -943,290 +914,31 @@ class BillingSchedule:
     # ------------------------------------------------------------ JSON
 
     def to_json(self) -> dict[str, Any]:
-        """The canonical JSON form: every key present, amounts and decimals as strings.
+        """The JSON form (the library's one JSON convention: every field present,
+        money as ``{"amount": "12.30", "currency": "USD"}``, decimals as strings,
+        enums by lower-case name).
 
         >>> s = BillingSchedule(currency="JPY", fee=Money(300000, "JPY"), milestones=[
         ...     Milestone(MilestoneId("a"), "All", percent=Decimal(100))])
         >>> s.to_json()["milestones"][0]["percent"], s.to_json()["fee"]
-        ('100', '300000')
+        ('100', {'amount': '300000', 'currency': 'JPY'})
         >>> BillingSchedule.from_json(s.to_json()) == s
         True
         """
-        return {
-            "currency": self.currency.code,
-            "fee": None if self.fee is None else str(self.fee.amount),
-            "milestones": [_milestone_json(m) for m in self.milestones],
-            "recurring": [_recurring_json(r) for r in self.recurring],
-        }
+        return encode(self)  # type: ignore[no-any-return]
 
     @classmethod
     def from_json(cls, data: object) -> BillingSchedule:
-        """Parse the form made by :meth:`to_json`; optional keys may be left out.
+        """Parse the form made by :meth:`to_json`; fields with defaults may be left out.
 
         Amounts and decimals must be strings; a JSON number there (a float
-        after ``json.loads``) is refused with the field named.
+        after ``json.loads``) is refused with the field named, as is a key
+        the schedule does not know.
 
-        >>> BillingSchedule.from_json({"currency": "USD", "fee": 48000.0})
+        >>> BillingSchedule.from_json({"currency": "USD", "fee": {"amount": 48000.0,
+        ...                                                      "currency": "USD"}})
         Traceback (most recent call last):
         ...
-        milestonebill.errors.ValidationError: 'fee' must be a decimal string such as '12.30' (got 48000.0)
+        milestonebill.errors.ValidationError: 'fee.amount' must be a decimal string such as '12.30' (got 48000.0)
         """
-        r = _Reader(data, "schedule")
-        currency = _currency_field(r)
-        fee = r.opt("fee", lambda v, f: _money(v, f, currency))
-        milestones = r.opt("milestones", lambda v, f: _list(v, f, lambda x, g: _milestone(
-            x, g, currency))) or []
-        recurring = r.opt("recurring", lambda v, f: _list(v, f, lambda x, g: _recurring(
-            x, g, currency))) or []
-        r.done()
-        return cls(currency=currency, fee=fee, milestones=milestones, recurring=recurring)
-
-
-# ---------------------------------------------------------------- JSON helpers
-
-class _Reader:
-    """Reads one JSON object, naming fields by path, refusing unknown keys."""
-
-    def __init__(self, data: object, path: str) -> None:
-        if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-            raise ValidationError(path, "a JSON object", data)
-        self.data: dict[str, object] = data
-        self.path = path
-        self.used: set[str] = set()
-
-    def field(self, key: str) -> str:
-        return key if self.path == "schedule" else f"{self.path}.{key}"
-
-    def req(self, key: str, parse: Any) -> Any:
-        self.used.add(key)
-        if key not in self.data:
-            raise ValidationError(self.field(key), "present", None)
-        return parse(self.data[key], self.field(key))
-
-    def opt(self, key: str, parse: Any, default: Any = None) -> Any:
-        self.used.add(key)
-        value = self.data.get(key)
-        if value is None:
-            return default
-        return parse(value, self.field(key))
-
-    def done(self) -> None:
-        extra = sorted(set(self.data) - self.used)
-        if extra:
-            raise ValidationError(self.field(extra[0]), "a known key", extra[0])
-
-
-def _currency_field(r: _Reader) -> Currency:
-    def parse(v: object, f: str) -> Currency:
-        if not isinstance(v, str):
-            raise ValidationError(f, "an ISO 4217 code such as 'USD'", v)
-        try:
-            return Currency.of(v)
-        except ValidationError:
-            raise ValidationError(f, "an ISO 4217 code such as 'USD'", v) from None
-
-    return r.req("currency", parse)  # type: ignore[no-any-return]
-
-
-def _money(v: object, f: str, currency: Currency) -> Money:
-    if not isinstance(v, str):
-        raise ValidationError(f, "a decimal string such as '12.30'", v)
-    try:
-        return Money(v, currency)
-    except ValidationError as exc:
-        raise ValidationError(f, exc.expected, v) from None
-
-
-def _decimal(v: object, f: str) -> Decimal:
-    if not isinstance(v, str):
-        raise ValidationError(f, "a decimal string such as '3.5'", v)
-    try:
-        d = Decimal(v)
-    except ArithmeticError:
-        raise ValidationError(f, "a decimal string such as '3.5'", v) from None
-    if not d.is_finite():
-        raise ValidationError(f, "a finite decimal string", v)
-    return d
-
-
-def _int(v: object, f: str) -> int:
-    if type(v) is not int:
-        raise ValidationError(f, "a whole number", v)
-    return v
-
-
-def _bool(v: object, f: str) -> bool:
-    if type(v) is not bool:
-        raise ValidationError(f, "true or false", v)
-    return v
-
-
-def _str(v: object, f: str) -> str:
-    if not isinstance(v, str):
-        raise ValidationError(f, "a string", v)
-    return v
-
-
-def _date(v: object, f: str) -> date:
-    if not isinstance(v, str):
-        raise ValidationError(f, "an ISO date string such as '2025-01-31'", v)
-    try:
-        return date.fromisoformat(v)
-    except ValueError:
-        raise ValidationError(f, "an ISO date string such as '2025-01-31'", v) from None
-
-
-def _enum(kind: type[_E]) -> Any:
-    def parse(v: object, f: str) -> _E:
-        for member in kind:
-            if isinstance(v, str) and v.lower() in (str(member.value).lower(), member.name.lower()):
-                return member
-        names = ", ".join(repr(str(m.value).lower()) for m in kind)
-        raise ValidationError(f, f"one of {names}", v)
-
-    return parse
-
-
-def _rounding_json(r: Rounding) -> str:
-    return r.name.lower()
-
-
-def _rounding(v: object, f: str) -> Rounding:
-    if isinstance(v, str) and v.upper() in Rounding.__members__:
-        return Rounding[v.upper()]
-    names = ", ".join(repr(n.lower()) for n in Rounding.__members__)
-    raise ValidationError(f, f"one of {names}", v)
-
-
-def _list(v: object, f: str, parse: Any) -> list[Any]:
-    if not isinstance(v, list):
-        raise ValidationError(f, "a JSON array", v)
-    return [parse(x, f"{f}[{i}]") for i, x in enumerate(v)]
-
-
-def _terms(v: object, f: str) -> PaymentTerms:
-    r = _Reader(v, f)
-    net = r.opt("net_days", _int, 0)
-    r.done()
-    return _build(PaymentTerms, f, net)  # type: ignore[no-any-return]
-
-
-def _build(kind: Any, path: str, *args: Any, **kwargs: Any) -> Any:
-    """Construct a value, prefixing the path to the fields its errors name."""
-    try:
-        return kind(*args, **kwargs)
-    except InvalidInputError as exc:
-        raise InvalidInputError(
-            ValidationError(f"{path}.{p.field}", p.expected, p.value) for p in exc.problems
-        ) from None
-    except ValidationError as exc:
-        raise ValidationError(f"{path}.{exc.field}", exc.expected, exc.value) from None
-
-
-def _milestone_json(m: Milestone) -> dict[str, Any]:
-    return {
-        "id": m.id,
-        "name": m.name,
-        "amount": None if m.amount is None else str(m.amount.amount),
-        "percent": None if m.percent is None else str(m.percent),
-        "trigger": m.trigger.value,
-        "due_on": None if m.due_on is None else m.due_on.isoformat(),
-        "terms": {"net_days": m.terms.net_days},
-    }
-
-
-def _milestone(v: object, f: str, currency: Currency) -> Milestone:
-    r = _Reader(v, f)
-    kwargs = {
-        "id": MilestoneId(r.req("id", _str)),
-        "name": r.req("name", _str),
-        "amount": r.opt("amount", lambda x, g: _money(x, g, currency)),
-        "percent": r.opt("percent", _decimal),
-        "trigger": r.opt("trigger", _enum(Trigger), Trigger.ON_COMPLETION),
-        "due_on": r.opt("due_on", _date),
-        "terms": r.opt("terms", _terms, DUE_ON_RECEIPT),
-    }
-    r.done()
-    return _build(Milestone, f, **kwargs)  # type: ignore[no-any-return]
-
-
-def _escalation_json(e: Escalation) -> dict[str, Any]:
-    return {
-        "percent": None if e.percent is None else str(e.percent),
-        "fixed": None if e.fixed is None else str(e.fixed.amount),
-        "on_anniversary": e.on_anniversary,
-        "dates": [d.isoformat() for d in e.dates],
-        "compounding": e.compounding,
-        "step": None if e.step is None else str(e.step),
-        "rounding": _rounding_json(e.rounding),
-    }
-
-
-def _escalation(v: object, f: str, currency: Currency) -> Escalation:
-    r = _Reader(v, f)
-    dates = tuple(r.opt("dates", lambda x, g: _list(x, g, _date), []))
-    kwargs = {
-        "percent": r.opt("percent", _decimal),
-        "fixed": r.opt("fixed", lambda x, g: _money(x, g, currency)),
-        "dates": dates,
-        "on_anniversary": r.opt("on_anniversary", _bool, not dates),
-        "compounding": r.opt("compounding", _bool, True),
-        "step": r.opt("step", _decimal),
-        "rounding": r.opt("rounding", _rounding, Rounding.HALF_UP),
-    }
-    r.done()
-    return _build(Escalation, f, **kwargs)  # type: ignore[no-any-return]
-
-
-def _interval(v: object, f: str) -> Interval:
-    r = _Reader(v, f)
-    unit = r.req("unit", _enum(IntervalUnit))
-    count = r.opt("count", _int, 1)
-    r.done()
-    return _build(Interval, f, unit, count)  # type: ignore[no-any-return]
-
-
-def _recurring_json(rc: RecurringCharge) -> dict[str, Any]:
-    def basis(b: DayCount | None) -> str | None:
-        return None if b is None else b.value
-
-    return {
-        "id": rc.id,
-        "name": rc.name,
-        "amount": str(rc.amount.amount),
-        "interval": {"unit": rc.interval.unit.value, "count": rc.interval.count},
-        "start": rc.start.isoformat(),
-        "anchor_day": rc.anchor_day,
-        "end": None if rc.end is None else rc.end.isoformat(),
-        "count": rc.count,
-        "timing": rc.timing.value,
-        "first_period_proration": basis(rc.first_period_proration),
-        "final_period_proration": basis(rc.final_period_proration),
-        "proration_rounding": _rounding_json(rc.proration_rounding),
-        "escalations": [_escalation_json(e) for e in rc.escalations],
-        "terms": {"net_days": rc.terms.net_days},
-    }
-
-
-def _recurring(v: object, f: str, currency: Currency) -> RecurringCharge:
-    r = _Reader(v, f)
-    kwargs = {
-        "id": ItemId(r.req("id", _str)),
-        "name": r.req("name", _str),
-        "amount": r.req("amount", lambda x, g: _money(x, g, currency)),
-        "interval": r.req("interval", _interval),
-        "start": r.req("start", _date),
-        "anchor_day": r.opt("anchor_day", _int),
-        "end": r.opt("end", _date),
-        "count": r.opt("count", _int),
-        "timing": r.opt("timing", _enum(Timing), Timing.IN_ADVANCE),
-        "first_period_proration": r.opt("first_period_proration", _enum(DayCount)),
-        "final_period_proration": r.opt("final_period_proration", _enum(DayCount)),
-        "proration_rounding": r.opt("proration_rounding", _rounding, Rounding.HALF_UP),
-        "escalations": tuple(r.opt("escalations", lambda x, g: _list(
-            x, g, lambda y, h: _escalation(y, h, currency)), [])),
-        "terms": r.opt("terms", _terms, DUE_ON_RECEIPT),
-    }
-    r.done()
-    return _build(RecurringCharge, f, **kwargs)  # type: ignore[no-any-return]
-
+        return decode(data, cls)  # type: ignore[no-any-return]

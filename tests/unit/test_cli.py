@@ -68,11 +68,11 @@ def test_schedule_window_is_half_open() -> None:
 def test_schedule_json_output_parses_and_sums() -> None:
     code, text = run("schedule", "--json", "--to", "2025-04-01")
     doc = json.loads(text)
-    total = Money.total((Money(c["amount"], doc["currency"]) for c in doc["charges"]),
+    total = Money.total((Money.from_json(c["amount"]) for c in doc["charges"]),
                         currency=doc["currency"])
     assert code == 0
     assert (doc["from"], doc["to"], str(total.amount), doc["total"]) == (
-        "2025-01-15", "2025-04-01", "32356.45", "32356.45")
+        "2025-01-15", "2025-04-01", "32356.45", {"amount": "32356.45", "currency": "USD"})
     assert [c["kind"] for c in doc["charges"]] == [
         ChargeKind.MILESTONE.value, ChargeKind.MILESTONE.value,
         ChargeKind.RECURRING.value, ChargeKind.RECURRING.value]
@@ -81,7 +81,7 @@ def test_schedule_json_output_parses_and_sums() -> None:
 def test_schedule_reads_a_file(tmp_path: Path) -> None:
     path = tmp_path / "e.json"
     path.write_text(json.dumps({"signed_on": "2024-05-01", "schedule": {
-        "currency": "JPY", "fee": "300000", "milestones": [
+        "currency": "JPY", "fee": {"amount": "300000", "currency": "JPY"}, "milestones": [
             {"id": "all", "name": "Everything", "percent": "100", "trigger": "on_signing"}]}}))
     code, text = run("schedule", str(path))
     assert code == 0
@@ -92,7 +92,7 @@ def test_schedule_reads_a_file(tmp_path: Path) -> None:
 def test_schedule_reads_a_bare_schedule(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"currency": "KWD", "recurring": [
-        {"id": "r", "name": "R", "amount": "1.250", "interval": {"unit": "week"},
+        {"id": "r", "name": "R", "amount": {"amount": "1.250", "currency": "KWD"}, "interval": {"unit": "week"},
          "start": "2024-01-01", "count": 2}]}))
     code, text = run("schedule", str(path))
     assert code == 0
@@ -102,7 +102,7 @@ def test_schedule_reads_a_bare_schedule(tmp_path: Path) -> None:
 def test_unbounded_schedule_defaults_to_twelve_months(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"currency": "USD", "recurring": [
-        {"id": "r", "name": "R", "amount": "10.00", "interval": {"unit": "month"},
+        {"id": "r", "name": "R", "amount": {"amount": "10.00", "currency": "USD"}, "interval": {"unit": "month"},
          "start": "2024-01-31"}]}))
     code, text = run("schedule", str(path))
     assert code == 0
@@ -113,10 +113,10 @@ def test_unbounded_schedule_defaults_to_twelve_months(tmp_path: Path) -> None:
 def test_bad_file_reports_the_field_and_exits_1(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "bad.json"
-    path.write_text(json.dumps({"currency": "USD", "fee": 100.0}))
+    path.write_text(json.dumps({"currency": "USD", "fee": {"amount": 100.0, "currency": "USD"}}))
     code, text = run("schedule", str(path))
     assert (code, text) == (1, "")
-    assert "'fee' must be a decimal string" in capsys.readouterr().err
+    assert "'fee.amount' must be a decimal string" in capsys.readouterr().err
 
 
 def test_missing_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

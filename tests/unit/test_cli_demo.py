@@ -334,8 +334,9 @@ def test_file_without_recurring_charges_runs_without_amendment(tmp_path: Path) -
         "engagement": "Audit", "client": "Initech", "signed_on": "2024-02-29",
         "completions": {"report": "2024-03-31"},
         "schedule": {"currency": "KWD", "milestones": [
-            {"id": "start", "name": "Start", "amount": "1000.500", "trigger": "on_signing"},
-            {"id": "report", "name": "Report", "amount": "2000.250"}]},
+            {"id": "start", "name": "Start", "amount": {"amount": "1000.500", "currency": "KWD"}, "trigger": "on_signing"},
+            {"id": "report", "name": "Report",
+             "amount": {"amount": "2000.250", "currency": "KWD"}}]},
     }), encoding="utf-8")
     data = run_json(tmp_path / "s.db", "--file", str(f))
     assert data["amendment"] is None
@@ -351,7 +352,8 @@ def test_file_without_recurring_charges_runs_without_amendment(tmp_path: Path) -
     ('{"schedule": {"currency": "USD"', "not valid JSON"),
     ('{"schedule": {"currency": "USD"}, "colour": "red"}', "'colour'"),
     ('{"signed_on": "2025-02-01", "completions": {"m": "2025-01-01"}, "schedule": '
-     '{"currency": "USD", "milestones": [{"id": "m", "name": "M", "amount": "1.00"}]}}',
+     '{"currency": "USD", "milestones": [{"id": "m", "name": "M", '
+     '"amount": {"amount": "1.00", "currency": "USD"}}]}}',
      "on or after signing"),
 ])
 def test_bad_file_exits_1_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -404,7 +406,8 @@ def test_two_engagements_share_one_store_and_one_number_sequence(tmp_path: Path)
     f.write_text(json.dumps({
         "engagement": "Tax filing", "client": "Globex", "signed_on": "2025-01-02",
         "schedule": {"currency": "USD", "milestones": [
-            {"id": "fee", "name": "Fee", "amount": "500.00", "trigger": "on_signing"}]},
+            {"id": "fee", "name": "Fee", "amount": {"amount": "500.00", "currency": "USD"},
+             "trigger": "on_signing"}]},
     }), encoding="utf-8")
     db = tmp_path / "shared.db"
     first = run_json(db)

@@ -593,15 +593,17 @@ def test_json_round_trips_exactly() -> None:
     assert (again, again.to_json()) == (s, doc)
 
 
-def test_json_amounts_are_strings() -> None:
+def test_json_amounts_are_strings_with_their_currency() -> None:
     doc = engagement().to_json()
     assert (doc["fee"], doc["recurring"][0]["amount"], doc["milestones"][0]["percent"]) == (
-        "48000.00", "2450.00", "25")
+        {"amount": "48000.00", "currency": "USD"}, {"amount": "2450.00", "currency": "USD"},
+        "25")
 
 
 def test_from_json_fills_optional_keys_with_defaults() -> None:
     s = BillingSchedule.from_json({"currency": "JPY", "recurring": [
-        {"id": "r", "name": "R", "amount": "5000", "interval": {"unit": "week"},
+        {"id": "r", "name": "R", "amount": {"amount": "5000", "currency": "JPY"},
+         "interval": {"unit": "week"},
          "start": "2024-01-01"}]})
     assert s.recurring[0] == RecurringCharge(ItemId("r"), "R", Money("5000", "JPY"),
                                              Interval.WEEKLY, start=d("2024-01-01"))
@@ -662,4 +664,5 @@ def test_charge_to_json_is_plain_json() -> None:
     c = s.charges_between(d("2025-01-17"), d("2025-01-18"))[0]
     doc = json.loads(json.dumps(c.to_json()))
     assert (doc["amount"], doc["proration"]["fraction"], doc["period"]) == (
-        "1106.45", "14/31", ["2025-01-17", "2025-01-31"])
+        {"amount": "1106.45", "currency": "USD"}, "14/31",
+        {"start": "2025-01-17", "end": "2025-01-31"})

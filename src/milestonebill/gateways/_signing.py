@@ -13,7 +13,7 @@ import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
 
-from milestonebill._codec import utc_datetime
+from milestonebill._validate import utc_datetime
 from milestonebill.errors import ValidationError, WebhookSignatureError
 
 __all__ = ["sign", "verify"]

@@ -40,7 +40,7 @@ from typing import Any, Final, NewType, Protocol, runtime_checkable
 
 import attrs
 
-from milestonebill._codec import utc_datetime
+from milestonebill._validate import utc_datetime
 from milestonebill.errors import (
     GatewayUnavailableError,
     IdempotencyError,

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import attrs
 
-from milestonebill._codec import utc_datetime
+from milestonebill._validate import utc_datetime
 from milestonebill.errors import ConcurrencyError, DuplicateIdError, ValidationError
 from milestonebill.ledger import JournalEntry
 from milestonebill.stores.base import StoredEvent

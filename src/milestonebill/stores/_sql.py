@@ -28,7 +28,7 @@ from milestonebill.ledger import (
     Account,
     DateRange,
     JournalEntry,
-    _account,
+    SingleBalance,
     period_bounds,
     sum_balances,
 )
@@ -56,6 +56,7 @@ from milestonebill.stores.base import (
     StoredEvent,
     WorkerId,
     canonical_json,
+    parse_json_object,
 )
 
 Row = tuple[Any, ...]
@@ -85,7 +86,7 @@ class Migration:
     unless: str | None = None
 
 
-class SQLStoreBase(abc.ABC):
+class SQLStoreBase(SingleBalance, abc.ABC):
     """Every store operation, written once in portable SQL with ``?`` placeholders."""
 
     #: Appended to a ``SELECT`` that must lock the rows it reads.
@@ -605,7 +606,6 @@ class SQLStoreBase(abc.ABC):
 
     def get_entry(self, entry_id: str) -> JournalEntry | None:
         """See :meth:`milestonebill.ledger.Ledger.get_entry`."""
-        from milestonebill.stores.base import parse_json_object
 
         with self._tx(write=False) as cur:
             r = self._one(cur, "SELECT body FROM journal_entries WHERE entry_id = ?", (entry_id,))
@@ -613,7 +613,6 @@ class SQLStoreBase(abc.ABC):
 
     def entries(self, *, agreement_id: str | None = None) -> list[JournalEntry]:
         """See :meth:`milestonebill.ledger.Ledger.entries`."""
-        from milestonebill.stores.base import parse_json_object
 
         with self._tx(write=False) as cur:
             if agreement_id is None:
@@ -624,20 +623,6 @@ class SQLStoreBase(abc.ABC):
                     "ORDER BY posted_on, entry_id", (agreement_id,),
                 )
         return [JournalEntry.from_json(parse_json_object(r[0], "body")) for r in rows]
-
-    def balance(
-        self,
-        account: Account,
-        *,
-        currency: str | Currency,
-        as_of: date | None = None,
-        period: DateRange | None = None,
-    ) -> Money:
-        """See :meth:`milestonebill.ledger.Ledger.balance`."""
-        key = _account(account)
-        return self.balances(currency=currency, as_of=as_of, period=period).get(
-            key, Money.zero(currency)
-        )
 
     def balances(
         self,

@@ -44,7 +44,6 @@ call a payment gateway inside one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
@@ -52,8 +51,9 @@ from typing import Any, NewType, Protocol, runtime_checkable
 
 import attrs
 
-from milestonebill._codec import utc_datetime
 from milestonebill._documents import InvoiceId
+from milestonebill._json import canonical_json, parse_json_object
+from milestonebill._validate import utc_datetime
 from milestonebill.agreement import AgreementId
 from milestonebill.errors import ValidationError
 from milestonebill.ledger import Ledger
@@ -81,54 +81,6 @@ FirmId = NewType("FirmId", str)
 WorkerId = NewType("WorkerId", str)
 #: Idempotency key of one charge attempt, derived from (agreement, invoice, attempt).
 AttemptKey = NewType("AttemptKey", str)
-
-
-def canonical_json(value: Mapping[str, Any] | str, field: str = "payload") -> str:
-    """Canonical JSON text of a JSON object: sorted keys, no spaces.
-
-    Floats are refused (money is never a float; write amounts as strings).
-
-    >>> canonical_json({"b": 1, "a": {"amount": "1.50"}})
-    '{"a":{"amount":"1.50"},"b":1}'
-    >>> canonical_json('{"x": [1, 2]}')
-    '{"x":[1,2]}'
-    """
-    data = parse_json_object(value, field) if isinstance(value, str) else value
-    if not isinstance(data, Mapping):
-        raise ValidationError(field, "a JSON object (dict or JSON text)", value)
-    _refuse_floats(data, field)
-    try:
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(field, "JSON-serialisable", value) from exc
-
-
-def _refuse_floats(value: object, field: str) -> None:
-    if isinstance(value, float):
-        raise ValidationError(field, "JSON without floats (write amounts as strings)", value)
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            _refuse_floats(v, f"{field}.{k}")
-    elif isinstance(value, list | tuple):
-        for i, v in enumerate(value):
-            _refuse_floats(v, f"{field}[{i}]")
-
-
-def parse_json_object(text: str, field: str = "payload") -> dict[str, Any]:
-    """Parse JSON text that must hold an object; floats stay exact as ``Decimal``.
-
-    >>> parse_json_object('{"n": 1}')
-    {'n': 1}
-    """
-    from decimal import Decimal
-
-    try:
-        data = json.loads(text, parse_float=Decimal)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(field, "JSON text of an object", text) from exc
-    if not isinstance(data, dict):
-        raise ValidationError(field, "JSON text of an object", text)
-    return data
 
 
 def _nonempty(field: str) -> Any:

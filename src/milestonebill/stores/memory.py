@@ -31,15 +31,7 @@ from typing import Any
 import attrs
 
 from milestonebill.errors import DuplicateIdError, LeaseLostError, NotFoundError, ValidationError
-from milestonebill.ledger import (
-    Account,
-    DateRange,
-    JournalEntry,
-    _account,
-    _entries_rows,
-    period_bounds,
-    sum_balances,
-)
+from milestonebill.ledger import Account, DateRange, InMemoryLedger, JournalEntry, SingleBalance
 from milestonebill.money import Currency, Money
 from milestonebill.stores._common import (
     Clock,
@@ -81,18 +73,18 @@ class _State:
     notifications: dict[str, Notification] = attrs.Factory(dict)
     acked: frozenset[str] = frozenset()
     seq: int = 0
-    entries: dict[str, JournalEntry] = attrs.Factory(dict)
+    ledger: InMemoryLedger = attrs.Factory(InMemoryLedger)
 
     def copy(self) -> _State:
         # Values are immutable, so copying each dict is a full snapshot.
         return _State(
             dict(self.streams), dict(self.events), dict(self.due), dict(self.leases),
             dict(self.counters), dict(self.invoices), dict(self.attempts),
-            dict(self.notifications), self.acked, self.seq, dict(self.entries),
+            dict(self.notifications), self.acked, self.seq, self.ledger.copy(),
         )
 
 
-class InMemoryStore:
+class InMemoryStore(SingleBalance):
     """An :class:`~milestonebill.stores.base.AgreementStore` and
     :class:`~milestonebill.ledger.Ledger` held in memory.
 
@@ -378,39 +370,17 @@ class InMemoryStore:
         """See :meth:`milestonebill.ledger.Ledger.post`."""
         check_entry(entry)
         with self.transaction():
-            old = self._state.entries.get(entry.id)
-            if old is not None:
-                if old.canonical() != entry.canonical():
-                    raise DuplicateIdError("journal entry", entry.id)
-                return False
-            self._state.entries[entry.id] = entry
-            return True
+            return self._state.ledger.post(entry)
 
     def get_entry(self, entry_id: str) -> JournalEntry | None:
         """See :meth:`milestonebill.ledger.Ledger.get_entry`."""
         with self._lock:
-            return self._state.entries.get(entry_id)
+            return self._state.ledger.get_entry(entry_id)
 
     def entries(self, *, agreement_id: str | None = None) -> list[JournalEntry]:
         """See :meth:`milestonebill.ledger.Ledger.entries`."""
         with self._lock:
-            found = list(self._state.entries.values())
-        return sorted(
-            (e for e in found if agreement_id is None or e.agreement_id == agreement_id),
-            key=lambda e: (e.posted_on, e.id),
-        )
-
-    def balance(
-        self,
-        account: Account,
-        *,
-        currency: str | Currency,
-        as_of: date | None = None,
-        period: DateRange | None = None,
-    ) -> Money:
-        """See :meth:`milestonebill.ledger.Ledger.balance`."""
-        found = self.balances(currency=currency, as_of=as_of, period=period)
-        return found.get(_account(account), Money.zero(currency))
+            return self._state.ledger.entries(agreement_id=agreement_id)
 
     def balances(
         self,
@@ -420,8 +390,5 @@ class InMemoryStore:
         period: DateRange | None = None,
     ) -> dict[Account, Money]:
         """See :meth:`milestonebill.ledger.Ledger.balances`."""
-        cur = Currency.of(currency)
-        lo, hi = period_bounds(as_of, period)
         with self._lock:
-            found = list(self._state.entries.values())
-        return sum_balances(_entries_rows(found, cur, lo, hi), cur)
+            return self._state.ledger.balances(currency=currency, as_of=as_of, period=period)

@@ -1,0 +1,327 @@
+"""The one JSON mechanism: values to JSON and back, exactly, by their declared types.
+
+Private.  Every JSON form the library reads or writes -- billing schedules
+and engagement files, agreement events, invoices and credit notes, journal
+entries, charge outcomes -- goes through :data:`CODEC`, a converter driven by
+the type hints of the ``@attrs.frozen`` value classes, so
+``decode(encode(x), type(x)) == x`` for every value.  One set of conventions:
+
+* money as ``{"amount": "12.30", "currency": "USD"}`` (never a number);
+* ``Decimal`` as a string, ``Fraction`` as ``"n/d"``;
+* dates and datetimes as ISO 8601 text (a datetime must carry a zone and is
+  written in UTC);
+* enums by lower-case member name (``"on_signing"``, ``"half_up"``), which is
+  the value of every enum but ``Rounding``; reading also takes the value and
+  any case;
+* tuples as lists, unions of value classes tagged with ``"type"``;
+* a value class as an object of its fields: every field is written; on
+  reading, a field with a default may be left out and an unknown field is
+  refused.  Errors name the path of the field (``milestones[1].amount``).
+
+Besides the codec: :func:`canonical_json` (the text stores keep and compare)
+and :func:`parse_json_object` (reading such text back, floats refused).
+
+>>> from milestonebill.money import Money
+>>> encode(Money("12.30", "USD"))
+{'amount': '12.30', 'currency': 'USD'}
+>>> decode({"amount": 12.3, "currency": "USD"}, Money, "fee")
+Traceback (most recent call last):
+...
+milestonebill.errors.ValidationError: 'fee.amount' must be a decimal string such as '12.30' (got 12.3)
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import types
+import typing
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from milestonebill._validate import utc_datetime
+from milestonebill.errors import InvalidInputError, ValidationError
+from milestonebill.ids import PlanKey
+from milestonebill.money import Currency, Money
+
+__all__ = ["CODEC", "Codec", "canonical_json", "decode", "encode", "parse_json_object"]
+
+
+def _join(path: str, key: str) -> str:
+    return key if not path else f"{path}.{key}"
+
+
+def _prefixed(path: str, exc: ValidationError) -> ValidationError:
+    return ValidationError(_join(path, exc.field), exc.expected, exc.value)
+
+
+class Codec:
+    """Encode and decode values by their declared types (see the module docs)."""
+
+    def __init__(self) -> None:
+        self._hints: dict[type, dict[str, Any]] = {}
+
+    def _fields(self, cls: type) -> dict[str, Any]:
+        hints = self._hints.get(cls)
+        if hints is None:
+            hints = typing.get_type_hints(cls)
+            self._hints[cls] = hints
+        return hints
+
+    # ------------------------------------------------------------ encoding
+
+    def encode(self, value: Any, tp: Any) -> Any:
+        """The JSON form of ``value`` declared as ``tp``."""
+        if tp is Any:
+            return value
+        origin = typing.get_origin(tp)
+        if origin in (typing.Union, types.UnionType):
+            return self._encode_union(value, tp)
+        if origin is tuple:
+            args = typing.get_args(tp)
+            if len(args) == 2 and args[1] is Ellipsis:
+                return [self.encode(v, args[0]) for v in value]
+            return [self.encode(v, a) for v, a in zip(value, args, strict=True)]
+        supertype = getattr(tp, "__supertype__", None)
+        if supertype is not None:
+            return self.encode(value, supertype)
+        if value is None:
+            return None
+        return self._encode_scalar(value, tp)
+
+    def _encode_union(self, value: Any, tp: Any) -> Any:
+        if value is None:
+            return None
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(options) == 1:
+            return self.encode(value, options[0])
+        for option in options:
+            if isinstance(option, type) and isinstance(value, option):
+                encoded = self.encode(value, option)
+                return {"type": option.__name__, **encoded} if attrs.has(option) else encoded
+        raise TypeError(f"cannot encode {value!r} as {tp}")
+
+    def _encode_scalar(self, value: Any, tp: Any) -> Any:
+        if tp is Money:
+            return value.to_json()
+        if tp is Currency:
+            return value.code
+        if tp in (Decimal, PlanKey):
+            return str(value)
+        if tp is Fraction:
+            return f"{value.numerator}/{value.denominator}"
+        if tp is datetime:
+            return utc_datetime(value).isoformat()
+        if tp is date:
+            return value.isoformat()
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            return value.name.lower()
+        if tp in (str, int, bool):
+            return value
+        if isinstance(tp, type) and attrs.has(tp):
+            hints = self._fields(tp)
+            return {a.name: self.encode(getattr(value, a.name), hints[a.name])
+                    for a in attrs.fields(tp)}
+        raise TypeError(f"cannot encode {value!r} as {tp}")
+
+    # ------------------------------------------------------------ decoding
+
+    def decode(self, data: Any, tp: Any, field: str) -> Any:
+        """The value of type ``tp`` that ``data`` is the JSON form of; ``field`` names it."""
+        if tp is Any:
+            return data
+        origin = typing.get_origin(tp)
+        if origin in (typing.Union, types.UnionType):
+            return self._decode_union(data, tp, field)
+        if origin is tuple:
+            return self._decode_tuple(data, tp, field)
+        supertype = getattr(tp, "__supertype__", None)
+        if supertype is not None:
+            return self.decode(data, supertype, field)
+        return self._decode_scalar(data, tp, field)
+
+    def _decode_union(self, data: Any, tp: Any, field: str) -> Any:
+        if data is None and type(None) in typing.get_args(tp):
+            return None
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(options) == 1:
+            return self.decode(data, options[0], field)
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+            raise ValidationError(field, "an object with a 'type' tag", data)
+        by_name = {o.__name__: o for o in options if isinstance(o, type)}
+        chosen = by_name.get(data["type"])
+        if chosen is None:
+            raise ValidationError(_join(field, "type"), f"one of {sorted(by_name)}", data["type"])
+        return self.decode({k: v for k, v in data.items() if k != "type"}, chosen, field)
+
+    def _decode_tuple(self, data: Any, tp: Any, field: str) -> tuple[Any, ...]:
+        if not isinstance(data, list):
+            raise ValidationError(field, "a list", data)
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(self.decode(v, args[0], f"{field}[{i}]") for i, v in enumerate(data))
+        if len(args) != len(data):
+            raise ValidationError(field, f"a list of {len(args)} items", data)
+        return tuple(self.decode(v, a, f"{field}[{i}]")
+                     for i, (v, a) in enumerate(zip(data, args, strict=True)))
+
+    def _decode_value(self, data: Any, tp: type, field: str) -> Any:
+        if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+            raise ValidationError(field or tp.__name__, f"an object for {tp.__name__}", data)
+        hints = self._fields(tp)
+        known = {a.name for a in attrs.fields(tp)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValidationError(_join(field, unknown[0]), f"a field of {tp.__name__}",
+                                  unknown[0])
+        kwargs = {}
+        for a in attrs.fields(tp):
+            if a.name not in data:
+                if a.default is attrs.NOTHING:
+                    raise ValidationError(_join(field, a.name), "present", None)
+                continue
+            kwargs[a.alias] = self.decode(data[a.name], hints[a.name], _join(field, a.name))
+        try:
+            return tp(**kwargs)
+        except InvalidInputError as exc:
+            raise InvalidInputError(_prefixed(field, p) for p in exc.problems) from None
+        except ValidationError as exc:
+            raise _prefixed(field, exc) from None
+
+    def _decode_scalar(self, data: Any, tp: Any, field: str) -> Any:
+        if tp is Money:
+            return Money.from_json(data, field)
+        if tp is Currency:
+            if not isinstance(data, str):
+                raise ValidationError(field, "an ISO 4217 code such as 'USD'", data)
+            try:
+                return Currency.of(data)
+            except ValidationError:
+                raise ValidationError(field, "an ISO 4217 code such as 'USD'", data) from None
+        if tp is PlanKey:
+            return PlanKey.parse(data, field)
+        if tp is Decimal:
+            return _decimal(data, field)
+        if tp is Fraction:
+            return _fraction(data, field)
+        if tp is datetime:
+            try:
+                parsed = datetime.fromisoformat(data)
+            except (TypeError, ValueError):
+                raise ValidationError(field, "an ISO 8601 datetime", data) from None
+            return utc_datetime(parsed, field)
+        if tp is date:
+            try:
+                return date.fromisoformat(data)
+            except (TypeError, ValueError):
+                raise ValidationError(field, "an ISO date string such as '2025-01-31'",
+                                      data) from None
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            return _member(tp, data, field)
+        if tp in (str, int, bool):
+            if type(data) is not tp:
+                raise ValidationError(field, _KIND[tp], data)
+            return data
+        if isinstance(tp, type) and attrs.has(tp):
+            return self._decode_value(data, tp, field)
+        raise TypeError(f"cannot decode {tp}")
+
+
+_KIND: dict[Any, str] = {str: "a string", int: "a whole number", bool: "true or false"}
+
+
+def _decimal(data: Any, field: str) -> Decimal:
+    if not isinstance(data, str):
+        raise ValidationError(field, "a decimal string such as '3.5'", data)
+    try:
+        d = Decimal(data)
+    except InvalidOperation:
+        raise ValidationError(field, "a decimal string such as '3.5'", data) from None
+    if not d.is_finite():
+        raise ValidationError(field, "a finite decimal string", data)
+    return d
+
+
+def _fraction(data: Any, field: str) -> Fraction:
+    if not isinstance(data, str):
+        raise ValidationError(field, "a fraction string such as '1/3'", data)
+    try:
+        return Fraction(data)
+    except (ValueError, ZeroDivisionError):
+        raise ValidationError(field, "a fraction string such as '1/3'", data) from None
+
+
+def _member(kind: type[enum.Enum], data: Any, field: str) -> enum.Enum:
+    if isinstance(data, str):
+        for member in kind:
+            if data == member.value or data.lower() in (str(member.value).lower(),
+                                                        member.name.lower()):
+                return member
+    names = ", ".join(repr(m.name.lower()) for m in kind)
+    raise ValidationError(field, f"one of {names}", data)
+
+
+#: The library's codec.
+CODEC = Codec()
+
+
+def encode(value: Any, tp: Any = None) -> Any:
+    """The JSON form of ``value`` (declared as ``tp``, default its own class)."""
+    return CODEC.encode(value, type(value) if tp is None else tp)
+
+
+def decode(data: Any, tp: Any, field: str = "") -> Any:
+    """Read the JSON form of a ``tp``; errors name ``field`` and the path below it."""
+    return CODEC.decode(data, tp, field)
+
+
+def canonical_json(value: Mapping[str, Any] | str, field: str = "payload") -> str:
+    """Canonical JSON text of a JSON object: sorted keys, no spaces.
+
+    Floats are refused (money is never a float; write amounts as strings).
+
+    >>> canonical_json({"b": 1, "a": {"amount": "1.50"}})
+    '{"a":{"amount":"1.50"},"b":1}'
+    >>> canonical_json('{"x": [1, 2]}')
+    '{"x":[1,2]}'
+    """
+    data = parse_json_object(value, field) if isinstance(value, str) else value
+    if not isinstance(data, Mapping):
+        raise ValidationError(field, "a JSON object (dict or JSON text)", value)
+    _refuse_floats(data, field)
+    try:
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(field, "JSON-serialisable", value) from exc
+
+
+def _refuse_floats(value: object, field: str) -> None:
+    if isinstance(value, float | Decimal):
+        raise ValidationError(field, "JSON without floats (write amounts as strings)", value)
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _refuse_floats(v, f"{field}.{k}")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _refuse_floats(v, f"{field}[{i}]")
+
+
+def parse_json_object(text: str, field: str = "payload") -> dict[str, Any]:
+    """Parse JSON text that must hold an object; a number with a fraction is kept
+    exact as ``Decimal`` (so :func:`canonical_json` can refuse it by name).
+
+    >>> parse_json_object('{"n": 1}')
+    {'n': 1}
+    """
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(field, "JSON text of an object", text) from exc
+    if not isinstance(data, dict):
+        raise ValidationError(field, "JSON text of an object", text)
+    return data

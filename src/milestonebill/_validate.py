@@ -1,0 +1,97 @@
+"""The input checks every module shares: one rule each, one message each.
+
+Private: the public modules call these and re-raise nothing; each check
+raises :class:`~milestonebill.errors.ValidationError` naming the field, what
+would have been accepted and what was given.
+
+>>> check_id("invoice_id", " INV-1")
+Traceback (most recent call last):
+...
+milestonebill.errors.ValidationError: 'invoice_id' must be a non-empty string without surrounding spaces (got ' INV-1')
+>>> parse_date("as_of", "2024-02-29"), check_int("count", 3, at_least=1)
+(datetime.date(2024, 2, 29), 3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+from milestonebill.errors import InvalidInputError, ValidationError
+
+__all__ = [
+    "check_date",
+    "check_id",
+    "check_int",
+    "check_optional_date",
+    "check_seconds",
+    "parse_date",
+    "raise_all",
+    "utc_datetime",
+]
+
+
+def check_id(field: str, value: object) -> str:
+    """An identifier: a non-empty string with no leading or trailing white space.
+
+    The same rule everywhere an id enters the library (stores, gateways, the
+    Biller), so an id a store accepts is one an idempotency key can be made of.
+    """
+    if not isinstance(value, str) or not value or value != value.strip():
+        raise ValidationError(field, "a non-empty string without surrounding spaces", value)
+    return value
+
+
+def check_date(field: str, value: object) -> date:
+    """A calendar ``date``; a ``datetime`` (which is also a date) is refused."""
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise ValidationError(field, "a date (not a datetime)", value)
+    return value
+
+
+def check_optional_date(field: str, value: object) -> date | None:
+    """``None`` or a :func:`check_date` date."""
+    return None if value is None else check_date(field, value)
+
+
+def parse_date(field: str, value: object) -> date:
+    """A :func:`check_date` date, or ISO ``YYYY-MM-DD`` text (for notebooks and files)."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(field, "an ISO date such as '2024-01-31'", value) from None
+    return check_date(field, value)
+
+
+def utc_datetime(value: object, field: str = "effective_at") -> datetime:
+    """``value`` as an aware datetime in UTC; naive datetimes are refused."""
+    if not isinstance(value, datetime):
+        raise ValidationError(field, "a timezone-aware datetime", value)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(field, "a timezone-aware datetime (naive refused)", value)
+    return value.astimezone(UTC)
+
+
+def check_int(field: str, value: object, *, at_least: int) -> int:
+    """A whole number (``bool`` refused) of at least ``at_least``."""
+    if type(value) is not int or value < at_least:
+        raise ValidationError(field, f"a whole number, {at_least} or more", value)
+    return value
+
+
+def check_seconds(field: str, value: object, *, allow_zero: bool) -> float:
+    """A duration in seconds (int or float, ``bool`` refused): > 0, or >= 0 if ``allow_zero``."""
+    if not isinstance(value, bool) and isinstance(value, int | float) \
+            and (value > 0 or (allow_zero and value == 0)):
+        return value
+    want = "0 or more" if allow_zero else "greater than zero"
+    raise ValidationError(field, f"a number of seconds, {want}", value)
+
+
+def raise_all(problems: Sequence[ValidationError]) -> None:
+    """Raise the one problem, or all of them as :class:`InvalidInputError`; nothing if none."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise InvalidInputError(problems)

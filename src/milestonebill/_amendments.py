@@ -20,11 +20,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, timedelta
-from typing import NewType
 
 import attrs
 
 from milestonebill.errors import AmendmentError, ValidationError
+from milestonebill.ids import AmendmentId, PlanKey
 from milestonebill.money import Currency, Money, Rounding
 from milestonebill.periods import DayCount, Period, add_months, prorate
 from milestonebill.schedule import (
@@ -64,7 +64,6 @@ __all__ = [
     "SwitchPackage",
 ]
 
-AmendmentId = NewType("AmendmentId", str)
 
 
 class ProrationPolicy(enum.Enum):
@@ -294,7 +293,7 @@ class PlanItem:
     not yet delivered); ``provenance`` explains the amount.
     """
 
-    key: str
+    key: PlanKey
     kind: ChargeKind
     item_id: str
     name: str
@@ -303,23 +302,6 @@ class PlanItem:
     period: Period | None
     terms: PaymentTerms
     provenance: tuple[str, ...] = ()
-
-
-def milestone_key(milestone_id: str) -> str:
-    """Plan key of a milestone."""
-    return f"m:{milestone_id}"
-
-
-def piece_key(item_id: str, start: date) -> str:
-    """Plan key of a recurring service-period piece."""
-    return f"r:{item_id}:{start.isoformat()}"
-
-
-def item_of_key(key: str) -> str:
-    """The milestone or recurring item id a plan key belongs to."""
-    if key.startswith("m:"):
-        return key[2:]
-    return key[2:].rsplit(":", 1)[0]
 
 
 def _after_intervals(d: date, interval: Interval, n: int) -> date:
@@ -397,7 +379,7 @@ def term_pieces(
             continue
         on = piece.start if charge.timing is Timing.IN_ADVANCE else piece.end
         yield PlanItem(
-            key=piece_key(charge.id, piece.start), kind=ChargeKind.RECURRING, item_id=charge.id,
+            key=PlanKey.piece(charge.id, piece.start), kind=ChargeKind.RECURRING, item_id=charge.id,
             name=charge.name, amount=amount, on=on, period=piece, terms=charge.terms,
             provenance=tuple(provenance),
         )
@@ -418,7 +400,7 @@ def milestone_item(
     else:
         on = completions.get(m.id)
     return PlanItem(
-        key=milestone_key(m.id), kind=ChargeKind.MILESTONE, item_id=m.id, name=m.name,
+        key=PlanKey.milestone(m.id), kind=ChargeKind.MILESTONE, item_id=m.id, name=m.name,
         amount=m.amount, on=on, period=None, terms=m.terms,
         provenance=(f"{m.name} ({m.id}), milestone {m.trigger.value}; {m.terms}",),
     )

@@ -17,10 +17,11 @@ from datetime import date, datetime, timedelta
 
 import attrs
 
-from milestonebill._documents import CreditNote, Invoice
 from milestonebill._recognition_balances import ContractActivity
 from milestonebill._recognition_methods import Granularity, bucket
+from milestonebill.documents import CreditNote, Invoice
 from milestonebill.errors import ValidationError
+from milestonebill.ids import PlanKey
 from milestonebill.ledger import Account, EntryId, JournalEntry, JournalLine
 from milestonebill.money import Currency, Money, Rounding, round_ratio
 from milestonebill.periods import Period
@@ -44,7 +45,7 @@ class BilledService:
     rounded once.
     """
 
-    item_key: str
+    item_key: PlanKey
     period: Period
     billed: Money
     earned: Money
@@ -107,9 +108,9 @@ def billed_service(
     if not isinstance(rounding, Rounding):
         raise ValidationError("rounding", "a Rounding", rounding)
     currency: Currency | None = None
-    billed: dict[str, list[tuple[int, Period]]] = {}
-    credited: dict[str, list[tuple[int, Period]]] = {}
-    docs: list[tuple[Invoice | CreditNote, dict[str, list[tuple[int, Period]]]]] = [
+    billed: dict[PlanKey, list[tuple[int, Period]]] = {}
+    credited: dict[PlanKey, list[tuple[int, Period]]] = {}
+    docs: list[tuple[Invoice | CreditNote, dict[PlanKey, list[tuple[int, Period]]]]] = [
         *((i, billed) for i in invoices), *((c, credited) for c in credit_notes)]
     for doc, into in docs:
         if not isinstance(doc, Invoice | CreditNote):

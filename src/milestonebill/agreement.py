@@ -86,14 +86,13 @@ from milestonebill._amendments import (
     RescheduleMilestone,
     SwitchPackage,
     apply_operation,
-    item_of_key,
     milestone_item,
     term_limit,
     term_pieces,
 )
-from milestonebill._documents import CreditNote, Invoice, InvoiceId
 from milestonebill._json import decode, encode
 from milestonebill._validate import utc_datetime
+from milestonebill.documents import CreditNote, Invoice, InvoiceId
 from milestonebill.errors import (
     DuplicateIdError,
     EventOrderError,
@@ -103,6 +102,7 @@ from milestonebill.errors import (
     ProposalExpiredError,
     ValidationError,
 )
+from milestonebill.ids import PlanKey
 from milestonebill.money import Currency, Money, Rounding
 from milestonebill.periods import DayCount
 from milestonebill.schedule import (
@@ -1357,7 +1357,7 @@ def contract_value(agreement: Agreement, *, through: date | None = None) -> Mone
 class ScheduleChange:
     """One item of the plan that an amendment adds, removes or changes."""
 
-    key: str
+    key: PlanKey
     name: str
     before: Money | None
     after: Money | None
@@ -1373,7 +1373,7 @@ class PreviewLine:
     adjustments and credits of invoiced items.
     """
 
-    key: str
+    key: PlanKey
     description: str
     amount: Money
     due_on: date
@@ -1415,7 +1415,7 @@ class AmendmentPreview:
         return self.contract_value_after - self.contract_value_before
 
 
-def billed_by_key(agreement: Agreement) -> dict[str, tuple[int, InvoiceId, int]]:
+def billed_by_key(agreement: Agreement) -> dict[PlanKey, tuple[int, InvoiceId, int]]:
     """Per plan key: (net minor units billed, first invoice id, documents that billed it).
 
     Item-keyed lines count: invoice lines add, amendment and cancellation
@@ -1439,7 +1439,7 @@ def billed_by_key(agreement: Agreement) -> dict[str, tuple[int, InvoiceId, int]]
     1,000.00 in all.  ``billing_position`` counts the absorbed part as
     credited, so ``invoiced - credited + scheduled == contract value`` holds.
     """
-    out: dict[str, tuple[int, InvoiceId, int]] = {}
+    out: dict[PlanKey, tuple[int, InvoiceId, int]] = {}
     for inv in agreement.invoices:
         for line in inv.lines:
             if line.item_key is None:
@@ -1459,7 +1459,7 @@ def billed_by_key(agreement: Agreement) -> dict[str, tuple[int, InvoiceId, int]]
     return out
 
 
-def _absorb_refunds(agreement: Agreement, billed: dict[str, tuple[int, InvoiceId, int]],
+def _absorb_refunds(agreement: Agreement, billed: dict[PlanKey, tuple[int, InvoiceId, int]],
                     refunds: dict[InvoiceId, int]) -> None:
     """Subtract from ``billed`` the item reductions refund credits already gave back.
 
@@ -1498,7 +1498,7 @@ def _absorb_refunds(agreement: Agreement, billed: dict[str, tuple[int, InvoiceId
     for cn in agreement.credit_notes:
         r = root(cn.credits)
         room[r] -= cn.subtotal.minor
-    surplus: dict[str, dict[str, int]] = {}
+    surplus: dict[str, dict[PlanKey, int]] = {}
     for key, (net, first, _n) in billed.items():
         if net > planned.get(key, 0):
             surplus.setdefault(root(first), {})[key] = net - planned.get(key, 0)
@@ -1556,7 +1556,7 @@ def preview(
         delta = planned - net
         if first is not None:
             due = max(x.on if x is not None and x.on is not None else date.min,
-                      changed_on.get(item_of_key(key), date.min))
+                      changed_on.get(key.item_id, date.min))
             adjusts: InvoiceId | None = first
         else:
             if x is None or x.on is None:

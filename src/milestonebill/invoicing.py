@@ -55,8 +55,15 @@ from datetime import date
 
 import attrs
 
-from milestonebill._amendments import item_of_key
-from milestonebill._documents import (
+from milestonebill.agreement import (
+    Agreement,
+    AgreementState,
+    PlanItem,
+    billed_by_key,
+    billing_plan,
+    contract_value,
+)
+from milestonebill.documents import (
     NO_TAX,
     CreditNote,
     CreditNoteId,
@@ -75,15 +82,8 @@ from milestonebill._documents import (
     compute_tax,
     next_number,
 )
-from milestonebill.agreement import (
-    Agreement,
-    AgreementState,
-    PlanItem,
-    billed_by_key,
-    billing_plan,
-    contract_value,
-)
 from milestonebill.errors import ValidationError
+from milestonebill.ids import PlanKey
 from milestonebill.money import Money
 from milestonebill.periods import Period
 from milestonebill.schedule import ChargeKind, PaymentTerms
@@ -128,7 +128,7 @@ class Numbering:
 
 @attrs.frozen
 class _Delta:
-    key: str
+    key: PlanKey
     item: PlanItem | None
     minor: int
     first_invoice: InvoiceId | None
@@ -172,7 +172,7 @@ def _deltas(agreement: Agreement, as_of: date) -> list[_Delta]:
                 continue
             due = on
         else:
-            due = max(on or date.min, changed.get(item_of_key(key), date.min))
+            due = max(on or date.min, changed.get(key.item_id, date.min))
         if due <= as_of:
             out.append(_Delta(key, item, delta, first, n, due))
     return out
@@ -183,7 +183,7 @@ def _digest(prefix: str, parts: Sequence[str]) -> str:
     return f"{prefix}_{h}"
 
 
-def _describe(item: PlanItem | None, key: str) -> str:
+def _describe(item: PlanItem | None, key: PlanKey) -> str:
     if item is None:
         return f"removed item {key}"
     if item.period is not None:
@@ -191,7 +191,7 @@ def _describe(item: PlanItem | None, key: str) -> str:
     return item.name
 
 
-def _billed_period(agreement: Agreement, key: str) -> Period | None:
+def _billed_period(agreement: Agreement, key: PlanKey) -> Period | None:
     found = None
     for inv in agreement.invoices:
         for line in inv.lines:
@@ -225,7 +225,7 @@ def _line(agreement: Agreement, d: _Delta, kind: LineKind) -> InvoiceLine:
         kind=kind,
         description=description,
         amount=Money.from_minor(abs(d.minor), agreement.currency),
-        item_id=item_of_key(d.key),
+        item_id=d.key.item_id,
         period=period,
         adjusts=d.first_invoice,
         provenance=provenance,

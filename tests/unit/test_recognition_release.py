@@ -30,7 +30,7 @@ from milestonebill.recognition import (
 )
 
 
-def _invoice(amount: Money, period: Period | None, *, key: str = "r:ret:1",
+def _invoice(amount: Money, period: Period | None, *, key: str = "r:ret:2026-01-01",
              issued_on: date = date(2026, 1, 1), inv: str = "inv-1") -> Invoice:
     kind = LineKind.MILESTONE if period is None else LineKind.RECURRING
     return Invoice.build(id=InvoiceId(inv), agreement_id="agr", currency=amount.currency,
@@ -38,7 +38,7 @@ def _invoice(amount: Money, period: Period | None, *, key: str = "r:ret:1",
                          lines=[InvoiceLine(f"{inv}:l", key, kind, "x", amount, period=period)])
 
 
-def _credit(amount: Money, period: Period, *, key: str = "r:ret:1",
+def _credit(amount: Money, period: Period, *, key: str = "r:ret:2026-01-01",
             issued_on: date = date(2026, 1, 10)) -> CreditNote:
     return CreditNote.build(id=CreditNoteId("cn-1"), agreement_id="agr",
                             currency=amount.currency, issued_on=issued_on,

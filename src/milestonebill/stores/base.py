@@ -51,10 +51,10 @@ from typing import Any, NewType, Protocol, runtime_checkable
 
 import attrs
 
-from milestonebill._documents import InvoiceId
 from milestonebill._json import canonical_json, parse_json_object
 from milestonebill._validate import utc_datetime
 from milestonebill.agreement import AgreementId
+from milestonebill.documents import InvoiceId
 from milestonebill.errors import ValidationError
 from milestonebill.ledger import Ledger
 from milestonebill.money import Money

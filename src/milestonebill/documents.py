@@ -1,7 +1,7 @@
-"""Invoice and credit-note values, tax and numbering (re-exported by ``invoicing``).
+"""Invoices, credit notes, their lines, tax and numbering: values below the agreement.
 
-Private so that ``agreement`` (whose events carry invoices) and
-``invoicing`` (whose queries read agreements) can both import these values.
+``agreement`` (whose events carry issued documents) and ``invoicing`` (which
+decides what is due) both build on these; ``invoicing`` re-exports them.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ import re
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import NewType, Protocol
+from typing import Protocol
 
 import attrs
 
 from milestonebill.errors import ValidationError
+from milestonebill.ids import CreditNoteId, InvoiceId, PlanKey
 from milestonebill.money import Currency, Money, Rounding
 from milestonebill.periods import Period
 
@@ -39,8 +40,6 @@ __all__ = [
     "next_number",
 ]
 
-InvoiceId = NewType("InvoiceId", str)
-CreditNoteId = NewType("CreditNoteId", str)
 
 
 class LineKind(enum.Enum):
@@ -50,6 +49,10 @@ class LineKind(enum.Enum):
     RECURRING = "recurring"
     ADJUSTMENT = "adjustment"
     CREDIT = "credit"
+
+
+def _plan_key(value: object) -> PlanKey | None:
+    return None if value is None else PlanKey.parse(value)
 
 
 @attrs.frozen
@@ -64,7 +67,7 @@ class InvoiceLine:
     """
 
     line_id: str
-    item_key: str | None
+    item_key: PlanKey | None = attrs.field(converter=_plan_key)
     kind: LineKind
     description: str
     amount: Money

@@ -5,6 +5,21 @@ distinct to mypy, so an invoice id is never passed where an agreement id is
 expected.  The modules that use them re-export them (``from
 milestonebill.agreement import AgreementId`` keeps working).
 
+Idempotency keys are ids too: each is a pure function of the domain identity
+of one request to a gateway (a charge attempt, a refund, a customer), never
+random, so a retried request carries the key of the first and cannot move
+money twice:
+
+>>> k1 = charge_idempotency_key("agr-1", "INV-0001", 1)
+>>> k1 == charge_idempotency_key("agr-1", "INV-0001", 1), k1[:13]
+(True, 'mb-charge-v1-')
+>>> k1 == charge_idempotency_key("agr-1", "INV-0001", 2)
+False
+>>> charge_idempotency_key("agr-1", "INV-0001", 0)
+Traceback (most recent call last):
+...
+milestonebill.errors.ValidationError: 'attempt' must be a whole number, 1 or more (got 0)
+
 A :class:`PlanKey` names one billable item of an agreement's plan: a
 milestone, or one service period of a recurring charge.  It is a ``str`` (so
 it is its own JSON form and compares equal to the text stored in earlier
@@ -24,9 +39,12 @@ milestonebill.errors.ValidationError: 'item_key' must be a plan key such as 'm:<
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date
 from typing import NewType
 
+from milestonebill._validate import check_id, check_int
 from milestonebill.errors import ValidationError
 
 __all__ = [
@@ -47,6 +65,11 @@ __all__ = [
     "PlanKey",
     "ProposalId",
     "WorkerId",
+    "charge_idempotency_key",
+    "customer_idempotency_key",
+    "detach_idempotency_key",
+    "refund_idempotency_key",
+    "setup_idempotency_key",
 ]
 
 #: A signed agreement (one event stream).
@@ -134,3 +157,52 @@ class PlanKey(str):
     def start(self) -> date | None:
         """The first day of the service period (``None`` for a milestone)."""
         return None if self.is_milestone else date.fromisoformat(self.rpartition(":")[2])
+
+
+# ---------------------------------------------------------------- idempotency keys
+
+
+def _idempotency_key(purpose: str, *parts: str | int) -> AttemptKey:
+    # The parts as a JSON list cannot collide even when an id holds the
+    # separator, and the hash keeps every key well under Stripe's 255 characters.
+    text = json.dumps([purpose, *parts], separators=(",", ":"), ensure_ascii=False)
+    return AttemptKey(f"mb-{purpose}-v1-{hashlib.sha1(text.encode('utf-8')).hexdigest()}")
+
+
+def charge_idempotency_key(agreement_id: str, invoice_id: str, attempt: int) -> AttemptKey:
+    """The key of charge attempt ``attempt`` (1, 2, ...) on one invoice.
+
+    The same attempt always gets the same key, so retrying it after a crash
+    or a timeout cannot charge twice; the next attempt after a decline gets
+    a new one.
+    """
+    return _idempotency_key("charge", check_id("agreement_id", agreement_id),
+                            check_id("invoice_id", invoice_id),
+                            check_int("attempt", attempt, at_least=1))
+
+
+def refund_idempotency_key(agreement_id: str, invoice_id: str, refund_id: str) -> AttemptKey:
+    """The key of one refund on an invoice; ``refund_id`` is the domain's id for it
+    (a credit note, or ``credit-refund-<n>`` for customer credit paid back).
+
+    >>> refund_idempotency_key("agr-1", "INV-0001", "CN-1")[:13]
+    'mb-refund-v1-'
+    """
+    return _idempotency_key("refund", check_id("agreement_id", agreement_id),
+                            check_id("invoice_id", invoice_id), check_id("refund_id", refund_id))
+
+
+def customer_idempotency_key(reference: str) -> AttemptKey:
+    """The key for creating the gateway customer of the host's ``reference``."""
+    return _idempotency_key("customer", check_id("reference", reference))
+
+
+def setup_idempotency_key(customer_id: str, payment_method_token: str) -> AttemptKey:
+    """The key for saving one payment-method token for one customer."""
+    return _idempotency_key("setup", check_id("customer_id", customer_id),
+                            check_id("payment_method_token", payment_method_token))
+
+
+def detach_idempotency_key(payment_method_id: str) -> AttemptKey:
+    """The key for detaching a saved payment method."""
+    return _idempotency_key("detach", check_id("payment_method_id", payment_method_id))

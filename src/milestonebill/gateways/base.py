@@ -32,20 +32,27 @@ the outcome:
 from __future__ import annotations
 
 import enum
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Final, NewType, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
-from milestonebill._validate import utc_datetime
+from milestonebill._validate import check_id, check_int, utc_datetime
 from milestonebill.errors import (
     GatewayUnavailableError,
     IdempotencyError,
     MilestonebillError,
     ValidationError,
+)
+from milestonebill.ids import (
+    CustomerId,
+    PaymentMethodId,
+    charge_idempotency_key,
+    customer_idempotency_key,
+    detach_idempotency_key,
+    refund_idempotency_key,
+    setup_idempotency_key,
 )
 from milestonebill.money import Money
 
@@ -83,10 +90,6 @@ __all__ = [
     "setup_idempotency_key",
 ]
 
-#: A gateway's id for a customer (``cus_...`` at Stripe).
-CustomerId = NewType("CustomerId", str)
-#: A gateway's id for a saved payment method (``pm_...`` at Stripe).
-PaymentMethodId = NewType("PaymentMethodId", str)
 
 #: Stripe's maximum idempotency-key and metadata sizes, which we keep to everywhere.
 _MAX_METADATA_KEYS: Final = 50
@@ -94,87 +97,6 @@ _MAX_METADATA_KEY_LEN: Final = 40
 _MAX_METADATA_VALUE_LEN: Final = 500
 #: Metadata keys the gateway itself writes to link a payment to the agreement.
 _RESERVED_METADATA: Final = frozenset({"agreement_id", "invoice_id", "attempt"})
-
-
-# ------------------------------------------------------------ idempotency keys
-
-
-def _key(purpose: str, *parts: str | int) -> str:
-    # JSON of the parts is unambiguous even when an id contains separators,
-    # and the hash keeps the key short (Stripe allows 255 characters).
-    canonical = json.dumps([purpose, *parts], separators=(",", ":"), ensure_ascii=False)
-    digest = hashlib.sha1(canonical.encode("utf-8")).hexdigest()
-    return f"mb-{purpose}-v1-{digest}"
-
-
-def _check_id(field: str, value: object) -> str:
-    if not isinstance(value, str) or not value or value != value.strip():
-        raise ValidationError(field, "a non-empty string without surrounding spaces", value)
-    return value
-
-
-def _check_attempt(value: object) -> int:
-    if type(value) is not int or value < 1:
-        raise ValidationError("attempt", "an int >= 1", value)
-    return value
-
-
-def charge_idempotency_key(agreement_id: str, invoice_id: str, attempt: int) -> str:
-    """The idempotency key of one charge attempt: a pure function of its identity.
-
-    The same attempt always gets the same key, so retrying it after a crash
-    or a timeout can never charge twice; a new attempt (after a soft decline)
-    gets a new key.
-
-    >>> k1 = charge_idempotency_key("agr-1", "INV-0001", 1)
-    >>> k1 == charge_idempotency_key("agr-1", "INV-0001", 1)
-    True
-    >>> k1 == charge_idempotency_key("agr-1", "INV-0001", 2)
-    False
-    >>> charge_idempotency_key("agr-1", "INV-0001", 0)
-    Traceback (most recent call last):
-    ...
-    milestonebill.errors.ValidationError: 'attempt' must be an int >= 1 (got 0)
-    """
-    return _key(
-        "charge",
-        _check_id("agreement_id", agreement_id),
-        _check_id("invoice_id", invoice_id),
-        _check_attempt(attempt),
-    )
-
-
-def refund_idempotency_key(agreement_id: str, invoice_id: str, refund_id: str) -> str:
-    """The key of one refund; ``refund_id`` is the domain's id for it (a credit note).
-
-    >>> refund_idempotency_key("agr-1", "INV-0001", "CN-1")[:13]
-    'mb-refund-v1-'
-    """
-    return _key(
-        "refund",
-        _check_id("agreement_id", agreement_id),
-        _check_id("invoice_id", invoice_id),
-        _check_id("refund_id", refund_id),
-    )
-
-
-def customer_idempotency_key(reference: str) -> str:
-    """The key for creating the gateway customer of the host's ``reference``."""
-    return _key("customer", _check_id("reference", reference))
-
-
-def setup_idempotency_key(customer_id: str, payment_method_token: str) -> str:
-    """The key for saving one payment-method token for one customer."""
-    return _key(
-        "setup",
-        _check_id("customer_id", customer_id),
-        _check_id("payment_method_token", payment_method_token),
-    )
-
-
-def detach_idempotency_key(payment_method_id: str) -> str:
-    """The key for detaching a saved payment method."""
-    return _key("detach", _check_id("payment_method_id", payment_method_id))
 
 
 def _metadata(value: Mapping[str, str] | tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
@@ -331,7 +253,7 @@ def is_hard_decline(code: str | None) -> bool:
 class CustomerRequest:
     """Create the gateway customer for the host's client ``reference``."""
 
-    reference: str = attrs.field(validator=lambda _i, _a, v: _check_id("reference", v))
+    reference: str = attrs.field(validator=lambda _i, _a, v: check_id("reference", v))
     name: str | None = None
     email: str | None = None
     metadata: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_metadata)
@@ -372,9 +294,9 @@ class SetupRequest:
     For ``US_BANK_ACCOUNT`` a :class:`MandateAcceptance` is required.
     """
 
-    customer_id: CustomerId = attrs.field(validator=lambda _i, _a, v: _check_id("customer_id", v))
+    customer_id: CustomerId = attrs.field(validator=lambda _i, _a, v: check_id("customer_id", v))
     payment_method_token: str = attrs.field(
-        validator=lambda _i, _a, v: _check_id("payment_method_token", v)
+        validator=lambda _i, _a, v: check_id("payment_method_token", v)
     )
     kind: PaymentMethodKind = PaymentMethodKind.CARD
     mandate: MandateAcceptance | None = None
@@ -424,13 +346,13 @@ class ChargeRequest:
     attempt)``; there is no way to pass a random one.
     """
 
-    agreement_id: str = attrs.field(validator=lambda _i, _a, v: _check_id("agreement_id", v))
-    invoice_id: str = attrs.field(validator=lambda _i, _a, v: _check_id("invoice_id", v))
-    attempt: int = attrs.field(validator=lambda _i, _a, v: _check_attempt(v))
+    agreement_id: str = attrs.field(validator=lambda _i, _a, v: check_id("agreement_id", v))
+    invoice_id: str = attrs.field(validator=lambda _i, _a, v: check_id("invoice_id", v))
+    attempt: int = attrs.field(validator=lambda _i, _a, v: check_int("attempt", v, at_least=1))
     amount: Money = attrs.field(validator=_positive_money("amount"))
-    customer_id: CustomerId = attrs.field(validator=lambda _i, _a, v: _check_id("customer_id", v))
+    customer_id: CustomerId = attrs.field(validator=lambda _i, _a, v: check_id("customer_id", v))
     payment_method_id: PaymentMethodId = attrs.field(
-        validator=lambda _i, _a, v: _check_id("payment_method_id", v)
+        validator=lambda _i, _a, v: check_id("payment_method_id", v)
     )
     description: str | None = None
     metadata: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_metadata)
@@ -488,10 +410,10 @@ class RefundRequest:
     idempotency key is derived from ``(agreement_id, invoice_id, refund_id)``.
     """
 
-    agreement_id: str = attrs.field(validator=lambda _i, _a, v: _check_id("agreement_id", v))
-    invoice_id: str = attrs.field(validator=lambda _i, _a, v: _check_id("invoice_id", v))
-    refund_id: str = attrs.field(validator=lambda _i, _a, v: _check_id("refund_id", v))
-    gateway_ref: str = attrs.field(validator=lambda _i, _a, v: _check_id("gateway_ref", v))
+    agreement_id: str = attrs.field(validator=lambda _i, _a, v: check_id("agreement_id", v))
+    invoice_id: str = attrs.field(validator=lambda _i, _a, v: check_id("invoice_id", v))
+    refund_id: str = attrs.field(validator=lambda _i, _a, v: check_id("refund_id", v))
+    gateway_ref: str = attrs.field(validator=lambda _i, _a, v: check_id("gateway_ref", v))
     amount: Money | None = attrs.field(default=None)
     reason: str | None = None
     metadata: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_metadata)

@@ -58,7 +58,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, NewType
+from typing import Any
 
 import attrs
 
@@ -102,7 +102,7 @@ from milestonebill.errors import (
     ProposalExpiredError,
     ValidationError,
 )
-from milestonebill.ids import PlanKey
+from milestonebill.ids import AgreementId, PlanKey, ProposalId
 from milestonebill.money import Currency, Money, Rounding
 from milestonebill.periods import DayCount
 from milestonebill.schedule import (
@@ -189,8 +189,6 @@ __all__ = [
     "sign",
 ]
 
-AgreementId = NewType("AgreementId", str)
-ProposalId = NewType("ProposalId", str)
 
 
 # ---------------------------------------------------------------- payment method

@@ -37,6 +37,7 @@ __all__ = [
     "TaxRate",
     "TaxRule",
     "compute_tax",
+    "format_number",
     "next_number",
 ]
 
@@ -358,3 +359,12 @@ def next_number(policy: NumberingPolicy, last: str | None) -> str:
     if not re.fullmatch(r"[0-9]+", digits) or len(digits) < policy.width:
         raise ValidationError("last", f"a number like {example!r}", last)
     return f"{policy.prefix}{int(digits) + 1:0{policy.width}d}"
+
+
+def format_number(policy: NumberingPolicy, n: int) -> str:
+    """The document number for a store's ``n``-th number (1, 2, ...) of a sequence.
+
+    >>> format_number(NumberingPolicy(prefix="2026-", width=4), 42)
+    '2026-0042'
+    """
+    return f"{policy.prefix}{policy.start + n - 1:0{policy.width}d}"

@@ -51,7 +51,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import attrs
 
@@ -113,6 +113,7 @@ __all__ = [
     "due_invoices",
     "invoice_balance",
     "invoice_status",
+    "next_billing_date",
     "next_number",
     "refund_credit_note",
 ]
@@ -151,12 +152,12 @@ def _plan_horizon(agreement: Agreement, as_of: date) -> date:
     return date.fromordinal(min(latest.toordinal() + 1, date.max.toordinal()))
 
 
-def _deltas(agreement: Agreement, as_of: date) -> list[_Delta]:
-    if not isinstance(as_of, date):
-        raise ValidationError("as_of", "a date", as_of)
+def _pending(agreement: Agreement, through: date) -> list[_Delta]:
+    """Every difference between the plan (up to ``through``) and what was billed,
+    with the day it becomes billable; nothing while the agreement is paused."""
     if agreement.state is AgreementState.PAUSED:
         return []
-    plan = {i.key: i for i in billing_plan(agreement, through=_plan_horizon(agreement, as_of))}
+    plan = {i.key: i for i in billing_plan(agreement, through=through)}
     billed = billed_by_key(agreement)
     changed = dict(agreement.changed_on)
     out: list[_Delta] = []
@@ -173,9 +174,26 @@ def _deltas(agreement: Agreement, as_of: date) -> list[_Delta]:
             due = on
         else:
             due = max(on or date.min, changed.get(key.item_id, date.min))
-        if due <= as_of:
-            out.append(_Delta(key, item, delta, first, n, due))
+        out.append(_Delta(key, item, delta, first, n, due))
     return out
+
+
+def _deltas(agreement: Agreement, as_of: date) -> list[_Delta]:
+    if not isinstance(as_of, date):
+        raise ValidationError("as_of", "a date", as_of)
+    return [d for d in _pending(agreement, _plan_horizon(agreement, as_of)) if d.due <= as_of]
+
+
+def next_billing_date(agreement: Agreement, *, today: date, horizon_days: int) -> date | None:
+    """The first day on which :func:`due_invoices` or :func:`due_credit_notes` has
+    something to bill, looking ``horizon_days`` past ``today`` (and past every
+    document already issued); ``None`` when nothing is due in that window.
+
+    The answer may lie before ``today``: something is due now.  Same rule as
+    the due documents themselves (one place decides both).
+    """
+    through = _plan_horizon(agreement, today) + timedelta(days=horizon_days)
+    return min((d.due for d in _pending(agreement, through)), default=None)
 
 
 def _digest(prefix: str, parts: Sequence[str]) -> str:

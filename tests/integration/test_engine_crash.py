@@ -29,7 +29,7 @@ from milestonebill.agreement import (
     ProposalId,
     sign,
 )
-from milestonebill.engine import STEPS, Biller, FirmId, FixedClock, WorkerId
+from milestonebill.engine import Biller, FirmId, FixedClock, WorkerId
 from milestonebill.invoicing import invoice_balance
 from milestonebill.money import Currency, Money
 from milestonebill.schedule import (
@@ -40,6 +40,7 @@ from milestonebill.schedule import (
     Trigger,
 )
 from milestonebill.stores.sqlite import SQLiteStore
+from milestonebill.testing.faults import STEPS, Faults
 from milestonebill.testing.file_gateway import FileGateway
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -76,8 +77,9 @@ def _victim(db: str, step: str, occurrence: int) -> None:
             os._exit(137)
 
     store = SQLiteStore(db, clock=lambda: T0)
-    biller = Biller(store, FileGateway(Path(db).with_suffix(".gw")), clock=FixedClock(T0),
-                    firm_id=FIRM, _fault=fault, worker_id=WorkerId("victim"))
+    faults = Faults(fault)
+    biller = Biller(faults.store(store), faults.gateway(FileGateway(Path(db).with_suffix(".gw"))),
+                    clock=FixedClock(T0), firm_id=FIRM, worker_id=WorkerId("victim"))
     biller.run(AS_OF)
     store.close()
 

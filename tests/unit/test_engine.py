@@ -27,7 +27,6 @@ from milestonebill.agreement import (
     sign,
 )
 from milestonebill.engine import (
-    STEPS,
     Biller,
     CollectionState,
     DunningStatus,
@@ -66,6 +65,7 @@ from milestonebill.schedule import (
 from milestonebill.stores.base import BillingStore
 from milestonebill.stores.memory import InMemoryStore
 from milestonebill.stores.sqlite import SQLiteStore
+from milestonebill.testing.faults import STEPS, Faults
 
 USD = Currency.of("USD")
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -398,7 +398,8 @@ def test_a_crash_between_charge_and_outcome_is_reconciled_with_the_same_key() ->
     clock = FixedClock(T0)
     store = InMemoryStore(clock=clock)
     gateway = InMemoryGateway()
-    victim = Biller(store, gateway, clock=clock, firm_id=FIRM, _fault=fault)
+    faults = Faults(fault)
+    victim = Biller(faults.store(store), faults.gateway(gateway), clock=clock, firm_id=FIRM)
     victim.open(sign(_proposal([_design()]), option="std", signer="Ada", payment_method=CARD,
                      agreement_id=AGR, signed_at=T0))
     a = victim.load(AGR)
@@ -419,7 +420,9 @@ def test_the_fault_hook_sees_every_step_in_order() -> None:
     seen: list[str] = []
     clock = FixedClock(T0)
     store = InMemoryStore(clock=clock)
-    biller = Biller(store, InMemoryGateway(), clock=clock, firm_id=FIRM, _fault=seen.append)
+    faults = Faults(seen.append)
+    biller = Biller(faults.store(store), faults.gateway(InMemoryGateway()), clock=clock,
+                    firm_id=FIRM)
     deposit = Milestone(MilestoneId("dep"), "Deposit", amount=usd("250.00"),
                         trigger=Trigger.ON_SIGNING)
     biller.open(sign(_proposal([deposit]), option="std", signer="Ada", payment_method=CARD,

@@ -31,7 +31,6 @@ from milestonebill.agreement import (
     sign,
 )
 from milestonebill.engine import (
-    CREDIT_STEPS,
     Biller,
     CollectionState,
     CreditPolicy,
@@ -61,6 +60,7 @@ from milestonebill.schedule import (
 from milestonebill.stores.base import BillingStore
 from milestonebill.stores.memory import InMemoryStore
 from milestonebill.stores.sqlite import SQLiteStore
+from milestonebill.testing.faults import CREDIT_STEPS, Faults
 
 USD = Currency.of("USD")
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -232,7 +232,8 @@ def test_a_crash_before_or_after_the_credit_unit_never_applies_twice() -> None:
         clock = FixedClock(T0)
         store = InMemoryStore(clock=clock)
         gateway = InMemoryGateway()
-        victim = Biller(store, gateway, clock=clock, firm_id=FIRM, _fault=fault)
+        faults = Faults(fault)
+        victim = Biller(faults.store(store), faults.gateway(gateway), clock=clock, firm_id=FIRM)
         victim.open(sign(_proposal(), option="std", signer="Ada", payment_method=CARD,
                          agreement_id=AGR, signed_at=T0))
         a = victim.load(AGR)

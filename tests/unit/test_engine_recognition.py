@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -37,6 +37,7 @@ from milestonebill.schedule import (
     RecurringCharge,
     Trigger,
 )
+from milestonebill.stores.base import BillingStore
 from milestonebill.stores.memory import InMemoryStore
 
 AGR = AgreementId("agr-r")
@@ -227,21 +228,31 @@ def test_a_credit_issued_after_recognition_ran_past_it_reverses_revenue() -> Non
         Money("-1666.67", "USD"), Money("-266.66", "USD"))
 
 
-def test_a_worker_with_a_stale_view_cannot_release_twice(monkeypatch: Any) -> None:
+class StaleFirstRead:
+    """A store whose first ``entries()`` answer is an old snapshot: the view of a
+    worker that read the ledger just before another worker posted."""
+
+    def __init__(self, inner: InMemoryStore, snapshot: list[JournalEntry]) -> None:
+        self._inner = inner
+        self._snapshot: list[JournalEntry] | None = snapshot
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def entries(self, *, agreement_id: str | None = None) -> list[JournalEntry]:
+        if self._snapshot is not None:
+            snapshot, self._snapshot = self._snapshot, None
+            return snapshot
+        return self._inner.entries(agreement_id=agreement_id)
+
+
+def test_a_worker_with_a_stale_view_cannot_release_twice() -> None:
     w = Retainer(Money("3000.00", "USD"), date(2026, 4, 1), count=1)
     w.run(date(2026, 4, 1))
-    stale = Biller(w.store, InMemoryGateway(), clock=w.clock, firm_id=FIRM)
-    seen_before: dict[str, JournalEntry] = {
-        e.id: e for e in w.store.entries(agreement_id=AGR)}
+    seen_before = w.store.entries(agreement_id=AGR)
+    stale = Biller(cast(BillingStore, StaleFirstRead(w.store, seen_before)), InMemoryGateway(),
+                   clock=w.clock, firm_id=FIRM)
     w.recognise(date(2026, 4, 10))
-    calls: list[int] = []
-    real = stale._posted
-
-    def once_stale(agreement_id: str) -> dict[str, JournalEntry]:
-        calls.append(1)
-        return seen_before if len(calls) == 1 else real(agreement_id)
-
-    monkeypatch.setattr(stale, "_posted", once_stale)
     r = stale.recognise(date(2026, 4, 12))
     assert [e.id for e in r.entries] == ["agr-r:recognition:000002"]
     assert w.balance(Account.DEFERRED_REVENUE) == Money("-1800.00", "USD")  # 12 of 30 days

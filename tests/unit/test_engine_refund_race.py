@@ -28,7 +28,7 @@ from milestonebill.agreement import (
     propose,
     sign,
 )
-from milestonebill.engine import REFUND_STEPS, Biller, FirmId, FixedClock
+from milestonebill.engine import Biller, FirmId, FixedClock
 from milestonebill.errors import GatewayUnavailableError
 from milestonebill.gateways.base import GatewayEvent, RefundRequest, RefundResult
 from milestonebill.gateways.memory import InMemoryGateway
@@ -37,6 +37,7 @@ from milestonebill.ledger import Account
 from milestonebill.money import Currency, Money
 from milestonebill.schedule import BillingSchedule, Milestone, MilestoneId
 from milestonebill.stores.memory import InMemoryStore
+from milestonebill.testing.faults import REFUND_STEPS, Faults
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 USD = Currency.of("USD")
@@ -74,8 +75,9 @@ class World:
             if step == crash_at:
                 raise Crash(step)
 
-        self.victim = Biller(self.store, self.gateway, clock=self.clock, firm_id=FIRM,
-                             _fault=fault)
+        faults = Faults(fault)
+        self.victim = Biller(faults.store(self.store), faults.gateway(self.gateway),
+                             clock=self.clock, firm_id=FIRM)
         schedule = BillingSchedule(currency=USD, milestones=[
             Milestone(MilestoneId("design"), "Design", amount=usd("1000.00"))])
         proposal = Proposal(ProposalId("p"), "Acme", USD,
@@ -176,7 +178,9 @@ def test_an_outside_refund_beside_our_unfinished_one_is_recorded_once_each() -> 
 def test_the_fault_hook_sees_the_refund_steps_in_order() -> None:
     seen: list[str] = []
     w = World(crash_at="never")
-    refunder = Biller(w.store, w.gateway, clock=w.clock, firm_id=FIRM, _fault=seen.append)
+    faults = Faults(seen.append)
+    refunder = Biller(faults.store(w.store), faults.gateway(w.gateway), clock=w.clock,
+                      firm_id=FIRM)
     refunder.refund(w.invoice, usd("10.00"))
     assert tuple(s for s in seen if s in REFUND_STEPS) == REFUND_STEPS
 

@@ -39,6 +39,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 import attrs
 
 from milestonebill._validate import check_id, check_int, utc_datetime
+from milestonebill.collection import HARD_DECLINE_CODES
 from milestonebill.errors import (
     GatewayUnavailableError,
     IdempotencyError,
@@ -201,40 +202,6 @@ class GatewayEventKind(enum.Enum):
     PAYMENT_METHOD_SAVED = "payment_method.saved"
 
 
-#: Decline codes after which retrying the same card cannot succeed (the card
-#: is lost, stolen, closed, invalid or the issuer said never to retry).  Any
-#: other code is soft: a later attempt may succeed.
-HARD_DECLINE_CODES: Final[frozenset[str]] = frozenset(
-    {
-        "account_closed",
-        "bank_account_restricted",
-        "card_not_supported",
-        "currency_not_supported",
-        "debit_not_authorized",
-        "do_not_try_again",
-        "expired_card",
-        "fraudulent",
-        "incorrect_cvc",
-        "incorrect_number",
-        "invalid_account",
-        "invalid_account_number",
-        "invalid_cvc",
-        "invalid_expiry_month",
-        "invalid_expiry_year",
-        "invalid_number",
-        "lost_card",
-        "merchant_blacklist",
-        "new_account_information_available",
-        "no_account",
-        "pickup_card",
-        "restricted_card",
-        "revocation_of_all_authorizations",
-        "revocation_of_authorization",
-        "security_violation",
-        "stolen_card",
-        "stop_payment_order",
-    }
-)
 
 
 def is_hard_decline(code: str | None) -> bool:

@@ -47,15 +47,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
-from typing import Any, NewType, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
 from milestonebill._json import canonical_json, parse_json_object
 from milestonebill._validate import utc_datetime
-from milestonebill.agreement import AgreementId
-from milestonebill.documents import InvoiceId
 from milestonebill.errors import ValidationError
+from milestonebill.ids import AgreementId, AttemptKey, EventId, FirmId, InvoiceId, WorkerId
 from milestonebill.ledger import Ledger
 from milestonebill.money import Money
 
@@ -76,11 +75,6 @@ __all__ = [
     "parse_json_object",
 ]
 
-EventId = NewType("EventId", str)
-FirmId = NewType("FirmId", str)
-WorkerId = NewType("WorkerId", str)
-#: Idempotency key of one charge attempt, derived from (agreement, invoice, attempt).
-AttemptKey = NewType("AttemptKey", str)
 
 
 def _nonempty(field: str) -> Any:

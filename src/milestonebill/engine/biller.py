@@ -1,0 +1,556 @@
+"""The :class:`Biller`: the entry points a host calls; the work is done by its parts.
+
+Every decision the Biller acts on is made in the core (:mod:`~milestonebill.invoicing`,
+:mod:`~milestonebill.collection`, :mod:`~milestonebill.refunds`,
+:mod:`~milestonebill.postings`, :mod:`~milestonebill.work`); this module loads
+agreements, runs units of work through the store and calls the gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Final
+
+import attrs
+
+from milestonebill._validate import (
+    check_date,
+    check_id,
+    check_int,
+    check_seconds,
+    raise_all,
+    utc_datetime,
+)
+from milestonebill.agreement import (
+    Agreement,
+    AmendmentApproved,
+    AmendmentProposed,
+    AmendmentRejected,
+    Cancelled,
+    Completed,
+    Event,
+    MilestoneCompleted,
+    Paused,
+    PaymentSucceeded,
+    Resumed,
+    Signed,
+    apply,
+    approvals_due,
+)
+from milestonebill.clock import Clock
+from milestonebill.collection import (
+    DEFAULT_RETRY_POLICY,
+    CreditPolicy,
+    RetryPolicy,
+    planned_charges,
+)
+from milestonebill.documents import (
+    NO_TAX,
+    CreditNote,
+    CreditReason,
+    Invoice,
+    NumberingPolicy,
+    TaxPolicy,
+)
+from milestonebill.engine import _charging, _issuing, _refunding
+from milestonebill.engine._context import Context, Settings, end_of, stored
+from milestonebill.engine._recognising import recognise_one
+from milestonebill.engine.results import (
+    BillingProblem,
+    ChargeOutcome,
+    DryRun,
+    RecognitionSummary,
+    RunSummary,
+    Tally,
+)
+from milestonebill.errors import (
+    LeaseLostError,
+    MilestonebillError,
+    ValidationError,
+)
+from milestonebill.gateways.base import GatewayEvent, GatewayEventKind, PaymentGateway
+from milestonebill.ids import AgreementId, FirmId, InvoiceId, WorkerId
+from milestonebill.invoicing import due_credit_notes, due_invoices, refund_credit_note
+from milestonebill.ledger import Account, JournalEntry
+from milestonebill.money import Money
+from milestonebill.postings import payment_entry
+from milestonebill.refunds import credit_reserved, payment_to_refund
+from milestonebill.stores.base import AttemptRecord, BillingStore
+
+__all__ = ["Biller"]
+
+#: Events a host records; the Biller writes the billing events itself.
+_HOST_EVENTS: Final = (MilestoneCompleted, AmendmentProposed, AmendmentApproved,
+                       AmendmentRejected, Paused, Resumed, Cancelled, Completed)
+_INVOICE_NUMBERS: Final = NumberingPolicy()
+_CREDIT_NUMBERS: Final = NumberingPolicy(prefix="CN-")
+_DEFAULT_WORKER: Final = WorkerId("biller")
+
+
+def _kind_problems(values: Mapping[str, tuple[object, type]]) -> list[ValidationError]:
+    return [ValidationError(name, f"a {kind.__name__}", value)
+            for name, (value, kind) in values.items() if not isinstance(value, kind)]
+
+
+def _override_problems(credit_policies: object) -> list[ValidationError]:
+    if credit_policies is None:
+        return []
+    if not isinstance(credit_policies, Mapping):
+        return [ValidationError("credit_policies", "a mapping of agreement id to CreditPolicy",
+                                credit_policies)]
+    return [ValidationError(f"credit_policies[{aid!r}]",
+                            "a CreditPolicy under a non-empty agreement id", pol)
+            for aid, pol in credit_policies.items()
+            if not isinstance(aid, str) or not aid.strip() or not isinstance(pol, CreditPolicy)]
+
+
+def _value_problems(checks: Sequence[tuple[Callable[..., object], tuple[object, ...],
+                                           dict[str, object]]]) -> list[ValidationError]:
+    problems = []
+    for fn, args, kwargs in checks:
+        try:
+            fn(*args, **kwargs)
+        except ValidationError as exc:
+            problems.append(exc)
+    return problems
+
+
+def _check_settings(s: Settings, clock: object) -> None:
+    """Check every setting and raise all problems at once (nothing is half-built)."""
+    problems = _kind_problems({
+        "clock": (clock, Clock), "numbering": (s.numbering, NumberingPolicy),
+        "credit_numbering": (s.credit_numbering, NumberingPolicy), "tax": (s.tax, TaxPolicy),
+        "retry_policy": (s.retry_policy, RetryPolicy),
+        "credit_policy": (s.credit_policy, CreditPolicy)})
+    problems += _override_problems(s.credit_policies)
+    problems += _value_problems([
+        (check_id, ("firm_id", s.firm_id), {}), (check_id, ("worker_id", s.worker_id), {}),
+        (check_int, ("batch_size", s.batch_size), {"at_least": 1}),
+        (check_int, ("horizon_days", s.horizon_days), {"at_least": 1}),
+        (check_seconds, ("lease_seconds", s.lease_seconds), {"allow_zero": False}),
+        (check_seconds, ("reconcile_grace_seconds", s.reconcile_grace_seconds),
+         {"allow_zero": True})])
+    raise_all(problems)
+
+
+class Biller:
+    """Bills agreements exactly once through a store, a gateway and a clock.
+
+    ``store`` is a :class:`~milestonebill.stores.base.BillingStore` (it is
+    also the ledger, so postings commit with the events that cause them).
+    ``firm_id`` names the invoice number sequence; credit notes use
+    ``f"{firm_id}/credit-notes"``.  ``numbering``/``credit_numbering`` format
+    the numbers, ``tax`` is applied to every document.  ``credit_policy``
+    (a :class:`~milestonebill.collection.CreditPolicy`, overridden per
+    agreement id by ``credit_policies``) says what happens when a credit
+    note leaves an invoice owing the client money.  ``worker_id``,
+    ``lease_seconds`` and ``batch_size`` govern claims in :meth:`run`;
+    ``reconcile_grace_seconds`` is how old an unfinished charge attempt must
+    be before :meth:`reconcile` touches it; ``horizon_days`` how far ahead
+    the next billing date is looked for.  Every setting is checked at once:
+    several bad ones raise :class:`~milestonebill.errors.InvalidInputError`
+    listing each.
+    """
+
+    def __init__(
+        self,
+        store: BillingStore,
+        gateway: PaymentGateway,
+        *,
+        clock: Clock,
+        firm_id: FirmId,
+        numbering: NumberingPolicy = _INVOICE_NUMBERS,
+        credit_numbering: NumberingPolicy = _CREDIT_NUMBERS,
+        tax: TaxPolicy = NO_TAX,
+        retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+        credit_policy: CreditPolicy = CreditPolicy.APPLY_TO_NEXT_INVOICES,
+        credit_policies: Mapping[str, CreditPolicy] | None = None,
+        worker_id: WorkerId = _DEFAULT_WORKER,
+        lease_seconds: float = 300.0,
+        reconcile_grace_seconds: float = 300.0,
+        batch_size: int = 50,
+        horizon_days: int = 400,
+    ) -> None:
+        settings = Settings(firm_id, numbering, credit_numbering, tax, retry_policy,
+                            credit_policy, {} if credit_policies is None else credit_policies,
+                            worker_id, lease_seconds, reconcile_grace_seconds, batch_size,
+                            horizon_days)
+        _check_settings(settings, clock)
+        self._ctx = Context(store, gateway, clock, attrs.evolve(
+            settings, credit_policies=dict(settings.credit_policies)))
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy in force."""
+        return self._ctx.settings.retry_policy
+
+    @property
+    def credit_policy(self) -> CreditPolicy:
+        """The default credit policy (agreements may override it)."""
+        return self._ctx.settings.credit_policy
+
+    def credit_policy_for(self, agreement_id: str) -> CreditPolicy:
+        """The credit policy in force for one agreement."""
+        return self._ctx.credit_policy_for(agreement_id)
+
+    # ------------------------------------------------------------ streams
+
+    def load(self, agreement_id: AgreementId) -> Agreement:
+        """The agreement as folded from its stored events (:class:`NotFoundError` if none)."""
+        return self._ctx.load(agreement_id)
+
+    def open(self, agreement: Agreement) -> Agreement:
+        """Store a new agreement (its ``Signed`` event and any that follow).
+
+        Opening the same agreement again is a no-op; a different agreement
+        under a used id raises :class:`~milestonebill.errors.ConcurrencyError`
+        or :class:`~milestonebill.errors.DuplicateIdError`.  Nothing is billed
+        yet: :meth:`run` (or :meth:`bill`) does that.
+        """
+        if not isinstance(agreement, Agreement):
+            raise ValidationError("agreement", "an Agreement (see agreement.sign)", agreement)
+        for e in agreement.events:
+            if not isinstance(e, (Signed, *_HOST_EVENTS)):
+                raise ValidationError("agreement.events", "Signed and host events only",
+                                      type(e).__name__)
+        store = self._ctx.store
+        with store.transaction():
+            before = store.version(agreement.id)
+            after = store.append(agreement.id, [stored(agreement.id, e)
+                                                for e in agreement.events], 0)
+            if after != before:
+                store.set_next_due(agreement.id, self._ctx.next_due(agreement, None))
+        return self.load(agreement.id)
+
+    def record(self, agreement_id: AgreementId, events: Sequence[Event]) -> Agreement:
+        """Append host events (completions, amendments, pauses...) without billing.
+
+        The events must follow on from the stored version (optimistic
+        concurrency: a stale caller gets
+        :class:`~milestonebill.errors.ConcurrencyError`); events already
+        stored are skipped.  Everything is checked before anything is written.
+        """
+        if isinstance(events, _HOST_EVENTS) or not isinstance(events, Sequence):
+            raise ValidationError("events", "a sequence of events", events)
+        for i, e in enumerate(events):
+            if not isinstance(e, _HOST_EVENTS):
+                raise ValidationError(f"events[{i}]", "a host event (" + ", ".join(
+                    t.__name__ for t in _HOST_EVENTS) + ")", type(e).__name__)
+        a = self.load(agreement_id)
+        new = a
+        fresh: list[Event] = []
+        for e in events:
+            after = apply(new, e)
+            if after is not new:
+                fresh.append(e)
+            new = after
+        if not fresh:
+            return a
+        with self._ctx.store.transaction():
+            self._ctx.store.append(a.id, [stored(a.id, e) for e in fresh], a.version)
+            self._ctx.store.set_next_due(a.id, self._ctx.next_due(new, None))
+        return new
+
+    # ------------------------------------------------------------ billing
+
+    def handle(self, agreement_id: AgreementId, event: Event) -> RunSummary:
+        """Record a host event (a completed milestone, an approved amendment...) and
+        bill what is now due for that agreement, as of the clock's today.
+
+        Handling the same event again changes nothing.
+        """
+        self.record(agreement_id, [event])
+        return self.bill(agreement_id)
+
+    def bill(self, agreement_id: AgreementId, as_of: date | None = None) -> RunSummary:
+        """Bill one agreement now (no claim is taken): finish interrupted attempts,
+        apply due approvals, issue, charge and retry what is due by ``as_of``."""
+        day = self._ctx.clock.today() if as_of is None else check_date("as_of", as_of)
+        tally = Tally(day)
+        a = self._process(agreement_id, day, tally)
+        self._ctx.store.set_next_due(a.id, self._ctx.next_due(a, day))
+        return tally.freeze()
+
+    def run(self, as_of: date) -> RunSummary:
+        """Do everything date-driven that is due by ``as_of``, for every agreement.
+
+        Claims due agreements in batches (a lease, so workers never share
+        one) until none are left; for each: re-drive its unfinished charge
+        attempts with their original keys, append automatic approvals whose
+        notice ran out, issue due credit notes and invoices, charge them,
+        retry failed payments whose day has come, then store the next due
+        date and release the claim.  An agreement that fails is reported in
+        :attr:`RunSummary.problems` and tried again the next day.
+        """
+        check_date("as_of", as_of)
+        s, store = self._ctx.settings, self._ctx.store
+        tally = Tally(as_of)
+        seen: set[str] = set()
+        while ids := store.claim(s.worker_id, as_of, limit=s.batch_size,
+                                 lease_seconds=s.lease_seconds):
+            for aid in ids:
+                nxt: date | None = as_of + timedelta(days=1)
+                if aid not in seen:  # never loop on one agreement within a run
+                    seen.add(aid)
+                    try:
+                        nxt = self._ctx.next_due(self._process(aid, as_of, tally), as_of)
+                    except MilestonebillError as exc:
+                        tally.problem(aid, exc)
+                try:
+                    store.complete(s.worker_id, aid, nxt)
+                except LeaseLostError as exc:
+                    tally.problem(aid, exc)
+        return tally.freeze()
+
+    def _process(self, agreement_id: AgreementId, as_of: date, tally: Tally) -> Agreement:
+        ctx = self._ctx
+        a = ctx.load(agreement_id)
+        tally.agreements.append(a.id)
+        a = _charging.finish_interrupted(ctx, a, tally)
+        a = _issuing.approve(ctx, a, as_of, tally)
+        a = _issuing.issue_due(ctx, a, as_of, tally)
+        a = _refunding.settle_credits(ctx, a)
+        return _charging.collect(ctx, a, as_of, tally)
+
+    def reconcile(self, *, grace_seconds: float | None = None) -> tuple[ChargeOutcome, ...]:
+        """Finish unfinished charge attempts store-wide, each with its original key.
+
+        Safe while other workers run: an attempt is left alone while it is
+        younger than the grace period (``grace_seconds``, default the
+        Biller's ``reconcile_grace_seconds``; ``0`` turns the age check off)
+        -- a live worker is most likely still waiting for the gateway -- or
+        while another worker holds a live claim on its agreement.  Otherwise
+        the Biller claims the agreement (``claim_one``), re-drives its
+        unfinished attempts and releases the claim.  Age is ``recorded_at``
+        (the store's clock) against this Biller's clock; an attempt stamped
+        in the future is treated as young, one without a time (recorded
+        before stores kept it) as old.  ``run`` re-drives the attempts of
+        each agreement it claims anyway; skipped attempts are left to it or
+        to a later ``reconcile``.  The gateway replays the outcome of a key
+        it has seen, so nothing is charged twice.
+        """
+        s, store = self._ctx.settings, self._ctx.store
+        grace = s.reconcile_grace_seconds if grace_seconds is None else check_seconds(
+            "grace_seconds", grace_seconds, allow_zero=True)
+        now = utc_datetime(self._ctx.clock.now(), "clock.now()")
+        tally = Tally(now.date())
+        by_agreement: dict[AgreementId, list[AttemptRecord]] = {}
+        for rec in store.unfinished_attempts():
+            if grace > 0 and rec.recorded_at is not None \
+                    and now - rec.recorded_at < timedelta(seconds=grace):
+                continue
+            by_agreement.setdefault(rec.agreement_id, []).append(rec)
+        for aid, recs in by_agreement.items():
+            try:
+                if not store.claim_one(s.worker_id, aid, lease_seconds=s.lease_seconds):
+                    continue
+            except MilestonebillError as exc:
+                tally.problem(aid, exc)
+                continue
+            try:
+                a = self.load(aid)
+                for rec in recs:
+                    a = _charging.redrive(self._ctx, a, rec, tally)
+            except MilestonebillError as exc:
+                tally.problem(aid, exc)
+            finally:
+                store.release(s.worker_id, [aid])
+        return tuple(tally.reconciled)
+
+    def recognise(self, as_of: date, *,
+                  agreement_ids: Sequence[AgreementId] | None = None) -> RecognitionSummary:
+        """Release the deferred revenue earned by the end of ``as_of``.
+
+        Invoices post service not yet rendered as deferred revenue; this
+        moves what has been earned since into revenue.  For each agreement
+        (all in the store, or ``agreement_ids``), every billed service
+        period is recognised straight line, daily-accurate, over the period
+        as billed (less any tail a credit note took back) --
+        :func:`milestonebill.recognition.billed_service`, cumulative
+        ``round(billed x elapsed / days)`` -- and one revenue-only entry
+        (:func:`milestonebill.recognition.release_entry`: *Dr deferred
+        revenue / Cr revenue*; a reversal after a late credit; a contract
+        asset if recognition ever ran ahead of billing) brings the ledger to
+        exactly the unearned amount, in one unit of work.
+
+        Separate from :meth:`run` on purpose: recognition closes a
+        reporting period, so call it at each period end (or nightly).  It is
+        idempotent: a second call for the same day posts nothing.  Entry ids
+        are ``"<agreement>:recognition:<n>"`` (the n-th release of the
+        agreement), so two workers racing on one agreement cannot both post
+        (the loser's entry is refused and it recomputes).  An ``as_of``
+        before the agreement's last release posts nothing for it: the
+        ledger's history is never rewritten.
+        """
+        check_date("as_of", as_of)
+        store = self._ctx.store
+        ids = store.agreement_ids() if agreement_ids is None else list(agreement_ids)
+        done: list[AgreementId] = []
+        entries: list[JournalEntry] = []
+        problems: list[BillingProblem] = []
+        for aid in ids:
+            try:
+                entry = recognise_one(self._ctx, AgreementId(check_id("agreement_ids", aid)),
+                                      as_of)
+            except MilestonebillError as exc:
+                problems.append(BillingProblem.of(str(aid), exc))
+                continue
+            done.append(aid)
+            if entry is not None:
+                entries.append(entry)
+        return RecognitionSummary(as_of, tuple(done), tuple(entries), tuple(problems))
+
+    def dry_run(self, as_of: date) -> DryRun:
+        """What :meth:`run` would bill on ``as_of``; writes nothing, calls no gateway."""
+        check_date("as_of", as_of)
+        ctx, tax = self._ctx, self._ctx.settings.tax
+        ids: list[AgreementId] = []
+        approvals: list[AmendmentApproved] = []
+        invoices: list[Invoice] = []
+        credits: list[CreditNote] = []
+        charges = []
+        for aid in ctx.store.list_due(as_of):
+            a = self.load(aid)
+            ids.append(aid)
+            for e in approvals_due(a, end_of(as_of)):
+                a = apply(a, e)
+                approvals.append(e)
+            credits.extend(due_credit_notes(a, as_of, tax=tax))
+            drafts = due_invoices(a, as_of, tax=tax)
+            invoices.extend(drafts)
+            charges += planned_charges(a, as_of, drafts, policy=ctx.settings.retry_policy,
+                                       credit_policy=ctx.credit_policy_for(a.id),
+                                       reserved=credit_reserved(a, ctx.journal))
+        return DryRun(as_of, tuple(ids), tuple(approvals), tuple(invoices), tuple(credits),
+                      tuple(charges))
+
+    # ------------------------------------------------------------ money in and out
+
+    def record_payment(self, invoice_id: InvoiceId, amount: Money, *, reference: str,
+                       received_at: datetime | None = None) -> Agreement:
+        """Record money received outside the gateway (a bank transfer, a cheque).
+
+        Posts cash against receivable; a partial amount leaves a balance.
+        The same ``reference`` again is a no-op.
+        """
+        ctx = self._ctx
+        check_id("reference", reference)
+        a = ctx.agreement_of(invoice_id)
+        inv = a.invoice(invoice_id)
+        if not isinstance(amount, Money) or amount.currency != inv.currency or amount.minor <= 0:
+            raise ValidationError("amount", f"a positive amount in {inv.currency.code}", amount)
+        eid = f"{a.id}:paid:{invoice_id}:manual:{reference}"
+
+        def work(a: Agreement) -> Agreement:
+            if any(e.event_id == eid for e in a.events):
+                return a
+            at = ctx.at(a) if received_at is None else max(
+                utc_datetime(received_at, "received_at"), a.events[-1].effective_at)
+            e = PaymentSucceeded(eid, a.version + 1, at, inv.id, amount, reference)
+            new = ctx.append(a, [e])
+            ctx.store.post(payment_entry(a.id, e, f"{inv.id}:payment:manual:{reference}",
+                                         Account.CASH))
+            ctx.notify(f"payment.succeeded:{eid}", a.id, "payment.succeeded",
+                       {"invoice_id": inv.id, "amount": amount.to_json(),
+                        "reference": reference})
+            return new
+
+        return ctx.reschedule(ctx.unit(a, work))
+
+    def refund(self, invoice_id: InvoiceId, amount: Money, *, reason: str = "") -> Agreement:
+        """Refund ``amount`` (net of tax; its tax is refunded with it) of a paid invoice.
+
+        Issues a refund credit note (so the invoice is not charged again),
+        refunds its total through the gateway under a key derived from the
+        credit note, then records :class:`~milestonebill.agreement.Refunded`
+        and posts the ledger.  A crash after the credit note is finished by
+        the next :meth:`run` of the agreement, with the amount recorded in
+        the attempt journal before the gateway was first called.
+
+        Capped: a refund whose total is more than
+        :func:`~milestonebill.refunds.refundable` (what the client paid on
+        the invoice less what was refunded, moved to customer credit or
+        applied elsewhere) raises :class:`~milestonebill.errors.RefundLimitError`
+        naming the invoice, the amount and the maximum; nothing is written
+        and the gateway is not called.
+        """
+        ctx = self._ctx
+        a = ctx.agreement_of(invoice_id)
+        cn = refund_credit_note(a, invoice_id, amount, issued_on=ctx.clock.today(),
+                                reason=CreditReason.REFUND, memo=reason, tax=ctx.settings.tax)
+        _issuing.check_refund(ctx, a, cn)
+        if payment_to_refund(a, cn.credits, cn.total, ctx.journal) is None:
+            raise ValidationError("amount", "at most what is left of a gateway payment",
+                                  cn.total)
+        a = _issuing.issue_credit(ctx, a, cn, Tally(ctx.clock.today()))
+        issued = next(c for c in a.credit_notes if c.id == cn.id)
+        try:
+            a = _refunding.refund_through_gateway(ctx, a, issued)
+        finally:
+            # If the gateway failed, the next run finishes the refund.
+            ctx.reschedule(self.load(a.id))
+        return a
+
+    def refund_credit(self, agreement_id: AgreementId, amount: Money | None = None, *,
+                      reason: str = "") -> Agreement:
+        """Pay outstanding customer credit back through the gateway.
+
+        For credit no invoice will take (the agreement was cancelled or
+        completed, or the client asks for the money).  ``amount`` defaults
+        to all of :attr:`~milestonebill.agreement.Agreement.credit_balance`;
+        more than that raises :class:`~milestonebill.errors.ValidationError`
+        (field ``amount``), as does more than the agreement's settled
+        invoices' gateway payments can still return -- checked before
+        anything is written or the gateway called.
+
+        The money goes back against settled invoices' gateway payments,
+        oldest first, one refund per payment used; the k-th credit refund of
+        the agreement is keyed ``refund_idempotency_key(agreement, invoice,
+        "credit-refund-<k>")`` and its amount is recorded in the attempt
+        journal before the gateway is called.  Each refund appends
+        ``Refunded`` and ``CreditApplied`` (the credit it uses up) on that
+        invoice in one unit of work -- ledger net *Dr customer credit / Cr
+        clearing* -- and tells the host (``credit.refunded``).
+
+        Idempotent: a call that finds a credit refund interrupted (a crash,
+        the gateway unreachable) finishes that one with its recorded amount
+        and does nothing else, so retrying a failed call never refunds
+        twice; :meth:`run` finishes it too.  A gateway refusal counts
+        towards the retry policy's ``max_attempts``, then the refund is
+        given up and the host told (``refund.abandoned``).
+        """
+        return _refunding.refund_credit(self._ctx, self.load(agreement_id), amount, reason)
+
+    def apply_gateway_event(self, event: GatewayEvent) -> tuple[Event, ...]:
+        """Apply a verified webhook (see ``PaymentGateway.parse_webhook``).
+
+        Succeeded, failed and refunded payments become events and postings;
+        a processing payment needs nothing; a dispute is passed to the host
+        as a ``payment.disputed`` notification.  Duplicate or stale
+        deliveries change nothing.  Returns the events appended.
+        """
+        if not isinstance(event, GatewayEvent):
+            raise ValidationError("event", "a GatewayEvent", event)
+        if event.kind is GatewayEventKind.PAYMENT_METHOD_SAVED:
+            return ()
+        if event.agreement_id is None or event.invoice_id is None:
+            raise ValidationError("event.invoice_id", "the agreement and invoice it concerns",
+                                  (event.agreement_id, event.invoice_id))
+        ctx = self._ctx
+        a = self.load(AgreementId(event.agreement_id))
+        inv = a.invoice(event.invoice_id)
+        if event.kind is GatewayEventKind.DISPUTE_OPENED:
+            ctx.notify(f"gateway:{event.event_id}", a.id, "payment.disputed",
+                       {"invoice_id": inv.id, "payment_ref": event.payment_ref,
+                        "amount": None if event.amount is None else event.amount.to_json(),
+                        "reason": event.reason})
+            return ()
+        if event.kind is GatewayEventKind.PAYMENT_REFUNDED:
+            return _refunding.webhook_refund(ctx, a, inv.id, event)
+        attempt, result = _charging.charge_event_result(a, event)
+        before = a.version
+        after = _charging.settle(ctx, a, attempt, result, Tally(ctx.clock.today()))
+        ctx.reschedule(after)
+        return after.events[before:]
+

@@ -44,7 +44,7 @@ from typing import Any, ClassVar, NewType, TypeVar
 import attrs
 
 from milestonebill._json import decode, encode
-from milestonebill._validate import raise_all
+from milestonebill._validate import exact_decimal, raise_all
 from milestonebill.errors import ValidationError
 from milestonebill.money import Currency, Money, Rounding, allocate, round_ratio
 from milestonebill.periods import (
@@ -80,35 +80,12 @@ ItemId = NewType("ItemId", str)
 _E = TypeVar("_E", bound=enum.Enum)
 
 
-def _exact_decimal(value: object, field: str) -> Decimal:
-    """An exact ``Decimal`` from ``Decimal``, ``int`` or ``str``; a float raises ``TypeError``."""
-    if isinstance(value, float):
-        raise TypeError(f"{field!r} must be Decimal, int or str, never float (got {value!r})")
-    if isinstance(value, bool):
-        raise TypeError(f"{field!r} must be Decimal, int or str, never bool (got {value!r})")
-    if isinstance(value, Decimal):
-        d = value
-    elif isinstance(value, int):
-        d = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            d = Decimal(value.strip())
-        except ArithmeticError:
-            raise ValidationError(field, "a decimal number such as '3.5'", value) from None
-    else:
-        raise TypeError(f"{field!r} must be Decimal, int or str (got {type(value).__name__}: "
-                        f"{value!r})")
-    if not d.is_finite():
-        raise ValidationError(field, "a finite number", value)
-    return d
-
-
 def _percent(value: Decimal | int | str | None) -> Decimal | None:
-    return None if value is None else _exact_decimal(value, "percent")
+    return None if value is None else exact_decimal(value, "percent")
 
 
 def _step(value: Decimal | int | str | None) -> Decimal | None:
-    return None if value is None else _exact_decimal(value, "step")
+    return None if value is None else exact_decimal(value, "step")
 
 
 def _dates(value: Iterable[date]) -> tuple[date, ...]:

@@ -39,13 +39,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, ClassVar, NewType, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
 from milestonebill._json import decode, encode
 from milestonebill._validate import exact_decimal, raise_all
 from milestonebill.errors import ValidationError
+from milestonebill.ids import ItemId, MilestoneId
 from milestonebill.money import Currency, Money, Rounding, allocate, round_ratio
 from milestonebill.periods import (
     DayCount,
@@ -73,9 +74,6 @@ __all__ = [
     "Timing",
     "Trigger",
 ]
-
-MilestoneId = NewType("MilestoneId", str)
-ItemId = NewType("ItemId", str)
 
 _E = TypeVar("_E", bound=enum.Enum)
 

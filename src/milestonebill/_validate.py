@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from milestonebill.errors import InvalidInputError, ValidationError
 
@@ -25,6 +26,7 @@ __all__ = [
     "check_int",
     "check_optional_date",
     "check_seconds",
+    "exact_decimal",
     "parse_date",
     "raise_all",
     "utc_datetime",
@@ -95,3 +97,30 @@ def raise_all(problems: Sequence[ValidationError]) -> None:
         raise problems[0]
     if problems:
         raise InvalidInputError(problems)
+
+
+def exact_decimal(value: object, field: str) -> Decimal:
+    """An exact, finite ``Decimal`` from ``Decimal``, ``int`` or ``str``.
+
+    A float (already inexact) or a bool raises ``TypeError``; text that is
+    not a number, and infinities or NaN, raise :class:`ValidationError`.
+    """
+    if isinstance(value, float):
+        raise TypeError(f"{field!r} must be Decimal, int or str, never float (got {value!r})")
+    if isinstance(value, bool):
+        raise TypeError(f"{field!r} must be Decimal, int or str, never bool (got {value!r})")
+    if isinstance(value, Decimal):
+        d = value
+    elif isinstance(value, int):
+        d = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            d = Decimal(value.strip())
+        except ArithmeticError:
+            raise ValidationError(field, "a decimal number such as '3.5'", value) from None
+    else:
+        raise TypeError(f"{field!r} must be Decimal, int or str (got {type(value).__name__}: "
+                        f"{value!r})")
+    if not d.is_finite():
+        raise ValidationError(field, "a finite number", value)
+    return d

@@ -1,0 +1,391 @@
+"""Charges repeated on a calendar: :class:`RecurringCharge`, its :class:`Interval`
+and its :class:`Timing`.
+
+A recurring charge bills an amount every week, month, quarter, year or N of
+them from its start.  Month and year intervals keep to an anchor day of the
+month; a start off the anchor gives a prorated first stub, and an ``end``
+can cut the last period.  Each period is billed at its start or its end
+(:class:`Timing`) at the price in force that day, after its
+:class:`~milestonebill.schedule.escalations.Escalation` s.
+
+>>> support = RecurringCharge(ItemId("support"), "Support", Money("500.00", "USD"),
+...                           Interval.QUARTERLY, start=date(2024, 11, 30), count=2,
+...                           timing=Timing.IN_ARREARS, terms=PaymentTerms.net(15))
+>>> for c in support.charges():
+...     print(c.period, c.on, c.amount, c.due)
+[2024-11-30, 2025-02-28) 2025-02-28 500.00 USD 2025-03-15
+[2025-02-28, 2025-05-30) 2025-05-30 500.00 USD 2025-06-14
+"""
+
+from __future__ import annotations
+
+import enum
+import heapq
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
+from typing import ClassVar
+
+import attrs
+
+from milestonebill._validate import raise_all
+from milestonebill.errors import ValidationError
+from milestonebill.ids import ItemId
+from milestonebill.money import Money, Rounding
+from milestonebill.periods import DayCount, Period, Proration, add_months, days_in_month, prorate
+from milestonebill.schedule._common import is_date
+from milestonebill.schedule.charges import Charge, ChargeKind
+from milestonebill.schedule.escalations import Escalation
+from milestonebill.schedule.terms import DUE_ON_RECEIPT, PaymentTerms
+
+__all__ = ["Interval", "IntervalUnit", "RecurringCharge", "Timing"]
+
+
+def _escalations(value: Iterable[Escalation]) -> tuple[Escalation, ...]:
+    return tuple(value)
+
+
+# ---------------------------------------------------------------- intervals
+
+
+class IntervalUnit(enum.Enum):
+    """The unit of a recurring interval."""
+
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+
+
+@attrs.frozen
+class Interval:
+    """``count`` units between charges: ``Interval.every(2, IntervalUnit.WEEK)``.
+
+    >>> Interval.QUARTERLY, str(Interval.MONTHLY), str(Interval.every(6, IntervalUnit.WEEK))
+    (Interval(unit=<IntervalUnit.MONTH: 'month'>, count=3), 'every 1 month', 'every 6 weeks')
+    """
+
+    unit: IntervalUnit
+    count: int = 1
+
+    WEEKLY: ClassVar[Interval]
+    MONTHLY: ClassVar[Interval]
+    QUARTERLY: ClassVar[Interval]
+    YEARLY: ClassVar[Interval]
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.unit, IntervalUnit):
+            raise ValidationError("unit", "an IntervalUnit", self.unit)
+        if type(self.count) is not int or self.count < 1:
+            raise ValidationError("count", "a whole number of units, 1 or more", self.count)
+
+    @classmethod
+    def every(cls, n: int, unit: IntervalUnit) -> Interval:
+        """Every ``n`` units."""
+        return cls(unit, n)
+
+    @property
+    def months(self) -> int | None:
+        """Length in months for month and year units; ``None`` for weeks."""
+        if self.unit is IntervalUnit.MONTH:
+            return self.count
+        if self.unit is IntervalUnit.YEAR:
+            return 12 * self.count
+        return None
+
+    def __str__(self) -> str:
+        return f"every {self.count} {self.unit.value}{'s' if self.count != 1 else ''}"
+
+
+Interval.WEEKLY = Interval(IntervalUnit.WEEK)
+Interval.MONTHLY = Interval(IntervalUnit.MONTH)
+Interval.QUARTERLY = Interval(IntervalUnit.MONTH, 3)
+Interval.YEARLY = Interval(IntervalUnit.YEAR)
+
+
+class Timing(enum.Enum):
+    """Bill a service period at its start (in advance) or at its end (in arrears)."""
+
+    IN_ADVANCE = "in_advance"
+    IN_ARREARS = "in_arrears"
+
+
+# ---------------------------------------------------------------- service periods
+
+
+@attrs.frozen
+class _Slot:
+    """One service period of a recurring charge before pricing."""
+
+    service: Period
+    whole: Period
+    basis: DayCount | None
+
+
+# ---------------------------------------------------------------- recurring charges
+
+
+@attrs.frozen
+class RecurringCharge:
+    """A charge repeated every ``interval`` from ``start``.
+
+    Month and year intervals are anchor-based on ``anchor_day`` (default
+    ``start.day``), clamped to the month's end and never accumulated: a
+    monthly charge anchored on the 31st bills 31 Jan, 29 Feb 2024, 31 Mar.
+    When ``start`` is not on the anchor, the first service period is the
+    stub up to the first anchor date, prorated on ``first_period_proration``
+    (required in that case).  Weekly charges have no anchor day.
+
+    The series stops after ``count`` service periods (a stub counts as
+    one) and no period starts on or after ``end``.  A period that runs past
+    ``end`` is billed whole, unless ``final_period_proration`` names a basis:
+    then it is cut at ``end`` and prorated.  ``IN_ADVANCE`` bills on the
+    period's start, ``IN_ARREARS`` on its end.  The price of a period is the
+    escalated price in force on the period's first day; anniversary
+    escalations count from ``start``.  Year intervals keep the anchor day in
+    the month of the first anchor date (the first anchor day on or after
+    ``start``).
+
+    >>> rc = RecurringCharge(ItemId("r"), "Retainer", Money("1000.00", "USD"), Interval.MONTHLY,
+    ...                      start=date(2024, 1, 31), count=3)
+    >>> [str(p) for p in rc.periods()]
+    ['[2024-01-31, 2024-02-29)', '[2024-02-29, 2024-03-31)', '[2024-03-31, 2024-04-30)']
+    """
+
+    id: ItemId
+    name: str
+    amount: Money
+    interval: Interval
+    start: date
+    anchor_day: int | None = None
+    end: date | None = None
+    count: int | None = None
+    timing: Timing = Timing.IN_ADVANCE
+    first_period_proration: DayCount | None = None
+    escalations: tuple[Escalation, ...] = attrs.field(default=(), converter=_escalations)
+    terms: PaymentTerms = DUE_ON_RECEIPT
+    final_period_proration: DayCount | None = None
+    proration_rounding: Rounding = Rounding.HALF_UP
+
+    def __attrs_post_init__(self) -> None:
+        problems = self._problems()
+        raise_all(problems)
+
+    def _problems(self) -> list[ValidationError]:
+        problems: list[ValidationError] = []
+        if not isinstance(self.id, str) or not self.id:
+            problems.append(ValidationError("id", "a non-empty string", self.id))
+        if not isinstance(self.name, str):
+            problems.append(ValidationError("name", "a string", self.name))
+        if not isinstance(self.amount, Money):
+            problems.append(ValidationError("amount", "a Money", self.amount))
+        if not isinstance(self.interval, Interval):
+            problems.append(ValidationError("interval", "an Interval", self.interval))
+        if not is_date(self.start):
+            problems.append(ValidationError("start", "a date", self.start))
+        if self.anchor_day is not None:
+            if type(self.anchor_day) is not int or not 1 <= self.anchor_day <= 31:
+                problems.append(ValidationError("anchor_day", "a day from 1 to 31",
+                                                self.anchor_day))
+            elif isinstance(self.interval, Interval) and self.interval.unit is IntervalUnit.WEEK:
+                problems.append(ValidationError("anchor_day", "None for a weekly interval",
+                                                self.anchor_day))
+        if self.end is not None and not (
+            is_date(self.end) and is_date(self.start) and self.end > self.start
+        ):
+            problems.append(ValidationError("end", f"a date after start {self.start}", self.end))
+        if self.count is not None and (type(self.count) is not int or self.count < 1):
+            problems.append(ValidationError("count", "a whole number, 1 or more", self.count))
+        if not isinstance(self.timing, Timing):
+            problems.append(ValidationError("timing", "a Timing", self.timing))
+        for name in ("first_period_proration", "final_period_proration"):
+            v = getattr(self, name)
+            if v is not None and not isinstance(v, DayCount):
+                problems.append(ValidationError(name, "a DayCount or None", v))
+        if not isinstance(self.proration_rounding, Rounding):
+            problems.append(ValidationError("proration_rounding", "a Rounding",
+                                            self.proration_rounding))
+        if not isinstance(self.terms, PaymentTerms):
+            problems.append(ValidationError("terms", "a PaymentTerms", self.terms))
+        if problems:
+            return problems
+        cur = self.amount.currency
+        for i, e in enumerate(self.escalations):
+            if not isinstance(e, Escalation):
+                problems.append(ValidationError(f"escalations[{i}]", "an Escalation", e))
+                continue
+            if e.fixed is not None and e.fixed.currency != cur:
+                problems.append(ValidationError(f"escalations[{i}].fixed",
+                                                f"an amount in {cur.code}", e.fixed))
+            try:
+                e.step_minor(cur)
+            except ValidationError as exc:
+                problems.append(ValidationError(f"escalations[{i}].step", exc.expected, e.step))
+            if e.dates and e.dates[0] <= self.start:
+                problems.append(ValidationError(f"escalations[{i}].dates",
+                                                f"dates after start {self.start}", e.dates[0]))
+        first = self._first_boundary()
+        if first != self.start and self.first_period_proration is None:
+            problems.append(ValidationError(
+                "first_period_proration",
+                f"a DayCount, since start {self.start} is not on anchor day {self.anchor}",
+                None,
+            ))
+        return problems
+
+    @property
+    def anchor(self) -> int:
+        """The anchor day of month in use (``anchor_day`` or ``start.day``)."""
+        return self.start.day if self.anchor_day is None else self.anchor_day
+
+    @property
+    def is_finite(self) -> bool:
+        """True when ``end`` or ``count`` bounds the series."""
+        return self.end is not None or self.count is not None
+
+    def _first_boundary(self) -> date:
+        months = self.interval.months
+        if months is None:
+            return self.start
+        day = self.anchor
+        here = self.start.replace(day=min(day, days_in_month(self.start.year, self.start.month)))
+        if here >= self.start:
+            return here
+        return add_months(self.start.replace(day=1), 1, day=day)
+
+    def _boundary(self, first: date, k: int) -> date:
+        months = self.interval.months
+        if months is None:
+            return first + timedelta(weeks=k * self.interval.count)
+        return add_months(first, k * months, day=self.anchor)
+
+    def _slots(self) -> Iterator[_Slot]:
+        first = self._first_boundary()
+        emitted = 0
+        if first != self.start:
+            assert self.first_period_proration is not None
+            months = self.interval.months
+            assert months is not None
+            whole = Period(add_months(first, -months, day=self.anchor), first)
+            stub = Period(self.start, first)
+            emitted += 1
+            yield from self._limit(stub, whole, self.first_period_proration)
+            if self.count == emitted or (self.end is not None and first >= self.end):
+                return
+        k = 0
+        while self.count is None or emitted < self.count:
+            try:
+                a, b = self._boundary(first, k), self._boundary(first, k + 1)
+            except (ValidationError, OverflowError):
+                return  # the calendar ends in year 9999
+            if self.end is not None and a >= self.end:
+                return
+            yield from self._limit(Period(a, b), Period(a, b), None)
+            emitted += 1
+            k += 1
+
+    def _limit(self, service: Period, whole: Period, basis: DayCount | None) -> Iterator[_Slot]:
+        if self.end is not None and service.end > self.end and self.final_period_proration:
+            yield _Slot(Period(service.start, self.end), whole, self.final_period_proration)
+        else:
+            yield _Slot(service, whole, basis)
+
+    def periods(self) -> Iterator[Period]:
+        """The service periods, in order (infinite without ``end`` or ``count``)."""
+        for slot in self._slots():
+            yield slot.service
+
+    def _events(self) -> Iterator[tuple[date, int, Escalation]]:
+        def one(i: int, e: Escalation) -> Iterator[tuple[date, int, Escalation]]:
+            if e.dates:
+                for d in e.dates:
+                    yield d, i, e
+            else:
+                years = 1
+                while True:
+                    try:
+                        d = add_months(self.start, 12 * years)
+                    except ValidationError:
+                        return
+                    yield d, i, e
+                    years += 1
+
+        return heapq.merge(*(one(i, e) for i, e in enumerate(self.escalations)),
+                           key=lambda t: (t[0], t[1]))
+
+    def escalation_history(self, d: date) -> tuple[Money, tuple[str, ...]]:
+        """The price in force on ``d`` and the escalations applied to reach it, in order.
+
+        >>> from decimal import Decimal
+        >>> rc = RecurringCharge(ItemId("r"), "Retainer", Money("100.00", "USD"),
+        ...     Interval.MONTHLY, start=date(2024, 1, 1), escalations=(
+        ...         Escalation(percent=Decimal(10), dates=(date(2024, 6, 1),)),
+        ...         Escalation(fixed=Money("5.00", "USD"), dates=(date(2024, 6, 1),))))
+        >>> price, applied = rc.escalation_history(date(2024, 6, 1))
+        >>> price
+        Money('115.00', 'USD')
+        >>> for line in applied: print(line)
+        2024-06-01 +10% compounding, rounded half_up to minor unit: 100.00 -> 110.00 USD
+        2024-06-01 +5.00 USD, rounded half_up to minor unit: 110.00 -> 115.00 USD
+        """
+        price = self.amount
+        applied: list[str] = []
+        for when, _, e in self._events():
+            if when > d:
+                break
+            new = e.apply(price, base=self.amount)
+            applied.append(f"{when.isoformat()} {e.describe()}: {price.amount} -> {new}")
+            price = new
+        return price, tuple(applied)
+
+    def price_on(self, d: date) -> Money:
+        """The escalated price in force on ``d`` (escalations apply from their date on).
+
+        >>> from decimal import Decimal
+        >>> rc = RecurringCharge(ItemId("r"), "Retainer", Money("2450.00", "USD"),
+        ...     Interval.MONTHLY, start=date(2025, 1, 31),
+        ...     escalations=(Escalation(percent=Decimal(3), step=Decimal(1)),))
+        >>> rc.price_on(date(2026, 1, 30)), rc.price_on(date(2026, 1, 31)), rc.price_on(date(2027, 1, 31))
+        (Money('2450.00', 'USD'), Money('2524.00', 'USD'), Money('2600.00', 'USD'))
+        """
+        return self.escalation_history(d)[0]
+
+    def _charge(self, slot: _Slot, price: Money, applied: tuple[str, ...]) -> Charge:
+        proration: Proration | None = None
+        amount = price
+        if slot.basis is not None:
+            proration = prorate(price, slot.service, slot.whole, basis=slot.basis,
+                                rounding=self.proration_rounding)
+            amount = proration.amount
+        on = slot.service.start if self.timing is Timing.IN_ADVANCE else slot.service.end
+        text = f"{self.name} ({self.id}), {self.interval} {self.timing.value}, period {slot.service}"
+        if applied:
+            text += "; escalations: " + "; ".join(applied)
+        if proration is not None:
+            text += "; " + proration.describe()
+        text += f"; {self.terms}"
+        return Charge(
+            item_id=self.id, kind=ChargeKind.RECURRING, name=self.name, on=on, amount=amount,
+            period=slot.service, base_amount=self.amount, escalations=applied,
+            proration=proration, price=price, due=self.terms.due_date(on), provenance=text,
+        )
+
+    def charges(self) -> Iterator[Charge]:
+        """All charges in billing-date order (infinite without ``end`` or ``count``)."""
+        # Periods start in order, so the escalated price is carried forward:
+        # each escalation event is applied once, exactly as
+        # ``escalation_history(slot.service.start)`` would replay it.
+        base = self.amount
+        price = base
+        applied: list[str] = []
+        snapshot: tuple[str, ...] = ()
+        events = iter(self._events())
+        pending = next(events, None)
+        for slot in self._slots():
+            d = slot.service.start
+            while pending is not None and pending[0] <= d:
+                when, _, e = pending
+                new = e.apply(price, base=base)
+                applied.append(f"{when.isoformat()} {e.describe()}: {price.amount} -> {new}")
+                price = new
+                snapshot = tuple(applied)
+                pending = next(events, None)
+            yield self._charge(slot, price, snapshot)

@@ -1,13 +1,17 @@
 """Revenue-only postings: releasing deferred revenue on top of billing entries.
 
-Private engine behind :mod:`milestonebill.recognition`; import from there.
-
 :func:`milestonebill.recognition.journal_entries` posts a contract's whole
 story (cash, receivable, contract balances and revenue).  A system that
 already posts its billing -- the Biller posts every invoice as *Dr receivable
 / Cr revenue or deferred revenue* -- needs only the other half: entries that
 move deferred revenue (or a contract asset, when recognition runs ahead of
 billing) into revenue.  Posting both would count the receivable twice.
+
+:func:`billed_service` says what each billed service period has earned,
+:func:`release_entry` brings one contract to a given unearned amount (the
+Biller posts these) and :func:`recognition_entries` gives one such entry per
+reporting period.  Everything here is also importable from
+:mod:`milestonebill.recognition`.
 """
 
 from __future__ import annotations
@@ -17,14 +21,14 @@ from datetime import date, datetime, timedelta
 
 import attrs
 
-from milestonebill._recognition_balances import ContractActivity
-from milestonebill._recognition_methods import Granularity, bucket
 from milestonebill.documents import CreditNote, Invoice
 from milestonebill.errors import ValidationError
 from milestonebill.ids import PlanKey
 from milestonebill.ledger import Account, EntryId, JournalEntry, JournalLine
 from milestonebill.money import Currency, Money, Rounding, round_ratio
 from milestonebill.periods import Period
+from milestonebill.recognition.balances import ContractActivity
+from milestonebill.recognition.methods import Granularity, bucket
 
 __all__ = [
     "BilledService",
@@ -227,8 +231,7 @@ def recognition_entries(
     ASC 606-10-55-287 (Example 39) shape: 400 earned in February before
     anything is billed; 1,000 billed and the remaining 600 earned in March:
 
-    >>> from milestonebill._recognition_balances import Billing, RevenueEvent
-    >>> from milestonebill._recognition_model import ContractId
+    >>> from milestonebill.recognition import Billing, ContractId, RevenueEvent
     >>> usd = lambda v: Money(v, "USD")
     >>> act = ContractActivity(ContractId("ex39"), "USD",
     ...     billings=[Billing(date(2028, 3, 1), usd(1000))],

@@ -1,6 +1,10 @@
 """Step 5 of the revenue model: contract modifications.
 
-Private engine behind :mod:`milestonebill.recognition`; import from there.
+:func:`positions` says where each obligation stands on the day of a
+:class:`Modification`; :func:`classify_modification` picks the treatment
+(separate contract, prospective or cumulative catch-up) by ASC 606-10-25-12
+and 25-13, and :func:`modify_contract` accounts for it.  Everything here is
+also importable from :mod:`milestonebill.recognition`.
 """
 
 from __future__ import annotations
@@ -13,19 +17,21 @@ from fractions import Fraction
 
 import attrs
 
-from milestonebill._recognition_model import (
-    Allocation,
-    AllocationLine,
-    Contract,
-    ObligationId,
-    PerformanceObligation,
+from milestonebill.errors import ValidationError
+from milestonebill.ids import ObligationId
+from milestonebill.money import Money, Ratio, Rounding, as_fraction, round_ratio
+from milestonebill.recognition._quantum import (
     allocate_at_step,
     quantum_of,
     quantum_step,
     round_to_step,
 )
-from milestonebill.errors import ValidationError
-from milestonebill.money import Money, Ratio, Rounding, as_fraction, round_ratio
+from milestonebill.recognition.model import (
+    Allocation,
+    AllocationLine,
+    Contract,
+    PerformanceObligation,
+)
 
 __all__ = [
     "Modification",
@@ -229,7 +235,7 @@ def modify_contract(
     done; year 3 cut to 80,000 and three more years added for 200,000 (SSP
     80,000 a year) -- prospective, 70,000 a year from now on:
 
-    >>> from milestonebill._recognition_model import PerformanceObligation, ObligationId
+    >>> from milestonebill.recognition import ObligationId, PerformanceObligation
     >>> usd = lambda v: Money(v, "USD")
     >>> clean = PerformanceObligation(ObligationId("clean"), "Cleaning", usd(300000))
     >>> more = PerformanceObligation(ObligationId("clean-4-6"), "Years 4-6", usd(240000))

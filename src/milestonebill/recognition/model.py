@@ -487,9 +487,44 @@ def allocate_transaction_price(
     step = quantum_step(cur, quantum)
     price = contract.price.amount
     obligations = contract.obligations
-    ids = {o.id for o in obligations}
     amounts: dict[str, int] = {}
     basis: dict[str, str] = {}
+    grouped, group_total = _allocate_bundles(contract, discounts, residual, step,
+                                             amounts=amounts, basis=basis)
+    others = [o for o in obligations if o.id not in grouped and o.id != residual]
+    if residual is not None:
+        _allocate_residual(contract, residual, others, group_total, amounts=amounts, basis=basis)
+    elif others:
+        for o, part in zip(others, _share(price.minor - group_total, others, step), strict=True):
+            amounts[o.id] = part
+            basis[o.id] = "relative standalone selling price"
+    elif group_total != price.minor:
+        raise ValidationError("discounts", f"bundle prices summing to the price {price}",
+                              str(Money.from_minor(group_total, cur)))
+    lines = [
+        AllocationLine(o.id, o.ssp, Money.from_minor(amounts[o.id], cur), basis[o.id])
+        for o in obligations
+    ]
+    return Allocation(contract.id, price, tuple(lines), quantum_of(cur, quantum))
+
+
+def _allocate_bundles(
+    contract: Contract,
+    discounts: Sequence[DiscountEvidence],
+    residual: str | None,
+    step: int,
+    *,
+    amounts: dict[str, int],
+    basis: dict[str, str],
+) -> tuple[set[str], int]:
+    """Give each discount bundle its observed price, shared inside it by relative SSP.
+
+    Fills ``amounts`` and ``basis`` for the bundled obligations; returns the
+    ids bundled and the sum of the bundle prices in minor units.
+    """
+    cur = contract.currency
+    obligations = contract.obligations
+    ids = {o.id for o in obligations}
     grouped: set[str] = set()
     group_total = 0
     for gi, ev in enumerate(discounts):
@@ -509,35 +544,38 @@ def allocate_transaction_price(
             basis[o.id] = label
         grouped |= ev.obligations
         group_total += ev.price.minor
-    others = [o for o in obligations if o.id not in grouped and o.id != residual]
-    if residual is not None:
-        target = contract.obligation(residual)
-        taken = group_total
-        for o in others:
-            amounts[o.id] = _need_ssp(o).minor
-            basis[o.id] = "standalone selling price"
-            taken += amounts[o.id]
-        left = price.minor - taken
-        got = Money.from_minor(left, cur)
-        if left < 0 or (target.ssp_range is not None and got not in target.ssp_range):
-            rng = target.ssp_range
-            expected = (f"within the observed SSP range {rng.low} to {rng.high}" if rng is not None
-                        else "zero or more")
-            raise ValidationError(f"obligations[{residual}].residual", expected, got,
-                                  f"residual approach refused for {residual!r}: the residual {got} "
-                                  f"is not {expected}")
-        amounts[target.id] = left
-        basis[target.id] = "residual"
-    elif others:
-        for o, part in zip(others, _share(price.minor - group_total, others, step), strict=True):
-            amounts[o.id] = part
-            basis[o.id] = "relative standalone selling price"
-    elif group_total != price.minor:
-        raise ValidationError("discounts", f"bundle prices summing to the price {price}",
-                              str(Money.from_minor(group_total, cur)))
-    lines = [
-        AllocationLine(o.id, o.ssp, Money.from_minor(amounts[o.id], cur), basis[o.id])
-        for o in obligations
-    ]
-    return Allocation(contract.id, price, tuple(lines), quantum_of(cur, quantum))
+    return grouped, group_total
 
+
+def _allocate_residual(
+    contract: Contract,
+    residual: str,
+    others: Sequence[PerformanceObligation],
+    group_total: int,
+    *,
+    amounts: dict[str, int],
+    basis: dict[str, str],
+) -> None:
+    """The residual approach: ``others`` take their SSP, ``residual`` what is left.
+
+    Refused when what is left is negative or outside the residual
+    obligation's observed SSP range.
+    """
+    cur = contract.currency
+    target = contract.obligation(residual)
+    taken = group_total
+    for o in others:
+        amounts[o.id] = _need_ssp(o).minor
+        basis[o.id] = "standalone selling price"
+        taken += amounts[o.id]
+    left = contract.price.amount.minor - taken
+    got = Money.from_minor(left, cur)
+    if left < 0 or (target.ssp_range is not None and got not in target.ssp_range):
+        rng = target.ssp_range
+        expected = (f"within the observed SSP range {rng.low} to {rng.high}" if rng is not None
+                    else "zero or more")
+        raise ValidationError(f"obligations[{residual}].residual", expected, got,
+                              f"residual approach refused for {residual!r}: the residual {got} "
+                              f"is not {expected}")
+    amounts[target.id] = left
+    basis[target.id] = "residual"

@@ -17,10 +17,11 @@ reporting period.  Everything here is also importable from
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import attrs
 
+from milestonebill._validate import check_date
 from milestonebill.documents import CreditNote, Invoice
 from milestonebill.errors import ValidationError
 from milestonebill.ids import PlanKey
@@ -59,6 +60,34 @@ class BilledService:
     def unearned(self) -> Money:
         """Billed but not yet earned: the deferred revenue of this item."""
         return self.billed - self.earned
+
+
+#: Per plan key, the ``(minor units, service period)`` of each document line.
+_Pieces = dict[PlanKey, list[tuple[int, Period]]]
+
+
+def _service_pieces(
+    docs: Iterable[tuple[Invoice | CreditNote, _Pieces]], as_of: date
+) -> Currency | None:
+    """Sort the service-period lines of documents issued by ``as_of`` into their pieces.
+
+    Each document's lines go into the pieces it is paired with; returns the
+    currency of the first document counted (``None`` when none is).
+    """
+    currency: Currency | None = None
+    for doc, into in docs:
+        if not isinstance(doc, Invoice | CreditNote):
+            raise ValidationError("documents", "invoices and credit notes", doc)
+        if doc.issued_on > as_of:
+            continue
+        if currency is None:
+            currency = doc.currency
+        for line in doc.lines:
+            if line.item_key is None or line.period is None:
+                continue
+            line.amount.with_currency_check(currency)
+            into.setdefault(line.item_key, []).append((line.amount.minor, line.period))
+    return currency
 
 
 def _elapsed(period: Period, as_of: date) -> int:
@@ -107,27 +136,13 @@ def billed_service(
     >>> str(s.period), str(s.billed), str(s.earned), str(s.unearned)
     ('[2026-04-01, 2026-04-15)', '1400.00 USD', '1400.00 USD', '0.00 USD')
     """
-    if isinstance(as_of, datetime) or not isinstance(as_of, date):
-        raise ValidationError("as_of", "a date (not a datetime)", as_of)
+    check_date("as_of", as_of)
     if not isinstance(rounding, Rounding):
         raise ValidationError("rounding", "a Rounding", rounding)
-    currency: Currency | None = None
-    billed: dict[PlanKey, list[tuple[int, Period]]] = {}
-    credited: dict[PlanKey, list[tuple[int, Period]]] = {}
-    docs: list[tuple[Invoice | CreditNote, dict[PlanKey, list[tuple[int, Period]]]]] = [
-        *((i, billed) for i in invoices), *((c, credited) for c in credit_notes)]
-    for doc, into in docs:
-        if not isinstance(doc, Invoice | CreditNote):
-            raise ValidationError("documents", "invoices and credit notes", doc)
-        if doc.issued_on > as_of:
-            continue
-        if currency is None:
-            currency = doc.currency
-        for line in doc.lines:
-            if line.item_key is None or line.period is None:
-                continue
-            line.amount.with_currency_check(currency)
-            into.setdefault(line.item_key, []).append((line.amount.minor, line.period))
+    billed: _Pieces = {}
+    credited: _Pieces = {}
+    currency = _service_pieces([*((i, billed) for i in invoices),
+                                *((c, credited) for c in credit_notes)], as_of)
     if currency is None:
         return ()
     out: list[BilledService] = []

@@ -1,30 +1,35 @@
 """Revenue-only postings: releasing deferred revenue on top of billing entries.
 
-Private engine behind :mod:`milestonebill.recognition`; import from there.
-
 :func:`milestonebill.recognition.journal_entries` posts a contract's whole
 story (cash, receivable, contract balances and revenue).  A system that
 already posts its billing -- the Biller posts every invoice as *Dr receivable
 / Cr revenue or deferred revenue* -- needs only the other half: entries that
 move deferred revenue (or a contract asset, when recognition runs ahead of
 billing) into revenue.  Posting both would count the receivable twice.
+
+:func:`billed_service` says what each billed service period has earned,
+:func:`release_entry` brings one contract to a given unearned amount (the
+Biller posts these) and :func:`recognition_entries` gives one such entry per
+reporting period.  Everything here is also importable from
+:mod:`milestonebill.recognition`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import attrs
 
-from milestonebill._recognition_balances import ContractActivity
-from milestonebill._recognition_methods import Granularity, bucket
+from milestonebill._validate import check_date
 from milestonebill.documents import CreditNote, Invoice
 from milestonebill.errors import ValidationError
 from milestonebill.ids import PlanKey
 from milestonebill.ledger import Account, EntryId, JournalEntry, JournalLine
 from milestonebill.money import Currency, Money, Rounding, round_ratio
 from milestonebill.periods import Period
+from milestonebill.recognition.balances import ContractActivity
+from milestonebill.recognition.methods import Granularity, bucket
 
 __all__ = [
     "BilledService",
@@ -55,6 +60,34 @@ class BilledService:
     def unearned(self) -> Money:
         """Billed but not yet earned: the deferred revenue of this item."""
         return self.billed - self.earned
+
+
+#: Per plan key, the ``(minor units, service period)`` of each document line.
+_Pieces = dict[PlanKey, list[tuple[int, Period]]]
+
+
+def _service_pieces(
+    docs: Iterable[tuple[Invoice | CreditNote, _Pieces]], as_of: date
+) -> Currency | None:
+    """Sort the service-period lines of documents issued by ``as_of`` into their pieces.
+
+    Each document's lines go into the pieces it is paired with; returns the
+    currency of the first document counted (``None`` when none is).
+    """
+    currency: Currency | None = None
+    for doc, into in docs:
+        if not isinstance(doc, Invoice | CreditNote):
+            raise ValidationError("documents", "invoices and credit notes", doc)
+        if doc.issued_on > as_of:
+            continue
+        if currency is None:
+            currency = doc.currency
+        for line in doc.lines:
+            if line.item_key is None or line.period is None:
+                continue
+            line.amount.with_currency_check(currency)
+            into.setdefault(line.item_key, []).append((line.amount.minor, line.period))
+    return currency
 
 
 def _elapsed(period: Period, as_of: date) -> int:
@@ -103,27 +136,13 @@ def billed_service(
     >>> str(s.period), str(s.billed), str(s.earned), str(s.unearned)
     ('[2026-04-01, 2026-04-15)', '1400.00 USD', '1400.00 USD', '0.00 USD')
     """
-    if isinstance(as_of, datetime) or not isinstance(as_of, date):
-        raise ValidationError("as_of", "a date (not a datetime)", as_of)
+    check_date("as_of", as_of)
     if not isinstance(rounding, Rounding):
         raise ValidationError("rounding", "a Rounding", rounding)
-    currency: Currency | None = None
-    billed: dict[PlanKey, list[tuple[int, Period]]] = {}
-    credited: dict[PlanKey, list[tuple[int, Period]]] = {}
-    docs: list[tuple[Invoice | CreditNote, dict[PlanKey, list[tuple[int, Period]]]]] = [
-        *((i, billed) for i in invoices), *((c, credited) for c in credit_notes)]
-    for doc, into in docs:
-        if not isinstance(doc, Invoice | CreditNote):
-            raise ValidationError("documents", "invoices and credit notes", doc)
-        if doc.issued_on > as_of:
-            continue
-        if currency is None:
-            currency = doc.currency
-        for line in doc.lines:
-            if line.item_key is None or line.period is None:
-                continue
-            line.amount.with_currency_check(currency)
-            into.setdefault(line.item_key, []).append((line.amount.minor, line.period))
+    billed: _Pieces = {}
+    credited: _Pieces = {}
+    currency = _service_pieces([*((i, billed) for i in invoices),
+                                *((c, credited) for c in credit_notes)], as_of)
     if currency is None:
         return ()
     out: list[BilledService] = []
@@ -227,8 +246,7 @@ def recognition_entries(
     ASC 606-10-55-287 (Example 39) shape: 400 earned in February before
     anything is billed; 1,000 billed and the remaining 600 earned in March:
 
-    >>> from milestonebill._recognition_balances import Billing, RevenueEvent
-    >>> from milestonebill._recognition_model import ContractId
+    >>> from milestonebill.recognition import Billing, ContractId, RevenueEvent
     >>> usd = lambda v: Money(v, "USD")
     >>> act = ContractActivity(ContractId("ex39"), "USD",
     ...     billings=[Billing(date(2028, 3, 1), usd(1000))],

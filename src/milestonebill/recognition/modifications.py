@@ -1,6 +1,10 @@
 """Step 5 of the revenue model: contract modifications.
 
-Private engine behind :mod:`milestonebill.recognition`; import from there.
+:func:`positions` says where each obligation stands on the day of a
+:class:`Modification`; :func:`classify_modification` picks the treatment
+(separate contract, prospective or cumulative catch-up) by ASC 606-10-25-12
+and 25-13, and :func:`modify_contract` accounts for it.  Everything here is
+also importable from :mod:`milestonebill.recognition`.
 """
 
 from __future__ import annotations
@@ -13,19 +17,21 @@ from fractions import Fraction
 
 import attrs
 
-from milestonebill._recognition_model import (
-    Allocation,
-    AllocationLine,
-    Contract,
-    ObligationId,
-    PerformanceObligation,
+from milestonebill.errors import ValidationError
+from milestonebill.ids import ObligationId
+from milestonebill.money import Money, Ratio, Rounding, as_fraction, round_ratio
+from milestonebill.recognition._quantum import (
     allocate_at_step,
     quantum_of,
     quantum_step,
     round_to_step,
 )
-from milestonebill.errors import ValidationError
-from milestonebill.money import Money, Ratio, Rounding, as_fraction, round_ratio
+from milestonebill.recognition.model import (
+    Allocation,
+    AllocationLine,
+    Contract,
+    PerformanceObligation,
+)
 
 __all__ = [
     "Modification",
@@ -163,7 +169,12 @@ def classify_modification(modification: Modification) -> tuple[ModificationTreat
             "satisfied obligation")
 
 
-def _remaining_lines(items: Sequence[tuple[ObligationId, Money | None, int, str]],
+#: What one obligation has still to recognise after a modification:
+#: ``(id, SSP, minor units, basis)``.
+_Remaining = tuple[ObligationId, Money | None, int, str]
+
+
+def _remaining_lines(items: Sequence[_Remaining],
                      currency_code: str) -> tuple[AllocationLine, ...]:
     return tuple(AllocationLine(i, s, Money.from_minor(a, currency_code), b)
                  for i, s, a, b in items)
@@ -229,7 +240,7 @@ def modify_contract(
     done; year 3 cut to 80,000 and three more years added for 200,000 (SSP
     80,000 a year) -- prospective, 70,000 a year from now on:
 
-    >>> from milestonebill._recognition_model import PerformanceObligation, ObligationId
+    >>> from milestonebill.recognition import ObligationId, PerformanceObligation
     >>> usd = lambda v: Money(v, "USD")
     >>> clean = PerformanceObligation(ObligationId("clean"), "Cleaning", usd(300000))
     >>> more = PerformanceObligation(ObligationId("clean-4-6"), "Years 4-6", usd(240000))
@@ -247,65 +258,90 @@ def modify_contract(
     treatment, reason = classify_modification(m)
     credit = m.credit_for_past.with_currency_check(cur).minor if m.credit_for_past else 0
     open_ = [p for p in positions if not p.satisfied]
-    items: list[tuple[ObligationId, Money | None, int, str]] = []
     progress: Fraction | None = None
     if treatment is ModificationTreatment.SEPARATE_CONTRACT:
-        if not m.added:
-            raise ValidationError("modification.added", "goods or services for a separate contract",
-                                  ())
-        adjustment = -credit
-        for p in open_:
-            items.append((p.obligation.id, p.obligation.ssp, p.unrecognised.minor, "unchanged"))
-        weights = [Fraction(o.ssp.minor if o.ssp is not None else 0) for o in m.added]
-        if sum(weights) == 0:
-            weights = [Fraction(1)] * len(m.added)
-        for o, part in zip(m.added, allocate_at_step(m.price_change.minor + credit, weights, step),
-                           strict=True):
-            items.append((o.id, o.ssp, part, "separate contract"))
+        adjustment, items = -credit, _separate_contract(open_, m, credit, step)
     elif treatment is ModificationTreatment.PROSPECTIVE:
-        adjustment = -credit
-        pool = sum(p.unrecognised.minor for p in open_) + m.price_change.minor + credit
-        weights = [p.weight() for p in open_]
-        for o in m.added:
-            if o.ssp is None:
-                raise ValidationError(f"modification.added[{o.id}].ssp",
-                                      "a standalone selling price", None)
-            weights.append(Fraction(o.ssp.minor))
-        if not weights:
-            raise ValidationError("positions", "an unsatisfied obligation or added goods", [])
-        if sum(weights) == 0:
-            weights = [Fraction(1)] * len(weights)
-        parts = allocate_at_step(pool, weights, step)
-        owners = [(p.obligation.id, p.obligation.ssp) for p in open_] + [(o.id, o.ssp)
-                                                                          for o in m.added]
-        for (oid, ssp), part in zip(owners, parts, strict=True):
-            items.append((oid, ssp, part, "prospective reallocation"))
+        adjustment, items = -credit, _prospective(open_, m, credit, step)
     else:
         target = _affected(open_, m)
-        if m.progress is None:
-            raise ValidationError("modification.progress",
-                                  "the remeasured progress of the affected obligation", None)
-        progress = m.progress
-        if not 0 <= progress <= 1:
-            raise ValidationError("modification.progress", "between 0 and 1", progress)
-        if progress_places is not None:
-            scale = 10**progress_places
-            progress = Fraction(round_ratio(progress.numerator * scale, progress.denominator,
-                                            progress_rounding), scale)
-        new_price = target.allocated.minor + m.price_change.minor
-        cum = new_price if progress == 1 else round_to_step(new_price * progress, step, rounding)
-        adjustment = cum - target.recognised.minor
-        for p in open_:
-            if p is target:
-                items.append((p.obligation.id, p.obligation.ssp, new_price - cum,
-                              "cumulative catch-up"))
-            else:
-                items.append((p.obligation.id, p.obligation.ssp, p.unrecognised.minor,
-                              "unchanged"))
+        progress = _remeasured_progress(m, progress_places, progress_rounding)
+        adjustment, items = _catch_up(open_, target, m.price_change, progress, step=step,
+                                       rounding=rounding)
     return ModificationResult(
         m.on, treatment, m.treatment is not None, reason, Money.from_minor(adjustment, cur),
         _remaining_lines(items, cur.code), progress, rounding, quantum_of(cur, quantum),
     )
+
+
+def _separate_contract(open_: Sequence[ObligationPosition], m: Modification, credit: int,
+                       step: int) -> list[_Remaining]:
+    """Open obligations carry on unchanged; the added ones share the new consideration."""
+    if not m.added:
+        raise ValidationError("modification.added", "goods or services for a separate contract",
+                              ())
+    items: list[_Remaining] = [
+        (p.obligation.id, p.obligation.ssp, p.unrecognised.minor, "unchanged") for p in open_]
+    weights = [Fraction(o.ssp.minor if o.ssp is not None else 0) for o in m.added]
+    if sum(weights) == 0:
+        weights = [Fraction(1)] * len(m.added)
+    for o, part in zip(m.added, allocate_at_step(m.price_change.minor + credit, weights, step),
+                       strict=True):
+        items.append((o.id, o.ssp, part, "separate contract"))
+    return items
+
+
+def _prospective(open_: Sequence[ObligationPosition], m: Modification, credit: int,
+                 step: int) -> list[_Remaining]:
+    """What is unrecognised plus the change, shared by relative remaining SSP."""
+    pool = sum(p.unrecognised.minor for p in open_) + m.price_change.minor + credit
+    weights = [p.weight() for p in open_]
+    for o in m.added:
+        if o.ssp is None:
+            raise ValidationError(f"modification.added[{o.id}].ssp",
+                                  "a standalone selling price", None)
+        weights.append(Fraction(o.ssp.minor))
+    if not weights:
+        raise ValidationError("positions", "an unsatisfied obligation or added goods", [])
+    if sum(weights) == 0:
+        weights = [Fraction(1)] * len(weights)
+    parts = allocate_at_step(pool, weights, step)
+    owners = [(p.obligation.id, p.obligation.ssp) for p in open_] + [(o.id, o.ssp)
+                                                                      for o in m.added]
+    return [(oid, ssp, part, "prospective reallocation")
+            for (oid, ssp), part in zip(owners, parts, strict=True)]
+
+
+def _remeasured_progress(m: Modification, places: int | None, rounding: Rounding) -> Fraction:
+    """The catch-up's progress, checked and rounded to ``places`` decimals when given."""
+    if m.progress is None:
+        raise ValidationError("modification.progress",
+                              "the remeasured progress of the affected obligation", None)
+    progress = m.progress
+    if not 0 <= progress <= 1:
+        raise ValidationError("modification.progress", "between 0 and 1", progress)
+    if places is not None:
+        scale = 10**places
+        progress = Fraction(round_ratio(progress.numerator * scale, progress.denominator,
+                                        rounding), scale)
+    return progress
+
+
+def _catch_up(open_: Sequence[ObligationPosition], target: ObligationPosition,
+              price_change: Money, progress: Fraction, *, step: int,
+              rounding: Rounding) -> tuple[int, list[_Remaining]]:
+    """The ``target`` obligation's revenue jumps to ``round(new price x progress)``.
+
+    Returns the adjustment in minor units and what each open obligation has
+    still to recognise.
+    """
+    new_price = target.allocated.minor + price_change.minor
+    cum = new_price if progress == 1 else round_to_step(new_price * progress, step, rounding)
+    items: list[_Remaining] = [
+        (p.obligation.id, p.obligation.ssp, new_price - cum, "cumulative catch-up") if p is target
+        else (p.obligation.id, p.obligation.ssp, p.unrecognised.minor, "unchanged")
+        for p in open_]
+    return cum - target.recognised.minor, items
 
 
 def _affected(open_: Sequence[ObligationPosition], m: Modification) -> ObligationPosition:

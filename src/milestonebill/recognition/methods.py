@@ -1,7 +1,11 @@
 """Step 4 of the revenue model: recognition schedules by method and convention.
 
-Private engine behind :mod:`milestonebill.recognition`; import from there.
-Every over-time schedule recognises ``round(cumulative target) - recognised
+Point in time (:func:`recognise_at`), straight line under four named
+:class:`Convention` s (:func:`recognise_straight_line`), the output method
+(:func:`recognise_output`) and the cost-to-cost input method
+(:func:`recognise_cost_to_cost`), each a :class:`RecognitionSchedule` per
+reporting period of a :class:`Granularity`.  Everything here is also
+importable from :mod:`milestonebill.recognition`.  Every over-time schedule recognises ``round(cumulative target) - recognised
 so far`` in each reporting period, so nothing drifts and the last period ties.
 """
 
@@ -15,15 +19,11 @@ from fractions import Fraction
 
 import attrs
 
-from milestonebill._recognition_model import (
-    ObligationId,
-    quantum_of,
-    quantum_step,
-    round_to_step,
-)
 from milestonebill.errors import ValidationError
+from milestonebill.ids import ObligationId
 from milestonebill.money import Money, Ratio, Rounding, as_fraction, round_ratio
 from milestonebill.periods import DayCount, Period, add_months, day_fraction
+from milestonebill.recognition._quantum import quantum_of, quantum_step, round_to_step
 
 __all__ = [
     "Convention",
@@ -33,6 +33,7 @@ __all__ = [
     "RecognitionLine",
     "RecognitionSchedule",
     "bucket",
+    "buckets",
     "recognise_at",
     "recognise_cost_to_cost",
     "recognise_output",
@@ -48,8 +49,17 @@ class Granularity(enum.Enum):
     QUARTER = "quarter"
     YEAR = "year"
 
+    @property
+    def rank(self) -> int:
+        """0 for a day up to 3 for a year: a coarser period ranks higher.
 
-_ORDER = {Granularity.DAY: 0, Granularity.MONTH: 1, Granularity.QUARTER: 2, Granularity.YEAR: 3}
+        >>> max([Granularity.QUARTER, Granularity.DAY], key=lambda g: g.rank)
+        <Granularity.QUARTER: 'quarter'>
+        """
+        return _RANK[self]
+
+
+_RANK = {Granularity.DAY: 0, Granularity.MONTH: 1, Granularity.QUARTER: 2, Granularity.YEAR: 3}
 
 
 def bucket(d: date, granularity: Granularity) -> Period:

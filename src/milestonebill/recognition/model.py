@@ -1,38 +1,34 @@
 """Steps 1-3 of the revenue model: obligations, transaction price, allocation.
 
-Private engine behind :mod:`milestonebill.recognition`; import from there.
+A :class:`PerformanceObligation` is a distinct promise; a :class:`Contract`
+holds obligations and a :class:`TransactionPrice` (fixed consideration plus
+variable consideration net of the constraint, :func:`estimate_transaction_price`);
+:func:`allocate_transaction_price` shares the price out by relative
+standalone selling price.  Everything here is also importable from
+:mod:`milestonebill.recognition`.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import NewType
 
 import attrs
 
 from milestonebill.errors import NotFoundError, ValidationError
-from milestonebill.money import (
-    Currency,
-    Money,
-    Ratio,
-    Rounding,
-    allocate_minor,
-    as_fraction,
-    round_ratio,
-)
+from milestonebill.ids import ContractId, ObligationId
+from milestonebill.money import Currency, Money, Ratio, Rounding, as_fraction, round_ratio
 from milestonebill.periods import Period
+from milestonebill.recognition._quantum import allocate_at_step, quantum_of, quantum_step
 
 __all__ = [
     "Allocation",
     "AllocationLine",
     "Contract",
-    "ContractId",
     "DiscountEvidence",
     "Estimate",
-    "ObligationId",
     "Outcome",
     "PerformanceObligation",
     "SSPRange",
@@ -44,51 +40,6 @@ __all__ = [
     "combine_obligations",
     "estimate_transaction_price",
 ]
-
-ObligationId = NewType("ObligationId", str)
-ContractId = NewType("ContractId", str)
-
-
-# ------------------------------------------------------------------ quantum
-
-
-def quantum_step(currency: Currency, quantum: Decimal | None, field: str = "quantum") -> int:
-    """Minor units per rounding quantum (``None`` means the currency's minor unit)."""
-    if quantum is None:
-        return 1
-    if not isinstance(quantum, Decimal) or not quantum.is_finite() or quantum <= 0:
-        raise ValidationError(field, "a positive Decimal such as Decimal('1')", quantum)
-    step = quantum.scaleb(currency.exponent)
-    if step != step.to_integral_value():
-        raise ValidationError(
-            field, f"a whole number of {currency.code} minor units", quantum
-        )
-    return int(step)
-
-
-def quantum_of(currency: Currency, quantum: Decimal | None) -> Decimal:
-    """The quantum as recorded on results: currency units, e.g. ``Decimal('0.01')``."""
-    return currency.quantum if quantum is None else quantum
-
-
-def round_to_step(value: Fraction, step: int, rounding: Rounding) -> int:
-    """Round an exact number of minor units to a multiple of ``step``."""
-    return round_ratio(value.numerator, value.denominator * step, rounding) * step
-
-
-def allocate_at_step(total: int, weights: Sequence[Fraction], step: int) -> list[int]:
-    """Largest-remainder split of ``total`` minor units in multiples of ``step``.
-
-    When ``total`` is not itself a multiple of ``step`` the odd minor units
-    go to the part with the largest weight (ties to the lowest index).
-    """
-    sign = -1 if total < 0 else 1
-    units, odd = divmod(abs(total), step)
-    parts = [p * step for p in allocate_minor(units, list(weights))] if units else [0] * len(weights)
-    if odd:
-        biggest = max(range(len(weights)), key=lambda i: (weights[i], -i))
-        parts[biggest] += odd
-    return [sign * p for p in parts]
 
 
 # -------------------------------------------------------- step 1: obligations
@@ -536,9 +487,44 @@ def allocate_transaction_price(
     step = quantum_step(cur, quantum)
     price = contract.price.amount
     obligations = contract.obligations
-    ids = {o.id for o in obligations}
     amounts: dict[str, int] = {}
     basis: dict[str, str] = {}
+    grouped, group_total = _allocate_bundles(contract, discounts, residual, step,
+                                             amounts=amounts, basis=basis)
+    others = [o for o in obligations if o.id not in grouped and o.id != residual]
+    if residual is not None:
+        _allocate_residual(contract, residual, others, group_total, amounts=amounts, basis=basis)
+    elif others:
+        for o, part in zip(others, _share(price.minor - group_total, others, step), strict=True):
+            amounts[o.id] = part
+            basis[o.id] = "relative standalone selling price"
+    elif group_total != price.minor:
+        raise ValidationError("discounts", f"bundle prices summing to the price {price}",
+                              str(Money.from_minor(group_total, cur)))
+    lines = [
+        AllocationLine(o.id, o.ssp, Money.from_minor(amounts[o.id], cur), basis[o.id])
+        for o in obligations
+    ]
+    return Allocation(contract.id, price, tuple(lines), quantum_of(cur, quantum))
+
+
+def _allocate_bundles(
+    contract: Contract,
+    discounts: Sequence[DiscountEvidence],
+    residual: str | None,
+    step: int,
+    *,
+    amounts: dict[str, int],
+    basis: dict[str, str],
+) -> tuple[set[str], int]:
+    """Give each discount bundle its observed price, shared inside it by relative SSP.
+
+    Fills ``amounts`` and ``basis`` for the bundled obligations; returns the
+    ids bundled and the sum of the bundle prices in minor units.
+    """
+    cur = contract.currency
+    obligations = contract.obligations
+    ids = {o.id for o in obligations}
     grouped: set[str] = set()
     group_total = 0
     for gi, ev in enumerate(discounts):
@@ -558,39 +544,38 @@ def allocate_transaction_price(
             basis[o.id] = label
         grouped |= ev.obligations
         group_total += ev.price.minor
-    others = [o for o in obligations if o.id not in grouped and o.id != residual]
-    if residual is not None:
-        target = contract.obligation(residual)
-        taken = group_total
-        for o in others:
-            amounts[o.id] = _need_ssp(o).minor
-            basis[o.id] = "standalone selling price"
-            taken += amounts[o.id]
-        left = price.minor - taken
-        got = Money.from_minor(left, cur)
-        if left < 0 or (target.ssp_range is not None and got not in target.ssp_range):
-            rng = target.ssp_range
-            expected = (f"within the observed SSP range {rng.low} to {rng.high}" if rng is not None
-                        else "zero or more")
-            raise ValidationError(f"obligations[{residual}].residual", expected, got,
-                                  f"residual approach refused for {residual!r}: the residual {got} "
-                                  f"is not {expected}")
-        amounts[target.id] = left
-        basis[target.id] = "residual"
-    elif others:
-        for o, part in zip(others, _share(price.minor - group_total, others, step), strict=True):
-            amounts[o.id] = part
-            basis[o.id] = "relative standalone selling price"
-    elif group_total != price.minor:
-        raise ValidationError("discounts", f"bundle prices summing to the price {price}",
-                              str(Money.from_minor(group_total, cur)))
-    lines = [
-        AllocationLine(o.id, o.ssp, Money.from_minor(amounts[o.id], cur), basis[o.id])
-        for o in obligations
-    ]
-    return Allocation(contract.id, price, tuple(lines), quantum_of(cur, quantum))
+    return grouped, group_total
 
 
-def ssp_map(contract: Contract) -> Mapping[ObligationId, Money | None]:
-    """Obligation id to SSP (helper for adapters)."""
-    return {o.id: o.ssp for o in contract.obligations}
+def _allocate_residual(
+    contract: Contract,
+    residual: str,
+    others: Sequence[PerformanceObligation],
+    group_total: int,
+    *,
+    amounts: dict[str, int],
+    basis: dict[str, str],
+) -> None:
+    """The residual approach: ``others`` take their SSP, ``residual`` what is left.
+
+    Refused when what is left is negative or outside the residual
+    obligation's observed SSP range.
+    """
+    cur = contract.currency
+    target = contract.obligation(residual)
+    taken = group_total
+    for o in others:
+        amounts[o.id] = _need_ssp(o).minor
+        basis[o.id] = "standalone selling price"
+        taken += amounts[o.id]
+    left = contract.price.amount.minor - taken
+    got = Money.from_minor(left, cur)
+    if left < 0 or (target.ssp_range is not None and got not in target.ssp_range):
+        rng = target.ssp_range
+        expected = (f"within the observed SSP range {rng.low} to {rng.high}" if rng is not None
+                    else "zero or more")
+        raise ValidationError(f"obligations[{residual}].residual", expected, got,
+                              f"residual approach refused for {residual!r}: the residual {got} "
+                              f"is not {expected}")
+    amounts[target.id] = left
+    basis[target.id] = "residual"

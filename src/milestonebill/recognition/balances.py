@@ -1,6 +1,11 @@
 """Steps 6-7: contract balances, journal entries and the revenue waterfall.
 
-Private engine behind :mod:`milestonebill.recognition`; import from there.
+A :class:`ContractActivity` (billings, payments, revenue) gives the
+:func:`contract_balances` of one contract (receivable, contract asset,
+contract liability), the :func:`portfolio_balances` of many, the balanced
+:func:`journal_entries` that post its whole story, and schedules laid out as
+a :func:`revenue_waterfall`.  Everything here is also importable from
+:mod:`milestonebill.recognition`.
 """
 
 from __future__ import annotations
@@ -11,17 +16,12 @@ from datetime import date, timedelta
 
 import attrs
 
-from milestonebill._recognition_methods import (
-    _ORDER,
-    Granularity,
-    RecognitionSchedule,
-    bucket,
-)
-from milestonebill._recognition_model import ContractId, ObligationId
 from milestonebill.errors import ValidationError
+from milestonebill.ids import ContractId, ObligationId
 from milestonebill.ledger import Account, EntryId, JournalEntry, JournalLine
 from milestonebill.money import Currency, Money
 from milestonebill.periods import Period
+from milestonebill.recognition.methods import Granularity, RecognitionSchedule, bucket
 
 __all__ = [
     "Billing",
@@ -347,7 +347,7 @@ def revenue_waterfall(
 ) -> Waterfall:
     """Lay schedules out as obligations x periods (coarser periods sum finer ones).
 
-    >>> from milestonebill._recognition_methods import recognise_straight_line, recognise_at
+    >>> from milestonebill.recognition.methods import recognise_at, recognise_straight_line
     >>> s1 = recognise_straight_line(Money("900", "USD"), Period.of("2025-01-01", "2025-04-01"),
     ...                              obligation_id="support")
     >>> s2 = recognise_at(Money("100", "USD"), date(2025, 2, 14), obligation_id="setup")
@@ -358,10 +358,10 @@ def revenue_waterfall(
     if not schedules:
         raise ValidationError("schedules", "at least one schedule", [])
     cur = schedules[0].total.currency
-    g = granularity or max((s.granularity for s in schedules), key=_ORDER.__getitem__)
+    g = granularity or max((s.granularity for s in schedules), key=lambda each: each.rank)
     for i, s in enumerate(schedules):
         s.total.with_currency_check(cur)
-        if _ORDER[s.granularity] > _ORDER[g]:
+        if s.granularity.rank > g.rank:
             raise ValidationError(f"schedules[{i}].granularity",
                                   f"no coarser than {g.name}", s.granularity.name)
     periods = sorted({bucket(ln.on, g) for s in schedules for ln in s.lines})

@@ -1,181 +1,57 @@
-"""Revenue recognition (ASC 606 / IFRS 15) as pure, exact calculators.
+"""Revenue contracts from what the library bills: schedules and signed agreements.
 
-The five steps, each a value or a function you can use on its own -- in a
-notebook without any agreement, or fed from a billing schedule:
+:func:`obligations_from_schedule` and :func:`contract_from_schedule` read a
+:class:`~milestonebill.schedule.BillingSchedule`;
+:func:`obligations_from_agreement` and :func:`contract_from_agreement` read an
+agreement as amended (its billing plan).  Milestones become point-in-time
+obligations, recurring charges over-time series.  Everything here is also
+importable from :mod:`milestonebill.recognition`.
 
-1. :class:`PerformanceObligation` (and :func:`combine_obligations`,
-   :func:`obligations_from_schedule`); a :class:`Contract` holds them with a
-   transaction price.
-2. :func:`estimate_transaction_price`: fixed plus variable consideration by
-   expected value or most likely amount, net of the constraint.
-3. :func:`allocate_transaction_price`: relative SSP, discounts on bundles
-   with observable evidence, the residual approach (refused outside the
-   observed range); exact sums by largest remainder at a named quantum.
-4. Schedules per day/month/quarter/year: :func:`recognise_at`,
-   :func:`recognise_straight_line` (four named :class:`Convention` s),
-   :func:`recognise_output`, :func:`recognise_cost_to_cost`.
-5. :func:`modify_contract`: separate contract, prospective or cumulative
-   catch-up, chosen by the rules or forced, recorded on the result.
-
-Then :func:`contract_balances` / :func:`portfolio_balances`, balanced
-:func:`journal_entries` (``milestonebill.ledger.JournalEntry``) and the
-:func:`revenue_waterfall`.  Every result names its rounding and quantum.
-
-For a ledger whose billing is already posted (the Biller's invoices), the
-revenue-only postings: :func:`recognition_entries` (per reporting period),
-:func:`release_entry` (one contract to a given unearned amount) and
-:func:`billed_service` (what each billed service period has earned by a
-date) -- *Dr deferred revenue* or *Dr contract asset* */ Cr revenue*, never
-cash or receivable.
-
-ASC 606-10-55-259 (Example 34, Case A): products A, B, C with SSPs 40, 55,
-45 sold for 100; B and C regularly sell together for 60:
-
->>> from decimal import Decimal
->>> usd = lambda v: Money(v, "USD")
->>> c = Contract(ContractId("ex34a"), [
-...     PerformanceObligation(ObligationId("A"), "Product A", usd(40)),
-...     PerformanceObligation(ObligationId("B"), "Product B", usd(55)),
-...     PerformanceObligation(ObligationId("C"), "Product C", usd(45))], usd(100))
->>> a = allocate_transaction_price(c, discounts=[DiscountEvidence({"B", "C"}, usd(60))],
-...                                quantum=Decimal(1))
->>> {k: str(v.amount) for k, v in a.as_dict().items()}
-{'A': '40.00', 'B': '33.00', 'C': '27.00'}
+``milestonebill.agreement`` sits above recognition in the layers, so the
+agreement functions import it when they run, never at import time.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
-from milestonebill._recognition_balances import (
-    Billing,
-    ContractActivity,
-    ContractBalances,
-    Payment,
-    PortfolioBalances,
-    RevenueEvent,
-    Waterfall,
-    WaterfallRow,
-    contract_balances,
-    journal_entries,
-    portfolio_balances,
-    revenue_waterfall,
-)
-from milestonebill._recognition_methods import (
-    Convention,
-    CostReport,
-    Granularity,
-    Method,
-    RecognitionLine,
-    RecognitionSchedule,
-    bucket,
-    recognise_at,
-    recognise_cost_to_cost,
-    recognise_output,
-    recognise_straight_line,
-)
-from milestonebill._recognition_model import (
-    Allocation,
-    AllocationLine,
-    Contract,
-    ContractId,
-    DiscountEvidence,
-    Estimate,
-    ObligationId,
-    Outcome,
-    PerformanceObligation,
-    Satisfaction,
-    SSPRange,
-    TransactionPrice,
-    VariableConsideration,
-    VariableEstimate,
-    allocate_transaction_price,
-    combine_obligations,
-    estimate_transaction_price,
-)
-from milestonebill._recognition_modifications import (
-    Modification,
-    ModificationResult,
-    ModificationTreatment,
-    ObligationPosition,
-    classify_modification,
-    modify_contract,
-    positions,
-)
-from milestonebill._recognition_release import (
-    BilledService,
-    billed_service,
-    recognition_entries,
-    release_entry,
-)
 from milestonebill.errors import ValidationError
+from milestonebill.ids import ContractId, ObligationId
 from milestonebill.money import Money
 from milestonebill.periods import Period
+from milestonebill.recognition.model import (
+    Contract,
+    PerformanceObligation,
+    Satisfaction,
+    TransactionPrice,
+)
 
 if TYPE_CHECKING:
     from milestonebill.agreement import Agreement, PlanItem
-    from milestonebill.schedule import BillingSchedule
+    from milestonebill.schedule import BillingSchedule, Charge, RecurringCharge
 
 __all__ = [
-    "Allocation",
-    "AllocationLine",
-    "BilledService",
-    "Billing",
-    "Contract",
-    "ContractActivity",
-    "ContractBalances",
-    "ContractId",
-    "Convention",
-    "CostReport",
-    "DiscountEvidence",
-    "Estimate",
-    "Granularity",
-    "Method",
-    "Modification",
-    "ModificationResult",
-    "ModificationTreatment",
-    "ObligationId",
-    "ObligationPosition",
-    "Outcome",
-    "Payment",
-    "PerformanceObligation",
-    "PortfolioBalances",
-    "RecognitionLine",
-    "RecognitionSchedule",
-    "RevenueEvent",
-    "SSPRange",
-    "Satisfaction",
-    "TransactionPrice",
-    "VariableConsideration",
-    "VariableEstimate",
-    "Waterfall",
-    "WaterfallRow",
-    "allocate_transaction_price",
-    "billed_service",
-    "bucket",
-    "classify_modification",
-    "combine_obligations",
-    "contract_balances",
     "contract_from_agreement",
     "contract_from_schedule",
-    "estimate_transaction_price",
-    "journal_entries",
-    "modify_contract",
     "obligations_from_agreement",
     "obligations_from_schedule",
-    "portfolio_balances",
-    "positions",
-    "recognise_at",
-    "recognise_cost_to_cost",
-    "recognise_output",
-    "recognise_straight_line",
-    "recognition_entries",
-    "release_entry",
-    "revenue_waterfall",
 ]
+
+
+def _charges_until(item: RecurringCharge, until: date | None) -> Iterator[Charge]:
+    """The charges of a recurring item whose service period starts before ``until``."""
+    return itertools.takewhile(
+        lambda ch: until is None or (ch.period is not None and ch.period.start < until),
+        item.charges())
+
+
+def _span(periods: Iterable[Period | None]) -> Period | None:
+    """The period from the earliest start to the latest end (``None`` for no periods)."""
+    spans = [p for p in periods if p is not None]
+    return Period(min(p.start for p in spans), max(p.end for p in spans)) if spans else None
 
 
 def obligations_from_schedule(
@@ -215,13 +91,10 @@ def obligations_from_schedule(
     for rc in schedule.recurring:
         if not rc.is_finite and until is None:
             raise ValidationError("until", f"a date to bound the open-ended item {rc.id!r}", None)
-        charges = list(itertools.takewhile(
-            lambda ch: until is None or (ch.period is not None and ch.period.start < until),
-            rc.charges()))
+        charges = list(_charges_until(rc, until))
         if not charges:
             continue
-        spans = [ch.period for ch in charges if ch.period is not None]
-        period = Period(min(p.start for p in spans), max(p.end for p in spans)) if spans else None
+        period = _span(ch.period for ch in charges)
         total = Money.total((ch.amount for ch in charges), currency=schedule.currency)
         out.append(PerformanceObligation(
             ObligationId(rc.id), rc.name, overrides.get(rc.id, total), Satisfaction.OVER_TIME,
@@ -244,9 +117,7 @@ def contract_from_schedule(
     if price is None:
         billed = list(schedule.milestone_amounts().values())
         for rc in schedule.recurring:
-            billed.extend(ch.amount for ch in itertools.takewhile(
-                lambda ch: until is None or (ch.period is not None and ch.period.start < until),
-                rc.charges()))
+            billed.extend(ch.amount for ch in _charges_until(rc, until))
         price = Money.total(billed, currency=schedule.currency)
     return Contract(ContractId(contract_id), obligations, price)
 
@@ -301,11 +172,9 @@ def obligations_from_agreement(
                                              overrides.get(item_id, total), sat,
                                              sources=(first.key,)))
             continue
-        spans = [i.period for i in pieces if i.period is not None]
-        period = Period(min(p.start for p in spans), max(p.end for p in spans)) if spans else None
         out.append(PerformanceObligation(
             ObligationId(item_id), first.name, overrides.get(item_id, total),
-            Satisfaction.OVER_TIME, period=period, series=True,
+            Satisfaction.OVER_TIME, period=_span(i.period for i in pieces), series=True,
             sources=tuple(i.key for i in pieces),
         ))
     return tuple(out)

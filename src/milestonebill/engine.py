@@ -101,7 +101,6 @@ from milestonebill.agreement import (
     event_from_json,
     event_to_json,
 )
-from milestonebill.agreement import PaymentMethodKind as AgreementMethodKind
 from milestonebill.clock import Clock, FixedClock, SystemClock
 from milestonebill.errors import (
     ConcurrencyError,
@@ -126,7 +125,6 @@ from milestonebill.gateways.base import (
     GatewayEventKind,
     PaymentGateway,
     PaymentMethodId,
-    PaymentMethodKind,
     RefundRequest,
     RefundResult,
     RefundStatus,
@@ -1584,12 +1582,10 @@ class Biller:
                  ) -> ChargeRequest:
         pm = a.payment_method
         assert pm is not None
-        kind = (PaymentMethodKind.US_BANK_ACCOUNT if pm.kind is AgreementMethodKind.BANK_DEBIT
-                else PaymentMethodKind.CARD)
         return ChargeRequest(agreement_id=a.id, invoice_id=invoice.id, attempt=attempt,
                              amount=amount, customer_id=CustomerId(pm.customer_id),
                              payment_method_id=PaymentMethodId(pm.payment_method_id),
-                             description=f"Invoice {invoice.number}", payment_method_kind=kind)
+                             description=f"Invoice {invoice.number}", payment_method_kind=pm.kind)
 
     def _charge(self, a: Agreement, invoice: Invoice, attempt: int, amount: Money,
                 tally: _Tally) -> Agreement:

@@ -53,9 +53,9 @@ import attrs
 
 from milestonebill._json import canonical_json, parse_json_object
 from milestonebill._validate import utc_datetime
-from milestonebill.agreement import AgreementId
 from milestonebill.documents import InvoiceId
 from milestonebill.errors import ValidationError
+from milestonebill.ids import AgreementId
 from milestonebill.ledger import Ledger
 from milestonebill.money import Money
 

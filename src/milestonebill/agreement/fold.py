@@ -216,6 +216,34 @@ class Agreement:
                 return inv
         raise NotFoundError(f"agreement {self.id!r} has no invoice {invoice_id!r}")
 
+    def net_paid(self, invoice_id: str) -> Money:
+        """Paid against an issued invoice less what was refunded of it (never negative).
+
+        Raises :class:`NotFoundError` for an invoice the agreement did not issue.
+        """
+        self.invoice(invoice_id)
+        paid = self._sum(p.amount for p in self.payments if p.invoice_id == invoice_id)
+        refunded = self._sum(r.amount for r in self.refunds if r.invoice_id == invoice_id)
+        return paid - refunded
+
+    def balance_of(self, invoice_id: str) -> Money:
+        """Still owed on an issued invoice (tax included).
+
+        Its total, less its credit notes and :meth:`net_paid`, plus what was
+        moved from it to customer credit, less customer credit applied to
+        it.  Negative when the client is owed money.  The fold checks
+        :class:`CustomerCreditAdded` and :class:`CreditApplied` against it;
+        :func:`milestonebill.invoicing.invoice_balance` returns it.
+        """
+        credited = self._sum(c.total for c in self.credit_notes if c.credits == invoice_id)
+        moved = self._sum(c.amount for c in self.credits_added if c.invoice_id == invoice_id)
+        applied = self._sum(c.amount for c in self.credits_applied if c.invoice_id == invoice_id)
+        return (self.invoice(invoice_id).total - credited - self.net_paid(invoice_id)
+                + moved - applied)
+
+    def _sum(self, amounts: Iterable[Money]) -> Money:
+        return Money.total(amounts, currency=self.currency)
+
     @classmethod
     def from_events(cls, events: Iterable[Event]) -> Agreement:
         """Fold a stream of events; the first must be :class:`Signed` at version 1."""
@@ -498,26 +526,8 @@ def _on_payment_failed(a: Agreement, e: PaymentFailed) -> _Fields:
     return {"failures": (*a.failures, e)}
 
 
-def _paid(a: Agreement, invoice_id: str) -> Money:
-    return Money.total((p.amount for p in a.payments if p.invoice_id == invoice_id),
-                       currency=a.currency) - Money.total(
-        (r.amount for r in a.refunds if r.invoice_id == invoice_id), currency=a.currency)
-
-
-def _balance_minor(a: Agreement, invoice_id: str) -> int:
-    # Mirrors invoicing.invoice_balance (which cannot be imported here).
-    inv = a.invoice(invoice_id)
-    return (inv.total.minor
-            - sum(c.total.minor for c in a.credit_notes if c.credits == invoice_id)
-            - sum(p.amount.minor for p in a.payments if p.invoice_id == invoice_id)
-            + sum(r.amount.minor for r in a.refunds if r.invoice_id == invoice_id)
-            + sum(c.amount.minor for c in a.credits_added if c.invoice_id == invoice_id)
-            - sum(c.amount.minor for c in a.credits_applied if c.invoice_id == invoice_id))
-
-
 def _on_refunded(a: Agreement, e: Refunded) -> _Fields:
-    a.invoice(e.invoice_id)
-    paid = _paid(a, e.invoice_id)
+    paid = a.net_paid(e.invoice_id)
     if e.amount.currency != a.currency or not 0 < e.amount.minor <= paid.minor:
         raise ValidationError("amount", f"a positive amount up to what was paid ({paid})",
                               e.amount)
@@ -525,7 +535,7 @@ def _on_refunded(a: Agreement, e: Refunded) -> _Fields:
 
 
 def _on_customer_credit_added(a: Agreement, e: CustomerCreditAdded) -> _Fields:
-    owed = -_balance_minor(a, e.invoice_id)
+    owed = -a.balance_of(e.invoice_id).minor
     if e.amount.currency != a.currency or not 0 < e.amount.minor <= owed:
         raise ValidationError("amount", "a positive amount up to what the invoice owes "
                               f"the client ({Money.from_minor(max(owed, 0), a.currency)})",
@@ -534,7 +544,7 @@ def _on_customer_credit_added(a: Agreement, e: CustomerCreditAdded) -> _Fields:
 
 
 def _on_credit_applied(a: Agreement, e: CreditApplied) -> _Fields:
-    cap = min(_balance_minor(a, e.invoice_id), a.credit_balance.minor)
+    cap = min(a.balance_of(e.invoice_id).minor, a.credit_balance.minor)
     if e.amount.currency != a.currency or not 0 < e.amount.minor <= cap:
         raise ValidationError("amount", "a positive amount up to the invoice balance and "
                               f"the customer credit ({Money.from_minor(max(cap, 0), a.currency)})",

@@ -388,21 +388,11 @@ def invoice_balance(agreement: Agreement, invoice_id: InvoiceId) -> Money:
 
     Negative when the client is owed money (overpaid, or credited after paying)
     and the Biller's credit policy has not yet refunded it or moved it to the
-    customer's credit balance (see ``docs/engine.md``).
+    customer's credit balance (see ``docs/engine.md``).  The same figure as
+    :meth:`Agreement.balance_of <milestonebill.agreement.Agreement.balance_of>`,
+    which the agreement's fold checks customer-credit events against.
     """
-    invoice = agreement.invoice(invoice_id)
-    cur = agreement.currency
-    credited = Money.total((c.total for c in agreement.credit_notes if c.credits == invoice_id),
-                           currency=cur)
-    paid = Money.total((p.amount for p in agreement.payments if p.invoice_id == invoice_id),
-                       currency=cur)
-    refunded = Money.total((r.amount for r in agreement.refunds if r.invoice_id == invoice_id),
-                           currency=cur)
-    moved = Money.total((c.amount for c in agreement.credits_added
-                         if c.invoice_id == invoice_id), currency=cur)
-    applied = Money.total((c.amount for c in agreement.credits_applied
-                           if c.invoice_id == invoice_id), currency=cur)
-    return invoice.total - credited - paid + refunded + moved - applied
+    return agreement.balance_of(invoice_id)
 
 
 def invoice_status(agreement: Agreement, invoice_id: InvoiceId) -> InvoiceStatus:

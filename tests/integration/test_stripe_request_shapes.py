@@ -257,17 +257,17 @@ def exercise(gw: StripeGateway) -> None:
                                               metadata={"crm": "42"}))
     gw.save_payment_method(SetupRequest(cust.customer_id, "pm_card_visa", metadata={"x": "y"}))
     gw.save_payment_method(SetupRequest(
-        cust.customer_id, "pm_usBankAccount", PaymentMethodKind.US_BANK_ACCOUNT,
+        cust.customer_id, "pm_usBankAccount", PaymentMethodKind.BANK_DEBIT,
         MandateAcceptance(datetime(2026, 3, 1, tzinfo=UTC), "203.0.113.9", "Mozilla/5.0")))
     gw.save_payment_method(SetupRequest(
-        cust.customer_id, "pm_usBankAccount2", PaymentMethodKind.US_BANK_ACCOUNT,
+        cust.customer_id, "pm_usBankAccount2", PaymentMethodKind.BANK_DEBIT,
         MandateAcceptance(datetime(2026, 3, 1, tzinfo=UTC))))
     gw.charge(ChargeRequest("agr-1", "INV-0001", 1, Money("1250.00", "USD"), CustomerId("cus_1"),
                             PaymentMethodId("pm_1"), description="Milestone 1",
                             metadata={"firm": "acme"}))
     gw.charge(ChargeRequest("agr-1", "INV-0002", 2, Money("700.00", "USD"), CustomerId("cus_1"),
                             PaymentMethodId("pm_2"),
-                            payment_method_kind=PaymentMethodKind.US_BANK_ACCOUNT))
+                            payment_method_kind=PaymentMethodKind.BANK_DEBIT))
     gw.refund(RefundRequest("agr-1", "INV-0001", "CN-1", "pi_1", Money("100.00", "USD"),
                             reason="requested_by_customer"))
     gw.refund(RefundRequest("agr-1", "INV-0001", "CN-2", "pi_1", reason="scope reduced"))

@@ -139,7 +139,7 @@ def test_the_link_metadata_names_agreement_invoice_and_attempt() -> None:
 
 def test_a_bank_account_setup_needs_a_mandate() -> None:
     with pytest.raises(ValidationError) as caught:
-        SetupRequest(CustomerId("cus_1"), "tok", PaymentMethodKind.US_BANK_ACCOUNT)
+        SetupRequest(CustomerId("cus_1"), "tok", PaymentMethodKind.BANK_DEBIT)
     assert caught.value.field == "mandate"
 
 

@@ -153,7 +153,7 @@ def test_a_required_action_charges_nothing_until_the_customer_authenticates() ->
 
 def test_bank_debits_stay_processing_until_settled() -> None:
     gw = InMemoryGateway()
-    cust, pm = setup(gw, "tok_bank", PaymentMethodKind.US_BANK_ACCOUNT)
+    cust, pm = setup(gw, "tok_bank", PaymentMethodKind.BANK_DEBIT)
     pending = gw.charge(charge_req(cust, pm))
     assert pending.status is ChargeStatus.PROCESSING
     assert len(gw.charges) == 1

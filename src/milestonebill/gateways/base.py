@@ -56,6 +56,7 @@ from milestonebill.ids import (
     setup_idempotency_key,
 )
 from milestonebill.money import Money
+from milestonebill.payment_methods import PaymentMethodKind
 
 __all__ = [
     "DEFAULT_WEBHOOK_TOLERANCE",
@@ -131,13 +132,6 @@ def _positive_money(field: str) -> Callable[[Any, Any, Any], None]:
 
 
 # --------------------------------------------------------------------- enums
-
-
-class PaymentMethodKind(enum.Enum):
-    """What kind of instrument a saved payment method is."""
-
-    CARD = "card"
-    US_BANK_ACCOUNT = "us_bank_account"
 
 
 class ChargeStatus(enum.Enum):
@@ -258,7 +252,7 @@ class MandateAcceptance:
 class SetupRequest:
     """Save ``payment_method_token`` (from the client's browser) for off-session use.
 
-    For ``US_BANK_ACCOUNT`` a :class:`MandateAcceptance` is required.
+    For ``BANK_DEBIT`` a :class:`MandateAcceptance` is required.
     """
 
     customer_id: CustomerId = attrs.field(validator=lambda _i, _a, v: check_id("customer_id", v))
@@ -270,8 +264,8 @@ class SetupRequest:
     metadata: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_metadata)
 
     def __attrs_post_init__(self) -> None:
-        if self.kind is PaymentMethodKind.US_BANK_ACCOUNT and self.mandate is None:
-            raise ValidationError("mandate", "given for a US bank account", None)
+        if self.kind is PaymentMethodKind.BANK_DEBIT and self.mandate is None:
+            raise ValidationError("mandate", "given for a bank debit", None)
 
     @property
     def idempotency_key(self) -> str:

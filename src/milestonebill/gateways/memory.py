@@ -198,7 +198,7 @@ class InMemoryGateway:
 
     ``fees`` maps a charged amount to the gateway's fee (default: no fee);
     ``clock`` stamps webhooks (default: always 2026-01-01T00:00Z, so runs are
-    repeatable).  Charges to a ``US_BANK_ACCOUNT`` stay processing unless
+    repeatable).  Charges to a ``BANK_DEBIT`` method stay processing unless
     scripted otherwise, as bank debits do.
     """
 
@@ -523,7 +523,7 @@ class InMemoryGateway:
         for k in (request.payment_method_id, method.token if method else None):
             if k is not None and k in self._by_method:
                 return self._by_method[k]
-        if kind is PaymentMethodKind.US_BANK_ACCOUNT:
+        if kind is PaymentMethodKind.BANK_DEBIT:
             return Scripted.stay_processing()
         return Scripted.succeed()
 

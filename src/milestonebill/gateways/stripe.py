@@ -256,11 +256,19 @@ def map_charge_error(
                         decline_code=chosen or "card_declined", decline_hard=hard, message=message)
 
 
+#: Stripe's payment method type for each kind; Stripe debits bank accounts as US ones.
+_STRIPE_TYPES: Mapping[PaymentMethodKind, str] = {
+    PaymentMethodKind.CARD: "card",
+    PaymentMethodKind.BANK_DEBIT: "us_bank_account",
+}
+_KINDS = {stripe_type: kind for kind, stripe_type in _STRIPE_TYPES.items()}
+
+
 def _kind_of(value: Any) -> PaymentMethodKind:
-    try:
-        return PaymentMethodKind(value)
-    except ValueError:
-        raise GatewayError(f"unsupported payment method type {value!r}") from None
+    kind = _KINDS.get(value) if isinstance(value, str) else None
+    if kind is None:
+        raise GatewayError(f"unsupported payment method type {value!r}")
+    return kind
 
 
 def map_setup_intent(si: Mapping[str, Any], *, customer_id: CustomerId | None = None) -> SetupResult:
@@ -274,7 +282,7 @@ def map_setup_intent(si: Mapping[str, Any], *, customer_id: CustomerId | None = 
         kind_name = _get(pm, "type") if isinstance(pm, Mapping) else None
         types = si.get("payment_method_types") or ["card"]
         kind = _kind_of(kind_name or types[0])
-        details = _get(pm, kind.value) if isinstance(pm, Mapping) else None
+        details = _get(pm, _STRIPE_TYPES[kind]) if isinstance(pm, Mapping) else None
         saved = SavedPaymentMethod(
             PaymentMethodId(pm_id), CustomerId(cust), kind,
             last4=_get(details, "last4"),
@@ -530,7 +538,7 @@ class StripeGateway:
         create: dict[str, Any] = {
             "customer": request.customer_id,
             "usage": "off_session",
-            "payment_method_types": [request.kind.value],
+            "payment_method_types": [_STRIPE_TYPES[request.kind]],
         }
         if request.metadata:
             create["metadata"] = dict(request.metadata)
@@ -538,7 +546,7 @@ class StripeGateway:
             "payment_method": request.payment_method_token,
             "expand": ["payment_method"],
         }
-        if request.kind is PaymentMethodKind.US_BANK_ACCOUNT:
+        if request.kind is PaymentMethodKind.BANK_DEBIT:
             create["payment_method_options"] = {
                 "us_bank_account": {"verification_method": "automatic"}
             }
@@ -590,7 +598,7 @@ class StripeGateway:
             "currency": request.amount.currency.code.lower(),
             "customer": request.customer_id,
             "payment_method": request.payment_method_id,
-            "payment_method_types": [request.payment_method_kind.value],
+            "payment_method_types": [_STRIPE_TYPES[request.payment_method_kind]],
             "confirm": True,
             "off_session": True,
             "metadata": dict(request.link_metadata()),

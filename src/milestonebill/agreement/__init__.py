@@ -1,0 +1,241 @@
+"""Proposals, signed agreements as a fold over events, and priced amendments.
+
+Life of an engagement, as pure values (no clock, no I/O):
+
+1. A :class:`Proposal` offers one or more :class:`PackageOption` s (each a
+   :class:`~milestonebill.schedule.BillingSchedule` and a scope text) and
+   optional :class:`AddOn` s, valid until a date.
+2. :func:`sign` turns it into an :class:`Agreement` whose first event is
+   :class:`Signed`.  The payment method is a :class:`PaymentMethodRef`
+   (gateway ids only); anything that looks like a raw card number is refused.
+3. Everything after that is an event appended to the agreement's stream;
+   ``Agreement.from_events(events)`` and :func:`apply` fold them.  Events
+   carry ``event_id``, ``version`` (1, 2, 3, ... with no gaps) and
+   ``effective_at`` (aware UTC).  Re-applying an event id is a no-op; a
+   version that is not the next one raises :class:`EventOrderError`.
+4. Amendments (:class:`Amendment`, a tuple of typed operations) are
+   proposed, then approved (explicitly, or automatically after the
+   proposal's notice period -- see :func:`approvals_due`) or rejected.
+   Pending amendments do not affect billing.  :func:`preview` prices an
+   amendment before anything is applied.
+
+Queries the billing engine calls (all pure; ``as_of``/``through`` always
+explicit):
+
+* :func:`billing_plan` -- every billable item with its current amount and
+  billing date (see :mod:`milestonebill.agreement.terms` for the keys).
+* :func:`contract_value` -- the sum of the plan.  Open-ended recurring
+  charges have no total, so their value is counted over a *stated horizon*:
+  the service-period pieces that start before ``through``.  ``through`` is
+  required when any recurring charge is open-ended.
+* :func:`preview` -- the exact money effect of an amendment.
+* :func:`approvals_due` -- amendments whose notice period has run out.
+* ``milestonebill.invoicing.due_invoices`` and friends decide what to bill.
+
+The package's modules, each importing only those above it:
+
+* :mod:`~milestonebill.agreement.proposal` -- :class:`Proposal` and what it offers;
+* :mod:`~milestonebill.agreement.amendments` -- :class:`Amendment` and its operations;
+* :mod:`~milestonebill.agreement.terms` -- milestone and recurring terms, :class:`PlanItem`;
+* :mod:`~milestonebill.agreement.draft` -- applying operations to a working copy of the terms;
+* :mod:`~milestonebill.agreement.events` -- the events and their JSON;
+* :mod:`~milestonebill.agreement.fold` -- :class:`Agreement` and :func:`apply`;
+* :mod:`~milestonebill.agreement.commands` -- :func:`sign` and the event builders;
+* :mod:`~milestonebill.agreement.plan` -- :func:`billing_plan`, :func:`contract_value`,
+  :func:`billed_by_key`;
+* :mod:`~milestonebill.agreement.preview` -- :func:`preview`.
+
+Payment-method references live in :mod:`milestonebill.payment_methods` and
+identifiers in :mod:`milestonebill.ids`; both are re-exported here.
+
+>>> from datetime import UTC, date, datetime
+>>> from milestonebill.money import Currency, Money
+>>> from milestonebill.schedule import BillingSchedule, Milestone, MilestoneId, Trigger
+>>> usd = Currency.of("USD")
+>>> basic = PackageOption("basic", "Basic", BillingSchedule(currency=usd, milestones=[
+...     Milestone(MilestoneId("kickoff"), "Kickoff", amount=Money("1000.00", "USD"),
+...               trigger=Trigger.ON_SIGNING),
+...     Milestone(MilestoneId("launch"), "Launch", amount=Money("4000.00", "USD"))]))
+>>> proposal = Proposal(ProposalId("p-1"), "Acme Ltd", usd, (basic,),
+...                     valid_until=date(2026, 3, 31), collection=Collection.SEND_INVOICE)
+>>> a = sign(proposal, option="basic", signer="Ada", agreement_id=AgreementId("agr-1"),
+...          signed_at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC), payment_method=None)
+>>> a.state, a.version, contract_value(a)
+(<AgreementState.ACTIVE: 'active'>, 1, Money('5000.00', 'USD'))
+>>> a = apply(a, complete_milestone(a, MilestoneId("launch"), by="Ada", evidence="go-live",
+...                                  at=datetime(2026, 4, 1, tzinfo=UTC)))
+>>> a.completions[MilestoneId("launch")]
+datetime.date(2026, 4, 1)
+>>> a.as_of(date(2026, 3, 31)).version
+1
+"""
+
+from milestonebill.agreement.amendments import (
+    AddAddOn,
+    AddMilestone,
+    AddRecurringCharge,
+    Amendment,
+    CancelAddOn,
+    CancelAgreement,
+    ChangeBillingDay,
+    ChangeMilestoneAmount,
+    ChangeRecurringInterval,
+    ChangeRecurringPrice,
+    EndRecurringCharge,
+    Operation,
+    ProrationPolicy,
+    RemoveMilestone,
+    RescheduleMilestone,
+    SwitchPackage,
+)
+from milestonebill.agreement.commands import (
+    approvals_due,
+    approve,
+    cancel,
+    complete,
+    complete_milestone,
+    pause,
+    propose,
+    reject,
+    resume,
+    sign,
+)
+from milestonebill.agreement.events import (
+    AmendmentApproved,
+    AmendmentProposed,
+    AmendmentRejected,
+    Cancelled,
+    ChargeAttempted,
+    Completed,
+    CreditApplied,
+    CreditIssued,
+    CustomerCreditAdded,
+    Event,
+    InvoiceIssued,
+    MilestoneCompleted,
+    Paused,
+    PaymentFailed,
+    PaymentSucceeded,
+    Refunded,
+    Resumed,
+    Signed,
+    event_from_json,
+    event_to_json,
+)
+from milestonebill.agreement.fold import (
+    Agreement,
+    AgreementState,
+    AmendmentRecord,
+    AmendmentStatus,
+    Completion,
+    apply,
+)
+from milestonebill.agreement.plan import (
+    billed_by_key,
+    billing_plan,
+    contract_value,
+)
+from milestonebill.agreement.preview import (
+    AmendmentPreview,
+    PreviewLine,
+    ScheduleChange,
+    preview,
+)
+from milestonebill.agreement.proposal import (
+    AddOn,
+    ApprovalRules,
+    Collection,
+    PackageOption,
+    Proposal,
+)
+from milestonebill.agreement.terms import (
+    MilestoneTerm,
+    PlanItem,
+    RecurringTerm,
+)
+from milestonebill.ids import (
+    AgreementId,
+    AmendmentId,
+    ProposalId,
+)
+from milestonebill.payment_methods import (
+    PaymentMethodKind,
+    PaymentMethodRef,
+    contains_card_number,
+)
+
+__all__ = [
+    "AddAddOn",
+    "AddMilestone",
+    "AddOn",
+    "AddRecurringCharge",
+    "Agreement",
+    "AgreementId",
+    "AgreementState",
+    "Amendment",
+    "AmendmentApproved",
+    "AmendmentId",
+    "AmendmentPreview",
+    "AmendmentProposed",
+    "AmendmentRecord",
+    "AmendmentRejected",
+    "AmendmentStatus",
+    "ApprovalRules",
+    "CancelAddOn",
+    "CancelAgreement",
+    "Cancelled",
+    "ChangeBillingDay",
+    "ChangeMilestoneAmount",
+    "ChangeRecurringInterval",
+    "ChangeRecurringPrice",
+    "ChargeAttempted",
+    "Collection",
+    "Completed",
+    "Completion",
+    "CreditApplied",
+    "CreditIssued",
+    "CustomerCreditAdded",
+    "EndRecurringCharge",
+    "Event",
+    "InvoiceIssued",
+    "MilestoneCompleted",
+    "MilestoneTerm",
+    "Operation",
+    "PackageOption",
+    "Paused",
+    "PaymentFailed",
+    "PaymentMethodKind",
+    "PaymentMethodRef",
+    "PaymentSucceeded",
+    "PlanItem",
+    "PreviewLine",
+    "Proposal",
+    "ProposalId",
+    "ProrationPolicy",
+    "RecurringTerm",
+    "Refunded",
+    "RemoveMilestone",
+    "RescheduleMilestone",
+    "Resumed",
+    "ScheduleChange",
+    "Signed",
+    "SwitchPackage",
+    "apply",
+    "approvals_due",
+    "approve",
+    "billed_by_key",
+    "billing_plan",
+    "cancel",
+    "complete",
+    "complete_milestone",
+    "contains_card_number",
+    "contract_value",
+    "event_from_json",
+    "event_to_json",
+    "pause",
+    "preview",
+    "propose",
+    "reject",
+    "resume",
+    "sign",
+]

@@ -1,0 +1,243 @@
+"""Amendment operations: typed changes to an agreement's terms, proposed together.
+
+An :class:`Amendment` is one or more :data:`Operation` s, applied in order
+and all or nothing once approved (see :mod:`milestonebill.agreement.draft`
+for what each one does to the terms).  Changes to a recurring charge in the
+middle of a service period are cut as the :class:`ProrationPolicy` says.
+
+>>> from datetime import date
+>>> from milestonebill.schedule import MilestoneId
+>>> a = Amendment(AmendmentId("am-1"), [RescheduleMilestone(date(2026, 5, 1),
+...               MilestoneId("launch"), date(2026, 6, 1))])
+>>> a.effective, a.changes_money_or_scope()
+(datetime.date(2026, 5, 1), False)
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import date
+
+import attrs
+
+from milestonebill._validate import check_id
+from milestonebill.errors import ValidationError
+from milestonebill.ids import AmendmentId
+from milestonebill.money import Money
+from milestonebill.schedule import Interval, ItemId, Milestone, MilestoneId, RecurringCharge
+
+__all__ = [
+    "AddAddOn",
+    "AddMilestone",
+    "AddRecurringCharge",
+    "Amendment",
+    "CancelAddOn",
+    "CancelAgreement",
+    "ChangeBillingDay",
+    "ChangeMilestoneAmount",
+    "ChangeRecurringInterval",
+    "ChangeRecurringPrice",
+    "EndRecurringCharge",
+    "Operation",
+    "ProrationPolicy",
+    "RemoveMilestone",
+    "RescheduleMilestone",
+    "SwitchPackage",
+]
+
+
+class ProrationPolicy(enum.Enum):
+    """How a change in the middle of a service period is billed.
+
+    * ``PRORATE_NOW`` -- the old terms end and the new ones start on the
+      effective date: unused time on the old terms is credited, the rest of
+      the period on the new terms is charged (prorated).
+    * ``NEXT_PERIOD`` -- the period in progress keeps the old terms; the new
+      terms start with the next period.
+    * ``NONE`` -- no proration either way: the period in progress is billed
+      whole at the terms in force when it is billed, i.e. the old terms for
+      a charge billed in advance and the new terms for one billed in arrears.
+      For interval and billing-day changes and for ending a charge it
+      behaves as ``NEXT_PERIOD``.
+    """
+
+    PRORATE_NOW = "prorate_now"
+    NEXT_PERIOD = "next_period"
+    NONE = "none"
+
+
+# ---------------------------------------------------------------- operations
+
+
+@attrs.frozen
+class ChangeMilestoneAmount:
+    """Set a milestone's amount from ``effective`` on."""
+
+    effective: date
+    milestone_id: MilestoneId
+    amount: Money
+
+
+@attrs.frozen
+class AddMilestone:
+    """Add a milestone; it must have a fixed ``amount`` (no percentage)."""
+
+    effective: date
+    milestone: Milestone
+
+    def __attrs_post_init__(self) -> None:
+        if self.milestone.amount is None:
+            raise ValidationError("milestone.amount", "a fixed amount in an amendment",
+                                  self.milestone.percent)
+
+
+@attrs.frozen
+class RemoveMilestone:
+    """Remove a milestone; if it was invoiced it is credited in full."""
+
+    effective: date
+    milestone_id: MilestoneId
+
+
+@attrs.frozen
+class RescheduleMilestone:
+    """Move an ``ON_DATE`` milestone to ``due_on``."""
+
+    effective: date
+    milestone_id: MilestoneId
+    due_on: date
+
+
+@attrs.frozen
+class ChangeRecurringPrice:
+    """New price for a recurring charge (its escalations are replaced by none)."""
+
+    effective: date
+    item_id: ItemId
+    amount: Money
+    proration: ProrationPolicy = ProrationPolicy.PRORATE_NOW
+
+
+@attrs.frozen
+class ChangeRecurringInterval:
+    """New interval; with ``PRORATE_NOW`` the billing cycle restarts on the effective date."""
+
+    effective: date
+    item_id: ItemId
+    interval: Interval
+    proration: ProrationPolicy = ProrationPolicy.PRORATE_NOW
+
+
+@attrs.frozen
+class ChangeBillingDay:
+    """New anchor day (month and year intervals); the stub up to it is prorated."""
+
+    effective: date
+    item_id: ItemId
+    anchor_day: int
+    proration: ProrationPolicy = ProrationPolicy.PRORATE_NOW
+
+
+@attrs.frozen
+class AddRecurringCharge:
+    """Add a recurring charge, active from ``max(effective, charge.start)``."""
+
+    effective: date
+    charge: RecurringCharge
+
+
+@attrs.frozen
+class EndRecurringCharge:
+    """End a recurring charge on ``effective`` (policy decides the cut)."""
+
+    effective: date
+    item_id: ItemId
+    proration: ProrationPolicy = ProrationPolicy.PRORATE_NOW
+
+
+@attrs.frozen
+class AddAddOn:
+    """Add one of the proposal's add-ons."""
+
+    effective: date
+    addon_id: str
+
+
+@attrs.frozen
+class CancelAddOn:
+    """Cancel an active add-on: end its charges, drop its undelivered milestones."""
+
+    effective: date
+    addon_id: str
+    proration: ProrationPolicy = ProrationPolicy.PRORATE_NOW
+
+
+@attrs.frozen
+class SwitchPackage:
+    """Switch to another package option of the proposal (upgrade or downgrade)."""
+
+    effective: date
+    option_id: str
+    proration: ProrationPolicy = ProrationPolicy.PRORATE_NOW
+
+
+@attrs.frozen
+class CancelAgreement:
+    """Cancel the agreement, crediting unused prepaid time or not."""
+
+    effective: date
+    credit_unused: bool = True
+
+
+Operation = (
+    ChangeMilestoneAmount
+    | AddMilestone
+    | RemoveMilestone
+    | RescheduleMilestone
+    | ChangeRecurringPrice
+    | ChangeRecurringInterval
+    | ChangeBillingDay
+    | AddRecurringCharge
+    | EndRecurringCharge
+    | AddAddOn
+    | CancelAddOn
+    | SwitchPackage
+    | CancelAgreement
+)
+_OPERATION_TYPES = (
+    ChangeMilestoneAmount, AddMilestone, RemoveMilestone, RescheduleMilestone,
+    ChangeRecurringPrice, ChangeRecurringInterval, ChangeBillingDay, AddRecurringCharge,
+    EndRecurringCharge, AddAddOn, CancelAddOn, SwitchPackage, CancelAgreement,
+)
+
+
+def _operations(value: Iterable[Operation]) -> tuple[Operation, ...]:
+    ops = tuple(value)
+    for i, op in enumerate(ops):
+        if not isinstance(op, _OPERATION_TYPES):
+            raise ValidationError(f"operations[{i}]", "an amendment operation", op)
+    return ops
+
+
+@attrs.frozen
+class Amendment:
+    """One or more operations proposed and approved together, applied in order."""
+
+    id: AmendmentId
+    operations: tuple[Operation, ...] = attrs.field(converter=_operations)
+    description: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        check_id("id", self.id)
+        if not self.operations:
+            raise ValidationError("operations", "at least one operation", self.operations)
+
+    @property
+    def effective(self) -> date:
+        """The latest effective date of its operations."""
+        return max(op.effective for op in self.operations)
+
+    def changes_money_or_scope(self) -> bool:
+        """True unless every operation only reschedules a dated milestone."""
+        return not all(isinstance(op, RescheduleMilestone) for op in self.operations)

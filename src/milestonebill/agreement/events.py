@@ -1,0 +1,319 @@
+"""The events of an agreement's stream, and their JSON form.
+
+Every event carries ``event_id``, ``version`` (1, 2, 3, ... with no gaps)
+and ``effective_at`` (aware UTC; an aware time in another zone is
+converted).  :class:`Signed` is always the first;
+:func:`~milestonebill.agreement.apply` folds the rest.  :data:`Event` is the
+union of them all, and :func:`event_to_json` / :func:`event_from_json` are
+their exact JSON round trip through the library's one codec
+(:mod:`milestonebill._json`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import attrs
+
+from milestonebill._json import decode, encode
+from milestonebill._validate import utc_datetime
+from milestonebill.agreement.amendments import Amendment
+from milestonebill.agreement.proposal import Proposal
+from milestonebill.documents import CreditNote, Invoice
+from milestonebill.errors import ValidationError
+from milestonebill.ids import AgreementId, AmendmentId, InvoiceId
+from milestonebill.money import Money
+from milestonebill.payment_methods import PaymentMethodRef
+from milestonebill.schedule import MilestoneId
+
+__all__ = [
+    "AmendmentApproved",
+    "AmendmentProposed",
+    "AmendmentRejected",
+    "Cancelled",
+    "ChargeAttempted",
+    "Completed",
+    "CreditApplied",
+    "CreditIssued",
+    "CustomerCreditAdded",
+    "Event",
+    "InvoiceIssued",
+    "MilestoneCompleted",
+    "Paused",
+    "PaymentFailed",
+    "PaymentSucceeded",
+    "Refunded",
+    "Resumed",
+    "Signed",
+    "event_from_json",
+    "event_to_json",
+]
+
+
+@attrs.frozen
+class Signed:
+    """The proposal was signed: the first event of every agreement."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    agreement_id: AgreementId
+    proposal: Proposal
+    option_id: str
+    signer: str
+    payment_method: PaymentMethodRef | None = None
+    addon_ids: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class MilestoneCompleted:
+    """A milestone was delivered (``completed_on``), by whom, with what evidence."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    milestone_id: MilestoneId
+    completed_on: date
+    completed_by: str
+    evidence: str = ""
+
+
+@attrs.frozen
+class AmendmentProposed:
+    """An amendment was proposed; pending until approved unless no approval is needed."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    amendment: Amendment
+    proposed_by: str
+    requires_approval: bool
+    auto_approve_at: datetime | None = None
+
+
+@attrs.frozen
+class AmendmentApproved:
+    """A pending amendment was approved (``automatic`` after the notice period)."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    amendment_id: AmendmentId
+    approved_by: str
+    automatic: bool = False
+
+
+@attrs.frozen
+class AmendmentRejected:
+    """A pending amendment was rejected."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    amendment_id: AmendmentId
+    rejected_by: str
+    reason: str = ""
+
+
+@attrs.frozen
+class Paused:
+    """Billing is held: no invoices are due while paused (charges accrue)."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    reason: str = ""
+
+
+@attrs.frozen
+class Resumed:
+    """Billing resumes; everything that came due while paused is due now."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+
+
+@attrs.frozen
+class Cancelled:
+    """The agreement was cancelled on ``effective_on`` (same effect as :class:`~milestonebill.agreement.CancelAgreement`)."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    effective_on: date
+    credit_unused: bool = True
+    reason: str = ""
+
+
+@attrs.frozen
+class Completed:
+    """The engagement is closed: every milestone delivered; recurring charges end."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    effective_on: date
+
+
+@attrs.frozen
+class InvoiceIssued:
+    """The engine issued a (numbered) invoice."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    invoice: Invoice
+
+
+@attrs.frozen
+class CreditIssued:
+    """The engine issued a (numbered) credit note."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    credit_note: CreditNote
+
+
+@attrs.frozen
+class ChargeAttempted:
+    """The engine asked the gateway to charge an invoice (attempt 1, 2, ...)."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    invoice_id: InvoiceId
+    attempt: int
+    idempotency_key: str
+    amount: Money
+
+
+@attrs.frozen
+class PaymentSucceeded:
+    """Money was received against an invoice; ``fee`` is the gateway's fee if known."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    invoice_id: InvoiceId
+    amount: Money
+    gateway_reference: str
+    attempt: int | None = None
+    fee: Money | None = None
+
+
+@attrs.frozen
+class PaymentFailed:
+    """A charge attempt was declined or failed."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    invoice_id: InvoiceId
+    attempt: int
+    decline_code: str
+    message: str = ""
+    retryable: bool = False
+
+
+@attrs.frozen
+class Refunded:
+    """Money was paid back against an invoice."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    invoice_id: InvoiceId
+    amount: Money
+    gateway_reference: str
+    idempotency_key: str = ""
+    reason: str = ""
+
+
+@attrs.frozen
+class CustomerCreditAdded:
+    """What an over-credited invoice's client is owed became customer credit.
+
+    ``amount`` (at most the invoice's negative balance) moves from the
+    invoice to the agreement's
+    :attr:`~milestonebill.agreement.Agreement.credit_balance`; the invoice
+    balance rises by it (back to zero at most).
+    """
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    invoice_id: InvoiceId
+    amount: Money
+    credit_note_id: str = ""
+
+
+@attrs.frozen
+class CreditApplied:
+    """Customer credit paid ``amount`` of an invoice (at most its balance and the credit)."""
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    invoice_id: InvoiceId
+    amount: Money
+
+
+Event = (
+    Signed
+    | MilestoneCompleted
+    | AmendmentProposed
+    | AmendmentApproved
+    | AmendmentRejected
+    | Paused
+    | Resumed
+    | Cancelled
+    | Completed
+    | InvoiceIssued
+    | CreditIssued
+    | ChargeAttempted
+    | PaymentSucceeded
+    | PaymentFailed
+    | Refunded
+    | CustomerCreditAdded
+    | CreditApplied
+)
+_EVENT_TYPES: tuple[type, ...] = (
+    Signed, MilestoneCompleted, AmendmentProposed, AmendmentApproved, AmendmentRejected,
+    Paused, Resumed, Cancelled, Completed, InvoiceIssued, CreditIssued, ChargeAttempted,
+    PaymentSucceeded, PaymentFailed, Refunded, CustomerCreditAdded, CreditApplied,
+)
+_EVENTS_BY_NAME = {t.__name__: t for t in _EVENT_TYPES}
+
+
+def event_to_json(event: Event) -> dict[str, Any]:
+    """The JSON form of an event: its fields plus a ``"type"`` discriminator.
+
+    Money is ``{"amount": "12.30", "currency": "USD"}``; the round trip
+    through :func:`event_from_json` is exact.
+
+    >>> from datetime import UTC
+    >>> e = Paused("agr-1/2", 2, datetime(2026, 5, 1, 12, tzinfo=UTC), reason="client request")
+    >>> event_to_json(e)
+    {'type': 'Paused', 'event_id': 'agr-1/2', 'version': 2, 'effective_at': '2026-05-01T12:00:00+00:00', 'reason': 'client request'}
+    >>> event_from_json(event_to_json(e)) == e
+    True
+    """
+    if not isinstance(event, _EVENT_TYPES):
+        raise ValidationError("event", "an agreement event", event)
+    body = encode(event)
+    return {"type": type(event).__name__, **body}
+
+
+def event_from_json(data: Mapping[str, Any]) -> Event:
+    """Parse the form made by :func:`event_to_json`; unknown types and fields are refused."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("type"), str):
+        raise ValidationError("event", "an object with a 'type' string", data)
+    kind = _EVENTS_BY_NAME.get(data["type"])
+    if kind is None:
+        raise ValidationError("event.type", f"one of {sorted(_EVENTS_BY_NAME)}", data["type"])
+    body = {k: v for k, v in data.items() if k != "type"}
+    return decode(body, kind, "event")  # type: ignore[no-any-return]

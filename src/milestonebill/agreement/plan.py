@@ -1,0 +1,183 @@
+"""The amended agreement's billing plan, its value, and what was billed per plan key.
+
+:func:`billing_plan` lists every billable item of an agreement (see
+:mod:`milestonebill.agreement.terms` for the items and their keys),
+approved amendments included and pending ones not.  :func:`contract_value`
+is its sum; open-ended recurring charges have no total, so their value is
+counted over a *stated horizon*: the service-period pieces that start
+before ``through``, which is required when any recurring charge is
+open-ended (:func:`open_ended`).  :func:`billed_by_key` is what the issued
+invoices and credit notes billed for each key, which invoicing compares
+with the plan.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from milestonebill.agreement.fold import Agreement
+from milestonebill.agreement.terms import PlanItem, milestone_item, term_limit, term_pieces
+from milestonebill.errors import ValidationError
+from milestonebill.ids import InvoiceId, PlanKey
+from milestonebill.money import Money
+
+__all__ = [
+    "billed_by_key",
+    "billing_plan",
+    "contract_value",
+    "open_ended",
+]
+
+
+def open_ended(agreement: Agreement) -> bool:
+    """True when a recurring charge has no end, so the plan needs a horizon."""
+    return any(term_limit(t) is None for t in agreement.recurring)
+
+
+def billing_plan(agreement: Agreement, *, through: date | None = None) -> tuple[PlanItem, ...]:
+    """Every billable item of the amended agreement with its current amount.
+
+    Milestones first (in agreement order), then each recurring term's
+    service-period pieces that start before ``through`` (all of them when
+    ``through`` is ``None``, which requires every recurring charge to end).
+    Approved amendments are included; pending ones are not.
+    """
+    if through is None and open_ended(agreement):
+        raise ValidationError("through", "a horizon date, since a recurring charge is open-ended",
+                              None)
+    horizon = through if through is not None else date.max
+    completions = {str(k): v for k, v in agreement.completions.items()}
+    items: list[PlanItem] = []
+    for mt in agreement.milestones:
+        item = milestone_item(mt, agreement.signed_on, completions)
+        if item is not None:
+            items.append(item)
+    basis = agreement.proposal.proration_basis
+    rounding = agreement.proposal.proration_rounding
+    for t in agreement.recurring:
+        items.extend(term_pieces(t, horizon, basis=basis, rounding=rounding))
+    return tuple(items)
+
+
+def contract_value(agreement: Agreement, *, through: date | None = None) -> Money:
+    """The agreement's current value: the sum of its billing plan (tax excluded).
+
+    Open-ended recurring charges are counted over the stated horizon: the
+    service-period pieces that start before ``through``.
+
+    >>> from datetime import UTC, datetime
+    >>> from milestonebill.agreement import (AgreementId, Collection, PackageOption, Proposal,
+    ...                                      ProposalId, sign)
+    >>> from milestonebill.money import Currency
+    >>> from milestonebill.schedule import (BillingSchedule, Interval, ItemId,
+    ...                                     RecurringCharge)
+    >>> usd = Currency.of("USD")
+    >>> s = BillingSchedule(currency=usd, recurring=[RecurringCharge(ItemId("retainer"),
+    ...     "Retainer", Money("2000.00", "USD"), Interval.MONTHLY, start=date(2026, 1, 31))])
+    >>> p = Proposal(ProposalId("p"), "Acme", usd, (PackageOption("std", "Standard", s),),
+    ...              collection=Collection.SEND_INVOICE)
+    >>> a = sign(p, option="std", signer="Ada", signed_at=datetime(2026, 1, 20, tzinfo=UTC),
+    ...          payment_method=None, agreement_id=AgreementId("agr-7"))
+    >>> contract_value(a, through=date(2027, 1, 31))
+    Money('24000.00', 'USD')
+    """
+    items = billing_plan(agreement, through=through)
+    return Money.total((i.amount for i in items), currency=agreement.currency)
+
+
+def billed_by_key(agreement: Agreement) -> dict[PlanKey, tuple[int, InvoiceId, int]]:
+    """Per plan key: (net minor units billed, first invoice id, documents that billed it).
+
+    Item-keyed lines count: invoice lines add, amendment and cancellation
+    credit lines subtract.  A refund or goodwill credit note (lines without
+    an item key) reduces the invoice balance, not what an item is billed
+    for -- until the plan drops an item below what was billed and the
+    invoice has no room left to credit it.  Room on an invoice (taken
+    together with the adjustment invoices that billed the same items) is
+    its subtotal less every credit note against it, refunds included, so an
+    amendment credit is never more than the invoice still holds.  The part
+    of an item's reduction that finds no room was already given back by
+    the refund, so the refund *absorbs* it: it is subtracted here (up to the
+    refund credits on those invoices, shared over their reduced items in the
+    order they were billed) and no credit note is ever due for it.
+
+    Example: an invoice of 1,000.00 is paid and 600.00 refunded with a
+    refund credit note; an amendment then removes the item.  Room is 400.00,
+    so the amendment credit is 400.00 and the other 600.00 of the item is
+    absorbed by the refund: the item's net billed amount becomes 0.00 once
+    that credit is issued, matching the plan, and the client is paid back
+    1,000.00 in all.  ``billing_position`` counts the absorbed part as
+    credited, so ``invoiced - credited + scheduled == contract value`` holds.
+    """
+    out: dict[PlanKey, tuple[int, InvoiceId, int]] = {}
+    for inv in agreement.invoices:
+        for line in inv.lines:
+            if line.item_key is None:
+                continue
+            net, first, n = out.get(line.item_key, (0, inv.id, 0))
+            out[line.item_key] = (net + line.amount.minor, first, n + 1)
+    refunds: dict[InvoiceId, int] = {}
+    for cn in agreement.credit_notes:
+        for line in cn.lines:
+            if line.item_key is None:
+                refunds[cn.credits] = refunds.get(cn.credits, 0) + line.amount.minor
+                continue
+            net, first, n = out.get(line.item_key, (0, cn.credits, 0))
+            out[line.item_key] = (net - line.amount.minor, first, n + 1)
+    if refunds:
+        _absorb_refunds(agreement, out, refunds)
+    return out
+
+
+def _absorb_refunds(agreement: Agreement, billed: dict[PlanKey, tuple[int, InvoiceId, int]],
+                    refunds: dict[InvoiceId, int]) -> None:
+    """Subtract from ``billed`` the item reductions refund credits already gave back.
+
+    Invoices that bill the same item (the first one and its adjustment
+    invoices) are taken together: their room is their subtotals less every
+    credit note against them, their refund credits absorb what their items'
+    reductions need beyond that room.
+    """
+    latest = max([agreement.signed_on, *(i.issued_on for i in agreement.invoices)])
+    lines = [ln for inv in agreement.invoices for ln in inv.lines]
+    lines += [ln for cn in agreement.credit_notes for ln in cn.lines]
+    for line in lines:
+        if line.period is not None:
+            latest = max(latest, line.period.start)
+    through = date.fromordinal(min(latest.toordinal() + 1, date.max.toordinal()))
+    planned = {i.key: i.amount.minor for i in billing_plan(agreement, through=through)}
+    # Group invoices that bill a common item (union-find on invoice ids).
+    parent: dict[str, str] = {inv.id: inv.id for inv in agreement.invoices}
+
+    def root(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for inv in agreement.invoices:
+        for line in inv.lines:
+            if line.item_key is not None and line.item_key in billed:
+                parent[root(inv.id)] = root(billed[line.item_key][1])
+    room: dict[str, int] = {}
+    refunded: dict[str, int] = {}
+    for inv in agreement.invoices:
+        r = root(inv.id)
+        room[r] = room.get(r, 0) + inv.subtotal.minor
+        refunded[r] = refunded.get(r, 0) + refunds.get(inv.id, 0)
+    for cn in agreement.credit_notes:
+        r = root(cn.credits)
+        room[r] -= cn.subtotal.minor
+    surplus: dict[str, dict[PlanKey, int]] = {}
+    for key, (net, first, _n) in billed.items():
+        if net > planned.get(key, 0):
+            surplus.setdefault(root(first), {})[key] = net - planned.get(key, 0)
+    for r, extras in surplus.items():
+        left = min(max(0, sum(extras.values()) - room[r]), refunded[r])
+        for key, extra in extras.items():
+            if left <= 0:
+                break
+            take = min(left, extra)
+            net, first, n = billed[key]
+            billed[key] = (net - take, first, n)
+            left -= take

@@ -1,0 +1,152 @@
+"""Pricing an amendment before anything is applied: :func:`preview`.
+
+The preview compares the billing plan before and after the amendment with
+what was already billed per plan key: new and extra charges, credits for
+unused prepaid time or removed items (each referencing the invoice that
+billed the item), the change in contract value, and the full schedule diff.
+See ``docs/agreements.md`` for a worked example.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import attrs
+
+from milestonebill.agreement.amendments import Amendment
+from milestonebill.agreement.fold import Agreement, amended
+from milestonebill.agreement.plan import billed_by_key, billing_plan, contract_value, open_ended
+from milestonebill.errors import InvalidTransitionError, ValidationError
+from milestonebill.ids import AmendmentId, InvoiceId, PlanKey
+from milestonebill.money import Money
+
+__all__ = [
+    "AmendmentPreview",
+    "PreviewLine",
+    "ScheduleChange",
+    "preview",
+]
+
+
+@attrs.frozen
+class ScheduleChange:
+    """One item of the plan that an amendment adds, removes or changes."""
+
+    key: PlanKey
+    name: str
+    before: Money | None
+    after: Money | None
+    on_before: date | None
+    on_after: date | None
+
+
+@attrs.frozen
+class PreviewLine:
+    """An immediate money effect: ``amount`` to charge (or credit) on ``due_on``.
+
+    ``adjusts`` is the invoice that originally billed the item, for
+    adjustments and credits of invoiced items.
+    """
+
+    key: PlanKey
+    description: str
+    amount: Money
+    due_on: date
+    adjusts: InvoiceId | None = None
+
+
+@attrs.frozen
+class AmendmentPreview:
+    """The exact money effect of an amendment, before anything is applied.
+
+    ``charges`` and ``credits`` are what becomes billable by the time the
+    amendment takes effect (the later of ``as_of`` and its latest effective
+    date): new and extra charges, and credits for unused prepaid time.
+    ``changes`` is the full schedule diff (future items included).
+    """
+
+    amendment_id: AmendmentId
+    charges: tuple[PreviewLine, ...]
+    credits: tuple[PreviewLine, ...]
+    contract_value_before: Money
+    contract_value_after: Money
+    changes: tuple[ScheduleChange, ...]
+
+    @property
+    def charges_total(self) -> Money:
+        """Sum of :attr:`charges`."""
+        return Money.total((c.amount for c in self.charges),
+                           currency=self.contract_value_before.currency)
+
+    @property
+    def credits_total(self) -> Money:
+        """Sum of :attr:`credits` (positive)."""
+        return Money.total((c.amount for c in self.credits),
+                           currency=self.contract_value_before.currency)
+
+    @property
+    def value_change(self) -> Money:
+        """New contract value minus old."""
+        return self.contract_value_after - self.contract_value_before
+
+
+def preview(
+    agreement: Agreement,
+    amendment: Amendment,
+    *,
+    as_of: date,
+    through: date | None = None,
+) -> AmendmentPreview:
+    """Price ``amendment`` against ``agreement`` without applying it.
+
+    Raises :class:`AmendmentError` if it cannot apply.  ``through`` is the
+    contract-value horizon (required with open-ended recurring charges).
+    See ``docs/agreements.md`` for a worked example.
+    """
+    if not agreement.state.amendable:
+        raise InvalidTransitionError(f"agreement {agreement.id!r} is {agreement.state.value}")
+    after = amended(agreement, amendment)
+    horizon = through
+    if horizon is None and (open_ended(agreement) or open_ended(after)):
+        raise ValidationError("through",
+                              "a horizon date, since a recurring charge is open-ended", None)
+    before_items = {i.key: i for i in billing_plan(agreement, through=horizon)}
+    after_items = {i.key: i for i in billing_plan(after, through=horizon)}
+    billed = billed_by_key(after)  # after: a refund absorbs against the amended plan
+    changed_on = dict(after.changed_on)
+    takes_effect = max(as_of, amendment.effective)
+    cur = agreement.currency
+    charges: list[PreviewLine] = []
+    credits: list[PreviewLine] = []
+    changes: list[ScheduleChange] = []
+    for key in list(dict.fromkeys([*before_items, *after_items])):
+        b, x = before_items.get(key), after_items.get(key)
+        if b is not None and x is not None and (b.amount, b.on) == (x.amount, x.on):
+            continue
+        ref = b or x
+        assert ref is not None
+        changes.append(ScheduleChange(key, ref.name, None if b is None else b.amount,
+                                      None if x is None else x.amount,
+                                      None if b is None else b.on, None if x is None else x.on))
+        net, first, _n = billed.get(key, (0, None, 0))
+        planned = 0 if x is None else x.amount.minor
+        delta = planned - net
+        if first is not None:
+            due = max(x.on if x is not None and x.on is not None else date.min,
+                      changed_on.get(key.item_id, date.min))
+            adjusts: InvoiceId | None = first
+        else:
+            if x is None or x.on is None:
+                continue
+            due = x.on
+            adjusts = None
+        if delta == 0 or due > takes_effect:
+            continue
+        line = PreviewLine(key, f"{ref.name} {key}", Money.from_minor(abs(delta), cur), due,
+                           adjusts)
+        (charges if delta > 0 else credits).append(line)
+    return AmendmentPreview(
+        amendment.id, tuple(charges), tuple(credits),
+        contract_value(agreement, through=horizon), contract_value(after, through=horizon),
+        tuple(changes),
+    )

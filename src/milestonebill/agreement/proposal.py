@@ -1,0 +1,152 @@
+"""What is offered to a client before anything is signed: a :class:`Proposal`.
+
+A proposal offers one or more :class:`PackageOption` s (each a
+:class:`~milestonebill.schedule.BillingSchedule` and a scope text) and
+optional :class:`AddOn` s, valid until a date, with the
+:class:`ApprovalRules` for later amendments and the :class:`Collection`
+mode of its invoices.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+import attrs
+
+from milestonebill._validate import raise_all
+from milestonebill.errors import NotFoundError, ValidationError
+from milestonebill.ids import ProposalId
+from milestonebill.money import Currency, Rounding
+from milestonebill.periods import DayCount
+from milestonebill.schedule import BillingSchedule
+
+__all__ = [
+    "AddOn",
+    "ApprovalRules",
+    "Collection",
+    "PackageOption",
+    "Proposal",
+]
+
+
+class Collection(enum.Enum):
+    """How invoices are paid: charged automatically, or sent for the client to pay."""
+
+    AUTO_CHARGE = "auto_charge"
+    SEND_INVOICE = "send_invoice"
+
+
+@attrs.frozen
+class ApprovalRules:
+    """Whether amendments that change money or scope need the client's approval.
+
+    ``auto_approve_after_days``: a pending amendment counts as approved once
+    this many days have passed since it was proposed (the engine appends the
+    :class:`~milestonebill.agreement.AmendmentApproved` event, see
+    :func:`~milestonebill.agreement.approvals_due`).
+    """
+
+    require_client_approval: bool = True
+    auto_approve_after_days: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        n = self.auto_approve_after_days
+        if n is not None and (type(n) is not int or n < 0):
+            raise ValidationError("auto_approve_after_days", "None or a whole number >= 0", n)
+
+
+@attrs.frozen
+class PackageOption:
+    """A package the client can choose: a billing schedule and a scope text."""
+
+    id: str
+    name: str
+    schedule: BillingSchedule
+    scope: str = ""
+
+
+@attrs.frozen
+class AddOn:
+    """An optional extra with its own milestones and recurring charges."""
+
+    id: str
+    name: str
+    schedule: BillingSchedule
+    scope: str = ""
+
+
+def _item_ids(schedule: BillingSchedule) -> list[str]:
+    return [m.id for m in schedule.milestones] + [r.id for r in schedule.recurring]
+
+
+@attrs.frozen
+class Proposal:
+    """What is offered to a client: package options, add-ons, validity and rules.
+
+    ``proration_basis``/``proration_rounding`` are used whenever a service
+    period is cut by an amendment.  With ``Collection.AUTO_CHARGE`` a
+    payment method is required at signing.
+    """
+
+    id: ProposalId
+    client: str
+    currency: Currency
+    options: tuple[PackageOption, ...]
+    addons: tuple[AddOn, ...] = ()
+    valid_until: date | None = None
+    approval: ApprovalRules = ApprovalRules()
+    collection: Collection = Collection.AUTO_CHARGE
+    proration_basis: DayCount = DayCount.ACTUAL_OVER_PERIOD
+    proration_rounding: Rounding = Rounding.HALF_UP
+
+    def __attrs_post_init__(self) -> None:
+        problems: list[ValidationError] = []
+        if not isinstance(self.currency, Currency):
+            problems.append(ValidationError("currency", "a Currency", self.currency))
+        if not self.options:
+            problems.append(ValidationError("options", "at least one package option", ()))
+        problems += self._entry_problems()
+        raise_all(problems)
+
+    def _entry_problems(self) -> list[ValidationError]:
+        """Ids unique over options and add-ons, schedules in the proposal's currency."""
+        problems: list[ValidationError] = []
+        seen: set[str] = set()
+        groups: tuple[tuple[str, tuple[PackageOption | AddOn, ...]], ...] = (
+            ("options", self.options), ("addons", self.addons))
+        for kind, entries in groups:
+            for i, entry in enumerate(entries):
+                if entry.id in seen:
+                    problems.append(ValidationError(f"{kind}[{i}].id", "a unique id", entry.id))
+                seen.add(entry.id)
+                if entry.schedule.currency != self.currency:
+                    problems.append(ValidationError(f"{kind}[{i}].schedule.currency",
+                                                    f"{self.currency.code}",
+                                                    entry.schedule.currency.code))
+        addon_items = [x for a in self.addons for x in _item_ids(a.schedule)]
+        if len(addon_items) != len(set(addon_items)):
+            problems.append(ValidationError("addons", "item ids unique across add-ons",
+                                            sorted(addon_items)))
+        for i, o in enumerate(self.options):
+            clash = set(_item_ids(o.schedule)) & set(addon_items)
+            if clash:
+                problems.append(ValidationError(f"options[{i}]",
+                                                "item ids distinct from the add-ons'",
+                                                sorted(clash)))
+        return problems
+
+    def option(self, option_id: str) -> PackageOption:
+        """The package option with this id, or :class:`NotFoundError`."""
+        for o in self.options:
+            if o.id == option_id:
+                return o
+        raise NotFoundError(f"proposal {self.id!r} has no package option {option_id!r} "
+                            f"(options: {[o.id for o in self.options]})")
+
+    def addon(self, addon_id: str) -> AddOn:
+        """The add-on with this id, or :class:`NotFoundError`."""
+        for a in self.addons:
+            if a.id == addon_id:
+                return a
+        raise NotFoundError(f"proposal {self.id!r} has no add-on {addon_id!r}")

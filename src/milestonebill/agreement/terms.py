@@ -1,0 +1,181 @@
+"""An agreement's terms and the billable items they produce.
+
+The terms are milestones (:class:`MilestoneTerm`, amount resolved) and
+recurring charges, each active on ``[active_from, active_until)``
+(:class:`RecurringTerm`).  Every billable item is a :class:`PlanItem`: each
+milestone (key ``m:<id>``) and each service-period piece of each recurring
+term (key ``r:<item>:<piece start>``).  A service period cut by a term
+boundary is prorated on the agreement's basis.
+
+Amendments never edit invoices; they change the terms, and invoicing bills
+the difference between the plan and what was already billed for each key.
+That is what makes adjustments of invoiced items reference their original
+invoice, and what makes invoiced - credited + still scheduled = contract
+value hold by construction.
+
+These functions know terms, not agreements:
+:func:`~milestonebill.agreement.billing_plan` puts them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import date
+
+import attrs
+
+from milestonebill.ids import PlanKey
+from milestonebill.money import Money, Rounding
+from milestonebill.periods import DayCount, Period, prorate
+from milestonebill.schedule import (
+    Charge,
+    ChargeKind,
+    Milestone,
+    PaymentTerms,
+    RecurringCharge,
+    Timing,
+    Trigger,
+)
+
+__all__ = [
+    "MilestoneTerm",
+    "PlanItem",
+    "RecurringTerm",
+    "containing_period",
+    "milestone_item",
+    "term_limit",
+    "term_pieces",
+]
+
+
+@attrs.frozen
+class MilestoneTerm:
+    """A milestone of the agreement, its amount resolved, with where it came from."""
+
+    milestone: Milestone
+    source: str
+    added_on: date
+
+
+@attrs.frozen
+class RecurringTerm:
+    """A recurring charge active on ``[active_from, active_until)``."""
+
+    charge: RecurringCharge
+    source: str
+    active_from: date
+    active_until: date | None = None
+
+
+@attrs.frozen
+class PlanItem:
+    """One billable item of the plan with its current amount.
+
+    ``on`` is the billing date (``None`` while an on-completion milestone is
+    not yet delivered); ``provenance`` explains the amount.
+    """
+
+    key: PlanKey
+    kind: ChargeKind
+    item_id: str
+    name: str
+    amount: Money
+    on: date | None
+    period: Period | None
+    terms: PaymentTerms
+    provenance: tuple[str, ...] = ()
+
+
+def term_limit(term: RecurringTerm) -> date | None:
+    """Where a term stops producing periods, or ``None`` if open-ended."""
+    charge = term.charge
+    ends: list[date] = []
+    if term.active_until is not None:
+        ends.append(term.active_until)
+    if charge.count is not None:
+        last = None
+        for i, p in enumerate(charge.periods()):
+            last = p
+            if i + 1 >= charge.count:
+                break
+        if last is not None:
+            ends.append(last.end)
+    elif charge.end is not None:
+        last_end = charge.end
+        for p in charge.periods():
+            last_end = max(last_end, p.end)
+        ends.append(last_end)
+    return min(ends) if ends else None
+
+
+def _charges(charge: RecurringCharge, before: date) -> Iterator[Charge]:
+    """Charges of service periods that start before ``before``."""
+    for c in charge.charges():
+        assert c.period is not None
+        if c.period.start >= before:
+            return
+        yield c
+
+
+def containing_period(charge: RecurringCharge, d: date) -> Period | None:
+    """The service period of ``charge`` that contains ``d``, if any."""
+    for p in charge.periods():
+        if p.start > d:
+            return None
+        if d < p.end:
+            return p
+    return None
+
+
+def term_pieces(
+    term: RecurringTerm,
+    through: date,
+    *,
+    basis: DayCount,
+    rounding: Rounding,
+) -> Iterator[PlanItem]:
+    """Plan items of one term whose piece starts before ``through``."""
+    charge = term.charge
+    stop = through if term.active_until is None else min(through, term.active_until)
+    for c in _charges(charge, stop):
+        assert c.period is not None
+        lo = max(c.period.start, term.active_from)
+        hi = c.period.end if term.active_until is None else min(c.period.end, term.active_until)
+        if lo >= hi:
+            continue
+        piece = Period(lo, hi)
+        amount = c.amount
+        provenance = [c.provenance]
+        if piece != c.period:
+            pr = prorate(c.amount, piece, c.period, basis=basis, rounding=rounding)
+            amount = pr.amount
+            provenance.append(pr.describe())
+        if amount.is_zero():
+            continue
+        on = piece.start if charge.timing is Timing.IN_ADVANCE else piece.end
+        yield PlanItem(
+            key=PlanKey.piece(charge.id, piece.start), kind=ChargeKind.RECURRING, item_id=charge.id,
+            name=charge.name, amount=amount, on=on, period=piece, terms=charge.terms,
+            provenance=tuple(provenance),
+        )
+
+
+def milestone_item(
+    term: MilestoneTerm, signed_on: date, completions: Mapping[str, date]
+) -> PlanItem | None:
+    """The plan item of a milestone term (``None`` for a zero amount)."""
+    m = term.milestone
+    assert m.amount is not None
+    if m.amount.is_zero():
+        return None
+    if m.trigger is Trigger.ON_SIGNING:
+        on: date | None = max(signed_on, term.added_on)
+    elif m.trigger is Trigger.ON_DATE:
+        on = m.due_on
+    else:
+        on = completions.get(m.id)
+    return PlanItem(
+        key=PlanKey.milestone(m.id), kind=ChargeKind.MILESTONE, item_id=m.id, name=m.name,
+        amount=m.amount, on=on, period=None, terms=m.terms,
+        provenance=(f"{m.name} ({m.id}), milestone {m.trigger.value}; {m.terms}",),
+    )

@@ -3,8 +3,9 @@
 The pure core never reads a clock; services such as
 :class:`~milestonebill.engine.Biller` receive a :class:`Clock`.  Use
 :class:`SystemClock` in production and :class:`FixedClock` in tests and
-notebooks.  A clock is also callable (returning :meth:`Clock.now`), so it can
-be handed to a store as its lease clock.
+notebooks.  Everything that reads the time takes one of these: the Biller,
+the stores (for claim leases and to stamp charge attempts) and the in-memory
+gateway (to stamp webhooks).
 
 >>> from datetime import UTC, datetime, timedelta
 >>> clock = FixedClock(datetime(2024, 2, 28, 23, 30, tzinfo=UTC))
@@ -56,9 +57,6 @@ class SystemClock:
         """The UTC date of :meth:`now`."""
         return self.now().date()
 
-    def __call__(self) -> datetime:
-        return self.now()
-
     def __repr__(self) -> str:
         return "SystemClock()"
 
@@ -94,9 +92,6 @@ class FixedClock:
         with self._lock:
             self._at = self._at + step
         return self
-
-    def __call__(self) -> datetime:
-        return self.now()
 
     def __repr__(self) -> str:
         return f"FixedClock({self.now().isoformat()!r})"

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from milestonebill.clock import Clock, FixedClock
 from milestonebill.ledger import InMemoryLedger, Ledger
 from milestonebill.stores.base import AgreementStore
 from milestonebill.stores.memory import InMemoryStore
 from milestonebill.stores.sqlite import SQLiteStore
 from milestonebill.testing.store_contract import (
     AgreementStoreContract,
-    FakeClock,
     LedgerContract,
     StoreFactory,
 )
 
-Clock = Callable[[], datetime]
+T_CONTRACT = datetime(2024, 1, 31, 9, tzinfo=UTC)
 
 
 class TestInMemoryStore(AgreementStoreContract):
@@ -87,7 +87,7 @@ class TestSQLiteLedger(LedgerContract):
         opened: list[SQLiteStore] = []
 
         def make() -> Ledger:
-            store = SQLiteStore(sqlite_path, clock=FakeClock())
+            store = SQLiteStore(sqlite_path, clock=FixedClock(T_CONTRACT))
             opened.append(store)
             return store
 
@@ -105,7 +105,7 @@ class TestPostgresLedger(LedgerContract):
         opened: list[PostgresStore] = []
 
         def make() -> Ledger:
-            store = PostgresStore(pg_dsn, schema=pg_schema, clock=FakeClock(), pool_size=2)
+            store = PostgresStore(pg_dsn, schema=pg_schema, clock=FixedClock(T_CONTRACT), pool_size=2)
             opened.append(store)
             return store
 

@@ -76,7 +76,7 @@ def _victim(db: str, step: str, occurrence: int) -> None:
         if at == step and seen[at] == occurrence:
             os._exit(137)
 
-    store = SQLiteStore(db, clock=lambda: T0)
+    store = SQLiteStore(db, clock=FixedClock(T0))
     faults = Faults(fault)
     biller = Biller(faults.store(store), faults.gateway(FileGateway(Path(db).with_suffix(".gw"))),
                     clock=FixedClock(T0), firm_id=FIRM, worker_id=WorkerId("victim"))
@@ -88,7 +88,7 @@ def _recover(db: str, reconcile_first: bool) -> None:
     # An hour later: the victim's claim lease has run out and its attempts are
     # past reconcile's grace period.
     later = T0 + timedelta(hours=1)
-    store = SQLiteStore(db, clock=lambda: later)
+    store = SQLiteStore(db, clock=FixedClock(later))
     biller = Biller(store, FileGateway(Path(db).with_suffix(".gw")), clock=FixedClock(later),
                     firm_id=FIRM, worker_id=WorkerId("rescuer"))
     if reconcile_first:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from milestonebill.clock import FixedClock
 from milestonebill.errors import ConcurrencyError, StoreError, ValidationError
 from milestonebill.money import Money
 from milestonebill.stores.base import (
@@ -18,7 +19,6 @@ from milestonebill.stores.base import (
     InvoiceId,
     StoredEvent,
 )
-from milestonebill.testing.store_contract import FakeClock
 
 pytestmark = pytest.mark.postgres
 
@@ -66,7 +66,7 @@ def test_attempts_recorded_before_step_3_come_back_without_a_time(
     with old._tx() as cur:
         cur.execute("INSERT INTO charge_attempts (key, agreement_id, invoice_id, attempt, "
                     "amount_minor, currency) VALUES ('k-old', 'agr-1', 'inv-1', 1, 500, 'USD')")
-    clock = FakeClock(datetime(2024, 2, 29, 12, tzinfo=UTC))
+    clock = FixedClock(datetime(2024, 2, 29, 12, tzinfo=UTC))
     store = open_store(clock=clock)
     assert isinstance(store, PostgresStore)
     store.record_attempt(AttemptKey("k-new"), AgreementId("agr-1"), InvoiceId("inv-2"), 1,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from milestonebill.clock import FixedClock
 from milestonebill.errors import ConcurrencyError, StoreError
 from milestonebill.money import Money
 from milestonebill.stores.base import (
@@ -20,7 +21,6 @@ from milestonebill.stores.base import (
     StoredEvent,
 )
 from milestonebill.stores.sqlite import MIGRATIONS, SQLiteStore
-from milestonebill.testing.store_contract import FakeClock
 
 
 def test_the_file_is_in_wal_mode_with_foreign_keys_on(sqlite_path: Path) -> None:
@@ -54,7 +54,7 @@ def test_attempts_recorded_before_step_3_come_back_without_a_time(sqlite_path: P
         old._conn.execute(
             "INSERT INTO charge_attempts (key, agreement_id, invoice_id, attempt, amount_minor, "
             "currency) VALUES ('k-old', 'agr-1', 'inv-1', 1, 500, 'USD')")
-    clock = FakeClock(datetime(2024, 2, 29, 12, tzinfo=UTC))
+    clock = FixedClock(datetime(2024, 2, 29, 12, tzinfo=UTC))
     with SQLiteStore(sqlite_path, clock=clock) as store:
         store.record_attempt(AttemptKey("k-new"), AgreementId("agr-1"), InvoiceId("inv-2"), 1,
                              Money("5.00", "USD"))

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from milestonebill.clock import FixedClock
 from milestonebill.errors import (
     CurrencyMismatchError,
     GatewayError,
@@ -297,7 +298,7 @@ def test_webhooks_need_an_aware_now() -> None:
 
 def test_an_injected_clock_stamps_the_webhooks() -> None:
     at = datetime(2026, 2, 28, 23, 59, tzinfo=UTC)
-    gw = InMemoryGateway(clock=lambda: at)
+    gw = InMemoryGateway(clock=FixedClock(at))
     setup(gw)
     assert gw.events[0].occurred_at == at
     assert gw.deliveries()[0].signature_header.startswith(f"t={int(at.timestamp())},v1=")

@@ -104,7 +104,7 @@ def test_plan_append_refuses_a_single_event_instead_of_a_list() -> None:
 
 
 def test_a_due_date_must_not_be_a_datetime() -> None:
-    from milestonebill.stores._common import check_date
+    from milestonebill._validate import check_date
 
     with pytest.raises(ValidationError):
         check_date("as_of", datetime(2024, 1, 1, tzinfo=UTC))

@@ -42,7 +42,6 @@ from milestonebill.gateways.base import (
     ChargeStatus,
     GatewayEvent,
     GatewayEventKind,
-    PaymentMethodKind,
 )
 from milestonebill.ids import AttemptKey, CustomerId, PaymentMethodId
 from milestonebill.ledger import Account
@@ -68,9 +67,7 @@ def _request(a: Agreement, invoice: Invoice, attempt: int, amount: Money) -> Cha
     return ChargeRequest(agreement_id=a.id, invoice_id=invoice.id, attempt=attempt,
                          amount=amount, customer_id=CustomerId(pm.customer_id),
                          payment_method_id=PaymentMethodId(pm.payment_method_id),
-                         description=f"Invoice {invoice.number}",
-                         payment_method_kind=PaymentMethodKind.US_BANK_ACCOUNT
-                         if pm.kind.value == "bank_debit" else PaymentMethodKind.CARD)
+                         description=f"Invoice {invoice.number}", payment_method_kind=pm.kind)
 
 
 def _charge(ctx: Context, a: Agreement, invoice: Invoice, *, attempt: int, amount: Money,

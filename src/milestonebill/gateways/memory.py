@@ -45,6 +45,7 @@ from typing import Any, Final
 
 import attrs
 
+from milestonebill.clock import Clock, FixedClock
 from milestonebill.errors import (
     CurrencyMismatchError,
     GatewayError,
@@ -207,12 +208,12 @@ class InMemoryGateway:
         *,
         webhook_secret: str = "whsec_memory",
         fees: Callable[[Money], Money | None] | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
         webhook_tolerance: timedelta = DEFAULT_WEBHOOK_TOLERANCE,
     ) -> None:
         self._secret = webhook_secret
         self._fees = fees
-        self._clock = clock or (lambda: _EPOCH)
+        self._clock: Clock = clock or FixedClock(_EPOCH)
         self._tolerance = webhook_tolerance
         self._lock = threading.RLock()
         self._counters: dict[str, int] = {}
@@ -604,7 +605,7 @@ class InMemoryGateway:
         event = GatewayEvent(
             event_id=self._next_id("evt_mem"),
             kind=kind,
-            occurred_at=self._clock(),
+            occurred_at=self._clock.now(),
             object_ref=object_ref,
             payment_ref=payment_ref,
             agreement_id=req.agreement_id if req else None,

@@ -3,69 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Final
 
 import attrs
 
-from milestonebill._validate import utc_datetime
+from milestonebill._validate import check_id, check_int, check_seconds, utc_datetime
+from milestonebill.clock import Clock, SystemClock
 from milestonebill.errors import ConcurrencyError, DuplicateIdError, ValidationError
 from milestonebill.ledger import JournalEntry
 from milestonebill.stores.base import StoredEvent
 
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    """The current UTC time (the shell's default clock for leases)."""
-    return datetime.now(UTC)
+#: The clock a store uses unless given one.
+SYSTEM_CLOCK: Final = SystemClock()
 
 
 def now_utc(clock: Clock) -> datetime:
     """Read ``clock`` and insist on an aware datetime, returned in UTC."""
-    return utc_datetime(clock(), "clock()")
+    return utc_datetime(clock.now(), "clock.now()")
 
 
 def lease_until(clock: Clock, lease_seconds: float) -> tuple[datetime, datetime]:
     """``(now, now + lease)`` after validating ``lease_seconds``."""
-    if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, int | float):
-        raise ValidationError("lease_seconds", "a number of seconds greater than zero", lease_seconds)
-    if not lease_seconds > 0:
-        raise ValidationError("lease_seconds", "a number of seconds greater than zero", lease_seconds)
+    seconds = check_seconds("lease_seconds", lease_seconds, allow_zero=False)
     now = now_utc(clock)
-    return now, now + timedelta(seconds=lease_seconds)
-
-
-def check_positive_int(field: str, value: object) -> int:
-    """Validate a positive ``int`` argument."""
-    if type(value) is not int or value < 1:
-        raise ValidationError(field, "an int, 1 or more", value)
-    return value
-
-
-def check_version(value: object) -> int:
-    """Validate an expected version."""
-    if type(value) is not int or value < 0:
-        raise ValidationError("expected_version", "an int, 0 or more", value)
-    return value
-
-
-def check_date(field: str, value: object) -> date:
-    """Validate a ``date`` (not a ``datetime``) argument."""
-    if isinstance(value, datetime) or not isinstance(value, date):
-        raise ValidationError(field, "a date (not a datetime)", value)
-    return value
-
-
-def check_optional_date(field: str, value: object) -> date | None:
-    """Validate ``None`` or a ``date``."""
-    return None if value is None else check_date(field, value)
-
-
-def check_id(field: str, value: object) -> str:
-    """Validate a non-empty string id."""
-    if not isinstance(value, str) or not value:
-        raise ValidationError(field, "a non-empty string", value)
-    return value
+    return now, now + timedelta(seconds=seconds)
 
 
 def check_entry(entry: object) -> JournalEntry:
@@ -89,7 +51,7 @@ def plan_append(
     expected version against the stream when something new remains.
     """
     check_id("agreement_id", agreement_id)
-    check_version(expected_version)
+    check_int("expected_version", expected_version, at_least=0)
     if isinstance(events, StoredEvent | str | bytes):
         raise ValidationError("events", "a sequence of StoredEvent", events)
     seen: set[str] = set()

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import attrs
 
+from milestonebill._validate import check_date, check_id, check_int, check_optional_date
+from milestonebill.clock import Clock
 from milestonebill.errors import (
     ConcurrencyError,
     DuplicateIdError,
@@ -34,12 +36,7 @@ from milestonebill.ledger import (
 )
 from milestonebill.money import Currency, Money
 from milestonebill.stores._common import (
-    Clock,
-    check_date,
     check_entry,
-    check_id,
-    check_optional_date,
-    check_positive_int,
     lease_until,
     now_utc,
     plan_append,
@@ -306,7 +303,7 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         """See :meth:`AgreementStore.claim`."""
         check_id("worker_id", worker_id)
         check_date("as_of", as_of)
-        check_positive_int("limit", limit)
+        check_int("limit", limit, at_least=1)
         now, until = lease_until(self._clock, lease_seconds)
         with self._tx() as cur:
             rows = self._rows(
@@ -557,7 +554,7 @@ class SQLStoreBase(SingleBalance, abc.ABC):
 
     def pending_notifications(self, limit: int = 100) -> list[Notification]:
         """See :meth:`AgreementStore.pending_notifications`."""
-        check_positive_int("limit", limit)
+        check_int("limit", limit, at_least=1)
         with self._tx(write=False) as cur:
             rows = self._rows(
                 cur, f"SELECT {self._NOTE_COLS} FROM notifications WHERE acked = 0 "

@@ -30,20 +30,17 @@ from typing import Any
 
 import attrs
 
+from milestonebill._validate import check_date, check_id, check_int, check_optional_date
+from milestonebill.clock import Clock
 from milestonebill.errors import DuplicateIdError, LeaseLostError, NotFoundError, ValidationError
 from milestonebill.ledger import Account, DateRange, InMemoryLedger, JournalEntry, SingleBalance
 from milestonebill.money import Currency, Money
 from milestonebill.stores._common import (
-    Clock,
-    check_date,
+    SYSTEM_CLOCK,
     check_entry,
-    check_id,
-    check_optional_date,
-    check_positive_int,
     lease_until,
     now_utc,
     plan_append,
-    system_clock,
 )
 from milestonebill.stores.base import (
     AgreementId,
@@ -92,7 +89,7 @@ class InMemoryStore(SingleBalance):
     charge attempts (inject a fake one in tests).
     """
 
-    def __init__(self, *, clock: Clock = system_clock) -> None:
+    def __init__(self, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self._clock = clock
         self._state = _State()
         self._lock = threading.RLock()
@@ -189,7 +186,7 @@ class InMemoryStore(SingleBalance):
         """See :meth:`AgreementStore.claim`."""
         check_id("worker_id", worker_id)
         check_date("as_of", as_of)
-        check_positive_int("limit", limit)
+        check_int("limit", limit, at_least=1)
         now, until = lease_until(self._clock, lease_seconds)
         with self.transaction():
             got: list[AgreementId] = []
@@ -351,7 +348,7 @@ class InMemoryStore(SingleBalance):
 
     def pending_notifications(self, limit: int = 100) -> list[Notification]:
         """See :meth:`AgreementStore.pending_notifications`."""
-        check_positive_int("limit", limit)
+        check_int("limit", limit, at_least=1)
         with self._lock:
             s = self._state
             return [n for n in s.notifications.values() if n.key not in s.acked][:limit]

@@ -36,8 +36,9 @@ import psycopg
 import psycopg.errors
 from psycopg_pool import ConnectionPool
 
+from milestonebill.clock import Clock
 from milestonebill.errors import ConcurrencyError, StoreError, ValidationError
-from milestonebill.stores._common import Clock, system_clock
+from milestonebill.stores._common import SYSTEM_CLOCK
 from milestonebill.stores._sql import Cursor, Migration, SQLStoreBase
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
@@ -150,7 +151,7 @@ class PostgresStore(SQLStoreBase):
         dsn: str,
         *,
         schema: str = "milestonebill",
-        clock: Clock = system_clock,
+        clock: Clock = SYSTEM_CLOCK,
         pool_size: int = 4,
         connect_timeout: float = 30.0,
         migrations: tuple[Migration, ...] = MIGRATIONS,

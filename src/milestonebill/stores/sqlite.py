@@ -36,8 +36,9 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any
 
+from milestonebill.clock import Clock
 from milestonebill.errors import ConcurrencyError, StoreError
-from milestonebill.stores._common import Clock, system_clock
+from milestonebill.stores._common import SYSTEM_CLOCK
 from milestonebill.stores._sql import Cursor, Migration, SQLStoreBase
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
@@ -147,7 +148,7 @@ class SQLiteStore(SQLStoreBase):
         self,
         path: str | os.PathLike[str],
         *,
-        clock: Clock = system_clock,
+        clock: Clock = SYSTEM_CLOCK,
         busy_timeout: float = 30.0,
         migrations: tuple[Migration, ...] = MIGRATIONS,
     ) -> None:

@@ -25,8 +25,8 @@ against your adapter::
             return MyLedger
 
 ``make_store(clock)`` must return a fresh, empty store that reads lease time
-and the ``recorded_at`` of charge attempts from ``clock`` (a callable
-returning an aware UTC datetime); calling it twice
+and the ``recorded_at`` of charge attempts from ``clock`` (a
+:class:`~milestonebill.clock.Clock`); calling it twice
 in one test must return two handles on the *same* storage (the contract
 uses that to act as two workers).  ``make_ledger()`` returns a fresh, empty
 ledger.  Needs the ``test`` extra (pytest).
@@ -41,6 +41,7 @@ from typing import Any
 import attrs
 import pytest
 
+from milestonebill.clock import Clock, FixedClock
 from milestonebill.errors import (
     ConcurrencyError,
     CurrencyMismatchError,
@@ -65,7 +66,6 @@ from milestonebill.stores.base import (
 
 __all__ = [
     "AgreementStoreContract",
-    "FakeClock",
     "LedgerContract",
     "LedgerFactory",
     "StoreFactory",
@@ -73,26 +73,7 @@ __all__ = [
 ]
 
 
-class FakeClock:
-    """A settable UTC clock for lease tests.
-
-    >>> c = FakeClock(datetime(2024, 2, 29, 12, tzinfo=UTC))
-    >>> c.advance(90); c()
-    datetime.datetime(2024, 2, 29, 12, 1, 30, tzinfo=datetime.timezone.utc)
-    """
-
-    def __init__(self, start: datetime = datetime(2024, 1, 31, 9, 0, tzinfo=UTC)) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.now += timedelta(seconds=seconds)
-
-
-StoreFactory = Callable[[Callable[[], datetime]], AgreementStore]
+StoreFactory = Callable[[Clock], AgreementStore]
 LedgerFactory = Callable[[], Ledger]
 
 AGR = AgreementId("agr-1")
@@ -146,11 +127,11 @@ class AgreementStoreContract:
         raise NotImplementedError("override the make_store fixture")
 
     @pytest.fixture
-    def clock(self) -> FakeClock:
-        return FakeClock()
+    def clock(self) -> FixedClock:
+        return FixedClock(datetime(2024, 1, 31, 9, 0, tzinfo=UTC))
 
     @pytest.fixture
-    def store(self, make_store: StoreFactory, clock: FakeClock) -> AgreementStore:
+    def store(self, make_store: StoreFactory, clock: FixedClock) -> AgreementStore:
         return make_store(clock)
 
     # ------------------------------------------------------------ streams
@@ -276,19 +257,19 @@ class AgreementStoreContract:
         assert store.claim(W1, date(2024, 1, 1), limit=10, lease_seconds=60) == []
 
     def test_an_expired_lease_can_be_claimed_again(
-        self, store: AgreementStore, clock: FakeClock
+        self, store: AgreementStore, clock: FixedClock
     ) -> None:
         _seed(store, "agr-a", due=date(2024, 1, 1))
         store.claim(W1, date(2024, 1, 1), limit=1, lease_seconds=60)
-        clock.advance(61)
+        clock.advance(timedelta(seconds=61))
         assert store.claim(W2, date(2024, 1, 1), limit=1, lease_seconds=60) == ["agr-a"]
 
     def test_a_live_lease_is_not_claimed_again(
-        self, store: AgreementStore, clock: FakeClock
+        self, store: AgreementStore, clock: FixedClock
     ) -> None:
         _seed(store, "agr-a", due=date(2024, 1, 1))
         store.claim(W1, date(2024, 1, 1), limit=1, lease_seconds=60)
-        clock.advance(59)
+        clock.advance(timedelta(seconds=59))
         assert store.claim(W2, date(2024, 1, 1), limit=1, lease_seconds=60) == []
 
     def test_complete_sets_the_next_due_date_and_frees_the_agreement(
@@ -312,11 +293,11 @@ class AgreementStoreContract:
             store.complete(W2, AgreementId("agr-a"), None)
 
     def test_complete_after_the_lease_expired_raises(
-        self, store: AgreementStore, clock: FakeClock
+        self, store: AgreementStore, clock: FixedClock
     ) -> None:
         _seed(store, "agr-a", due=date(2024, 1, 1))
         store.claim(W1, date(2024, 1, 1), limit=1, lease_seconds=60)
-        clock.advance(60)
+        clock.advance(timedelta(seconds=60))
         with pytest.raises(LeaseLostError):
             store.complete(W1, AgreementId("agr-a"), None)
 
@@ -333,7 +314,7 @@ class AgreementStoreContract:
         assert store.claim(W2, date(2024, 1, 1), limit=1, lease_seconds=60) == []
 
     def test_two_handles_on_one_store_share_claims(
-        self, make_store: StoreFactory, clock: FakeClock
+        self, make_store: StoreFactory, clock: FixedClock
     ) -> None:
         one, two = make_store(clock), make_store(clock)
         _seed(one, "agr-a", "agr-b", due=date(2024, 1, 1))
@@ -353,21 +334,21 @@ class AgreementStoreContract:
         assert store.claim_one(W2, AgreementId("agr-a"), lease_seconds=60) is False
 
     def test_claim_one_takes_over_an_expired_lease(
-        self, store: AgreementStore, clock: FakeClock
+        self, store: AgreementStore, clock: FixedClock
     ) -> None:
         _seed(store, "agr-a")
         store.claim_one(W1, AgreementId("agr-a"), lease_seconds=60)
-        clock.advance(60)
+        clock.advance(timedelta(seconds=60))
         assert store.claim_one(W2, AgreementId("agr-a"), lease_seconds=60) is True
 
     def test_claim_one_by_the_holder_renews_the_lease(
-        self, store: AgreementStore, clock: FakeClock
+        self, store: AgreementStore, clock: FixedClock
     ) -> None:
         _seed(store, "agr-a")
         store.claim_one(W1, AgreementId("agr-a"), lease_seconds=60)
-        clock.advance(50)
+        clock.advance(timedelta(seconds=50))
         renewed = store.claim_one(W1, AgreementId("agr-a"), lease_seconds=60)
-        clock.advance(50)
+        clock.advance(timedelta(seconds=50))
         assert (renewed, store.claim_one(W2, AgreementId("agr-a"), lease_seconds=60)) == (
             True, False)
 
@@ -403,7 +384,7 @@ class AgreementStoreContract:
             store.claim_one(W1, AgreementId("agr-a"), lease_seconds=lease)
 
     def test_two_handles_share_claim_one_leases(
-        self, make_store: StoreFactory, clock: FakeClock
+        self, make_store: StoreFactory, clock: FixedClock
     ) -> None:
         one, two = make_store(clock), make_store(clock)
         _seed(one, "agr-a")
@@ -500,9 +481,19 @@ class AgreementStoreContract:
         assert [a.key for a in store.unfinished_attempts()] == ["k3", "k2"]
 
     def test_an_attempt_is_stamped_with_the_store_clock_in_utc(
-        self, store: AgreementStore, clock: FakeClock
+        self, make_store: StoreFactory
     ) -> None:
-        clock.now = datetime(2024, 3, 31, 18, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5)))
+        class EasternClock:
+            """A host clock that answers in its own zone, not UTC."""
+
+            def now(self) -> datetime:
+                return datetime(2024, 3, 31, 18, 30, 15, 123456,
+                                tzinfo=timezone(timedelta(hours=-5)))
+
+            def today(self) -> date:
+                return self.now().date()
+
+        store = make_store(EasternClock())
         rec = store.record_attempt(AttemptKey("k1"), AGR, InvoiceId("inv-1"), 1, Money("1", "USD"))
         stored = store.get_attempt(AttemptKey("k1"))
         assert stored is not None
@@ -512,29 +503,29 @@ class AgreementStoreContract:
             expected, expected, timedelta(0))
 
     def test_recording_an_attempt_again_keeps_its_first_time(
-        self, store: AgreementStore, clock: FakeClock
+        self, store: AgreementStore, clock: FixedClock
     ) -> None:
         first = store.record_attempt(AttemptKey("k1"), AGR, InvoiceId("inv-1"), 1,
                                      Money("5", "JPY"))
-        clock.advance(3600)
+        clock.advance(timedelta(seconds=3600))
         again = store.record_attempt(AttemptKey("k1"), AGR, InvoiceId("inv-1"), 1,
                                      Money("5", "JPY"))
         assert again.recorded_at == first.recorded_at == datetime(2024, 1, 31, 9, 0, tzinfo=UTC)
 
     def test_unfinished_attempts_carry_their_recorded_time(
-        self, store: AgreementStore, clock: FakeClock
+        self, store: AgreementStore, clock: FixedClock
     ) -> None:
         for k in ("k1", "k2"):
             store.record_attempt(AttemptKey(k), AGR, InvoiceId("inv-1"), 1, Money("1", "USD"))
-            clock.advance(90)
+            clock.advance(timedelta(seconds=90))
         assert [a.recorded_at for a in store.unfinished_attempts()] == [
             datetime(2024, 1, 31, 9, 0, tzinfo=UTC), datetime(2024, 1, 31, 9, 1, 30, tzinfo=UTC)]
 
     def test_completing_an_attempt_keeps_its_recorded_time(
-        self, store: AgreementStore, clock: FakeClock
+        self, store: AgreementStore, clock: FixedClock
     ) -> None:
         store.record_attempt(AttemptKey("k1"), AGR, InvoiceId("inv-1"), 1, Money("1", "USD"))
-        clock.advance(30)
+        clock.advance(timedelta(seconds=30))
         done = store.complete_attempt(AttemptKey("k1"), {"status": "succeeded"})
         stored = store.get_attempt(AttemptKey("k1"))
         assert stored is not None

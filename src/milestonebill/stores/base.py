@@ -2,27 +2,28 @@
 
 A store keeps, for each agreement, an append-only stream of
 :class:`StoredEvent` records (opaque JSON: the store never needs the event
-classes), plus everything the Biller needs to move money exactly once:
+classes), plus everything the Biller needs to move money exactly once.  The
+port is the intersection of small role protocols, one per job:
 
-* **streams** -- :meth:`AgreementStore.append` with an expected version
+* **streams** (:class:`EventStreams`) -- :meth:`AgreementStore.append` with an expected version
   (optimistic concurrency: a stale writer gets
   :class:`~milestonebill.errors.ConcurrencyError`); re-appending an event id
   already stored with the same content is a no-op, so retries are safe.
-* **due work** -- :meth:`~AgreementStore.set_next_due`,
+* **due work** (:class:`WorkQueue`) -- :meth:`~AgreementStore.set_next_due`,
   :meth:`~AgreementStore.list_due` and leased claims
   (:meth:`~AgreementStore.claim`, :meth:`~AgreementStore.claim_one`,
   :meth:`~AgreementStore.release`, :meth:`~AgreementStore.complete`) so two
   workers never process the same agreement at once.
-* **invoice numbers** -- :meth:`~AgreementStore.issue_invoice_number`,
+* **document numbers** (:class:`DocumentNumbers`) -- :meth:`~AgreementStore.issue_invoice_number`,
   gap-free per firm and idempotent per invoice id.
-* **charge attempts** -- an intent journal: record the attempt *before*
+* **charge attempts** (:class:`AttemptJournal`) -- an intent journal: record the attempt *before*
   calling the gateway, complete it after; :meth:`~AgreementStore.unfinished_attempts`
   lists what a crash left behind, each stamped with ``recorded_at``.
-* **outbox** -- notifications for the host, delivered at least once.
+* **outbox** (:class:`Outbox`) -- notifications for the host, delivered at least once.
 * **ledger** -- every shipped store is also a :class:`~milestonebill.ledger.Ledger`.
 
-Units of work
--------------
+Units of work (:class:`UnitOfWork`)
+-----------------------------------
 Every method runs in its own transaction.  To make several writes atomic --
 the Biller's invoice record, its events, ledger postings and outbox entries
 -- wrap them in :meth:`AgreementStore.transaction`::
@@ -61,15 +62,21 @@ from milestonebill.money import Money
 __all__ = [
     "AgreementId",
     "AgreementStore",
+    "AttemptJournal",
     "AttemptKey",
     "AttemptRecord",
     "BillingStore",
+    "DocumentNumbers",
     "EventId",
+    "EventStreams",
     "FirmId",
     "InvoiceId",
     "InvoiceRecord",
     "Notification",
+    "Outbox",
     "StoredEvent",
+    "UnitOfWork",
+    "WorkQueue",
     "WorkerId",
     "canonical_json",
     "parse_json_object",
@@ -206,19 +213,18 @@ class Notification:
 
 
 @runtime_checkable
-class AgreementStore(Protocol):
-    """Port: where agreements, invoices, attempts and notifications live.
+class UnitOfWork(Protocol):
+    """Role: one transaction around several calls (see the module docstring)."""
 
-    See the module docstring for the semantics; the public contract suite
-    :mod:`milestonebill.testing.store_contract` pins them down.
-    """
-
-    # -- units of work
     def transaction(self) -> AbstractContextManager[None]:
         """Run the calls this thread makes inside the block in one transaction."""
         ...
 
-    # -- streams
+
+@runtime_checkable
+class EventStreams(Protocol):
+    """Role: each agreement's append-only stream of stored events."""
+
     def append(
         self,
         agreement_id: AgreementId,
@@ -248,7 +254,12 @@ class AgreementStore(Protocol):
         """Every agreement with a stream, sorted."""
         ...
 
-    # -- due work and claims
+
+@runtime_checkable
+class WorkQueue(Protocol):
+    """Role: when each agreement next has work, and leased claims on it, so two
+    workers never bill one agreement at once."""
+
     def set_next_due(self, agreement_id: AgreementId, next_due_on: date | None) -> None:
         """Record when the agreement next has date-driven work (``None``: nothing due)."""
         ...
@@ -290,7 +301,11 @@ class AgreementStore(Protocol):
         """
         ...
 
-    # -- invoice numbers
+
+@runtime_checkable
+class DocumentNumbers(Protocol):
+    """Role: gap-free document numbers per firm sequence, idempotent per document."""
+
     def issue_invoice_number(
         self,
         firm_id: FirmId,
@@ -310,7 +325,12 @@ class AgreementStore(Protocol):
         """The firm's invoices by number."""
         ...
 
-    # -- charge attempts
+
+@runtime_checkable
+class AttemptJournal(Protocol):
+    """Role: the intent journal -- each charge or refund recorded before the gateway
+    is called, completed after, so a crash in between can be finished."""
+
     def record_attempt(
         self,
         key: AttemptKey,
@@ -335,7 +355,11 @@ class AgreementStore(Protocol):
         """Attempts without an outcome, in the order they were recorded."""
         ...
 
-    # -- outbox
+
+@runtime_checkable
+class Outbox(Protocol):
+    """Role: notifications for the host, delivered at least once."""
+
     def add_notification(
         self,
         key: str,
@@ -353,6 +377,19 @@ class AgreementStore(Protocol):
     def ack(self, keys: Sequence[str]) -> None:
         """Mark notifications delivered (unknown keys are ignored)."""
         ...
+
+
+@runtime_checkable
+class AgreementStore(UnitOfWork, EventStreams, WorkQueue, DocumentNumbers, AttemptJournal,
+                     Outbox, Protocol):
+    """Port: where agreements, document numbers, attempts and notifications live.
+
+    The intersection of the roles :class:`UnitOfWork`, :class:`EventStreams`,
+    :class:`WorkQueue`, :class:`DocumentNumbers`, :class:`AttemptJournal` and
+    :class:`Outbox`; code that needs one role can ask for that role alone.
+    See the module docstring for the semantics; the public contract suite
+    :mod:`milestonebill.testing.store_contract` pins them down.
+    """
 
 
 @runtime_checkable

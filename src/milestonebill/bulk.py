@@ -20,6 +20,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from operator import lt, sub
 
 from milestonebill import periods
@@ -205,6 +206,30 @@ def monthly_invoices_many(
     [[2450, 2450, 2450, 2450, 2450, 2450, 2450, 2450, 2450, 2450, 2450, 2450, 2524, 2524]]
     """
     n = len(starts)
+    pct = _check_series(n, amounts, anchor_days, count=count, every_months=every_months,
+                        step_minor=step_minor, rounding=rounding, yearly_percent=yearly_percent)
+    if n == 0:
+        return [], []
+    _check_ints(amounts, "amounts")
+    _check_dates(starts, "starts")
+    anchors = [d.day for d in starts] if anchor_days is None else list(anchor_days)
+    dates = _anchored_dates(starts, anchors, count=count, every_months=every_months)
+    # Period k starts (k * every_months) months after the start, on or after
+    # the anniversary in the same month, so its price has had
+    # (k * every_months) // 12 uplifts.  Runs of equal prices per row:
+    runs: list[int] = []
+    for k in range(count):
+        year = k * every_months // 12
+        if year == len(runs):
+            runs.append(0)
+        runs[year] += 1
+    return dates, _escalated_rows(amounts, runs, (100 + pct) / 100, step_minor, rounding)
+
+
+def _check_series(n: int, amounts: Sequence[int], anchor_days: Sequence[int] | None, *,
+                  count: int, every_months: int, step_minor: int, rounding: Rounding,
+                  yearly_percent: Decimal | int) -> Fraction:
+    """Check the arguments of :func:`monthly_invoices_many`; the uplift as a fraction."""
     if type(count) is not int or count < 1:
         raise ValidationError("count", "a whole number, 1 or more", count)
     if type(every_months) is not int or every_months < 1:
@@ -223,11 +248,12 @@ def monthly_invoices_many(
     if anchor_days is not None and len(anchor_days) != n:
         raise ValidationError("anchor_days", f"one anchor day per start ({n})",
                               f"{len(anchor_days)} anchor days")
-    if n == 0:
-        return [], []
-    _check_ints(amounts, "amounts")
-    _check_dates(starts, "starts")
-    anchors = [d.day for d in starts] if anchor_days is None else list(anchor_days)
+    return pct
+
+
+def _anchored_dates(starts: Sequence[date], anchors: list[int], *, count: int,
+                    every_months: int) -> list[list[date]]:
+    """Each series' billing dates, anchor-based; equal dates share one object."""
     if not (set(map(type, anchors)) <= {int} and min(anchors) >= 1 and max(anchors) <= 31):
         i = next(i for i, a in enumerate(anchors) if type(a) is not int or not 1 <= a <= 31)
         raise ValidationError(f"anchor_days[{i}]", "a day from 1 to 31", anchors[i])
@@ -249,25 +275,21 @@ def monthly_invoices_many(
         tables[a] = [date(i // 12, i % 12 + 1, min(a, month_days[i - lo]))
                      for i in range(lo, hi + 1)]
     stop = span + 1
-    dates = [tables[a][i - lo:i - lo + stop:every_months]
-             for a, i in zip(anchors, idx, strict=True)]
-    # Period k starts (k * every_months) months after the start, on or after
-    # the anniversary in the same month, so its price has had
-    # (k * every_months) // 12 uplifts.  Runs of equal prices per row:
-    runs: list[int] = []
-    for k in range(count):
-        year = k * every_months // 12
-        if year == len(runs):
-            runs.append(0)
-        runs[year] += 1
-    ratio = (100 + pct) / 100
+    return [tables[a][i - lo:i - lo + stop:every_months]
+            for a, i in zip(anchors, idx, strict=True)]
+
+
+def _escalated_rows(amounts: Sequence[int], runs: list[int], ratio: Fraction, step_minor: int,
+                    rounding: Rounding) -> list[list[int]]:
+    """Each series' price per period: ``runs[y]`` periods at the price of year ``y``,
+    each year's uplift rounded once to a multiple of ``step_minor``."""
     rows: list[list[int]] = []
     append = rows.append
     if len(runs) == 1:
         only = runs[0]
         for p in amounts:
             append([p] * only)
-        return dates, rows
+        return rows
     up_num = ratio.numerator
     up_den = ratio.denominator * step_minor
     later = runs[1:]
@@ -281,7 +303,7 @@ def monthly_invoices_many(
                 price = (price * up_num2 + up_den) // up_den2 * step_minor
                 row += [price] * length
             append(row)
-        return dates, rows
+        return rows
     for base in amounts:
         price = base
         row = [price] * runs[0]
@@ -289,4 +311,4 @@ def monthly_invoices_many(
             price = round_ratio(price * up_num, up_den, rounding) * step_minor
             row += [price] * length
         append(row)
-    return dates, rows
+    return rows

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from milestonebill.cli import COMMANDS, EXAMPLE_ENGAGEMENT, build_parser, load_engagement, main
+from milestonebill.cli import COMMANDS, build_parser, main
+from milestonebill.cli.engagement import EXAMPLE_ENGAGEMENT, load_engagement
 from milestonebill.errors import ValidationError
 from milestonebill.money import Money
 from milestonebill.schedule import BillingSchedule, ChargeKind

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from milestonebill.cli import EXAMPLE_ENGAGEMENT, Engagement, load_engagement, main
+from milestonebill.cli import main
+from milestonebill.cli.engagement import EXAMPLE_ENGAGEMENT, Engagement, load_engagement
 from milestonebill.money import Money
 from milestonebill.stores.base import FirmId
 from milestonebill.stores.sqlite import SQLiteStore

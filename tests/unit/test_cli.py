@@ -162,3 +162,94 @@ def test_engagement_default_window_covers_every_charge() -> None:
     eng = load_engagement(example())
     start, end = eng.default_window()
     assert (start, end) == (date(2025, 1, 15), date(2027, 3, 1))
+
+
+def test_milestone_on_signing_without_signed_on_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = example()
+    del data["signed_on"]
+    path = tmp_path / "unsigned.json"
+    path.write_text(json.dumps(data))
+    assert run("schedule", str(path)) == (1, "")
+    err = capsys.readouterr().err
+    assert "'signed_on' is missing" in err
+    assert "milestones triggered on signing (kickoff)" in err
+    # Even with a window given: leaving the kickoff deposit out would misstate the total.
+    assert run("schedule", str(path), "--from", "2025-01-01", "--to", "2026-01-01")[0] == 1
+    assert "'signed_on'" in capsys.readouterr().err
+
+
+def test_bare_schedule_with_a_milestone_on_signing_is_refused() -> None:
+    with pytest.raises(ValidationError, match="'signed_on' is missing") as info:
+        load_engagement(example()["schedule"])
+    assert info.value.field == "signed_on"
+
+
+def test_nothing_to_date_the_charges_by_is_refused_not_dated_2000(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "pending.json"
+    path.write_text(json.dumps({"schedule": {"currency": "USD", "milestones": [
+        {"id": "report", "name": "Report", "amount": {"amount": "900.00", "currency": "USD"},
+         "trigger": "on_completion"}]}}))
+    assert run("schedule", str(path)) == (1, "")
+    err = capsys.readouterr().err
+    assert "'signed_on' is missing: it is needed to date the milestones" in err
+    assert "2000-01-01" not in err
+    # A window given on the command line needs nothing from the file: nothing is due yet.
+    code, text = run("schedule", str(path), "--from", "2025-01-01")
+    assert code == 0
+    assert "charges from 2025-01-01 to 2026-01-01" in text
+    assert text.splitlines()[-1] == "0 charges, total 0.00 USD"
+
+
+def test_signed_on_dates_a_schedule_whose_milestones_wait_for_completion(
+        tmp_path: Path) -> None:
+    path = tmp_path / "signed.json"
+    path.write_text(json.dumps({"signed_on": "2025-03-03", "schedule": {
+        "currency": "USD", "milestones": [
+            {"id": "report", "name": "Report",
+             "amount": {"amount": "900.00", "currency": "USD"}}]}}))
+    code, text = run("schedule", str(path))
+    assert code == 0
+    assert "charges from 2025-03-03 to 2025-03-04" in text
+    assert text.splitlines()[-1] == "0 charges, total 0.00 USD"
+
+
+def test_errors_in_the_schedule_name_the_path_in_the_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = example()
+    data["schedule"]["milestones"][2]["amount"]["amount"] = 12000.0
+    path = tmp_path / "float.json"
+    path.write_text(json.dumps(data))
+    assert run("schedule", str(path)) == (1, "")
+    assert ("'schedule.milestones[2].amount.amount' must be a decimal string"
+            in capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(("key", "value", "field"), [
+    ("signed_on", "15/01/2025", "signed_on"),
+    ("signed_on", 20250115, "signed_on"),
+    ("client", 7, "client"),
+    ("engagement", ["x"], "engagement"),
+    ("completions", ["discovery"], "completions"),
+])
+def test_engagement_keys_are_checked_by_name(key: str, value: object, field: str) -> None:
+    data = example()
+    data[key] = value
+    with pytest.raises(ValidationError) as info:
+        load_engagement(data)
+    assert info.value.field == field
+
+
+def test_completion_dates_are_iso_dates() -> None:
+    data = example()
+    data["completions"]["discovery"] = "28 Feb 2025"
+    with pytest.raises(ValidationError, match=r"'completions\.discovery' must be an ISO date"):
+        load_engagement(data)
+
+
+def test_completion_of_an_unknown_milestone_is_refused() -> None:
+    data = example()
+    data["completions"]["nope"] = "2025-02-28"
+    with pytest.raises(ValidationError, match="ids of the schedule's milestones"):
+        load_engagement(data)

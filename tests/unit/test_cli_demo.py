@@ -417,3 +417,17 @@ def test_two_engagements_share_one_store_and_one_number_sequence(tmp_path: Path)
     assert [i["number"] for i in other["invoices"]] == [f"INV-{len(first['invoices']) + 1:06d}"]
     assert other["this_run"]["invoices_issued"] == 1
     assert other["ledger"]["balances"]["revenue"] == "-500.00"
+
+
+def test_file_without_signed_on_is_refused_before_anything_is_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = json.loads(resources.files("milestonebill").joinpath(EXAMPLE_ENGAGEMENT)
+                      .read_text("utf-8"))
+    del data["signed_on"]
+    f = tmp_path / "unsigned.json"
+    f.write_text(json.dumps(data), encoding="utf-8")
+    code, out = run("--file", str(f), "--db", str(tmp_path / "demo.db"))
+    err = capsys.readouterr().err
+    assert (code, out) == (1, "")
+    assert f"--file {f}: 'signed_on' is missing" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["unsigned.json"]

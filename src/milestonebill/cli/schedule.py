@@ -7,10 +7,11 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, TextIO
 
 from milestonebill.cli.common import date_arg
-from milestonebill.cli.engagement import load_engagement, read_engagement_json
+from milestonebill.cli.engagement import Engagement, load_engagement, read_engagement_json
 from milestonebill.errors import ValidationError
 from milestonebill.money import Money
 from milestonebill.periods import add_months
@@ -32,14 +33,23 @@ def _charge_rows(charges: Sequence[Charge]) -> list[str]:
     return out
 
 
+def _window(eng: Engagement, start: date | None, end: date | None) -> tuple[date, date]:
+    """``--from`` / ``--to``, each filled in from the engagement when not given."""
+    if start is None:
+        start, last = eng.default_window()
+        end = end or last
+    elif end is None:
+        last = start if eng.first_date() is None else eng.default_window()[1]
+        end = last if last > start else add_months(start, 12)
+    if end < start:
+        raise ValidationError("--to", f"a date on or after --from {start}", end)
+    return start, end
+
+
 def _run(args: argparse.Namespace, out: TextIO) -> int:
     data, source = read_engagement_json(args.file)
     eng = load_engagement(data)
-    start, end = eng.default_window()
-    start = args.start or start
-    end = args.end or (end if args.start is None or end > start else add_months(start, 12))
-    if end < start:
-        raise ValidationError("--to", f"a date on or after --from {start}", end)
+    start, end = _window(eng, args.start, args.end)
     charges = eng.schedule.charges_between(
         start, end, signed_on=eng.signed_on, completions=eng.completions
     )

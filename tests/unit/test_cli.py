@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from milestonebill.cli import COMMANDS, build_parser, main
+from milestonebill.cli.common import error_text
 from milestonebill.cli.engagement import EXAMPLE_ENGAGEMENT, load_engagement
-from milestonebill.errors import ValidationError
+from milestonebill.errors import InvalidInputError, ValidationError
 from milestonebill.money import Money
 from milestonebill.schedule import BillingSchedule, ChargeKind
 
@@ -253,3 +254,43 @@ def test_completion_of_an_unknown_milestone_is_refused() -> None:
     data["completions"]["nope"] = "2025-02-28"
     with pytest.raises(ValidationError, match="ids of the schedule's milestones"):
         load_engagement(data)
+
+
+def test_errors_show_dates_as_iso_text(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("schedule", "--from", "2025-02-01", "--to", "2025-01-01")[0] == 1
+    err = capsys.readouterr().err
+    assert "'--to' must be a date on or after --from 2025-02-01 (got 2025-01-01)" in err
+    assert "datetime" not in err
+
+
+@pytest.mark.parametrize(("change", "shown"), [
+    (lambda s: s["milestones"][1].update(due_on="2025-03-01"),
+     "'schedule.milestones[1].due_on' must be None for trigger ON_COMPLETION (got 2025-03-01)"),
+    (lambda s: s["recurring"][0]["escalations"][0].update(
+        dates=["2025-06-01", "2025-05-01"], on_anniversary=False),
+     "must be strictly increasing dates (got [2025-06-01, 2025-05-01])"),
+])
+def test_date_values_in_file_errors_are_iso_text(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        change: Any, shown: str) -> None:
+    data = example()
+    change(data["schedule"])
+    path = tmp_path / "dates.json"
+    path.write_text(json.dumps(data))
+    assert run("schedule", str(path)) == (1, "")
+    err = capsys.readouterr().err
+    assert shown in err
+    assert "datetime" not in err
+
+
+def test_error_text_rewrites_every_date_problem() -> None:
+    exc = InvalidInputError([ValidationError("a", "after b", date(2025, 1, 1)),
+                             ValidationError("b", "a string", 3),
+                             ValidationError("c", "increasing",
+                                             (date(2025, 2, 1), date(2025, 1, 1)))])
+    assert error_text(exc) == (
+        "3 problems: 'a' must be after b (got 2025-01-01); 'b' must be a string (got 3); "
+        "'c' must be increasing (got [2025-02-01, 2025-01-01])")
+    assert error_text(ValidationError("d", "a date", "2025-01-01")) == \
+        "'d' must be a date (got '2025-01-01')"
+    assert error_text(OSError("disk full")) == "disk full"

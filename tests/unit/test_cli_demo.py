@@ -431,3 +431,18 @@ def test_file_without_signed_on_is_refused_before_anything_is_written(
     assert (code, out) == (1, "")
     assert f"--file {f}: 'signed_on' is missing" in err
     assert [p.name for p in tmp_path.iterdir()] == ["unsigned.json"]
+
+
+def test_file_errors_show_dates_as_iso_text(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    data = json.loads(resources.files("milestonebill").joinpath(EXAMPLE_ENGAGEMENT)
+                      .read_text("utf-8"))
+    data["schedule"]["milestones"][1]["due_on"] = "2025-03-01"
+    f = tmp_path / "due.json"
+    f.write_text(json.dumps(data), encoding="utf-8")
+    code, out = run("--file", str(f), "--db", str(tmp_path / "demo.db"))
+    err = capsys.readouterr().err
+    assert (code, out) == (1, "")
+    assert f"--file {f}: 'schedule.milestones[1].due_on' must be None" in err
+    assert "(got 2025-03-01)" in err
+    assert "datetime" not in err

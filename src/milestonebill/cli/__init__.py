@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from milestonebill.cli import demo, schedule
-from milestonebill.cli.common import Handler, Registrar
+from milestonebill.cli.common import Handler, Registrar, error_text
 from milestonebill.cli.engagement import EXAMPLE_ENGAGEMENT, Engagement, load_engagement
 from milestonebill.errors import MilestonebillError
 
@@ -69,5 +69,5 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     except BrokenPipeError:  # the reader went away (``| head``); nothing left to report
         return 1
     except (MilestonebillError, OSError, json.JSONDecodeError) as exc:
-        print(f"milestonebill {args.command}: error: {exc}", file=sys.stderr)
+        print(f"milestonebill {args.command}: error: {error_text(exc)}", file=sys.stderr)
         return 1

@@ -18,7 +18,7 @@ import os
 import tempfile
 from typing import Any, TextIO
 
-from milestonebill.cli.common import date_arg
+from milestonebill.cli.common import date_arg, error_text
 from milestonebill.cli.demo_report import build_report, render_text
 from milestonebill.cli.demo_scenario import DemoPlan, plan_demo, played
 from milestonebill.cli.engagement import load_engagement, read_engagement_json
@@ -51,7 +51,7 @@ def _plan(args: argparse.Namespace) -> DemoPlan:
         if args.file is None or exc.field == "--until":
             raise
         raise ValidationError(exc.field, exc.expected, exc.value,
-                              f"--file {where}: {exc}") from None
+                              f"--file {where}: {error_text(exc)}") from None
 
 
 def _db_path(arg: str | None) -> str:

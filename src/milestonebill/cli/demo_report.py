@@ -1,7 +1,8 @@
 """The report of ``milestonebill demo``: what the store holds after a walk.
 
 :func:`build_report` reads a played :class:`~milestonebill.cli.demo_scenario.DemoWalk`
-back from its store into JSON-ready data (amounts as strings); the
+back from its store into JSON-ready data (money in the library's JSON form,
+``{"amount": "12.30", "currency": "USD"}``, as everywhere else); the
 ``--json`` output is that data.  :func:`render_text` lays the same data out
 for people.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from milestonebill.agreement import (
@@ -39,12 +39,9 @@ from milestonebill.stores.sqlite import SQLiteStore
 __all__ = ["build_report", "render_text"]
 
 
-def _amount(m: Money) -> str:
-    return str(m.amount)
-
-
-def _shown(amount: str) -> str:
-    return f"{Decimal(amount):,}"
+def _shown(money: Any) -> str:
+    """A money value of the report (its JSON form) as the text report shows it."""
+    return f"{Money.from_json(money).amount:,}"
 
 
 # ------------------------------------------------------------------ the JSON report
@@ -126,7 +123,7 @@ def _lines(lines: Sequence[Any]) -> list[dict[str, Any]]:
         "item": ln.item_key,
         "period": None if ln.period is None
         else f"{ln.period.start.isoformat()}..{ln.period.end.isoformat()}",
-        "amount": _amount(ln.amount),
+        "amount": ln.amount.to_json(),
     } for ln in lines]
 
 
@@ -144,12 +141,12 @@ def _attempts(a: Agreement, numbers: dict[str, str],
             "invoice": numbers.get(x.invoice_id, x.invoice_id),
             "attempt": x.attempt,
             "date": x.effective_at.date().isoformat(),
-            "amount": _amount(x.amount),
+            "amount": x.amount.to_json(),
             "status": status,
             "decline_code": None if bad is None else bad.decline_code,
             "retry_on": None if retry is None else retry.isoformat(),
             "gateway_ref": None if ok is None else ok.gateway_reference,
-            "fee": None if ok is None or ok.fee is None else _amount(ok.fee),
+            "fee": None if ok is None or ok.fee is None else ok.fee.to_json(),
             "idempotency_key": x.idempotency_key,
         })
     return out
@@ -167,7 +164,7 @@ def _amendment(plan: DemoPlan, a: Agreement, numbers: dict[str, str]) -> dict[st
     pv = preview(before, am, as_of=day, through=plan.horizon)
 
     def pline(p: Any) -> dict[str, Any]:
-        return {"item": p.key, "description": p.description, "amount": _amount(p.amount),
+        return {"item": p.key, "description": p.description, "amount": p.amount.to_json(),
                 "due_on": p.due_on.isoformat(),
                 "adjusts": None if p.adjusts is None else numbers.get(p.adjusts, p.adjusts)}
 
@@ -189,11 +186,11 @@ def _amendment(plan: DemoPlan, a: Agreement, numbers: dict[str, str]) -> dict[st
         "as_of": day.isoformat(),
         "charges": [pline(p) for p in pv.charges],
         "credits": [pline(p) for p in pv.credits],
-        "charges_total": _amount(pv.charges_total),
-        "credits_total": _amount(pv.credits_total),
-        "contract_value_before": _amount(pv.contract_value_before),
-        "contract_value_after": _amount(pv.contract_value_after),
-        "value_change": _amount(pv.value_change),
+        "charges_total": pv.charges_total.to_json(),
+        "credits_total": pv.credits_total.to_json(),
+        "contract_value_before": pv.contract_value_before.to_json(),
+        "contract_value_after": pv.contract_value_after.to_json(),
+        "value_change": pv.value_change.to_json(),
         "schedule_changes": len(pv.changes),
         "approved_on": None if approved is None else approved.effective_at.date().isoformat(),
         "invoices": [i.number for i in invoices],
@@ -221,49 +218,51 @@ def _ledger(store: SQLiteStore, a: Agreement) -> dict[str, Any]:
                     if ln.account is Account.REVENUE)
     return {
         "entries": len(entries),
-        "balances": {k: _amount(Money.from_minor(by[k], cur)) for k in order},
-        "debits": _amount(Money.from_minor(debits, cur)),
-        "credits": _amount(Money.from_minor(credits, cur)),
+        "balances": {k: Money.from_minor(by[k], cur).to_json() for k in order},
+        "debits": Money.from_minor(debits, cur).to_json(),
+        "credits": Money.from_minor(credits, cur).to_json(),
         "balanced": debits == credits and sum(by.values()) == 0,
         "recognition": {
             "releases": len(releases),
             "last": max((e.posted_on.isoformat() for e in releases), default=None),
-            "released": _amount(Money.from_minor(released, cur)),
-            "deferred_left": _amount(Money.from_minor(-by.get("deferred_revenue", 0), cur)),
+            "released": Money.from_minor(released, cur).to_json(),
+            "deferred_left": Money.from_minor(-by.get("deferred_revenue", 0), cur).to_json(),
         },
     }
 
 def _documents(a: Agreement, numbers: dict[str, str]) -> dict[str, Any]:
     """The invoices and credit notes, each with its lines and what is left to pay."""
+    cur = a.currency
     return {
         "invoices": [{
             "number": i.number, "id": i.id, "issued_on": i.issued_on.isoformat(),
             "due_on": i.due_on.isoformat(), "lines": _lines(i.lines),
-            "subtotal": _amount(i.subtotal), "tax": _amount(i.tax_total),
-            "total": _amount(i.total), "balance": _amount(invoice_balance(a, i.id)),
-            "credit_applied": _amount(Money.total(
-                (c.amount for c in a.credits_applied if c.invoice_id == i.id), currency=a.currency)),
+            "subtotal": i.subtotal.to_json(), "tax": i.tax_total.to_json(),
+            "total": i.total.to_json(), "balance": invoice_balance(a, i.id).to_json(),
+            "credit_applied": Money.total((c.amount for c in a.credits_applied
+                                           if c.invoice_id == i.id), currency=cur).to_json(),
         } for i in a.invoices],
         "credit_notes": [{
             "number": c.number, "id": c.id, "issued_on": c.issued_on.isoformat(),
             "credits": numbers.get(c.credits, c.credits), "reason": c.reason.value,
-            "lines": _lines(c.lines), "total": _amount(c.total),
+            "lines": _lines(c.lines), "total": c.total.to_json(),
         } for c in a.credit_notes],
     }
 
 
 def _position(plan: DemoPlan, a: Agreement) -> dict[str, Any]:
     pos = billing_position(a, through=plan.horizon)
+    cur = a.currency
     return {
         "customer_credit": {
-            "added": _amount(Money.total((c.amount for c in a.credits_added), currency=a.currency)),
-            "applied": _amount(Money.total((c.amount for c in a.credits_applied),
-                                           currency=a.currency)),
-            "outstanding": _amount(a.credit_balance),
+            "added": Money.total((c.amount for c in a.credits_added), currency=cur).to_json(),
+            "applied": Money.total((c.amount for c in a.credits_applied),
+                                   currency=cur).to_json(),
+            "outstanding": a.credit_balance.to_json(),
         },
-        "position": {"invoiced": _amount(pos.invoiced), "credited": _amount(pos.credited),
-                     "scheduled": _amount(pos.scheduled),
-                     "contract_value": _amount(pos.contract_value),
+        "position": {"invoiced": pos.invoiced.to_json(), "credited": pos.credited.to_json(),
+                     "scheduled": pos.scheduled.to_json(),
+                     "contract_value": pos.contract_value.to_json(),
                      "balanced": pos.balanced},
     }
 
@@ -374,7 +373,7 @@ def _documents_text(r: dict[str, Any]) -> list[str]:
     cur = r["currency"]
     out = ["", "Invoices"]
     for inv in r["invoices"]:
-        paid_by_credit = ("" if Decimal(inv["credit_applied"]) == 0
+        paid_by_credit = ("" if Money.from_json(inv["credit_applied"]).is_zero()
                           else f", credit applied {_shown(inv['credit_applied'])}")
         out.append(f"  {inv['number']}  {inv['issued_on']}  due {inv['due_on']}  "
                    f"total {_shown(inv['total'])} {cur}  (balance {_shown(inv['balance'])}"

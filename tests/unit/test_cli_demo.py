@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
@@ -36,9 +36,14 @@ def run_json(db: Path, *argv: str) -> dict[str, Any]:
     return data
 
 
-def example() -> Engagement:
+def example_json() -> dict[str, Any]:
     text = resources.files("milestonebill").joinpath(EXAMPLE_ENGAGEMENT).read_text("utf-8")
-    return load_engagement(json.loads(text))
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def example() -> Engagement:
+    return load_engagement(example_json())
 
 
 @pytest.fixture(scope="module")
@@ -432,30 +437,30 @@ def test_two_engagements_share_one_store_and_one_number_sequence(tmp_path: Path)
     assert other["ledger"]["balances"]["revenue"] == {"amount": "-500.00", "currency": "USD"}
 
 
-def test_file_without_signed_on_is_refused_before_anything_is_written(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = json.loads(resources.files("milestonebill").joinpath(EXAMPLE_ENGAGEMENT)
-                      .read_text("utf-8"))
-    del data["signed_on"]
-    f = tmp_path / "unsigned.json"
+def refused_example(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                    change: Callable[[dict[str, Any]], object]) -> tuple[Path, str]:
+    """Run the demo on the example changed by ``change``; it must exit 1 and write
+    nothing.  The file and what was printed on stderr."""
+    data = example_json()
+    change(data)
+    f = tmp_path / "changed.json"
     f.write_text(json.dumps(data), encoding="utf-8")
     code, out = run("--file", str(f), "--db", str(tmp_path / "demo.db"))
-    err = capsys.readouterr().err
     assert (code, out) == (1, "")
+    assert [p.name for p in tmp_path.iterdir()] == ["changed.json"]
+    return f, capsys.readouterr().err
+
+
+def test_file_without_signed_on_is_refused_before_anything_is_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f, err = refused_example(tmp_path, capsys, lambda d: d.pop("signed_on"))
     assert f"--file {f}: 'signed_on' is missing" in err
-    assert [p.name for p in tmp_path.iterdir()] == ["unsigned.json"]
 
 
 def test_file_errors_show_dates_as_iso_text(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    data = json.loads(resources.files("milestonebill").joinpath(EXAMPLE_ENGAGEMENT)
-                      .read_text("utf-8"))
-    data["schedule"]["milestones"][1]["due_on"] = "2025-03-01"
-    f = tmp_path / "due.json"
-    f.write_text(json.dumps(data), encoding="utf-8")
-    code, out = run("--file", str(f), "--db", str(tmp_path / "demo.db"))
-    err = capsys.readouterr().err
-    assert (code, out) == (1, "")
+    f, err = refused_example(tmp_path, capsys,
+                             lambda d: d["schedule"]["milestones"][1].update(due_on="2025-03-01"))
     assert f"--file {f}: 'schedule.milestones[1].due_on' must be None" in err
     assert "(got 2025-03-01)" in err
     assert "datetime" not in err

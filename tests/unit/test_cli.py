@@ -206,6 +206,10 @@ def test_nothing_to_date_the_charges_by_is_refused_not_dated_2000(
     assert code == 0
     assert "charges from 2025-01-01 to 2026-01-01" in text
     assert text.splitlines()[-1] == "0 charges, total 0.00 USD"
+    # An empty schedule has no milestones to date, and no date either.
+    assert run("schedule", written(tmp_path, {"currency": "USD"})) == (1, "")
+    assert ("'signed_on' is missing: nothing in the engagement gives a date to start from"
+            in capsys.readouterr().err)
 
 
 def test_signed_on_dates_a_schedule_whose_milestones_wait_for_completion(

@@ -100,10 +100,11 @@ class Engagement:
         s = self.schedule
         start = self.first_date()
         if start is None:
-            raise ValidationError(
-                "signed_on", "a date, needed to date the milestones", None,
-                "'signed_on' is missing: it is needed to date the milestones (nothing else "
-                "in the engagement gives a date)")
+            why = ("it is needed to date the milestones (nothing else in the engagement "
+                   "gives a date)" if s.milestones
+                   else "nothing in the engagement gives a date to start from")
+            raise ValidationError("signed_on", "a date, needed to date the milestones", None,
+                                  f"'signed_on' is missing: {why}")
         if all(r.is_finite for r in s.recurring):
             last = max(
                 [c.on for c in s.charges_between(start, date.max, signed_on=self.signed_on,

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
-from milestonebill.cli import COMMANDS, EXAMPLE_ENGAGEMENT, build_parser, load_engagement, main
-from milestonebill.errors import ValidationError
+from milestonebill.cli import COMMANDS, build_parser, main
+from milestonebill.cli.common import error_text
+from milestonebill.cli.engagement import EXAMPLE_ENGAGEMENT, load_engagement
+from milestonebill.errors import InvalidInputError, ValidationError
 from milestonebill.money import Money
 from milestonebill.schedule import BillingSchedule, ChargeKind
 
@@ -23,6 +25,13 @@ def run(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     code = main(list(argv), out=out)
     return code, out.getvalue()
+
+
+def written(tmp_path: Path, data: object) -> str:
+    """``data`` as an engagement file in ``tmp_path``; its path."""
+    path = tmp_path / "engagement.json"
+    path.write_text(json.dumps(data))
+    return str(path)
 
 
 def example() -> dict[str, Any]:
@@ -161,3 +170,124 @@ def test_engagement_default_window_covers_every_charge() -> None:
     eng = load_engagement(example())
     start, end = eng.default_window()
     assert (start, end) == (date(2025, 1, 15), date(2027, 3, 1))
+
+
+def test_milestone_on_signing_without_signed_on_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = example()
+    del data["signed_on"]
+    path = written(tmp_path, data)
+    assert run("schedule", path) == (1, "")
+    err = capsys.readouterr().err
+    assert "'signed_on' is missing" in err
+    assert "milestones triggered on signing (kickoff)" in err
+    # Even with a window given: leaving the kickoff deposit out would misstate the total.
+    assert run("schedule", path, "--from", "2025-01-01", "--to", "2026-01-01")[0] == 1
+    assert "'signed_on'" in capsys.readouterr().err
+
+
+def test_bare_schedule_with_a_milestone_on_signing_is_refused() -> None:
+    with pytest.raises(ValidationError, match="'signed_on' is missing") as info:
+        load_engagement(example()["schedule"])
+    assert info.value.field == "signed_on"
+
+
+def test_nothing_to_date_the_charges_by_is_refused_not_dated_2000(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = written(tmp_path, {"schedule": {"currency": "USD", "milestones": [
+        {"id": "report", "name": "Report", "amount": {"amount": "900.00", "currency": "USD"},
+         "trigger": "on_completion"}]}})
+    assert run("schedule", path) == (1, "")
+    err = capsys.readouterr().err
+    assert "'signed_on' is missing: it is needed to date the milestones" in err
+    assert "2000-01-01" not in err
+    # A window given on the command line needs nothing from the file: nothing is due yet.
+    code, text = run("schedule", path, "--from", "2025-01-01")
+    assert code == 0
+    assert "charges from 2025-01-01 to 2026-01-01" in text
+    assert text.splitlines()[-1] == "0 charges, total 0.00 USD"
+    # An empty schedule has no milestones to date, and no date either.
+    assert run("schedule", written(tmp_path, {"currency": "USD"})) == (1, "")
+    assert ("'signed_on' is missing: nothing in the engagement gives a date to start from"
+            in capsys.readouterr().err)
+
+
+def test_signed_on_dates_a_schedule_whose_milestones_wait_for_completion(
+        tmp_path: Path) -> None:
+    path = written(tmp_path, {"signed_on": "2025-03-03", "schedule": {
+        "currency": "USD", "milestones": [
+            {"id": "report", "name": "Report",
+             "amount": {"amount": "900.00", "currency": "USD"}}]}})
+    code, text = run("schedule", path)
+    assert code == 0
+    assert "charges from 2025-03-03 to 2025-03-04" in text
+    assert text.splitlines()[-1] == "0 charges, total 0.00 USD"
+
+
+def test_errors_in_the_schedule_name_the_path_in_the_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = example()
+    data["schedule"]["milestones"][2]["amount"]["amount"] = 12000.0
+    path = written(tmp_path, data)
+    assert run("schedule", path) == (1, "")
+    assert ("'schedule.milestones[2].amount.amount' must be a decimal string"
+            in capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(("change", "field", "says"), [
+    (lambda d: d.update(signed_on="15/01/2025"), "signed_on", "an ISO date string"),
+    (lambda d: d.update(signed_on=20250115), "signed_on", "an ISO date string"),
+    (lambda d: d.update(client=7), "client", "a string"),
+    (lambda d: d.update(engagement=["x"]), "engagement", "a string"),
+    (lambda d: d.update(completions=["discovery"]), "completions",
+     "an object of milestone id to date"),
+    (lambda d: d["completions"].update(discovery="28 Feb 2025"), "completions.discovery",
+     "an ISO date string"),
+    (lambda d: d["completions"].update(nope="2025-02-28"), "completions",
+     "ids of the schedule's milestones"),
+])
+def test_engagement_values_are_checked_by_name(change: Any, field: str, says: str) -> None:
+    data = example()
+    change(data)
+    with pytest.raises(ValidationError) as info:
+        load_engagement(data)
+    assert (info.value.field, info.value.expected.startswith(says)) == (field, True)
+
+
+def test_errors_show_dates_as_iso_text(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("schedule", "--from", "2025-02-01", "--to", "2025-01-01")[0] == 1
+    err = capsys.readouterr().err
+    assert "'--to' must be a date on or after --from 2025-02-01 (got 2025-01-01)" in err
+    assert "datetime" not in err
+
+
+@pytest.mark.parametrize(("change", "shown"), [
+    (lambda s: s["milestones"][1].update(due_on="2025-03-01"),
+     "'schedule.milestones[1].due_on' must be None for trigger ON_COMPLETION (got 2025-03-01)"),
+    (lambda s: s["recurring"][0]["escalations"][0].update(
+        dates=["2025-06-01", "2025-05-01"], on_anniversary=False),
+     "must be strictly increasing dates (got [2025-06-01, 2025-05-01])"),
+])
+def test_date_values_in_file_errors_are_iso_text(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        change: Any, shown: str) -> None:
+    data = example()
+    change(data["schedule"])
+    path = written(tmp_path, data)
+    assert run("schedule", path) == (1, "")
+    err = capsys.readouterr().err
+    assert shown in err
+    assert "datetime" not in err
+
+
+def test_error_text_rewrites_every_date_problem() -> None:
+    exc = InvalidInputError([ValidationError("a", "after b", date(2025, 1, 1)),
+                             ValidationError("b", "a string", 3),
+                             ValidationError("c", "increasing",
+                                             (date(2025, 2, 1), date(2025, 1, 1)))])
+    assert error_text(exc) == (
+        "3 problems: 'a' must be after b (got 2025-01-01); 'b' must be a string (got 3); "
+        "'c' must be increasing (got [2025-02-01, 2025-01-01])")
+    assert error_text(ValidationError("d", "a date", "2025-01-01")) == \
+        "'d' must be a date (got '2025-01-01')"
+    assert error_text(OSError("disk full")) == "disk full"

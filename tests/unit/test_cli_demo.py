@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from milestonebill.cli import EXAMPLE_ENGAGEMENT, Engagement, load_engagement, main
+from milestonebill.cli import main
+from milestonebill.cli.engagement import EXAMPLE_ENGAGEMENT, Engagement, load_engagement
 from milestonebill.money import Money
 from milestonebill.stores.base import FirmId
 from milestonebill.stores.sqlite import SQLiteStore
@@ -35,9 +36,14 @@ def run_json(db: Path, *argv: str) -> dict[str, Any]:
     return data
 
 
-def example() -> Engagement:
+def example_json() -> dict[str, Any]:
     text = resources.files("milestonebill").joinpath(EXAMPLE_ENGAGEMENT).read_text("utf-8")
-    return load_engagement(json.loads(text))
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def example() -> Engagement:
+    return load_engagement(example_json())
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +67,16 @@ def store(db: Path, second: dict[str, Any]) -> Iterator[SQLiteStore]:
         yield s
 
 
-def money(amount: str, report: dict[str, Any]) -> Money:
-    return Money(amount, report["currency"])
+def money(doc: Any, report: dict[str, Any]) -> Money:
+    """A money value of the report, which must be in the report's currency."""
+    m = Money.from_json(doc)
+    assert m.currency.code == report["currency"]
+    return m
+
+
+def dec(doc: Any) -> Decimal:
+    """The amount of a money value of the report."""
+    return Money.from_json(doc).amount
 
 
 # ------------------------------------------------------------------ the first run
@@ -144,8 +158,8 @@ def test_amendment_preview_is_exact_and_billed_as_previewed(first: dict[str, Any
     charge = (new_price * unused).quantize(cent, ROUND_HALF_UP)
     credit = (retainer.amount.amount * unused).quantize(cent, ROUND_HALF_UP)
     assert am["as_of"] == "2025-05-11"
-    assert [Decimal(c["amount"]) for c in am["charges"]] == [charge]
-    assert [Decimal(c["amount"]) for c in am["credits"]] == [credit]
+    assert [dec(c["amount"]) for c in am["charges"]] == [charge]
+    assert [dec(c["amount"]) for c in am["credits"]] == [credit]
     assert am["credits"][0]["adjusts"] in [i["number"] for i in first["invoices"]]
     assert am["billed_as_previewed"] is True
     assert (len(am["invoices"]), len(am["credit_notes"])) == (1, 1)
@@ -158,35 +172,35 @@ def test_credit_on_the_paid_invoice_pays_the_next_invoice(first: dict[str, Any])
     cent = Decimal("0.01")
     credit = (retainer.amount.amount * Decimal(20) / Decimal(31)).quantize(cent, ROUND_HALF_UP)
     (cn,) = first["credit_notes"]
-    assert Decimal(cn["total"]) == credit
+    assert dec(cn["total"]) == credit
     by_number = {i["number"]: i for i in first["invoices"]}
     credited = by_number[cn["credits"]]
     paid_before = [c for c in first["charges"]
                    if c["invoice"] == cn["credits"] and c["status"] == "succeeded"]
-    assert [Decimal(c["amount"]) for c in paid_before] == [Decimal(credited["total"])]
+    assert [dec(c["amount"]) for c in paid_before] == [dec(credited["total"])]
     # The credited invoice owes nothing back: its over-credit became customer credit.
-    assert Decimal(credited["balance"]) == 0
+    assert dec(credited["balance"]) == 0
     # The next invoice issued after the credit note takes all of it.
     numbers = [i["number"] for i in first["invoices"]]
     after = [i for i in first["invoices"] if i["issued_on"] >= cn["issued_on"]
              and numbers.index(i["number"]) > numbers.index(cn["credits"])]
     nxt = after[0]
-    assert Decimal(nxt["credit_applied"]) == credit
-    assert [i["number"] for i in first["invoices"] if Decimal(i["credit_applied"])] == \
+    assert dec(nxt["credit_applied"]) == credit
+    assert [i["number"] for i in first["invoices"] if dec(i["credit_applied"])] == \
         [nxt["number"]]
-    charged = [Decimal(c["amount"]) for c in first["charges"]
+    charged = [dec(c["amount"]) for c in first["charges"]
                if c["invoice"] == nxt["number"] and c["status"] == "succeeded"]
-    assert charged == [Decimal(nxt["total"]) - credit]
+    assert charged == [dec(nxt["total"]) - credit]
     cc = first["customer_credit"]
-    assert (Decimal(cc["added"]), Decimal(cc["applied"]), Decimal(cc["outstanding"])) == \
+    assert (dec(cc["added"]), dec(cc["applied"]), dec(cc["outstanding"])) == \
         (credit, credit, Decimal(0))
-    assert all(Decimal(i["balance"]) == 0 for i in first["invoices"])
+    assert all(dec(i["balance"]) == 0 for i in first["invoices"])
     # Everything is paid: the money charged is what was invoiced less credited.
-    succeeded = sum(Decimal(c["amount"]) for c in first["charges"] if c["status"] == "succeeded")
-    invoiced = sum(Decimal(i["total"]) for i in first["invoices"])
+    succeeded = sum(dec(c["amount"]) for c in first["charges"] if c["status"] == "succeeded")
+    invoiced = sum(dec(i["total"]) for i in first["invoices"])
     assert succeeded == invoiced - credit
-    assert Decimal(first["ledger"]["balances"]["customer_credit"]) == 0
-    assert Decimal(first["ledger"]["balances"]["receivable"]) == 0
+    assert dec(first["ledger"]["balances"]["customer_credit"]) == 0
+    assert dec(first["ledger"]["balances"]["receivable"]) == 0
     kinds = first["outbox"]["by_kind"]
     assert (kinds["credit.added"], kinds["credit.applied"]) == (1, 1)
 
@@ -210,7 +224,7 @@ def test_month_end_recognition_releases_deferred_revenue(first: dict[str, Any]) 
             start, end = _period(ln["period"])
             days = (end - start).days
             done = min(max((until - start).days + 1, 0), days)
-            amount = Decimal(ln["amount"])
+            amount = dec(ln["amount"])
             total += amount - (amount * done / days).quantize(cent, ROUND_HALF_UP)
         return total
 
@@ -218,18 +232,18 @@ def test_month_end_recognition_releases_deferred_revenue(first: dict[str, Any]) 
         unearned([ln for c in first["credit_notes"] for ln in c["lines"]])
     assert deferred > 0  # the last retainer period runs past ``until``
     led = first["ledger"]
-    assert Decimal(led["balances"]["deferred_revenue"]) == -deferred
+    assert dec(led["balances"]["deferred_revenue"]) == -deferred
     rec = led["recognition"]
-    assert Decimal(rec["deferred_left"]) == deferred
+    assert dec(rec["deferred_left"]) == deferred
     assert rec["last"] == until.isoformat()
     # Revenue + deferred revenue = what was invoiced net of credits (no tax here).
-    net = sum(Decimal(i["total"]) for i in first["invoices"]) - \
-        sum(Decimal(c["total"]) for c in first["credit_notes"])
-    assert Decimal(led["balances"]["revenue"]) + Decimal(led["balances"]["deferred_revenue"]) \
+    net = sum(dec(i["total"]) for i in first["invoices"]) - \
+        sum(dec(c["total"]) for c in first["credit_notes"])
+    assert dec(led["balances"]["revenue"]) + dec(led["balances"]["deferred_revenue"]) \
         == -net
-    milestones = sum(Decimal(ln["amount"]) for i in first["invoices"] for ln in i["lines"]
+    milestones = sum(dec(ln["amount"]) for i in first["invoices"] for ln in i["lines"]
                      if ln["period"] is None)
-    assert Decimal(rec["released"]) == -Decimal(led["balances"]["revenue"]) - milestones
+    assert dec(rec["released"]) == -dec(led["balances"]["revenue"]) - milestones
     # One release per month-end on which service was rendered (March to ``until``).
     first_period = min(_period(ln["period"])[0] for i in first["invoices"]
                        for ln in i["lines"] if ln["period"] is not None)
@@ -241,10 +255,10 @@ def test_month_end_recognition_releases_deferred_revenue(first: dict[str, Any]) 
 def test_ledger_balances_debits_equal_credits(first: dict[str, Any]) -> None:
     led = first["ledger"]
     assert led["debits"] == led["credits"]
-    assert sum(Decimal(v) for v in led["balances"].values()) == 0
+    assert sum(dec(v) for v in led["balances"].values()) == 0
     assert led["balanced"] is True
-    fees = sum(Decimal(c["fee"]) for c in first["charges"] if c["fee"])
-    assert Decimal(led["balances"]["gateway_fees"]) == fees
+    fees = sum(dec(c["fee"]) for c in first["charges"] if c["fee"])
+    assert dec(led["balances"]["gateway_fees"]) == fees
 
 
 def test_ledger_in_the_store_is_balanced(first: dict[str, Any], store: SQLiteStore) -> None:
@@ -285,11 +299,15 @@ def test_rerun_leaves_the_store_unchanged(first: dict[str, Any], store: SQLiteSt
 # ------------------------------------------------------------------ output
 
 
-def test_json_amounts_are_strings(first: dict[str, Any]) -> None:
+def test_json_money_is_amount_and_currency(first: dict[str, Any]) -> None:
+    # The library's one JSON form of money, as in events and `schedule --json`.
     inv = first["invoices"][0]
-    assert isinstance(inv["total"], str)
-    assert all(isinstance(v, str) for v in first["ledger"]["balances"].values())
-    Decimal(inv["total"])
+    assert inv["total"] == {"amount": "12000.00", "currency": "USD"}
+    assert all(set(v) == {"amount", "currency"} and isinstance(v["amount"], str)
+               for v in first["ledger"]["balances"].values())
+    fees = [c["fee"] for c in first["charges"] if c["fee"] is not None]
+    assert fees
+    assert all(Money.from_json(f).currency.code == "USD" for f in fees)
 
 
 def test_text_report_shows_the_same_invoices(tmp_path: Path) -> None:
@@ -298,7 +316,7 @@ def test_text_report_shows_the_same_invoices(tmp_path: Path) -> None:
     assert code == 0
     for inv in data["invoices"]:
         assert f"{inv['number']}  {inv['issued_on']}" in text
-    assert f"debits {Decimal(data['ledger']['debits']):,} = credits" in text
+    assert f"debits {dec(data['ledger']['debits']):,} = credits" in text
     assert "balanced" in text
     assert str(tmp_path / "t.db") in text
 
@@ -340,7 +358,8 @@ def test_file_without_recurring_charges_runs_without_amendment(tmp_path: Path) -
     }), encoding="utf-8")
     data = run_json(tmp_path / "s.db", "--file", str(f))
     assert data["amendment"] is None
-    assert [i["total"] for i in data["invoices"]] == ["1000.500", "2000.250"]
+    assert [i["total"] for i in data["invoices"]] == [
+        {"amount": "1000.500", "currency": "KWD"}, {"amount": "2000.250", "currency": "KWD"}]
     assert data["ledger"]["balanced"] is True
 
 
@@ -415,4 +434,33 @@ def test_two_engagements_share_one_store_and_one_number_sequence(tmp_path: Path)
     assert other["agreement_id"] != first["agreement_id"]
     assert [i["number"] for i in other["invoices"]] == [f"INV-{len(first['invoices']) + 1:06d}"]
     assert other["this_run"]["invoices_issued"] == 1
-    assert other["ledger"]["balances"]["revenue"] == "-500.00"
+    assert other["ledger"]["balances"]["revenue"] == {"amount": "-500.00", "currency": "USD"}
+
+
+def refused_example(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                    change: Callable[[dict[str, Any]], object]) -> tuple[Path, str]:
+    """Run the demo on the example changed by ``change``; it must exit 1 and write
+    nothing.  The file and what was printed on stderr."""
+    data = example_json()
+    change(data)
+    f = tmp_path / "changed.json"
+    f.write_text(json.dumps(data), encoding="utf-8")
+    code, out = run("--file", str(f), "--db", str(tmp_path / "demo.db"))
+    assert (code, out) == (1, "")
+    assert [p.name for p in tmp_path.iterdir()] == ["changed.json"]
+    return f, capsys.readouterr().err
+
+
+def test_file_without_signed_on_is_refused_before_anything_is_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f, err = refused_example(tmp_path, capsys, lambda d: d.pop("signed_on"))
+    assert f"--file {f}: 'signed_on' is missing" in err
+
+
+def test_file_errors_show_dates_as_iso_text(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    f, err = refused_example(tmp_path, capsys,
+                             lambda d: d["schedule"]["milestones"][1].update(due_on="2025-03-01"))
+    assert f"--file {f}: 'schedule.milestones[1].due_on' must be None" in err
+    assert "(got 2025-03-01)" in err
+    assert "datetime" not in err

@@ -1,0 +1,350 @@
+"""W5: one ``Biller.run`` over agreements of 12 milestones, about 10 % completed,
+against the rows a billing run writes in plain SQL."""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    SEED,
+    Config,
+    Contender,
+    Row,
+    optional_module,
+    peak_rss_bytes,
+    reset_peak_rss,
+    run_case,
+    status_bytes,
+    unavailable,
+)
+
+__all__ = [
+    "COMPLETING",
+    "MILESTONES",
+    "W5_AS_OF",
+    "W5Seed",
+    "floor_billing_exactly_once",
+    "floor_billing_sql",
+    "w5_billing",
+]
+
+MILESTONES = 12
+COMPLETING = 0.10
+W5_AS_OF = date(2026, 1, 5)
+
+
+@dataclass
+class W5Seed:
+    """A closed SQLite store with signed agreements and recorded completions."""
+
+    path: Path
+    completed: dict[str, list[tuple[int, int]]]  # agreement -> [(milestone, minor)]
+
+    @property
+    def invoices(self) -> int:
+        return len(self.completed)  # the Biller bills an agreement's completions together
+
+    @property
+    def revenue(self) -> int:
+        return sum(amount for done in self.completed.values() for _, amount in done)
+
+
+def _w5_seed(n: int, path: Path) -> W5Seed:
+    """Open ``n`` agreements of 12 milestones through the Biller; complete ~10%."""
+    from datetime import UTC, datetime
+
+    from milestonebill.agreement import (
+        AgreementId,
+        PackageOption,
+        PaymentMethodKind,
+        PaymentMethodRef,
+        Proposal,
+        ProposalId,
+        apply,
+        complete_milestone,
+        sign,
+    )
+    from milestonebill.clock import FixedClock
+    from milestonebill.engine import Biller, FirmId
+    from milestonebill.gateways.memory import InMemoryGateway
+    from milestonebill.money import Currency, Money, allocate_many
+    from milestonebill.schedule import BillingSchedule, Milestone, MilestoneId
+    from milestonebill.stores.sqlite import SQLiteStore
+
+    rng = random.Random(SEED + 5)
+    usd = Currency.of("USD")
+    fees = [rng.randint(10_000_00, 2_000_000_00) for _ in range(n)]
+    parts = allocate_many(fees, [1] * MILESTONES)
+    signed_at = datetime(2026, 1, 2, 9, tzinfo=UTC)
+    done_at = datetime(2026, 1, 4, 9, tzinfo=UTC)
+    clock = FixedClock(datetime(2026, 1, 5, 9, tzinfo=UTC))
+    card = PaymentMethodRef("memory", "cus_bench", "pm_bench", PaymentMethodKind.CARD)
+    completed: dict[str, list[tuple[int, int]]] = {}
+    with SQLiteStore(path, clock=clock) as store:
+        biller = Biller(store, InMemoryGateway(), clock=clock, firm_id=FirmId("firm"))
+        for a in range(n):
+            plan = BillingSchedule(currency=usd, milestones=[
+                Milestone(MilestoneId(f"m{m:02d}"), f"Milestone {m + 1}",
+                          amount=Money.from_minor(parts[a][m], usd))
+                for m in range(MILESTONES)])
+            proposal = Proposal(ProposalId(f"p-{a:06d}"), f"Client {a}", usd,
+                                (PackageOption("std", "Standard", plan),))
+            agreement = biller.open(sign(proposal, option="std", signer="Sam", payment_method=card,
+                                         agreement_id=AgreementId(f"agr-{a:06d}"),
+                                         signed_at=signed_at))
+            events = []
+            for m in range(MILESTONES):
+                if rng.random() < COMPLETING:
+                    e = complete_milestone(agreement, MilestoneId(f"m{m:02d}"), by="Sam",
+                                           at=done_at, evidence="accepted")
+                    agreement = apply(agreement, e)
+                    events.append(e)
+                    completed.setdefault(agreement.id, []).append((m, parts[a][m]))
+            if events:
+                biller.record(agreement.id, events)
+    return W5Seed(path, completed)
+
+
+def _fresh_copy(seed: W5Seed, path: Path) -> None:
+    import shutil
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    shutil.copyfile(seed.path, path)
+
+
+def _ledger_check(path: Path, seed: W5Seed) -> tuple[int, int, int]:
+    """(invoices, revenue credited in minor units, sum of all journal lines)."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        invoices = int(conn.execute("SELECT count(*) FROM invoices").fetchone()[0])
+        revenue = -int(conn.execute("SELECT coalesce(sum(signed_minor), 0) FROM journal_lines "
+                                    "WHERE account = 'revenue'").fetchone()[0])
+        balance = int(conn.execute("SELECT coalesce(sum(signed_minor), 0) "
+                                   "FROM journal_lines").fetchone()[0])
+    finally:
+        conn.close()
+    return invoices, revenue, balance
+
+
+def floor_billing_sql(seed: W5Seed, path: Path) -> int:
+    """Floor: the rows a billing run writes, one ``executemany`` per table, one transaction.
+
+    Per invoice: the invoice, three events (issued, attempted, succeeded),
+    the attempt journal row, two notifications, two journal entries with two
+    lines each, and the agreement's version; JSON payloads built with
+    ``json.dumps``.  No reads, no checks, no gateway: the practical limit.
+    """
+    import sqlite3
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    on = W5_AS_OF.isoformat()
+    at = f"{on}T09:00:00+00:00"
+    invoices, events, attempts, notes, entries, lines, versions = [], [], [], [], [], [], []
+    versions_now = dict(conn.execute("SELECT agreement_id, version FROM agreements"))
+    for number, (agreement, done) in enumerate(sorted(seed.completed.items()), start=1):
+        invoice = f"inv_{agreement}_{number:06d}"
+        total = sum(amount for _, amount in done)
+        money = {"amount": f"{total / 100:.2f}", "currency": "USD"}
+        body = json.dumps({"invoice": {"id": invoice, "number": f"INV-{number:06d}",
+                                       "lines": [{"item_id": f"m{m:02d}", "amount": a}
+                                                 for m, a in done], "total": money}})
+        v = versions_now[agreement]
+        events += [
+            (f"{agreement}:issued:{invoice}", agreement, v + 1, "InvoiceIssued", at, body),
+            (f"{agreement}:attempt:{invoice}:1", agreement, v + 2, "ChargeAttempted", at,
+             json.dumps({"invoice_id": invoice, "amount": money, "attempt": 1})),
+            (f"{agreement}:paid:{invoice}:1", agreement, v + 3, "PaymentSucceeded", at,
+             json.dumps({"invoice_id": invoice, "amount": money, "attempt": 1})),
+        ]
+        versions.append((v + 3, agreement))
+        invoices.append((invoice, "firm", number, agreement,
+                         json.dumps({"kind": "invoice", "total": money})))
+        attempts.append((f"key-{invoice}-1", agreement, invoice, 1, total, "USD",
+                         json.dumps({"status": "succeeded"})))
+        notes += [(f"invoice.issued:{invoice}", agreement, "invoice.issued", body),
+                  (f"payment.succeeded:{invoice}:1", agreement, "payment.succeeded", body)]
+        for kind, debit, credit in (("issue", "receivable", "revenue"),
+                                    ("payment:1", "clearing", "receivable")):
+            entry = f"{invoice}:{kind}"
+            entries.append((entry, on, "USD", agreement, kind, body))
+            lines += [(entry, 0, debit, "USD", on, total), (entry, 1, credit, "USD", on, -total)]
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO invoice_counters VALUES ('firm', ?)", (len(invoices),))
+    conn.executemany("INSERT INTO invoices (invoice_id, firm_id, number, agreement_id, payload) "
+                     "VALUES (?, ?, ?, ?, ?)", invoices)
+    conn.executemany("INSERT INTO events (event_id, agreement_id, version, type, effective_at, "
+                     "payload) VALUES (?, ?, ?, ?, ?, ?)", events)
+    conn.executemany("UPDATE agreements SET version = ? WHERE agreement_id = ?", versions)
+    conn.executemany("INSERT INTO charge_attempts (key, agreement_id, invoice_id, attempt, "
+                     "amount_minor, currency, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)", attempts)
+    conn.executemany("INSERT INTO notifications (key, agreement_id, kind, payload) "
+                     "VALUES (?, ?, ?, ?)", notes)
+    conn.executemany("INSERT INTO journal_entries (entry_id, posted_on, currency, agreement_id, "
+                     "memo, body) VALUES (?, ?, ?, ?, ?, ?)", entries)
+    conn.executemany("INSERT INTO journal_lines (entry_id, line_no, account, currency, posted_on, "
+                     "signed_minor) VALUES (?, ?, ?, ?, ?, ?)", lines)
+    conn.execute("COMMIT")
+    conn.close()
+    return len(invoices)
+
+
+def floor_billing_exactly_once(seed: W5Seed, path: Path) -> int:
+    """Reference: the same rows, but in the three transactions exactly-once needs.
+
+    Per invoice: (1) number, invoice, issued event, issue posting,
+    notification; (2) the attempt journal row and its event, committed before
+    the gateway would be called; (3) the outcome, payment event, payment
+    posting, notification.  Plain ``execute`` calls, no reads beyond the
+    counter: the limit for a design that commits before and after each charge.
+    """
+    import sqlite3
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    on = W5_AS_OF.isoformat()
+    at = f"{on}T09:00:00+00:00"
+    ex = conn.execute
+    versions = dict(conn.execute("SELECT agreement_id, version FROM agreements"))
+    ex("INSERT INTO invoice_counters VALUES ('firm', 0)")
+    count = 0
+    for number, (agreement, done) in enumerate(sorted(seed.completed.items()), start=1):
+        invoice = f"inv_{agreement}_{number:06d}"
+        total = sum(amount for _, amount in done)
+        money = {"amount": f"{total / 100:.2f}", "currency": "USD"}
+        body = json.dumps({"invoice": {"id": invoice, "number": f"INV-{number:06d}",
+                                       "lines": [{"item_id": f"m{m:02d}", "amount": a}
+                                                 for m, a in done], "total": money}})
+        small = json.dumps({"invoice_id": invoice, "amount": money, "attempt": 1})
+        v = versions[agreement]
+        ex("BEGIN IMMEDIATE")
+        ex("UPDATE invoice_counters SET last_number = ? WHERE firm_id = 'firm'", (number,))
+        ex("INSERT INTO invoices (invoice_id, firm_id, number, agreement_id, payload) "
+           "VALUES (?, 'firm', ?, ?, ?)", (invoice, number, agreement, small))
+        ex("INSERT INTO events (event_id, agreement_id, version, type, effective_at, payload) "
+           "VALUES (?, ?, ?, 'InvoiceIssued', ?, ?)", (f"{invoice}:issued", agreement, v + 1, at,
+                                                        body))
+        for kind, debit, credit in (("issue", "receivable", "revenue"),):
+            entry = f"{invoice}:{kind}"
+            ex("INSERT INTO journal_entries (entry_id, posted_on, currency, agreement_id, memo, "
+               "body) VALUES (?, ?, 'USD', ?, ?, ?)", (entry, on, agreement, kind, body))
+            ex("INSERT INTO journal_lines VALUES (?, 0, ?, 'USD', ?, ?)", (entry, debit, on, total))
+            ex("INSERT INTO journal_lines VALUES (?, 1, ?, 'USD', ?, ?)",
+               (entry, credit, on, -total))
+        ex("INSERT INTO notifications (key, agreement_id, kind, payload) VALUES (?, ?, ?, ?)",
+           (f"invoice.issued:{invoice}", agreement, "invoice.issued", small))
+        ex("COMMIT")
+        ex("BEGIN IMMEDIATE")
+        ex("INSERT INTO charge_attempts (key, agreement_id, invoice_id, attempt, amount_minor, "
+           "currency) VALUES (?, ?, ?, 1, ?, 'USD')", (f"key-{invoice}-1", agreement, invoice,
+                                                       total))
+        ex("INSERT INTO events (event_id, agreement_id, version, type, effective_at, payload) "
+           "VALUES (?, ?, ?, 'ChargeAttempted', ?, ?)", (f"{invoice}:attempt:1", agreement, v + 2,
+                                                          at, small))
+        ex("COMMIT")
+        ex("BEGIN IMMEDIATE")
+        ex("UPDATE charge_attempts SET outcome = ? WHERE key = ?",
+           ('{"status": "succeeded"}', f"key-{invoice}-1"))
+        ex("INSERT INTO events (event_id, agreement_id, version, type, effective_at, payload) "
+           "VALUES (?, ?, ?, 'PaymentSucceeded', ?, ?)", (f"{invoice}:paid:1", agreement, v + 3,
+                                                           at, small))
+        ex("UPDATE agreements SET version = ? WHERE agreement_id = ?", (v + 3, agreement))
+        entry = f"{invoice}:payment:1"
+        ex("INSERT INTO journal_entries (entry_id, posted_on, currency, agreement_id, memo, body) "
+           "VALUES (?, ?, 'USD', ?, 'payment', ?)", (entry, on, agreement, small))
+        ex("INSERT INTO journal_lines VALUES (?, 0, 'clearing', 'USD', ?, ?)", (entry, on, total))
+        ex("INSERT INTO journal_lines VALUES (?, 1, 'receivable', 'USD', ?, ?)",
+           (entry, on, -total))
+        ex("INSERT INTO notifications (key, agreement_id, kind, payload) VALUES (?, ?, ?, ?)",
+           (f"payment.succeeded:{invoice}:1", agreement, "payment.succeeded", small))
+        ex("COMMIT")
+        count += 1
+    conn.close()
+    return count
+
+
+def w5_billing(cfg: Config) -> list[Row]:
+    """W5: one Biller.run over agreements with 12 milestones, ~10% completed."""
+    import tempfile
+
+    engine = optional_module("milestonebill.engine")
+    sqlite_store = optional_module("milestonebill.stores.sqlite")
+    if engine is None or not hasattr(engine, "Biller") or sqlite_store is None:
+        return [unavailable("W5", "billing run", "milestonebill Biller.run + SQLiteStore",
+                            "not yet measurable: milestonebill.engine.Biller is not in the tree")]
+    from datetime import UTC, datetime
+
+    from milestonebill.clock import FixedClock
+    from milestonebill.engine import Biller, FirmId
+    from milestonebill.gateways.memory import InMemoryGateway
+    from milestonebill.stores.sqlite import SQLiteStore
+
+    n = min(cfg.size("W5"), cfg.size("W5.engine"))
+    with tempfile.TemporaryDirectory(prefix="mb-bench-") as tmp:
+        t0 = time.perf_counter()
+        seed = _w5_seed(n, Path(tmp) / "seed.sqlite")
+        seeding = time.perf_counter() - t0
+        run_path = Path(tmp) / "run.sqlite"
+        floor_path = Path(tmp) / "floor.sqlite"
+        ref_path = Path(tmp) / "reference.sqlite"
+        clock = FixedClock(datetime(2026, 1, 5, 9, tzinfo=UTC))
+        live: dict[str, Any] = {}
+        peaks: list[int] = []
+
+        def setup_ours() -> None:
+            _fresh_copy(seed, run_path)
+            live["store"] = SQLiteStore(run_path, clock=clock)
+            live["biller"] = Biller(live["store"], InMemoryGateway(), clock=clock,
+                                    firm_id=FirmId("firm"))
+            gc.collect()
+            reset_peak_rss()
+            live["rss"] = status_bytes("VmRSS")
+
+        def run_ours() -> tuple[int, int, int]:
+            summary = live["biller"].run(W5_AS_OF)
+            peaks.append(peak_rss_bytes() - live["rss"])
+            live.pop("store").close()
+            live.pop("biller")
+            return len(summary.invoices), len(summary.charges), len(summary.problems)
+
+        items = seed.invoices
+        note = (f"{n:,} agreements x {MILESTONES} milestones, {seed.invoices:,} invoices "
+                f"({sum(map(len, seed.completed.values())):,} completed milestones)")
+        contenders = [
+            Contender("floor (executemany per table, 1 transaction)", "floor", items,
+                      lambda: floor_billing_sql(seed, floor_path), note,
+                      setup=lambda: _fresh_copy(seed, floor_path)),
+            Contender("reference (3 transactions per invoice, plain SQL)", "reference", items,
+                      lambda: floor_billing_exactly_once(seed, ref_path), note,
+                      setup=lambda: _fresh_copy(seed, ref_path)),
+            Contender("milestonebill Biller.run (SQLite, in-memory gateway)", "ours", items,
+                      run_ours, note, setup=setup_ours),
+        ]
+
+        def check(c: Contender, out: Any) -> tuple[int | None, int | None, int]:
+            path = {"floor": floor_path, "reference": ref_path}.get(c.kind, run_path)
+            invoices, revenue, balance = _ledger_check(path, seed)
+            bad = int(invoices != seed.invoices) + int(revenue != seed.revenue) + int(balance != 0)
+            if c.kind == "ours":
+                issued, charged, problems = out
+                bad += int(issued != seed.invoices) + int(charged != seed.invoices) + problems
+            return bad, None, invoices
+
+        rows = run_case("W5", "billing run", contenders, cfg, check)
+        mib = 1024 * 1024
+        for r in rows:
+            if r.kind == "ours":
+                r.note += (f"; peak RSS +{statistics.median(peaks) / mib:.0f} MiB during the run;"
+                           f" seeding the store took {seeding:.0f} s")
+    return rows

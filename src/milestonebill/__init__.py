@@ -94,8 +94,11 @@ from milestonebill.recognition import (
     ObligationPosition,
     PerformanceObligation,
     Satisfaction,
+    allocate_by_ssp,
+    allocate_discount,
     allocate_transaction_price,
     billed_service,
+    catch_up,
     contract_balances,
     contract_from_agreement,
     contract_from_schedule,
@@ -112,6 +115,7 @@ from milestonebill.recognition import (
     recognition_entries,
     release_entry,
     revenue_waterfall,
+    straight_line_monthly,
 )
 from milestonebill.schedule import (
     BillingSchedule,
@@ -209,11 +213,14 @@ __all__ = [
     "ValidationError",
     "add_months",
     "allocate",
+    "allocate_by_ssp",
+    "allocate_discount",
     "allocate_evenly",
     "allocate_many",
     "allocate_transaction_price",
     "apply",
     "billed_service",
+    "catch_up",
     "charge_idempotency_key",
     "collection_state",
     "contract_balances",
@@ -244,6 +251,7 @@ __all__ = [
     "release_entry",
     "revenue_waterfall",
     "sign",
+    "straight_line_monthly",
 ]
 
 __version__ = "0.1.0.dev0"

@@ -28,12 +28,19 @@ revenue-only postings: :func:`recognition_entries` (per reporting period),
 date) -- *Dr deferred revenue* or *Dr contract asset* */ Cr revenue*, never
 cash or receivable.
 
+Short forms for the common questions, on plain values (no objects to
+build): :func:`allocate_by_ssp` (SSPs in, shares out),
+:func:`allocate_discount` (the discount on the obligations you name),
+:func:`catch_up` (cost-to-cost revenue to date after a change in estimate)
+and :func:`straight_line_monthly` (equal months, cumulative rounding).
+
 Every name is importable from here; the submodules hold them by concern:
 ``model`` (obligations, contracts, transaction price, allocation),
 ``methods`` (schedules by method and convention), ``modifications``,
 ``balances`` (contract balances, journal entries, the waterfall),
-``release`` (billed service and the revenue-only entries the Biller posts)
-and ``agreements`` (contracts from schedules and signed agreements).
+``release`` (billed service and the revenue-only entries the Biller posts),
+``agreements`` (contracts from schedules and signed agreements) and
+``shortcuts`` (the short forms).
 
 ASC 606-10-55-259 (Example 34, Case A): products A, B, C with SSPs 40, 55,
 45 sold for 100; B and C regularly sell together for 60:
@@ -120,12 +127,20 @@ from milestonebill.recognition.release import (
     recognition_entries,
     release_entry,
 )
+from milestonebill.recognition.shortcuts import (
+    CatchUp,
+    allocate_by_ssp,
+    allocate_discount,
+    catch_up,
+    straight_line_monthly,
+)
 
 __all__ = [
     "Allocation",
     "AllocationLine",
     "BilledService",
     "Billing",
+    "CatchUp",
     "Contract",
     "ContractActivity",
     "ContractBalances",
@@ -155,10 +170,13 @@ __all__ = [
     "VariableEstimate",
     "Waterfall",
     "WaterfallRow",
+    "allocate_by_ssp",
+    "allocate_discount",
     "allocate_transaction_price",
     "billed_service",
     "bucket",
     "buckets",
+    "catch_up",
     "classify_modification",
     "combine_obligations",
     "contract_balances",
@@ -178,4 +196,5 @@ __all__ = [
     "recognition_entries",
     "release_entry",
     "revenue_waterfall",
+    "straight_line_monthly",
 ]

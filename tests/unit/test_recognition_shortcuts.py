@@ -50,6 +50,12 @@ EX33 = {"A": usd(50), "B": usd(25), "C": usd(75)}
 EX34 = {"A": usd(40), "B": usd(55), "C": usd(45)}
 
 
+def contract_of(ssps: dict[str, Money], price: Money) -> Contract:
+    """The full objects the short forms stand for, to compare against."""
+    return Contract(ContractId("c"), [PerformanceObligation(ObligationId(n), n, ssp)
+                                      for n, ssp in ssps.items()], price)
+
+
 def refused(field: str) -> AbstractContextManager[pytest.ExceptionInfo[ValidationError]]:
     """``pytest.raises`` for a ValidationError whose message starts with ``field``."""
     return pytest.raises(ValidationError, match="^" + re.escape(repr(field)))
@@ -71,8 +77,7 @@ def test_allocate_by_ssp_shares_example_33_to_the_cent() -> None:
 
 def test_allocate_by_ssp_gives_what_allocate_transaction_price_gives() -> None:
     ssps = {"x": usd("19.99"), "y": usd("0.03"), "z": usd("7.50")}
-    contract = Contract(ContractId("c"), [PerformanceObligation(ObligationId(n), n, s)
-                                          for n, s in ssps.items()], usd("10.00"))
+    contract = contract_of(ssps, usd("10.00"))
     full = allocate_transaction_price(contract).as_dict()
     assert allocate_by_ssp(usd("10.00"), ssps) == dict(full)
 
@@ -148,8 +153,7 @@ def test_allocate_discount_reproduces_example_34_case_a() -> None:
 
 def test_allocate_discount_gives_what_bundle_evidence_gives() -> None:
     ssps = {"A": usd("40.10"), "B": usd("55.25"), "C": usd("45.05")}
-    contract = Contract(ContractId("c"), [PerformanceObligation(ObligationId(n), n, s)
-                                          for n, s in ssps.items()], usd(100))
+    contract = contract_of(ssps, usd(100))
     evidence = DiscountEvidence({"B", "C"}, usd(100) - usd("40.10"))
     full = allocate_transaction_price(contract, discounts=[evidence]).as_dict()
     assert allocate_discount(usd(100), ssps, to={"C", "B"}) == dict(full)

@@ -122,14 +122,20 @@ def _fresh_copy(seed: W5Seed, path: Path) -> None:
 
 
 def _ledger_check(path: Path, seed: W5Seed) -> tuple[int, int, int]:
-    """(invoices, revenue credited in minor units, sum of all journal lines)."""
+    """(invoices, billing credited in minor units, sum of all journal lines).
+
+    Billing is credited to revenue by the floors (they model a naive ledger)
+    and to the contract's balance by the Biller (revenue follows performance,
+    posted by ``recognise``); either way it is what the invoices billed.
+    """
     import sqlite3
 
     conn = sqlite3.connect(path)
     try:
         invoices = int(conn.execute("SELECT count(*) FROM invoices").fetchone()[0])
-        revenue = -int(conn.execute("SELECT coalesce(sum(signed_minor), 0) FROM journal_lines "
-                                    "WHERE account = 'revenue'").fetchone()[0])
+        revenue = -int(conn.execute(
+            "SELECT coalesce(sum(signed_minor), 0) FROM journal_lines WHERE account IN "
+            "('revenue', 'deferred_revenue', 'contract_asset')").fetchone()[0])
         balance = int(conn.execute("SELECT coalesce(sum(signed_minor), 0) "
                                    "FROM journal_lines").fetchone()[0])
     finally:

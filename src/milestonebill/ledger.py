@@ -103,6 +103,9 @@ class Account(enum.StrEnum):
     REFUNDS = "refunds"
     BAD_DEBT = "bad_debt"
     DEFERRED_REVENUE = "deferred_revenue"
+    #: The same account by its ASC 606 / IFRS 15 name: consideration billed
+    #: (or received) before the revenue it pays for is earned.
+    CONTRACT_LIABILITY = "deferred_revenue"
     REVENUE = "revenue"
     TAX_PAYABLE = "tax_payable"
     CUSTOMER_CREDIT = "customer_credit"
@@ -218,6 +221,9 @@ def _posted_on(value: object) -> date:
 class JournalEntry:
     """A dated, balanced set of lines in one currency, identified by ``id``.
 
+    ``agreement_id`` names the contract the entry belongs to and
+    ``obligation_id`` the performance obligation (revenue entries).
+
     >>> e = JournalEntry(id=EntryId("pay-1"), posted_on=date(2024, 1, 31),
     ...     lines=[JournalLine.dr(Account.CLEARING, Money("97.10", "EUR")),
     ...            JournalLine.dr(Account.GATEWAY_FEES, Money("2.90", "EUR")),
@@ -233,6 +239,7 @@ class JournalEntry:
     lines: tuple[JournalLine, ...] = attrs.field(converter=_lines)
     memo: str = ""
     agreement_id: str | None = None
+    obligation_id: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:

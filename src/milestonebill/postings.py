@@ -1,17 +1,25 @@
-"""The journal entry each billing event posts, as pure functions of the event.
+"""The journal entry each billing and revenue event posts, as pure functions.
 
 The :class:`~milestonebill.engine.Biller` posts these in the same unit of
 work as the event that causes them, so the ledger and the agreement's
-stream never disagree.  Entry ids are derived from the document or event
-(``"<invoice>:issue"``, ``"<credit note>:credit"``, ...), so posting the
-same event twice posts it once.
+stream never disagree.  Entry ids are derived from the document, event or
+obligation, so posting the same thing twice posts it once.
+
+Billing never touches revenue (ASC 606-10-45-1): an invoice is a right to
+consideration; what it bills before the revenue is earned is a contract
+liability, what it bills after is a contract asset it settles.  Revenue is
+posted only by :func:`revenue_entry`, per obligation, as performance earns it.
+Each contract's balance is kept on one side: asset or liability, never both.
 
 ============================  ===========================================
 event                         entry
 ============================  ===========================================
-invoice issued                Dr receivable / Cr revenue, deferred revenue,
-                              tax payable
-credit note issued            the reverse, deferred revenue first
+invoice issued                Dr receivable / Cr contract asset (up to its
+                              balance), contract liability, tax payable
+credit note issued            the reverse: Dr contract liability (up to its
+                              balance), contract asset, tax payable
+revenue earned                Cr revenue / Dr contract liability (up to its
+                              balance), contract asset
 payment received              Dr clearing (or cash) and gateway fees /
                               Cr receivable
 refund paid                   Dr receivable / Cr clearing
@@ -19,15 +27,20 @@ over-credit kept as credit    Dr receivable / Cr customer credit
 customer credit applied       Dr customer credit / Cr receivable
 ============================  ===========================================
 
+A 12,000.00 deposit billed on signing, before any work, is a contract
+liability, not revenue:
+
 >>> from datetime import date
 >>> from milestonebill.documents import Invoice, InvoiceLine, LineKind
 >>> from milestonebill.money import Money
 >>> inv = Invoice.build(id="inv-1", agreement_id="agr-1", currency="USD",
-...     issued_on=date(2026, 3, 2), due_on=date(2026, 3, 2), number="INV-000001",
-...     lines=[InvoiceLine("l1", "m:design", LineKind.MILESTONE, "Design",
-...                        Money("2500.00", "USD"))])
->>> [(ln.account.value, ln.side.value, str(ln.amount)) for ln in issue_entry(inv).lines]
-[('receivable', 'debit', '2500.00 USD'), ('revenue', 'credit', '2500.00 USD')]
+...     issued_on=date(2025, 1, 10), due_on=date(2025, 1, 10), number="INV-000001",
+...     lines=[InvoiceLine("l1", "m:deposit", LineKind.MILESTONE, "Deposit",
+...                        Money("12000.00", "USD"))])
+>>> nothing_yet = ContractPosition.of([], "USD")
+>>> [(ln.account.value, ln.side.value, str(ln.amount))
+...  for ln in issue_entry(inv, nothing_yet).lines]
+[('receivable', 'debit', '12000.00 USD'), ('deferred_revenue', 'credit', '12000.00 USD')]
 """
 
 from __future__ import annotations
@@ -38,87 +51,114 @@ from datetime import date
 import attrs
 
 from milestonebill.agreement import (
-    Agreement,
     CreditApplied,
     CustomerCreditAdded,
     PaymentSucceeded,
     Refunded,
 )
-from milestonebill.documents import CreditNote, Invoice, InvoiceLine
+from milestonebill.documents import CreditNote, Invoice
 from milestonebill.ids import EntryId
 from milestonebill.ledger import Account, JournalEntry, JournalLine
 from milestonebill.money import Currency, Money
 
 __all__ = [
     "ContractPosition",
-    "contract_position",
     "credit_added_entry",
     "credit_applied_entry",
     "credit_entry",
     "issue_entry",
+    "netting_entry",
     "payment_entry",
     "refund_entry",
-    "revenue_account",
+    "revenue_entry",
 ]
 
 
-def revenue_account(period_end: date | None, on: date) -> Account:
-    """Where a billed line's revenue goes: service not yet rendered (a period ending
-    after ``on``) is a contract liability until recognition releases it."""
-    if period_end is not None and period_end > on:
-        return Account.DEFERRED_REVENUE
-    return Account.REVENUE
+def _line(account: Account, minor: int, currency: Currency, *, debit: bool
+          ) -> list[JournalLine]:
+    if minor <= 0:
+        return []
+    m = Money.from_minor(minor, currency)
+    return [JournalLine.dr(account, m) if debit else JournalLine.cr(account, m)]
 
 
-def _by_account(lines: Iterable[InvoiceLine], on: date) -> dict[Account, int]:
-    by: dict[Account, int] = {}
-    for line in lines:
-        acct = revenue_account(None if line.period is None else line.period.end, on)
-        by[acct] = by.get(acct, 0) + line.amount.minor
-    return by
+def _against_position(minor: int, position: ContractPosition, currency: Currency, *,
+                      debit: bool) -> list[JournalLine]:
+    """Lines moving the contract's balance by ``minor`` (credit: billed, debit: earned).
+
+    A credit first settles the contract asset, the rest is a liability; a
+    debit first uses up the liability, the rest is an asset.
+    """
+    if debit:
+        first = min(minor, max(position.liability, 0))
+        return [*_line(Account.CONTRACT_LIABILITY, first, currency, debit=True),
+                *_line(Account.CONTRACT_ASSET, minor - first, currency, debit=True)]
+    first = min(minor, max(position.contract_asset, 0))
+    return [*_line(Account.CONTRACT_ASSET, first, currency, debit=False),
+            *_line(Account.CONTRACT_LIABILITY, minor - first, currency, debit=False)]
 
 
-def _lines(amounts: dict[Account, int], currency: Currency, *, debit: bool
-           ) -> list[JournalLine]:
-    out = []
-    for account, minor in amounts.items():
-        if minor > 0:
-            m = Money.from_minor(minor, currency)
-            out.append(JournalLine.dr(account, m) if debit else JournalLine.cr(account, m))
-    return out
-
-
-def issue_entry(invoice: Invoice) -> JournalEntry:
-    """Receivable against revenue (or deferred revenue, for service still to come)
-    and tax payable, for an issued invoice."""
-    by = _by_account(invoice.lines, invoice.issued_on)
-    if invoice.tax_total.minor:
-        by[Account.TAX_PAYABLE] = invoice.tax_total.minor
+def issue_entry(invoice: Invoice, position: ContractPosition) -> JournalEntry:
+    """Receivable against the contract's balance (and tax payable) for an issued
+    invoice; ``position`` is the contract's balance before it."""
+    cur = invoice.currency
     return JournalEntry(
         id=EntryId(f"{invoice.id}:issue"), posted_on=invoice.issued_on,
         lines=(JournalLine.dr(Account.RECEIVABLE, invoice.total),
-               *_lines(by, invoice.currency, debit=False)),
+               *_against_position(invoice.subtotal.minor, position, cur, debit=False),
+               *_line(Account.TAX_PAYABLE, invoice.tax_total.minor, cur, debit=False)),
         memo=f"Invoice {invoice.number}", agreement_id=invoice.agreement_id)
 
 
-def credit_entry(cn: CreditNote, deferred: int | None = None) -> JournalEntry:
-    """The reverse of :func:`issue_entry` for a credit note.
-
-    ``deferred`` is the contract's deferred revenue before the credit (minor
-    units): when recognition already released part of what is credited, that
-    part is reversed from revenue, so deferred revenue never turns into a debit.
-    """
-    by = _by_account(cn.lines, cn.issued_on)
-    taken = by.get(Account.DEFERRED_REVENUE, 0)
-    if deferred is not None and taken > max(deferred, 0):
-        by[Account.DEFERRED_REVENUE] = max(deferred, 0)
-        by[Account.REVENUE] = by.get(Account.REVENUE, 0) + taken - max(deferred, 0)
-    if cn.tax_total.minor:
-        by[Account.TAX_PAYABLE] = cn.tax_total.minor
+def credit_entry(cn: CreditNote, position: ContractPosition) -> JournalEntry:
+    """The reverse of :func:`issue_entry` for a credit note: what it takes back
+    reduces the contract liability first, then becomes (or adds to) an asset."""
+    cur = cn.currency
     return JournalEntry(
         id=EntryId(f"{cn.id}:credit"), posted_on=cn.issued_on,
-        lines=(*_lines(by, cn.currency, debit=True), JournalLine.cr(Account.RECEIVABLE, cn.total)),
+        lines=(*_against_position(cn.subtotal.minor, position, cur, debit=True),
+               *_line(Account.TAX_PAYABLE, cn.tax_total.minor, cur, debit=True),
+               JournalLine.cr(Account.RECEIVABLE, cn.total)),
         memo=f"Credit note {cn.number} on {cn.credits}", agreement_id=cn.agreement_id)
+
+
+def revenue_entry(agreement_id: str, obligation_id: str, *, posted_on: date, change: Money,
+                  position: ContractPosition, n: int) -> JournalEntry | None:
+    """Revenue an obligation earned (``change`` > 0) or gave back (< 0) since the
+    last entry, against the contract's balance; ``None`` for no change.
+
+    Id ``"<agreement>:revenue:<obligation>:<n>"`` (the obligation's ``n``-th
+    revenue entry), so two workers computing the same entry post it once,
+    and one that read the ledger before the other posted is refused.
+    """
+    if change.minor == 0:
+        return None
+    cur, minor = change.currency, abs(change.minor)
+    earned = change.minor > 0
+    lines = (*_against_position(minor, position, cur, debit=True), *_line(
+        Account.REVENUE, minor, cur, debit=False)) if earned else (
+        *_line(Account.REVENUE, minor, cur, debit=True),
+        *_against_position(minor, position, cur, debit=False))
+    return JournalEntry(
+        id=EntryId(f"{agreement_id}:revenue:{obligation_id}:{n:06d}"),
+        posted_on=posted_on, lines=lines, agreement_id=agreement_id,
+        obligation_id=obligation_id,
+        memo=f"Revenue {'earned' if earned else 'reversed'} on {obligation_id}")
+
+
+def netting_entry(agreement_id: str, posted_on: date, position: ContractPosition,
+                  currency: Currency) -> JournalEntry | None:
+    """Reclassify a contract asset against a liability of the same contract, should
+    both ever carry a balance (``None`` when at most one does)."""
+    minor = min(position.contract_asset, position.liability)
+    if minor <= 0:
+        return None
+    m = Money.from_minor(minor, currency)
+    return JournalEntry(
+        id=EntryId(f"{agreement_id}:net:{posted_on.isoformat()}:{minor}"), posted_on=posted_on,
+        lines=(JournalLine.dr(Account.CONTRACT_LIABILITY, m),
+               JournalLine.cr(Account.CONTRACT_ASSET, m)),
+        memo="Contract asset netted against contract liability", agreement_id=agreement_id)
 
 
 def payment_entry(agreement_id: str, e: PaymentSucceeded, entry_id: str,
@@ -170,34 +210,54 @@ def credit_applied_entry(agreement_id: str, e: CreditApplied) -> JournalEntry:
 
 @attrs.frozen
 class ContractPosition:
-    """An agreement's deferred revenue and contract asset as its posted entries say
-    (minor units), with the number of recognition releases and the last one's date."""
+    """A contract's balances in the ledger (minor units): its contract asset and
+    contract liability, the revenue posted and the number of revenue entries
+    per obligation, and the last day revenue was posted."""
 
-    deferred: int
     contract_asset: int
-    releases: int
-    last_release: date | None
+    liability: int
+    revenue: Mapping[str, int]
+    revenue_entries: Mapping[str, int]
+    last_recognised: date | None
 
+    @property
+    def net(self) -> int:
+        """Liability minus asset: positive a contract liability, negative an asset."""
+        return self.liability - self.contract_asset
 
-def contract_position(agreement: Agreement, posted: Mapping[str, JournalEntry],
-                      as_of: date | None = None) -> ContractPosition:
-    """Where the contract stands in the ledger, from the entries ``posted`` for it.
+    @classmethod
+    def of(cls, entries: Iterable[JournalEntry], currency: Currency | str) -> ContractPosition:
+        """The position the entries of one contract add up to (in ``currency``)."""
+        cur = Currency.of(currency)
+        asset = liability = 0
+        revenue: dict[str, int] = {}
+        counts: dict[str, int] = {}
+        last: date | None = None
+        for e in entries:
+            if e.currency != cur:
+                continue
+            for ln in e.lines:
+                if ln.account is Account.CONTRACT_ASSET:
+                    asset += ln.signed_minor
+                elif ln.account is Account.CONTRACT_LIABILITY:
+                    liability -= ln.signed_minor
+                elif ln.account is Account.REVENUE and e.obligation_id is not None:
+                    revenue[e.obligation_id] = revenue.get(e.obligation_id, 0) - ln.signed_minor
+            if e.obligation_id is not None:
+                counts[e.obligation_id] = counts.get(e.obligation_id, 0) + 1
+                last = e.posted_on if last is None else max(last, e.posted_on)
+        return cls(asset, liability, revenue, counts, last)
 
-    Only entries of documents in ``agreement`` (issued by ``as_of``) and
-    recognition releases (``"<agreement>:recognition:<n>"``) count, so a
-    document committed after the agreement was loaded cannot skew it.
-    """
-    ids = {f"{i.id}:issue" for i in agreement.invoices if as_of is None or i.issued_on <= as_of}
-    ids |= {f"{c.id}:credit" for c in agreement.credit_notes
-            if as_of is None or c.issued_on <= as_of}
-    prefix = f"{agreement.id}:recognition:"
-    releases = [e for e in posted.values() if e.id.startswith(prefix)]
-    deferred = asset = 0
-    for e in (*(posted[i] for i in ids if i in posted), *releases):
-        for ln in e.lines:
-            if ln.account is Account.DEFERRED_REVENUE:
-                deferred -= ln.signed_minor
-            elif ln.account is Account.CONTRACT_ASSET:
-                asset += ln.signed_minor
-    last = max((e.posted_on for e in releases), default=None)
-    return ContractPosition(deferred, asset, len(releases), last)
+    def after(self, entry: JournalEntry) -> ContractPosition:
+        """The position once ``entry`` is posted too."""
+        moved = ContractPosition.of([entry], entry.currency)
+        revenue = dict(self.revenue)
+        for k, v in moved.revenue.items():
+            revenue[k] = revenue.get(k, 0) + v
+        counts = dict(self.revenue_entries)
+        for k, v in moved.revenue_entries.items():
+            counts[k] = counts.get(k, 0) + v
+        last = max((d for d in (self.last_recognised, moved.last_recognised) if d is not None),
+                   default=None)
+        return ContractPosition(self.contract_asset + moved.contract_asset,
+                                self.liability + moved.liability, revenue, counts, last)

@@ -210,7 +210,8 @@ def _period(text: str) -> tuple[date, date]:
     return date.fromisoformat(start), date.fromisoformat(end)
 
 
-def test_month_end_recognition_releases_deferred_revenue(first: dict[str, Any]) -> None:
+def test_month_end_recognition_leaves_exactly_the_unearned_service_as_liability(
+        first: dict[str, Any]) -> None:
     until = date.fromisoformat(first["until"])
     cent = Decimal("0.01")
 
@@ -233,23 +234,25 @@ def test_month_end_recognition_releases_deferred_revenue(first: dict[str, Any]) 
     assert deferred > 0  # the last retainer period runs past ``until``
     led = first["ledger"]
     assert dec(led["balances"]["deferred_revenue"]) == -deferred
-    rec = led["recognition"]
-    assert dec(rec["deferred_left"]) == deferred
-    assert rec["last"] == until.isoformat()
-    # Revenue + deferred revenue = what was invoiced net of credits (no tax here).
+    books = led["books"]
+    assert dec(books["contract_liability"]) == deferred
+    assert dec(books["contract_asset"]) == 0
+    assert books["last"] == until.isoformat()
+    # Revenue + contract liability = what was invoiced net of credits (no tax here).
     net = sum(dec(i["total"]) for i in first["invoices"]) - \
         sum(dec(c["total"]) for c in first["credit_notes"])
-    assert dec(led["balances"]["revenue"]) + dec(led["balances"]["deferred_revenue"]) \
-        == -net
-    milestones = sum(dec(ln["amount"]) for i in first["invoices"] for ln in i["lines"]
-                     if ln["period"] is None)
-    assert dec(rec["released"]) == -dec(led["balances"]["revenue"]) - milestones
-    # One release per month-end on which service was rendered (March to ``until``).
-    first_period = min(_period(ln["period"])[0] for i in first["invoices"]
-                       for ln in i["lines"] if ln["period"] is not None)
-    months = (until.year - first_period.year) * 12 + until.month - first_period.month + 1
-    assert rec["releases"] == months
-    assert first["this_run"]["recognition_entries"] == months
+    assert dec(books["revenue"]) + deferred == net
+    # The package's price is all earned by ``until`` (every deliverable is).
+    assert dec(books["by_obligation"]["package"]) == Decimal("48000.00")
+    # One revenue entry per obligation per month-end on which it earned something.
+    assert books["revenue_entries"] == first["this_run"]["recognition_entries"]
+
+
+def test_the_deposit_is_a_contract_liability_at_the_first_close(first: dict[str, Any]) -> None:
+    close = first["ledger"]["books"]["first_close"]
+    assert (close["on"], dec(close["billed"]), dec(close["revenue"]),
+            dec(close["contract_liability"])) == (
+        "2025-01-31", Decimal("12000.00"), Decimal(0), Decimal("12000.00"))
 
 
 def test_ledger_balances_debits_equal_credits(first: dict[str, Any]) -> None:
@@ -434,7 +437,10 @@ def test_two_engagements_share_one_store_and_one_number_sequence(tmp_path: Path)
     assert other["agreement_id"] != first["agreement_id"]
     assert [i["number"] for i in other["invoices"]] == [f"INV-{len(first['invoices']) + 1:06d}"]
     assert other["this_run"]["invoices_issued"] == 1
-    assert other["ledger"]["balances"]["revenue"] == {"amount": "-500.00", "currency": "USD"}
+    # A fee on signing with nothing to deliver is an advance: a contract liability.
+    assert other["ledger"]["balances"]["deferred_revenue"] == {"amount": "-500.00",
+                                                               "currency": "USD"}
+    assert "revenue" not in other["ledger"]["balances"]
 
 
 def refused_example(tmp_path: Path, capsys: pytest.CaptureFixture[str],

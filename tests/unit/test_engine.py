@@ -148,7 +148,12 @@ def test_completed_milestone_is_invoiced_charged_and_posted() -> None:
     assert [(c.attempt, c.status) for c in s.charges] == [(1, ChargeStatus.SUCCEEDED)]
     assert len(w.gateway.charges) == 1
     assert w.balance(Account.RECEIVABLE) == usd("0.00")
+    # Billing is not earning: the invoice is a contract liability until recognised.
+    assert w.balance(Account.REVENUE) == usd("0.00")
+    assert w.balance(Account.CONTRACT_LIABILITY) == usd("-1000.00")
+    w.biller.recognise(D0)
     assert w.balance(Account.REVENUE) == usd("-1000.00")
+    assert w.balance(Account.CONTRACT_LIABILITY) == usd("0.00")
     assert w.balance(Account.GATEWAY_FEES) == usd("29.30")
     assert w.balance(Account.CLEARING) == usd("970.70")
     assert w.ledger_sum() == 0
@@ -200,7 +205,11 @@ def test_dated_milestones_and_recurring_charges_are_billed_by_run() -> None:
     s = w.biller.run(date(2026, 4, 30))
     # Lines with the same payment terms share one invoice.
     assert [sorted(ln.amount.minor for ln in i.lines) for i in s.invoices] == [[50000, 300000]]
-    assert w.balance(Account.REVENUE) == usd("-3000.00")
+    assert w.balance(Account.REVENUE) == usd("0.00")
+    w.biller.recognise(date(2026, 4, 30))
+    # Launch (its date passed), the first period and 21 of the second's 30 days.
+    assert w.balance(Account.REVENUE) == usd("-3850.00")
+    assert w.balance(Account.CONTRACT_LIABILITY) == usd("-150.00")
     assert w.biller.run(date(2026, 5, 10)).invoices[0].total == usd("500.00")
     assert w.store.next_due(AGR) is None
     assert [r.number for r in w.store.invoices(FIRM)] == [1, 2, 3]
@@ -443,7 +452,11 @@ def test_partial_refund_reduces_what_was_paid_and_posts_the_ledger() -> None:
     assert a.credit_notes[0].number == "CN-000001"
     assert invoice_balance(a, inv.id) == usd("0.00")
     assert w.balance(Account.CLEARING) == usd("700.00")
+    w.biller.recognise(D0)
+    # The refund is a price concession: 700.00 is all the work earns.
     assert w.balance(Account.REVENUE) == usd("-700.00")
+    assert (w.balance(Account.CONTRACT_LIABILITY), w.balance(Account.CONTRACT_ASSET)) == (
+        usd("0.00"), usd("0.00"))
     assert w.balance(Account.RECEIVABLE) == usd("0.00")
     assert w.ledger_sum() == 0
     # Refunds are not charged back by the next run.

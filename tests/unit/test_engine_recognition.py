@@ -147,18 +147,25 @@ def test_recognising_the_same_dates_again_changes_nothing() -> None:
         [], before)
 
 
-def test_a_date_before_the_last_release_posts_nothing() -> None:
+def test_a_date_before_the_last_recognition_is_refused_naming_as_of_and_posts_nothing() -> None:
     w = Retainer(Money("1000.00", "USD"), date(2026, 1, 15), count=3)
     w.run(date(2026, 1, 15))
     w.recognise(date(2026, 1, 31))
-    assert w.biller.recognise(date(2026, 1, 20)).entries == ()
+    before = w.entries()
+    r = w.biller.recognise(date(2026, 1, 20))
+    assert (r.entries, r.agreements) == ((), ())
+    (problem,) = r.problems
+    assert (problem.agreement_id, problem.error) == (AGR, "ValidationError")
+    assert problem.message.startswith("'as_of' must be on or after the last recognition")
+    assert w.entries() == before
 
 
-def test_release_entries_move_only_deferred_revenue_and_revenue() -> None:
+def test_revenue_entries_move_only_the_contract_balance_and_revenue_per_obligation() -> None:
     w = Retainer(Money("3100.00", "USD"), date(2026, 1, 15), count=1)
     w.run(date(2026, 1, 15))
     (entry,) = w.recognise(date(2026, 1, 31)).entries
-    assert (entry.id, entry.posted_on) == ("agr-r:recognition:000001", date(2026, 1, 31))
+    assert (entry.id, entry.posted_on, entry.agreement_id, entry.obligation_id) == (
+        "agr-r:revenue:ret:000001", date(2026, 1, 31), AGR, "ret")
     assert [(ln.side.value, ln.account, ln.amount) for ln in entry.lines] == [
         ("debit", Account.DEFERRED_REVENUE, Money("1700.00", "USD")),
         ("credit", Account.REVENUE, Money("1700.00", "USD"))]
@@ -172,14 +179,27 @@ def test_the_summary_reports_the_revenue_released() -> None:
     assert (r.agreements, r.released) == ((AGR,), {"USD": Money("1700.00", "USD")})
 
 
-def test_milestones_are_revenue_when_billed_and_need_no_release() -> None:
+def test_a_deposit_is_a_contract_liability_when_billed_not_revenue() -> None:
+    deposit = Milestone(MilestoneId("dep"), "Deposit", amount=Money("500.00", "USD"),
+                        trigger=Trigger.ON_SIGNING)
+    w = Retainer(Money("310.00", "USD"), date(2026, 1, 15), count=1, milestones=(deposit,))
+    w.run(date(2026, 1, 15))
+    assert (w.balance(Account.REVENUE), w.balance(Account.CONTRACT_LIABILITY)) == (
+        Money("0.00", "USD"), Money("-810.00", "USD"))
+
+
+def test_a_deposit_with_only_a_retainer_is_earned_over_the_retainers_service() -> None:
     deposit = Milestone(MilestoneId("dep"), "Deposit", amount=Money("500.00", "USD"),
                         trigger=Trigger.ON_SIGNING)
     w = Retainer(Money("310.00", "USD"), date(2026, 1, 15), count=1, milestones=(deposit,))
     w.run(date(2026, 1, 15))
     w.recognise(date(2026, 1, 31))
-    assert (w.balance(Account.REVENUE), w.balance(Account.DEFERRED_REVENUE)) == (
-        Money("-670.00", "USD"), Money("-140.00", "USD"))
+    # 17 of the 31 days of the one service period: 274.19 of the deposit, 170.00 of service.
+    assert (w.balance(Account.REVENUE), w.balance(Account.CONTRACT_LIABILITY)) == (
+        Money("-444.19", "USD"), Money("-365.81", "USD"))
+    w.recognise(date(2026, 2, 14))
+    assert (w.balance(Account.REVENUE), w.balance(Account.CONTRACT_LIABILITY)) == (
+        Money("-810.00", "USD"), Money("0.00", "USD"))
 
 
 def _downgrade(w: Retainer, proposed_on: date, effective: date, new_price: Money) -> None:
@@ -214,14 +234,19 @@ def test_a_period_credited_by_a_downgrade_releases_only_what_was_rendered() -> N
         -billed, Money("0.00", "USD"))
 
 
-def test_a_credit_issued_after_recognition_ran_past_it_reverses_revenue() -> None:
+def test_a_credit_issued_after_recognition_is_settled_against_the_contract_balance() -> None:
     w = Retainer(Money("3000.00", "USD"), date(2026, 4, 1), count=1)
     w.run(date(2026, 4, 1))
     _downgrade(w, date(2026, 4, 12), date(2026, 4, 15), Money("1000.00", "USD"))
-    w.recognise(date(2026, 4, 20))  # the credit for 15-30 April is not issued yet
-    assert w.balance(Account.DEFERRED_REVENUE) == Money("-1000.00", "USD")
-    w.run(date(2026, 4, 22))  # credit 1,600.00: only 1,000.00 is still deferred
-    assert w.balance(Account.DEFERRED_REVENUE) == Money("-533.33", "USD")
+    # Revenue follows the amended terms at once: 14 days at the old price
+    # (1,400.00), then 6 of 16 days of the new 533.33 -- before the credit.
+    w.recognise(date(2026, 4, 20))
+    assert (w.balance(Account.REVENUE), w.balance(Account.CONTRACT_LIABILITY)) == (
+        Money("-1600.00", "USD"), Money("-1400.00", "USD"))
+    w.run(date(2026, 4, 22))  # credit 1,600.00 (1,400.00 liability, 200.00 asset), bill 533.33
+    assert (w.balance(Account.CONTRACT_LIABILITY), w.balance(Account.CONTRACT_ASSET)) == (
+        Money("-333.33", "USD"), Money("0.00", "USD"))
+    assert w.balance(Account.REVENUE) == Money("-1600.00", "USD")
     w.recognise(date(2026, 4, 22))
     # 14 days at 100.00 of the old price, 8 of 16 days of the new 533.33.
     assert (w.balance(Account.REVENUE), w.balance(Account.DEFERRED_REVENUE)) == (
@@ -254,7 +279,7 @@ def test_a_worker_with_a_stale_view_cannot_release_twice() -> None:
                    clock=w.clock, firm_id=FIRM)
     w.recognise(date(2026, 4, 10))
     r = stale.recognise(date(2026, 4, 12))
-    assert [e.id for e in r.entries] == ["agr-r:recognition:000002"]
+    assert [e.id for e in r.entries] == ["agr-r:revenue:ret:000002"]
     assert w.balance(Account.DEFERRED_REVENUE) == Money("-1800.00", "USD")  # 12 of 30 days
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from milestonebill._validate import check_id, utc_datetime
+from milestonebill._validate import check_date, check_id, exact_decimal, utc_datetime
 from milestonebill.agreement.amendments import Amendment
 from milestonebill.agreement.events import (
     AmendmentApproved,
@@ -22,15 +23,17 @@ from milestonebill.agreement.events import (
     AmendmentRejected,
     Cancelled,
     Completed,
+    EstimateRevised,
     MilestoneCompleted,
     Paused,
+    ProgressReported,
     Resumed,
     Signed,
 )
 from milestonebill.agreement.fold import Agreement, apply, check_event
 from milestonebill.agreement.proposal import Collection, Proposal
 from milestonebill.errors import ProposalExpiredError, ValidationError
-from milestonebill.ids import AgreementId, AmendmentId
+from milestonebill.ids import AgreementId, AmendmentId, ObligationId
 from milestonebill.payment_methods import PaymentMethodRef
 from milestonebill.schedule import MilestoneId
 
@@ -43,7 +46,9 @@ __all__ = [
     "pause",
     "propose",
     "reject",
+    "report_progress",
     "resume",
+    "revise_estimate",
     "sign",
 ]
 
@@ -221,5 +226,30 @@ def complete(agreement: Agreement, *, at: datetime, effective_on: date | None = 
     eid, version = _next(agreement, event_id, "complete")
     at = utc_datetime(at, "at")
     e = Completed(eid, version, at, effective_on or at.date())
+    check_event(agreement, e)
+    return e
+
+
+def report_progress(agreement: Agreement, obligation_id: str, to_date: Decimal | int | str, *,
+                    as_of: date, at: datetime, event_id: str | None = None
+                    ) -> ProgressReported:
+    """A :class:`ProgressReported` event: ``to_date`` hours, costs or units by ``as_of``.
+
+    ``to_date`` is cumulative (everything incurred or delivered so far).
+    """
+    eid, version = _next(agreement, event_id, f"progress:{obligation_id}:{as_of.isoformat()}")
+    e = ProgressReported(eid, version, utc_datetime(at, "at"), ObligationId(obligation_id),
+                         exact_decimal(to_date, "to_date"), check_date("as_of", as_of))
+    check_event(agreement, e)
+    return e
+
+
+def revise_estimate(agreement: Agreement, obligation_id: str, total: Decimal | int | str, *,
+                    as_of: date, at: datetime, event_id: str | None = None) -> EstimateRevised:
+    """An :class:`EstimateRevised` event: from ``as_of`` on, progress is measured
+    against ``total``."""
+    eid, version = _next(agreement, event_id, f"estimate:{obligation_id}:{as_of.isoformat()}")
+    e = EstimateRevised(eid, version, utc_datetime(at, "at"), ObligationId(obligation_id),
+                        exact_decimal(total, "total"), check_date("as_of", as_of))
     check_event(agreement, e)
     return e

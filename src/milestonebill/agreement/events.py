@@ -13,17 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
 from milestonebill._json import decode, encode
-from milestonebill._validate import utc_datetime
+from milestonebill._validate import exact_decimal, utc_datetime
 from milestonebill.agreement.amendments import Amendment
 from milestonebill.agreement.proposal import Proposal
 from milestonebill.documents import CreditNote, Invoice
 from milestonebill.errors import ValidationError
-from milestonebill.ids import AgreementId, AmendmentId, InvoiceId
+from milestonebill.ids import AgreementId, AmendmentId, InvoiceId, ObligationId
 from milestonebill.money import Money
 from milestonebill.payment_methods import PaymentMethodRef
 from milestonebill.schedule import MilestoneId
@@ -38,12 +39,14 @@ __all__ = [
     "CreditApplied",
     "CreditIssued",
     "CustomerCreditAdded",
+    "EstimateRevised",
     "Event",
     "InvoiceIssued",
     "MilestoneCompleted",
     "Paused",
     "PaymentFailed",
     "PaymentSucceeded",
+    "ProgressReported",
     "Refunded",
     "Resumed",
     "Signed",
@@ -262,6 +265,50 @@ class CreditApplied:
     amount: Money
 
 
+def _to_date(value: Decimal | int | str) -> Decimal:
+    return exact_decimal(value, "to_date")
+
+
+def _total(value: Decimal | int | str) -> Decimal:
+    return exact_decimal(value, "total")
+
+
+@attrs.frozen
+class ProgressReported:
+    """Progress on an obligation measured by hours, costs or units, to date.
+
+    ``to_date`` is the cumulative quantity incurred or delivered by the end
+    of ``as_of`` (not the increment): hours, units, or costs in the
+    agreement's currency units.  Reports never go backwards and never pass
+    the current estimate; revise the estimate first
+    (:class:`EstimateRevised`).
+    """
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    obligation_id: ObligationId
+    to_date: Decimal = attrs.field(converter=_to_date)
+    as_of: date
+
+
+@attrs.frozen
+class EstimateRevised:
+    """A new estimated total for an obligation measured by hours, costs or units.
+
+    From ``as_of`` on, progress is measured against ``total``; revenue
+    catches up cumulatively (ASC 606-10-55-133 style): a change in
+    estimate, not a contract modification.
+    """
+
+    event_id: str
+    version: int
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    obligation_id: ObligationId
+    total: Decimal = attrs.field(converter=_total)
+    as_of: date
+
+
 Event = (
     Signed
     | MilestoneCompleted
@@ -280,11 +327,14 @@ Event = (
     | Refunded
     | CustomerCreditAdded
     | CreditApplied
+    | ProgressReported
+    | EstimateRevised
 )
 _EVENT_TYPES: tuple[type, ...] = (
     Signed, MilestoneCompleted, AmendmentProposed, AmendmentApproved, AmendmentRejected,
     Paused, Resumed, Cancelled, Completed, InvoiceIssued, CreditIssued, ChargeAttempted,
     PaymentSucceeded, PaymentFailed, Refunded, CustomerCreditAdded, CreditApplied,
+    ProgressReported, EstimateRevised,
 )
 _EVENTS_BY_NAME = {t.__name__: t for t in _EVENT_TYPES}
 

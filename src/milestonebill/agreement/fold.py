@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -39,16 +40,19 @@ from milestonebill.agreement.events import (
     CreditApplied,
     CreditIssued,
     CustomerCreditAdded,
+    EstimateRevised,
     Event,
     InvoiceIssued,
     MilestoneCompleted,
     Paused,
     PaymentFailed,
     PaymentSucceeded,
+    ProgressReported,
     Refunded,
     Resumed,
     Signed,
 )
+from milestonebill.agreement.obligations import ObligationTerms
 from milestonebill.agreement.proposal import Proposal
 from milestonebill.agreement.terms import MilestoneTerm, RecurringTerm, term_limit
 from milestonebill.documents import CreditNote, Invoice
@@ -159,6 +163,8 @@ class Agreement:
     events: tuple[Event, ...]
     credits_added: tuple[CustomerCreditAdded, ...] = ()
     credits_applied: tuple[CreditApplied, ...] = ()
+    progress_reports: tuple[ProgressReported, ...] = ()
+    estimates: tuple[EstimateRevised, ...] = ()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Agreement) and self.events == other.events
@@ -208,6 +214,28 @@ class Agreement:
         return BillingSchedule(currency=self.currency,
                                milestones=tuple(t.milestone for t in self.milestones),
                                recurring=_last_terms(self.recurring))
+
+    @property
+    def obligation_terms(self) -> tuple[ObligationTerms, ...]:
+        """The performance obligations the chosen package states (empty: the default)."""
+        return self.proposal.option(self.option_id).obligations
+
+    def estimate(self, obligation_id: str, as_of: date | None = None) -> Decimal:
+        """The estimated total of an input-measured obligation in force on ``as_of``
+        (the latest revision dated on or before it; default: the latest)."""
+        terms = next((o for o in self.obligation_terms if o.id == obligation_id), None)
+        if terms is None or terms.estimate is None:
+            raise NotFoundError(f"agreement {self.id!r} has no obligation {obligation_id!r} "
+                                "measured against an estimate")
+        revisions = [r for r in self.estimates if r.obligation_id == obligation_id
+                     and (as_of is None or r.as_of <= as_of)]
+        return revisions[-1].total if revisions else terms.estimate
+
+    def progress(self, obligation_id: str, as_of: date | None = None) -> Decimal:
+        """Hours, costs or units reported to date for an obligation by ``as_of``."""
+        reports = [r for r in self.progress_reports if r.obligation_id == obligation_id
+                   and (as_of is None or r.as_of <= as_of)]
+        return reports[-1].to_date if reports else Decimal(0)
 
     def invoice(self, invoice_id: str) -> Invoice:
         """The issued invoice with this id, or :class:`NotFoundError`."""
@@ -552,6 +580,47 @@ def _on_credit_applied(a: Agreement, e: CreditApplied) -> _Fields:
     return {"credits_applied": (*a.credits_applied, e)}
 
 
+def _input_obligation(a: Agreement, obligation_id: str, as_of: date) -> ObligationTerms:
+    terms = next((o for o in a.obligation_terms if o.id == obligation_id), None)
+    if terms is None or not terms.progress.is_input:
+        raise ValidationError("obligation_id", "an obligation of the package measured by "
+                              "hours, costs or units", obligation_id)
+    if as_of < a.signed_on:
+        raise ValidationError("as_of", f"a date on or after signing ({a.signed_on})", as_of)
+    return terms
+
+
+def _on_progress_reported(a: Agreement, e: ProgressReported) -> _Fields:
+    _require(a, e, _AMENDABLE)
+    _input_obligation(a, e.obligation_id, e.as_of)
+    earlier = [r for r in a.progress_reports if r.obligation_id == e.obligation_id]
+    if earlier and e.as_of < earlier[-1].as_of:
+        raise ValidationError("as_of", f"on or after the last report ({earlier[-1].as_of})",
+                              e.as_of)
+    if e.to_date < (earlier[-1].to_date if earlier else 0):
+        raise ValidationError("to_date", f"at least {earlier[-1].to_date} (progress to date "
+                              "never goes backwards)", e.to_date)
+    estimate = a.estimate(e.obligation_id, e.as_of)
+    if e.to_date > estimate:
+        raise ValidationError("to_date", f"at most the estimate in force ({estimate}); "
+                              "revise the estimate first", e.to_date)
+    return {"progress_reports": (*a.progress_reports, e)}
+
+
+def _on_estimate_revised(a: Agreement, e: EstimateRevised) -> _Fields:
+    _require(a, e, _AMENDABLE)
+    _input_obligation(a, e.obligation_id, e.as_of)
+    earlier = [r for r in a.estimates if r.obligation_id == e.obligation_id]
+    if earlier and e.as_of < earlier[-1].as_of:
+        raise ValidationError("as_of", f"on or after the last revision ({earlier[-1].as_of})",
+                              e.as_of)
+    done = a.progress(e.obligation_id)
+    if e.total <= 0 or e.total < done:
+        raise ValidationError("total", f"a positive total, at least the {done} reported "
+                              "to date", e.total)
+    return {"estimates": (*a.estimates, e)}
+
+
 _HANDLERS: dict[type, Callable[[Agreement, Any], _Fields]] = {
     Signed: _on_signed,
     MilestoneCompleted: _on_milestone_completed,
@@ -570,6 +639,8 @@ _HANDLERS: dict[type, Callable[[Agreement, Any], _Fields]] = {
     Refunded: _on_refunded,
     CustomerCreditAdded: _on_customer_credit_added,
     CreditApplied: _on_credit_applied,
+    ProgressReported: _on_progress_reported,
+    EstimateRevised: _on_estimate_revised,
 }
 
 

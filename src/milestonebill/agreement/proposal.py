@@ -10,11 +10,13 @@ mode of its invoices.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import date
 
 import attrs
 
 from milestonebill._validate import raise_all
+from milestonebill.agreement.obligations import ObligationTerms, obligation_problems
 from milestonebill.errors import NotFoundError, ValidationError
 from milestonebill.ids import ProposalId
 from milestonebill.money import Currency, Rounding
@@ -56,14 +58,26 @@ class ApprovalRules:
             raise ValidationError("auto_approve_after_days", "None or a whole number >= 0", n)
 
 
+def _obligation_tuple(value: Iterable[ObligationTerms]) -> tuple[ObligationTerms, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class PackageOption:
-    """A package the client can choose: a billing schedule and a scope text."""
+    """A package the client can choose: a billing schedule, a scope text and the
+    performance obligations it earns its price by.
+
+    With no ``obligations`` the package has the default revenue model: one
+    over-time obligation measured by the milestones achieved (see
+    :mod:`milestonebill.agreement.obligations`).
+    """
 
     id: str
     name: str
     schedule: BillingSchedule
     scope: str = ""
+    obligations: tuple[ObligationTerms, ...] = attrs.field(default=(),
+                                                          converter=_obligation_tuple)
 
 
 @attrs.frozen
@@ -129,6 +143,7 @@ class Proposal:
             problems.append(ValidationError("addons", "item ids unique across add-ons",
                                             sorted(addon_items)))
         for i, o in enumerate(self.options):
+            problems += obligation_problems(o.obligations, o.schedule, f"options[{i}].obligations")
             clash = set(_item_ids(o.schedule)) & set(addon_items)
             if clash:
                 problems.append(ValidationError(f"options[{i}]",

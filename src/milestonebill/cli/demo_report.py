@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from milestonebill.agreement import (
@@ -32,8 +32,9 @@ from milestonebill.agreement import (
 from milestonebill.cli.demo_scenario import CARD_TOKEN, FIRM, DemoPlan, DemoWalk
 from milestonebill.engine import RetryPolicy
 from milestonebill.invoicing import billing_position, invoice_balance
-from milestonebill.ledger import Account
+from milestonebill.ledger import Account, JournalEntry
 from milestonebill.money import Money
+from milestonebill.periods import add_months
 from milestonebill.stores.sqlite import SQLiteStore
 
 __all__ = ["build_report", "render_text"]
@@ -199,36 +200,66 @@ def _amendment(plan: DemoPlan, a: Agreement, numbers: dict[str, str]) -> dict[st
     }
 
 
-def _ledger(store: SQLiteStore, a: Agreement) -> dict[str, Any]:
+def _balances(entries: list[JournalEntry], upto: date | None = None) -> dict[str, int]:
     by: dict[str, int] = {}
-    debits = credits = 0
-    entries = store.entries(agreement_id=a.id)
     for entry in entries:
-        for line in entry.lines:
-            by[line.account.value] = by.get(line.account.value, 0) + line.signed_minor
-            if line.signed_minor > 0:
-                debits += line.signed_minor
-            else:
-                credits -= line.signed_minor
+        if upto is None or entry.posted_on <= upto:
+            for line in entry.lines:
+                by[line.account.value] = by.get(line.account.value, 0) + line.signed_minor
+    return by
+
+
+def _books(a: Agreement, entries: list[JournalEntry]) -> dict[str, Any]:
+    """Revenue by obligation, the contract balance, and the first month-end close:
+    what was billed by then sits in the contract liability until it is earned."""
+    cur = a.currency
+    revenue = [e for e in entries if e.obligation_id is not None]
+    by_obligation: dict[str, int] = {}
+    for e in revenue:
+        for ln in e.lines:
+            if ln.account is Account.REVENUE and e.obligation_id is not None:
+                by_obligation[e.obligation_id] = by_obligation.get(e.obligation_id, 0) \
+                    - ln.signed_minor
+    first_close = add_months(a.signed_on.replace(day=1), 1) - timedelta(days=1)
+    then = _balances(entries, first_close)
+    now = _balances(entries)
+
+    def money(minor: int) -> dict[str, str]:
+        return Money.from_minor(minor, cur).to_json()
+
+    return {
+        "revenue_entries": len(revenue),
+        "last": max((e.posted_on.isoformat() for e in revenue), default=None),
+        "revenue": money(-now.get("revenue", 0)),
+        "contract_liability": money(-now.get("deferred_revenue", 0)),
+        "contract_asset": money(now.get("contract_asset", 0)),
+        "by_obligation": {k: money(v) for k, v in by_obligation.items()},
+        "first_close": {
+            "on": first_close.isoformat(),
+            "billed": money(sum(i.subtotal.minor for i in a.invoices
+                                if i.issued_on <= first_close)),
+            "revenue": money(-then.get("revenue", 0)),
+            "contract_liability": money(-then.get("deferred_revenue", 0)),
+        },
+    }
+
+
+def _ledger(store: SQLiteStore, a: Agreement) -> dict[str, Any]:
+    entries = store.entries(agreement_id=a.id)
+    by = _balances(entries)
+    debits = sum(ln.signed_minor for e in entries for ln in e.lines if ln.signed_minor > 0)
+    credits = -sum(ln.signed_minor for e in entries for ln in e.lines if ln.signed_minor < 0)
     cur = a.currency
     order = [acct.value for acct in Account if acct.value in by]
-    prefix = f"{a.id}:recognition:"
-    releases = [e for e in entries if e.id.startswith(prefix)]
-    released = -sum(ln.signed_minor for e in releases for ln in e.lines
-                    if ln.account is Account.REVENUE)
     return {
         "entries": len(entries),
         "balances": {k: Money.from_minor(by[k], cur).to_json() for k in order},
         "debits": Money.from_minor(debits, cur).to_json(),
         "credits": Money.from_minor(credits, cur).to_json(),
         "balanced": debits == credits and sum(by.values()) == 0,
-        "recognition": {
-            "releases": len(releases),
-            "last": max((e.posted_on.isoformat() for e in releases), default=None),
-            "released": Money.from_minor(released, cur).to_json(),
-            "deferred_left": Money.from_minor(-by.get("deferred_revenue", 0), cur).to_json(),
-        },
+        "books": _books(a, entries),
     }
+
 
 def _documents(a: Agreement, numbers: dict[str, str]) -> dict[str, Any]:
     """The invoices and credit notes, each with its lines and what is left to pay."""
@@ -409,13 +440,20 @@ def _books_text(r: dict[str, Any]) -> list[str]:
     ]
     out += [f"  {acct:<18} {_shown(amount):>12}" for acct, amount in led["balances"].items()]
     verdict = "balanced" if led["balanced"] else "NOT BALANCED"
-    rec = led["recognition"]
+    books = led["books"]
+    first = books["first_close"]
     out += [
         f"  debits {_shown(led['debits'])} = credits {_shown(led['credits'])}: {verdict}",
-        f"  recognition: {rec['releases']} month-end release(s) through {rec['last']}, "
-        f"{_shown(rec['released'])} released to revenue, {_shown(rec['deferred_left'])} "
-        "still deferred",
+        "",
+        "Books (ASC 606 / IFRS 15: revenue follows performance, not invoices)",
+        f"  at the first close, {first['on']}: billed {_shown(first['billed'])}, revenue "
+        f"{_shown(first['revenue'])}, contract liability {_shown(first['contract_liability'])}",
+        f"  to {books['last']}: revenue {_shown(books['revenue'])} in "
+        f"{books['revenue_entries']} entries; contract liability "
+        f"{_shown(books['contract_liability'])}, contract asset "
+        f"{_shown(books['contract_asset'])}",
     ]
+    out += [f"    {oid:<16} {_shown(amount):>12}" for oid, amount in books["by_obligation"].items()]
     return out
 
 
@@ -427,7 +465,7 @@ def _tail(r: dict[str, Any]) -> list[str]:
         f"Outbox   {ob['notifications']} notifications ({kinds})",
         f"This run {t['invoices_issued']} invoice(s) and {t['credit_notes_issued']} credit "
         f"note(s) issued, {t['charge_attempts']} charge attempt(s), {t['gateway_charges']} "
-        f"charge(s) reached the gateway, {t['recognition_entries']} revenue release(s) posted",
+        f"charge(s) reached the gateway, {t['recognition_entries']} revenue entries posted",
     ]
     out += [f"PROBLEM  {prob['agreement']}: {prob['error']}: {prob['message']}"
             for prob in t["problems"]]

@@ -4,7 +4,7 @@
 (signing, completions, the month-ends to run, one soft decline, one
 amendment) before anything is written.  At each month-end the walk also
 closes the period with :meth:`~milestonebill.engine.Biller.recognise`, so the
-ledger shows deferred revenue released as the service is rendered; a credit
+books show revenue as the work earns it, not as it is invoiced; a credit
 that lands on an already-paid invoice becomes customer credit and pays part
 of the next invoice (the Biller's default
 :class:`~milestonebill.engine.CreditPolicy`).  :func:`played` plays the script
@@ -265,7 +265,7 @@ class DemoWalk:
             if plan.amendment is not None and plan.amendment[0] == day:
                 self._amend(day, plan.amendment[1])
             if (day + timedelta(days=1)).day == 1:
-                # Period close: release the revenue earned this month.
+                # Period close: post the revenue the work earned this month.
                 self.clock.set(_at(day, 23))
                 self.recognitions.append(self.biller.recognise(day, agreement_ids=[aid]))
 

@@ -19,6 +19,7 @@ from milestonebill.documents import NumberingPolicy, TaxPolicy
 from milestonebill.errors import ConcurrencyError, NotFoundError
 from milestonebill.gateways.base import PaymentGateway
 from milestonebill.ids import AgreementId, AttemptKey, EventId, FirmId, InvoiceId, WorkerId
+from milestonebill.postings import ContractPosition
 from milestonebill.refunds import Intent
 from milestonebill.stores.base import BillingStore, StoredEvent
 from milestonebill.work import next_due
@@ -125,6 +126,10 @@ class Context:
                     raise
                 a = self.load(a.id)
         raise AssertionError("unreachable")
+
+    def position(self, a: Agreement) -> ContractPosition:
+        """The contract's balances as its posted entries say."""
+        return ContractPosition.of(self.store.entries(agreement_id=a.id), a.currency)
 
     def next_due(self, a: Agreement, as_of: date | None) -> date | None:
         """The agreement's next day with work (see :func:`milestonebill.work.next_due`)."""

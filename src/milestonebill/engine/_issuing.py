@@ -17,9 +17,8 @@ from milestonebill.engine.results import Tally
 from milestonebill.errors import RefundLimitError, ValidationError
 from milestonebill.ids import InvoiceId
 from milestonebill.invoicing import due_credit_notes, due_invoices
-from milestonebill.ledger import JournalEntry
 from milestonebill.money import Money
-from milestonebill.postings import contract_position, credit_entry, issue_entry
+from milestonebill.postings import credit_entry, issue_entry
 from milestonebill.refunds import credit_refund_intent_on, owed_back, refund_cap
 
 __all__ = ["approve", "check_refund", "issue", "issue_credit", "issue_due"]
@@ -71,7 +70,7 @@ def issue(ctx: Context, a: Agreement, draft: Invoice, tally: Tally) -> Agreement
         invoice = attrs.evolve(draft, number=format_number(ctx.settings.numbering, n))
         e = InvoiceIssued(f"{a.id}:issued:{invoice.id}", a.version + 1, ctx.at(a), invoice)
         new = ctx.append(a, [e])
-        ctx.store.post(issue_entry(invoice))
+        ctx.store.post(issue_entry(invoice, ctx.position(a)))
         ctx.notify(f"invoice.issued:{invoice.id}", a.id, "invoice.issued",
                    {"invoice_id": invoice.id, "number": invoice.number,
                     "total": invoice.total.to_json(), "due_on": invoice.due_on.isoformat(),
@@ -117,13 +116,9 @@ def issue_credit(ctx: Context, a: Agreement, draft: CreditNote, tally: Tally) ->
             payload={"kind": "credit_note", "credits": draft.credits})
         cn = attrs.evolve(draft, number=format_number(ctx.settings.credit_numbering, n))
         e = CreditIssued(f"{a.id}:credited:{cn.id}", a.version + 1, ctx.at(a), cn)
-        deferred = None
-        if any(ln.period is not None and ln.period.end > cn.issued_on for ln in cn.lines):
-            posted: dict[str, JournalEntry] = {
-                x.id: x for x in ctx.store.entries(agreement_id=a.id)}
-            deferred = contract_position(a, posted).deferred
+        position = ctx.position(a)
         new = ctx.append(a, [e])
-        ctx.store.post(credit_entry(cn, deferred))
+        ctx.store.post(credit_entry(cn, position))
         _notify_credit(ctx, a, new, cn)
         tally.credit_notes.append(cn)
         return new

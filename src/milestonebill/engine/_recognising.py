@@ -1,6 +1,9 @@
-"""Releasing deferred revenue as service is rendered, one entry per agreement and day.
+"""Posting the revenue each obligation has earned, per agreement and day.
 
-Private to :mod:`milestonebill.engine`.
+Private to :mod:`milestonebill.engine`.  What an obligation has earned by a
+day comes from :func:`milestonebill.revenue.earned`; what was posted for it
+from the ledger; the difference is posted by
+:func:`milestonebill.postings.revenue_entry`.
 """
 
 from __future__ import annotations
@@ -8,49 +11,54 @@ from __future__ import annotations
 from datetime import date
 
 from milestonebill.engine._context import CONCURRENCY_RETRIES, Context
-from milestonebill.errors import DuplicateIdError
+from milestonebill.errors import DuplicateIdError, ValidationError
 from milestonebill.ids import AgreementId
 from milestonebill.ledger import JournalEntry
 from milestonebill.money import Money
-from milestonebill.postings import contract_position
-from milestonebill.recognition import billed_service, release_entry
+from milestonebill.postings import netting_entry, revenue_entry
+from milestonebill.revenue import earned
 
 __all__ = ["recognise_one"]
 
 
-def _release(ctx: Context, agreement_id: AgreementId, as_of: date) -> JournalEntry | None:
-    # Entries first, then the stream: every document in the snapshot whose
-    # entry was read counts; a newer one waits for the next release.
-    posted: dict[str, JournalEntry] = {
-        e.id: e for e in ctx.store.entries(agreement_id=agreement_id)}
+def _post_revenue(ctx: Context, agreement_id: AgreementId, as_of: date) -> list[JournalEntry]:
+    # Revenue follows performance (the stream), not billing; the ledger only
+    # says which side of the contract's balance it comes from.
     a = ctx.load(agreement_id)
-    position = contract_position(a, posted, as_of)
-    if position.last_release is not None and position.last_release > as_of:
-        return None
-    invoices = [i for i in a.invoices if f"{i.id}:issue" in posted]
-    credits = [c for c in a.credit_notes if f"{c.id}:credit" in posted]
-    services = billed_service(invoices, credits, as_of)
-    cur = a.currency
-    entry = release_entry(
-        f"{a.id}:recognition:{position.releases + 1:06d}", as_of,
-        deferred=Money.from_minor(position.deferred, cur),
-        contract_asset=Money.from_minor(position.contract_asset, cur),
-        unearned=Money.from_minor(sum(s.unearned.minor for s in services), cur),
-        agreement_id=a.id)
-    if entry is not None:
-        ctx.store.post(entry)
-    return entry
+    position = ctx.position(a)
+    if position.last_recognised is not None and as_of < position.last_recognised:
+        raise ValidationError("as_of", f"on or after the last recognition for {a.id!r} "
+                              f"({position.last_recognised})", as_of)
+    posted: list[JournalEntry] = []
+    for obligation_id, amount in earned(a, as_of).items():
+        change = amount - Money.from_minor(position.revenue.get(obligation_id, 0), a.currency)
+        n = position.revenue_entries.get(obligation_id, 0) + 1
+        entry = revenue_entry(a.id, obligation_id, posted_on=as_of, change=change,
+                              position=position, n=n)
+        if entry is not None:
+            ctx.store.post(entry)
+            position = position.after(entry)
+            posted.append(entry)
+    netting = netting_entry(a.id, as_of, position, a.currency)
+    if netting is not None and ctx.store.post(netting):
+        posted.append(netting)
+    return posted
 
 
-def recognise_one(ctx: Context, agreement_id: AgreementId, as_of: date) -> JournalEntry | None:
-    """Post the release that brings one agreement's deferred revenue to what is still
-    unearned at the end of ``as_of`` (``None``: nothing to move)."""
+def recognise_one(ctx: Context, agreement_id: AgreementId, as_of: date) -> list[JournalEntry]:
+    """Post what each obligation of one agreement earned since it was last posted,
+    through the end of ``as_of``, in one unit of work (nothing when nothing moved).
+
+    A day before the agreement's last recognition raises
+    :class:`~milestonebill.errors.ValidationError` (field ``as_of``): posted
+    revenue is never rewritten.
+    """
     for n in range(CONCURRENCY_RETRIES):
         try:
             with ctx.store.transaction():
-                return _release(ctx, agreement_id, as_of)
+                return _post_revenue(ctx, agreement_id, as_of)
         except DuplicateIdError:
-            # Another worker posted this release first: recompute from its result.
+            # Another worker posted for this day first: recompute from its result.
             if n == CONCURRENCY_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")

@@ -29,10 +29,12 @@ from milestonebill.agreement import (
     AmendmentRejected,
     Cancelled,
     Completed,
+    EstimateRevised,
     Event,
     MilestoneCompleted,
     Paused,
     PaymentSucceeded,
+    ProgressReported,
     Resumed,
     Signed,
     apply,
@@ -82,7 +84,8 @@ __all__ = ["Biller"]
 
 #: Events a host records; the Biller writes the billing events itself.
 _HOST_EVENTS: Final = (MilestoneCompleted, AmendmentProposed, AmendmentApproved,
-                       AmendmentRejected, Paused, Resumed, Cancelled, Completed)
+                       AmendmentRejected, Paused, Resumed, Cancelled, Completed,
+                       ProgressReported, EstimateRevised)
 _INVOICE_NUMBERS: Final = NumberingPolicy()
 _CREDIT_NUMBERS: Final = NumberingPolicy(prefix="CN-")
 _DEFAULT_WORKER: Final = WorkerId("biller")
@@ -360,28 +363,27 @@ class Biller:
 
     def recognise(self, as_of: date, *,
                   agreement_ids: Sequence[AgreementId] | None = None) -> RecognitionSummary:
-        """Release the deferred revenue earned by the end of ``as_of``.
+        """Post the revenue every agreement has earned by the end of ``as_of``.
 
-        Invoices post service not yet rendered as deferred revenue; this
-        moves what has been earned since into revenue.  For each agreement
-        (all in the store, or ``agreement_ids``), every billed service
-        period is recognised straight line, daily-accurate, over the period
-        as billed (less any tail a credit note took back) --
-        :func:`milestonebill.recognition.billed_service`, cumulative
-        ``round(billed x elapsed / days)`` -- and one revenue-only entry
-        (:func:`milestonebill.recognition.release_entry`: *Dr deferred
-        revenue / Cr revenue*; a reversal after a late credit; a contract
-        asset if recognition ever ran ahead of billing) brings the ledger to
-        exactly the unearned amount, in one unit of work.
+        Billing never posts revenue: invoices move the contract's balance
+        (a contract liability when billed ahead of performance, a contract
+        asset when performance runs ahead).  This posts, for each agreement
+        (all in the store, or ``agreement_ids``) and each of its performance
+        obligations (:func:`milestonebill.revenue.revenue_model`), what it has
+        earned since its last entry (:func:`milestonebill.revenue.earned`):
+        *Cr revenue / Dr contract liability* up to its balance, the rest
+        *Dr contract asset*; a reversal the other way.  One entry per
+        obligation that moved, naming the agreement and the obligation, in
+        one unit of work per agreement.
 
-        Separate from :meth:`run` on purpose: recognition closes a
-        reporting period, so call it at each period end (or nightly).  It is
-        idempotent: a second call for the same day posts nothing.  Entry ids
-        are ``"<agreement>:recognition:<n>"`` (the n-th release of the
-        agreement), so two workers racing on one agreement cannot both post
-        (the loser's entry is refused and it recomputes).  An ``as_of``
-        before the agreement's last release posts nothing for it: the
-        ledger's history is never rewritten.
+        Call it at each period end (or nightly).  It is idempotent: a
+        second call for the same day posts nothing.  Entry ids are
+        ``"<agreement>:revenue:<obligation>:<n>"`` (its n-th entry), so two workers
+        racing on one agreement cannot both post (the loser's entry is
+        refused and it recomputes).  A day before an agreement's last
+        recognition is refused for that agreement (a ``ValidationError`` on
+        ``as_of`` in :attr:`RecognitionSummary.problems`; nothing posted):
+        the ledger's history is never rewritten.
         """
         check_date("as_of", as_of)
         store = self._ctx.store
@@ -391,14 +393,12 @@ class Biller:
         problems: list[BillingProblem] = []
         for aid in ids:
             try:
-                entry = recognise_one(self._ctx, AgreementId(check_id("agreement_ids", aid)),
-                                      as_of)
+                entries += recognise_one(self._ctx, AgreementId(check_id("agreement_ids", aid)),
+                                         as_of)
             except MilestonebillError as exc:
                 problems.append(BillingProblem.of(str(aid), exc))
                 continue
             done.append(aid)
-            if entry is not None:
-                entries.append(entry)
         return RecognitionSummary(as_of, tuple(done), tuple(entries), tuple(problems))
 
     def dry_run(self, as_of: date) -> DryRun:

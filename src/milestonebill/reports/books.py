@@ -1,0 +1,264 @@
+"""Reports that come straight from the books: revenue schedules, RPO, roll-forwards.
+
+Pure functions of agreements, ledger entries and dates:
+
+* :func:`revenue_schedule` -- per agreement and obligation, the revenue
+  earned in each reporting period, to date, and still to come
+  (from :mod:`milestonebill.revenue`, the same numbers ``Biller.recognise``
+  posts);
+* :func:`remaining_obligations` -- the transaction price allocated to
+  performance not yet rendered at a date, with its expected timing in
+  buckets (ASC 606-10-50-13);
+* :func:`contract_positions` and :func:`rollforward` -- each contract's
+  balance presented net (an asset or a liability, never both), and the
+  deferred revenue roll-forward per period (opening + billings - credits -
+  recognised = closing), read from the journal entries, so they tie to the
+  ledger to the cent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+
+import attrs
+
+from milestonebill.agreement import Agreement, billing_plan
+from milestonebill.ledger import Account, JournalEntry
+from milestonebill.money import Currency, Money
+from milestonebill.periods import Period, add_months
+from milestonebill.recognition import Granularity, buckets
+from milestonebill.revenue import Obligation, earned, revenue_model
+
+__all__ = [
+    "ContractBalance",
+    "RemainingObligation",
+    "RevenueRow",
+    "RollforwardRow",
+    "contract_positions",
+    "remaining_obligations",
+    "revenue_schedule",
+    "rollforward",
+]
+
+
+# ---------------------------------------------------------------- revenue schedule
+
+
+@attrs.frozen
+class RevenueRow:
+    """Revenue one obligation earned in one reporting period."""
+
+    agreement_id: str
+    obligation_id: str
+    name: str
+    period: Period
+    amount: Money
+
+
+def revenue_schedule(agreement: Agreement, span: Period, *,
+                     granularity: Granularity = Granularity.MONTH) -> list[RevenueRow]:
+    """Revenue each obligation earns in each period of ``span`` (cut at period ends).
+
+    Each row is what was earned by the end of the period less what was
+    earned by the end of the one before, so the rows of an obligation sum
+    to what it earned over ``span``; periods with nothing earned are left
+    out.  Progress after today's reports is what the agreement says now.
+    """
+    names = {o.id: o.terms.name for o in revenue_model(
+        agreement, through=span.end + timedelta(days=1)).obligations}
+    before = earned(agreement, span.start - timedelta(days=1))
+    rows: list[RevenueRow] = []
+    for piece in buckets(span, granularity):
+        now = earned(agreement, piece.end - timedelta(days=1))
+        for oid, amount in now.items():
+            delta = amount - before.get(oid, Money.zero(agreement.currency))
+            if delta.minor:
+                rows.append(RevenueRow(agreement.id, oid, names.get(oid, oid), piece, delta))
+        before = now
+    return rows
+
+
+# ---------------------------------------------------------------- remaining obligations
+
+
+@attrs.frozen
+class RemainingObligation:
+    """What an obligation has still to earn at a date, by when it is expected.
+
+    ``within_12``, ``within_24`` and ``beyond`` split :attr:`remaining` by
+    the months after ``as_of`` in which it is expected to be earned;
+    ``timing`` says how that was judged.
+    """
+
+    agreement_id: str
+    obligation_id: str
+    as_of: date
+    price: Money
+    remaining: Money
+    within_12: Money
+    within_24: Money
+    beyond: Money
+    timing: str
+
+
+def _timing(agreement: Agreement, o: Obligation) -> tuple[Period | None, date | None, str]:
+    """(a period earned evenly, or an expected end date, and how it was judged)."""
+    t = o.terms
+    if t.period is not None:
+        return t.period, None, "straight line over the stated period"
+    if t.expected_end is not None:
+        return None, t.expected_end, "by the expected end"
+    if t.on is not None:
+        return None, t.on, "on its date"
+    dated = [m.milestone.due_on for m in agreement.milestones
+             if m.milestone.id in o.milestones and m.milestone.due_on is not None]
+    if dated:
+        return None, max(dated), "by the last dated milestone"
+    return None, None, "no end stated: assumed within 12 months"
+
+
+def _split(remaining: int, as_of: date, period: Period | None, end: date | None
+           ) -> tuple[int, int, int]:
+    one, two = add_months(as_of, 12), add_months(as_of, 24)
+    if period is None:
+        when = end if end is not None else as_of
+        return ((remaining, 0, 0) if when <= one else (0, remaining, 0) if when <= two
+                else (0, 0, remaining))
+    left = Period(max(period.start, as_of + timedelta(days=1)), max(period.end,
+                                                                     as_of + timedelta(days=1)))
+    if left.days == 0:
+        return remaining, 0, 0
+    first = Period(left.start, max(left.start, min(left.end, one + timedelta(days=1)))).days
+    second = Period(left.start, max(left.start, min(left.end, two + timedelta(days=1)))).days
+    a = remaining * first // left.days
+    b = remaining * second // left.days - a
+    return a, b, remaining - a - b
+
+
+def remaining_obligations(agreement: Agreement, as_of: date, *,
+                          horizon_months: int = 24) -> list[RemainingObligation]:
+    """The transaction price allocated to obligations not yet satisfied at ``as_of``.
+
+    Recurring series count their service periods that start within
+    ``horizon_months`` after ``as_of`` (an open-ended charge has no total).
+    The three buckets always sum to the remaining amount.
+    """
+    through = add_months(as_of, horizon_months) + timedelta(days=1)
+    model = revenue_model(agreement, through=through)
+    done = earned(agreement, as_of)
+    cur = agreement.currency
+    out: list[RemainingObligation] = []
+    for o in model.obligations:
+        left = o.price - done.get(o.id, Money.zero(cur))
+        if left.minor <= 0:
+            continue
+        period, end, how = _timing(agreement, o)
+        if o.series is not None:
+            period, end, how = _series_span(agreement, o, through), None, "service periods"
+        a, b, c = _split(left.minor, as_of, period, end)
+        out.append(RemainingObligation(agreement.id, o.id, as_of, o.price, left,
+                                       Money.from_minor(a, cur), Money.from_minor(b, cur),
+                                       Money.from_minor(c, cur), how))
+    return out
+
+
+def _series_span(agreement: Agreement, o: Obligation, through: date) -> Period | None:
+    pieces = [i.period for i in billing_plan(agreement, through=through)
+              if i.item_id == o.series and i.period is not None]
+    return Period(min(p.start for p in pieces), max(p.end for p in pieces)) if pieces else None
+
+
+# ---------------------------------------------------------------- contract balances
+
+
+@attrs.frozen
+class ContractBalance:
+    """One contract's balance at a date, presented net: an asset or a liability."""
+
+    agreement_id: str
+    as_of: date
+    contract_asset: Money
+    contract_liability: Money
+
+
+def _net_of(entries: Iterable[JournalEntry], currency: Currency) -> dict[str, int]:
+    """Contract liability minus contract asset per agreement (minor units)."""
+    out: dict[str, int] = {}
+    for e in entries:
+        if e.currency != currency or e.agreement_id is None:
+            continue
+        for ln in e.lines:
+            if ln.account in (Account.CONTRACT_ASSET, Account.CONTRACT_LIABILITY):
+                out[e.agreement_id] = out.get(e.agreement_id, 0) - ln.signed_minor
+    return out
+
+
+def contract_positions(entries: Iterable[JournalEntry], as_of: date,
+                       currency: Currency | str) -> list[ContractBalance]:
+    """Every contract's net balance from the entries posted on or before ``as_of``.
+
+    A contract with a net debit is a contract asset, one with a net credit a
+    contract liability (ASC 606-10-45-1): never both.
+    """
+    cur = Currency.of(currency)
+    net = _net_of((e for e in entries if e.posted_on <= as_of), cur)
+    zero = Money.zero(cur)
+    return [ContractBalance(aid, as_of,
+                             Money.from_minor(-n, cur) if n < 0 else zero,
+                             Money.from_minor(n, cur) if n > 0 else zero)
+            for aid, n in sorted(net.items())]
+
+
+# ---------------------------------------------------------------- roll-forward
+
+
+@attrs.frozen
+class RollforwardRow:
+    """The net contract liability of one period: opening + billings - credits -
+    recognised (+ other) = closing."""
+
+    period: Period
+    opening: Money
+    billings: Money
+    credits: Money
+    recognised: Money
+    other: Money
+    closing: Money
+
+
+def _movement(e: JournalEntry) -> int:
+    return -sum(ln.signed_minor for ln in e.lines
+                if ln.account in (Account.CONTRACT_ASSET, Account.CONTRACT_LIABILITY))
+
+
+def rollforward(entries: Sequence[JournalEntry], periods: Iterable[Period], *,
+                currency: Currency | str, agreement_id: str | None = None
+                ) -> list[RollforwardRow]:
+    """The deferred revenue roll-forward (net contract liability) per period.
+
+    Billings are invoices issued, credits their credit notes, recognised the
+    revenue entries (a reversal is negative); ``other`` holds anything else
+    that moved the balance (there should be none).  Each row's closing is
+    the ledger's net contract balance at the period's end, so the
+    roll-forward ties to the ledger to the cent.
+    """
+    cur = Currency.of(currency)
+    mine = [e for e in entries if e.currency == cur
+            and (agreement_id is None or e.agreement_id == agreement_id)]
+    rows: list[RollforwardRow] = []
+    for p in sorted(periods, key=lambda x: x.start):
+        opening = sum(_movement(e) for e in mine if e.posted_on < p.start)
+        moved = {"issue": 0, "credit": 0, "revenue": 0, "other": 0}
+        for e in mine:
+            if p.start <= e.posted_on < p.end:
+                kind = ("revenue" if e.obligation_id is not None else
+                        "issue" if e.id.endswith(":issue") else
+                        "credit" if e.id.endswith(":credit") else "other")
+                moved[kind] += _movement(e)
+        closing = opening + sum(moved.values())
+        rows.append(RollforwardRow(
+            p, Money.from_minor(opening, cur), Money.from_minor(moved["issue"], cur),
+            Money.from_minor(-moved["credit"], cur), Money.from_minor(-moved["revenue"], cur),
+            Money.from_minor(moved["other"], cur), Money.from_minor(closing, cur)))
+    return rows

@@ -81,6 +81,7 @@ from milestonebill.periods import (
     add_months,
     prorate,
     prorate_partition,
+    prorate_pieces,
 )
 from milestonebill.recognition import (
     Contract,
@@ -242,6 +243,7 @@ __all__ = [
     "preview",
     "prorate",
     "prorate_partition",
+    "prorate_pieces",
     "recognise_at",
     "recognise_cost_to_cost",
     "recognise_output",

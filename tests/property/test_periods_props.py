@@ -10,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from milestonebill.errors import ValidationError
-from milestonebill.money import Money, Rounding
+from milestonebill.money import Money, Rounding, round_ratio
 from milestonebill.periods import (
     DayCount,
     Period,
@@ -21,6 +21,7 @@ from milestonebill.periods import (
     prorate_many,
     prorate_minor,
     prorate_partition,
+    prorate_pieces,
 )
 from milestonebill.testing.strategies import moneys
 
@@ -94,6 +95,52 @@ def test_actual_days_partition_shares_are_days_over_days(
     pieces = prorate_partition(amount, whole, cuts, basis=DayCount.ACTUAL_OVER_PERIOD,
                                rounding=rounding)
     assert [p.fraction for p in pieces] == [Fraction(p.used.days, whole.days) for p in pieces]
+
+
+def whole_share(whole: Period, basis: DayCount) -> Fraction:
+    """What ``whole`` is worth of itself on ``basis`` (0 when the basis gives it no length)."""
+    try:
+        return day_fraction(whole, whole, basis=basis)
+    except ValidationError:
+        return Fraction(0)
+
+
+@given(partitions(), moneys(max_abs=10**12), roundings,
+       st.sampled_from([DayCount.ACTUAL_OVER_PERIOD, DayCount.THIRTY_360_EU]))
+def test_pieces_at_one_price_are_the_partition_on_additive_bases(
+    part: tuple[Period, list[date]], amount: Money, rounding: Rounding, basis: DayCount
+) -> None:
+    whole, cuts = part
+    assume(whole_share(whole, basis) == 1)
+    bounds = [whole.start, *cuts, whole.end]
+    pieces = prorate_pieces([(amount, Period(a, b)) for a, b in pairwise(bounds)], whole,
+                            basis=basis, rounding=rounding)
+    expected = prorate_partition(amount, whole, cuts, basis=basis, rounding=rounding)
+    assert [p.amount for p in pieces] == [p.amount for p in expected]
+
+
+@given(partitions(), st.data(), bases, roundings)
+def test_pieces_at_their_own_prices_round_once_and_never_look_ahead(
+    part: tuple[Period, list[date]], data: st.DataObject, basis: DayCount, rounding: Rounding
+) -> None:
+    whole, cuts = part
+    assume(whole_share(whole, basis) > 0)
+    spans = [Period(a, b) for a, b in pairwise([whole.start, *cuts, whole.end])]
+    kept = data.draw(st.lists(st.booleans(), min_size=len(spans), max_size=len(spans)))
+    sign = data.draw(st.sampled_from([1, -1]))
+    prices = st.integers(0, 10**9).map(lambda m: Money.from_minor(sign * m, "KWD"))
+    parts = [(data.draw(prices), s) for s, keep in zip(spans, kept, strict=True) if keep]
+    pieces = prorate_pieces(parts, whole, basis=basis, rounding=rounding)
+    exact = [price.minor * day_fraction(s, whole, basis=basis) for price, s in parts]
+    total = sum(exact, Fraction(0))
+    assert sum(p.amount.minor for p in pieces) == round_ratio(
+        total.numerator, total.denominator, rounding)
+    for p, value in zip(pieces, exact, strict=True):
+        # prices of one sign: the running total never changes sign, so each piece errs by
+        # at most one unit (a mix of signs under DOWN or UP could err by almost two)
+        assert abs(p.amount.minor - value) <= 1
+    for n in range(len(parts)):
+        assert prorate_pieces(parts[:n], whole, basis=basis, rounding=rounding) == pieces[:n]
 
 
 @given(periods(), st.data(), moneys(max_abs=10**12), roundings)

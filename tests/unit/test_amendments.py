@@ -243,9 +243,11 @@ def test_upgrade_then_downgrade_in_the_same_period_nets_to_the_days_on_each() ->
     a = bill(a, date(2024, 1, 21))
     net = (Money.total(inv.subtotal for inv in a.invoices)
            - Money.total(cn.subtotal for cn in a.credit_notes))
-    # 10 days basic, 10 days premium, 11 days basic -- each piece rounded once.
-    expected = (prorated("100.00", 10, 31) + prorated("300.00", 10, 31)
-                + prorated("100.00", 11, 31))
+    # 10 days basic, 10 days premium, 11 days basic, rounded once across the month:
+    # (10 x 100.00 + 10 x 300.00 + 11 x 100.00) / 31 = 164.516...  Rounding each piece
+    # on its own (32.26 + 96.77 + 35.48) would lose a cent.
+    expected = prorated("5100.00", 1, 31)
+    assert expected == usd("164.52")
     assert net == expected
     assert [cn.credits for cn in a.credit_notes] == [a.invoices[0].id, a.invoices[1].id]
     assert billing_position(a, through=date(2024, 2, 1)).balanced

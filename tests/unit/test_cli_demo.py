@@ -154,9 +154,15 @@ def test_amendment_preview_is_exact_and_billed_as_previewed(first: dict[str, Any
     new_price = retainer.amount.amount * Decimal("1.2")
     # 2025-04-30 .. 2025-05-31 is 31 days; the new price runs from the 11th.
     unused = Decimal(20) / Decimal(31)
+    used = Decimal(11) / Decimal(31)
     cent = Decimal("0.01")
-    charge = (new_price * unused).quantize(cent, ROUND_HALF_UP)
     credit = (retainer.amount.amount * unused).quantize(cent, ROUND_HALF_UP)
+    # The period's two pieces are rounded together: the charge is what the
+    # day-weighted price of the whole period leaves after the first piece.
+    kept = (retainer.amount.amount * used).quantize(cent, ROUND_HALF_UP)
+    period = (retainer.amount.amount * used + new_price * unused).quantize(cent, ROUND_HALF_UP)
+    charge = period - kept
+    assert kept + credit == retainer.amount.amount
     assert am["as_of"] == "2025-05-11"
     assert [dec(c["amount"]) for c in am["charges"]] == [charge]
     assert [dec(c["amount"]) for c in am["credits"]] == [credit]

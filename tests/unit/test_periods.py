@@ -21,6 +21,7 @@ from milestonebill.periods import (
     prorate_many,
     prorate_minor,
     prorate_partition,
+    prorate_pieces,
 )
 
 
@@ -359,6 +360,73 @@ def test_partition_refuses_cuts_not_strictly_increasing_inside(cuts: list[str]) 
     with pytest.raises(ValidationError, match="'cuts"):
         prorate_partition(Money("1.00", "USD"), JAN_2024, [d(c) for c in cuts],
                           basis=DayCount.ACTUAL_OVER_PERIOD, rounding=Rounding.HALF_UP)
+
+
+# ------------------------------------------------------------------ pieces at their own prices
+
+
+def usd(text: str) -> Money:
+    return Money(text, "USD")
+
+
+def test_pieces_at_two_prices_sum_to_the_day_weighted_price() -> None:
+    # 10 days at 100.00, 21 at 800.00: alone they round to 32.26 + 541.94 = 574.20,
+    # together to round((10 x 100 + 21 x 800) / 31) = round(574.19...) = 574.19.
+    parts = prorate_pieces([(usd("100.00"), Period.of("2024-01-01", "2024-01-11")),
+                            (usd("800.00"), Period.of("2024-01-11", "2024-02-01"))],
+                           JAN_2024, basis=DayCount.ACTUAL_OVER_PERIOD,
+                           rounding=Rounding.HALF_UP)
+    assert [str(p.amount) for p in parts] == ["32.26 USD", "541.93 USD"]
+    assert [p.fraction for p in parts] == [Fraction(10, 31), Fraction(21, 31)]
+    assert [(p.used, p.whole) for p in parts] == [
+        (Period.of("2024-01-01", "2024-01-11"), JAN_2024),
+        (Period.of("2024-01-11", "2024-02-01"), JAN_2024),
+    ]
+
+
+@pytest.mark.parametrize("basis", list(DayCount))
+def test_a_lone_piece_is_charged_what_prorate_charges(basis: DayCount) -> None:
+    (only,) = prorate_pieces([(usd("123.45"), FROM_9_JAN)], JAN_2024, basis=basis,
+                             rounding=Rounding.HALF_EVEN)
+    assert only == prorate(usd("123.45"), FROM_9_JAN, JAN_2024, basis=basis,
+                           rounding=Rounding.HALF_EVEN)
+
+
+def test_a_gap_between_pieces_is_worth_nothing() -> None:
+    parts = prorate_pieces([(usd("310.00"), Period.of("2024-01-01", "2024-01-02")),
+                            (usd("310.00"), Period.of("2024-01-31", "2024-02-01"))],
+                           JAN_2024, basis=DayCount.ACTUAL_OVER_PERIOD,
+                           rounding=Rounding.HALF_UP)
+    assert [str(p.amount) for p in parts] == ["10.00 USD", "10.00 USD"]
+
+
+def test_pieces_of_no_parts_are_none() -> None:
+    assert prorate_pieces([], JAN_2024, basis=DayCount.ACTUAL_OVER_PERIOD,
+                          rounding=Rounding.HALF_UP) == ()
+
+
+@pytest.mark.parametrize(
+    "spans",
+    [[("2023-12-31", "2024-01-10")], [("2024-01-20", "2024-02-02")],
+     [("2024-01-10", "2024-01-20"), ("2024-01-01", "2024-01-10")],
+     [("2024-01-01", "2024-01-11"), ("2024-01-10", "2024-01-20")]],
+)
+def test_pieces_refuse_parts_outside_out_of_order_or_overlapping(
+    spans: list[tuple[str, str]],
+) -> None:
+    with pytest.raises(ValidationError, match="date order, not overlapping"):
+        prorate_pieces([(usd("1.00"), Period.of(a, b)) for a, b in spans], JAN_2024,
+                       basis=DayCount.ACTUAL_OVER_PERIOD, rounding=Rounding.HALF_UP)
+
+
+def test_pieces_refuse_mixed_currencies_and_a_bad_rounding() -> None:
+    first, second = Period.of("2024-01-01", "2024-01-10"), Period.of("2024-01-10", "2024-02-01")
+    with pytest.raises(ValidationError, match="currency of the first part"):
+        prorate_pieces([(usd("1.00"), first), (Money("1", "JPY"), second)], JAN_2024,
+                       basis=DayCount.ACTUAL_OVER_PERIOD, rounding=Rounding.HALF_UP)
+    with pytest.raises(ValidationError, match="'rounding'"):
+        prorate_pieces([(usd("1.00"), first)], JAN_2024, basis=DayCount.ACTUAL_OVER_PERIOD,
+                       rounding="half_up")  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ bulk path

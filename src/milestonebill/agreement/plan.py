@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date
 
 from milestonebill.agreement.fold import Agreement
-from milestonebill.agreement.terms import PlanItem, milestone_item, term_limit, term_pieces
+from milestonebill.agreement.terms import PlanItem, milestone_item, recurring_pieces, term_limit
 from milestonebill.errors import ValidationError
 from milestonebill.ids import InvoiceId, PlanKey
 from milestonebill.money import Money
@@ -54,8 +54,7 @@ def billing_plan(agreement: Agreement, *, through: date | None = None) -> tuple[
             items.append(item)
     basis = agreement.proposal.proration_basis
     rounding = agreement.proposal.proration_rounding
-    for t in agreement.recurring:
-        items.extend(term_pieces(t, horizon, basis=basis, rounding=rounding))
+    items.extend(recurring_pieces(agreement.recurring, horizon, basis=basis, rounding=rounding))
     return tuple(items)
 
 

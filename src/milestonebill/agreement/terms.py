@@ -4,8 +4,9 @@ The terms are milestones (:class:`MilestoneTerm`, amount resolved) and
 recurring charges, each active on ``[active_from, active_until)``
 (:class:`RecurringTerm`).  Every billable item is a :class:`PlanItem`: each
 milestone (key ``m:<id>``) and each service-period piece of each recurring
-term (key ``r:<item>:<piece start>``).  A service period cut by a term
-boundary is prorated on the agreement's basis.
+term (key ``r:<item>:<piece start>``).  A service period cut by term
+boundaries is prorated on the agreement's basis, its pieces rounded
+together so they sum to the period's day-weighted price.
 
 Amendments never edit invoices; they change the terms, and invoicing bills
 the difference between the plan and what was already billed for each key.
@@ -19,14 +20,14 @@ These functions know terms, not agreements:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 
 import attrs
 
 from milestonebill.ids import PlanKey
 from milestonebill.money import Money, Rounding
-from milestonebill.periods import DayCount, Period, prorate
+from milestonebill.periods import DayCount, Period, prorate_pieces
 from milestonebill.schedule import (
     Charge,
     ChargeKind,
@@ -43,8 +44,8 @@ __all__ = [
     "RecurringTerm",
     "containing_period",
     "milestone_item",
+    "recurring_pieces",
     "term_limit",
-    "term_pieces",
 ]
 
 
@@ -127,36 +128,75 @@ def containing_period(charge: RecurringCharge, d: date) -> Period | None:
     return None
 
 
-def term_pieces(
-    term: RecurringTerm,
+def _cut_pieces(term: RecurringTerm, through: date) -> Iterator[tuple[Charge, Period]]:
+    """The term's charges with the piece of each service period the term covers."""
+    stop = through if term.active_until is None else min(through, term.active_until)
+    for c in _charges(term.charge, stop):
+        assert c.period is not None
+        lo = max(c.period.start, term.active_from)
+        hi = c.period.end if term.active_until is None else min(c.period.end, term.active_until)
+        if lo < hi:
+            yield c, Period(lo, hi)
+
+
+def _price_period(
+    whole: Period, pieces: list[tuple[Charge, Period]], *, basis: DayCount, rounding: Rounding,
+) -> list[tuple[Money, tuple[str, ...]]]:
+    """Amount and provenance of each piece of one service period (pieces in date order).
+
+    A period nobody cut keeps its amount; cut pieces are prorated together,
+    each at its own term's price, rounding once across them in date order.
+    """
+    if len(pieces) == 1 and pieces[0][1] == whole:
+        c = pieces[0][0]
+        return [(c.amount, (c.provenance,))]
+    prorations = prorate_pieces([(c.amount, piece) for c, piece in pieces], whole,
+                                basis=basis, rounding=rounding)
+    out: list[tuple[Money, tuple[str, ...]]] = []
+    for k, ((c, _), pr) in enumerate(zip(pieces, prorations, strict=True)):
+        notes = [c.provenance, pr.describe()]
+        if k:
+            notes.append(f"rounded cumulatively after the earlier pieces of {whole}")
+        out.append((pr.amount, tuple(notes)))
+    return out
+
+
+def recurring_pieces(
+    terms: Sequence[RecurringTerm],
     through: date,
     *,
     basis: DayCount,
     rounding: Rounding,
 ) -> Iterator[PlanItem]:
-    """Plan items of one term whose piece starts before ``through``."""
-    charge = term.charge
-    stop = through if term.active_until is None else min(through, term.active_until)
-    for c in _charges(charge, stop):
+    """Plan items of the terms' pieces that start before ``through``, term by term.
+
+    Amendments cut one recurring charge into several terms; the pieces of a
+    service period that those terms (same charge id) share are priced
+    together by :func:`~milestonebill.periods.prorate_pieces`, so they sum
+    to the period's day-weighted price exactly and a piece's amount depends
+    only on the pieces before it: a later cut never changes an earlier piece.
+    """
+    cut = [(t, c, piece) for t in terms for c, piece in _cut_pieces(t, through)]
+    by_period: dict[tuple[str, Period], list[int]] = {}
+    for i, (t, c, _) in enumerate(cut):
         assert c.period is not None
-        lo = max(c.period.start, term.active_from)
-        hi = c.period.end if term.active_until is None else min(c.period.end, term.active_until)
-        if lo >= hi:
-            continue
-        piece = Period(lo, hi)
-        amount = c.amount
-        provenance = [c.provenance]
-        if piece != c.period:
-            pr = prorate(c.amount, piece, c.period, basis=basis, rounding=rounding)
-            amount = pr.amount
-            provenance.append(pr.describe())
+        by_period.setdefault((t.charge.id, c.period), []).append(i)
+    priced: dict[int, tuple[Money, tuple[str, ...]]] = {}
+    for (_, whole), members in by_period.items():
+        members.sort(key=lambda i: cut[i][2].start)
+        pieces = [(cut[i][1], cut[i][2]) for i in members]
+        priced.update(zip(members, _price_period(whole, pieces, basis=basis, rounding=rounding),
+                          strict=True))
+    for i, (t, _, piece) in enumerate(cut):
+        amount, provenance = priced[i]
         if amount.is_zero():
             continue
+        charge = t.charge
         on = piece.start if charge.timing is Timing.IN_ADVANCE else piece.end
         yield PlanItem(
             key=PlanKey.piece(charge.id, piece.start), kind=ChargeKind.RECURRING, item_id=charge.id,
             name=charge.name, amount=amount, on=on, period=piece, terms=charge.terms,
-            provenance=tuple(provenance),
+            provenance=provenance,
         )
 
 

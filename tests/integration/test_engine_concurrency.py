@@ -14,33 +14,21 @@ import multiprocessing
 import queue
 import time
 from collections import Counter
-from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
-from milestonebill.agreement import (
-    AgreementId,
-    PackageOption,
-    PaymentMethodKind,
-    PaymentMethodRef,
-    Proposal,
-    ProposalId,
-    sign,
-)
-from milestonebill.engine import Biller, FirmId, FixedClock, WorkerId
+from milestonebill.agreement import AgreementId, PaymentMethodKind, PaymentMethodRef
+from milestonebill.engine import Biller, FixedClock, WorkerId
 from milestonebill.gateways.memory import InMemoryGateway
-from milestonebill.money import Currency, Money
-from milestonebill.schedule import BillingSchedule, Milestone, MilestoneId, Trigger
+from milestonebill.schedule import Milestone, MilestoneId, Trigger
 from milestonebill.stores.base import BillingStore
+from milestonebill.testing.scenarios import FIRM, T0, proposal, signed, usd
 
 pytestmark = pytest.mark.slow
 
 AGREEMENTS = 1000
-T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
-AS_OF = date(2026, 3, 2)
-FIRM = FirmId("acme")
-USD = Currency.of("USD")
+AS_OF = T0.date()
 Target = tuple[str, str, str]  # (kind, location, schema)
 
 
@@ -61,18 +49,15 @@ def _biller(store: BillingStore, gateway: InMemoryGateway, worker: str) -> Bille
 
 
 def _seed(target: Target) -> None:
-    schedule = BillingSchedule(currency=USD, milestones=[
-        Milestone(MilestoneId("deposit"), "Deposit", amount=Money("100.00", "USD"),
-                  trigger=Trigger.ON_SIGNING)])
-    proposal = Proposal(ProposalId("p"), "Acme", USD, (PackageOption("std", "Std", schedule),))
+    offer = proposal([Milestone(MilestoneId("deposit"), "Deposit", amount=usd("100.00"),
+                                trigger=Trigger.ON_SIGNING)])
     store = _open(target)
     biller = _biller(store, InMemoryGateway(), "seeder")
     with store.transaction():
         for i in range(AGREEMENTS):
             aid = AgreementId(f"agr-{i:04d}")
             card = PaymentMethodRef("memory", f"cus-{i}", f"pm-{i}", PaymentMethodKind.CARD)
-            biller.open(sign(proposal, option="std", signer="Ada", payment_method=card,
-                             agreement_id=aid, signed_at=T0))
+            biller.open(signed(offer, payment_method=card, agreement_id=aid))
     store.close()
 
 
@@ -126,7 +111,7 @@ def _check(target: Target, n: int) -> None:
         assert Counter(charged) == Counter({r.invoice_id: 1 for r in records})
         assert len({r.agreement_id for r in records}) == AGREEMENTS
         assert sum(m.minor for m in store.balances(currency="USD").values()) == 0
-        assert store.balance("clearing", currency="USD") == Money("100000.00", "USD")
+        assert store.balance("clearing", currency="USD") == usd("100000.00")
         assert store.list_due(AS_OF) == []
         assert store.unfinished_attempts() == []
         # More than one worker did real work (the claims were shared).

@@ -15,57 +15,38 @@ import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from milestonebill.agreement import (
-    AgreementId,
-    PackageOption,
-    PaymentMethodKind,
-    PaymentMethodRef,
-    Proposal,
-    ProposalId,
-    sign,
-)
-from milestonebill.engine import Biller, FirmId, FixedClock, WorkerId
+from milestonebill.agreement import AgreementId, PaymentMethodKind, PaymentMethodRef
+from milestonebill.engine import Biller, FixedClock, WorkerId
 from milestonebill.invoicing import invoice_balance
-from milestonebill.money import Currency, Money
-from milestonebill.schedule import (
-    BillingSchedule,
-    Milestone,
-    MilestoneId,
-    PaymentTerms,
-    Trigger,
-)
+from milestonebill.schedule import Milestone, MilestoneId, PaymentTerms, Trigger
 from milestonebill.stores.sqlite import SQLiteStore
 from milestonebill.testing.faults import STEPS, Faults
 from milestonebill.testing.file_gateway import FileGateway
+from milestonebill.testing.scenarios import FIRM, T0, proposal, signed, usd
 
-T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
-AS_OF = date(2026, 3, 2)
-FIRM = FirmId("acme")
-USD = Currency.of("USD")
+AS_OF = T0.date()
 AGREEMENTS = (AgreementId("agr-a"), AgreementId("agr-b"))
 
 
 def _seed(db: Path) -> None:
-    schedule = BillingSchedule(currency=USD, milestones=[
-        Milestone(MilestoneId("deposit"), "Deposit", amount=Money("1000.00", "USD"),
+    offer = proposal([
+        Milestone(MilestoneId("deposit"), "Deposit", amount=usd("1000.00"),
                   trigger=Trigger.ON_SIGNING),
         # Other payment terms: a second invoice for the same agreement.
-        Milestone(MilestoneId("kickoff"), "Kickoff", amount=Money("250.00", "USD"),
+        Milestone(MilestoneId("kickoff"), "Kickoff", amount=usd("250.00"),
                   trigger=Trigger.ON_DATE, due_on=AS_OF, terms=PaymentTerms.net(30)),
     ])
-    proposal = Proposal(ProposalId("p"), "Acme", USD, (PackageOption("std", "Std", schedule),))
     clock = FixedClock(T0)
     with SQLiteStore(db) as store:
         biller = Biller(store, FileGateway(db.with_suffix(".gw")), clock=clock, firm_id=FIRM)
         for aid in AGREEMENTS:
             card = PaymentMethodRef("file", f"cus-{aid}", f"pm-{aid}", PaymentMethodKind.CARD)
-            biller.open(sign(proposal, option="std", signer="Ada", payment_method=card,
-                             agreement_id=aid, signed_at=T0))
+            biller.open(signed(offer, payment_method=card, agreement_id=aid))
 
 
 def _victim(db: str, step: str, occurrence: int) -> None:
@@ -141,7 +122,7 @@ def test_a_crash_at_any_step_loses_nothing_and_charges_once(
         assert charged == Counter({i.id: 1 for i in invoices})
         for a in agreements:
             for inv in a.invoices:
-                assert invoice_balance(a, inv.id) == Money("0.00", "USD")
+                assert invoice_balance(a, inv.id) == usd("0.00")
             assert len(a.payments) == 2
         assert sum(m.minor for m in store.balances(currency="USD").values()) == 0
         assert store.unfinished_attempts() == []

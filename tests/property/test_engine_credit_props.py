@@ -27,143 +27,101 @@ a random credit policy.  After any history, in minor units:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from milestonebill.agreement import (
-    Agreement,
-    AgreementId,
-    AgreementState,
-    Amendment,
-    AmendmentId,
-    ApprovalRules,
-    ChangeMilestoneAmount,
-    PackageOption,
-    PaymentMethodKind,
-    PaymentMethodRef,
-    Proposal,
-    ProposalId,
-    cancel,
-    complete_milestone,
-    propose,
-)
-from milestonebill.agreement import sign as sign_proposal
+from milestonebill.agreement import Agreement, AgreementState
 from milestonebill.engine import (
-    Biller,
     CollectionState,
     CreditPolicy,
-    FirmId,
     FixedClock,
     RetryPolicy,
     collection_state,
 )
-from milestonebill.gateways.base import GatewayEventKind, refund_idempotency_key
-from milestonebill.gateways.memory import InMemoryGateway, Scripted
+from milestonebill.gateways.base import refund_idempotency_key
+from milestonebill.gateways.memory import InMemoryGateway
 from milestonebill.invoicing import invoice_balance
-from milestonebill.ledger import Account
-from milestonebill.money import Currency, Money
-from milestonebill.schedule import BillingSchedule, Milestone, MilestoneId
-from milestonebill.stores.memory import InMemoryStore
+from milestonebill.money import Money
+from milestonebill.schedule import MilestoneId
+from milestonebill.testing.scenarios import AGREEMENT as AGR
+from milestonebill.testing.scenarios import World, proposal
+from milestonebill.testing.strategies import (
+    charge_outcomes,
+    complete_steps,
+    exponent_currencies,
+    milestone_lists,
+    reprice_steps,
+    run_steps,
+)
 
 T0 = datetime(2024, 2, 28, 9, tzinfo=UTC)
 D0 = T0.date()
-FIRM = FirmId("firm")
-AGR = AgreementId("agr-1")
-
-outcomes = st.sampled_from([Scripted.succeed(), Scripted.succeed(),
-                            Scripted.decline("insufficient_funds"),
-                            Scripted.decline("stolen_card")])
+#: What re-running must leave as it was.
+UNCHANGED = ("agreements", "entries", "notifications", "charges", "gateway_events")
 
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> dict[str, Any]:
-    code = draw(st.sampled_from(["USD", "JPY", "KWD"]))
-    cur = Currency.of(code)
-    n = draw(st.integers(1, 4))
-    amounts = [draw(st.integers(1, 10**6)) for _ in range(n)]
+    cur = draw(exponent_currencies())
+    milestones = draw(milestone_lists(cur, max_minor=10**6))
+    n = len(milestones)
     # Completions and re-pricings (to 1..150 % of the original amount) are
     # common, so credits land on paid, unpaid and part-paid invoices.
-    complete = st.tuples(st.just("complete"), st.integers(0, n - 1), st.just(0))
-    reprice = st.tuples(st.just("reprice"), st.integers(0, n - 1), st.integers(1, 150))
-    step = st.one_of(complete, complete, reprice, reprice,
-                     st.tuples(st.just("run"), st.just(0), st.just(0)))
+    complete, reprice = complete_steps(n), reprice_steps(n)
+    step = st.one_of(complete, complete, reprice, reprice, run_steps())
     steps = draw(st.lists(step, min_size=1, max_size=10))
     if draw(st.integers(0, 4)) == 0:
         steps.insert(draw(st.integers(0, len(steps))), ("cancel", 0, 0))
     return {
         "currency": cur,
-        "amounts": amounts,
+        "milestones": milestones,
         "steps": steps,
-        "outcomes": draw(st.lists(outcomes, max_size=8)),
+        "outcomes": draw(st.lists(charge_outcomes(successes=2, actions=False, timeouts=False),
+                                  max_size=8)),
         "policy": draw(st.sampled_from(list(CreditPolicy))),
     }
 
 
-def _build(sc: dict[str, Any]) -> tuple[Biller, InMemoryStore, InMemoryGateway, FixedClock]:
+def _build(sc: dict[str, Any]) -> World[InMemoryGateway]:
     cur = sc["currency"]
-    clock = FixedClock(T0)
-    store = InMemoryStore(clock=clock)
-    gateway = InMemoryGateway()
-    gateway.script_next(*sc["outcomes"])
-    biller = Biller(store, gateway, clock=clock, firm_id=FIRM, credit_policy=sc["policy"],
-                    retry_policy=RetryPolicy(max_attempts=2, spacing_days=(1,),
-                                             same_key_retries=0))
-    ms = [Milestone(MilestoneId(f"m{i}"), f"M{i}", amount=Money.from_minor(v, cur))
-          for i, v in enumerate(sc["amounts"])]
-    proposal = Proposal(ProposalId("p"), "Acme", cur,
-                        (PackageOption("std", "Std", BillingSchedule(currency=cur,
-                                                                     milestones=ms)),),
-                        approval=ApprovalRules(require_client_approval=False))
-    card = PaymentMethodRef("memory", "cus", "pm", PaymentMethodKind.CARD)
-    biller.open(sign_proposal(proposal, option="std", signer="Ada", payment_method=card,
-                              agreement_id=AGR, signed_at=T0))
+    w = World(clock=FixedClock(T0), credit_policy=sc["policy"],
+              retry_policy=RetryPolicy(max_attempts=2, spacing_days=(1,), same_key_retries=0))
+    w.gateway.script_next(*sc["outcomes"])
+    w.open(proposal(sc["milestones"], currency=cur))
     for k, (kind, i, percent) in enumerate(sc["steps"]):
-        clock.set(T0 + timedelta(days=k + 1))
-        a = biller.load(AGR)
+        w.later(k + 1)
+        a = w.load()
         if a.state is not AgreementState.ACTIVE:
             break
         done = sorted(a.completions)
         # Re-pricings mostly hit delivered (billed) milestones.
         mid = done[i % len(done)] if kind == "reprice" and done else MilestoneId(f"m{i}")
-        original = sc["amounts"][int(mid[1:])]
+        original = sc["milestones"][int(mid[1:])].amount.minor
         if kind == "complete" and mid not in a.completions:
-            biller.handle(AGR, complete_milestone(a, mid, by="Ada", at=clock.now()))
+            w.complete(mid)
         elif kind == "reprice":
             minor = max(1, original * percent // 100)
-            op = ChangeMilestoneAmount(clock.today(), mid, Money.from_minor(minor, cur))
-            biller.handle(AGR, propose(a, Amendment(AmendmentId(f"am-{k}"), (op,)), by="Bo",
-                                       at=clock.now()))
+            w.reprice(mid, Money.from_minor(minor, cur), f"am-{k}")
         elif kind == "cancel":
-            biller.handle(AGR, cancel(a, at=clock.now(), effective_on=clock.today()))
+            w.cancel()
         else:
-            biller.run(clock.today())
-    late = T0 + timedelta(days=60)
-    clock.set(late)
-    biller.run(late.date())
-    return biller, store, gateway, clock
+            w.biller.run(w.clock.today())
+    w.biller.run(w.later(60))
+    return w
 
 
 def _sum(values: Any) -> int:
     return sum(m.minor for m in values)
 
 
-def _check(biller: Biller, store: InMemoryStore, policy: CreditPolicy, cur: Currency) -> None:
-    a = biller.load(AGR)
+def _check(w: World[InMemoryGateway], policy: CreditPolicy) -> None:
+    a = w.load()
     # Credit balance never negative, after any prefix of the stream.
     for k in range(1, len(a.events) + 1):
         assert Agreement.from_events(a.events[:k]).credit_balance.minor >= 0
-    invoiced = _sum(i.total for i in a.invoices)
-    credited = _sum(c.total for c in a.credit_notes)
-    paid = _sum(p.amount for p in a.payments)
-    refunded = _sum(r.amount for r in a.refunds)
-    added = _sum(c.amount for c in a.credits_added)
-    applied = _sum(c.amount for c in a.credits_applied)
-    outstanding = a.credit_balance.minor
-    assert added == applied + outstanding
-    balances = 0
     for inv in a.invoices:
         mine = [c for c in a.credit_notes if c.credits == inv.id]
         inv_paid = _sum(p.amount for p in a.payments if p.invoice_id == inv.id)
@@ -174,52 +132,36 @@ def _check(biller: Biller, store: InMemoryStore, policy: CreditPolicy, cur: Curr
         assert inv.total.minor - _sum(c.total for c in mine) == (
             inv_paid - inv_refunded + inv_applied - inv_added + balance)
         assert inv_paid + inv_applied <= inv.total.minor
-        balances += balance
         if policy is CreditPolicy.APPLY_TO_NEXT_INVOICES:
             assert balance >= 0
-    # The identity the Biller guarantees.
-    assert (paid - refunded) + balances - outstanding == invoiced - credited
-    # The ledger says the same.
-    books = store.balances(currency=cur)
-
-    def acct(x: Account) -> int:
-        return books.get(x, Money.zero(cur)).minor
-
-    assert sum(m.minor for m in books.values()) == 0
-    assert acct(Account.RECEIVABLE) == balances
-    assert acct(Account.CUSTOMER_CREDIT) == -outstanding
-    assert acct(Account.CLEARING) + acct(Account.GATEWAY_FEES) == paid - refunded
+    # The identity the Biller guarantees, and the ledger says the same.
+    w.check_money()
     if policy is not CreditPolicy.APPLY_TO_NEXT_INVOICES:
-        assert added == 0
-    if outstanding:
+        assert _sum(c.amount for c in a.credits_added) == 0
+    if a.credit_balance.minor:
         # Credit waits only when no invoice could take it.
         for inv in a.invoices:
-            st_ = collection_state(a, inv.id, biller.retry_policy).state
+            st_ = collection_state(a, inv.id, w.biller.retry_policy).state
             assert invoice_balance(a, inv.id).minor <= 0 or st_ is CollectionState.IN_FLIGHT
-
-
-def _snapshot(store: InMemoryStore, gateway: InMemoryGateway) -> Any:
-    return (store.load(AGR), [e.canonical() for e in store.entries()],
-            store.pending_notifications(10_000), gateway.charges, len(gateway.events))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sc=scenarios())
 def test_credits_conserve_money_under_every_policy(sc: dict[str, Any]) -> None:
-    biller, store, gateway, clock = _build(sc)
-    _check(biller, store, sc["policy"], sc["currency"])
-    before = _snapshot(store, gateway)
-    store.set_next_due(AGR, D0)  # force a claim
-    biller.run(clock.today())
-    biller.bill(AGR)
-    assert _snapshot(store, gateway) == before
+    w = _build(sc)
+    _check(w, sc["policy"])
+    before = w.snapshot(*UNCHANGED)
+    w.store.set_next_due(AGR, D0)  # force a claim
+    w.biller.run(w.clock.today())
+    w.biller.bill(AGR)
+    assert w.snapshot(*UNCHANGED) == before
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sc=scenarios())
 def test_refunds_happen_once_and_only_under_refund(sc: dict[str, Any]) -> None:
-    biller, _store, gateway, _clock = _build(sc)
-    a = biller.load(AGR)
+    w = _build(sc)
+    a = w.load()
     keys = [r.idempotency_key for r in a.refunds]
     assert len(keys) == len(set(keys))
     if sc["policy"] is not CreditPolicy.REFUND:
@@ -237,6 +179,4 @@ def test_refunds_happen_once_and_only_under_refund(sc: dict[str, Any]) -> None:
             assert net == 0 or all(
                 refund_idempotency_key(AGR, inv.id, c.id) in done
                 for c in a.credit_notes if c.credits == inv.id)
-    refunded_at_gateway = sum(1 for e in gateway.events
-                              if e.kind is GatewayEventKind.PAYMENT_REFUNDED)
-    assert refunded_at_gateway == len(a.refunds)
+    assert w.refunds_at_gateway() == len(a.refunds)

@@ -20,39 +20,30 @@ from hypothesis import strategies as st
 
 from milestonebill.agreement import (
     Agreement,
-    AgreementId,
-    Amendment,
-    AmendmentId,
+    ApprovalRules,
     ChangeRecurringPrice,
     Collection,
-    PackageOption,
-    Proposal,
-    ProposalId,
-    approve,
     billing_plan,
     contract_value,
-    propose,
-    sign,
 )
-from milestonebill.engine import Biller, FirmId, FixedClock
-from milestonebill.gateways.memory import InMemoryGateway
+from milestonebill.engine import FixedClock
 from milestonebill.ledger import Account
 from milestonebill.money import Currency, Money
-from milestonebill.schedule import BillingSchedule, Interval, ItemId, RecurringCharge
-from milestonebill.stores.memory import InMemoryStore
+from milestonebill.schedule import ItemId, RecurringCharge
+from milestonebill.testing.scenarios import World, proposal
+from milestonebill.testing.strategies import exponent_currencies, monthly_retainers
 
-AGR = AgreementId("agr-p")
 START = date(2026, 1, 1)
 
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> dict[str, object]:
-    code = draw(st.sampled_from(["USD", "JPY", "KWD"]))
-    cur = Currency.of(code)
-    price = draw(st.integers(min_value=1, max_value=10**7))
+    cur = draw(exponent_currencies())
+    retainer = draw(monthly_retainers(cur, start=START, start_within_days=60, max_minor=10**7,
+                                      max_count=5))
     new_price = draw(st.none() | st.integers(min_value=1, max_value=10**7))
-    anchor = START + timedelta(days=draw(st.integers(min_value=0, max_value=60)))
-    count = draw(st.integers(min_value=1, max_value=5))
+    count = retainer.count
+    assert count is not None
     horizon = count * 31 + 70
     drawn = draw(st.lists(
         st.tuples(st.integers(min_value=0, max_value=horizon), st.sampled_from(["run", "rec", "rec"])),
@@ -65,8 +56,8 @@ def scenarios(draw: st.DrawFn) -> dict[str, object]:
         if draw(st.booleans()):  # recognise soon after the change, perhaps before its credit
             steps.append((change + draw(st.integers(min_value=0, max_value=10)), "rec"))
         steps = sorted(steps)
-    return {"cur": cur, "price": price, "new_price": new_price, "anchor": anchor,
-            "count": count, "steps": steps, "change": change}
+    return {"cur": cur, "retainer": retainer, "new_price": new_price, "steps": steps,
+            "change": change}
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -75,40 +66,32 @@ def test_revenue_follows_the_service_and_the_contract_balance_ties_to_billing(
         s: dict[str, object]) -> None:
     cur = s["cur"]
     assert isinstance(cur, Currency)
-    anchor = s["anchor"]
-    assert isinstance(anchor, date)
-    clock = FixedClock(datetime(2025, 12, 1, tzinfo=UTC))
-    store = InMemoryStore(clock=clock)
-    biller = Biller(store, InMemoryGateway(), clock=clock, firm_id=FirmId("f"))
-    plan = BillingSchedule(currency=cur, recurring=[RecurringCharge(
-        ItemId("ret"), "Retainer", Money.from_minor(int(str(s["price"])), cur), Interval.MONTHLY,
-        start=anchor, count=int(str(s["count"])))])
-    proposal = Proposal(ProposalId("p"), "Client", cur, (PackageOption("std", "Std", plan),),
-                        collection=Collection.SEND_INVOICE)
-    biller.open(sign(proposal, option="std", signer="Ada", payment_method=None,
-                     agreement_id=AGR, signed_at=clock.now()))
+    retainer = s["retainer"]
+    assert isinstance(retainer, RecurringCharge)
+    anchor = retainer.start
+    w = World(clock=FixedClock(datetime(2025, 12, 1, 12, tzinfo=UTC)))
+    w.open(proposal(recurring=[retainer], currency=cur, collection=Collection.SEND_INVOICE,
+                    approval=ApprovalRules()), payment_method=None)
     steps = s["steps"]
     assert isinstance(steps, list)
     last_rec: date | None = None
     for offset, kind in steps:
         day = anchor + timedelta(days=offset)
-        clock.set(datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
+        w.on(day)
         if kind == "run":
-            assert biller.run(day).problems == ()
+            assert w.biller.run(day).problems == ()
         elif kind == "zamend":
             effective = anchor + timedelta(days=int(str(s["change"])))
-            amendment = Amendment(AmendmentId("chg"), (ChangeRecurringPrice(
-                effective, ItemId("ret"), Money.from_minor(int(str(s["new_price"])), cur)),))
-            biller.record(AGR, [propose(biller.load(AGR), amendment, by="Ada", at=clock.now())])
-            biller.record(AGR, [approve(biller.load(AGR), AmendmentId("chg"), by="Client",
-                                        at=clock.now())])
+            new_price = Money.from_minor(int(str(s["new_price"])), cur)
+            w.amend(ChangeRecurringPrice(effective, ItemId("ret"), new_price),
+                    amendment_id="chg", approved_by="Client")
         else:
-            assert biller.recognise(day).problems == ()
+            assert w.biller.recognise(day).problems == ()
             last_rec = day
-        a = biller.load(AGR)
-        deferred = -store.balance(Account.CONTRACT_LIABILITY, currency=cur).minor
-        asset = store.balance(Account.CONTRACT_ASSET, currency=cur).minor
-        revenue = -store.balance(Account.REVENUE, currency=cur).minor
+        a = w.load()
+        deferred = -w.balance(Account.CONTRACT_LIABILITY, cur).minor
+        asset = w.balance(Account.CONTRACT_ASSET, cur).minor
+        revenue = -w.balance(Account.REVENUE, cur).minor
         billed = (sum(i.subtotal.minor for i in a.invoices)
                   - sum(c.subtotal.minor for c in a.credit_notes))
         assert deferred >= 0
@@ -117,14 +100,15 @@ def test_revenue_follows_the_service_and_the_contract_balance_ties_to_billing(
         assert deferred - asset == billed - revenue
         if last_rec is not None and kind == "rec":
             assert revenue == _earned_day_by_day(a, last_rec)
-    end = anchor + timedelta(days=int(str(s["count"])) * 31 + 400)
-    clock.set(datetime(end.year, end.month, end.day, 12, tzinfo=UTC))
-    biller.run(end)
-    assert biller.recognise(end).problems == ()
-    a = biller.load(AGR)
-    assert -store.balance(Account.REVENUE, currency=cur).minor == contract_value(a).minor
-    assert store.balance(Account.CONTRACT_ASSET, currency=cur).minor == 0
-    assert store.balance(Account.CONTRACT_LIABILITY, currency=cur).minor == 0
+    count = retainer.count
+    assert count is not None
+    end = anchor + timedelta(days=count * 31 + 400)
+    w.on(end)
+    w.biller.run(end)
+    assert w.biller.recognise(end).problems == ()
+    assert -w.balance(Account.REVENUE, cur).minor == contract_value(w.load()).minor
+    assert w.balance(Account.CONTRACT_ASSET, cur).minor == 0
+    assert w.balance(Account.CONTRACT_LIABILITY, cur).minor == 0
 
 
 def _earned_day_by_day(a: Agreement, day: date) -> int:

@@ -21,42 +21,32 @@ drops or loses some refunds.  Afterwards, in minor units:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from milestonebill.agreement import (
-    AgreementId,
-    AgreementState,
-    Amendment,
-    AmendmentId,
-    ApprovalRules,
-    ChangeMilestoneAmount,
-    PackageOption,
-    PaymentMethodKind,
-    PaymentMethodRef,
-    Proposal,
-    ProposalId,
-    cancel,
-    complete_milestone,
-    propose,
-)
-from milestonebill.agreement import sign as sign_proposal
-from milestonebill.engine import Biller, CreditPolicy, FirmId, FixedClock, RetryPolicy, refundable
+from milestonebill.agreement import AgreementState
+from milestonebill.engine import Biller, CreditPolicy, FixedClock, RetryPolicy, refundable
 from milestonebill.errors import GatewayUnavailableError, RefundLimitError, ValidationError
 from milestonebill.gateways.base import RefundRequest, RefundResult, RefundStatus
 from milestonebill.gateways.memory import InMemoryGateway
-from milestonebill.invoicing import InvoiceId, invoice_balance
-from milestonebill.ledger import Account
-from milestonebill.money import Currency, Money
-from milestonebill.schedule import BillingSchedule, Milestone, MilestoneId
-from milestonebill.stores.memory import InMemoryStore
+from milestonebill.invoicing import InvoiceId
+from milestonebill.money import Money
+from milestonebill.schedule import MilestoneId
+from milestonebill.stores.base import BillingStore
+from milestonebill.testing.scenarios import AGREEMENT as AGR
+from milestonebill.testing.scenarios import World, proposal
+from milestonebill.testing.strategies import (
+    complete_steps,
+    exponent_currencies,
+    milestone_lists,
+    reprice_steps,
+    run_steps,
+)
 
 T0 = datetime(2024, 2, 28, 9, tzinfo=UTC)
-FIRM = FirmId("firm")
-AGR = AgreementId("agr-1")
 
 
 class MoodyGateway(InMemoryGateway):
@@ -84,16 +74,16 @@ class MoodyGateway(InMemoryGateway):
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> dict[str, Any]:
-    cur = Currency.of(draw(st.sampled_from(["USD", "JPY", "KWD"])))
-    n = draw(st.integers(1, 3))
-    amounts = [draw(st.integers(1, 10**6)) for _ in range(n)]
+    cur = draw(exponent_currencies())
+    milestones = draw(milestone_lists(cur, max_size=3, max_minor=10**6))
+    n = len(milestones)
     step = st.one_of(
-        st.tuples(st.just("complete"), st.integers(0, n - 1), st.just(0)),
-        st.tuples(st.just("reprice"), st.integers(0, n - 1), st.integers(1, 150)),
-        st.tuples(st.just("reprice"), st.integers(0, n - 1), st.integers(1, 99)),
+        complete_steps(n),
+        reprice_steps(n),
+        reprice_steps(n, max_percent=99),
         st.tuples(st.just("refund"), st.integers(0, 5), st.integers(1, 110)),
         st.tuples(st.just("refund_credit"), st.just(0), st.integers(0, 110)),
-        st.tuples(st.just("run"), st.just(0), st.just(0)),
+        run_steps(),
     )
     # Deliver and re-price first (credit on paid invoices), often cancel (credit
     # nothing will take), then the host's refunds.
@@ -102,7 +92,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.integers(0, 3)):
         steps.insert(draw(st.integers(len(head), len(steps))), ("cancel", 0, 0))
     steps.append(("refund_credit", 0, 0))
-    return {"currency": cur, "amounts": amounts, "steps": steps,
+    return {"currency": cur, "milestones": milestones, "steps": steps,
             "policy": draw(st.sampled_from([*CreditPolicy, CreditPolicy.APPLY_TO_NEXT_INVOICES])),
             "moods": draw(st.lists(st.sampled_from(["ok", "refuse", "refuse", "down", "lose"]),
                                    max_size=8))}
@@ -112,7 +102,7 @@ def _sum(values: Any) -> int:
     return sum(m.minor for m in values)
 
 
-def _host_refund(biller: Biller, gateway: MoodyGateway, store: InMemoryStore,
+def _host_refund(biller: Biller, gateway: MoodyGateway, store: BillingStore,
                  k: int, percent: int) -> None:
     a = biller.load(AGR)
     if not a.invoices:
@@ -136,75 +126,60 @@ def _host_refund(biller: Biller, gateway: MoodyGateway, store: InMemoryStore,
         assert amount.minor <= cap.minor  # no tax here: the credit note total is the amount
 
 
-def _build(sc: dict[str, Any]) -> tuple[Biller, InMemoryStore, MoodyGateway]:
+def _build(sc: dict[str, Any]) -> World[MoodyGateway]:
     cur = sc["currency"]
-    clock = FixedClock(T0)
-    store = InMemoryStore(clock=clock)
-    gateway = MoodyGateway(sc["moods"])
-    biller = Biller(store, gateway, clock=clock, firm_id=FIRM, credit_policy=sc["policy"],
-                    retry_policy=RetryPolicy(max_attempts=2, spacing_days=(1,),
-                                             same_key_retries=0))
-    ms = [Milestone(MilestoneId(f"m{i}"), f"M{i}", amount=Money.from_minor(v, cur))
-          for i, v in enumerate(sc["amounts"])]
-    proposal = Proposal(ProposalId("p"), "Acme", cur,
-                        (PackageOption("std", "Std", BillingSchedule(currency=cur,
-                                                                     milestones=ms)),),
-                        approval=ApprovalRules(require_client_approval=False))
-    card = PaymentMethodRef("memory", "cus", "pm", PaymentMethodKind.CARD)
-    biller.open(sign_proposal(proposal, option="std", signer="Ada", payment_method=card,
-                              agreement_id=AGR, signed_at=T0))
+    w = World(gateway=MoodyGateway(sc["moods"]), clock=FixedClock(T0), credit_policy=sc["policy"],
+              retry_policy=RetryPolicy(max_attempts=2, spacing_days=(1,), same_key_retries=0))
+    w.open(proposal(sc["milestones"], currency=cur))
     for day, (kind, i, percent) in enumerate(sc["steps"], start=1):
-        clock.set(T0 + timedelta(days=day))
-        a = biller.load(AGR)
+        w.later(day)
+        a = w.load()
         try:
             if kind == "refund":
-                _host_refund(biller, gateway, store, i, percent)
+                _host_refund(w.biller, w.gateway, w.store, i, percent)
             elif kind == "refund_credit":
                 minor = a.credit_balance.minor * percent // 100
                 refused: ValidationError | None = None
                 try:
-                    biller.refund_credit(AGR, None if not percent or not minor
-                                         else Money.from_minor(minor, cur))
+                    w.biller.refund_credit(AGR, None if not percent or not minor
+                                           else Money.from_minor(minor, cur))
                 except ValidationError as exc:
                     refused = exc
                 if refused is not None:
                     # More than outstanding, or than settled payments can return.
                     assert refused.field == "amount"
-                    assert biller.load(AGR).events == a.events
+                    assert w.load().events == a.events
             elif kind == "run":
-                s = biller.run(clock.today())
+                s = w.biller.run(w.clock.today())
                 assert "IdempotencyError" not in {p.error for p in s.problems}
             elif a.state is not AgreementState.ACTIVE:
                 continue
             elif kind == "complete":
                 mid = MilestoneId(f"m{i}")
                 if mid not in a.completions:
-                    biller.handle(AGR, complete_milestone(a, mid, by="Ada", at=clock.now()))
+                    w.complete(mid)
             elif kind == "reprice":
                 done = sorted(a.completions)
                 mid = done[i % len(done)] if done else MilestoneId(f"m{i}")
-                minor = max(1, sc["amounts"][int(mid[1:])] * percent // 100)
-                op = ChangeMilestoneAmount(clock.today(), mid, Money.from_minor(minor, cur))
-                biller.handle(AGR, propose(a, Amendment(AmendmentId(f"am-{day}"), (op,)),
-                                           by="Bo", at=clock.now()))
+                minor = max(1, sc["milestones"][int(mid[1:])].amount.minor * percent // 100)
+                w.reprice(mid, Money.from_minor(minor, cur), f"am-{day}")
             else:
-                biller.handle(AGR, cancel(a, at=clock.now(), effective_on=clock.today()))
+                w.cancel()
         except GatewayUnavailableError:
             pass  # the next run finishes what was recorded
-    gateway.moods = []
+    w.gateway.moods = []
     for extra in range(1, 4):
-        clock.set(T0 + timedelta(days=len(sc["steps"]) + extra))
-        s = biller.run(clock.today())
+        w.later(len(sc["steps"]) + extra)
+        s = w.biller.run(w.clock.today())
         assert s.problems == (), s.problems
-    return biller, store, gateway
+    return w
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sc=scenarios())
 def test_refunds_never_pay_back_more_than_was_paid(sc: dict[str, Any]) -> None:
-    biller, store, gateway = _build(sc)
-    cur = sc["currency"]
-    a = biller.load(AGR)
+    w = _build(sc)
+    a = w.load()
     paid = _sum(p.amount for p in a.payments)
     refunded = _sum(r.amount for r in a.refunds)
     for inv in a.invoices:
@@ -215,20 +190,9 @@ def test_refunds_never_pay_back_more_than_was_paid(sc: dict[str, Any]) -> None:
     # invoice still holds (the refund absorbs the rest), so the client is
     # never owed more than it paid.
     assert refunded + outstanding <= paid
-    assert _sum(c.amount for c in a.credits_added) == \
-        _sum(c.amount for c in a.credits_applied) + outstanding
-    balances = sum(invoice_balance(a, i.id).minor for i in a.invoices)
-    assert (paid - refunded) + balances - outstanding == \
-        _sum(i.total for i in a.invoices) - _sum(c.total for c in a.credit_notes)
-    books = store.balances(currency=cur)
-
-    def acct(x: Account) -> int:
-        return books.get(x, Money.zero(cur)).minor
-
-    assert sum(m.minor for m in books.values()) == 0
-    assert acct(Account.RECEIVABLE) == balances
-    assert acct(Account.CUSTOMER_CREDIT) == -outstanding
-    assert acct(Account.CLEARING) + acct(Account.GATEWAY_FEES) == paid - refunded
+    # Credit added is applied or outstanding, and the money identity holds
+    # with the ledger agreeing.
+    w.check_money()
     # One amount per refund key; every intent finished (refunded or given up).
-    assert all(len(amounts) == 1 for amounts in gateway.sent.values())
-    assert store.unfinished_attempts() == []
+    assert all(len(amounts) == 1 for amounts in w.gateway.sent.values())
+    assert w.store.unfinished_attempts() == []

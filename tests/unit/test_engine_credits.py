@@ -2,130 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from milestonebill.agreement import (
-    AgreementId,
-    Amendment,
-    AmendmentId,
-    ApprovalRules,
-    ChangeMilestoneAmount,
     CreditApplied,
     CustomerCreditAdded,
-    PackageOption,
-    PaymentMethodKind,
-    PaymentMethodRef,
-    Proposal,
-    ProposalId,
     apply,
-    cancel,
     complete_milestone,
     event_from_json,
     event_to_json,
-    propose,
-    sign,
 )
 from milestonebill.engine import (
     Biller,
     CollectionState,
     CreditPolicy,
-    FirmId,
     FixedClock,
     collection_state,
 )
 from milestonebill.errors import GatewayUnavailableError, ValidationError
-from milestonebill.gateways.base import (
-    GatewayEventKind,
-    RefundRequest,
-    RefundResult,
-    refund_idempotency_key,
-)
+from milestonebill.gateways.base import RefundRequest, RefundResult, refund_idempotency_key
 from milestonebill.gateways.memory import InMemoryGateway, Scripted
 from milestonebill.invoicing import InvoiceId, invoice_balance
 from milestonebill.ledger import Account
-from milestonebill.money import Currency, Money
-from milestonebill.schedule import (
-    BillingSchedule,
-    Interval,
-    ItemId,
-    Milestone,
-    MilestoneId,
-    RecurringCharge,
-)
-from milestonebill.stores.base import BillingStore
+from milestonebill.schedule import Interval, ItemId, MilestoneId, RecurringCharge
 from milestonebill.stores.memory import InMemoryStore
 from milestonebill.stores.sqlite import SQLiteStore
 from milestonebill.testing.faults import CREDIT_STEPS, Faults
+from milestonebill.testing.scenarios import AGREEMENT as AGR
+from milestonebill.testing.scenarios import FIRM, T0, World, proposal, usd
 
-USD = Currency.of("USD")
-T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 D0 = T0.date()
-CARD = PaymentMethodRef("memory", "cus_1", "pm_card", PaymentMethodKind.CARD)
-FIRM = FirmId("acme")
-AGR = AgreementId("agr-1")
-NO_APPROVAL = ApprovalRules(require_client_approval=False)
+#: What a step that must change nothing is checked against.
+UNCHANGED = ("agreements", "entries", "notifications", "charges", "gateway_events")
 
 
-def usd(v: str) -> Money:
-    return Money(v, "USD")
-
-
-def _proposal(milestones: Sequence[tuple[str, str]] = (("design", "1000.00"),
-                                                       ("build", "1500.00")),
-              recurring: Sequence[RecurringCharge] = ()) -> Proposal:
-    ms = [Milestone(MilestoneId(mid), mid.title(), amount=usd(v)) for mid, v in milestones]
-    s = BillingSchedule(currency=USD, milestones=ms, recurring=list(recurring))
-    return Proposal(ProposalId("p-1"), "Acme", USD, (PackageOption("std", "Std", s),),
-                    approval=NO_APPROVAL)
-
-
-class World:
-    def __init__(self, store: BillingStore | None = None, **kw: Any) -> None:
-        self.clock = FixedClock(T0)
-        self.store: BillingStore = store if store is not None else InMemoryStore(clock=self.clock)
-        self.gateway = InMemoryGateway()
-        self.biller = Biller(self.store, self.gateway, clock=self.clock, firm_id=FIRM, **kw)
-
-    def open(self, proposal: Proposal | None = None) -> None:
-        self.biller.open(sign(proposal or _proposal(), option="std", signer="Ada",
-                              payment_method=CARD, agreement_id=AGR,
-                              signed_at=self.clock.now()))
-
-    def complete(self, milestone: str) -> Any:
-        a = self.biller.load(AGR)
-        e = complete_milestone(a, MilestoneId(milestone), by="Ada", at=self.clock.now())
-        return self.biller.handle(AGR, e)
-
-    def reprice(self, milestone: str, amount: str, am: str = "am-1") -> Any:
-        a = self.biller.load(AGR)
-        op = ChangeMilestoneAmount(self.clock.today(), MilestoneId(milestone), usd(amount))
-        e = propose(a, Amendment(AmendmentId(am), (op,)), by="Bo", at=self.clock.now())
-        return self.biller.handle(AGR, e)
-
-    def balance(self, account: Account) -> Money:
-        return self.store.balance(account, currency="USD")
-
-    def charged(self) -> list[Money]:
-        return [c.amount for c in self.gateway.charges]
-
-    def refunds_at_gateway(self) -> int:
-        return sum(1 for e in self.gateway.events if e.kind is GatewayEventKind.PAYMENT_REFUNDED)
-
-    def snapshot(self) -> Any:
-        return (self.store.load(AGR), [e.canonical() for e in self.store.entries()],
-                self.store.pending_notifications(1000), self.gateway.charges,
-                len(self.gateway.events))
-
-    def later(self, days: int) -> None:
-        self.clock.set(T0 + timedelta(days=days))
-
-
-def _paid_then_cut(w: World, cut_to: str = "600.00") -> InvoiceId:
+def _paid_then_cut(w: World[InMemoryGateway], cut_to: str = "600.00") -> InvoiceId:
     """Design (1,000.00) invoiced and paid, then repriced: a credit on a paid invoice."""
     w.open()
     inv = w.complete("design").invoices[0]
@@ -161,8 +75,8 @@ def test_over_credit_becomes_customer_credit_and_pays_the_next_invoice() -> None
     assert invoice_balance(a, nxt.id) == usd("0.00")
     assert w.balance(Account.RECEIVABLE) == usd("0.00")
     assert w.balance(Account.CUSTOMER_CREDIT) == usd("0.00")
-    assert sum(m.minor for m in w.store.balances(currency="USD").values()) == 0
-    kinds = [n.kind for n in w.store.pending_notifications(1000)]
+    assert w.ledger_sum() == 0
+    kinds = w.notes()
     assert (kinds.count("credit.added"), kinds.count("credit.applied")) == (1, 1)
     assert kinds.count("invoice.overcredited") == 1
 
@@ -172,17 +86,17 @@ def test_applying_credit_is_idempotent_across_runs_and_replays() -> None:
     _paid_then_cut(w)
     w.later(2)
     w.complete("build")
-    before = w.snapshot()
+    before = w.snapshot(*UNCHANGED)
     w.store.set_next_due(AGR, D0)
     w.biller.run(D0 + timedelta(days=2))
     w.biller.run(D0 + timedelta(days=30))
     w.biller.bill(AGR)
-    assert w.snapshot() == before
+    assert w.snapshot(*UNCHANGED) == before
 
 
 def test_an_invoice_fully_covered_by_credit_is_not_charged() -> None:
     w = World()
-    w.open(_proposal((("design", "1000.00"), ("build", "300.00"))))
+    w.open(proposal([("design", "1000.00"), ("build", "300.00")]))
     w.complete("design")
     w.later(1)
     w.reprice("design", "600.00")
@@ -202,7 +116,7 @@ def test_an_invoice_fully_covered_by_credit_is_not_charged() -> None:
 
 def test_credit_applies_to_an_invoice_left_open_by_a_decline() -> None:
     w = World()
-    w.open(_proposal((("design", "1000.00"), ("build", "1500.00"))))
+    w.open(proposal([("design", "1000.00"), ("build", "1500.00")]))
     w.complete("design")
     w.gateway.script_next(Scripted.decline("insufficient_funds"))
     s = w.complete("build")
@@ -229,23 +143,14 @@ def test_a_crash_before_or_after_the_credit_unit_never_applies_twice() -> None:
                 fired.append(name)
                 raise RuntimeError(f"crash at {name}")
 
-        clock = FixedClock(T0)
-        store = InMemoryStore(clock=clock)
-        gateway = InMemoryGateway()
-        faults = Faults(fault)
-        victim = Biller(faults.store(store), faults.gateway(gateway), clock=clock, firm_id=FIRM)
-        victim.open(sign(_proposal(), option="std", signer="Ada", payment_method=CARD,
-                         agreement_id=AGR, signed_at=T0))
-        a = victim.load(AGR)
-        victim.handle(AGR, complete_milestone(a, MilestoneId("design"), by="Ada", at=T0))
-        a = victim.load(AGR)
-        op = ChangeMilestoneAmount(D0, MilestoneId("design"), usd("600.00"))
+        w = World(faults=Faults(fault))
+        w.open()
+        w.complete("design")
         with pytest.raises(RuntimeError):
-            victim.handle(AGR, propose(a, Amendment(AmendmentId("am-1"), (op,)), by="Bo",
-                                       at=T0))
+            w.reprice("design", "600.00")
         # A fresh Biller on the same store finishes the job.
-        survivor = Biller(store, gateway, clock=clock, firm_id=FIRM)
-        assert store.next_due(AGR) is not None
+        survivor = w.worker()
+        assert w.store.next_due(AGR) is not None
         survivor.run(D0)
         survivor.run(D0)
         a = survivor.load(AGR)
@@ -253,14 +158,14 @@ def test_a_crash_before_or_after_the_credit_unit_never_applies_twice() -> None:
         survivor.handle(AGR, complete_milestone(a, MilestoneId("build"), by="Ada", at=T0))
         a = survivor.load(AGR)
         assert [c.amount for c in a.credits_applied] == [usd("400.00")], step
-        assert [c.amount for c in gateway.charges] == [usd("1000.00"), usd("1100.00")], step
+        assert w.charged() == [usd("1000.00"), usd("1100.00")], step
 
 
 def test_dry_run_predicts_the_reduced_charge() -> None:
     w = World()
     recurring = RecurringCharge(ItemId("ret"), "Retainer", usd("500.00"), Interval.MONTHLY,
                                 start=D0, count=3)
-    w.open(_proposal((("design", "1000.00"),), [recurring]))
+    w.open(proposal([("design", "1000.00")], [recurring]))
     w.biller.run(D0)
     w.complete("design")
     w.later(1)
@@ -277,11 +182,10 @@ def test_cancellation_credit_on_a_paid_prepaid_period_stays_as_credit() -> None:
     w = World()
     recurring = RecurringCharge(ItemId("ret"), "Retainer", usd("3100.00"), Interval.MONTHLY,
                                 start=D0)
-    w.open(_proposal((), [recurring]))
+    w.open(proposal(recurring=[recurring]))
     w.biller.run(D0)  # March 2..April 2 billed and paid in advance
     w.later(10)
-    a = w.biller.load(AGR)
-    w.biller.handle(AGR, cancel(a, at=w.clock.now(), effective_on=w.clock.today()))
+    w.cancel()
     a = w.biller.load(AGR)
     (cn,) = a.credit_notes
     assert cn.total.minor > 0
@@ -307,14 +211,11 @@ def test_refund_policy_pays_the_over_credit_back_once_through_the_gateway() -> N
     assert w.balance(Account.CLEARING) == usd("600.00")
     assert w.balance(Account.RECEIVABLE) == usd("0.00")
     assert w.refunds_at_gateway() == 1
-    before = w.snapshot()
+    before = w.snapshot(*UNCHANGED)
     w.biller.run(D0 + timedelta(days=5))
     w.biller.bill(AGR)
-    for d in w.gateway.deliveries():  # the gateway's own webhooks add nothing
-        ev = w.gateway.parse_webhook(d.payload, d.signature_header, d.received_at)
-        assert ev is not None
-        w.biller.apply_gateway_event(ev)
-    assert w.snapshot()[:3] == before[:3]
+    w.deliver()  # the gateway's own webhooks add nothing
+    assert w.snapshot(*UNCHANGED)[:3] == before[:3]
     assert w.refunds_at_gateway() == 1
     w.later(2)
     assert [c.amount for c in w.complete("build").charges] == [usd("1500.00")]
@@ -400,10 +301,7 @@ def test_credit_waits_while_a_charge_is_in_flight() -> None:
     assert invoice_balance(a, build.id) == usd("1500.00")
     ref = next(c.gateway_ref for c in w.gateway.charges if c.invoice_id == build.id)
     w.gateway.settle(ref, Scripted.succeed())
-    for d in w.gateway.deliveries():
-        ev = w.gateway.parse_webhook(d.payload, d.signature_header, d.received_at)
-        assert ev is not None
-        w.biller.apply_gateway_event(ev)
+    w.deliver()
     w.biller.run(D0 + timedelta(days=1))
     a = w.biller.load(AGR)
     assert invoice_balance(a, build.id) == usd("0.00")
@@ -424,40 +322,33 @@ class DownForRefunds(InMemoryGateway):
 
 
 def test_a_refund_interrupted_by_the_gateway_is_finished_once_by_the_next_run() -> None:
-    clock = FixedClock(T0)
-    store = InMemoryStore(clock=clock)
-    gateway = DownForRefunds()
-    biller = Biller(store, gateway, clock=clock, firm_id=FIRM, credit_policy=CreditPolicy.REFUND)
-    biller.open(sign(_proposal(), option="std", signer="Ada", payment_method=CARD,
-                     agreement_id=AGR, signed_at=T0))
-    a = biller.load(AGR)
-    biller.handle(AGR, complete_milestone(a, MilestoneId("design"), by="Ada", at=T0))
-    gateway.down = 1
-    a = biller.load(AGR)
-    op = ChangeMilestoneAmount(D0, MilestoneId("design"), usd("600.00"))
+    w = World(gateway=DownForRefunds(), credit_policy=CreditPolicy.REFUND)
+    w.open()
+    w.complete("design")
+    w.gateway.down = 1
     with pytest.raises(GatewayUnavailableError):
-        biller.handle(AGR, propose(a, Amendment(AmendmentId("am-1"), (op,)), by="Bo", at=T0))
-    a = biller.load(AGR)
+        w.reprice("design", "600.00")
+    a = w.biller.load(AGR)
     assert (len(a.credit_notes), a.refunds) == (1, ())
     assert invoice_balance(a, a.invoices[0].id) == usd("-400.00")
-    assert store.next_due(AGR) == D0
-    biller.run(D0)
-    biller.run(D0)
-    a = biller.load(AGR)
+    assert w.store.next_due(AGR) == D0
+    w.biller.run(D0)
+    w.biller.run(D0)
+    a = w.biller.load(AGR)
     assert [r.amount for r in a.refunds] == [usd("400.00")]
     assert invoice_balance(a, a.invoices[0].id) == usd("0.00")
-    assert sum(1 for e in gateway.events if e.kind is GatewayEventKind.PAYMENT_REFUNDED) == 1
-    assert store.next_due(AGR) is None
+    assert w.refunds_at_gateway() == 1
+    assert w.store.next_due(AGR) is None
 
 
 def test_refund_policy_pays_back_what_the_credited_invoice_can_and_reports_the_rest() -> None:
     w = World(credit_policy=CreditPolicy.REFUND)
-    w.open(_proposal((("design", "1.00"),)))
+    w.open(proposal([("design", "1.00")]))
     first = w.complete("design").invoices[0]
     w.later(1)
     extra = w.reprice("design", "1.02").invoices[0]  # 0.02 more, on a second invoice
     w.later(2)
-    w.reprice("design", "0.01", am="am-2")  # 1.01 credited against the first invoice
+    w.reprice("design", "0.01", amendment_id="am-2")  # 1.01 credited against the first invoice
     a = w.biller.load(AGR)
     assert [(c.credits, c.total) for c in a.credit_notes] == [(first.id, usd("1.01"))]
     # The first invoice's payment (1.00) is all one refund can return.
@@ -466,9 +357,9 @@ def test_refund_policy_pays_back_what_the_credited_invoice_can_and_reports_the_r
     assert invoice_balance(a, extra.id) == usd("0.00")
     (note,) = [n for n in w.store.pending_notifications(1000) if n.kind == "refund.partial"]
     assert '"left":{"amount":"0.01"' in note.payload
-    before = w.snapshot()
+    before = w.snapshot(*UNCHANGED)
     w.biller.run(D0 + timedelta(days=5))
-    assert w.snapshot() == before
+    assert w.snapshot(*UNCHANGED) == before
 
 
 @pytest.mark.postgres

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any, cast
 
@@ -12,24 +12,16 @@ import pytest
 from milestonebill.agreement import (
     Agreement,
     AgreementId,
-    Amendment,
-    AmendmentId,
+    ApprovalRules,
     ChangeRecurringPrice,
     Collection,
-    PackageOption,
-    Proposal,
-    ProposalId,
-    approve,
-    propose,
-    sign,
 )
-from milestonebill.engine import Biller, FirmId, FixedClock, RecognitionSummary
+from milestonebill.engine import Biller, FixedClock, RecognitionSummary
 from milestonebill.gateways.memory import InMemoryGateway
 from milestonebill.ledger import Account, JournalEntry
-from milestonebill.money import Money
+from milestonebill.money import Currency, Money
 from milestonebill.periods import Period
 from milestonebill.schedule import (
-    BillingSchedule,
     Interval,
     ItemId,
     Milestone,
@@ -38,10 +30,9 @@ from milestonebill.schedule import (
     Trigger,
 )
 from milestonebill.stores.base import BillingStore
-from milestonebill.stores.memory import InMemoryStore
+from milestonebill.testing.scenarios import FIRM, World, proposal
 
 AGR = AgreementId("agr-r")
-FIRM = FirmId("studio")
 
 
 def _month_ends(first: date, last: date) -> Iterator[date]:
@@ -52,43 +43,38 @@ def _month_ends(first: date, last: date) -> Iterator[date]:
         d = nxt
 
 
-class Retainer:
-    """A monthly retainer billed in advance, with a Biller, clock and store."""
+class Retainer(World[InMemoryGateway]):
+    """A monthly retainer billed in advance (invoices sent, not charged),
+    signed ten days before it starts; the clock moves at 06:00 UTC."""
 
     def __init__(self, amount: Money, start: date, count: int = 12,
                  milestones: tuple[Milestone, ...] = ()) -> None:
+        super().__init__(clock=FixedClock(datetime.combine(start - timedelta(days=10), time(6),
+                                                           tzinfo=UTC)))
         self.cur = amount.currency
-        self.clock = FixedClock(datetime.combine(start - timedelta(days=10), datetime.min.time(),
-                                                 tzinfo=UTC))
-        self.store = InMemoryStore(clock=self.clock)
-        self.biller = Biller(self.store, InMemoryGateway(), clock=self.clock, firm_id=FIRM)
-        plan = BillingSchedule(currency=self.cur, milestones=list(milestones), recurring=[
-            RecurringCharge(ItemId("ret"), "Retainer", amount, Interval.MONTHLY, start=start,
-                            count=count)])
-        proposal = Proposal(ProposalId("p"), "Client", self.cur,
-                            (PackageOption("std", "Std", plan),),
-                            collection=Collection.SEND_INVOICE)
-        self.biller.open(sign(proposal, option="std", signer="Ada", payment_method=None,
-                              agreement_id=AGR, signed_at=self.clock.now()))
-
-    def at(self, d: date) -> None:
-        self.clock.set(datetime(d.year, d.month, d.day, 6, tzinfo=UTC))
+        retainer = RecurringCharge(ItemId("ret"), "Retainer", amount, Interval.MONTHLY,
+                                   start=start, count=count)
+        self.open(proposal(milestones, [retainer], currency=self.cur.code,
+                           collection=Collection.SEND_INVOICE, approval=ApprovalRules()),
+                  payment_method=None, agreement_id=AGR)
 
     def run(self, d: date) -> None:
-        self.at(d)
+        self.on(d)
         assert self.biller.run(d).problems == ()
 
     def recognise(self, d: date) -> RecognitionSummary:
-        self.at(d)
+        self.on(d)
         r = self.biller.recognise(d)
         assert r.problems == ()
         return r
 
-    def balance(self, account: Account, d: date | None = None) -> Money:
-        return self.store.balance(account, currency=self.cur, as_of=d)
+    def balance(self, account: Account, currency: str | Currency | None = None,
+                as_of: date | None = None) -> Money:
+        """The balance in the retainer's currency unless told otherwise."""
+        return super().balance(account, currency or self.cur, as_of)
 
     def agreement(self) -> Agreement:
-        return self.biller.load(AGR)
+        return self.load(AGR)
 
     def entries(self) -> list[JournalEntry]:
         return self.store.entries(agreement_id=AGR)
@@ -127,7 +113,8 @@ def test_a_year_of_retainer_leaves_exactly_the_unearned_part_deferred(amount: Mo
         w.recognise(month_end)
         unearned = _expected_unearned(w.agreement(), month_end)
         assert unearned > 0
-        assert w.balance(Account.DEFERRED_REVENUE, month_end) == Money.from_minor(-unearned, w.cur)
+        assert w.balance(Account.DEFERRED_REVENUE, as_of=month_end) == Money.from_minor(
+            -unearned, w.cur)
     w.recognise(date(2027, 1, 31))
     billed = Money.total((i.subtotal for i in w.agreement().invoices), currency=w.cur)
     assert billed == Money.from_minor(amount.minor * 12, w.cur)
@@ -203,13 +190,9 @@ def test_a_deposit_with_only_a_retainer_is_earned_over_the_retainers_service() -
 
 
 def _downgrade(w: Retainer, proposed_on: date, effective: date, new_price: Money) -> None:
-    w.at(proposed_on)
-    a = w.agreement()
-    p = propose(a, Amendment(AmendmentId("down"), (
-        ChangeRecurringPrice(effective, ItemId("ret"), new_price),)), by="Ada", at=w.clock.now())
-    w.biller.record(AGR, [p])
-    w.biller.record(AGR, [approve(w.agreement(), AmendmentId("down"), by="Client",
-                                  at=w.clock.now())])
+    w.on(proposed_on)
+    w.amend(ChangeRecurringPrice(effective, ItemId("ret"), new_price), amendment_id="down",
+            approved_by="Client", agreement_id=AGR)
 
 
 def test_a_period_credited_by_a_downgrade_releases_only_what_was_rendered() -> None:
@@ -257,7 +240,7 @@ class StaleFirstRead:
     """A store whose first ``entries()`` answer is an old snapshot: the view of a
     worker that read the ledger just before another worker posted."""
 
-    def __init__(self, inner: InMemoryStore, snapshot: list[JournalEntry]) -> None:
+    def __init__(self, inner: BillingStore, snapshot: list[JournalEntry]) -> None:
         self._inner = inner
         self._snapshot: list[JournalEntry] | None = snapshot
 

@@ -2,55 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from milestonebill.agreement import (
-    AgreementId,
-    Collection,
-    PackageOption,
-    PaymentMethodKind,
-    PaymentMethodRef,
-    Proposal,
-    ProposalId,
-    complete_milestone,
-    sign,
-)
-from milestonebill.engine import Biller, FirmId, FixedClock, RetryPolicy, WorkerId
+from milestonebill.engine import Biller, FixedClock, RetryPolicy, WorkerId
 from milestonebill.errors import ValidationError
 from milestonebill.gateways.base import ChargeStatus
 from milestonebill.gateways.memory import InMemoryGateway, Scripted
-from milestonebill.money import Currency, Money
-from milestonebill.schedule import BillingSchedule, Milestone, MilestoneId
 from milestonebill.stores.base import BillingStore
 from milestonebill.stores.memory import InMemoryStore
 from milestonebill.stores.sqlite import SQLiteStore
+from milestonebill.testing.scenarios import AGREEMENT as AGR
+from milestonebill.testing.scenarios import FIRM, T0, World, proposal
 
-USD = Currency.of("USD")
-T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
-FIRM = FirmId("acme")
-AGR = AgreementId("agr-1")
-CARD = PaymentMethodRef("memory", "cus_1", "pm_card", PaymentMethodKind.CARD)
 NO_RETRY = RetryPolicy(same_key_retries=0)
-
-
-def _proposal() -> Proposal:
-    s = BillingSchedule(currency=USD, milestones=[
-        Milestone(MilestoneId("design"), "Design", amount=Money("1000.00", "USD"))])
-    return Proposal(ProposalId("p-1"), "Acme", USD, (PackageOption("std", "Std", s),),
-                    collection=Collection.AUTO_CHARGE)
 
 
 def _left_open(store: BillingStore, gateway: InMemoryGateway, clock: FixedClock) -> None:
     """A charge whose outcome never came back: the attempt stays unfinished."""
-    biller = Biller(store, gateway, clock=clock, firm_id=FIRM, retry_policy=NO_RETRY,
-                    worker_id=WorkerId("first"))
-    a = biller.open(sign(_proposal(), option="std", signer="Ada", payment_method=CARD,
-                         agreement_id=AGR, signed_at=clock.now()))
+    w = World(store, gateway=gateway, clock=clock, retry_policy=NO_RETRY,
+              worker_id=WorkerId("first"))
+    w.open(proposal([("design", "1000.00")]))
     gateway.script_next(Scripted.time_out_after_charge())
-    biller.handle(AGR, complete_milestone(a, MilestoneId("design"), by="Ada", at=clock.now()))
+    w.complete("design")
     assert len(store.unfinished_attempts()) == 1
 
 

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from milestonebill.agreement import (
-    AgreementId,
-    Amendment,
-    AmendmentId,
-    ApprovalRules,
-    ChangeMilestoneAmount,
-    PackageOption,
-    PaymentMethodKind,
-    PaymentMethodRef,
-    Proposal,
-    ProposalId,
-    cancel,
-    complete_milestone,
-    propose,
-    sign,
-)
-from milestonebill.engine import Biller, CreditPolicy, FirmId, FixedClock, RetryPolicy, refundable
+from milestonebill.agreement import complete_milestone
+from milestonebill.engine import CreditPolicy, FixedClock, RetryPolicy, refundable
 from milestonebill.errors import (
     GatewayUnavailableError,
     RefundLimitError,
@@ -40,22 +24,14 @@ from milestonebill.gateways.base import (
 from milestonebill.gateways.memory import InMemoryGateway, Scripted
 from milestonebill.invoicing import InvoiceId, invoice_balance
 from milestonebill.ledger import Account
-from milestonebill.money import Currency, Money
-from milestonebill.schedule import BillingSchedule, Milestone, MilestoneId
+from milestonebill.money import Money
+from milestonebill.schedule import MilestoneId
 from milestonebill.stores.base import AttemptKey, BillingStore
-from milestonebill.stores.memory import InMemoryStore
 from milestonebill.stores.sqlite import SQLiteStore
+from milestonebill.testing.scenarios import AGREEMENT as AGR
+from milestonebill.testing.scenarios import T0, World, proposal, usd
 
-USD = Currency.of("USD")
-T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 D0 = T0.date()
-CARD = PaymentMethodRef("memory", "cus_1", "pm_card", PaymentMethodKind.CARD)
-FIRM = FirmId("acme")
-AGR = AgreementId("agr-1")
-
-
-def usd(v: str) -> Money:
-    return Money(v, "USD")
 
 
 class RefundGateway(InMemoryGateway):
@@ -90,52 +66,18 @@ class RefundGateway(InMemoryGateway):
         return result
 
 
-class World:
-    def __init__(self, store: BillingStore | None = None, **kw: Any) -> None:
-        self.clock = FixedClock(T0)
-        self.store: BillingStore = store if store is not None else InMemoryStore(clock=self.clock)
-        self.gateway = RefundGateway()
-        self.biller = Biller(self.store, self.gateway, clock=self.clock, firm_id=FIRM, **kw)
-
-    def open(self, milestones: Sequence[tuple[str, str]] = (("design", "1000.00"),
-                                                            ("build", "1500.00"))) -> None:
-        ms = [Milestone(MilestoneId(m), m.title(), amount=usd(v)) for m, v in milestones]
-        plan = BillingSchedule(currency=USD, milestones=ms)
-        proposal = Proposal(ProposalId("p-1"), "Acme", USD, (PackageOption("std", "Std", plan),),
-                            approval=ApprovalRules(require_client_approval=False))
-        self.biller.open(sign(proposal, option="std", signer="Ada", payment_method=CARD,
-                              agreement_id=AGR, signed_at=self.clock.now()))
-
-    def complete(self, milestone: str) -> Any:
-        a = self.biller.load(AGR)
-        return self.biller.handle(AGR, complete_milestone(a, MilestoneId(milestone), by="Ada",
-                                                          at=self.clock.now()))
-
-    def reprice(self, milestone: str, amount: str, am: str = "am-1") -> Any:
-        a = self.biller.load(AGR)
-        op = ChangeMilestoneAmount(self.clock.today(), MilestoneId(milestone), usd(amount))
-        return self.biller.handle(AGR, propose(a, Amendment(AmendmentId(am), (op,)), by="Bo",
-                                               at=self.clock.now()))
-
-    def cancel(self) -> Any:
-        a = self.biller.load(AGR)
-        return self.biller.handle(AGR, cancel(a, at=self.clock.now()))
-
-    def later(self, days: int) -> None:
-        self.clock.set(T0 + timedelta(days=days))
-
-    def balance(self, account: Account) -> Money:
-        return self.store.balance(account, currency="USD")
-
-    def kinds(self) -> list[str]:
-        return [n.kind for n in self.store.pending_notifications(10_000)]
-
-    def snapshot(self) -> Any:
-        return (self.store.load(AGR), [e.canonical() for e in self.store.entries()],
-                self.store.pending_notifications(10_000), len(self.gateway.refund_requests))
+def _world(store: BillingStore | None = None, **biller: Any) -> World[RefundGateway]:
+    return World(store, gateway=RefundGateway(), **biller)
 
 
-def _paid_then_cut(w: World) -> InvoiceId:
+def _snapshot(w: World[RefundGateway]) -> tuple[Any, ...]:
+    """What a refused refund leaves as it was: the agreement, the journal, the
+    outbox and how many refunds were asked of the gateway."""
+    return (*w.snapshot("agreements", "entries", "notifications"),
+            len(w.gateway.refund_requests))
+
+
+def _paid_then_cut(w: World[RefundGateway]) -> InvoiceId:
     """Design (1,000.00) invoiced and paid, then re-priced to 600.00."""
     w.open()
     inv = w.complete("design").invoices[0]
@@ -144,7 +86,7 @@ def _paid_then_cut(w: World) -> InvoiceId:
     return InvoiceId(inv.id)
 
 
-def _identity(w: World) -> None:
+def _identity(w: World[RefundGateway]) -> None:
     a = w.biller.load(AGR)
 
     def total(ms: Any) -> int:
@@ -157,8 +99,7 @@ def _identity(w: World) -> None:
     for inv in a.invoices:
         assert total(r.amount for r in a.refunds if r.invoice_id == inv.id) <= \
             total(p.amount for p in a.payments if p.invoice_id == inv.id)
-    books = w.store.balances(currency="USD")
-    assert sum(m.minor for m in books.values()) == 0
+    assert w.ledger_sum() == 0
     assert w.balance(Account.CUSTOMER_CREDIT).minor == -a.credit_balance.minor
     assert w.balance(Account.CLEARING).minor == paid - refunded
 
@@ -167,12 +108,12 @@ def _identity(w: World) -> None:
 
 
 def test_a_refund_cannot_pay_back_what_already_became_customer_credit() -> None:
-    w = World()
+    w = _world()
     first = _paid_then_cut(w)
     a = w.biller.load(AGR)
     assert a.credit_balance == usd("400.00")
     assert refundable(a, first) == usd("600.00")
-    before = w.snapshot()
+    before = _snapshot(w)
     with pytest.raises(RefundLimitError) as err:
         w.biller.refund(first, usd("1000.00"))
     assert (err.value.invoice_id, err.value.requested, err.value.maximum) == (
@@ -180,7 +121,7 @@ def test_a_refund_cannot_pay_back_what_already_became_customer_credit() -> None:
     assert err.value.field == "amount"
     assert first in str(err.value)
     assert "600.00 USD" in str(err.value)
-    assert w.snapshot() == before  # nothing written, the gateway not called
+    assert _snapshot(w) == before  # nothing written, the gateway not called
     a = w.biller.refund(first, usd("600.00"))
     assert [r.amount for r in a.refunds] == [usd("600.00")]
     assert refundable(a, first) == usd("0.00")
@@ -191,7 +132,7 @@ def test_a_refund_cannot_pay_back_what_already_became_customer_credit() -> None:
 
 
 def test_a_held_over_credit_limits_the_refund_too() -> None:
-    w = World(credit_policy=CreditPolicy.HOLD)
+    w = _world(credit_policy=CreditPolicy.HOLD)
     first = _paid_then_cut(w)
     assert invoice_balance(w.biller.load(AGR), first) == usd("-400.00")
     with pytest.raises(RefundLimitError) as err:
@@ -201,7 +142,7 @@ def test_a_held_over_credit_limits_the_refund_too() -> None:
 
 
 def test_a_refund_after_the_refund_policy_paid_back_is_capped() -> None:
-    w = World(credit_policy=CreditPolicy.REFUND)
+    w = _world(credit_policy=CreditPolicy.REFUND)
     first = _paid_then_cut(w)
     assert [r.amount for r in w.biller.load(AGR).refunds] == [usd("400.00")]
     with pytest.raises(RefundLimitError) as err:
@@ -215,7 +156,7 @@ def test_a_refund_after_the_refund_policy_paid_back_is_capped() -> None:
 
 
 def test_an_unpaid_invoice_has_nothing_to_refund() -> None:
-    w = World()
+    w = _world()
     w.open()
     w.gateway.script_next(Scripted.decline("stolen_card"))
     inv = w.complete("design").invoices[0]
@@ -228,7 +169,7 @@ def test_an_unpaid_invoice_has_nothing_to_refund() -> None:
 
 
 def test_a_policy_refund_is_retried_with_its_recorded_amount() -> None:
-    w = World(credit_policy=CreditPolicy.REFUND)
+    w = _world(credit_policy=CreditPolicy.REFUND)
     w.open()
     first = InvoiceId(w.complete("design").invoices[0].id)
     w.later(1)
@@ -259,7 +200,7 @@ def test_a_policy_refund_is_retried_with_its_recorded_amount() -> None:
 
 
 def test_reconcile_finishes_a_refund_intent_with_its_amount() -> None:
-    w = World(credit_policy=CreditPolicy.REFUND, reconcile_grace_seconds=0)
+    w = _world(credit_policy=CreditPolicy.REFUND, reconcile_grace_seconds=0)
     w.open()
     w.complete("design")
     w.later(1)
@@ -270,17 +211,17 @@ def test_reconcile_finishes_a_refund_intent_with_its_amount() -> None:
     w.biller.reconcile()
     assert [r.amount for r in w.biller.load(AGR).refunds] == [usd("400.00")]
     assert w.store.unfinished_attempts() == []
-    before = w.snapshot()
+    before = _snapshot(w)
     w.biller.reconcile()
     w.biller.run(D0 + timedelta(days=3))
-    assert w.snapshot() == before
+    assert _snapshot(w) == before
 
 
 # ------------------------------------------------------------------ 4. refusals stop
 
 
 def test_a_refused_refund_stops_after_the_policy_limit_and_tells_the_host() -> None:
-    w = World(credit_policy=CreditPolicy.REFUND,
+    w = _world(credit_policy=CreditPolicy.REFUND,
               retry_policy=RetryPolicy(max_attempts=3, spacing_days=(1,)))
     w.gateway.refuse = 100
     first = _paid_then_cut(w)
@@ -289,7 +230,7 @@ def test_a_refused_refund_stops_after_the_policy_limit_and_tells_the_host() -> N
     a = w.biller.load(AGR)
     assert a.refunds == ()
     assert len(w.gateway.refund_requests) == 3
-    kinds = w.kinds()
+    kinds = w.notes()
     assert (kinds.count("refund.failed"), kinds.count("refund.abandoned")) == (2, 1)
     (cn,) = a.credit_notes
     rec = w.store.get_attempt(AttemptKey(refund_idempotency_key(AGR, first, cn.id)))
@@ -304,7 +245,7 @@ def test_a_refused_refund_stops_after_the_policy_limit_and_tells_the_host() -> N
 
 @pytest.mark.parametrize("how", ["refuse", "invalid"])
 def test_a_refused_host_refund_is_not_retried_forever(how: str) -> None:
-    w = World(retry_policy=RetryPolicy(max_attempts=2, spacing_days=(1,)))
+    w = _world(retry_policy=RetryPolicy(max_attempts=2, spacing_days=(1,)))
     w.open()
     inv = InvoiceId(w.complete("design").invoices[0].id)
     setattr(w.gateway, how, 100)
@@ -312,14 +253,14 @@ def test_a_refused_host_refund_is_not_retried_forever(how: str) -> None:
     for day in range(1, 6):
         w.biller.run(D0 + timedelta(days=day))
     assert len(w.gateway.refund_requests) == 2
-    assert w.kinds().count("refund.abandoned") == 1
+    assert w.notes().count("refund.abandoned") == 1
     assert w.store.next_due(AGR) is None
 
 
 # ------------------------------------------------------------------ 3. refunding credit
 
 
-def _credit_after_cancel(w: World) -> InvoiceId:
+def _credit_after_cancel(w: World[RefundGateway]) -> InvoiceId:
     first = _paid_then_cut(w)
     w.later(2)
     w.cancel()
@@ -329,7 +270,7 @@ def _credit_after_cancel(w: World) -> InvoiceId:
 
 
 def test_outstanding_credit_is_refunded_once() -> None:
-    w = World()
+    w = _world()
     first = _credit_after_cancel(w)
     a = w.biller.refund_credit(AGR)
     assert a.credit_balance == usd("0.00")
@@ -341,25 +282,25 @@ def test_outstanding_credit_is_refunded_once() -> None:
     assert w.balance(Account.RECEIVABLE) == usd("0.00")
     (req,) = w.gateway.refund_requests
     assert req.idempotency_key == refund_idempotency_key(AGR, first, "credit-refund-1")
-    assert w.kinds().count("credit.refunded") == 1
+    assert w.notes().count("credit.refunded") == 1
     # What is left to refund on the invoice is what the client kept paying for.
     assert refundable(a, first) == usd("600.00")
-    before = w.snapshot()
+    before = _snapshot(w)
     w.biller.refund_credit(AGR)  # nothing outstanding: a no-op
     w.biller.run(D0 + timedelta(days=5))
-    assert w.snapshot() == before
+    assert _snapshot(w) == before
     _identity(w)
 
 
 def test_part_of_the_credit_can_be_refunded_and_too_much_is_refused() -> None:
-    w = World()
+    w = _world()
     _credit_after_cancel(w)
-    before = w.snapshot()
+    before = _snapshot(w)
     for bad in (usd("400.01"), usd("0.00"), Money("1.00", "EUR")):
         with pytest.raises(ValidationError) as err:
             w.biller.refund_credit(AGR, bad)
         assert err.value.field == "amount"
-    assert w.snapshot() == before
+    assert _snapshot(w) == before
     w.biller.refund_credit(AGR, usd("150.00"))
     w.biller.refund_credit(AGR, usd("250.00"))
     a = w.biller.load(AGR)
@@ -371,7 +312,7 @@ def test_part_of_the_credit_can_be_refunded_and_too_much_is_refused() -> None:
 
 
 def test_an_interrupted_credit_refund_is_finished_not_repeated() -> None:
-    w = World()
+    w = _world()
     _credit_after_cancel(w)
     w.gateway.lose = 1  # the refund is made; its answer is lost
     with pytest.raises(GatewayUnavailableError):
@@ -390,8 +331,8 @@ def test_an_interrupted_credit_refund_is_finished_not_repeated() -> None:
 
 
 def test_run_finishes_an_interrupted_credit_refund_and_holds_its_credit() -> None:
-    w = World()
-    w.open((("design", "1000.00"), ("build", "1500.00"), ("launch", "500.00")))
+    w = _world()
+    w.open(proposal([("design", "1000.00"), ("build", "1500.00"), ("launch", "500.00")]))
     w.complete("design")
     w.later(1)
     w.reprice("design", "600.00")
@@ -420,7 +361,7 @@ def test_a_lost_credit_refund_keeps_its_cash_from_a_later_host_refund() -> None:
     # Found by Hypothesis (seed 4): the gateway made a customer-credit refund
     # but the answer was lost; a host refund then took the same cash on paper,
     # so the journalled refund could never be finished and billing stuck.
-    w = World(credit_policy=CreditPolicy.APPLY_TO_NEXT_INVOICES,
+    w = _world(credit_policy=CreditPolicy.APPLY_TO_NEXT_INVOICES,
               retry_policy=RetryPolicy(max_attempts=2, spacing_days=(1,), same_key_retries=0))
     w.open()
     first = InvoiceId(w.complete("design").invoices[0].id)
@@ -443,11 +384,11 @@ def test_a_lost_credit_refund_keeps_its_cash_from_a_later_host_refund() -> None:
     # The last 500.00 paid on `first` already went back at the gateway: a host
     # refund of it is refused, nothing written and the gateway not called.
     w.later(6)
-    before = w.snapshot()
+    before = _snapshot(w)
     with pytest.raises(ValidationError) as err:
         w.biller.refund(first, usd("500.00"))
     assert err.value.field == "amount"
-    assert w.snapshot() == before
+    assert _snapshot(w) == before
     w.later(7)
     s = w.biller.run(w.clock.today())
     assert s.problems == ()
@@ -469,17 +410,17 @@ def test_no_host_refund_while_a_refused_credit_refund_is_pending_on_the_invoice(
     # Also found by Hypothesis: a host refund's credit note, still on its way,
     # left the invoice owing the client, so the pending credit refund's
     # CreditApplied found no balance to take when it was finally made.
-    w = World(credit_policy=CreditPolicy.APPLY_TO_NEXT_INVOICES,
+    w = _world(credit_policy=CreditPolicy.APPLY_TO_NEXT_INVOICES,
               retry_policy=RetryPolicy(max_attempts=3, spacing_days=(1,), same_key_retries=0))
     first = _paid_then_cut(w)  # 400.00 customer credit; 600.00 still refundable
     w.gateway.refuse = 1
     w.biller.refund_credit(AGR)  # refused: its intent (400.00 on `first`) stays
     assert refundable(w.biller.load(AGR), first) == usd("600.00")
-    before = w.snapshot()
+    before = _snapshot(w)
     with pytest.raises(ValidationError) as err:
         w.biller.refund(first, usd("100.00"))
     assert err.value.field == "amount"
-    assert w.snapshot() == before
+    assert _snapshot(w) == before
     w.later(2)
     assert w.biller.run(w.clock.today()).problems == ()
     a = w.biller.load(AGR)
@@ -495,11 +436,11 @@ def test_no_host_refund_while_a_refused_credit_refund_is_pending_on_the_invoice(
 
 def test_refunding_credit_on_a_sqlite_store(tmp_path: Path) -> None:
     with SQLiteStore(tmp_path / "b.db", clock=FixedClock(T0)) as store:
-        w = World(store=store, retry_policy=RetryPolicy(max_attempts=2, spacing_days=(1,)))
+        w = _world(store=store, retry_policy=RetryPolicy(max_attempts=2, spacing_days=(1,)))
         _credit_after_cancel(w)
         w.gateway.refuse = 1
         w.biller.refund_credit(AGR)
-        assert w.kinds().count("refund.failed") == 1
+        assert w.notes().count("refund.failed") == 1
         a = w.biller.refund_credit(AGR)
         assert a.credit_balance == usd("0.00")
         assert w.store.unfinished_attempts() == []
@@ -511,14 +452,14 @@ def test_refund_limits_on_postgres(pg_dsn: str, pg_schema: str) -> None:
     from milestonebill.stores.postgres import PostgresStore
 
     with PostgresStore(pg_dsn, schema=pg_schema, clock=FixedClock(T0)) as store:
-        w = World(store=store, credit_policy=CreditPolicy.REFUND,
+        w = _world(store=store, credit_policy=CreditPolicy.REFUND,
                   retry_policy=RetryPolicy(max_attempts=2, spacing_days=(1,)))
         w.gateway.refuse = 2
         first = _paid_then_cut(w)
         w.biller.run(D0 + timedelta(days=2))
         w.biller.run(D0 + timedelta(days=3))
         assert len(w.gateway.refund_requests) == 2
-        assert w.kinds().count("refund.abandoned") == 1
+        assert w.notes().count("refund.abandoned") == 1
         assert w.store.unfinished_attempts() == []
         with pytest.raises(RefundLimitError) as err:
             w.biller.refund(first, usd("600.01"))
@@ -532,7 +473,7 @@ def test_refund_limits_on_postgres(pg_dsn: str, pg_schema: str) -> None:
 # ------------------------------------- 5. an item's first and adjustment invoices
 
 
-def _dump(w: World, step: str) -> None:
+def _dump(w: World[RefundGateway], step: str) -> None:
     """Print the agreement's documents and money (shown with ``pytest -s``)."""
     a = w.biller.load(AGR)
     print(f"--- after {step}")
@@ -551,7 +492,7 @@ def _dump(w: World, step: str) -> None:
     print("  customer credit", a.credit_balance)
 
 
-def _given_back(w: World) -> tuple[int, int]:
+def _given_back(w: World[RefundGateway]) -> tuple[int, int]:
     """(paid, refunded + customer credit outstanding) in minor units."""
     a = w.biller.load(AGR)
     paid = sum(p.amount.minor for p in a.payments)
@@ -564,12 +505,12 @@ def test_an_adjustment_invoice_credited_on_the_first_invoice_is_not_refunded_aga
     # invoice, re-priced to 0.01 (the 1.00 credit on the first invoice takes
     # back the adjustment invoice's 0.01 too: 1.00 is customer credit), then
     # the host asks for 0.01 back on the adjustment invoice.
-    w = World()
-    w.open([("design", "1.00")])
+    w = _world()
+    w.open(proposal([("design", "1.00")]))
     first = InvoiceId(w.complete("design").invoices[0].id)
     _dump(w, "complete")
     w.later(1)
-    w.reprice("design", "1.01", am="am-1")
+    w.reprice("design", "1.01", amendment_id="am-1")
     a = w.biller.load(AGR)
     adjustment = InvoiceId(a.invoices[1].id)
     assert [p.amount for p in a.payments] == [usd("1.00"), usd("0.01")]
@@ -578,7 +519,7 @@ def test_an_adjustment_invoice_credited_on_the_first_invoice_is_not_refunded_aga
     w.biller.refund(first, usd("0.01"))
     _dump(w, "refund 0.01 on the first invoice")
     w.later(3)
-    w.reprice("design", "0.01", am="am-2")
+    w.reprice("design", "0.01", amendment_id="am-2")
     a = w.biller.load(AGR)
     _dump(w, "reprice to 0.01")
     assert [c.total for c in a.credit_notes if c.reason.value == "amendment"] == [usd("1.00")]
@@ -588,11 +529,11 @@ def test_an_adjustment_invoice_credited_on_the_first_invoice_is_not_refunded_aga
     assert refundable(a, adjustment) == usd("0.00")
     assert refundable(a, first) == usd("0.00")
     w.later(4)
-    before = w.snapshot()
+    before = _snapshot(w)
     with pytest.raises(RefundLimitError) as err:
         w.biller.refund(adjustment, usd("0.01"))
     assert (err.value.requested, err.value.maximum) == (usd("0.01"), usd("0.00"))
-    assert w.snapshot() == before
+    assert _snapshot(w) == before
     _dump(w, "refused refund on the adjustment invoice")
     w.later(5)
     a = w.biller.refund_credit(AGR)
@@ -607,13 +548,13 @@ def test_an_adjustment_invoice_is_capped_by_its_items_credit(policy: CreditPolic
     # 1.00 paid, re-priced to 1.50 (0.50 paid on the adjustment invoice), then
     # to 0.10: the 1.40 credit on the first invoice takes back 0.40 of what the
     # adjustment invoice billed, so only 0.10 of its 0.50 may still be refunded.
-    w = World(credit_policy=policy)
-    w.open([("design", "1.00")])
+    w = _world(credit_policy=policy)
+    w.open(proposal([("design", "1.00")]))
     w.complete("design")
     w.later(1)
-    w.reprice("design", "1.50", am="am-1")
+    w.reprice("design", "1.50", amendment_id="am-1")
     w.later(2)
-    w.reprice("design", "0.10", am="am-2")
+    w.reprice("design", "0.10", amendment_id="am-2")
     w.biller.run(w.clock.today())
     a = w.biller.load(AGR)
     _dump(w, "reprice to 0.10")
@@ -621,11 +562,11 @@ def test_an_adjustment_invoice_is_capped_by_its_items_credit(policy: CreditPolic
     moved = usd("1.40") if policy is CreditPolicy.APPLY_TO_NEXT_INVOICES else usd("0.00")
     assert a.credit_balance == moved
     assert refundable(a, adjustment) == usd("0.10")
-    before = w.snapshot()
+    before = _snapshot(w)
     with pytest.raises(RefundLimitError) as err:
         w.biller.refund(adjustment, usd("0.50"))
     assert err.value.maximum == usd("0.10")
-    assert w.snapshot() == before
+    assert _snapshot(w) == before
     w.biller.refund(adjustment, usd("0.10"))
     a = w.biller.load(AGR)
     assert refundable(a, adjustment) == usd("0.00")

@@ -12,13 +12,24 @@ holds them; the functions build the values.
 ['1000.00 USD']
 >>> w.charged(), w.balance(Account.RECEIVABLE)
 ([Money('1000.00', 'USD')], Money('0.00', 'USD'))
+
+A world can use any :class:`~milestonebill.gateways.memory.InMemoryGateway`
+(a subclass that misbehaves, say), start at another moment, and show how
+a step changed (or did not change) what the store and gateway hold:
+
+>>> w = World(clock=FixedClock(datetime(2024, 1, 31, 9, tzinfo=UTC)))
+>>> a = w.open(proposal([("design", "1000.00")], collection=Collection.SEND_INVOICE),
+...            payment_method=None)
+>>> before = w.snapshot("entries", "charges")
+>>> w.later(1), w.complete("design").charges, w.snapshot("entries", "charges") == before
+(datetime.date(2024, 2, 1), (), False)
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar, cast, overload
 
 from milestonebill.agreement import (
     Agreement,
@@ -27,34 +38,43 @@ from milestonebill.agreement import (
     ApprovalRules,
     ChangeMilestoneAmount,
     Collection,
+    Operation,
     PackageOption,
     PaymentMethodKind,
     PaymentMethodRef,
     Proposal,
     ProposalId,
+    approve,
+    cancel,
     complete_milestone,
     propose,
     sign,
 )
 from milestonebill.clock import FixedClock
 from milestonebill.engine import Biller, RunSummary
-from milestonebill.gateways.base import GatewayEventKind
+from milestonebill.gateways.base import GatewayEvent, GatewayEventKind
 from milestonebill.gateways.memory import InMemoryGateway
 from milestonebill.ids import AgreementId, FirmId, InvoiceId
+from milestonebill.invoicing import invoice_balance
 from milestonebill.ledger import Account
 from milestonebill.money import Currency, Money
 from milestonebill.schedule import BillingSchedule, Milestone, MilestoneId, RecurringCharge, Trigger
 from milestonebill.stores.base import BillingStore
 from milestonebill.stores.memory import InMemoryStore
+from milestonebill.testing.faults import Faults
 
 __all__ = [
     "AGREEMENT",
     "CARD",
     "FIRM",
+    "GATEWAY_PARTS",
+    "SNAPSHOT_PARTS",
+    "STORE_PARTS",
     "T0",
     "World",
     "paid_invoice",
     "proposal",
+    "signed",
     "signed_deposit_agreement",
     "usd",
 ]
@@ -67,7 +87,18 @@ FIRM: Final = FirmId("acme")
 AGREEMENT: Final = AgreementId("agr-1")
 #: A saved card at the in-memory gateway.
 CARD: Final = PaymentMethodRef("memory", "cus_1", "pm_card", PaymentMethodKind.CARD)
+#: The parts of :meth:`World.snapshot` the store holds, in snapshot order.
+STORE_PARTS: Final = ("agreements", "next_due", "invoices", "credit_notes", "entries",
+                      "notifications", "unfinished")
+#: The parts of :meth:`World.snapshot` the gateway holds, in snapshot order.
+GATEWAY_PARTS: Final = ("charges", "gateway_events")
+#: Every part of :meth:`World.snapshot`, in order.
+SNAPSHOT_PARTS: Final = STORE_PARTS + GATEWAY_PARTS
 _NO_APPROVAL: Final = ApprovalRules(require_client_approval=False)
+# More host notifications than any scenario leaves pending.
+_ALL_NOTES: Final = 10_000
+
+_G = TypeVar("_G", bound=InMemoryGateway)
 
 
 def usd(amount: str) -> Money:
@@ -76,34 +107,42 @@ def usd(amount: str) -> Money:
 
 
 def proposal(
-    milestones: Sequence[tuple[str, str] | Milestone] = (),
+    milestones: Sequence[tuple[str, str | Money] | Milestone] = (),
     recurring: Sequence[RecurringCharge] = (),
     *,
-    currency: str = "USD",
+    currency: str | Currency = "USD",
     collection: Collection = Collection.AUTO_CHARGE,
     approval: ApprovalRules = _NO_APPROVAL,
 ) -> Proposal:
     """A one-package proposal ``"std"``: milestones given as values or as
     ``(id, amount)`` pairs billed on completion, and recurring charges.
 
+    A pair's amount is a string in ``currency`` or a :class:`Money`.
     Amendments need no client approval unless ``approval`` says so.
     """
     cur = Currency.of(currency)
     ms = [m if isinstance(m, Milestone) else
-          Milestone(MilestoneId(m[0]), m[0].title(), amount=Money(m[1], cur))
+          Milestone(MilestoneId(m[0]), m[0].title(),
+                    amount=m[1] if isinstance(m[1], Money) else Money(m[1], cur))
           for m in milestones]
     s = BillingSchedule(currency=cur, milestones=ms, recurring=list(recurring))
     return Proposal(ProposalId("p-1"), "Acme", cur, (PackageOption("std", "Std", s),),
                     collection=collection, approval=approval)
 
 
+def signed(offer: Proposal, *, at: datetime = T0,
+           payment_method: PaymentMethodRef | None = CARD,
+           agreement_id: AgreementId = AGREEMENT) -> Agreement:
+    """``offer``'s package ``"std"`` signed by Ada at ``at`` (not stored)."""
+    return sign(offer, option="std", signer="Ada", payment_method=payment_method,
+                agreement_id=agreement_id, signed_at=at)
+
+
 def signed_deposit_agreement(*, signed_on: date, amount: str = "250.00") -> Agreement:
     """An agreement (not stored) with one deposit milestone billed on signing."""
     deposit = Milestone(MilestoneId("deposit"), "Deposit", amount=usd(amount),
                         trigger=Trigger.ON_SIGNING)
-    at = datetime.combine(signed_on, T0.timetz())
-    return sign(proposal([deposit]), option="std", signer="Ada", payment_method=CARD,
-                agreement_id=AGREEMENT, signed_at=at)
+    return signed(proposal([deposit]), at=datetime.combine(signed_on, T0.timetz()))
 
 
 def paid_invoice(amount: str) -> tuple[Agreement, InvoiceId]:
@@ -114,20 +153,56 @@ def paid_invoice(amount: str) -> tuple[Agreement, InvoiceId]:
     return w.load(), InvoiceId(invoice.id)
 
 
-class World:
+class World(Generic[_G]):
     """A Biller over a store and an in-memory gateway, with a clock to move.
 
     ``store`` defaults to an :class:`~milestonebill.stores.memory.InMemoryStore`
-    on the world's clock; keyword arguments go to the
-    :class:`~milestonebill.engine.Biller` (``fees`` to the gateway).
+    on the world's clock; ``gateway`` to an
+    :class:`~milestonebill.gateways.memory.InMemoryGateway` charging
+    ``fees``; ``clock`` to a :class:`~milestonebill.clock.FixedClock` at
+    :data:`T0`, and the world starts where the clock stands.  With
+    ``faults`` the world's Biller reaches the store and gateway through
+    :class:`~milestonebill.testing.faults.Faults` (a worker that can
+    crash); :meth:`worker` gives another Biller without them.  Other
+    keyword arguments go to the :class:`~milestonebill.engine.Biller`.
     """
 
-    def __init__(self, store: BillingStore | None = None, **biller: Any) -> None:
-        self.clock = FixedClock(T0)
+    @overload
+    def __init__(self, store: BillingStore | None = None, *, gateway: _G,
+                 clock: FixedClock | None = None, faults: Faults | None = None,
+                 **biller: Any) -> None: ...
+
+    @overload
+    def __init__(self: World[InMemoryGateway], store: BillingStore | None = None, *,
+                 fees: Callable[[Money], Money | None] | None = None,
+                 clock: FixedClock | None = None, faults: Faults | None = None,
+                 **biller: Any) -> None: ...
+
+    def __init__(self, store: BillingStore | None = None, *, gateway: Any = None,
+                 fees: Callable[[Money], Money | None] | None = None,
+                 clock: FixedClock | None = None, faults: Faults | None = None,
+                 **biller: Any) -> None:
+        if gateway is not None and fees is not None:
+            raise TypeError("give the fees to the gateway passed in")
+        self.clock = clock if clock is not None else FixedClock(T0)
+        #: The moment the world started: :meth:`later` counts from it.
+        self.start = self.clock.now()
         self.store: BillingStore = store if store is not None else InMemoryStore(
             clock=self.clock)
-        self.gateway = InMemoryGateway(fees=biller.pop("fees", None))
-        self.biller = Biller(self.store, self.gateway, clock=self.clock, firm_id=FIRM, **biller)
+        self.gateway: _G = gateway if gateway is not None else cast(_G, InMemoryGateway(fees=fees))
+        self._settings = biller
+        self.biller = self.worker(faults)
+
+    def worker(self, faults: Faults | None = None, **biller: Any) -> Biller:
+        """Another Biller on the world's store, gateway and clock, with its
+        settings overridden by ``biller``: a second worker, or one restarted
+        after a crash.  With ``faults`` it reaches them through the fault hook.
+        """
+        settings = {**self._settings, **biller}
+        if faults is None:
+            return Biller(self.store, self.gateway, clock=self.clock, firm_id=FIRM, **settings)
+        return Biller(faults.store(self.store), faults.gateway(self.gateway), clock=self.clock,
+                      firm_id=FIRM, **settings)
 
     # -- acting
 
@@ -135,9 +210,8 @@ class World:
              agreement_id: AgreementId = AGREEMENT) -> Agreement:
         """Sign ``offer`` (default: design 1,000.00 and build 1,500.00) now and store it."""
         offer = offer or proposal([("design", "1000.00"), ("build", "1500.00")])
-        return self.biller.open(sign(offer, option="std", signer="Ada",
-                                     payment_method=payment_method, agreement_id=agreement_id,
-                                     signed_at=self.clock.now()))
+        return self.biller.open(signed(offer, at=self.clock.now(), payment_method=payment_method,
+                                       agreement_id=agreement_id))
 
     def complete(self, milestone: str, agreement_id: AgreementId = AGREEMENT) -> RunSummary:
         """Complete a milestone now and bill what that makes due."""
@@ -145,20 +219,47 @@ class World:
         e = complete_milestone(a, MilestoneId(milestone), by="Ada", at=self.clock.now())
         return self.biller.handle(agreement_id, e)
 
-    def reprice(self, milestone: str, amount: str, amendment_id: str = "am-1",
+    def reprice(self, milestone: str, amount: str | Money, amendment_id: str = "am-1",
                 agreement_id: AgreementId = AGREEMENT) -> RunSummary:
         """Amend a milestone's amount, effective today, and bill what that makes due."""
         a = self.biller.load(agreement_id)
-        op = ChangeMilestoneAmount(self.clock.today(), MilestoneId(milestone),
-                                   Money(amount, a.currency))
+        price = amount if isinstance(amount, Money) else Money(amount, a.currency)
+        op = ChangeMilestoneAmount(self.clock.today(), MilestoneId(milestone), price)
         e = propose(a, Amendment(AmendmentId(amendment_id), (op,)), by="Bo",
                     at=self.clock.now())
         return self.biller.handle(agreement_id, e)
 
+    def amend(self, *changes: Operation, amendment_id: str = "am-1",
+              approved_by: str | None = None, agreement_id: AgreementId = AGREEMENT) -> None:
+        """Propose an amendment now and, if ``approved_by`` is given, approve
+        it; both are recorded without billing (the next run bills)."""
+        a = self.biller.load(agreement_id)
+        am = Amendment(AmendmentId(amendment_id), changes)
+        self.biller.record(agreement_id, [propose(a, am, by="Bo", at=self.clock.now())])
+        if approved_by is not None:
+            a = self.biller.load(agreement_id)
+            self.biller.record(agreement_id, [approve(a, AmendmentId(amendment_id),
+                                                      by=approved_by, at=self.clock.now())])
+
+    def cancel(self, agreement_id: AgreementId = AGREEMENT) -> RunSummary:
+        """Cancel the agreement, effective today, and bill (credit) what that makes due."""
+        a = self.biller.load(agreement_id)
+        return self.biller.handle(agreement_id, cancel(a, at=self.clock.now()))
+
+    def deliver(self, since: int = 0) -> None:
+        """Hand the gateway's webhooks for its events from index ``since`` on
+        to the Biller, in order."""
+        for event in self.webhooks(since):
+            self.biller.apply_gateway_event(event)
+
     def later(self, days: int = 0, **delta: float) -> date:
-        """Move the clock to ``days`` (and ``hours=``, ``minutes=``...) after T0."""
-        self.clock.set(T0 + timedelta(days=days, **delta))
+        """Move the clock to ``days`` (and ``hours=``, ``minutes=``...) after the start."""
+        self.clock.set(self.start + timedelta(days=days, **delta))
         return self.clock.today()
+
+    def on(self, day: date) -> None:
+        """Move the clock to ``day``, at the time of day the world started."""
+        self.clock.set(datetime.combine(day, self.start.timetz()))
 
     # -- asking
 
@@ -166,11 +267,12 @@ class World:
         """The agreement as stored."""
         return self.biller.load(agreement_id)
 
-    def balance(self, account: Account, currency: str = "USD") -> Money:
-        """The ledger balance of ``account`` (debit minus credit)."""
-        return self.store.balance(account, currency=currency)
+    def balance(self, account: Account, currency: str | Currency = "USD",
+                as_of: date | None = None) -> Money:
+        """The ledger balance of ``account`` (debit minus credit), at the end of ``as_of``."""
+        return self.store.balance(account, currency=currency, as_of=as_of)
 
-    def ledger_sum(self, currency: str = "USD") -> int:
+    def ledger_sum(self, currency: str | Currency = "USD") -> int:
         """Debits minus credits over every account: 0 when the books balance."""
         return sum(m.minor for m in self.store.balances(currency=currency).values())
 
@@ -182,15 +284,85 @@ class World:
         """How many refunds the gateway made."""
         return sum(1 for e in self.gateway.events if e.kind is GatewayEventKind.PAYMENT_REFUNDED)
 
+    def webhooks(self, since: int = 0) -> list[GatewayEvent]:
+        """The gateway's webhooks for its events from index ``since`` on, as
+        the Biller would receive them (each checked to parse)."""
+        out = []
+        for d in self.gateway.deliveries(since):
+            event = self.gateway.parse_webhook(d.payload, d.signature_header, d.received_at)
+            if event is None:
+                raise AssertionError(f"the gateway's own webhook did not parse: {d.payload!r}")
+            out.append(event)
+        return out
+
+    def check_money(self, agreement_id: AgreementId = AGREEMENT) -> None:
+        """Raise :class:`AssertionError` unless the agreement's money adds up,
+        in minor units, and the ledger of a store holding this agreement
+        alone says the same:
+
+        * credit added == credit applied + credit outstanding;
+        * (payments - refunds) + invoice balances - credit outstanding ==
+          invoiced - credited (a balance below zero is owed to the client);
+        * the ledger balances; receivable == invoice balances; customer
+          credit == -outstanding; clearing + gateway fees == payments - refunds.
+        """
+        a = self.load(agreement_id)
+
+        def total(values: Iterable[Money]) -> int:
+            return sum(m.minor for m in values)
+
+        paid, refunded = total(p.amount for p in a.payments), total(r.amount for r in a.refunds)
+        outstanding = a.credit_balance.minor
+        balances = sum(invoice_balance(a, i.id).minor for i in a.invoices)
+        books = self.store.balances(currency=a.currency)
+
+        def account(x: Account) -> int:
+            return books.get(x, Money.zero(a.currency)).minor
+
+        checks = {
+            "credit added == applied + outstanding": total(c.amount for c in a.credits_added)
+            == total(c.amount for c in a.credits_applied) + outstanding,
+            "(paid - refunded) + balances - outstanding == invoiced - credited":
+            (paid - refunded) + balances - outstanding
+            == total(i.total for i in a.invoices) - total(c.total for c in a.credit_notes),
+            "the ledger balances": total(books.values()) == 0,
+            "receivable == balances": account(Account.RECEIVABLE) == balances,
+            "customer credit == -outstanding": account(Account.CUSTOMER_CREDIT) == -outstanding,
+            "clearing + fees == paid - refunded":
+            account(Account.CLEARING) + account(Account.GATEWAY_FEES) == paid - refunded,
+        }
+        broken = [what for what, holds in checks.items() if not holds]
+        if broken:
+            raise AssertionError(f"{agreement_id}: not {broken}")
+
     def notes(self) -> list[str]:
         """The kinds of the host notifications not yet acknowledged, in order."""
-        return [n.kind for n in self.store.pending_notifications(1000)]
+        return [n.kind for n in self.store.pending_notifications(_ALL_NOTES)]
 
-    def snapshot(self) -> Any:
-        """Everything the store and gateway hold, to compare before and after a step."""
-        ids = self.store.agreement_ids()
-        return ({a: self.store.load(a) for a in ids}, {a: self.store.next_due(a) for a in ids},
-                self.store.invoices(FIRM), self.store.invoices(FirmId(f"{FIRM}/credit-notes")),
-                [e.canonical() for e in self.store.entries()],
-                self.store.pending_notifications(1000), self.store.unfinished_attempts(),
-                list(self.gateway.charges), len(self.gateway.events))
+    def snapshot(self, *parts: str) -> tuple[Any, ...]:
+        """What the store and gateway hold, to compare before and after a step:
+        the named :data:`SNAPSHOT_PARTS` in the order given, or all of them.
+
+        ``agreements`` and ``next_due`` map each agreement id to its stored
+        agreement and next billing date; ``invoices`` and ``credit_notes``
+        are the number records; ``entries`` the journal (canonical text);
+        ``notifications`` those pending; ``unfinished`` the attempts without
+        an outcome; ``charges`` the gateway's charges and ``gateway_events``
+        how many events it has emitted.
+        """
+        store, gateway = self.store, self.gateway
+        read: dict[str, Callable[[], object]] = {
+            "agreements": lambda: {a: store.load(a) for a in store.agreement_ids()},
+            "next_due": lambda: {a: store.next_due(a) for a in store.agreement_ids()},
+            "invoices": lambda: store.invoices(FIRM),
+            "credit_notes": lambda: store.invoices(FirmId(f"{FIRM}/credit-notes")),
+            "entries": lambda: [e.canonical() for e in store.entries()],
+            "notifications": lambda: store.pending_notifications(_ALL_NOTES),
+            "unfinished": store.unfinished_attempts,
+            "charges": lambda: gateway.charges,
+            "gateway_events": lambda: len(gateway.events),
+        }
+        unknown = [p for p in parts if p not in read]
+        if unknown:
+            raise ValueError(f"no snapshot part {unknown}; the parts are {SNAPSHOT_PARTS}")
+        return tuple(read[p]() for p in parts or SNAPSHOT_PARTS)

@@ -24,6 +24,7 @@ from fractions import Fraction
 from operator import lt, sub
 
 from milestonebill import periods
+from milestonebill._validate import check_date
 from milestonebill.errors import ValidationError
 from milestonebill.money import (
     Money,
@@ -90,10 +91,10 @@ def allocate_each(totals: Sequence[Money], weights: Sequence[Weight]) -> list[tu
 
 
 def _check_dates(values: Sequence[date], field: str) -> None:
+    # One pass over the types for the whole column; the slow check names the bad one.
     if not set(map(type, values)) <= {date}:
         for i, d in enumerate(values):
-            if type(d) is not date:
-                raise ValidationError(f"{field}[{i}]", "a date (not a datetime)", d)
+            check_date(f"{field}[{i}]", d)
 
 
 def _check_ints(values: Sequence[int], field: str) -> None:

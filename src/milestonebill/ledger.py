@@ -44,12 +44,13 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
 from milestonebill._json import canonical_json, decode, encode
+from milestonebill._validate import check_date
 from milestonebill.errors import (
     CurrencyMismatchError,
     DuplicateIdError,
@@ -212,9 +213,7 @@ def _lines(value: Iterable[JournalLine]) -> tuple[JournalLine, ...]:
 
 
 def _posted_on(value: object) -> date:
-    if isinstance(value, datetime) or not isinstance(value, date):
-        raise ValidationError("posted_on", "a date (not a datetime)", value)
-    return value
+    return check_date("posted_on", value)
 
 
 @attrs.frozen

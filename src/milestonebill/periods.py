@@ -37,6 +37,7 @@ from operator import le
 
 import attrs
 
+from milestonebill._validate import check_date, parse_date
 from milestonebill.errors import ValidationError
 from milestonebill.money import Money, Rounding, round_ratio
 
@@ -53,20 +54,6 @@ __all__ = [
     "prorate_partition",
     "prorate_pieces",
 ]
-
-
-def _check_date(value: object, field: str) -> date:
-    """Accept a ``date`` (not a ``datetime``) or an ISO ``YYYY-MM-DD`` string."""
-    if isinstance(value, datetime):
-        raise ValidationError(field, "a date, not a datetime", value)
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise ValidationError(field, "an ISO date such as '2024-01-31'", value) from None
-    raise ValidationError(field, "a date", value)
 
 
 def days_in_month(year: int, month: int) -> int:
@@ -141,17 +128,16 @@ class Period:
 
     def __attrs_post_init__(self) -> None:
         for name, value in (("start", self.start), ("end", self.end)):
-            if isinstance(value, datetime) or not isinstance(value, date):
-                expected = "a date, not a datetime" if isinstance(value, datetime) else (
-                    "a date (use Period.of for ISO strings)")
-                raise ValidationError(name, expected, value)
+            if isinstance(value, str):
+                raise ValidationError(name, "a date (use Period.of for ISO strings)", value)
+            check_date(name, value)
         if not self.start < self.end:
             raise ValidationError("end", f"after start {self.start.isoformat()}", self.end)
 
     @classmethod
     def of(cls, start: date | str, end: date | str) -> Period:
         """A period from two dates or ISO date strings."""
-        return cls(_check_date(start, "start"), _check_date(end, "end"))
+        return cls(parse_date("start", start), parse_date("end", end))
 
     @classmethod
     def month(cls, year: int, month: int) -> Period:
@@ -409,7 +395,7 @@ def prorate_partition(
         raise ValidationError("rounding", "a Rounding", rounding)
     bounds = [whole.start]
     for i, raw in enumerate(cuts):
-        c = _check_date(raw, f"cuts[{i}]")
+        c = parse_date(f"cuts[{i}]", raw)
         if not bounds[-1] < c < whole.end:
             raise ValidationError(
                 f"cuts[{i}]", f"a date after {bounds[-1].isoformat()} and before "

@@ -53,8 +53,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from milestonebill._json import canonical_json, parse_json_object
-from milestonebill._validate import utc_datetime
-from milestonebill.errors import ValidationError
+from milestonebill._validate import check_id, check_int, utc_datetime
 from milestonebill.ids import AgreementId, AttemptKey, EventId, FirmId, InvoiceId, WorkerId
 from milestonebill.ledger import Ledger
 from milestonebill.money import Money
@@ -86,15 +85,13 @@ __all__ = [
 
 def _nonempty(field: str) -> Any:
     def check(_inst: object, _attr: object, value: object) -> None:
-        if not isinstance(value, str) or not value:
-            raise ValidationError(field, "a non-empty string", value)
+        check_id(field, value)
 
     return check
 
 
 def _version(_inst: object, _attr: object, value: int) -> None:
-    if type(value) is not int or value < 0:
-        raise ValidationError("version", "an int, 0 or more", value)
+    check_int("version", value, at_least=0)
 
 
 @attrs.frozen
@@ -137,8 +134,7 @@ class StoredEvent:
 
 
 def _attempt_no(_inst: object, _attr: object, value: int) -> None:
-    if type(value) is not int or value < 1:
-        raise ValidationError("attempt", "an int, 1 or more", value)
+    check_int("attempt", value, at_least=1)
 
 
 def _optional_json(value: Mapping[str, Any] | str | None) -> str | None:

@@ -394,7 +394,7 @@ def _series_earned(items: Iterable[PlanItem], as_of: date, less: Mapping[PlanKey
     return total
 
 
-def earned(agreement: Agreement, as_of: date) -> dict[ObligationId, Money]:
+def earned(agreement: Agreement, as_of: date) -> dict[str, Money]:
     """Revenue each obligation has earned by the end of ``as_of`` (cumulative).
 
     Its price times its progress, rounded once half up to the minor unit;
@@ -407,7 +407,7 @@ def earned(agreement: Agreement, as_of: date) -> dict[ObligationId, Money]:
     plan = [i for i in billing_plan(agreement, through=through)
             if i.kind is ChargeKind.RECURRING]
     less = concessions(agreement)
-    out: dict[ObligationId, Money] = {}
+    out: dict[str, Money] = {}
     for o in model.obligations:
         if o.series is not None:
             minor = _series_earned((i for i in plan if i.item_id == o.series), as_of, less)

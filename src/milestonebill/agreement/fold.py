@@ -580,23 +580,24 @@ def _on_credit_applied(a: Agreement, e: CreditApplied) -> _Fields:
     return {"credits_applied": (*a.credits_applied, e)}
 
 
-def _input_obligation(a: Agreement, obligation_id: str, as_of: date) -> ObligationTerms:
-    terms = next((o for o in a.obligation_terms if o.id == obligation_id), None)
+def _input_event(a: Agreement, e: ProgressReported | EstimateRevised,
+                 earlier: Sequence[ProgressReported | EstimateRevised], what: str) -> None:
+    """Checks both input-measure events share: the obligation is measured by
+    hours, costs or units, and the events of one obligation are in date order
+    from signing on."""
+    _require(a, e, _AMENDABLE)
+    terms = next((o for o in a.obligation_terms if o.id == e.obligation_id), None)
     if terms is None or not terms.progress.is_input:
         raise ValidationError("obligation_id", "an obligation of the package measured by "
-                              "hours, costs or units", obligation_id)
-    if as_of < a.signed_on:
-        raise ValidationError("as_of", f"a date on or after signing ({a.signed_on})", as_of)
-    return terms
+                              "hours, costs or units", e.obligation_id)
+    first = earlier[-1].as_of if earlier else a.signed_on
+    if e.as_of < first:
+        raise ValidationError("as_of", f"on or after {what} ({first})", e.as_of)
 
 
 def _on_progress_reported(a: Agreement, e: ProgressReported) -> _Fields:
-    _require(a, e, _AMENDABLE)
-    _input_obligation(a, e.obligation_id, e.as_of)
     earlier = [r for r in a.progress_reports if r.obligation_id == e.obligation_id]
-    if earlier and e.as_of < earlier[-1].as_of:
-        raise ValidationError("as_of", f"on or after the last report ({earlier[-1].as_of})",
-                              e.as_of)
+    _input_event(a, e, earlier, "the last report" if earlier else "signing")
     if e.to_date < (earlier[-1].to_date if earlier else 0):
         raise ValidationError("to_date", f"at least {earlier[-1].to_date} (progress to date "
                               "never goes backwards)", e.to_date)
@@ -608,12 +609,8 @@ def _on_progress_reported(a: Agreement, e: ProgressReported) -> _Fields:
 
 
 def _on_estimate_revised(a: Agreement, e: EstimateRevised) -> _Fields:
-    _require(a, e, _AMENDABLE)
-    _input_obligation(a, e.obligation_id, e.as_of)
     earlier = [r for r in a.estimates if r.obligation_id == e.obligation_id]
-    if earlier and e.as_of < earlier[-1].as_of:
-        raise ValidationError("as_of", f"on or after the last revision ({earlier[-1].as_of})",
-                              e.as_of)
+    _input_event(a, e, earlier, "the last revision" if earlier else "signing")
     done = a.progress(e.obligation_id)
     if e.total <= 0 or e.total < done:
         raise ValidationError("total", f"a positive total, at least the {done} reported "

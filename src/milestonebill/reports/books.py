@@ -65,7 +65,7 @@ def revenue_schedule(agreement: Agreement, span: Period, *,
     to what it earned over ``span``; periods with nothing earned are left
     out.  Progress after today's reports is what the agreement says now.
     """
-    names = {o.id: o.terms.name for o in revenue_model(
+    names: dict[str, str] = {o.id: o.terms.name for o in revenue_model(
         agreement, through=span.end + timedelta(days=1)).obligations}
     before = earned(agreement, span.start - timedelta(days=1))
     rows: list[RevenueRow] = []

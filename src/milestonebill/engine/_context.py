@@ -5,12 +5,14 @@ Private to :mod:`milestonebill.engine`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any, Final
 
 import attrs
 
+from milestonebill._json import parse_json_object
 from milestonebill._validate import check_id, utc_datetime
 from milestonebill.agreement import Agreement, Event, apply, event_from_json, event_to_json
 from milestonebill.clock import Clock
@@ -24,7 +26,7 @@ from milestonebill.refunds import Intent
 from milestonebill.stores.base import BillingStore, StoredEvent
 from milestonebill.work import next_due
 
-__all__ = ["CONCURRENCY_RETRIES", "Context", "Settings", "end_of", "stored"]
+__all__ = ["CONCURRENCY_RETRIES", "Context", "Settings", "decoded", "end_of", "stored"]
 
 #: How often a unit of work is redone after another writer appended first.
 CONCURRENCY_RETRIES: Final = 5
@@ -59,6 +61,16 @@ def stored(agreement_id: str, event: Event) -> StoredEvent:
                        type(event).__name__, event.effective_at, event_to_json(event))
 
 
+@functools.lru_cache(maxsize=8192)
+def decoded(payload: str) -> Event:
+    """The event whose canonical JSON text is ``payload``.
+
+    Events are immutable values and stored text never changes, so a
+    Biller that loads the same agreement again decodes only what is new.
+    """
+    return event_from_json(parse_json_object(payload, "payload"))
+
+
 def end_of(day: date) -> datetime:
     """The last instant of ``day`` (UTC)."""
     return datetime.combine(day, time.max, tzinfo=UTC)
@@ -87,7 +99,7 @@ class Context:
         events = self.store.load(agreement_id)
         if not events:
             raise NotFoundError(f"no agreement {agreement_id!r} in the store")
-        return Agreement.from_events(event_from_json(e.data) for e in events)
+        return Agreement.from_events(decoded(e.payload) for e in events)
 
     def agreement_of(self, invoice_id: InvoiceId) -> Agreement:
         """The agreement an issued invoice belongs to."""

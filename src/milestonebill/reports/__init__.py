@@ -1,8 +1,11 @@
 """The firm's view of its money: reports read from agreements and the books.
 
-Pure functions of agreements, ledger entries and dates; see ``docs/books.md``.
+Pure functions of agreements, ledger entries and dates.  Every report is a
+:class:`Table` of typed rows, with ``to_records()`` (JSON), ``to_pandas()``
+(extra ``pandas``) and an HTML view for notebooks; see ``docs/books.md``.
 """
 
+from milestonebill.reports._table import Table
 from milestonebill.reports.books import (
     ContractBalance,
     RemainingObligation,
@@ -19,6 +22,7 @@ __all__ = [
     "RemainingObligation",
     "RevenueRow",
     "RollforwardRow",
+    "Table",
     "contract_positions",
     "remaining_obligations",
     "revenue_schedule",

@@ -28,6 +28,7 @@ from milestonebill.ledger import Account, JournalEntry
 from milestonebill.money import Currency, Money
 from milestonebill.periods import Period, add_months
 from milestonebill.recognition import Granularity, buckets
+from milestonebill.reports._table import Table
 from milestonebill.revenue import Obligation, earned, revenue_model
 
 __all__ = [
@@ -57,7 +58,7 @@ class RevenueRow:
 
 
 def revenue_schedule(agreement: Agreement, span: Period, *,
-                     granularity: Granularity = Granularity.MONTH) -> list[RevenueRow]:
+                     granularity: Granularity = Granularity.MONTH) -> Table[RevenueRow]:
     """Revenue each obligation earns in each period of ``span`` (cut at period ends).
 
     Each row is what was earned by the end of the period less what was
@@ -76,7 +77,7 @@ def revenue_schedule(agreement: Agreement, span: Period, *,
             if delta.minor:
                 rows.append(RevenueRow(agreement.id, oid, names.get(oid, oid), piece, delta))
         before = now
-    return rows
+    return Table("Revenue schedule", rows)
 
 
 # ---------------------------------------------------------------- remaining obligations
@@ -137,7 +138,7 @@ def _split(remaining: int, as_of: date, period: Period | None, end: date | None
 
 
 def remaining_obligations(agreement: Agreement, as_of: date, *,
-                          horizon_months: int = 24) -> list[RemainingObligation]:
+                          horizon_months: int = 24) -> Table[RemainingObligation]:
     """The transaction price allocated to obligations not yet satisfied at ``as_of``.
 
     Recurring series count their service periods that start within
@@ -160,7 +161,7 @@ def remaining_obligations(agreement: Agreement, as_of: date, *,
         out.append(RemainingObligation(agreement.id, o.id, as_of, o.price, left,
                                        Money.from_minor(a, cur), Money.from_minor(b, cur),
                                        Money.from_minor(c, cur), how))
-    return out
+    return Table("Remaining performance obligations", out)
 
 
 def _series_span(agreement: Agreement, o: Obligation, through: date) -> Period | None:
@@ -195,7 +196,7 @@ def _net_of(entries: Iterable[JournalEntry], currency: Currency) -> dict[str, in
 
 
 def contract_positions(entries: Iterable[JournalEntry], as_of: date,
-                       currency: Currency | str) -> list[ContractBalance]:
+                       currency: Currency | str) -> Table[ContractBalance]:
     """Every contract's net balance from the entries posted on or before ``as_of``.
 
     A contract with a net debit is a contract asset, one with a net credit a
@@ -204,10 +205,10 @@ def contract_positions(entries: Iterable[JournalEntry], as_of: date,
     cur = Currency.of(currency)
     net = _net_of((e for e in entries if e.posted_on <= as_of), cur)
     zero = Money.zero(cur)
-    return [ContractBalance(aid, as_of,
-                             Money.from_minor(-n, cur) if n < 0 else zero,
-                             Money.from_minor(n, cur) if n > 0 else zero)
-            for aid, n in sorted(net.items())]
+    return Table("Contract balances", [ContractBalance(aid, as_of,
+                                                       Money.from_minor(-n, cur) if n < 0 else zero,
+                                                       Money.from_minor(n, cur) if n > 0 else zero)
+                                       for aid, n in sorted(net.items())])
 
 
 # ---------------------------------------------------------------- roll-forward
@@ -234,7 +235,7 @@ def _movement(e: JournalEntry) -> int:
 
 def rollforward(entries: Sequence[JournalEntry], periods: Iterable[Period], *,
                 currency: Currency | str, agreement_id: str | None = None
-                ) -> list[RollforwardRow]:
+                ) -> Table[RollforwardRow]:
     """The deferred revenue roll-forward (net contract liability) per period.
 
     Billings are invoices issued, credits their credit notes, recognised the
@@ -261,4 +262,4 @@ def rollforward(entries: Sequence[JournalEntry], periods: Iterable[Period], *,
             p, Money.from_minor(opening, cur), Money.from_minor(moved["issue"], cur),
             Money.from_minor(-moved["credit"], cur), Money.from_minor(-moved["revenue"], cur),
             Money.from_minor(moved["other"], cur), Money.from_minor(closing, cur)))
-    return rows
+    return Table("Deferred revenue roll-forward", rows)

@@ -2,7 +2,8 @@
 
 Pure functions of agreements, ledger entries and dates.  Every report is a
 :class:`Table` of typed rows, with ``to_records()`` (JSON), ``to_pandas()``
-(extra ``pandas``) and an HTML view for notebooks; see ``docs/books.md``.
+(extra ``pandas``) and an HTML view for notebooks; see ``docs/books.md`` and
+``docs/retainers.md`` (MRR, ARR, movements and net revenue retention).
 """
 
 from milestonebill.reports._table import Table
@@ -16,14 +17,40 @@ from milestonebill.reports.books import (
     revenue_schedule,
     rollforward,
 )
+from milestonebill.reports.retainers import (
+    Movement,
+    MovementRow,
+    MovementTotal,
+    MrrRow,
+    MrrTotal,
+    RetentionRow,
+    monthly_equivalent,
+    movement_totals,
+    mrr,
+    mrr_movements,
+    mrr_totals,
+    net_revenue_retention,
+)
 
 __all__ = [
     "ContractBalance",
+    "Movement",
+    "MovementRow",
+    "MovementTotal",
+    "MrrRow",
+    "MrrTotal",
     "RemainingObligation",
+    "RetentionRow",
     "RevenueRow",
     "RollforwardRow",
     "Table",
     "contract_positions",
+    "monthly_equivalent",
+    "movement_totals",
+    "mrr",
+    "mrr_movements",
+    "mrr_totals",
+    "net_revenue_retention",
     "remaining_obligations",
     "revenue_schedule",
     "rollforward",

@@ -86,3 +86,24 @@ def test_the_firms_movements_over_a_year_add_up_to_its_closing_mrr(
     total = Money.total((m.new + m.expansion - m.contraction - m.churn for m in moves),
                         currency="USD")
     assert opening + total == closing
+
+
+def test_monthly_movements_are_the_month_by_month_totals_and_chain(
+        firm: tuple[Firm, list[Agreement]]) -> None:
+    from milestonebill.reports import monthly_movements, movement_totals
+
+    f, agreements = firm
+    start = f.start.replace(day=1)
+    months = 17  # the firm's whole life: anniversaries escalate in the second year
+    by_month = list(monthly_movements(agreements, start, months))
+    expected = []
+    for i in range(months):
+        expected.extend(movement_totals(
+            mrr_movements(agreements, add_months(start, i), add_months(start, i + 1))))
+    assert by_month == sorted(expected, key=lambda t: (t.start, t.opening.currency.code))
+    assert any(t.new.minor for t in by_month) and any(t.expansion.minor for t in by_month)
+    for before, after in zip(by_month, by_month[1:], strict=False):
+        if before.opening.currency == after.opening.currency and before.end == after.start:
+            assert before.closing == after.opening
+    last = by_month[-1]
+    assert mrr_totals(mrr(agreements, last.end))[0].mrr == last.closing

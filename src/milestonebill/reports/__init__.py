@@ -2,7 +2,8 @@
 
 Pure functions of agreements, ledger entries and dates.  Every report is a
 :class:`Table` of typed rows, with ``to_records()`` (JSON), ``to_pandas()``
-(extra ``pandas``) and an HTML view for notebooks; see ``docs/books.md``.
+(extra ``pandas``) and an HTML view for notebooks; see ``docs/books.md``
+and ``docs/forecasts.md``.
 """
 
 from milestonebill.reports._table import Table
@@ -16,15 +17,55 @@ from milestonebill.reports.books import (
     revenue_schedule,
     rollforward,
 )
+from milestonebill.reports.forecast import (
+    DEFAULT_ASSUMPTIONS,
+    Approval,
+    Assumptions,
+    BillingRevenueRow,
+    Cadence,
+    CashRow,
+    CollectionLag,
+    CompletionAssumption,
+    ExpectedReceipt,
+    Measure,
+    Scenario,
+    ScenarioRow,
+    Signing,
+    billing_revenue_forecast,
+    cash_forecast,
+    compare_scenarios,
+    expected_receipts,
+    forecast_periods,
+    total,
+)
 
 __all__ = [
+    "DEFAULT_ASSUMPTIONS",
+    "Approval",
+    "Assumptions",
+    "BillingRevenueRow",
+    "Cadence",
+    "CashRow",
+    "CollectionLag",
+    "CompletionAssumption",
     "ContractBalance",
+    "ExpectedReceipt",
+    "Measure",
     "RemainingObligation",
     "RevenueRow",
     "RollforwardRow",
+    "Scenario",
+    "ScenarioRow",
+    "Signing",
     "Table",
+    "billing_revenue_forecast",
+    "cash_forecast",
+    "compare_scenarios",
     "contract_positions",
+    "expected_receipts",
+    "forecast_periods",
     "remaining_obligations",
     "revenue_schedule",
     "rollforward",
+    "total",
 ]

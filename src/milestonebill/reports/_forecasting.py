@@ -515,18 +515,18 @@ def _timing(p: Prepared, u: Unbilled, day: date, as_of: date) -> str:
 
 
 def _not_forecast(p: Prepared) -> list[ExpectedReceipt]:
+    waiting = {mid: how for mid, when, how in p.completions if when is None}
+    if not waiting:
+        return []
     billed = billed_by_key(p.future)
     out: list[ExpectedReceipt] = []
-    for mid, when, how in p.completions:
-        if when is not None:
-            continue
-        for item in billing_plan(p.future, through=p.future.signed_on):
-            if item.kind is ChargeKind.MILESTONE and item.item_id == mid:
-                left = item.amount.minor - billed.get(item.key, (0, None, 0))[0]
-                if left > 0:
-                    out.append(ExpectedReceipt(p.future.id, f"milestone {item.key}", None, None,
-                                               None, Money.from_minor(left, item.amount.currency),
-                                               how, "not forecast"))
+    for item in billing_plan(p.future, through=p.future.signed_on):
+        if item.kind is ChargeKind.MILESTONE and item.item_id in waiting:
+            left = item.amount.minor - billed.get(item.key, (0, None, 0))[0]
+            if left > 0:
+                out.append(ExpectedReceipt(p.future.id, f"milestone {item.key}", None, None,
+                                           None, Money.from_minor(left, item.amount.currency),
+                                           waiting[item.item_id], "not forecast"))
     return out
 
 

@@ -107,6 +107,7 @@ __all__ = [
     "TaxPolicy",
     "TaxRate",
     "TaxRule",
+    "Unbilled",
     "billing_position",
     "compute_tax",
     "due_credit_notes",
@@ -116,6 +117,7 @@ __all__ = [
     "next_billing_date",
     "next_number",
     "refund_credit_note",
+    "unbilled",
 ]
 
 
@@ -250,6 +252,14 @@ def _line(agreement: Agreement, d: _Delta, kind: LineKind) -> InvoiceLine:
     )
 
 
+def _charge_kind(d: _Delta) -> LineKind:
+    """The kind of an invoice line for a positive difference."""
+    if d.documents:
+        return LineKind.ADJUSTMENT
+    assert d.item is not None
+    return LineKind.MILESTONE if d.item.kind is ChargeKind.MILESTONE else LineKind.RECURRING
+
+
 def _numbers(numbering: Numbering | None, count: int) -> list[str | None]:
     if numbering is None:
         return [None] * count
@@ -282,13 +292,7 @@ def due_invoices(
         if d.minor <= 0:
             continue
         assert d.item is not None
-        if d.documents:
-            kind = LineKind.ADJUSTMENT
-        elif d.item.kind is ChargeKind.MILESTONE:
-            kind = LineKind.MILESTONE
-        else:
-            kind = LineKind.RECURRING
-        by_terms.setdefault(d.item.terms, []).append(_line(agreement, d, kind))
+        by_terms.setdefault(d.item.terms, []).append(_line(agreement, d, _charge_kind(d)))
     groups = sorted(by_terms.items(), key=lambda kv: kv[0].net_days)
     numbers = _numbers(numbering, len(groups))
     return tuple(
@@ -371,6 +375,61 @@ def refund_credit_note(
         currency=agreement.currency, issued_on=issued_on, credits=invoice_id, reason=reason,
         lines=[line], tax=tax, number=number, memo=memo,
     )
+
+
+@attrs.frozen
+class Unbilled:
+    """What the plan still bills (or, with ``credit``, credits) for one plan key.
+
+    ``line`` is the line the invoice or credit note would carry,
+    ``billable_on`` the first day :func:`due_invoices` (or
+    :func:`due_credit_notes`) includes it, ``terms`` the payment terms of the
+    invoice it would be on (credits: those of the item, if it is still planned).
+    """
+
+    line: InvoiceLine
+    credit: bool
+    billable_on: date
+    terms: PaymentTerms
+
+
+def unbilled(agreement: Agreement, *, through: date) -> tuple[Unbilled, ...]:
+    """Everything the plan still bills or credits, in the order it becomes billable.
+
+    The same differences between the plan and what was billed that
+    :func:`due_invoices` and :func:`due_credit_notes` bill once their day
+    comes -- milestones, recurring pieces that start before ``through``,
+    adjustments and credits from amendments -- with that day, which may
+    lie before ``through`` or after it (a piece billed in arrears).  An
+    on-completion milestone not yet delivered has no day and is left out;
+    a paused agreement has nothing pending.
+
+    >>> from datetime import UTC, datetime
+    >>> from milestonebill.agreement import (AgreementId, Collection, PackageOption, Proposal,
+    ...     ProposalId, sign)
+    >>> from milestonebill.money import Currency
+    >>> from milestonebill.schedule import BillingSchedule, Interval, ItemId, RecurringCharge
+    >>> s = BillingSchedule(currency=Currency.of("USD"), recurring=[RecurringCharge(
+    ...     ItemId("ret"), "Retainer", Money("900.00", "USD"), Interval.MONTHLY,
+    ...     start=date(2026, 1, 1), count=3, terms=PaymentTerms.net(10))])
+    >>> p = Proposal(ProposalId("p"), "Acme", Currency.of("USD"),
+    ...              (PackageOption("std", "Standard", s),), collection=Collection.SEND_INVOICE)
+    >>> a = sign(p, option="std", signer="Ada", signed_at=datetime(2025, 12, 20, tzinfo=UTC),
+    ...          payment_method=None, agreement_id=AgreementId("agr-u"))
+    >>> [(u.billable_on, str(u.line.amount), str(u.terms)) for u in unbilled(
+    ...     a, through=date(2026, 2, 15))]
+    [(datetime.date(2026, 1, 1), '900.00 USD', 'net 10'), (datetime.date(2026, 2, 1), '900.00 USD', 'net 10')]
+    """
+    if not isinstance(through, date):
+        raise ValidationError("through", "a date", through)
+    out: list[Unbilled] = []
+    for d in _pending(agreement, _plan_horizon(agreement, through)):
+        terms = PaymentTerms() if d.item is None else d.item.terms
+        if d.minor > 0:
+            out.append(Unbilled(_line(agreement, d, _charge_kind(d)), False, d.due, terms))
+        else:
+            out.append(Unbilled(_line(agreement, d, LineKind.CREDIT), True, d.due, terms))
+    return tuple(sorted(out, key=lambda u: u.billable_on))
 
 
 class InvoiceStatus(enum.Enum):

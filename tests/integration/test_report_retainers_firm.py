@@ -10,6 +10,7 @@ have MRR without such an invoice or such an invoice without MRR.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import date
 
@@ -90,19 +91,20 @@ def test_the_firms_movements_over_a_year_add_up_to_its_closing_mrr(
 
 def test_monthly_movements_are_the_month_by_month_totals_and_chain(
         firm: tuple[Firm, list[Agreement]]) -> None:
-    from milestonebill.reports import monthly_movements, movement_totals
+    from milestonebill.reports import MovementTotal, monthly_movements, movement_totals
 
     f, agreements = firm
     start = f.start.replace(day=1)
     months = 17  # the firm's whole life: anniversaries escalate in the second year
     by_month = list(monthly_movements(agreements, start, months))
-    expected = []
+    expected: list[MovementTotal] = []
     for i in range(months):
         expected.extend(movement_totals(
             mrr_movements(agreements, add_months(start, i), add_months(start, i + 1))))
     assert by_month == sorted(expected, key=lambda t: (t.start, t.opening.currency.code))
-    assert any(t.new.minor for t in by_month) and any(t.expansion.minor for t in by_month)
-    for before, after in zip(by_month, by_month[1:], strict=False):
+    assert any(t.new.minor for t in by_month)
+    assert any(t.expansion.minor for t in by_month)
+    for before, after in itertools.pairwise(by_month):
         if before.opening.currency == after.opening.currency and before.end == after.start:
             assert before.closing == after.opening
     last = by_month[-1]

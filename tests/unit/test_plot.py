@@ -10,10 +10,13 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="charts need the plot extra (matplotlib)")
 
-from milestonebill import plot  # noqa: E402
-from milestonebill.errors import ValidationError  # noqa: E402
-from milestonebill.money import Money  # noqa: E402
-from milestonebill.reports import MovementTotal  # noqa: E402
+from matplotlib.axes import Axes
+from matplotlib.patches import Rectangle
+
+from milestonebill import plot
+from milestonebill.errors import ValidationError
+from milestonebill.money import Money
+from milestonebill.reports import MovementTotal
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SIZE = (960, 540)
@@ -26,6 +29,10 @@ def movement(month: int, new: str, churn: str, closing: str,
     zero = Money("0", currency)
     return MovementTotal(start, end, zero, Money(new, currency), zero, zero,
                          Money(churn, currency), Money(closing, currency))
+
+
+def bar_heights(ax: Axes) -> list[float]:
+    return [p.get_height() for p in ax.patches if isinstance(p, Rectangle)]
 
 
 def png_bytes(path: Path) -> bytes:
@@ -44,22 +51,24 @@ def test_mrr_movements_chart_saves_a_png_of_the_promised_size(tmp_path: Path) ->
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Jan 2026", "Feb 2026"]
     # churn is drawn below the axis, new above it
-    heights = sorted(p.get_height() for p in ax.patches)
-    assert heights[0] == pytest.approx(-100.0) and heights[-1] == pytest.approx(500.0)
+    heights = sorted(bar_heights(ax))
+    assert heights[0] == pytest.approx(-100.0)
+    assert heights[-1] == pytest.approx(500.0)
 
 
 def test_a_chart_never_mixes_currencies_unless_one_is_chosen() -> None:
     rows = [movement(1, "500.00", "0", "500.00"), movement(1, "700", "0", "700", "JPY")]
     with pytest.raises(ValidationError) as err:
         plot.mrr_movements(rows)
-    assert err.value.field == "currency" and "JPY, USD" in str(err.value)
+    assert err.value.field == "currency"
+    assert "JPY, USD" in str(err.value)
     fig = plot.mrr_movements(rows, currency="JPY")
-    assert max(p.get_height() for p in fig.axes[0].patches) == pytest.approx(700.0)
+    assert max(bar_heights(fig.axes[0])) == pytest.approx(700.0)
 
 
 def test_three_decimal_currencies_are_drawn_in_whole_units() -> None:
     fig = plot.mrr_movements([movement(3, "1.234", "0", "1.234", "KWD")])
-    assert max(p.get_height() for p in fig.axes[0].patches) == pytest.approx(1.234)
+    assert max(bar_heights(fig.axes[0])) == pytest.approx(1.234)
     assert fig.axes[0].get_ylabel() == "KWD"
 
 

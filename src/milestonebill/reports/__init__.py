@@ -2,8 +2,10 @@
 
 Pure functions of agreements, ledger entries and dates.  Every report is a
 :class:`Table` of typed rows, with ``to_records()`` (JSON), ``to_pandas()``
-(extra ``pandas``) and an HTML view for notebooks; see ``docs/books.md`` and
-``docs/retainers.md`` (MRR, ARR, movements and net revenue retention).
+(extra ``pandas``) and an HTML view for notebooks.  See ``docs/books.md``
+(revenue, contract balances, RPO, roll-forward), ``docs/forecasts.md``
+(cash, billing and revenue ahead; scenarios) and ``docs/retainers.md``
+(MRR, ARR, movements and net revenue retention).
 """
 
 from milestonebill.reports._table import Table
@@ -16,6 +18,27 @@ from milestonebill.reports.books import (
     remaining_obligations,
     revenue_schedule,
     rollforward,
+)
+from milestonebill.reports.forecast import (
+    DEFAULT_ASSUMPTIONS,
+    Approval,
+    Assumptions,
+    BillingRevenueRow,
+    Cadence,
+    CashRow,
+    CollectionLag,
+    CompletionAssumption,
+    ExpectedReceipt,
+    Measure,
+    Scenario,
+    ScenarioRow,
+    Signing,
+    billing_revenue_forecast,
+    cash_forecast,
+    compare_scenarios,
+    expected_receipts,
+    forecast_periods,
+    total,
 )
 from milestonebill.reports.retainers import (
     Movement,
@@ -34,7 +57,17 @@ from milestonebill.reports.retainers import (
 )
 
 __all__ = [
+    "DEFAULT_ASSUMPTIONS",
+    "Approval",
+    "Assumptions",
+    "BillingRevenueRow",
+    "Cadence",
+    "CashRow",
+    "CollectionLag",
+    "CompletionAssumption",
     "ContractBalance",
+    "ExpectedReceipt",
+    "Measure",
     "Movement",
     "MovementRow",
     "MovementTotal",
@@ -44,8 +77,16 @@ __all__ = [
     "RetentionRow",
     "RevenueRow",
     "RollforwardRow",
+    "Scenario",
+    "ScenarioRow",
+    "Signing",
     "Table",
+    "billing_revenue_forecast",
+    "cash_forecast",
+    "compare_scenarios",
     "contract_positions",
+    "expected_receipts",
+    "forecast_periods",
     "monthly_equivalent",
     "monthly_movements",
     "movement_totals",
@@ -56,4 +97,5 @@ __all__ = [
     "remaining_obligations",
     "revenue_schedule",
     "rollforward",
+    "total",
 ]

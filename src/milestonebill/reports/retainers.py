@@ -46,6 +46,7 @@ field: an ``end`` before ``start``, the same agreement given twice, an id in
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
@@ -70,6 +71,7 @@ __all__ = [
     "MrrTotal",
     "RetentionRow",
     "monthly_equivalent",
+    "monthly_movements",
     "movement_totals",
     "mrr",
     "mrr_movements",
@@ -453,7 +455,7 @@ def monthly_movements(agreements: Iterable[Agreement], start: date, months: int,
     for a in chosen:
         levels = [_agreement_mrr(a, d) for d in bounds]
         cur = a.currency
-        for i, (opening, closing) in enumerate(zip(levels, levels[1:], strict=False)):
+        for i, (opening, closing) in enumerate(itertools.pairwise(levels)):
             if opening == 0 and closing == 0:
                 continue
             movement, *moves = _classified(opening, closing)

@@ -1,0 +1,562 @@
+"""What a forecast knows and what it assumes, per agreement.
+
+Private to :mod:`milestonebill.reports`; :mod:`milestonebill.reports.forecast`
+turns these into reports.  For each agreement:
+
+* :func:`prepare` -- the agreement as it stood at the end of ``as_of``
+  (``past``), and the same with the scenario's changes and the expected
+  completions of its on-completion milestones applied as events
+  (``future``), with how each completion date was arrived at;
+* :func:`plan_days` -- what the plan still bills or credits, each on the day
+  it is expected to be billed (never before the day after ``as_of``);
+* :func:`receipts` -- the cash each open invoice and each expected invoice or
+  credit note is expected to bring, on the day the :class:`CollectionLag`
+  says, with the basis of both dates;
+* :func:`stood` and :func:`earned_total` -- an agreement as it stood at the
+  end of a day, and the revenue it had earned by then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Final
+
+import attrs
+
+from milestonebill._validate import check_date, check_int, exact_decimal
+from milestonebill.agreement import (
+    Agreement,
+    Amendment,
+    AmendmentStatus,
+    PaymentMethodKind,
+    PaymentMethodRef,
+    Proposal,
+    apply,
+    approve,
+    billed_by_key,
+    billing_plan,
+    complete_milestone,
+    propose,
+    sign,
+)
+from milestonebill.collection import (
+    DEFAULT_RETRY_POLICY,
+    CollectionState,
+    RetryPolicy,
+    auto_collects,
+    collection_state,
+)
+from milestonebill.documents import NO_TAX, TaxPolicy, compute_tax
+from milestonebill.errors import ValidationError
+from milestonebill.ids import AgreementId, AmendmentId, MilestoneId
+from milestonebill.invoicing import Unbilled, unbilled
+from milestonebill.money import Money, Rounding, round_ratio
+from milestonebill.revenue import earned
+from milestonebill.schedule import ChargeKind, PaymentTerms, Trigger
+
+__all__ = [
+    "DEFAULT_ASSUMPTIONS",
+    "Approval",
+    "Assumptions",
+    "CollectionLag",
+    "CompletionAssumption",
+    "ExpectedReceipt",
+    "Prepared",
+    "Scenario",
+    "Signing",
+    "days_late",
+    "earned_total",
+    "plan_days",
+    "prepare",
+    "receipts",
+    "stood",
+]
+
+#: Who hypothetical events are recorded as made by.
+_BY = "forecast"
+
+
+# ---------------------------------------------------------------- assumptions
+
+
+def _days_or_none(_inst: object, attribute: attrs.Attribute[int | None], value: object) -> None:
+    if value is not None:
+        check_int(attribute.name, value, at_least=0)
+
+
+@attrs.frozen
+class CompletionAssumption:
+    """When an on-completion milestone with no stated date is assumed delivered.
+
+    ``days_after_previous``: that many days after the agreement's previous
+    on-completion milestone was (or is expected to be) delivered -- after
+    signing for the first -- and never before the day after ``as_of`` (an
+    overdue milestone is assumed delivered the next day).  ``None`` (the
+    default): not forecast; the milestone is listed with no expected date
+    and counts nowhere.
+
+    >>> CompletionAssumption(30).describe(), CompletionAssumption().describe()
+    ('assumed 30 days after the previous milestone', 'not forecast (no expected date)')
+    """
+
+    days_after_previous: int | None = attrs.field(default=None, validator=_days_or_none)
+
+    def describe(self) -> str:
+        """The assumption in words, as the rows state it."""
+        if self.days_after_previous is None:
+            return "not forecast (no expected date)"
+        return f"assumed {self.days_after_previous} days after the previous milestone"
+
+
+def _whole_days(_inst: object, attribute: attrs.Attribute[int], value: object) -> None:
+    check_int(attribute.name, value, at_least=0)
+
+
+@attrs.frozen
+class CollectionLag:
+    """When billed money is expected to arrive, by how the agreement is paid.
+
+    * ``card_days`` / ``bank_debit_days`` -- after the day an automatically
+      charged invoice is billed (or its scheduled retry, see ``retry``);
+    * sent invoices (the client pays) -- on their due date, plus the
+      client's average days from due date to payment over its paid sent
+      invoices when ``use_history`` and there are any (rounded half up to
+      whole days; negative when it pays early);
+    * nothing is expected before the day after ``as_of``.
+
+    >>> CollectionLag().card_days, CollectionLag().bank_debit_days
+    (2, 5)
+    """
+
+    card_days: int = attrs.field(default=2, validator=_whole_days)
+    bank_debit_days: int = attrs.field(default=5, validator=_whole_days)
+    use_history: bool = True
+    retry: RetryPolicy = DEFAULT_RETRY_POLICY
+
+
+def _dates(value: object) -> tuple[tuple[tuple[str, str], date], ...]:
+    items = value.items() if isinstance(value, Mapping) else value
+    if not isinstance(items, Iterable):
+        raise ValidationError("expected_dates", "a mapping (agreement id, milestone id) -> date",
+                              value)
+    out: list[tuple[tuple[str, str], date]] = []
+    for key, when in items:
+        if not (isinstance(key, tuple) and len(key) == 2
+                and all(isinstance(k, str) for k in key)):
+            raise ValidationError("expected_dates", "keys (agreement id, milestone id)", key)
+        out.append(((key[0], key[1]), check_date(f"expected_dates[{key!r}]", when)))
+    return tuple(sorted(out))
+
+
+def _rate(value: object) -> Decimal:
+    rate = exact_decimal(value, "failure_rate")
+    if not 0 <= rate < 1:
+        raise ValidationError("failure_rate", "a rate from 0 up to (not including) 1", value)
+    return rate
+
+
+@attrs.frozen
+class Assumptions:
+    """Everything a forecast assumes, stated once and recorded on its rows.
+
+    * ``expected_dates`` -- ``(agreement id, milestone id) -> date`` on which
+      an on-completion milestone is expected to be delivered (after
+      ``as_of``); the others follow ``completion``;
+    * ``lag`` -- the :class:`CollectionLag`;
+    * ``failure_rate`` -- the share of expected receipts assumed never
+      collected (exact: ``Decimal``, ``int`` or ``str``, from 0 up to 1): each
+      expected cash figure is ``round(sum x (1 - failure_rate))``, exact
+      until that one rounding, half up to the minor unit;
+    * ``tax`` -- the tax policy the Biller applies, so expected invoices
+      bring their tax too (billing and revenue are always net of tax).
+    """
+
+    expected_dates: tuple[tuple[tuple[str, str], date], ...] = attrs.field(
+        default=(), converter=_dates)
+    completion: CompletionAssumption = CompletionAssumption()
+    lag: CollectionLag = CollectionLag()
+    failure_rate: Decimal = attrs.field(default=Decimal(0), converter=_rate)
+    tax: TaxPolicy = NO_TAX
+
+    def expected_on(self, agreement_id: str, milestone_id: str) -> date | None:
+        """The stated expected date of a milestone, if any."""
+        return dict(self.expected_dates).get((agreement_id, milestone_id))
+
+
+#: No completion forecast, the default lags, no failures, no tax.
+DEFAULT_ASSUMPTIONS: Final = Assumptions()
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+@attrs.frozen
+class Approval:
+    """A change to one of the firm's agreements: ``amendment`` approved.
+
+    An id (:class:`~milestonebill.ids.AmendmentId`) names a pending amendment; an
+    :class:`~milestonebill.agreement.Amendment` not yet proposed is proposed
+    and approved.  Approved at the end of ``as_of`` (its operations keep
+    their own effective dates).
+    """
+
+    agreement_id: str
+    amendment: str | Amendment
+
+
+@attrs.frozen
+class Signing:
+    """A proposal not yet signed, signed hypothetically on ``signed_on``."""
+
+    proposal: Proposal
+    option: str
+    signed_on: date
+    agreement_id: AgreementId
+    payment_method: PaymentMethodRef | None = None
+    addons: tuple[str, ...] = ()
+
+
+def _changes(value: Iterable[Approval | Signing]) -> tuple[Approval | Signing, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class Scenario:
+    """A named set of hypothetical changes to the firm: approvals and signings."""
+
+    name: str
+    changes: tuple[Approval | Signing, ...] = attrs.field(converter=_changes)
+
+
+# ---------------------------------------------------------------- the prepared agreements
+
+
+@attrs.frozen
+class Prepared:
+    """One agreement for a forecast: known (``past``) and expected (``future``).
+
+    ``completions`` says for each on-completion milestone not yet delivered
+    when it is expected (``None``: not forecast) and why.
+    """
+
+    past: Agreement
+    future: Agreement
+    completions: tuple[tuple[str, date | None, str], ...]
+
+    def timing(self, milestone_id: str) -> tuple[date | None, str] | None:
+        """The expected completion of a milestone and its basis, if it is expected."""
+        for mid, when, how in self.completions:
+            if mid == milestone_id:
+                return when, how
+        return None
+
+
+def _end_of(d: date) -> datetime:
+    return datetime.combine(d, time.max, tzinfo=UTC)
+
+
+def stood(agreement: Agreement, day: date) -> Agreement | None:
+    """The agreement as it stood at the end of ``day`` (``None`` before signing)."""
+    if day < agreement.signed_on:
+        return None
+    if agreement.events[-1].effective_at <= _end_of(day):
+        return agreement
+    return agreement.as_of(day)
+
+
+def earned_total(agreement: Agreement | None, day: date) -> int:
+    """Revenue earned over all obligations by the end of ``day`` (minor units)."""
+    if agreement is None:
+        return 0
+    return sum(m.minor for m in earned(agreement, day).values())
+
+
+def _check_firm(agreements: Sequence[Agreement], as_of: date) -> None:
+    seen: set[str] = set()
+    for i, a in enumerate(agreements):
+        if not isinstance(a, Agreement):
+            raise ValidationError(f"agreements[{i}]", "an Agreement", a)
+        if a.id in seen:
+            raise ValidationError("agreements", "agreements with distinct ids", a.id)
+        seen.add(a.id)
+        if as_of < a.signed_on:
+            raise ValidationError("as_of", f"on or after the signing of {a.id!r} "
+                                  f"({a.signed_on})", as_of)
+
+
+def _approve(a: Agreement, change: Approval, as_of: date, field: str) -> Agreement:
+    at = max(_end_of(as_of), a.events[-1].effective_at)
+    if isinstance(change.amendment, Amendment):
+        a = apply(a, propose(a, change.amendment, by=_BY, at=at))
+        amendment_id: str = change.amendment.id
+    else:
+        amendment_id = change.amendment
+    record = next((r for r in a.amendments if r.amendment.id == amendment_id), None)
+    if record is None:
+        raise ValidationError(f"{field}.amendment", f"a pending amendment of {a.id!r}",
+                              amendment_id)
+    if record.status is AmendmentStatus.PENDING:
+        a = apply(a, approve(a, AmendmentId(amendment_id), by=_BY, at=at))
+    return a
+
+
+def _changed(known: dict[str, Agreement], scenario: Scenario | None, as_of: date
+             ) -> dict[str, Agreement]:
+    """The agreements with the scenario's approvals and signings applied."""
+    out = dict(known)
+    for i, change in enumerate(() if scenario is None else scenario.changes):
+        field = f"scenario.changes[{i}]"
+        if isinstance(change, Signing):
+            if change.agreement_id in out:
+                raise ValidationError(f"{field}.agreement_id", "an id no agreement has",
+                                      change.agreement_id)
+            out[change.agreement_id] = sign(
+                change.proposal, option=change.option, signer=_BY,
+                signed_at=datetime.combine(check_date(f"{field}.signed_on", change.signed_on),
+                                           time(), tzinfo=UTC),
+                payment_method=change.payment_method, agreement_id=change.agreement_id,
+                addons=change.addons)
+        elif isinstance(change, Approval):
+            if change.agreement_id not in out:
+                raise ValidationError(f"{field}.agreement_id", "an agreement of the firm",
+                                      change.agreement_id)
+            out[change.agreement_id] = _approve(out[change.agreement_id], change, as_of, field)
+        else:
+            raise ValidationError(field, "an Approval or a Signing", change)
+    return out
+
+
+def _expectations(a: Agreement, as_of: date, assumptions: Assumptions
+                  ) -> list[tuple[str, date | None, str]]:
+    """Expected completion of each undelivered on-completion milestone, in order."""
+    if not a.state.amendable:
+        return []
+    done = a.completions
+    anchor: date | None = a.signed_on
+    n = assumptions.completion.days_after_previous
+    out: list[tuple[str, date | None, str]] = []
+    for t in a.milestones:
+        m = t.milestone
+        if m.trigger is not Trigger.ON_COMPLETION:
+            continue
+        if m.id in done:
+            anchor = done[m.id]
+            continue
+        given = assumptions.expected_on(a.id, m.id)
+        if given is not None:
+            out.append((m.id, given, "completion on its stated expected date"))
+            anchor = given
+        elif n is None or anchor is None:
+            out.append((m.id, None, f"completion {assumptions.completion.describe()}"))
+            anchor = None
+        else:
+            anchor = max(anchor + timedelta(days=n), as_of + timedelta(days=1))
+            out.append((m.id, anchor, f"completion {assumptions.completion.describe()}"))
+    return out
+
+
+def _check_dates(firm: Mapping[str, Agreement], as_of: date, assumptions: Assumptions) -> None:
+    for (aid, mid), when in assumptions.expected_dates:
+        field = f"expected_dates[{(aid, mid)!r}]"
+        a = firm.get(aid)
+        if a is None:
+            raise ValidationError(field, "a key naming an agreement of the firm", aid)
+        if not any(t.milestone.id == mid and t.milestone.trigger is Trigger.ON_COMPLETION
+                   for t in a.milestones):
+            raise ValidationError(field, f"a key naming an on-completion milestone of {aid!r}",
+                                  mid)
+        if when <= as_of or when < a.signed_on:
+            raise ValidationError(field, f"a date after as_of ({as_of}) and signing", when)
+
+
+def prepare(agreements: Sequence[Agreement], as_of: date, assumptions: Assumptions,
+            scenario: Scenario | None = None) -> list[Prepared]:
+    """Each agreement as known at the end of ``as_of`` and as expected after it."""
+    check_date("as_of", as_of)
+    _check_firm(agreements, as_of)
+    known: dict[str, Agreement] = {a.id: stood(a, as_of) or a for a in agreements}
+    firm = _changed(known, scenario, as_of)
+    _check_dates(firm, as_of, assumptions)
+    out: list[Prepared] = []
+    for aid, a in firm.items():
+        expected = _expectations(a, as_of, assumptions)
+        future = a
+        for mid, when, _how in sorted(expected, key=lambda x: (x[1] or date.max, x[0])):
+            if when is None:
+                continue
+            future = apply(future, complete_milestone(
+                future, MilestoneId(mid), by=_BY, completed_on=when,
+                at=max(datetime.combine(when, time(12), tzinfo=UTC),
+                       future.events[-1].effective_at),
+                event_id=f"{aid}/forecast/complete:{mid}"))
+        past = known.get(aid) or _signed_only(a)
+        out.append(Prepared(past, future, tuple(expected)))
+    return out
+
+
+def _signed_only(a: Agreement) -> Agreement:
+    """A hypothetically signed agreement as it stood when signed (its first event)."""
+    return Agreement.from_events(a.events[:1])
+
+
+# ---------------------------------------------------------------- billing and cash
+
+
+def plan_days(p: Prepared, as_of: date, end: date) -> list[tuple[date, Unbilled]]:
+    """What the plan still bills or credits before ``end``, each on its expected day.
+
+    Anything billable on or before ``as_of`` and not yet billed is expected
+    the day after.
+    """
+    tomorrow = as_of + timedelta(days=1)
+    out = [(max(u.billable_on, tomorrow), u) for u in unbilled(p.future, through=end)]
+    return [(d, u) for d, u in out if d < end]
+
+
+@attrs.frozen
+class ExpectedReceipt:
+    """Cash expected from one open invoice, or from one invoice (or credit note) still
+    to be billed, and why then.
+
+    ``amount`` includes tax and is negative for a credit; ``expected_on`` is
+    ``None`` for what is not forecast.  ``timing`` says where the billing
+    date comes from, ``collection`` how the payment date follows from it.
+    """
+
+    agreement_id: str
+    source: str
+    billed_on: date | None
+    due_on: date | None
+    expected_on: date | None
+    amount: Money
+    timing: str
+    collection: str
+
+
+def days_late(agreements: Iterable[Agreement]) -> dict[str, tuple[int, int]]:
+    """Per client: (days from due date to payment, summed; paid sent invoices counted)."""
+    out: dict[str, tuple[int, int]] = {}
+    for a in agreements:
+        if auto_collects(a):
+            continue
+        for inv in a.invoices:
+            paid = [p.effective_at.date() for p in a.payments if p.invoice_id == inv.id]
+            if not paid or a.balance_of(inv.id).minor > 0:
+                continue
+            total, n = out.get(a.proposal.client, (0, 0))
+            out[a.proposal.client] = (total + (max(paid) - inv.due_on).days, n + 1)
+    return out
+
+
+def _settles(a: Agreement, billed_on: date, due_on: date, *, as_of: date, lag: CollectionLag,
+             late: Mapping[str, tuple[int, int]]) -> tuple[date, str]:
+    """When money billed on ``billed_on`` (due ``due_on``) is expected, and why."""
+    if auto_collects(a):
+        assert a.payment_method is not None
+        if a.payment_method.kind is PaymentMethodKind.CARD:
+            when, how = billed_on + timedelta(days=lag.card_days), \
+                f"card: {lag.card_days} days after billing"
+        else:
+            when, how = billed_on + timedelta(days=lag.bank_debit_days), \
+                f"bank debit: {lag.bank_debit_days} days after billing"
+    else:
+        total, n = late.get(a.proposal.client, (0, 0))
+        if lag.use_history and n:
+            days = round_ratio(total, n, Rounding.HALF_UP)
+            when = due_on + timedelta(days=days)
+            how = f"sent invoice: due date + {days} days (the client's average over {n} paid)"
+        else:
+            when, how = due_on, "sent invoice: on its due date"
+    tomorrow = as_of + timedelta(days=1)
+    if when < tomorrow:
+        return tomorrow, f"{how}; overdue, so the day after as_of"
+    return when, how
+
+
+_NOT_CHARGED = (CollectionState.ACTION_REQUIRED, CollectionState.EXHAUSTED,
+                CollectionState.ON_HOLD)
+
+
+def _open_invoices(p: Prepared, as_of: date, lag: CollectionLag,
+                   late: Mapping[str, tuple[int, int]]) -> list[ExpectedReceipt]:
+    a = p.past
+    out: list[ExpectedReceipt] = []
+    for inv in a.invoices:
+        balance = a.balance_of(inv.id)
+        if balance.minor <= 0:
+            continue
+        start = inv.issued_on
+        if auto_collects(a):
+            state = collection_state(a, inv.id, lag.retry)
+            if state.state in _NOT_CHARGED:
+                out.append(ExpectedReceipt(a.id, f"invoice {inv.number}", inv.issued_on,
+                                           inv.due_on, None, balance, "open invoice",
+                                           f"not forecast: collection {state.state.value}"))
+                continue
+            start = state.retry_on or start
+        when, how = _settles(a, start, inv.due_on, as_of=as_of, lag=lag, late=late)
+        out.append(ExpectedReceipt(a.id, f"invoice {inv.number}", inv.issued_on, inv.due_on,
+                                   when, balance, "open invoice", how))
+    return out
+
+
+def _timing(p: Prepared, u: Unbilled, day: date, as_of: date) -> str:
+    key = u.line.item_key
+    if u.credit:
+        return "credit from an amendment"
+    if day == as_of + timedelta(days=1) and u.billable_on <= as_of:
+        return "billable by as_of, not yet billed"
+    expected = p.timing(key.item_id) if key is not None else None
+    if expected is not None:
+        return expected[1]
+    return "adjustment from an amendment" if u.line.adjusts else "on its plan date"
+
+
+def _not_forecast(p: Prepared) -> list[ExpectedReceipt]:
+    waiting = {mid: how for mid, when, how in p.completions if when is None}
+    if not waiting:
+        return []
+    billed = billed_by_key(p.future)
+    out: list[ExpectedReceipt] = []
+    for item in billing_plan(p.future, through=p.future.signed_on):
+        if item.kind is ChargeKind.MILESTONE and item.item_id in waiting:
+            left = item.amount.minor - billed.get(item.key, (0, None, 0))[0]
+            if left > 0:
+                out.append(ExpectedReceipt(p.future.id, f"milestone {item.key}", None, None,
+                                           None, Money.from_minor(left, item.amount.currency),
+                                           waiting[item.item_id], "not forecast"))
+    return out
+
+
+def receipts(prepared: Sequence[Prepared], as_of: date, end: date,
+             assumptions: Assumptions) -> list[ExpectedReceipt]:
+    """Every receipt expected after ``as_of`` from billing before ``end`` (and every
+    open invoice), and what is left out, in agreement order."""
+    late = days_late(p.past for p in prepared)
+    lag = assumptions.lag
+    out: list[ExpectedReceipt] = []
+    for p in prepared:
+        out += _open_invoices(p, as_of, lag, late)
+        groups: dict[tuple[date, bool, PaymentTerms], list[Unbilled]] = {}
+        timings: dict[tuple[date, bool, PaymentTerms], list[str]] = {}
+        for day, u in plan_days(p, as_of, end):
+            key = (day, u.credit, PaymentTerms() if u.credit else u.terms)
+            groups.setdefault(key, []).append(u)
+            timings.setdefault(key, []).append(_timing(p, u, day, as_of))
+        for key in sorted(groups, key=lambda k: (k[0], k[1], k[2].net_days)):
+            day, credit, terms = key
+            lines = [u.line for u in groups[key]]
+            cur = p.future.currency
+            tax = compute_tax(lines, assumptions.tax, cur)
+            gross = sum(ln.amount.minor for ln in lines) + sum(t.amount.minor for t in tax)
+            due = terms.due_date(day)
+            when, how = _settles(p.future, day, due, as_of=as_of, lag=lag, late=late)
+            source = ("credit " if credit else "billing ") + ", ".join(
+                str(ln.item_key) for ln in lines)
+            out.append(ExpectedReceipt(p.future.id, source, day, due, when,
+                                       Money.from_minor(-gross if credit else gross, cur),
+                                       "; ".join(dict.fromkeys(timings[key])), how))
+        out += _not_forecast(p)
+    return out

@@ -16,14 +16,32 @@ from milestonebill.reports.books import (
     revenue_schedule,
     rollforward,
 )
+from milestonebill.reports.receivables import (
+    AgingBucket,
+    AgingRow,
+    ReceivableRow,
+    ReceivableStatus,
+    aging,
+    receivables,
+)
+from milestonebill.reports.statements import MovementKind, StatementLine, client_statement
 
 __all__ = [
+    "AgingBucket",
+    "AgingRow",
     "ContractBalance",
+    "MovementKind",
+    "ReceivableRow",
+    "ReceivableStatus",
     "RemainingObligation",
     "RevenueRow",
     "RollforwardRow",
+    "StatementLine",
     "Table",
+    "aging",
+    "client_statement",
     "contract_positions",
+    "receivables",
     "remaining_obligations",
     "revenue_schedule",
     "rollforward",

@@ -16,6 +16,7 @@ from milestonebill.reports.books import (
     revenue_schedule,
     rollforward,
 )
+from milestonebill.reports.leakage import LeakageKind, LeakageRow, leakage_audit
 from milestonebill.reports.receivables import (
     AgingBucket,
     AgingRow,
@@ -30,6 +31,8 @@ __all__ = [
     "AgingBucket",
     "AgingRow",
     "ContractBalance",
+    "LeakageKind",
+    "LeakageRow",
     "MovementKind",
     "ReceivableRow",
     "ReceivableStatus",
@@ -41,6 +44,7 @@ __all__ = [
     "aging",
     "client_statement",
     "contract_positions",
+    "leakage_audit",
     "receivables",
     "remaining_obligations",
     "revenue_schedule",

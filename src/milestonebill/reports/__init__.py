@@ -2,7 +2,9 @@
 
 Pure functions of agreements, ledger entries and dates.  Every report is a
 :class:`Table` of typed rows, with ``to_records()`` (JSON), ``to_pandas()``
-(extra ``pandas``) and an HTML view for notebooks; see ``docs/books.md``.
+(extra ``pandas``) and an HTML view for notebooks; see ``docs/books.md``
+(revenue, RPO, contract balances) and ``docs/receivables.md`` (aging,
+client statements, the leakage audit).
 """
 
 from milestonebill.reports._table import Table

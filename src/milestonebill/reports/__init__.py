@@ -4,7 +4,8 @@ Pure functions of agreements, ledger entries and dates.  Every report is a
 :class:`Table` of typed rows, with ``to_records()`` (JSON), ``to_pandas()``
 (extra ``pandas``) and an HTML view for notebooks.  See ``docs/books.md``
 (revenue, contract balances, RPO, roll-forward), ``docs/forecasts.md``
-(cash, billing and revenue ahead; scenarios) and ``docs/retainers.md``
+(cash, billing and revenue ahead; scenarios), ``docs/receivables.md``
+(aging, client statements, the leakage audit) and ``docs/retainers.md``
 (MRR, ARR, movements and net revenue retention).
 """
 
@@ -40,6 +41,19 @@ from milestonebill.reports.forecast import (
     forecast_periods,
     total,
 )
+from milestonebill.reports.leakage import (
+    LeakageKind,
+    LeakageRow,
+    leakage_audit,
+)
+from milestonebill.reports.receivables import (
+    AgingBucket,
+    AgingRow,
+    ReceivableRow,
+    ReceivableStatus,
+    aging,
+    receivables,
+)
 from milestonebill.reports.retainers import (
     Movement,
     MovementRow,
@@ -55,9 +69,16 @@ from milestonebill.reports.retainers import (
     mrr_totals,
     net_revenue_retention,
 )
+from milestonebill.reports.statements import (
+    MovementKind,
+    StatementLine,
+    client_statement,
+)
 
 __all__ = [
     "DEFAULT_ASSUMPTIONS",
+    "AgingBucket",
+    "AgingRow",
     "Approval",
     "Assumptions",
     "BillingRevenueRow",
@@ -67,12 +88,17 @@ __all__ = [
     "CompletionAssumption",
     "ContractBalance",
     "ExpectedReceipt",
+    "LeakageKind",
+    "LeakageRow",
     "Measure",
     "Movement",
+    "MovementKind",
     "MovementRow",
     "MovementTotal",
     "MrrRow",
     "MrrTotal",
+    "ReceivableRow",
+    "ReceivableStatus",
     "RemainingObligation",
     "RetentionRow",
     "RevenueRow",
@@ -80,13 +106,17 @@ __all__ = [
     "Scenario",
     "ScenarioRow",
     "Signing",
+    "StatementLine",
     "Table",
+    "aging",
     "billing_revenue_forecast",
     "cash_forecast",
+    "client_statement",
     "compare_scenarios",
     "contract_positions",
     "expected_receipts",
     "forecast_periods",
+    "leakage_audit",
     "monthly_equivalent",
     "monthly_movements",
     "movement_totals",
@@ -94,6 +124,7 @@ __all__ = [
     "mrr_movements",
     "mrr_totals",
     "net_revenue_retention",
+    "receivables",
     "remaining_obligations",
     "revenue_schedule",
     "rollforward",

@@ -190,9 +190,33 @@ def _period_label(start: date, end: date) -> str:
     return start.isoformat()
 
 
+def _amounts(axis: Any, currency: Currency) -> None:
+    """Tick labels as whole amounts with thousands separators (no ``1e6``)."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10],
+                                       integer=currency.exponent == 0))
+    axis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}"
+                                           if abs(value) >= 100 or value == 0
+                                           else f"{value:,.{currency.exponent}f}"))
+
+
+def _legend(fig: Figure, *axes: Axes) -> None:
+    """One legend for the figure, above the plot, never over the bars."""
+    handles: list[Any] = []
+    labels: list[str] = []
+    for ax in axes:
+        h, lab = ax.get_legend_handles_labels()
+        handles += h
+        labels += lab
+    fig.legend(handles, labels, loc="outside upper center", ncols=len(labels) if len(labels) <= 5 else -(-len(labels) // 2),
+               frameon=False)
+
+
 def _finish(fig: Figure, ax: Axes, currency: Currency, title: str | None,
             path: str | os.PathLike[str] | None) -> Figure:
     ax.set_ylabel(currency.code)
+    _amounts(ax.yaxis, currency)
     ax.grid(axis="y", alpha=0.3)
     ax.axhline(0, color="black", linewidth=0.8)
     if title is not None:
@@ -234,7 +258,7 @@ def cash_forecast(rows: Iterable[_CashRow], *, currency: str | Currency | None =
         cumulative.append(_units(running, cur))
     ax.plot(list(xs), cumulative, color=_GREY, marker="o", label="cumulative")
     _x_labels(ax, [_period_label(r.period.start, r.period.end) for r in chosen])
-    ax.legend(loc="upper left")
+    _legend(fig, ax)
     return _finish(fig, ax, cur, title, path)
 
 
@@ -256,7 +280,7 @@ def billing_vs_revenue(rows: Iterable[_BillingRevenueRow], *,
     ax.bar([i + width / 2 for i in range(len(chosen))],
            [_units(r.revenue.minor, cur) for r in chosen], width, color=_GREEN, label="revenue")
     _x_labels(ax, [_period_label(r.period.start, r.period.end) for r in chosen])
-    ax.legend(loc="upper left")
+    _legend(fig, ax)
     return _finish(fig, ax, cur, title, path)
 
 
@@ -299,8 +323,9 @@ def ar_aging(rows: Iterable[_AgingRow], *, currency: str | Currency | None = Non
     ax.set_yticks(list(ys))
     ax.set_yticklabels([client for client, _ in shown])
     ax.set_xlabel(cur.code)
+    _amounts(ax.xaxis, cur)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower right")
+    _legend(fig, ax)
     if title is not None:
         ax.set_title(title)
     if path is not None:
@@ -337,10 +362,9 @@ def mrr_movements(rows: Iterable[_MovementRow], *, currency: str | Currency | No
                  marker="o", label="closing MRR")
     line_ax.set_ylabel(f"closing MRR ({cur.code})")
     line_ax.set_ylim(bottom=0)
+    _amounts(line_ax.yaxis, cur)
     _x_labels(ax, [_period_label(r.start, r.end) for r in chosen])
-    handles, labels = ax.get_legend_handles_labels()
-    more, more_labels = line_ax.get_legend_handles_labels()
-    ax.legend(handles + more, labels + more_labels, loc="upper left")
+    _legend(fig, ax, line_ax)
     return _finish(fig, ax, cur, title, path)
 
 

@@ -248,26 +248,32 @@ class WebhookSignatureError(GatewayError, ValueError):
 class EventOrderError(DomainError, ValueError):
     """An event does not follow its stream: its version is not the next one.
 
+    ``kind`` says what the stream is of (an agreement, a proposal).
+
     >>> print(EventOrderError("agr-1", 4, 6))
     agreement 'agr-1' expects event version 4 next (got 6)
+    >>> print(EventOrderError("prop-1", 2, 2, "time runs backwards", kind="proposal"))
+    proposal 'prop-1' expects event version 2 next (got 2): time runs backwards
     """
 
-    def __init__(self, stream: str, expected: int, got: int, detail: str = ""):
+    def __init__(self, stream: str, expected: int, got: int, detail: str = "",
+                 kind: str = "agreement"):
         self.stream = stream
         self.expected = expected
         self.got = got
         self.detail = detail
+        self.kind = kind
         extra = f": {detail}" if detail else ""
         super().__init__(
-            f"agreement {stream!r} expects event version {expected} next (got {got}){extra}"
+            f"{kind} {stream!r} expects event version {expected} next (got {got}){extra}"
         )
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.stream, self.expected, self.got, self.detail))
+        return (type(self), (self.stream, self.expected, self.got, self.detail, self.kind))
 
 
-class ProposalExpiredError(DomainError, ValueError):
-    """A proposal was signed after its validity date.
+class ProposalExpiredError(InvalidTransitionError):
+    """A proposal was signed after its validity date: a transition its state refuses.
 
     >>> print(ProposalExpiredError("prop-1", "2026-01-31", "2026-02-01"))
     proposal 'prop-1' was valid until 2026-01-31 (signed on 2026-02-01)

@@ -44,6 +44,7 @@ __all__ = [
     "LeaseLostError",
     "MilestonebillError",
     "NotFoundError",
+    "PaymentMethodRefusedError",
     "ProposalExpiredError",
     "RefundLimitError",
     "StoreError",
@@ -289,6 +290,37 @@ class ProposalExpiredError(InvalidTransitionError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.proposal_id, self.valid_until, self.signed_on))
+
+
+class PaymentMethodRefusedError(ValidationError):
+    """The gateway would not save the client's payment method for off-session use.
+
+    ``field`` is ``'payment_method_token'``.  ``status`` is the setup's
+    outcome (``'declined'``, or ``'requires_action'`` when the client must
+    authenticate first), ``decline_code`` and ``reason`` are the gateway's,
+    and ``setup_ref`` is the gateway's id of the setup (to bring the client
+    back to it).
+
+    >>> print(PaymentMethodRefusedError("declined", "card_declined", "Your card was declined."))
+    'payment_method_token' was not saved by the gateway: declined (card_declined): Your card was declined.
+    >>> PaymentMethodRefusedError("declined").field
+    'payment_method_token'
+    """
+
+    def __init__(self, status: str, decline_code: str | None = None, reason: str | None = None,
+                 setup_ref: str | None = None):
+        self.status = status
+        self.decline_code = decline_code
+        self.reason = reason
+        self.setup_ref = setup_ref
+        code = f" ({decline_code})" if decline_code else ""
+        why = f": {reason}" if reason else ""
+        super().__init__("payment_method_token", "a payment method the gateway saves", status,
+                         f"'payment_method_token' was not saved by the gateway: "
+                         f"{status}{code}{why}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.status, self.decline_code, self.reason, self.setup_ref))
 
 
 class RefundLimitError(ValidationError):

@@ -49,7 +49,16 @@ from milestonebill.errors import InvalidInputError, ValidationError
 from milestonebill.ids import PlanKey
 from milestonebill.money import Currency, Money
 
-__all__ = ["CODEC", "Codec", "canonical_json", "decode", "encode", "parse_json_object"]
+__all__ = [
+    "CODEC",
+    "Codec",
+    "canonical_json",
+    "decode",
+    "decode_tagged",
+    "encode",
+    "encode_tagged",
+    "parse_json_object",
+]
 
 
 def _join(path: str, key: str) -> str:
@@ -278,6 +287,33 @@ def encode(value: Any, tp: Any = None) -> Any:
 def decode(data: Any, tp: Any, field: str = "") -> Any:
     """Read the JSON form of a ``tp``; errors name ``field`` and the path below it."""
     return CODEC.decode(data, tp, field)
+
+
+def encode_tagged(value: Any) -> dict[str, Any]:
+    """The JSON form of a value class with its class name under ``"type"`` first
+    (how a stream's events are written).
+
+    >>> from milestonebill.money import Money
+    >>> encode_tagged(Money("1.50", "EUR"))
+    {'type': 'Money', 'amount': '1.50', 'currency': 'EUR'}
+    """
+    return {"type": type(value).__name__, **encode(value)}
+
+
+def decode_tagged(data: Any, kinds: Mapping[str, type], field: str) -> Any:
+    """Read what :func:`encode_tagged` wrote, the class chosen among ``kinds``
+    (name to class) by its ``"type"``; unknown types and fields are refused.
+
+    >>> from milestonebill.money import Money
+    >>> decode_tagged({"type": "Money", "amount": "1.50", "currency": "EUR"}, {"Money": Money}, "x")
+    Money('1.50', 'EUR')
+    """
+    if not isinstance(data, Mapping) or not isinstance(data.get("type"), str):
+        raise ValidationError(field, "an object with a 'type' string", data)
+    kind = kinds.get(data["type"])
+    if kind is None:
+        raise ValidationError(f"{field}.type", f"one of {sorted(kinds)}", data["type"])
+    return decode({k: v for k, v in data.items() if k != "type"}, kind, field)
 
 
 def canonical_json(value: Mapping[str, Any] | str, field: str = "payload") -> str:

@@ -14,7 +14,7 @@ milestonebill.errors.ValidationError: 'invoice_id' must be a non-empty string wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -26,6 +26,7 @@ __all__ = [
     "check_int",
     "check_optional_date",
     "check_seconds",
+    "collect_problems",
     "exact_decimal",
     "parse_date",
     "raise_all",
@@ -89,6 +90,24 @@ def check_seconds(field: str, value: object, *, allow_zero: bool) -> float:
         return value
     want = "0 or more" if allow_zero else "greater than zero"
     raise ValidationError(field, f"a number of seconds, {want}", value)
+
+
+def collect_problems(checks: Iterable[Callable[[], object]]) -> list[ValidationError]:
+    """Run every check and return what each raised, so all can be reported at once.
+
+    >>> from functools import partial
+    >>> [p.field for p in collect_problems([partial(check_id, "a", ""),
+    ...                                     partial(check_id, "b", "ok"),
+    ...                                     partial(check_int, "c", 0, at_least=1)])]
+    ['a', 'c']
+    """
+    found = []
+    for check in checks:
+        try:
+            check()
+        except ValidationError as exc:
+            found.append(exc)
+    return found
 
 
 def raise_all(problems: Sequence[ValidationError]) -> None:

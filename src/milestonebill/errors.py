@@ -44,6 +44,7 @@ __all__ = [
     "LeaseLostError",
     "MilestonebillError",
     "NotFoundError",
+    "PaymentMethodRefusedError",
     "ProposalExpiredError",
     "RefundLimitError",
     "StoreError",
@@ -248,26 +249,32 @@ class WebhookSignatureError(GatewayError, ValueError):
 class EventOrderError(DomainError, ValueError):
     """An event does not follow its stream: its version is not the next one.
 
+    ``kind`` says what the stream is of (an agreement, a proposal).
+
     >>> print(EventOrderError("agr-1", 4, 6))
     agreement 'agr-1' expects event version 4 next (got 6)
+    >>> print(EventOrderError("prop-1", 2, 2, "time runs backwards", kind="proposal"))
+    proposal 'prop-1' expects event version 2 next (got 2): time runs backwards
     """
 
-    def __init__(self, stream: str, expected: int, got: int, detail: str = ""):
+    def __init__(self, stream: str, expected: int, got: int, detail: str = "",
+                 kind: str = "agreement"):
         self.stream = stream
         self.expected = expected
         self.got = got
         self.detail = detail
+        self.kind = kind
         extra = f": {detail}" if detail else ""
         super().__init__(
-            f"agreement {stream!r} expects event version {expected} next (got {got}){extra}"
+            f"{kind} {stream!r} expects event version {expected} next (got {got}){extra}"
         )
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.stream, self.expected, self.got, self.detail))
+        return (type(self), (self.stream, self.expected, self.got, self.detail, self.kind))
 
 
-class ProposalExpiredError(DomainError, ValueError):
-    """A proposal was signed after its validity date.
+class ProposalExpiredError(InvalidTransitionError):
+    """A proposal was signed after its validity date: a transition its state refuses.
 
     >>> print(ProposalExpiredError("prop-1", "2026-01-31", "2026-02-01"))
     proposal 'prop-1' was valid until 2026-01-31 (signed on 2026-02-01)
@@ -283,6 +290,37 @@ class ProposalExpiredError(DomainError, ValueError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.proposal_id, self.valid_until, self.signed_on))
+
+
+class PaymentMethodRefusedError(ValidationError):
+    """The gateway would not save the client's payment method for off-session use.
+
+    ``field`` is ``'payment_method_token'``.  ``status`` is the setup's
+    outcome (``'declined'``, or ``'requires_action'`` when the client must
+    authenticate first), ``decline_code`` and ``reason`` are the gateway's,
+    and ``setup_ref`` is the gateway's id of the setup (to bring the client
+    back to it).
+
+    >>> print(PaymentMethodRefusedError("declined", "card_declined", "Your card was declined."))
+    'payment_method_token' was not saved by the gateway: declined (card_declined): Your card was declined.
+    >>> PaymentMethodRefusedError("declined").field
+    'payment_method_token'
+    """
+
+    def __init__(self, status: str, decline_code: str | None = None, reason: str | None = None,
+                 setup_ref: str | None = None):
+        self.status = status
+        self.decline_code = decline_code
+        self.reason = reason
+        self.setup_ref = setup_ref
+        code = f" ({decline_code})" if decline_code else ""
+        why = f": {reason}" if reason else ""
+        super().__init__("payment_method_token", "a payment method the gateway saves", status,
+                         f"'payment_method_token' was not saved by the gateway: "
+                         f"{status}{code}{why}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.status, self.decline_code, self.reason, self.setup_ref))
 
 
 class RefundLimitError(ValidationError):

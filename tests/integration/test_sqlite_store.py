@@ -66,7 +66,8 @@ def test_step_3_is_idempotent_when_the_column_already_exists(sqlite_path: Path) 
     with SQLiteStore(sqlite_path, migrations=MIGRATIONS[:2]) as old:
         old._conn.execute("ALTER TABLE charge_attempts ADD COLUMN recorded_at TEXT")
     with SQLiteStore(sqlite_path) as store:
-        assert (store.applied_migrations(), store.migrate()) == ([1, 2, 3], [])
+        assert (store.applied_migrations(), store.migrate()) == (
+            [m.version for m in MIGRATIONS], [])
 
 
 def test_foreign_keys_guard_the_event_table(sqlite_path: Path) -> None:

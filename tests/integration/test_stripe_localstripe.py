@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from milestonebill.agreement import Agreement
 from milestonebill.errors import WebhookSignatureError
 from milestonebill.gateways.base import (
     ChargeRequest,
@@ -42,6 +43,7 @@ from milestonebill.gateways.base import (
 )
 from milestonebill.money import Money
 from milestonebill.testing.localstripe import LocalStripe, WebhookReceiver, localstripe_available
+from milestonebill.testing.scenarios import T0
 
 pytestmark = [
     pytest.mark.localstripe,
@@ -256,3 +258,47 @@ def test_localstripe_ignores_idempotency_keys_unlike_stripe(
     first, second = gw.charge(req), gw.charge(req)
     assert first.idempotency_key == second.idempotency_key
     assert first.gateway_ref != second.gateway_ref
+
+
+def test_onboarding_a_card_client_through_stripe_signs_once(
+    gw: StripeGateway, server: tuple[LocalStripe, WebhookReceiver]
+) -> None:
+    """One call makes the customer, saves the card and signs; a retry makes nothing.
+
+    localstripe ignores idempotency keys, so only the steps the Biller
+    recorded in the proposal's stream keep the retry from a second customer.
+    """
+    from milestonebill.agreement import AgreementId, ProposalId
+    from milestonebill.engine import Biller, FirmId, FixedClock
+    from milestonebill.proposals import ProposalStatus
+    from milestonebill.stores.memory import InMemoryStore
+    from milestonebill.testing.scenarios import proposal
+
+    clock = FixedClock(T0)
+    biller = Biller(InMemoryStore(clock=clock), gw, clock=clock, firm_id=FirmId("acme"))
+    biller.propose(proposal([("design", "1000.00")]))
+    token = card_token(server, "4242424242424242")
+
+    def onboard() -> Agreement:
+        return biller.onboard(ProposalId("p-1"), option="std", signer="Ada",
+                              customer_reference="client-onboard", payment_method_token=token,
+                              at=T0)
+
+    a = onboard()
+    assert onboard() == a
+    agreement = biller.load(AgreementId("p-1"))
+    pm = agreement.payment_method
+    assert pm is not None
+    assert (pm.gateway, pm.customer_id[:4], pm.payment_method_id) == ("stripe", "cus_", token)
+    assert biller.load_proposal(ProposalId("p-1")).status is ProposalStatus.ACCEPTED
+    ls, _ = server
+    client = stripe.StripeClient(ls.api_key, base_addresses={"api": ls.base_url})
+    customers = [c for c in client.v1.customers.list({"limit": 100}).data
+                 if c.metadata and c.metadata.to_dict().get("milestonebill_reference")
+                 == "client-onboard"]
+    assert [c.id for c in customers] == [pm.customer_id]
+    # The Biller's charges carry a description, which localstripe refuses (see
+    # the module docstring): charge the saved card off-session directly.
+    paid = gw.charge(ChargeRequest("p-1", "INV-LS-ONB", 1, Money("1000.00", "USD"),
+                                   CustomerId(pm.customer_id), PaymentMethodId(pm.payment_method_id)))
+    assert paid.status is ChargeStatus.SUCCEEDED

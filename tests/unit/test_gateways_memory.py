@@ -307,3 +307,11 @@ def test_an_injected_clock_stamps_the_webhooks() -> None:
 def test_the_repr_summarises_without_contents() -> None:
     gw = InMemoryGateway()
     assert repr(gw) == "InMemoryGateway(customers=0, charges=0, events=0)"
+
+
+def test_customers_lists_each_customer_once_and_the_gateway_names_itself() -> None:
+    gw = InMemoryGateway()
+    first = gw.create_customer(CustomerRequest("client-a"))
+    gw.create_customer(CustomerRequest("client-a"))
+    second = gw.create_customer(CustomerRequest("client-b"))
+    assert (gw.customers, gw.name) == ((first, second), "memory")

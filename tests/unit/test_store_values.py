@@ -72,35 +72,35 @@ def test_an_attempt_number_starts_at_one() -> None:
 
 
 def test_plan_append_numbers_new_events_after_the_expected_version() -> None:
-    planned = plan_append(A, [event(3), event(4)], 2, 2, lambda _id: None)
+    planned = plan_append(A, [event(3), event(4)], 2, 2, lambda _id: None, kind=StoredEvent)
     assert [e.version for e in planned] == [3, 4]
 
 
 def test_plan_append_skips_stored_events_before_checking_the_version() -> None:
     stored = {"e1": attrs.evolve(event(1), version=1)}
-    assert plan_append(A, [event(1)], 0, 5, stored.get) == []
+    assert plan_append(A, [event(1)], 0, 5, stored.get, kind=StoredEvent) == []
 
 
 def test_plan_append_refuses_a_changed_event() -> None:
     stored = {"e1": attrs.evolve(event(1), version=1)}
     with pytest.raises(DuplicateIdError):
-        plan_append(A, [event(1, {"n": 2})], 1, 1, stored.get)
+        plan_append(A, [event(1, {"n": 2})], 1, 1, stored.get, kind=StoredEvent)
 
 
 def test_plan_append_reports_both_versions() -> None:
     with pytest.raises(ConcurrencyError) as info:
-        plan_append(A, [event(2)], 0, 1, lambda _id: None)
+        plan_append(A, [event(2)], 0, 1, lambda _id: None, kind=StoredEvent)
     assert (info.value.expected, info.value.actual) == (0, 1)
 
 
 def test_plan_append_refuses_a_repeated_id_in_one_batch() -> None:
     with pytest.raises(ValidationError):
-        plan_append(A, [event(1), event(1)], 0, 0, lambda _id: None)
+        plan_append(A, [event(1), event(1)], 0, 0, lambda _id: None, kind=StoredEvent)
 
 
 def test_plan_append_refuses_a_single_event_instead_of_a_list() -> None:
     with pytest.raises(ValidationError):
-        plan_append(A, event(1), 0, 0, lambda _id: None)  # type: ignore[arg-type]
+        plan_append(A, event(1), 0, 0, lambda _id: None, kind=StoredEvent)  # type: ignore[arg-type]
 
 
 def test_a_due_date_must_not_be_a_datetime() -> None:
@@ -109,3 +109,22 @@ def test_a_due_date_must_not_be_a_datetime() -> None:
     with pytest.raises(ValidationError):
         check_date("as_of", datetime(2024, 1, 1, tzinfo=UTC))
     assert check_date("as_of", date(2024, 1, 1)) == date(2024, 1, 1)
+
+
+def test_plan_append_refuses_a_proposal_event_in_an_agreement_stream() -> None:
+    from milestonebill.stores.base import ProposalId, StoredProposalEvent
+
+    e = event(1)
+    proposal_event = StoredProposalEvent(ProposalId(A), e.event_id, 0, e.type, e.effective_at,
+                                         e.payload)
+    with pytest.raises(ValidationError, match="events\\[0\\]"):
+        plan_append(A, [proposal_event], 0, 0, lambda _id: None,  # type: ignore[type-var]
+                    kind=StoredEvent)
+
+
+def test_events_of_two_kinds_of_stream_never_have_the_same_content() -> None:
+    from milestonebill.stores.base import ProposalId, StoredProposalEvent
+
+    e = event(1)
+    twin = StoredProposalEvent(ProposalId(A), e.event_id, 0, e.type, e.effective_at, e.payload)
+    assert (e.same_content(e), e.same_content(twin), twin.stream_id) == (True, False, A)

@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from milestonebill._json import decode, encode
+from milestonebill._json import decode_tagged, encode_tagged
 from milestonebill._validate import exact_decimal, utc_datetime
 from milestonebill.agreement.amendments import Amendment
 from milestonebill.agreement.proposal import Proposal
@@ -354,16 +354,9 @@ def event_to_json(event: Event) -> dict[str, Any]:
     """
     if not isinstance(event, _EVENT_TYPES):
         raise ValidationError("event", "an agreement event", event)
-    body = encode(event)
-    return {"type": type(event).__name__, **body}
+    return encode_tagged(event)
 
 
 def event_from_json(data: Mapping[str, Any]) -> Event:
     """Parse the form made by :func:`event_to_json`; unknown types and fields are refused."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("type"), str):
-        raise ValidationError("event", "an object with a 'type' string", data)
-    kind = _EVENTS_BY_NAME.get(data["type"])
-    if kind is None:
-        raise ValidationError("event.type", f"one of {sorted(_EVENTS_BY_NAME)}", data["type"])
-    body = {k: v for k, v in data.items() if k != "type"}
-    return decode(body, kind, "event")  # type: ignore[no-any-return]
+    return decode_tagged(data, _EVENTS_BY_NAME, "event")  # type: ignore[no-any-return]

@@ -63,7 +63,7 @@ from milestonebill.errors import (
     NotFoundError,
     ValidationError,
 )
-from milestonebill.ids import AgreementId
+from milestonebill.ids import AgreementId, ProposalId
 from milestonebill.money import Currency, Money
 from milestonebill.payment_methods import PaymentMethodRef
 from milestonebill.schedule import BillingSchedule, MilestoneId, RecurringCharge, Trigger
@@ -181,6 +181,11 @@ class Agreement:
     def currency(self) -> Currency:
         """The agreement's currency."""
         return self.proposal.currency
+
+    @property
+    def proposal_id(self) -> ProposalId:
+        """The proposal the agreement was signed from (its ``Signed`` event carries it)."""
+        return self.proposal.id
 
     @property
     def credit_balance(self) -> Money:

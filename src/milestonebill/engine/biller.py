@@ -8,8 +8,9 @@ agreements, runs units of work through the store and calls the gateway.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Final
 
 import attrs
@@ -19,6 +20,7 @@ from milestonebill._validate import (
     check_id,
     check_int,
     check_seconds,
+    collect_problems,
     raise_all,
     utc_datetime,
 )
@@ -35,6 +37,7 @@ from milestonebill.agreement import (
     Paused,
     PaymentSucceeded,
     ProgressReported,
+    Proposal,
     Resumed,
     Signed,
     apply,
@@ -55,7 +58,7 @@ from milestonebill.documents import (
     NumberingPolicy,
     TaxPolicy,
 )
-from milestonebill.engine import _charging, _issuing, _refunding
+from milestonebill.engine import _charging, _issuing, _proposing, _refunding
 from milestonebill.engine._context import Context, Settings, end_of, stored
 from milestonebill.engine._recognising import recognise_one
 from milestonebill.engine.results import (
@@ -72,11 +75,13 @@ from milestonebill.errors import (
     ValidationError,
 )
 from milestonebill.gateways.base import GatewayEvent, GatewayEventKind, PaymentGateway
-from milestonebill.ids import AgreementId, FirmId, InvoiceId, WorkerId
+from milestonebill.ids import AgreementId, FirmId, InvoiceId, ProposalId, WorkerId
 from milestonebill.invoicing import due_credit_notes, due_invoices, refund_credit_note
 from milestonebill.ledger import Account, JournalEntry
 from milestonebill.money import Money
+from milestonebill.payment_methods import PaymentMethodKind
 from milestonebill.postings import payment_entry
+from milestonebill.proposals import ProposalRecord, decline, send, view, withdraw
 from milestonebill.refunds import credit_reserved, payment_to_refund
 from milestonebill.stores.base import AttemptRecord, BillingStore
 
@@ -108,17 +113,6 @@ def _override_problems(credit_policies: object) -> list[ValidationError]:
             if not isinstance(aid, str) or not aid.strip() or not isinstance(pol, CreditPolicy)]
 
 
-def _value_problems(checks: Sequence[tuple[Callable[..., object], tuple[object, ...],
-                                           dict[str, object]]]) -> list[ValidationError]:
-    problems = []
-    for fn, args, kwargs in checks:
-        try:
-            fn(*args, **kwargs)
-        except ValidationError as exc:
-            problems.append(exc)
-    return problems
-
-
 def _check_settings(s: Settings, clock: object) -> None:
     """Check every setting and raise all problems at once (nothing is half-built)."""
     problems = _kind_problems({
@@ -127,13 +121,13 @@ def _check_settings(s: Settings, clock: object) -> None:
         "retry_policy": (s.retry_policy, RetryPolicy),
         "credit_policy": (s.credit_policy, CreditPolicy)})
     problems += _override_problems(s.credit_policies)
-    problems += _value_problems([
-        (check_id, ("firm_id", s.firm_id), {}), (check_id, ("worker_id", s.worker_id), {}),
-        (check_int, ("batch_size", s.batch_size), {"at_least": 1}),
-        (check_int, ("horizon_days", s.horizon_days), {"at_least": 1}),
-        (check_seconds, ("lease_seconds", s.lease_seconds), {"allow_zero": False}),
-        (check_seconds, ("reconcile_grace_seconds", s.reconcile_grace_seconds),
-         {"allow_zero": True})])
+    problems += collect_problems([
+        partial(check_id, "firm_id", s.firm_id), partial(check_id, "worker_id", s.worker_id),
+        partial(check_int, "batch_size", s.batch_size, at_least=1),
+        partial(check_int, "horizon_days", s.horizon_days, at_least=1),
+        partial(check_seconds, "lease_seconds", s.lease_seconds, allow_zero=False),
+        partial(check_seconds, "reconcile_grace_seconds", s.reconcile_grace_seconds,
+                allow_zero=True)])
     raise_all(problems)
 
 
@@ -254,6 +248,115 @@ class Biller:
             self._ctx.store.append(a.id, [stored(a.id, e) for e in fresh], a.version)
             self._ctx.store.set_next_due(a.id, self._ctx.next_due(new, None))
         return new
+
+    # ------------------------------------------------------------ proposals
+
+    def propose(self, proposal: Proposal, *, at: datetime | None = None) -> ProposalRecord:
+        """Store a new proposal, a draft, in its own stream (see :mod:`milestonebill.proposals`).
+
+        Proposing the same proposal again is a no-op; another under a used id
+        raises :class:`~milestonebill.errors.DuplicateIdError`.  ``at`` is
+        when it was drafted (default: now).
+        """
+        return _proposing.propose(self._ctx, proposal, at)
+
+    def load_proposal(self, proposal_id: ProposalId) -> ProposalRecord:
+        """The proposal as folded from its stream (:class:`NotFoundError` if none)."""
+        return _proposing.load(self._ctx, proposal_id)
+
+    def send(self, proposal_id: ProposalId, *, recipient: str = "",
+             at: datetime | None = None) -> ProposalRecord:
+        """Record that a draft was sent (to ``recipient``); a sent one is left as it is."""
+        return _proposing.step(self._ctx, proposal_id, at,
+                               lambda r, when: send(r, at=when, recipient=recipient))
+
+    def mark_viewed(self, proposal_id: ProposalId, *, at: datetime | None = None
+                    ) -> ProposalRecord:
+        """Record that the client opened a sent proposal (each view is recorded)."""
+        return _proposing.step(self._ctx, proposal_id, at, lambda r, when: view(r, at=when))
+
+    def decline(self, proposal_id: ProposalId, *, reason: str = "",
+                at: datetime | None = None) -> ProposalRecord:
+        """Record that the client declined an open proposal (a declined one is left as it is)."""
+        return _proposing.step(self._ctx, proposal_id, at,
+                               lambda r, when: decline(r, at=when, reason=reason))
+
+    def withdraw(self, proposal_id: ProposalId, *, reason: str = "",
+                 at: datetime | None = None) -> ProposalRecord:
+        """Take an open proposal back (a withdrawn one is left as it is)."""
+        return _proposing.step(self._ctx, proposal_id, at,
+                               lambda r, when: withdraw(r, at=when, reason=reason))
+
+    def expire_proposals(self, as_of: date) -> tuple[ProposalRecord, ...]:
+        """Record the expiry of every open proposal whose ``valid_until`` is before
+        ``as_of``; returns them.  Running it again changes nothing.
+
+        Expired or not, an open proposal past its validity cannot be accepted
+        (:func:`milestonebill.proposals.is_expired` decides from the record
+        and a day); this makes the status say so.
+        """
+        return _proposing.expire_due(self._ctx, as_of)
+
+    def onboard(
+        self,
+        proposal_id: ProposalId,
+        *,
+        option: str,
+        signer: str,
+        customer_reference: str | None = None,
+        payment_method_token: str | None = None,
+        kind: PaymentMethodKind = PaymentMethodKind.CARD,
+        mandate_accepted_at: datetime | None = None,
+        mandate_ip_address: str | None = None,
+        mandate_user_agent: str | None = None,
+        addons: Sequence[str] = (),
+        agreement_id: AgreementId | None = None,
+        at: datetime | None = None,
+    ) -> Agreement:
+        """Sign a stored proposal for a client in one call, exactly once.
+
+        For a proposal that charges automatically: creates (or finds) the
+        gateway customer for ``customer_reference`` (the host's id for the
+        client; the gateway's idempotency key is derived from it), saves
+        ``payment_method_token`` (what the gateway's browser library
+        returned) as a ``kind`` payment method for off-session charges --
+        a ``BANK_DEBIT`` needs the facts of the client's mandate acceptance:
+        ``mandate_accepted_at`` and, for an online mandate,
+        ``mandate_ip_address`` and ``mandate_user_agent`` -- then signs
+        ``option`` (and ``addons``) for ``signer``: the proposal's
+        :class:`~milestonebill.proposals.ProposalAccepted` and the new
+        agreement's ``Signed`` event commit together, the agreement is due
+        for billing and the host is told (``proposal.accepted``).  A proposal
+        that sends invoices needs no payment method: without a token the
+        gateway is not called at all.
+
+        The agreement's id is ``agreement_id``, by default the proposal's;
+        ``at`` is when the client signed (default now, never before the
+        proposal's last event); pass it, so that a retry signs at the same
+        time.  Returns the stored agreement.
+
+        Idempotent by proposal id: each step is recorded in the proposal's
+        stream before the next, so a retry after a crash or a timeout
+        anywhere neither creates a second customer, saves the method twice
+        nor signs twice; a retry after it finished returns the agreement
+        (asking for something else raises
+        :class:`~milestonebill.errors.InvalidTransitionError` or a
+        :class:`~milestonebill.errors.ValidationError`).
+
+        Refused with a typed error naming the field, before the gateway is
+        called and with nothing stored: bad input (every problem at once),
+        an unknown option or add-on, a proposal that is not open or has
+        expired (:class:`~milestonebill.errors.ProposalExpiredError`), a
+        missing token or mandate.  A payment method the gateway will not
+        save raises :class:`~milestonebill.errors.PaymentMethodRefusedError`;
+        nothing of the agreement is stored.
+        """
+        req = _proposing.onboarding(
+            proposal_id, option=option, signer=signer, customer_reference=customer_reference,
+            token=payment_method_token, kind=kind,
+            mandate_facts=(mandate_accepted_at, mandate_ip_address, mandate_user_agent),
+            addons=addons, agreement_id=agreement_id, at=at)
+        return _proposing.onboard(self._ctx, req)
 
     # ------------------------------------------------------------ billing
 

@@ -458,6 +458,11 @@ class PaymentGateway(Protocol):
       returned as :class:`ChargeResult`, never raised; misconfiguration and
       refused requests raise :class:`~milestonebill.errors.GatewayError`;
     * no vendor exception escapes.
+
+    An adapter may name itself with a ``name`` string attribute (the shipped
+    ones are ``"memory"`` and ``"stripe"``): the Biller writes it into the
+    :class:`~milestonebill.payment_methods.PaymentMethodRef` of a payment
+    method it saves while onboarding a client (``"gateway"`` without one).
     """
 
     def create_customer(self, request: CustomerRequest) -> CustomerRef:

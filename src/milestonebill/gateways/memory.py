@@ -203,6 +203,9 @@ class InMemoryGateway:
     scripted otherwise, as bank debits do.
     """
 
+    #: How :class:`~milestonebill.payment_methods.PaymentMethodRef` names this gateway.
+    name: Final = "memory"
+
     def __init__(
         self,
         *,
@@ -265,6 +268,12 @@ class InMemoryGateway:
         """Every charge that reached the money, in order; replays add nothing."""
         with self._lock:
             return tuple(self._charges)
+
+    @property
+    def customers(self) -> tuple[CustomerRef, ...]:
+        """Every customer created, in order; a repeated key adds none."""
+        with self._lock:
+            return tuple(self._customers.values())
 
     @property
     def events(self) -> tuple[GatewayEvent, ...]:

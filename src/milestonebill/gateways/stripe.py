@@ -465,6 +465,9 @@ class StripeGateway:
     capture requests.
     """
 
+    #: How :class:`~milestonebill.payment_methods.PaymentMethodRef` names this gateway.
+    name: Final = "stripe"
+
     def __init__(
         self,
         api_key: str | None = None,

@@ -1,4 +1,4 @@
-"""Where agreements, invoices, attempts, notifications and the ledger live.
+"""Where agreements, proposals, invoices, attempts, notifications and the ledger live.
 
 ``InMemoryStore`` (tests, notebooks), ``SQLiteStore`` (the embedded default)
 and ``PostgresStore`` (many worker processes; needs the ``postgres`` extra and
@@ -21,7 +21,10 @@ from milestonebill.stores.base import (
     InvoiceRecord,
     Notification,
     Outbox,
+    ProposalId,
+    ProposalStreams,
     StoredEvent,
+    StoredProposalEvent,
     UnitOfWork,
     WorkerId,
     WorkQueue,
@@ -45,8 +48,11 @@ __all__ = [
     "InvoiceRecord",
     "Notification",
     "Outbox",
+    "ProposalId",
+    "ProposalStreams",
     "SQLiteStore",
     "StoredEvent",
+    "StoredProposalEvent",
     "UnitOfWork",
     "WorkQueue",
     "WorkerId",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, TypeVar
 
 import attrs
 
@@ -12,7 +12,13 @@ from milestonebill._validate import check_id, check_int, check_seconds, utc_date
 from milestonebill.clock import Clock, SystemClock
 from milestonebill.errors import ConcurrencyError, DuplicateIdError, ValidationError
 from milestonebill.ledger import JournalEntry
-from milestonebill.stores.base import StoredEvent
+from milestonebill.stores.base import StoredEvent, StoredProposalEvent
+
+#: A stored event of either kind of stream.
+Stored = TypeVar("Stored", StoredEvent, StoredProposalEvent)
+
+#: The field that names the stream of each kind of stored event.
+STREAM_FIELD: Final = {StoredEvent: "agreement_id", StoredProposalEvent: "proposal_id"}
 
 #: The clock a store uses unless given one.
 SYSTEM_CLOCK: Final = SystemClock()
@@ -38,29 +44,34 @@ def check_entry(entry: object) -> JournalEntry:
 
 
 def plan_append(
-    agreement_id: str,
-    events: Sequence[StoredEvent],
+    stream_id: str,
+    events: Sequence[Stored],
     expected_version: int,
     current_version: int,
-    lookup: Callable[[str], StoredEvent | None],
-) -> list[StoredEvent]:
-    """Decide what an ``append`` writes: the new events, numbered.
+    lookup: Callable[[str], Stored | None],
+    *,
+    kind: type[Stored],
+) -> list[Stored]:
+    """Decide what an append to one stream writes: the new events, numbered.
 
+    ``kind`` is the stored-event class of the stream (:class:`StoredEvent`
+    for an agreement, :class:`StoredProposalEvent` for a proposal).
     Validates the batch, drops events already stored with the same content
     (a retry), refuses ids reused for different content, then checks the
     expected version against the stream when something new remains.
     """
-    check_id("agreement_id", agreement_id)
+    field = STREAM_FIELD[kind]
+    check_id(field, stream_id)
     check_int("expected_version", expected_version, at_least=0)
-    if isinstance(events, StoredEvent | str | bytes):
-        raise ValidationError("events", "a sequence of StoredEvent", events)
+    if isinstance(events, StoredEvent | StoredProposalEvent | str | bytes):
+        raise ValidationError("events", f"a sequence of {kind.__name__}", events)
     seen: set[str] = set()
-    fresh: list[StoredEvent] = []
+    fresh: list[Stored] = []
     for i, e in enumerate(events):
-        if not isinstance(e, StoredEvent):
-            raise ValidationError(f"events[{i}]", "a StoredEvent", e)
-        if e.agreement_id != agreement_id:
-            raise ValidationError(f"events[{i}].agreement_id", repr(agreement_id), e.agreement_id)
+        if not isinstance(e, kind):
+            raise ValidationError(f"events[{i}]", f"a {kind.__name__}", e)
+        if e.stream_id != stream_id:
+            raise ValidationError(f"events[{i}].{field}", repr(stream_id), e.stream_id)
         if e.event_id in seen:
             raise ValidationError(f"events[{i}].event_id", "unique within the batch", e.event_id)
         seen.add(e.event_id)
@@ -73,8 +84,8 @@ def plan_append(
     if not fresh:
         return []
     if current_version != expected_version:
-        raise ConcurrencyError(agreement_id, expected_version, current_version)
-    out: list[StoredEvent] = []
+        raise ConcurrencyError(stream_id, expected_version, current_version)
+    out: list[Stored] = []
     for n, e in enumerate(fresh, start=expected_version + 1):
         if e.version not in (0, n):
             raise ValidationError(f"events[{e.event_id!r}].version", f"0 or {n}", e.version)

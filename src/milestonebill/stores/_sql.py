@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Final, Generic, Protocol
 
 import attrs
 
@@ -36,6 +36,7 @@ from milestonebill.ledger import (
 )
 from milestonebill.money import Currency, Money
 from milestonebill.stores._common import (
+    Stored,
     check_entry,
     lease_until,
     now_utc,
@@ -50,7 +51,9 @@ from milestonebill.stores.base import (
     InvoiceId,
     InvoiceRecord,
     Notification,
+    ProposalId,
     StoredEvent,
+    StoredProposalEvent,
     WorkerId,
     canonical_json,
     parse_json_object,
@@ -81,6 +84,27 @@ class Migration:
     name: str
     statements: tuple[str, ...]
     unless: str | None = None
+
+
+@attrs.frozen
+class Streams(Generic[Stored]):
+    """The two tables that hold one kind of stream: a row per stream with its
+    version, and a row per event."""
+
+    streams: str
+    events: str
+    id_column: str
+    kind: type[Stored]
+
+    @property
+    def columns(self) -> str:
+        """The event columns, in :class:`StoredEvent` field order."""
+        return f"{self.id_column}, event_id, version, type, effective_at, payload"
+
+
+AGREEMENT_STREAMS: Final = Streams("agreements", "events", "agreement_id", StoredEvent)
+PROPOSAL_STREAMS: Final = Streams("proposals", "proposal_events", "proposal_id",
+                                  StoredProposalEvent)
 
 
 class SQLStoreBase(SingleBalance, abc.ABC):
@@ -187,80 +211,108 @@ class SQLStoreBase(SingleBalance, abc.ABC):
 
     # ----------------------------------------------------------------- streams
 
-    def _event(self, r: Row) -> StoredEvent:
-        return StoredEvent(
-            AgreementId(r[0]), EventId(r[1]), int(r[2]), r[3], self._ts_out(r[4]), r[5]
-        )
+    def _stored(self, t: Streams[Stored], r: Row) -> Stored:
+        return t.kind(r[0], EventId(r[1]), int(r[2]), r[3], self._ts_out(r[4]), r[5])
 
-    _EVENT_COLS = "agreement_id, event_id, version, type, effective_at, payload"
+    def _append(self, t: Streams[Stored], stream_id: str, events: Sequence[Stored],
+                expected_version: int) -> int:
+        """Append to one stream of kind ``t`` (the one write path of both kinds)."""
+        check_id(t.id_column, stream_id)
+        with self._tx(stream=(stream_id, expected_version)) as cur:
+            row = self._one(
+                cur, f"SELECT version FROM {t.streams} WHERE {t.id_column} = ?" + self.FOR_UPDATE,
+                (stream_id,),
+            )
+            current = 0 if row is None else int(row[0])
+
+            def lookup(event_id: str) -> Stored | None:
+                r = self._one(cur, f"SELECT {t.columns} FROM {t.events} WHERE event_id = ?",
+                              (event_id,))
+                return None if r is None else self._stored(t, r)
+
+            new = plan_append(stream_id, events, expected_version, current, lookup,
+                              kind=t.kind)
+            if not new:
+                return current
+            if row is None:
+                self._run(cur, f"INSERT INTO {t.streams} ({t.id_column}, version) VALUES (?, 0)",
+                          (stream_id,))
+            for e in new:
+                self._run(
+                    cur, f"INSERT INTO {t.events} ({t.columns}) VALUES (?, ?, ?, ?, ?, ?)",
+                    (e.stream_id, e.event_id, e.version, e.type, self._ts_in(e.effective_at),
+                     e.payload),
+                )
+            version = current + len(new)
+            moved = self._rows(
+                cur,
+                f"UPDATE {t.streams} SET version = ? WHERE {t.id_column} = ? AND version = ? "
+                f"RETURNING {t.id_column}",
+                (version, stream_id, current),
+            )
+            if not moved:
+                raise ConcurrencyError(stream_id, expected_version, current + 1)
+            return version
+
+    def _load(self, t: Streams[Stored], stream_id: str, after_version: int) -> list[Stored]:
+        with self._tx(write=False) as cur:
+            rows = self._rows(
+                cur,
+                f"SELECT {t.columns} FROM {t.events} WHERE {t.id_column} = ? AND version > ? "
+                "ORDER BY version",
+                (stream_id, after_version),
+            )
+        return [self._stored(t, r) for r in rows]
+
+    def _version(self, t: Streams[Stored], stream_id: str) -> int:
+        with self._tx(write=False) as cur:
+            row = self._one(cur, f"SELECT version FROM {t.streams} WHERE {t.id_column} = ?",
+                            (stream_id,))
+        return 0 if row is None else int(row[0])
+
+    def _ids(self, t: Streams[Stored]) -> list[str]:
+        with self._tx(write=False) as cur:
+            rows = self._rows(cur, f"SELECT {t.id_column} FROM {t.streams} ORDER BY {t.id_column}")
+        return [r[0] for r in rows]
 
     def append(
         self, agreement_id: AgreementId, events: Sequence[StoredEvent], expected_version: int
     ) -> int:
         """See :meth:`AgreementStore.append`."""
-        check_id("agreement_id", agreement_id)
-        with self._tx(stream=(agreement_id, expected_version)) as cur:
-            row = self._one(
-                cur, "SELECT version FROM agreements WHERE agreement_id = ?" + self.FOR_UPDATE,
-                (agreement_id,),
-            )
-            current = 0 if row is None else int(row[0])
-
-            def lookup(event_id: str) -> StoredEvent | None:
-                r = self._one(
-                    cur, f"SELECT {self._EVENT_COLS} FROM events WHERE event_id = ?", (event_id,)
-                )
-                return None if r is None else self._event(r)
-
-            new = plan_append(agreement_id, events, expected_version, current, lookup)
-            if not new:
-                return current
-            if row is None:
-                self._run(
-                    cur, "INSERT INTO agreements (agreement_id, version) VALUES (?, 0)",
-                    (agreement_id,),
-                )
-            for e in new:
-                self._run(
-                    cur,
-                    f"INSERT INTO events ({self._EVENT_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
-                    (e.agreement_id, e.event_id, e.version, e.type,
-                     self._ts_in(e.effective_at), e.payload),
-                )
-            version = current + len(new)
-            moved = self._rows(
-                cur,
-                "UPDATE agreements SET version = ? WHERE agreement_id = ? AND version = ? "
-                "RETURNING agreement_id",
-                (version, agreement_id, current),
-            )
-            if not moved:
-                raise ConcurrencyError(agreement_id, expected_version, current + 1)
-            return version
+        return self._append(AGREEMENT_STREAMS, agreement_id, events, expected_version)
 
     def load(self, agreement_id: AgreementId, *, after_version: int = 0) -> list[StoredEvent]:
         """See :meth:`AgreementStore.load`."""
-        with self._tx(write=False) as cur:
-            rows = self._rows(
-                cur,
-                f"SELECT {self._EVENT_COLS} FROM events WHERE agreement_id = ? AND version > ? "
-                "ORDER BY version",
-                (agreement_id, after_version),
-            )
-        return [self._event(r) for r in rows]
+        return self._load(AGREEMENT_STREAMS, agreement_id, after_version)
 
     def version(self, agreement_id: AgreementId) -> int:
         """See :meth:`AgreementStore.version`."""
-        with self._tx(write=False) as cur:
-            row = self._one(cur, "SELECT version FROM agreements WHERE agreement_id = ?",
-                            (agreement_id,))
-        return 0 if row is None else int(row[0])
+        return self._version(AGREEMENT_STREAMS, agreement_id)
 
     def agreement_ids(self) -> list[AgreementId]:
         """See :meth:`AgreementStore.agreement_ids`."""
-        with self._tx(write=False) as cur:
-            rows = self._rows(cur, "SELECT agreement_id FROM agreements ORDER BY agreement_id")
-        return [AgreementId(r[0]) for r in rows]
+        return [AgreementId(a) for a in self._ids(AGREEMENT_STREAMS)]
+
+    def append_proposal(
+        self, proposal_id: ProposalId, events: Sequence[StoredProposalEvent],
+        expected_version: int,
+    ) -> int:
+        """See :meth:`AgreementStore.append_proposal`."""
+        return self._append(PROPOSAL_STREAMS, proposal_id, events, expected_version)
+
+    def load_proposal(
+        self, proposal_id: ProposalId, *, after_version: int = 0
+    ) -> list[StoredProposalEvent]:
+        """See :meth:`AgreementStore.load_proposal`."""
+        return self._load(PROPOSAL_STREAMS, proposal_id, after_version)
+
+    def proposal_version(self, proposal_id: ProposalId) -> int:
+        """See :meth:`AgreementStore.proposal_version`."""
+        return self._version(PROPOSAL_STREAMS, proposal_id)
+
+    def proposal_ids(self) -> list[ProposalId]:
+        """See :meth:`AgreementStore.proposal_ids`."""
+        return [ProposalId(p) for p in self._ids(PROPOSAL_STREAMS)]
 
     # ----------------------------------------------------------------- due work
 

@@ -9,6 +9,11 @@ port is the intersection of small role protocols, one per job:
   (optimistic concurrency: a stale writer gets
   :class:`~milestonebill.errors.ConcurrencyError`); re-appending an event id
   already stored with the same content is a no-op, so retries are safe.
+* **proposal streams** (:class:`ProposalStreams`) -- each proposal's own
+  stream of :class:`StoredProposalEvent` records, with the same rules, kept
+  apart from the agreements: :meth:`~AgreementStore.agreement_ids`, due work
+  and claims never see a proposal.  A proposal id and an agreement id may be
+  equal; so may their event ids.
 * **due work** (:class:`WorkQueue`) -- :meth:`~AgreementStore.set_next_due`,
   :meth:`~AgreementStore.list_due` and leased claims
   (:meth:`~AgreementStore.claim`, :meth:`~AgreementStore.claim_one`,
@@ -54,7 +59,15 @@ import attrs
 
 from milestonebill._json import canonical_json, parse_json_object
 from milestonebill._validate import check_id, check_int, utc_datetime
-from milestonebill.ids import AgreementId, AttemptKey, EventId, FirmId, InvoiceId, WorkerId
+from milestonebill.ids import (
+    AgreementId,
+    AttemptKey,
+    EventId,
+    FirmId,
+    InvoiceId,
+    ProposalId,
+    WorkerId,
+)
 from milestonebill.ledger import Ledger
 from milestonebill.money import Money
 
@@ -73,7 +86,10 @@ __all__ = [
     "InvoiceRecord",
     "Notification",
     "Outbox",
+    "ProposalId",
+    "ProposalStreams",
     "StoredEvent",
+    "StoredProposalEvent",
     "UnitOfWork",
     "WorkQueue",
     "WorkerId",
@@ -94,8 +110,40 @@ def _version(_inst: object, _attr: object, value: int) -> None:
     check_int("version", value, at_least=0)
 
 
+class _Stored:
+    """What both kinds of stored event share; :attr:`stream_id` names their stream."""
+
+    __slots__ = ()
+    event_id: EventId
+    version: int
+    type: str
+    effective_at: datetime
+    payload: str
+
+    @property
+    def stream_id(self) -> str:
+        """The id of the stream the event belongs to."""
+        raise NotImplementedError
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The payload parsed into a dict."""
+        return parse_json_object(self.payload)
+
+    def same_content(self, other: _Stored) -> bool:
+        """True when ``other`` is the same event (ignoring its stream position)."""
+        return (
+            type(self) is type(other)
+            and self.stream_id == other.stream_id
+            and self.event_id == other.event_id
+            and self.type == other.type
+            and self.effective_at == other.effective_at
+            and self.payload == other.payload
+        )
+
+
 @attrs.frozen
-class StoredEvent:
+class StoredEvent(_Stored):
     """One event of an agreement's stream, as a store keeps it.
 
     ``payload`` is canonical JSON text of an object (give a dict or text);
@@ -118,19 +166,34 @@ class StoredEvent:
     payload: str = attrs.field(converter=canonical_json)
 
     @property
-    def data(self) -> dict[str, Any]:
-        """The payload parsed into a dict."""
-        return parse_json_object(self.payload)
+    def stream_id(self) -> str:
+        """The agreement id."""
+        return self.agreement_id
 
-    def same_content(self, other: StoredEvent) -> bool:
-        """True when ``other`` is the same event (ignoring its stream position)."""
-        return (
-            self.agreement_id == other.agreement_id
-            and self.event_id == other.event_id
-            and self.type == other.type
-            and self.effective_at == other.effective_at
-            and self.payload == other.payload
-        )
+
+@attrs.frozen
+class StoredProposalEvent(_Stored):
+    """One event of a proposal's stream, as a store keeps it: a
+    :class:`StoredEvent` whose stream is a proposal.
+
+    >>> from datetime import UTC
+    >>> e = StoredProposalEvent(ProposalId("prop-1"), EventId("prop-1/1/drafted"), 0,
+    ...                         "ProposalDrafted", datetime(2024, 2, 1, tzinfo=UTC), "{}")
+    >>> e.stream_id, e.same_content(e)
+    ('prop-1', True)
+    """
+
+    proposal_id: ProposalId = attrs.field(validator=_nonempty("proposal_id"))
+    event_id: EventId = attrs.field(validator=_nonempty("event_id"))
+    version: int = attrs.field(validator=_version)
+    type: str = attrs.field(validator=_nonempty("type"))
+    effective_at: datetime = attrs.field(converter=utc_datetime)
+    payload: str = attrs.field(converter=canonical_json)
+
+    @property
+    def stream_id(self) -> str:
+        """The proposal id."""
+        return self.proposal_id
 
 
 def _attempt_no(_inst: object, _attr: object, value: int) -> None:
@@ -248,6 +311,40 @@ class EventStreams(Protocol):
 
     def agreement_ids(self) -> list[AgreementId]:
         """Every agreement with a stream, sorted."""
+        ...
+
+
+@runtime_checkable
+class ProposalStreams(Protocol):
+    """Role: each proposal's append-only stream, apart from the agreements' streams.
+
+    The same rules as :class:`EventStreams`: an expected version
+    (``ConcurrencyError`` when stale), stored events skipped on a retry,
+    ``DuplicateIdError`` for an id reused with other content.  Event ids are
+    unique among proposal events; agreement events are another namespace.
+    """
+
+    def append_proposal(
+        self,
+        proposal_id: ProposalId,
+        events: Sequence[StoredProposalEvent],
+        expected_version: int,
+    ) -> int:
+        """Append ``events`` after ``expected_version``; return the new version."""
+        ...
+
+    def load_proposal(
+        self, proposal_id: ProposalId, *, after_version: int = 0
+    ) -> list[StoredProposalEvent]:
+        """The proposal stream's events with version > ``after_version``, in order."""
+        ...
+
+    def proposal_version(self, proposal_id: ProposalId) -> int:
+        """The proposal stream's current version (0 when it does not exist)."""
+        ...
+
+    def proposal_ids(self) -> list[ProposalId]:
+        """Every proposal with a stream, sorted."""
         ...
 
 
@@ -376,13 +473,14 @@ class Outbox(Protocol):
 
 
 @runtime_checkable
-class AgreementStore(UnitOfWork, EventStreams, WorkQueue, DocumentNumbers, AttemptJournal,
-                     Outbox, Protocol):
-    """Port: where agreements, document numbers, attempts and notifications live.
+class AgreementStore(UnitOfWork, EventStreams, ProposalStreams, WorkQueue, DocumentNumbers,
+                     AttemptJournal, Outbox, Protocol):
+    """Port: where agreements, proposals, document numbers, attempts and notifications live.
 
     The intersection of the roles :class:`UnitOfWork`, :class:`EventStreams`,
-    :class:`WorkQueue`, :class:`DocumentNumbers`, :class:`AttemptJournal` and
-    :class:`Outbox`; code that needs one role can ask for that role alone.
+    :class:`ProposalStreams`, :class:`WorkQueue`, :class:`DocumentNumbers`,
+    :class:`AttemptJournal` and :class:`Outbox`; code that needs one role
+    can ask for that role alone.
     See the module docstring for the semantics; the public contract suite
     :mod:`milestonebill.testing.store_contract` pins them down.
     """

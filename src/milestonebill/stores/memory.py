@@ -37,6 +37,7 @@ from milestonebill.ledger import Account, DateRange, InMemoryLedger, JournalEntr
 from milestonebill.money import Currency, Money
 from milestonebill.stores._common import (
     SYSTEM_CLOCK,
+    Stored,
     check_entry,
     lease_until,
     now_utc,
@@ -50,7 +51,9 @@ from milestonebill.stores.base import (
     InvoiceId,
     InvoiceRecord,
     Notification,
+    ProposalId,
     StoredEvent,
+    StoredProposalEvent,
     WorkerId,
     canonical_json,
 )
@@ -71,6 +74,8 @@ class _State:
     acked: frozenset[str] = frozenset()
     seq: int = 0
     ledger: InMemoryLedger = attrs.Factory(InMemoryLedger)
+    proposals: dict[str, tuple[StoredProposalEvent, ...]] = attrs.Factory(dict)
+    proposal_events: dict[str, StoredProposalEvent] = attrs.Factory(dict)
 
     def copy(self) -> _State:
         # Values are immutable, so copying each dict is a full snapshot.
@@ -78,7 +83,27 @@ class _State:
             dict(self.streams), dict(self.events), dict(self.due), dict(self.leases),
             dict(self.counters), dict(self.invoices), dict(self.attempts),
             dict(self.notifications), self.acked, self.seq, self.ledger.copy(),
+            dict(self.proposals), dict(self.proposal_events),
         )
+
+
+def _append_to(
+    streams: dict[str, tuple[Stored, ...]],
+    index: dict[str, Stored],
+    stream_id: str,
+    events: Sequence[Stored],
+    expected_version: int,
+    *,
+    kind: type[Stored],
+) -> tuple[int, int]:
+    """Append to one kind of stream; ``(version before, version after)``."""
+    current = len(streams.get(stream_id, ()))
+    new = plan_append(stream_id, events, expected_version, current, index.get, kind=kind)
+    if new:
+        streams[stream_id] = streams.get(stream_id, ()) + tuple(new)
+        for e in new:
+            index[e.event_id] = e
+    return current, current + len(new)
 
 
 class InMemoryStore(SingleBalance):
@@ -127,15 +152,11 @@ class InMemoryStore(SingleBalance):
         """See :meth:`AgreementStore.append`."""
         with self.transaction():
             s = self._state
-            current = len(s.streams.get(agreement_id, ()))
-            new = plan_append(agreement_id, events, expected_version, current, s.events.get)
-            if not new:
-                return current
-            s.streams[agreement_id] = s.streams.get(agreement_id, ()) + tuple(new)
-            s.due.setdefault(agreement_id, None)
-            for e in new:
-                s.events[e.event_id] = e
-            return current + len(new)
+            before, after = _append_to(s.streams, s.events, agreement_id, events,
+                                       expected_version, kind=StoredEvent)
+            if after != before:
+                s.due.setdefault(agreement_id, None)
+            return after
 
     def load(self, agreement_id: AgreementId, *, after_version: int = 0) -> list[StoredEvent]:
         """See :meth:`AgreementStore.load`."""
@@ -151,6 +172,35 @@ class InMemoryStore(SingleBalance):
         """See :meth:`AgreementStore.agreement_ids`."""
         with self._lock:
             return sorted(AgreementId(a) for a in self._state.streams)
+
+    # ------------------------------------------------------------ proposal streams
+
+    def append_proposal(
+        self, proposal_id: ProposalId, events: Sequence[StoredProposalEvent],
+        expected_version: int,
+    ) -> int:
+        """See :meth:`AgreementStore.append_proposal`."""
+        with self.transaction():
+            s = self._state
+            return _append_to(s.proposals, s.proposal_events, proposal_id, events,
+                              expected_version, kind=StoredProposalEvent)[1]
+
+    def load_proposal(
+        self, proposal_id: ProposalId, *, after_version: int = 0
+    ) -> list[StoredProposalEvent]:
+        """See :meth:`AgreementStore.load_proposal`."""
+        with self._lock:
+            return list(self._state.proposals.get(proposal_id, ())[after_version:])
+
+    def proposal_version(self, proposal_id: ProposalId) -> int:
+        """See :meth:`AgreementStore.proposal_version`."""
+        with self._lock:
+            return len(self._state.proposals.get(proposal_id, ()))
+
+    def proposal_ids(self) -> list[ProposalId]:
+        """See :meth:`AgreementStore.proposal_ids`."""
+        with self._lock:
+            return sorted(ProposalId(p) for p in self._state.proposals)
 
     # ------------------------------------------------------------ due work
 

@@ -120,6 +120,21 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "when each charge attempt was recorded", (
         "ALTER TABLE charge_attempts ADD COLUMN IF NOT EXISTS recorded_at TIMESTAMPTZ",
     )),
+    Migration(4, "proposal streams, apart from the agreements'", (
+        """CREATE TABLE IF NOT EXISTS proposals (
+            proposal_id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL DEFAULT 0 CHECK (version >= 0)
+        )""",
+        """CREATE TABLE IF NOT EXISTS proposal_events (
+            event_id TEXT PRIMARY KEY,
+            proposal_id TEXT NOT NULL REFERENCES proposals (proposal_id),
+            version INTEGER NOT NULL CHECK (version >= 1),
+            type TEXT NOT NULL,
+            effective_at TIMESTAMPTZ NOT NULL,
+            payload TEXT NOT NULL,
+            UNIQUE (proposal_id, version)
+        )""",
+    )),
 )
 
 _SCHEMA_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

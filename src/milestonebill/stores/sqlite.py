@@ -21,7 +21,7 @@ UTC ISO text, so text order is time order.
 ...         with store.transaction():
 ...             n = store.issue_invoice_number(FirmId("acme"), InvoiceId("inv-1"))
 ...         print(n, store.journal_mode)
-[1, 2, 3]
+[1, 2, 3, 4]
 1 wal
 """
 
@@ -120,6 +120,21 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "when each charge attempt was recorded", (
         "ALTER TABLE charge_attempts ADD COLUMN recorded_at TEXT",
     ), unless="SELECT 1 FROM pragma_table_info('charge_attempts') WHERE name = 'recorded_at'"),
+    Migration(4, "proposal streams, apart from the agreements'", (
+        """CREATE TABLE IF NOT EXISTS proposals (
+            proposal_id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL DEFAULT 0 CHECK (version >= 0)
+        )""",
+        """CREATE TABLE IF NOT EXISTS proposal_events (
+            event_id TEXT PRIMARY KEY,
+            proposal_id TEXT NOT NULL REFERENCES proposals (proposal_id),
+            version INTEGER NOT NULL CHECK (version >= 1),
+            type TEXT NOT NULL,
+            effective_at TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            UNIQUE (proposal_id, version)
+        )""",
+    )),
 )
 
 _SCHEMA_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

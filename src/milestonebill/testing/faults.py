@@ -12,7 +12,13 @@ and the gateway shows every step boundary from outside:
   or applied);
 * ``before_charge`` / ``after_charge`` and ``before_refund`` /
   ``after_refund`` around each gateway call;
-* ``before_complete`` before a claim is completed at the end of a run.
+* ``before_complete`` before a claim is completed at the end of a run;
+* for :meth:`~milestonebill.engine.Biller.onboard` (:data:`ONBOARD_STEPS`):
+  ``before_customer`` / ``after_customer`` and ``before_setup`` /
+  ``after_setup`` around the gateway calls that create the customer and
+  save the payment method, and the units ``link`` (the customer recorded),
+  ``method`` (the payment method recorded) and ``accept`` (the acceptance
+  and the signed agreement).
 
 A hook that raises (or kills the process) there is a crash at that step::
 
@@ -32,14 +38,23 @@ from typing import Any, Final, cast
 from milestonebill.gateways.base import (
     ChargeRequest,
     ChargeResult,
+    CustomerRef,
+    CustomerRequest,
     PaymentGateway,
     RefundRequest,
     RefundResult,
+    SetupRequest,
+    SetupResult,
 )
-from milestonebill.ids import AgreementId, AttemptKey, FirmId, InvoiceId, WorkerId
-from milestonebill.stores.base import AttemptRecord, BillingStore, StoredEvent
+from milestonebill.ids import AgreementId, AttemptKey, FirmId, InvoiceId, ProposalId, WorkerId
+from milestonebill.stores.base import (
+    AttemptRecord,
+    BillingStore,
+    StoredEvent,
+    StoredProposalEvent,
+)
 
-__all__ = ["CREDIT_STEPS", "REFUND_STEPS", "STEPS", "Faults"]
+__all__ = ["CREDIT_STEPS", "ONBOARD_STEPS", "REFUND_STEPS", "STEPS", "Faults"]
 
 #: The steps of one invoice's life, in the order they happen in a run.
 STEPS: Final[tuple[str, ...]] = (
@@ -57,7 +72,19 @@ CREDIT_STEPS: Final[tuple[str, ...]] = ("before_credit", "after_credit")
 #: Around each gateway refund call (its intent is journalled before it).
 REFUND_STEPS: Final[tuple[str, ...]] = ("before_refund", "after_refund")
 
+#: The steps of one onboarding, in the order they happen.
+ONBOARD_STEPS: Final[tuple[str, ...]] = (
+    "before_customer", "after_customer",
+    "before_link", "after_link",
+    "before_setup", "after_setup",
+    "before_method", "after_method",
+    "before_accept", "after_accept",
+)
+
 _CHARGE_KEY: Final = "mb-charge-"
+#: The unit of work each proposal event marks.
+_PROPOSAL_UNITS: Final = {"CustomerLinked": "link", "PaymentMethodSaved": "method",
+                          "ProposalAccepted": "accept"}
 _OUTCOME_EVENTS: Final = ("PaymentSucceeded", "PaymentFailed")
 _CREDIT_EVENT_TAGS: Final = (":credit-added:", ":credit-applied:")
 
@@ -166,13 +193,22 @@ class _Store:
         self._faults.settle()
         return version
 
+    def append_proposal(self, proposal_id: ProposalId, events: Sequence[StoredProposalEvent],
+                        expected_version: int) -> int:
+        unit = next((_PROPOSAL_UNITS[e.type] for e in events if e.type in _PROPOSAL_UNITS), None)
+        if unit is not None:
+            self._faults.begin(unit)
+        version = self._inner.append_proposal(proposal_id, events, expected_version)
+        self._faults.settle()
+        return version
+
     def complete(self, worker_id: WorkerId, agreement_id: AgreementId, next_due_on: Any) -> None:
         self._faults.hook("before_complete")
         self._inner.complete(worker_id, agreement_id, next_due_on)
 
 
 class _Gateway:
-    """A gateway whose charge and refund calls the hook sees; everything else passes."""
+    """A gateway whose money moves, customers and saved methods the hook sees; the rest passes."""
 
     def __init__(self, inner: PaymentGateway, faults: Faults) -> None:
         self._inner = inner
@@ -191,4 +227,16 @@ class _Gateway:
         self._faults.hook("before_refund")
         result = self._inner.refund(request)
         self._faults.hook("after_refund")
+        return result
+
+    def create_customer(self, request: CustomerRequest) -> CustomerRef:
+        self._faults.hook("before_customer")
+        customer = self._inner.create_customer(request)
+        self._faults.hook("after_customer")
+        return customer
+
+    def save_payment_method(self, request: SetupRequest) -> SetupResult:
+        self._faults.hook("before_setup")
+        result = self._inner.save_payment_method(request)
+        self._faults.hook("after_setup")
         return result

@@ -113,9 +113,10 @@ def proposal(
     currency: str | Currency = "USD",
     collection: Collection = Collection.AUTO_CHARGE,
     approval: ApprovalRules = _NO_APPROVAL,
+    valid_until: date | None = None,
 ) -> Proposal:
-    """A one-package proposal ``"std"``: milestones given as values or as
-    ``(id, amount)`` pairs billed on completion, and recurring charges.
+    """A one-package proposal ``"std"`` (id ``"p-1"``): milestones given as values
+    or as ``(id, amount)`` pairs billed on completion, and recurring charges.
 
     A pair's amount is a string in ``currency`` or a :class:`Money`.
     Amendments need no client approval unless ``approval`` says so.
@@ -127,7 +128,7 @@ def proposal(
           for m in milestones]
     s = BillingSchedule(currency=cur, milestones=ms, recurring=list(recurring))
     return Proposal(ProposalId("p-1"), "Acme", cur, (PackageOption("std", "Std", s),),
-                    collection=collection, approval=approval)
+                    collection=collection, approval=approval, valid_until=valid_until)
 
 
 def signed(offer: Proposal, *, at: datetime = T0,

@@ -24,6 +24,9 @@ against your adapter::
         def make_ledger(self):
             return MyLedger
 
+The store contract includes the proposal streams' contract
+(:class:`~milestonebill.testing.proposal_contract.ProposalStreamsContract`).
+
 ``make_store(clock)`` must return a fresh, empty store that reads lease time
 and the ``recorded_at`` of charge attempts from ``clock`` (a
 :class:`~milestonebill.clock.Clock`); calling it twice
@@ -41,7 +44,7 @@ from typing import Any
 import attrs
 import pytest
 
-from milestonebill.clock import Clock, FixedClock
+from milestonebill.clock import FixedClock
 from milestonebill.errors import (
     ConcurrencyError,
     CurrencyMismatchError,
@@ -63,6 +66,7 @@ from milestonebill.stores.base import (
     StoredEvent,
     WorkerId,
 )
+from milestonebill.testing.proposal_contract import ProposalStreamsContract, StoreFactory
 
 __all__ = [
     "AgreementStoreContract",
@@ -73,7 +77,6 @@ __all__ = [
 ]
 
 
-StoreFactory = Callable[[Clock], AgreementStore]
 LedgerFactory = Callable[[], Ledger]
 
 AGR = AgreementId("agr-1")
@@ -118,21 +121,13 @@ def _seed(store: AgreementStore, *ids: str, due: date | None = None) -> None:
             store.set_next_due(AgreementId(a), due)
 
 
-class AgreementStoreContract:
-    """Behaviour every :class:`~milestonebill.stores.base.AgreementStore` must have."""
+class AgreementStoreContract(ProposalStreamsContract):
+    """Behaviour every :class:`~milestonebill.stores.base.AgreementStore` must have.
 
-    @pytest.fixture
-    def make_store(self) -> StoreFactory:
-        """Override: return a factory ``clock -> store`` (see the module docstring)."""
-        raise NotImplementedError("override the make_store fixture")
-
-    @pytest.fixture
-    def clock(self) -> FixedClock:
-        return FixedClock(datetime(2024, 1, 31, 9, 0, tzinfo=UTC))
-
-    @pytest.fixture
-    def store(self, make_store: StoreFactory, clock: FixedClock) -> AgreementStore:
-        return make_store(clock)
+    Override the ``make_store`` fixture (see the module docstring); the
+    ``clock`` and ``store`` fixtures and the proposal-stream tests come from
+    :class:`~milestonebill.testing.proposal_contract.ProposalStreamsContract`.
+    """
 
     # ------------------------------------------------------------ streams
 

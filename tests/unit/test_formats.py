@@ -127,7 +127,7 @@ def test_the_engagement_name_is_written_under_its_file_key() -> None:
 
 
 def test_importing_formats_does_not_import_jsonschema_until_it_reads() -> None:
-    code = ("import sys, milestonebill.formats\n"
+    code = ("import sys, milestonebill.formats, milestonebill.integrations.spreadsheet\n"
             "print('jsonschema' in sys.modules)\n"
             "milestonebill.formats.schema('proposal')\n"
             "print('jsonschema' in sys.modules)\n")

@@ -42,6 +42,14 @@ from milestonebill.ids import AgreementId, CreditNoteId, InvoiceId, MilestoneId,
 from milestonebill.money import Money
 from milestonebill.periods import Period
 from milestonebill.reports import RevenueRow, Table, revenue_schedule
+from milestonebill.reports.retainers import (
+    MovementRow,
+    MrrRow,
+    RetentionRow,
+    mrr,
+    mrr_movements,
+    net_revenue_retention,
+)
 from milestonebill.testing.firm import Firm, generated_firm
 from milestonebill.testing.scenarios import World, proposal
 from milestonebill.testing.strategies import exponent_currencies, minor_amounts
@@ -128,6 +136,22 @@ def test_a_report_table_round_trips_with_its_row_class(firm: Firm) -> None:
     data = table.to_json()
     assert data["rows"] == table.to_records()
     assert Table.from_json(json.loads(json.dumps(data)), RevenueRow) == table
+
+
+def test_the_retainer_reports_round_trip_with_their_row_classes(firm: Firm) -> None:
+    agreements = firm.agreements()
+    end = firm.through + timedelta(days=1)
+    tables: list[tuple[Table[Any], type]] = [
+        (mrr(agreements, firm.through), MrrRow),
+        (mrr_movements(agreements, firm.start + timedelta(days=90), end), MovementRow),
+        (net_revenue_retention(agreements, firm.start + timedelta(days=180), end), RetentionRow),
+    ]
+    for table, row in tables:
+        assert len(table) > 0, table
+        data = json.loads(json.dumps(table.to_json()))
+        assert Table.from_json(data, row) == table
+        errors = Draft202012Validator(CODEC.schema(row)).iter_errors(data["rows"][0])
+        assert list(errors) == []
 
 
 @pytest.mark.parametrize(("data", "field"), [

@@ -13,10 +13,17 @@ the type hints of the ``@attrs.frozen`` value classes, so
 * enums by lower-case member name (``"on_signing"``, ``"half_up"``), which is
   the value of every enum but ``Rounding``; reading also takes the value and
   any case;
-* tuples as lists, unions of value classes tagged with ``"type"``;
-* a value class as an object of its fields: every field is written; on
-  reading, a field with a default may be left out and an unknown field is
-  refused.  Errors name the path of the field (``milestones[1].amount``).
+* tuples as lists, mappings (string-like keys) as objects, unions of value
+  classes tagged with ``"type"``;
+* a value class as an object of its fields: every field is written, under
+  its name (or the ``"json"`` entry of the field's metadata); on reading, a
+  field with a default may be left out and an unknown field is refused.
+  Errors name the path of the field (``milestones[1].amount``).
+
+:meth:`Codec.schema` states the same conventions as a JSON Schema (draft
+2020-12), walking the same type hints, so the schema of a type and its
+codec cannot disagree on the shape: ``milestonebill.formats`` ships the
+schemas of the public file formats.
 
 Besides the codec: :func:`canonical_json` (the text stores keep and compare)
 and :func:`parse_json_object` (reading such text back, floats refused).
@@ -32,8 +39,10 @@ milestonebill.errors.ValidationError: 'fee.amount' must be a decimal string such
 
 from __future__ import annotations
 
+import collections.abc
 import enum
 import json
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -60,13 +69,35 @@ __all__ = [
     "parse_json_object",
 ]
 
+_MAPPINGS = (dict, collections.abc.Mapping)
+
 
 def _join(path: str, key: str) -> str:
     return key if not path else f"{path}.{key}"
 
 
+def _key(a: attrs.Attribute[Any]) -> str:
+    """The JSON key of a field: its name, unless its metadata names another."""
+    return str(a.metadata.get("json", a.name))
+
+
+def _noun(tp: Any) -> str:
+    """What a type is called in messages: ``MilestoneId`` is 'milestone id'."""
+    name = getattr(tp, "__name__", str(tp))
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).lower()
+
+
 def _prefixed(path: str, exc: ValidationError) -> ValidationError:
-    return ValidationError(_join(path, exc.field), exc.expected, exc.value)
+    """``exc`` about the field at ``path``; a message of its own keeps its wording."""
+    if not path:
+        return exc
+    field = _join(path, exc.field)
+    default = ValidationError(exc.field, exc.expected, exc.value).message
+    named = repr(exc.field)
+    message = None
+    if exc.message != default and exc.message.startswith(named):
+        message = repr(field) + exc.message[len(named):]
+    return ValidationError(field, exc.expected, exc.value, message)
 
 
 class Codec:
@@ -96,6 +127,9 @@ class Codec:
             if len(args) == 2 and args[1] is Ellipsis:
                 return [self.encode(v, args[0]) for v in value]
             return [self.encode(v, a) for v, a in zip(value, args, strict=True)]
+        if origin in _MAPPINGS:
+            key_tp, value_tp = typing.get_args(tp)
+            return {self.encode(k, key_tp): self.encode(v, value_tp) for k, v in value.items()}
         supertype = getattr(tp, "__supertype__", None)
         if supertype is not None:
             return self.encode(value, supertype)
@@ -134,7 +168,7 @@ class Codec:
             return value
         if isinstance(tp, type) and attrs.has(tp):
             hints = self._fields(tp)
-            return {a.name: self.encode(getattr(value, a.name), hints[a.name])
+            return {_key(a): self.encode(getattr(value, a.name), hints[a.name])
                     for a in attrs.fields(tp)}
         raise TypeError(f"cannot encode {value!r} as {tp}")
 
@@ -149,6 +183,8 @@ class Codec:
             return self._decode_union(data, tp, field)
         if origin is tuple:
             return self._decode_tuple(data, tp, field)
+        if origin in _MAPPINGS:
+            return self._decode_mapping(data, tp, field)
         supertype = getattr(tp, "__supertype__", None)
         if supertype is not None:
             return self.decode(data, supertype, field)
@@ -179,22 +215,31 @@ class Codec:
         return tuple(self.decode(v, a, f"{field}[{i}]")
                      for i, (v, a) in enumerate(zip(data, args, strict=True)))
 
+    def _decode_mapping(self, data: Any, tp: Any, field: str) -> dict[Any, Any]:
+        key_tp, value_tp = typing.get_args(tp)
+        if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+            raise ValidationError(field, f"an object of {_noun(key_tp)} to {_noun(value_tp)}",
+                                  data)
+        return {self.decode(k, key_tp, field): self.decode(v, value_tp, _join(field, k))
+                for k, v in data.items()}
+
     def _decode_value(self, data: Any, tp: type, field: str) -> Any:
         if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
             raise ValidationError(field or tp.__name__, f"an object for {tp.__name__}", data)
         hints = self._fields(tp)
-        known = {a.name for a in attrs.fields(tp)}
+        known = {_key(a) for a in attrs.fields(tp)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValidationError(_join(field, unknown[0]), f"a field of {tp.__name__}",
                                   unknown[0])
         kwargs = {}
         for a in attrs.fields(tp):
-            if a.name not in data:
+            key = _key(a)
+            if key not in data:
                 if a.default is attrs.NOTHING:
-                    raise ValidationError(_join(field, a.name), "present", None)
+                    raise ValidationError(_join(field, key), "present", None)
                 continue
-            kwargs[a.alias] = self.decode(data[a.name], hints[a.name], _join(field, a.name))
+            kwargs[a.alias] = self.decode(data[key], hints[a.name], _join(field, key))
         try:
             return tp(**kwargs)
         except InvalidInputError as exc:
@@ -240,8 +285,172 @@ class Codec:
             return self._decode_value(data, tp, field)
         raise TypeError(f"cannot decode {tp}")
 
+    # ------------------------------------------------------------ schemas
+
+    def schema(self, tp: Any, *, title: str | None = None,
+               description: str | None = None) -> dict[str, Any]:
+        """A JSON Schema (draft 2020-12) of the JSON form of ``tp``.
+
+        It walks the same type hints as :meth:`encode` and :meth:`decode` and
+        states their conventions; value classes are ``$defs`` named after
+        the class.  The codec may check more (a milestone's ``due_on`` for
+        its trigger, amounts exact to the currency): the schema is the
+        shape, the codec the meaning.
+
+        >>> CODEC.schema(Money)["$defs"]["Money"]["required"]
+        ['amount', 'currency']
+        """
+        walker = _SchemaWalker(self)
+        root = walker.node(tp)
+        head: dict[str, Any] = {"$schema": SCHEMA_DIALECT}
+        if title is not None:
+            head["title"] = title
+        if description is not None:
+            head["description"] = description
+        return {**head, **root, "$defs": dict(sorted(walker.defs.items()))}
+
 
 _KIND: dict[Any, str] = {str: "a string", int: "a whole number", bool: "true or false"}
+
+#: The JSON Schema dialect of :meth:`Codec.schema`.
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _text(pattern: str, description: str, **extra: str) -> dict[str, Any]:
+    return {"type": "string", "pattern": pattern, "description": description, **extra}
+
+
+# The written forms of the scalars, with what the codec's messages call them.
+_DATE = _text(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "an ISO date string such as '2025-01-31'",
+              format="date")
+_SCALARS: dict[Any, dict[str, Any]] = {
+    str: {"type": "string"},
+    int: {"type": "integer"},
+    bool: {"type": "boolean"},
+    Decimal: _text(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$",
+                   "a decimal string such as '3.5'"),
+    Fraction: _text(r"^-?[0-9]+/[0-9]+$", "a fraction string such as '1/3'"),
+    date: _DATE,
+    datetime: _text(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+                    r"(Z|[+-][0-9]{2}:[0-9]{2})$",
+                    "an ISO 8601 datetime with its zone, such as '2026-03-02T09:30:00+00:00'",
+                    format="date-time"),
+    Currency: _text(r"^[A-Z]{3}$", "an ISO 4217 code such as 'USD'"),
+    PlanKey: _text(r"^(m:.+|r:.+:[0-9]{4}-[0-9]{2}-[0-9]{2})$",
+                   "a plan key such as 'm:<milestone>' or 'r:<item>:<YYYY-MM-DD>'"),
+}
+_MONEY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Money",
+    "description": "An exact amount: the amount as a decimal string, never a number.",
+    "properties": {
+        "amount": _text(r"^-?[0-9]+(\.[0-9]+)?$", "a decimal string such as '12.30'"),
+        "currency": _SCALARS[Currency],
+    },
+    "required": ["amount", "currency"],
+    "additionalProperties": False,
+}
+
+
+def _summary(tp: type) -> str:
+    """The first paragraph of a class's docstring, on one line."""
+    doc = (tp.__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(doc.split())
+
+
+class _SchemaWalker:
+    """Builds one schema: a node per type, ``$defs`` for value classes and money."""
+
+    def __init__(self, codec: Codec) -> None:
+        self.codec = codec
+        self.defs: dict[str, dict[str, Any]] = {}
+        self.owners: dict[str, tuple[type, bool]] = {}
+
+    def node(self, tp: Any) -> dict[str, Any]:
+        if tp is Any:
+            return {}
+        origin = typing.get_origin(tp)
+        if origin in (typing.Union, types.UnionType):
+            return self._union(tp)
+        if origin is tuple:
+            args = typing.get_args(tp)
+            if len(args) == 2 and args[1] is Ellipsis:
+                return {"type": "array", "items": self.node(args[0])}
+            return {"type": "array", "prefixItems": [self.node(a) for a in args],
+                    "items": False, "minItems": len(args), "maxItems": len(args)}
+        if origin in _MAPPINGS:
+            key_tp, value_tp = typing.get_args(tp)
+            return {"type": "object", "propertyNames": self.node(key_tp),
+                    "additionalProperties": self.node(value_tp)}
+        supertype = getattr(tp, "__supertype__", None)
+        if supertype is not None:
+            return self.node(supertype)
+        if tp is Money:
+            self.defs["Money"] = _MONEY_SCHEMA
+            return {"$ref": "#/$defs/Money"}
+        if tp in _SCALARS:
+            return dict(_SCALARS[tp])
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            return {"type": "string", "enum": [m.name.lower() for m in tp],
+                    "description": _summary(tp)}
+        if isinstance(tp, type) and attrs.has(tp):
+            return self._value(tp, tagged=False)
+        raise TypeError(f"no JSON schema for {tp}")
+
+    def _union(self, tp: Any) -> dict[str, Any]:
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(options) == 1:
+            inner = self.node(options[0])
+        elif all(isinstance(o, type) and attrs.has(o) for o in options):
+            inner = self._tagged(options)
+        else:
+            raise TypeError(f"no JSON schema for {tp}: only value classes can be tagged")
+        if len(options) < len(typing.get_args(tp)):
+            return {"anyOf": [inner, {"type": "null"}]}
+        return inner
+
+    def _tagged(self, options: list[type]) -> dict[str, Any]:
+        """A union of value classes: the ``"type"`` tag picks the class to check."""
+        names = [o.__name__ for o in options]
+        branches = [{"if": {"properties": {"type": {"const": n}}, "required": ["type"]},
+                     "then": self._value(o, tagged=True)} for n, o in zip(names, options,
+                                                                         strict=True)]
+        return {"type": "object", "required": ["type"],
+                "properties": {"type": {"enum": names}}, "allOf": branches}
+
+    def _value(self, tp: type, *, tagged: bool) -> dict[str, Any]:
+        name = tp.__name__
+        ref = {"$ref": f"#/$defs/{name}"}
+        owner = self.owners.setdefault(name, (tp, tagged))
+        if owner != (tp, tagged):
+            raise TypeError(f"two schemas named {name!r}: {owner} and {(tp, tagged)}")
+        if name in self.defs:
+            return ref
+        self.defs[name] = {}  # a class may refer to itself
+        hints = self.codec._fields(tp)
+        properties: dict[str, Any] = {"type": {"const": name}} if tagged else {}
+        required = ["type"] if tagged else []
+        for a in attrs.fields(tp):
+            prop = self.node(hints[a.name])
+            default = _default(a)
+            if default is not attrs.NOTHING:
+                prop = {**prop, "default": self.codec.encode(default, hints[a.name])}
+            else:
+                required.append(_key(a))
+            properties[_key(a)] = prop
+        self.defs[name] = {"type": "object", "title": name, "description": _summary(tp),
+                           "properties": properties, "required": required,
+                           "additionalProperties": False}
+        return ref
+
+
+def _default(a: attrs.Attribute[Any]) -> Any:
+    """A field's default value, or ``attrs.NOTHING`` when it must be given (or
+    depends on the other fields)."""
+    default: Any = a.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        return attrs.NOTHING if default.takes_self else default.factory()
+    return default
 
 
 def _decimal(data: Any, field: str) -> Decimal:

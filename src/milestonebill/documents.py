@@ -11,10 +11,11 @@ import re
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 
+from milestonebill._json import decode, encode
 from milestonebill.errors import ValidationError
 from milestonebill.ids import CreditNoteId, InvoiceId, PlanKey
 from milestonebill.money import Currency, Money, Rounding
@@ -256,6 +257,25 @@ class Invoice:
         return cls(id, agreement_id, number, currency, issued_on, due_on, tuple(lines),
                    tax_lines, tax.method, sub, t, sub + t)
 
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form: every field, money as ``{"amount", "currency"}``.
+
+        >>> inv = Invoice.build(id=InvoiceId("inv-1"), agreement_id="agr-1",
+        ...     currency=Currency.of("USD"), issued_on=date(2026, 3, 2),
+        ...     due_on=date(2026, 4, 1), number="INV-000001", lines=[InvoiceLine(
+        ...         "l1", "m:launch", LineKind.MILESTONE, "Launch", Money("1000.00", "USD"))])
+        >>> inv.to_json()["total"], inv.to_json()["lines"][0]["item_key"]
+        ({'amount': '1000.00', 'currency': 'USD'}, 'm:launch')
+        >>> Invoice.from_json(inv.to_json()) == inv
+        True
+        """
+        return encode(self)  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_json(cls, data: object) -> Invoice:
+        """Read the form :meth:`to_json` writes; totals are checked against the lines."""
+        return decode(data, cls)  # type: ignore[no-any-return]
+
 
 class CreditReason(enum.Enum):
     """Why a credit note was issued."""
@@ -316,6 +336,23 @@ class CreditNote:
         t = Money.total((x.amount for x in tax_lines), currency=currency)
         return cls(id, agreement_id, number, currency, issued_on, credits, reason,
                    tuple(lines), tax_lines, tax.method, sub, t, sub + t, memo)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form: every field, money as ``{"amount", "currency"}``.
+
+        >>> cn = CreditNote.build(id=CreditNoteId("cn-1"), agreement_id="agr-1",
+        ...     currency=Currency.of("EUR"), issued_on=date(2026, 3, 9),
+        ...     credits=InvoiceId("inv-1"), reason=CreditReason.GOODWILL,
+        ...     lines=[InvoiceLine("l1", None, LineKind.CREDIT, "Sorry", Money("50.00", "EUR"))])
+        >>> cn.to_json()["reason"], CreditNote.from_json(cn.to_json()) == cn
+        ('goodwill', True)
+        """
+        return encode(self)  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_json(cls, data: object) -> CreditNote:
+        """Read the form :meth:`to_json` writes; totals are checked against the lines."""
+        return decode(data, cls)  # type: ignore[no-any-return]
 
 
 @attrs.frozen

@@ -429,13 +429,22 @@ class Money:
 
     @classmethod
     def from_json(cls, data: object, field: str = "money") -> Money:
-        """Parse the form made by :meth:`to_json`; numbers in JSON must be strings."""
+        """Parse the form made by :meth:`to_json`; numbers in JSON must be strings.
+
+        >>> Money.from_json({"amount": "1.005", "currency": "USD"}, "fee")
+        Traceback (most recent call last):
+        ...
+        milestonebill.errors.InvalidAmountError: 'fee.amount' must be exact to 2 decimal places for USD (got Decimal('1.005'))
+        """
         if not isinstance(data, dict) or set(data) != {"amount", "currency"}:
             raise ValidationError(field, "an object with 'amount' and 'currency'", data)
         amount = data["amount"]
         if not isinstance(amount, str):
             raise ValidationError(f"{field}.amount", "a decimal string such as '12.30'", amount)
-        return cls(amount, data["currency"])
+        try:
+            return cls(amount, data["currency"])
+        except ValidationError as exc:  # name the part of the money that is wrong
+            raise type(exc)(f"{field}.{exc.field}", exc.expected, exc.value) from None
 
 
 def _make(minor: int, currency: Currency) -> Money:

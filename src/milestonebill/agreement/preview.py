@@ -10,9 +10,11 @@ See ``docs/agreements.md`` for a worked example.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import attrs
 
+from milestonebill._json import decode, encode
 from milestonebill.agreement.amendments import Amendment
 from milestonebill.agreement.fold import Agreement, amended
 from milestonebill.agreement.plan import billed_by_key, billing_plan, contract_value, open_ended
@@ -88,6 +90,21 @@ class AmendmentPreview:
     def value_change(self) -> Money:
         """New contract value minus old."""
         return self.contract_value_after - self.contract_value_before
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form: lines and changes with their plan keys, money as objects.
+
+        >>> usd = Money("0.00", "USD")
+        >>> p = AmendmentPreview(AmendmentId("am-1"), (), (), usd, usd, ())
+        >>> p.to_json()["contract_value_after"], AmendmentPreview.from_json(p.to_json()) == p
+        ({'amount': '0.00', 'currency': 'USD'}, True)
+        """
+        return encode(self)  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_json(cls, data: object) -> AmendmentPreview:
+        """Read the form :meth:`to_json` writes."""
+        return decode(data, cls)  # type: ignore[no-any-return]
 
 
 def preview(

@@ -1,6 +1,8 @@
 """The engagement file that ``milestonebill schedule`` and ``demo`` read.
 
-An engagement file is a JSON object::
+An engagement file is the JSON form of a
+:class:`~milestonebill.engagement.Engagement` (the ``engagement`` format of
+:mod:`milestonebill.formats`)::
 
     {"engagement": "name", "client": "who",            (optional, for display)
      "signed_on": "2025-01-15",                        (needed to date milestones on signing)
@@ -8,9 +10,9 @@ An engagement file is a JSON object::
      "schedule": { ...BillingSchedule.to_json()... }}
 
 A bare schedule object (the ``BillingSchedule.to_json()`` form) is accepted
-too.  The schedule and the dates are read by the library's one JSON
-mechanism (:mod:`milestonebill._json`), so a wrong value is refused with
-the path to it (``'schedule.milestones[0].amount.amount'``).
+too.  The file is read by the library's one JSON mechanism
+(:mod:`milestonebill._json`), so a wrong value is refused with the path to
+it (``'schedule.milestones[0].amount.amount'``).
 
 A milestone triggered on signing cannot be dated without ``signed_on``, so
 an engagement that has one refuses to be built without it, rather than
@@ -28,98 +30,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
-from datetime import date
 from importlib import resources
 
-import attrs
-
 from milestonebill._json import decode
+from milestonebill.engagement import Engagement
 from milestonebill.errors import ValidationError
-from milestonebill.periods import add_months
-from milestonebill.schedule import BillingSchedule, MilestoneId, Trigger
+from milestonebill.schedule import BillingSchedule
 
 __all__ = ["EXAMPLE_ENGAGEMENT", "Engagement", "load_engagement", "read_engagement_json"]
 
 #: Resource name of the example engagement inside the package.
 EXAMPLE_ENGAGEMENT = "examples/engagement.json"
-
-_KEYS = ("client", "completions", "engagement", "schedule", "signed_on")
-
-
-@attrs.frozen
-class Engagement:
-    """A billing schedule with the facts needed to date its milestones.
-
-    Raises :class:`~milestonebill.errors.ValidationError` when a completion
-    names a milestone the schedule does not have or one not triggered on
-    completion, and when a milestone is triggered on signing but
-    ``signed_on`` is missing.
-    """
-
-    schedule: BillingSchedule
-    name: str = ""
-    client: str = ""
-    signed_on: date | None = None
-    completions: Mapping[MilestoneId, date] = attrs.field(factory=dict)
-
-    def __attrs_post_init__(self) -> None:
-        triggers = {m.id: m.trigger for m in self.schedule.milestones}
-        for mid in self.completions:
-            if mid not in triggers:
-                raise ValidationError("completions", "ids of the schedule's milestones", mid)
-            if triggers[mid] is not Trigger.ON_COMPLETION:
-                raise ValidationError(f"completions.{mid}",
-                                      "only milestones triggered on completion",
-                                      triggers[mid].value)
-        on_signing = [m for m, t in triggers.items() if t is Trigger.ON_SIGNING]
-        if on_signing and self.signed_on is None:
-            raise ValidationError(
-                "signed_on", "a date, needed to date the milestones triggered on signing", None,
-                "'signed_on' is missing: it is needed to date the milestones triggered on "
-                f"signing ({', '.join(on_signing)})")
-
-    def first_date(self) -> date | None:
-        """The earliest date the engagement names: signing, a completion, a milestone's
-        due date or a recurring charge's start; ``None`` when it names none."""
-        s = self.schedule
-        candidates = [r.start for r in s.recurring]
-        candidates += [m.due_on for m in s.milestones if m.due_on is not None]
-        candidates += list(self.completions.values())
-        if self.signed_on is not None:
-            candidates.append(self.signed_on)
-        return min(candidates, default=None)
-
-    def default_window(self) -> tuple[date, date]:
-        """``[first date, day after the last charge)``, or 12 months when unbounded.
-
-        Raises :class:`~milestonebill.errors.ValidationError` naming
-        ``signed_on`` when :meth:`first_date` finds nothing to start from
-        (say, milestones that all wait for completion and no ``signed_on``).
-        """
-        s = self.schedule
-        start = self.first_date()
-        if start is None:
-            why = ("it is needed to date the milestones (nothing else in the engagement "
-                   "gives a date)" if s.milestones
-                   else "nothing in the engagement gives a date to start from")
-            raise ValidationError("signed_on", "a date, needed to date the milestones", None,
-                                  f"'signed_on' is missing: {why}")
-        if all(r.is_finite for r in s.recurring):
-            last = max(
-                [c.on for c in s.charges_between(start, date.max, signed_on=self.signed_on,
-                                                 completions=self.completions)] or [start]
-            )
-            return start, date.fromordinal(last.toordinal() + 1)
-        return start, add_months(start, 12)
-
-
-def _completions(raw: object) -> dict[MilestoneId, date]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ValidationError("completions", "an object of milestone id to date", raw)
-    return {MilestoneId(k): decode(v, date, f"completions.{k}") for k, v in raw.items()}
 
 
 def load_engagement(data: object) -> Engagement:
@@ -141,16 +62,7 @@ def load_engagement(data: object) -> Engagement:
         raise ValidationError("engagement", "a JSON object", data)
     if "schedule" not in data:
         return Engagement(decode(data, BillingSchedule))
-    extra = sorted(set(data) - set(_KEYS))
-    if extra:
-        raise ValidationError(extra[0], f"a known key ({', '.join(_KEYS)})", extra[0])
-    return Engagement(
-        schedule=decode(data["schedule"], BillingSchedule, "schedule"),
-        name=decode(data.get("engagement", ""), str, "engagement"),
-        client=decode(data.get("client", ""), str, "client"),
-        signed_on=decode(data.get("signed_on"), date | None, "signed_on"),
-        completions=_completions(data.get("completions")),
-    )
+    return decode(data, Engagement)  # type: ignore[no-any-return]
 
 
 def read_engagement_json(path: str | None) -> tuple[object, str]:

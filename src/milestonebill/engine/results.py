@@ -6,9 +6,11 @@ Values only; the Biller builds them with a :class:`Tally` while it works.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import attrs
 
+from milestonebill._json import decode, encode
 from milestonebill.agreement import AmendmentApproved
 from milestonebill.collection import PlannedCharge
 from milestonebill.documents import CreditNote, Invoice
@@ -38,6 +40,22 @@ class ChargeOutcome:
     status: ChargeStatus
     decline_code: str | None = None
     gateway_ref: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (the status by lower-case name).
+
+        >>> from milestonebill.money import Money
+        >>> c = ChargeOutcome(AgreementId("agr-1"), InvoiceId("inv-1"), 1,
+        ...                   Money("10.00", "USD"), ChargeStatus.DECLINED, "card_declined")
+        >>> c.to_json()["status"], ChargeOutcome.from_json(c.to_json()) == c
+        ('declined', True)
+        """
+        return encode(self)  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_json(cls, data: object) -> ChargeOutcome:
+        """Read the form :meth:`to_json` writes."""
+        return decode(data, cls)  # type: ignore[no-any-return]
 
 
 @attrs.frozen
@@ -73,6 +91,20 @@ class RunSummary:
         return tuple(c for c in (*self.reconciled, *self.charges)
                      if c.status is not ChargeStatus.SUCCEEDED)
 
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form: invoices, credit notes and outcomes in theirs.
+
+        >>> s = RunSummary(date(2026, 3, 2), agreements=(AgreementId("agr-1"),))
+        >>> s.to_json()["as_of"], RunSummary.from_json(s.to_json()) == s
+        ('2026-03-02', True)
+        """
+        return encode(self)  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_json(cls, data: object) -> RunSummary:
+        """Read the form :meth:`to_json` writes."""
+        return decode(data, cls)  # type: ignore[no-any-return]
+
 
 @attrs.frozen
 class RecognitionSummary:
@@ -95,6 +127,22 @@ class RecognitionSummary:
                         ln.signed_minor, ln.amount.currency)
         return out
 
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form: journal entries in theirs.
+
+        >>> s = RecognitionSummary(date(2026, 3, 31))
+        >>> s.to_json()
+        {'as_of': '2026-03-31', 'agreements': [], 'entries': [], 'problems': []}
+        >>> RecognitionSummary.from_json(s.to_json()) == s
+        True
+        """
+        return encode(self)  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_json(cls, data: object) -> RecognitionSummary:
+        """Read the form :meth:`to_json` writes."""
+        return decode(data, cls)  # type: ignore[no-any-return]
+
 
 @attrs.frozen
 class DryRun:
@@ -106,6 +154,20 @@ class DryRun:
     invoices: tuple[Invoice, ...]
     credit_notes: tuple[CreditNote, ...]
     charges: tuple[PlannedCharge, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form: draft invoices (``"number": null``) and planned charges.
+
+        >>> d = DryRun(date(2026, 3, 2), (), (), (), (), ())
+        >>> d.to_json()["charges"], DryRun.from_json(d.to_json()) == d
+        ([], True)
+        """
+        return encode(self)  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_json(cls, data: object) -> DryRun:
+        """Read the form :meth:`to_json` writes."""
+        return decode(data, cls)  # type: ignore[no-any-return]
 
 
 @attrs.define

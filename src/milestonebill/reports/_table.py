@@ -5,7 +5,8 @@ A report is a :class:`Table` of ``@attrs.frozen`` rows.  From it:
 
 * ``rows`` (and iteration, ``len``, indexing) -- the typed values;
 * :meth:`Table.to_records` -- JSON-ready dicts in the library's one JSON form
-  (money as ``{"amount": "...", "currency": "..."}``);
+  (money as ``{"amount": "...", "currency": "..."}``); :meth:`Table.to_json`
+  and :meth:`Table.from_json` -- the whole table, title and rows, and back;
 * :meth:`Table.to_pandas` -- a DataFrame (extra ``pandas``): money as
   ``Decimal`` amounts (or integer minor units) with a ``currency`` column
   beside them, dates as dates, never float;
@@ -23,7 +24,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
-from milestonebill._json import encode
+from milestonebill._json import decode, encode
 from milestonebill.errors import ValidationError
 from milestonebill.money import Money, format_money
 
@@ -77,6 +78,31 @@ class Table(Generic[Row]):
     def to_records(self) -> list[dict[str, Any]]:
         """Each row as JSON-ready data, money as ``{"amount", "currency"}``."""
         return [encode(r) for r in self.rows]
+
+    def to_json(self) -> dict[str, Any]:
+        """The table as JSON: ``{"title", "locale", "rows"}``, the rows as :meth:`to_records`.
+
+        >>> from milestonebill.periods import Period
+        >>> t = Table("Quarters", [Period.of("2026-01-01", "2026-04-01")])
+        >>> t.to_json()
+        {'title': 'Quarters', 'locale': 'en_US', 'rows': [{'start': '2026-01-01', 'end': '2026-04-01'}]}
+        >>> Table.from_json(t.to_json(), Period) == t
+        True
+        """
+        return {"title": self.title, "locale": self.locale, "rows": self.to_records()}
+
+    @classmethod
+    def from_json(cls, data: object, row: type[Row]) -> Table[Row]:
+        """Read the form :meth:`to_json` writes, each row as a ``row`` (the report's row
+        class, such as :class:`~milestonebill.reports.RevenueRow`)."""
+        if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+            raise ValidationError("table", "an object with a list of 'rows'", data)
+        unknown = sorted(set(data) - {"title", "locale", "rows"})
+        if unknown:
+            raise ValidationError(unknown[0], "a field of Table", unknown[0])
+        rows = [decode(r, row, f"rows[{i}]") for i, r in enumerate(data["rows"])]
+        return cls(decode(data.get("title"), str, "title"), rows,
+                   decode(data.get("locale", "en_US"), str, "locale"))
 
     def to_pandas(self, *, money: Literal["decimal", "minor"] = "decimal") -> Any:
         """The rows as a ``pandas.DataFrame`` (needs the ``pandas`` extra).

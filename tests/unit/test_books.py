@@ -225,3 +225,25 @@ def test_nothing_is_stored_when_one_event_of_a_batch_is_refused() -> None:
         e.biller.record(AGR, [good, bad])
     assert err.value.field == "total"
     assert e.store.load(AGR) == before
+
+
+def test_an_escalating_retainer_puts_each_years_price_in_its_own_rpo_bucket() -> None:
+    """The next 12 months hold the service periods earned in them at the prices
+    then in force -- not a day-weighted share of the whole horizon."""
+    from milestonebill.schedule import Escalation, Interval, ItemId, RecurringCharge
+    from milestonebill.testing.scenarios import proposal, signed
+
+    charge = RecurringCharge(ItemId("books"), "Bookkeeping", Money("2500.00", "USD"),
+                             Interval.MONTHLY, start=date(2026, 1, 1),
+                             escalations=(Escalation(percent=Decimal(3), on_anniversary=True),))
+    a = signed(proposal(recurring=[charge]), at=datetime(2026, 1, 1, tzinfo=UTC))
+    (row,) = remaining_obligations(a, date(2026, 12, 31))
+    assert str(row.within_12) == "30900.00 USD"  # 12 x 2,575.00
+    assert str(row.within_24) == "31827.00 USD"  # 12 x 2,652.25
+    assert row.within_12 + row.within_24 + row.beyond == row.remaining
+    (mid,) = remaining_obligations(a, date(2026, 6, 15))
+    assert mid.within_12 + mid.within_24 + mid.beyond == mid.remaining
+    # 16-30 June 2026 (15/30 of 2,500.00), July-December at 2,500.00, January-May 2027
+    # at 2,575.00 and 1-15 June 2027 (15/30 of 2,575.00)
+    assert str(mid.within_12) == "30412.50 USD"
+    assert 1250_00 + 6 * 2500_00 + 5 * 2575_00 + 1287_50 == mid.within_12.minor

@@ -246,6 +246,27 @@ def test_a_proposal_signed_hypothetically_adds_its_cash() -> None:
         (date(2026, 5, 1), "0.00 USD", "2500.00 USD")]
 
 
+
+def test_ways_to_bill_compared_as_scenarios_take_expected_completion_dates() -> None:
+    """An expected date for a milestone of an agreement only one scenario signs is
+    that scenario's assumption, not an error in the base or in other scenarios."""
+    def offer(trigger: Trigger) -> Scenario:
+        m = Milestone(MilestoneId("work"), "Work", amount=usd("3000.00"), trigger=trigger,
+                      due_on=date(2026, 5, 20) if trigger is Trigger.ON_DATE else None)
+        aid = AgreementId(f"way-{trigger.value}")
+        return Scenario(trigger.value, [Signing(proposal([m]), "std", date(2026, 4, 1), aid,
+                                                payment_method=CARD)])
+    ways = [offer(Trigger.ON_COMPLETION), offer(Trigger.ON_DATE)]
+    assume = Assumptions(expected_dates={("way-on_completion", "work"): date(2026, 6, 10)})
+    rows = compare_scenarios([], ways, AS_OF, periods=3, measure=Measure.BILLED,
+                             assumptions=assume)
+    assert [(r.scenario, r.period.start.month, str(r.alternative)) for r in rows
+            if r.alternative.minor] == [("on_completion", 6, "3000.00 USD"),
+                                        ("on_date", 5, "3000.00 USD")]
+    with pytest.raises(ValidationError, match="expected_dates"):
+        compare_scenarios([], ways, AS_OF, periods=3, assumptions=Assumptions(
+            expected_dates={("nobody", "work"): date(2026, 6, 10)}))
+
 # ---------------------------------------------------------------- completions
 
 

@@ -357,10 +357,13 @@ def _expectations(a: Agreement, as_of: date, assumptions: Assumptions
     return out
 
 
-def _check_dates(firm: Mapping[str, Agreement], as_of: date, assumptions: Assumptions) -> None:
+def _check_dates(firm: Mapping[str, Agreement], as_of: date, assumptions: Assumptions,
+                 elsewhere: frozenset[str]) -> None:
     for (aid, mid), when in assumptions.expected_dates:
         field = f"expected_dates[{(aid, mid)!r}]"
         a = firm.get(aid)
+        if a is None and aid in elsewhere:
+            continue  # signed in another scenario of the same comparison
         if a is None:
             raise ValidationError(field, "a key naming an agreement of the firm", aid)
         if not any(t.milestone.id == mid and t.milestone.trigger is Trigger.ON_COMPLETION
@@ -372,13 +375,18 @@ def _check_dates(firm: Mapping[str, Agreement], as_of: date, assumptions: Assump
 
 
 def prepare(agreements: Sequence[Agreement], as_of: date, assumptions: Assumptions,
-            scenario: Scenario | None = None) -> list[Prepared]:
-    """Each agreement as known at the end of ``as_of`` and as expected after it."""
+            scenario: Scenario | None = None,
+            elsewhere: frozenset[str] = frozenset()) -> list[Prepared]:
+    """Each agreement as known at the end of ``as_of`` and as expected after it.
+
+    ``elsewhere`` names agreements that other scenarios of one comparison
+    sign: expected dates stated for them are not an error here.
+    """
     check_date("as_of", as_of)
     _check_firm(agreements, as_of)
     known: dict[str, Agreement] = {a.id: stood(a, as_of) or a for a in agreements}
     firm = _changed(known, scenario, as_of)
-    _check_dates(firm, as_of, assumptions)
+    _check_dates(firm, as_of, assumptions, elsewhere)
     out: list[Prepared] = []
     for aid, a in firm.items():
         expected = _expectations(a, as_of, assumptions)

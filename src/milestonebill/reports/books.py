@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+from fractions import Fraction
 
 import attrs
 
 from milestonebill.agreement import Agreement, billing_plan
 from milestonebill.ledger import Account, JournalEntry
-from milestonebill.money import Currency, Money
+from milestonebill.money import Currency, Money, allocate_minor
 from milestonebill.periods import Period, add_months
 from milestonebill.recognition import Granularity, buckets
 from milestonebill.reports._table import Table
@@ -156,18 +157,38 @@ def remaining_obligations(agreement: Agreement, as_of: date, *,
             continue
         period, end, how = _timing(agreement, o)
         if o.series is not None:
-            period, end, how = _series_span(agreement, o, through), None, "service periods"
-        a, b, c = _split(left.minor, as_of, period, end)
+            a, b, c = _series_split(agreement, o, left.minor, as_of, through)
+            how = "service periods"
+        else:
+            a, b, c = _split(left.minor, as_of, period, end)
         out.append(RemainingObligation(agreement.id, o.id, as_of, o.price, left,
                                        Money.from_minor(a, cur), Money.from_minor(b, cur),
                                        Money.from_minor(c, cur), how))
     return Table("Remaining performance obligations", out)
 
 
-def _series_span(agreement: Agreement, o: Obligation, through: date) -> Period | None:
-    pieces = [i.period for i in billing_plan(agreement, through=through)
-              if i.item_id == o.series and i.period is not None]
-    return Period(min(p.start for p in pieces), max(p.end for p in pieces)) if pieces else None
+def _series_split(agreement: Agreement, o: Obligation, remaining: int, as_of: date,
+                  through: date) -> tuple[int, int, int]:
+    """``remaining`` of a recurring series split by when its service periods
+    are earned: each period's price day by day across the next 12 months,
+    the 12 after and beyond (so an escalation lands in the year it applies),
+    shared exactly by largest remainder."""
+    one, two = add_months(as_of, 12), add_months(as_of, 24)
+    after = as_of + timedelta(days=1)
+    edges = (after, one + timedelta(days=1), two + timedelta(days=1), date.max)
+    shares = [Fraction(0)] * 3
+    for item in billing_plan(agreement, through=through):
+        if item.item_id != o.series or item.period is None or item.period.end <= after:
+            continue
+        p = item.period
+        for k in range(3):
+            lo, hi = max(p.start, edges[k]), min(p.end, edges[k + 1])
+            if lo < hi:
+                shares[k] += Fraction(item.amount.minor * (hi - lo).days, p.days)
+    if not any(shares):
+        return remaining, 0, 0
+    a, b, c = allocate_minor(remaining, shares)
+    return a, b, c
 
 
 # ---------------------------------------------------------------- contract balances

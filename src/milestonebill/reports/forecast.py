@@ -467,12 +467,14 @@ def compare_scenarios(agreements: Sequence[Agreement], scenarios: Sequence[Scena
         raise ValidationError("scenarios", "Scenario values with distinct, non-empty names",
                               [getattr(s, "name", s) for s in scenarios])
     window = forecast_periods(as_of, periods=periods, cadence=cadence, history=history)
-    base = _measured(measure, prepare(agreements, as_of, assumptions), as_of, window,
-                     assumptions)
+    signed = frozenset(c.agreement_id for s in scenarios for c in s.changes
+                       if isinstance(c, Signing))
+    base = _measured(measure, prepare(agreements, as_of, assumptions, None, signed), as_of,
+                     window, assumptions)
     rows: list[ScenarioRow] = []
     for s in scenarios:
-        alt = _measured(measure, prepare(agreements, as_of, assumptions, s), as_of, window,
-                        assumptions)
+        alt = _measured(measure, prepare(agreements, as_of, assumptions, s, signed), as_of,
+                        window, assumptions)
         for code in sorted({c for c, _p in [*base, *alt]}):
             for period in window:
                 b = base.get((code, period), Money.zero(code))

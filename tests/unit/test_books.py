@@ -246,4 +246,4 @@ def test_an_escalating_retainer_puts_each_years_price_in_its_own_rpo_bucket() ->
     # 16-30 June 2026 (15/30 of 2,500.00), July-December at 2,500.00, January-May 2027
     # at 2,575.00 and 1-15 June 2027 (15/30 of 2,575.00)
     assert str(mid.within_12) == "30412.50 USD"
-    assert 1250_00 + 6 * 2500_00 + 5 * 2575_00 + 1287_50 == mid.within_12.minor
+    assert mid.within_12.minor == 1250_00 + 6 * 2500_00 + 5 * 2575_00 + 1287_50

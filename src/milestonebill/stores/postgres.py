@@ -120,6 +120,14 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "when each charge attempt was recorded", (
         "ALTER TABLE charge_attempts ADD COLUMN IF NOT EXISTS recorded_at TIMESTAMPTZ",
     )),
+    Migration(4, "agreements parked after an error, skipped by claims", (
+        """CREATE TABLE IF NOT EXISTS parked_agreements (
+            agreement_id TEXT PRIMARY KEY REFERENCES agreements (agreement_id),
+            error TEXT NOT NULL,
+            message TEXT NOT NULL,
+            parked_at TIMESTAMPTZ NOT NULL
+        )""",
+    )),
 )
 
 _SCHEMA_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

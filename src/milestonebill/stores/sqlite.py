@@ -21,7 +21,7 @@ UTC ISO text, so text order is time order.
 ...         with store.transaction():
 ...             n = store.issue_invoice_number(FirmId("acme"), InvoiceId("inv-1"))
 ...         print(n, store.journal_mode)
-[1, 2, 3]
+[1, 2, 3, 4]
 1 wal
 """
 
@@ -120,6 +120,14 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "when each charge attempt was recorded", (
         "ALTER TABLE charge_attempts ADD COLUMN recorded_at TEXT",
     ), unless="SELECT 1 FROM pragma_table_info('charge_attempts') WHERE name = 'recorded_at'"),
+    Migration(4, "agreements parked after an error, skipped by claims", (
+        """CREATE TABLE IF NOT EXISTS parked_agreements (
+            agreement_id TEXT PRIMARY KEY REFERENCES agreements (agreement_id),
+            error TEXT NOT NULL,
+            message TEXT NOT NULL,
+            parked_at TEXT NOT NULL
+        )""",
+    )),
 )
 
 _SCHEMA_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

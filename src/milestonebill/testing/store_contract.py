@@ -63,6 +63,7 @@ from milestonebill.stores.base import (
     StoredEvent,
     WorkerId,
 )
+from milestonebill.testing.parking_contract import ParkingContract
 
 __all__ = [
     "AgreementStoreContract",
@@ -118,8 +119,10 @@ def _seed(store: AgreementStore, *ids: str, due: date | None = None) -> None:
             store.set_next_due(AgreementId(a), due)
 
 
-class AgreementStoreContract:
-    """Behaviour every :class:`~milestonebill.stores.base.AgreementStore` must have."""
+class AgreementStoreContract(ParkingContract):
+    """Behaviour every :class:`~milestonebill.stores.base.AgreementStore` must have
+    (the parking tests come from
+    :class:`~milestonebill.testing.parking_contract.ParkingContract`)."""
 
     @pytest.fixture
     def make_store(self) -> StoreFactory:

@@ -43,8 +43,8 @@ import json
 import logging
 import os
 import weakref
-from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any, Final, NoReturn, TypeVar, cast
 
 import stripe
@@ -57,6 +57,19 @@ from milestonebill.errors import (
     ValidationError,
 )
 from milestonebill.gateways import _signing
+from milestonebill.gateways._stripe_map import (
+    STRIPE_TYPES,
+    decline_of,
+    from_stripe_amount,
+    get_in,
+    map_charge_error,
+    map_event,
+    map_payment_intent,
+    map_refund,
+    map_setup_intent,
+    ref_of,
+    to_stripe_amount,
+)
 from milestonebill.gateways.base import (
     DEFAULT_WEBHOOK_TOLERANCE,
     ChargeRequest,
@@ -66,19 +79,14 @@ from milestonebill.gateways.base import (
     CustomerRef,
     CustomerRequest,
     GatewayEvent,
-    GatewayEventKind,
     PaymentMethodId,
     PaymentMethodKind,
     RefundRequest,
     RefundResult,
-    RefundStatus,
-    SavedPaymentMethod,
     SetupRequest,
     SetupResult,
     SetupStatus,
-    is_hard_decline,
 )
-from milestonebill.money import Currency, Money
 
 __all__ = [
     "API_KEY_ENV",
@@ -104,285 +112,9 @@ BASE_URL_ENV: Final = ("MILESTONEBILL_STRIPE_BASE_URL",)
 #: Environment variables read for the webhook signing secret.
 WEBHOOK_SECRET_ENV: Final = ("MILESTONEBILL_STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET")
 
-# Where Stripe's amount exponent differs from ISO 4217's: ISK stays two-decimal
-# in the API (whole krónur only), MGA is zero-decimal at Stripe.
-_STRIPE_EXPONENT: Final[dict[str, int]] = {"ISK": 2, "MGA": 0}
-# Three-decimal currencies whose last digit Stripe requires to be zero.
-_ROUND_TO_TEN: Final = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
 _EXPAND_FEE: Final = ["latest_charge.balance_transaction"]
 # The refund reasons Stripe accepts; any other reason travels in metadata.
 _REFUND_REASONS: Final = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
-
-
-def to_stripe_amount(money: Money, field: str = "amount") -> int:
-    """``money`` as the integer Stripe expects in ``amount``.
-
-    Usually the ISO minor units; Stripe keeps ISK two-decimal and MGA
-    zero-decimal, and wants three-decimal amounts to end in 0.  Amounts
-    Stripe cannot represent exactly are refused rather than rounded.
-
-    >>> to_stripe_amount(Money("12.34", "USD")), to_stripe_amount(Money("500", "JPY"))
-    (1234, 500)
-    >>> to_stripe_amount(Money("5", "ISK")), to_stripe_amount(Money("5.120", "KWD"))
-    (500, 5120)
-    >>> to_stripe_amount(Money("5.124", "KWD"))
-    Traceback (most recent call last):
-    ...
-    milestonebill.errors.ValidationError: 'amount' must be a multiple of 0.010 KWD for Stripe (got Money('5.124', 'KWD'))
-    """
-    cur = money.currency
-    code = cur.code
-    if code in _ROUND_TO_TEN and money.minor % 10:
-        raise ValidationError(field, f"a multiple of 0.010 {code} for Stripe", money)
-    stripe_exp = _STRIPE_EXPONENT.get(code, cur.exponent)
-    shift = stripe_exp - cur.exponent
-    if shift >= 0:
-        return int(money.minor * 10**shift)
-    q, r = divmod(int(money.minor), 10**-shift)
-    if r:
-        raise ValidationError(field, f"whole units of {code} for Stripe", money)
-    return int(q)
-
-
-def from_stripe_amount(amount: int, currency: str) -> Money:
-    """A Stripe ``amount`` and ``currency`` as :class:`Money`.
-
-    >>> from_stripe_amount(1234, "usd"), from_stripe_amount(500, "isk")
-    (Money('12.34', 'USD'), Money('5', 'ISK'))
-    """
-    if type(amount) is not int:
-        raise ValidationError("amount", "an integer from Stripe", amount)
-    cur = Currency.of(currency)
-    shift = _STRIPE_EXPONENT.get(cur.code, cur.exponent) - cur.exponent
-    if shift >= 0:
-        q, r = divmod(amount, 10**shift)
-        if r:
-            raise ValidationError("amount", f"whole {cur.code} minor units", amount)
-        return Money.from_minor(q, cur)
-    return Money.from_minor(amount * 10**-shift, cur)
-
-
-# ------------------------------------------------------------ pure mappers
-
-
-def _get(obj: Any, *path: str) -> Any:
-    for p in path:
-        if not isinstance(obj, Mapping):
-            return None
-        obj = obj.get(p)
-    return obj
-
-
-def _ref(value: Any) -> str | None:
-    """An id, whether Stripe sent it bare or expanded into an object."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
-        return cast(str, value["id"])
-    return None
-
-
-def _opt(make: Callable[[str], _T], value: Any) -> _T | None:
-    ref = _ref(value)
-    return None if ref is None else make(ref)
-
-
-def _fee_of(charge: Any) -> Money | None:
-    bt = _get(charge, "balance_transaction")
-    if isinstance(bt, Mapping) and isinstance(bt.get("fee"), int) and bt.get("currency"):
-        return from_stripe_amount(bt["fee"], bt["currency"])
-    return None
-
-
-def _latest_charge(pi: Mapping[str, Any]) -> Any:
-    latest = pi.get("latest_charge")
-    if latest is not None:
-        return latest
-    # API versions before 2022-11-15 list charges instead.
-    data = _get(pi, "charges", "data")
-    return data[-1] if isinstance(data, list) and data else None
-
-
-def _decline(code: str | None, decline_code: str | None) -> tuple[str | None, bool]:
-    chosen = decline_code or code
-    return chosen, is_hard_decline(chosen) or is_hard_decline(code)
-
-
-def map_payment_intent(
-    pi: Mapping[str, Any], *, idempotency_key: str, amount: Money | None = None
-) -> ChargeResult:
-    """A PaymentIntent (as a plain mapping) as a :class:`ChargeResult`.
-
-    ``amount`` defaults to the PaymentIntent's own amount.
-    """
-    pi_id = _ref(pi)
-    charged = amount if amount is not None else from_stripe_amount(pi["amount"], pi["currency"])
-    status = pi.get("status")
-    common: dict[str, Any] = {"amount": charged, "idempotency_key": idempotency_key,
-                              "gateway_ref": pi_id}
-    if status == "succeeded":
-        return ChargeResult(ChargeStatus.SUCCEEDED, fee=_fee_of(_latest_charge(pi)), **common)
-    if status == "processing":
-        return ChargeResult(ChargeStatus.PROCESSING, **common)
-    if status in ("requires_action", "requires_confirmation"):
-        return ChargeResult(ChargeStatus.REQUIRES_ACTION, action_ref=pi_id,
-                            message="the customer must authenticate this payment", **common)
-    error = pi.get("last_payment_error") or {}
-    code = _get(error, "code")
-    if status == "requires_payment_method" and code == "authentication_required":
-        return ChargeResult(ChargeStatus.REQUIRES_ACTION, action_ref=pi_id,
-                            decline_code=code, message=_get(error, "message"), **common)
-    if status in ("requires_payment_method", "canceled"):
-        chosen, hard = _decline(code, _get(error, "decline_code"))
-        return ChargeResult(ChargeStatus.DECLINED, decline_code=chosen or status,
-                            decline_hard=hard, message=_get(error, "message"), **common)
-    raise GatewayError(f"PaymentIntent {pi_id!r} has an unexpected status {status!r}")
-
-
-def map_charge_error(
-    error: Mapping[str, Any], *, idempotency_key: str, amount: Money
-) -> ChargeResult:
-    """The ``error`` object of a 402 card error as a :class:`ChargeResult`."""
-    code = _get(error, "code")
-    pi = _get(error, "payment_intent")
-    ref = _ref(pi) or _ref(_get(error, "charge"))
-    message = _get(error, "message")
-    if code == "authentication_required":
-        return ChargeResult(ChargeStatus.REQUIRES_ACTION, amount, idempotency_key,
-                            gateway_ref=ref, action_ref=_ref(pi) or ref, decline_code=code,
-                            message=message)
-    chosen, hard = _decline(code, _get(error, "decline_code"))
-    return ChargeResult(ChargeStatus.DECLINED, amount, idempotency_key, gateway_ref=ref,
-                        decline_code=chosen or "card_declined", decline_hard=hard, message=message)
-
-
-#: Stripe's payment method type for each kind; Stripe debits bank accounts as US ones.
-_STRIPE_TYPES: Mapping[PaymentMethodKind, str] = {
-    PaymentMethodKind.CARD: "card",
-    PaymentMethodKind.BANK_DEBIT: "us_bank_account",
-}
-_KINDS = {stripe_type: kind for kind, stripe_type in _STRIPE_TYPES.items()}
-
-
-def _kind_of(value: Any) -> PaymentMethodKind:
-    kind = _KINDS.get(value) if isinstance(value, str) else None
-    if kind is None:
-        raise GatewayError(f"unsupported payment method type {value!r}")
-    return kind
-
-
-def map_setup_intent(si: Mapping[str, Any], *, customer_id: CustomerId | None = None) -> SetupResult:
-    """A SetupIntent (as a plain mapping) as a :class:`SetupResult`."""
-    status = si.get("status")
-    pm = si.get("payment_method")
-    saved = None
-    pm_id = _ref(pm)
-    cust = customer_id or _ref(si.get("customer"))
-    if pm_id is not None and cust is not None:
-        kind_name = _get(pm, "type") if isinstance(pm, Mapping) else None
-        types = si.get("payment_method_types") or ["card"]
-        kind = _kind_of(kind_name or types[0])
-        details = _get(pm, _STRIPE_TYPES[kind]) if isinstance(pm, Mapping) else None
-        saved = SavedPaymentMethod(
-            PaymentMethodId(pm_id), CustomerId(cust), kind,
-            last4=_get(details, "last4"),
-            brand=_get(details, "brand") or _get(details, "bank_name"),
-        )
-    ref = _ref(si)
-    if status == "succeeded":
-        return SetupResult(SetupStatus.SUCCEEDED, ref, saved)
-    if status == "processing":
-        return SetupResult(SetupStatus.PROCESSING, ref, saved)
-    if status in ("requires_action", "requires_confirmation"):
-        return SetupResult(SetupStatus.REQUIRES_ACTION, ref, saved)
-    error = si.get("last_setup_error") or {}
-    chosen, _hard = _decline(_get(error, "code"), _get(error, "decline_code"))
-    return SetupResult(SetupStatus.DECLINED, ref, None, chosen or str(status),
-                       _get(error, "message"))
-
-
-def map_refund(refund: Mapping[str, Any], *, idempotency_key: str) -> RefundResult:
-    """A Refund (as a plain mapping) as a :class:`RefundResult`."""
-    status = refund.get("status")
-    mapped = {
-        "succeeded": RefundStatus.SUCCEEDED,
-        "pending": RefundStatus.PENDING,
-        "requires_action": RefundStatus.PENDING,
-    }.get(str(status), RefundStatus.FAILED)
-    return RefundResult(mapped, from_stripe_amount(refund["amount"], refund["currency"]),
-                        idempotency_key, _ref(refund), refund.get("failure_reason"))
-
-
-def _link(metadata: Any) -> dict[str, Any]:
-    md = metadata if isinstance(metadata, Mapping) else {}
-    attempt = md.get("attempt")
-    return {
-        "agreement_id": md.get("agreement_id"),
-        "invoice_id": md.get("invoice_id"),
-        "attempt": int(attempt) if isinstance(attempt, str) and attempt.isdigit() else None,
-    }
-
-
-def map_event(event: Mapping[str, Any]) -> GatewayEvent | None:
-    """A Stripe Event (already verified) as a :class:`GatewayEvent`; ``None`` if unused."""
-    kind = event.get("type")
-    obj = _get(event, "data", "object")
-    if not isinstance(obj, Mapping):
-        raise GatewayError("webhook event has no data.object")
-    base: dict[str, Any] = {
-        "event_id": str(event["id"]),
-        "occurred_at": datetime.fromtimestamp(int(event["created"]), tz=UTC),
-        "object_ref": str(obj["id"]),
-    }
-    if kind in ("payment_intent.succeeded", "payment_intent.payment_failed",
-                "payment_intent.processing"):
-        amount = from_stripe_amount(obj["amount"], obj["currency"])
-        fee: Money | None = None
-        decline_code: str | None = None
-        hard = False
-        message: str | None = None
-        if kind == "payment_intent.succeeded":
-            status, event_kind = ChargeStatus.SUCCEEDED, GatewayEventKind.PAYMENT_SUCCEEDED
-            fee = _fee_of(_latest_charge(obj))
-        elif kind == "payment_intent.processing":
-            status, event_kind = ChargeStatus.PROCESSING, GatewayEventKind.PAYMENT_PROCESSING
-        else:
-            event_kind = GatewayEventKind.PAYMENT_FAILED
-            failed = map_charge_error(obj.get("last_payment_error") or {}, idempotency_key="",
-                                      amount=amount)
-            status, decline_code = failed.status, failed.decline_code
-            hard, message = failed.decline_hard, failed.message
-        return GatewayEvent(
-            kind=event_kind, payment_ref=str(obj["id"]), amount=amount,
-            charge_status=status, decline_code=decline_code,
-            decline_hard=hard, message=message, fee=fee,
-            customer_id=_opt(CustomerId, obj.get("customer")),
-            payment_method_id=_opt(PaymentMethodId, obj.get("payment_method")),
-            **_link(obj.get("metadata")), **base,
-        )
-    if kind == "charge.refunded":
-        return GatewayEvent(
-            kind=GatewayEventKind.PAYMENT_REFUNDED,
-            payment_ref=_ref(obj.get("payment_intent")) or str(obj["id"]),
-            amount=from_stripe_amount(obj["amount_refunded"], obj["currency"]),
-            customer_id=_opt(CustomerId, obj.get("customer")),
-            **_link(obj.get("metadata")), **base,
-        )
-    if kind == "charge.dispute.created":
-        return GatewayEvent(
-            kind=GatewayEventKind.DISPUTE_OPENED,
-            payment_ref=_ref(obj.get("payment_intent")) or _ref(obj.get("charge")),
-            amount=from_stripe_amount(obj["amount"], obj["currency"]),
-            reason=obj.get("reason"), **_link(obj.get("metadata")), **base,
-        )
-    if kind == "setup_intent.succeeded":
-        return GatewayEvent(
-            kind=GatewayEventKind.PAYMENT_METHOD_SAVED,
-            customer_id=_opt(CustomerId, obj.get("customer")),
-            payment_method_id=_opt(PaymentMethodId, obj.get("payment_method")),
-            **base,
-        )
-    return None
 
 
 # ------------------------------------------------------------------- adapter
@@ -538,7 +270,7 @@ class StripeGateway:
         create: dict[str, Any] = {
             "customer": request.customer_id,
             "usage": "off_session",
-            "payment_method_types": [_STRIPE_TYPES[request.kind]],
+            "payment_method_types": [STRIPE_TYPES[request.kind]],
         }
         if request.metadata:
             create["metadata"] = dict(request.metadata)
@@ -570,9 +302,9 @@ class StripeGateway:
                 si_id, cast(Any, confirm), {"idempotency_key": f"{key}-confirm"}
             )
         except stripe.CardError as exc:
-            error = _get(exc.json_body, "error") or {}
-            chosen, _hard = _decline(_get(error, "code"), _get(error, "decline_code"))
-            return SetupResult(SetupStatus.DECLINED, _ref(_get(error, "setup_intent")),
+            error = get_in(exc.json_body, "error") or {}
+            chosen, _hard = decline_of(get_in(error, "code"), get_in(error, "decline_code"))
+            return SetupResult(SetupStatus.DECLINED, ref_of(get_in(error, "setup_intent")),
                                None, chosen or "card_declined", self._scrub(exc.user_message))
         except stripe.StripeError as exc:
             self._raise(exc, "saving a payment method", key)
@@ -598,7 +330,7 @@ class StripeGateway:
             "currency": request.amount.currency.code.lower(),
             "customer": request.customer_id,
             "payment_method": request.payment_method_id,
-            "payment_method_types": [_STRIPE_TYPES[request.payment_method_kind]],
+            "payment_method_types": [STRIPE_TYPES[request.payment_method_kind]],
             "confirm": True,
             "off_session": True,
             "metadata": dict(request.link_metadata()),
@@ -612,7 +344,7 @@ class StripeGateway:
             )
         except stripe.CardError as exc:
             with _unexpected_response("charging"):
-                return map_charge_error(_get(exc.json_body, "error") or {},
+                return map_charge_error(get_in(exc.json_body, "error") or {},
                                         idempotency_key=key, amount=request.amount)
         except stripe.StripeError as exc:
             if self._transient(exc):

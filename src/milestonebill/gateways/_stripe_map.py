@@ -8,11 +8,12 @@ a webhook's event) and return milestonebill values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any, Final, TypeVar, cast
 
-from milestonebill.errors import GatewayError, ValidationError
+from milestonebill.errors import GatewayError, ValidationError, WebhookPayloadError
+from milestonebill.gateways import _webhook
 from milestonebill.gateways.base import (
     ChargeResult,
     ChargeStatus,
@@ -43,6 +44,7 @@ __all__ = [
     "map_refund",
     "map_setup_intent",
     "ref_of",
+    "text_in",
     "to_stripe_amount",
 ]
 
@@ -114,6 +116,12 @@ def get_in(obj: Any, *path: str) -> Any:
     return obj
 
 
+def text_in(obj: Any, *path: str) -> str | None:
+    """The string at ``path``, or ``None`` when absent or not a string."""
+    value = get_in(obj, *path)
+    return value if isinstance(value, str) else None
+
+
 def ref_of(value: Any) -> str | None:
     """An id, whether Stripe sent it bare or expanded into an object."""
     if isinstance(value, str):
@@ -129,10 +137,17 @@ def _opt(make: Callable[[str], _T], value: Any) -> _T | None:
 
 
 def fee_of(charge: Any) -> Money | None:
+    """The fee on a charge's balance transaction, when it is there (expanded) and readable."""
     bt = get_in(charge, "balance_transaction")
-    if isinstance(bt, Mapping) and isinstance(bt.get("fee"), int) and bt.get("currency"):
-        return from_stripe_amount(bt["fee"], bt["currency"])
-    return None
+    if not isinstance(bt, Mapping) or type(bt.get("fee")) is not int:
+        return None
+    currency = bt.get("currency")
+    if not isinstance(currency, str) or bt["fee"] < 0:
+        return None
+    try:
+        return from_stripe_amount(bt["fee"], currency)
+    except ValidationError:
+        return None
 
 
 def latest_charge(pi: Mapping[str, Any]) -> Any:
@@ -169,14 +184,14 @@ def map_payment_intent(
         return ChargeResult(ChargeStatus.REQUIRES_ACTION, action_ref=pi_id,
                             message="the customer must authenticate this payment", **common)
     error = pi.get("last_payment_error") or {}
-    code = get_in(error, "code")
+    code = text_in(error, "code")
     if status == "requires_payment_method" and code == "authentication_required":
         return ChargeResult(ChargeStatus.REQUIRES_ACTION, action_ref=pi_id,
-                            decline_code=code, message=get_in(error, "message"), **common)
+                            decline_code=code, message=text_in(error, "message"), **common)
     if status in ("requires_payment_method", "canceled"):
-        chosen, hard = decline_of(code, get_in(error, "decline_code"))
+        chosen, hard = decline_of(code, text_in(error, "decline_code"))
         return ChargeResult(ChargeStatus.DECLINED, decline_code=chosen or status,
-                            decline_hard=hard, message=get_in(error, "message"), **common)
+                            decline_hard=hard, message=text_in(error, "message"), **common)
     raise GatewayError(f"PaymentIntent {pi_id!r} has an unexpected status {status!r}")
 
 
@@ -184,15 +199,15 @@ def map_charge_error(
     error: Mapping[str, Any], *, idempotency_key: str, amount: Money
 ) -> ChargeResult:
     """The ``error`` object of a 402 card error as a :class:`ChargeResult`."""
-    code = get_in(error, "code")
+    code = text_in(error, "code")
     pi = get_in(error, "payment_intent")
     ref = ref_of(pi) or ref_of(get_in(error, "charge"))
-    message = get_in(error, "message")
+    message = text_in(error, "message")
     if code == "authentication_required":
         return ChargeResult(ChargeStatus.REQUIRES_ACTION, amount, idempotency_key,
                             gateway_ref=ref, action_ref=ref_of(pi) or ref, decline_code=code,
                             message=message)
-    chosen, hard = decline_of(code, get_in(error, "decline_code"))
+    chosen, hard = decline_of(code, text_in(error, "decline_code"))
     return ChargeResult(ChargeStatus.DECLINED, amount, idempotency_key, gateway_ref=ref,
                         decline_code=chosen or "card_declined", decline_hard=hard, message=message)
 
@@ -237,9 +252,9 @@ def map_setup_intent(si: Mapping[str, Any], *, customer_id: CustomerId | None = 
     if status in ("requires_action", "requires_confirmation"):
         return SetupResult(SetupStatus.REQUIRES_ACTION, ref, saved)
     error = si.get("last_setup_error") or {}
-    chosen, _hard = decline_of(get_in(error, "code"), get_in(error, "decline_code"))
+    chosen, _hard = decline_of(text_in(error, "code"), text_in(error, "decline_code"))
     return SetupResult(SetupStatus.DECLINED, ref, None, chosen or str(status),
-                       get_in(error, "message"))
+                       text_in(error, "message"))
 
 
 def map_refund(refund: Mapping[str, Any], *, idempotency_key: str) -> RefundResult:
@@ -251,61 +266,98 @@ def map_refund(refund: Mapping[str, Any], *, idempotency_key: str) -> RefundResu
         "requires_action": RefundStatus.PENDING,
     }.get(str(status), RefundStatus.FAILED)
     return RefundResult(mapped, from_stripe_amount(refund["amount"], refund["currency"]),
-                        idempotency_key, ref_of(refund), refund.get("failure_reason"))
+                        idempotency_key, ref_of(refund), text_in(refund, "failure_reason"))
+
+
+_ATTEMPT: Final = re.compile(r"[0-9]{1,9}")
+_MAPPED_EVENTS: Final = frozenset({
+    "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.processing",
+    "charge.refunded", "charge.dispute.created", "setup_intent.succeeded"})
 
 
 def _link(metadata: Any) -> dict[str, Any]:
+    """The agreement, invoice and attempt our charges carry in their metadata."""
     md = metadata if isinstance(metadata, Mapping) else {}
+    where = "data.object.metadata"
     attempt = md.get("attempt")
     return {
-        "agreement_id": md.get("agreement_id"),
-        "invoice_id": md.get("invoice_id"),
-        "attempt": int(attempt) if isinstance(attempt, str) and attempt.isdigit() else None,
+        "agreement_id": _webhook.optional_text(md, "agreement_id", f"{where}.agreement_id"),
+        "invoice_id": _webhook.optional_text(md, "invoice_id", f"{where}.invoice_id"),
+        "attempt": int(attempt) if isinstance(attempt, str) and _ATTEMPT.fullmatch(attempt)
+        and int(attempt) > 0 else None,
     }
+
+
+def _amount(obj: Mapping[str, Any], key: str) -> Money:
+    """``obj[key]`` in ``obj["currency"]``: a Stripe amount in a webhook, never negative."""
+    field = f"data.object.{key}"
+    value = obj.get(key)
+    if type(value) is not int or value < 0:
+        raise WebhookPayloadError(field, "a whole number of Stripe units, 0 or more",
+                                  value if type(value) is int else type(value).__name__)
+    currency = obj.get("currency")
+    if not isinstance(currency, str):
+        raise WebhookPayloadError("data.object.currency", "a currency code",
+                                  type(currency).__name__)
+    try:
+        return from_stripe_amount(value, currency)
+    except ValidationError as exc:
+        raise WebhookPayloadError(field, exc.expected, exc.value) from None
+
+
+def _payment_event(kind: str, obj: Mapping[str, Any], base: dict[str, Any]) -> GatewayEvent:
+    amount = _amount(obj, "amount")
+    fee: Money | None = None
+    decline_code: str | None = None
+    hard = False
+    message: str | None = None
+    if kind == "payment_intent.succeeded":
+        status, event_kind = ChargeStatus.SUCCEEDED, GatewayEventKind.PAYMENT_SUCCEEDED
+        fee = fee_of(latest_charge(obj))
+    elif kind == "payment_intent.processing":
+        status, event_kind = ChargeStatus.PROCESSING, GatewayEventKind.PAYMENT_PROCESSING
+    else:
+        event_kind = GatewayEventKind.PAYMENT_FAILED
+        error = obj.get("last_payment_error") or {}
+        failed = map_charge_error(error if isinstance(error, Mapping) else {},
+                                  idempotency_key="", amount=amount)
+        status, decline_code = failed.status, failed.decline_code
+        hard, message = failed.decline_hard, failed.message
+    return GatewayEvent(
+        kind=event_kind, payment_ref=base["object_ref"], amount=amount,
+        charge_status=status, decline_code=decline_code,
+        decline_hard=hard, message=message, fee=fee,
+        customer_id=_opt(CustomerId, obj.get("customer")),
+        payment_method_id=_opt(PaymentMethodId, obj.get("payment_method")),
+        **_link(obj.get("metadata")), **base,
+    )
 
 
 def map_event(event: Mapping[str, Any]) -> GatewayEvent | None:
-    """A Stripe Event (already verified) as a :class:`GatewayEvent`; ``None`` if unused."""
-    kind = event.get("type")
-    obj = get_in(event, "data", "object")
-    if not isinstance(obj, Mapping):
-        raise GatewayError("webhook event has no data.object")
+    """A Stripe Event (already verified) as a :class:`GatewayEvent`; ``None`` if unused.
+
+    The fields it reads must have the shape Stripe sends: a missing or
+    mistyped one raises :class:`~milestonebill.errors.WebhookPayloadError`
+    naming it (``'data.object.amount'``...), never ``KeyError`` or
+    ``TypeError``.  Payment webhooks are not expanded, so ``fee`` is
+    usually ``None`` here (:meth:`StripeGateway.parse_webhook` fetches it).
+    """
+    kind = _webhook.text(event, "type", "type")
+    if kind not in _MAPPED_EVENTS:
+        return None
+    obj = _webhook.subobject(_webhook.subobject(event, "data", "data"), "object", "data.object")
     base: dict[str, Any] = {
-        "event_id": str(event["id"]),
-        "occurred_at": datetime.fromtimestamp(int(event["created"]), tz=UTC),
-        "object_ref": str(obj["id"]),
+        "event_id": _webhook.text(event, "id", "id"),
+        "occurred_at": _webhook.unix_time(event.get("created"), "created"),
+        "object_ref": _webhook.text(obj, "id", "data.object.id"),
     }
-    if kind in ("payment_intent.succeeded", "payment_intent.payment_failed",
-                "payment_intent.processing"):
-        amount = from_stripe_amount(obj["amount"], obj["currency"])
-        fee: Money | None = None
-        decline_code: str | None = None
-        hard = False
-        message: str | None = None
-        if kind == "payment_intent.succeeded":
-            status, event_kind = ChargeStatus.SUCCEEDED, GatewayEventKind.PAYMENT_SUCCEEDED
-            fee = fee_of(latest_charge(obj))
-        elif kind == "payment_intent.processing":
-            status, event_kind = ChargeStatus.PROCESSING, GatewayEventKind.PAYMENT_PROCESSING
-        else:
-            event_kind = GatewayEventKind.PAYMENT_FAILED
-            failed = map_charge_error(obj.get("last_payment_error") or {}, idempotency_key="",
-                                      amount=amount)
-            status, decline_code = failed.status, failed.decline_code
-            hard, message = failed.decline_hard, failed.message
-        return GatewayEvent(
-            kind=event_kind, payment_ref=str(obj["id"]), amount=amount,
-            charge_status=status, decline_code=decline_code,
-            decline_hard=hard, message=message, fee=fee,
-            customer_id=_opt(CustomerId, obj.get("customer")),
-            payment_method_id=_opt(PaymentMethodId, obj.get("payment_method")),
-            **_link(obj.get("metadata")), **base,
-        )
+    if kind.startswith("payment_intent."):
+        return _payment_event(kind, obj, base)
     if kind == "charge.refunded":
         return GatewayEvent(
             kind=GatewayEventKind.PAYMENT_REFUNDED,
-            payment_ref=ref_of(obj.get("payment_intent")) or str(obj["id"]),
-            amount=from_stripe_amount(obj["amount_refunded"], obj["currency"]),
+            payment_ref=ref_of(obj.get("payment_intent")) or base["object_ref"],
+            amount=_amount(obj, "amount_refunded"),
             customer_id=_opt(CustomerId, obj.get("customer")),
             **_link(obj.get("metadata")), **base,
         )
@@ -313,14 +365,13 @@ def map_event(event: Mapping[str, Any]) -> GatewayEvent | None:
         return GatewayEvent(
             kind=GatewayEventKind.DISPUTE_OPENED,
             payment_ref=ref_of(obj.get("payment_intent")) or ref_of(obj.get("charge")),
-            amount=from_stripe_amount(obj["amount"], obj["currency"]),
-            reason=obj.get("reason"), **_link(obj.get("metadata")), **base,
+            amount=_amount(obj, "amount"),
+            reason=_webhook.optional_text(obj, "reason", "data.object.reason"),
+            **_link(obj.get("metadata")), **base,
         )
-    if kind == "setup_intent.succeeded":
-        return GatewayEvent(
-            kind=GatewayEventKind.PAYMENT_METHOD_SAVED,
-            customer_id=_opt(CustomerId, obj.get("customer")),
-            payment_method_id=_opt(PaymentMethodId, obj.get("payment_method")),
-            **base,
-        )
-    return None
+    return GatewayEvent(
+        kind=GatewayEventKind.PAYMENT_METHOD_SAVED,
+        customer_id=_opt(CustomerId, obj.get("customer")),
+        payment_method_id=_opt(PaymentMethodId, obj.get("payment_method")),
+        **base,
+    )

@@ -39,7 +39,6 @@ Amounts: Stripe's "minor unit" is not always ISO 4217's; see
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import weakref
@@ -56,7 +55,7 @@ from milestonebill.errors import (
     MilestonebillError,
     ValidationError,
 )
-from milestonebill.gateways import _signing
+from milestonebill.gateways import _signing, _webhook
 from milestonebill.gateways._stripe_map import (
     STRIPE_TYPES,
     decline_of,
@@ -381,7 +380,13 @@ class StripeGateway:
     def parse_webhook(
         self, payload: bytes, signature_header: str, now: datetime
     ) -> GatewayEvent | None:
-        """Verify ``Stripe-Signature`` against ``now`` and map the event."""
+        """Verify ``Stripe-Signature`` against ``now`` and map the event.
+
+        A forged, tampered or stale delivery raises
+        :class:`~milestonebill.errors.WebhookSignatureError`; a correctly
+        signed body that is not a Stripe event of the shape expected raises
+        :class:`~milestonebill.errors.WebhookPayloadError` naming the field.
+        """
         if self._webhook_secret is None:
             raise GatewayError(
                 "no webhook secret configured (pass webhook_secret or set "
@@ -389,15 +394,7 @@ class StripeGateway:
             )
         _signing.verify(self._webhook_secret.reveal(), payload, signature_header, now,
                         self._tolerance)
-        try:
-            event = json.loads(payload)
-            if not isinstance(event, Mapping):
-                raise TypeError("event is not an object")
-            return map_event(event)
-        except MilestonebillError:
-            raise
-        except (KeyError, TypeError, ValueError) as exc:
-            raise GatewayError(f"malformed webhook payload: {exc!r}") from exc
+        return map_event(_webhook.load_object(payload))
 
     # --------------------------------------------------------------- private
 

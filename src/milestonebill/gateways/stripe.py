@@ -1,6 +1,8 @@
 """The Stripe adapter (extra ``stripe``): :class:`StripeGateway`.
 
-Uses the official ``stripe`` package in ``StripeClient`` style.  What it does:
+Uses the official ``stripe`` package in ``StripeClient`` style, pinned to
+the API version :data:`STRIPE_API_VERSION` (sent on every request; other
+versions are refused at construction).  What it does:
 
 * customers; saving a card or US bank account for off-session use with a
   SetupIntent (created, then confirmed with the token from the browser);
@@ -14,11 +16,14 @@ Uses the official ``stripe`` package in ``StripeClient`` style.  What it does:
   a required action carrying the PaymentIntent id, connection errors, 5xx
   and 429 a retryable failure); no vendor exception escapes;
 * refunds, full or partial, with idempotency keys; the fee read from the
-  charge's balance transaction when Stripe returns it;
+  charge's balance transaction (expanded on the charge; fetched for a
+  ``payment_intent.succeeded`` webhook, which is never expanded -- the
+  only way to learn a bank debit's fee, since it settles days later);
 * webhooks: the ``Stripe-Signature`` header is verified against ``now``
   with a tolerance window, then ``payment_intent.succeeded`` /
   ``payment_failed`` / ``processing``, ``charge.refunded``,
-  ``charge.dispute.created`` and ``setup_intent.succeeded`` are mapped.
+  ``charge.dispute.created`` and ``setup_intent.succeeded`` are mapped;
+  anything malformed is a typed error.
 
 Duplicate and out-of-order deliveries are harmless because every mapped
 event carries Stripe's event id (drop ids already seen) and states the
@@ -30,7 +35,7 @@ Configuration comes from arguments or the environment:
 ``MILESTONEBILL_STRIPE_API_KEY`` (or ``STRIPE_API_KEY``),
 ``MILESTONEBILL_STRIPE_BASE_URL``, ``MILESTONEBILL_STRIPE_WEBHOOK_SECRET``
 (or ``STRIPE_WEBHOOK_SECRET``).  The secrets never appear in a ``repr``,
-a log line or an error message.
+a log line, an error message or anywhere in an error's chain.
 
 Amounts: Stripe's "minor unit" is not always ISO 4217's; see
 :func:`to_stripe_amount`.
@@ -38,14 +43,14 @@ Amounts: Stripe's "minor unit" is not always ISO 4217's; see
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Final, NoReturn, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
+import attrs
 import stripe
 
 from milestonebill.errors import (
@@ -59,14 +64,17 @@ from milestonebill.gateways import _signing, _webhook
 from milestonebill.gateways._stripe_map import (
     STRIPE_TYPES,
     decline_of,
+    fee_of,
     from_stripe_amount,
     get_in,
+    latest_charge,
     map_charge_error,
     map_event,
     map_payment_intent,
     map_refund,
     map_setup_intent,
     ref_of,
+    text_in,
     to_stripe_amount,
 )
 from milestonebill.gateways.base import (
@@ -78,6 +86,7 @@ from milestonebill.gateways.base import (
     CustomerRef,
     CustomerRequest,
     GatewayEvent,
+    GatewayEventKind,
     PaymentMethodId,
     PaymentMethodKind,
     RefundRequest,
@@ -86,10 +95,13 @@ from milestonebill.gateways.base import (
     SetupResult,
     SetupStatus,
 )
+from milestonebill.money import Money
 
 __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
+    "STRIPE_API_VERSION",
+    "SUPPORTED_API_VERSIONS",
     "WEBHOOK_SECRET_ENV",
     "StripeGateway",
     "from_stripe_amount",
@@ -103,6 +115,8 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
+_E = TypeVar("_E", bound=BaseException)
+_R = TypeVar("_R", ChargeResult, SetupResult, RefundResult)
 
 #: Environment variables read for the API key, first match wins.
 API_KEY_ENV: Final = ("MILESTONEBILL_STRIPE_API_KEY", "STRIPE_API_KEY")
@@ -111,6 +125,15 @@ BASE_URL_ENV: Final = ("MILESTONEBILL_STRIPE_BASE_URL",)
 #: Environment variables read for the webhook signing secret.
 WEBHOOK_SECRET_ENV: Final = ("MILESTONEBILL_STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET")
 
+#: The Stripe API version every request names.  The adapter reads
+#: ``latest_charge`` (Stripe added it in 2022-11-15; older versions list
+#: ``charges``) and was written and tested against this version, the one the
+#: locked ``stripe`` package (16.1) defaults to; pinning it keeps an upgrade
+#: of the package from changing the API under the adapter.
+STRIPE_API_VERSION: Final = "2026-10-28.endive"
+#: The versions ``StripeGateway(stripe_version=...)`` accepts: those the
+#: adapter's tests have run against.
+SUPPORTED_API_VERSIONS: Final = (STRIPE_API_VERSION,)
 _EXPAND_FEE: Final = ["latest_charge.balance_transaction"]
 # The refund reasons Stripe accepts; any other reason travels in metadata.
 _REFUND_REASONS: Final = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
@@ -169,17 +192,6 @@ def _from_env(names: tuple[str, ...], environ: Mapping[str, str]) -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def _unexpected_response(doing: str) -> Iterator[None]:
-    """Turns a response we cannot read into a GatewayError (never a KeyError)."""
-    try:
-        yield
-    except MilestonebillError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise GatewayError(f"unexpected response from Stripe while {doing}: {exc!r}") from exc
-
-
 def _plain(obj: Any) -> dict[str, Any]:
     if isinstance(obj, stripe.StripeObject):
         return obj.to_dict()
@@ -193,7 +205,15 @@ class StripeGateway:
     environment (see the module docs).  ``max_network_retries`` is passed to
     the Stripe client (on by default: every mutating request carries an
     idempotency key, so its retries are safe).  ``http_client`` lets tests
-    capture requests.
+    capture requests.  Every request names the API version
+    :data:`STRIPE_API_VERSION`; ``stripe_version`` may only name one of
+    :data:`SUPPORTED_API_VERSIONS` (anything else raises
+    :class:`~milestonebill.errors.ValidationError` here, before any request).
+
+    No error the adapter raises carries a secret: messages are scrubbed,
+    and the Stripe exception is chained as ``__cause__`` only when no key
+    shows anywhere in its own chain (its text, arguments and attributes);
+    otherwise nothing is chained, ``__context__`` included.
     """
 
     def __init__(
@@ -210,12 +230,19 @@ class StripeGateway:
     ) -> None:
         env = os.environ if environ is None else environ
         key = api_key or _from_env(API_KEY_ENV, env)
-        if not key:
+        if not key or not isinstance(key, str):
+            # The value is never shown: it may be a key, just of the wrong type.
             raise ValidationError(
-                "api_key", "given or set in " + " or ".join(API_KEY_ENV), None
-            )
+                "api_key", "a string given or set in " + " or ".join(API_KEY_ENV),
+                None if not key else type(key).__name__)
         if type(max_network_retries) is not int or max_network_retries < 0:
             raise ValidationError("max_network_retries", "an int >= 0", max_network_retries)
+        version = STRIPE_API_VERSION if stripe_version is None else stripe_version
+        if version not in SUPPORTED_API_VERSIONS:
+            raise ValidationError(
+                "stripe_version", "an API version this adapter was tested with ("
+                + ", ".join(SUPPORTED_API_VERSIONS) + ")", version)
+        self.stripe_version: str = version
         self._api_key = _Secret(key)
         secret = webhook_secret or _from_env(WEBHOOK_SECRET_ENV, env)
         self._webhook_secret = _Secret(secret) if secret else None
@@ -234,7 +261,7 @@ class StripeGateway:
             base_addresses=cast(Any, addresses),
             max_network_retries=max_network_retries,
             http_client=http_client,
-            stripe_version=stripe_version,
+            stripe_version=version,
         )
 
     def __repr__(self) -> str:
@@ -254,72 +281,44 @@ class StripeGateway:
             params["name"] = request.name
         if request.email is not None:
             params["email"] = request.email
-        try:
-            customer = self._client.v1.customers.create(
-                cast(Any, params), {"idempotency_key": request.idempotency_key}
-            )
-        except stripe.StripeError as exc:
-            self._raise(exc, "creating a customer", request.idempotency_key)
-        with _unexpected_response("creating a customer"):
-            return CustomerRef(CustomerId(str(customer["id"])), request.reference)
+        got = self._call(lambda: self._client.v1.customers.create(
+            cast(Any, params), {"idempotency_key": request.idempotency_key}))
+        if isinstance(got, stripe.StripeError):
+            raise self._failure(got, "creating a customer", request.idempotency_key)
+        customer = got
+        return self._read("creating a customer", lambda: CustomerRef(
+            CustomerId(_id_of(customer)), request.reference))
 
     def save_payment_method(self, request: SetupRequest) -> SetupResult:
         """Create a SetupIntent for off-session use and confirm it with the token."""
         key = request.idempotency_key
-        create: dict[str, Any] = {
-            "customer": request.customer_id,
-            "usage": "off_session",
-            "payment_method_types": [STRIPE_TYPES[request.kind]],
-        }
-        if request.metadata:
-            create["metadata"] = dict(request.metadata)
-        confirm: dict[str, Any] = {
-            "payment_method": request.payment_method_token,
-            "expand": ["payment_method"],
-        }
-        if request.kind is PaymentMethodKind.BANK_DEBIT:
-            create["payment_method_options"] = {
-                "us_bank_account": {"verification_method": "automatic"}
-            }
-            mandate = request.mandate
-            assert mandate is not None  # SetupRequest refuses a bank account without one
-            acceptance: dict[str, Any] = {"accepted_at": int(mandate.accepted_at.timestamp())}
-            if mandate.ip_address and mandate.user_agent:
-                acceptance["type"] = "online"
-                acceptance["online"] = {"ip_address": mandate.ip_address,
-                                        "user_agent": mandate.user_agent}
-            else:
-                acceptance["type"] = "offline"
-            confirm["mandate_data"] = {"customer_acceptance": acceptance}
-        try:
-            si = self._client.v1.setup_intents.create(
-                cast(Any, create), {"idempotency_key": f"{key}-create"}
-            )
-            with _unexpected_response("saving a payment method"):
-                si_id = str(si["id"])
-            si = self._client.v1.setup_intents.confirm(
-                si_id, cast(Any, confirm), {"idempotency_key": f"{key}-confirm"}
-            )
-        except stripe.CardError as exc:
-            error = get_in(exc.json_body, "error") or {}
-            chosen, _hard = decline_of(get_in(error, "code"), get_in(error, "decline_code"))
+        create, confirm = _setup_params(request)
+        si = self._call(lambda: self._client.v1.setup_intents.create(
+            cast(Any, create), {"idempotency_key": f"{key}-create"}))
+        if not isinstance(si, stripe.StripeError):
+            created = si
+            si_id = self._read("saving a payment method", lambda: _id_of(created))
+            si = self._call(lambda: self._client.v1.setup_intents.confirm(
+                si_id, cast(Any, confirm), {"idempotency_key": f"{key}-confirm"}))
+        if isinstance(si, stripe.CardError):
+            error = get_in(si.json_body, "error") or {}
+            chosen, _hard = decline_of(text_in(error, "code"), text_in(error, "decline_code"))
             return SetupResult(SetupStatus.DECLINED, ref_of(get_in(error, "setup_intent")),
-                               None, chosen or "card_declined", self._scrub(exc.user_message))
-        except stripe.StripeError as exc:
-            self._raise(exc, "saving a payment method", key)
-        with _unexpected_response("saving a payment method"):
-            return map_setup_intent(_plain(si), customer_id=request.customer_id)
+                               None, chosen or "card_declined", self._scrub(si.user_message))
+        if isinstance(si, stripe.StripeError):
+            raise self._failure(si, "saving a payment method", key)
+        confirmed = si
+        return self._clean(self._read("saving a payment method", lambda: map_setup_intent(
+            _plain(confirmed), customer_id=request.customer_id)))
 
     def detach_payment_method(
         self, payment_method_id: PaymentMethodId, *, idempotency_key: str
     ) -> None:
         """Detach the payment method from its customer."""
-        try:
-            self._client.v1.payment_methods.detach(
-                payment_method_id, None, {"idempotency_key": idempotency_key}
-            )
-        except stripe.StripeError as exc:
-            self._raise(exc, "detaching a payment method", idempotency_key)
+        got = self._call(lambda: self._client.v1.payment_methods.detach(
+            payment_method_id, None, {"idempotency_key": idempotency_key}))
+        if isinstance(got, stripe.StripeError):
+            raise self._failure(got, "detaching a payment method", idempotency_key)
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         """Charge off-session with a confirmed PaymentIntent."""
@@ -337,23 +336,22 @@ class StripeGateway:
         }
         if request.description is not None:
             params["description"] = request.description
-        try:
-            pi = self._client.v1.payment_intents.create(
-                cast(Any, params), {"idempotency_key": key}
-            )
-        except stripe.CardError as exc:
-            with _unexpected_response("charging"):
-                return map_charge_error(get_in(exc.json_body, "error") or {},
-                                        idempotency_key=key, amount=request.amount)
-        except stripe.StripeError as exc:
-            if self._transient(exc):
+        pi = self._call(lambda: self._client.v1.payment_intents.create(
+            cast(Any, params), {"idempotency_key": key}))
+        if isinstance(pi, stripe.CardError):
+            body = pi.json_body
+            return self._clean(self._read("charging", lambda: map_charge_error(
+                get_in(body, "error") or {}, idempotency_key=key, amount=request.amount)))
+        if isinstance(pi, stripe.StripeError):
+            if self._transient(pi):
                 _log.warning("Stripe unavailable while charging (key %s): %s", key,
-                             type(exc).__name__)
+                             type(pi).__name__)
                 return ChargeResult(ChargeStatus.FAILED_RETRYABLE, request.amount, key,
-                                    message=self._scrub(str(exc)) or type(exc).__name__)
-            self._raise(exc, "charging", key)
-        with _unexpected_response("charging"):
-            return map_payment_intent(_plain(pi), idempotency_key=key, amount=request.amount)
+                                    message=self._scrub(str(pi)) or type(pi).__name__)
+            raise self._failure(pi, "charging", key)
+        created = pi
+        return self._clean(self._read("charging", lambda: map_payment_intent(
+            _plain(created), idempotency_key=key, amount=request.amount)))
 
     def refund(self, request: RefundRequest) -> RefundResult:
         """Refund all (``amount=None``) or part of a payment."""
@@ -370,12 +368,13 @@ class StripeGateway:
             params["reason"] = request.reason
         elif request.reason is not None:
             params["metadata"]["reason"] = request.reason
-        try:
-            refund = self._client.v1.refunds.create(cast(Any, params), {"idempotency_key": key})
-        except stripe.StripeError as exc:
-            self._raise(exc, "refunding", key)
-        with _unexpected_response("refunding"):
-            return map_refund(_plain(refund), idempotency_key=key)
+        got = self._call(lambda: self._client.v1.refunds.create(
+            cast(Any, params), {"idempotency_key": key}))
+        if isinstance(got, stripe.StripeError):
+            raise self._failure(got, "refunding", key)
+        refund = got
+        return self._clean(self._read("refunding", lambda: map_refund(
+            _plain(refund), idempotency_key=key)))
 
     def parse_webhook(
         self, payload: bytes, signature_header: str, now: datetime
@@ -386,6 +385,12 @@ class StripeGateway:
         :class:`~milestonebill.errors.WebhookSignatureError`; a correctly
         signed body that is not a Stripe event of the shape expected raises
         :class:`~milestonebill.errors.WebhookPayloadError` naming the field.
+        Webhook payloads are never expanded, so for a succeeded payment of
+        one of our invoices the fee is read from the payment's balance
+        transaction with one request (a bank debit's fee is only known once
+        it settles); if Stripe cannot be reached that raises
+        :class:`~milestonebill.errors.GatewayUnavailableError` -- answer the
+        delivery with an error and Stripe sends it again.
         """
         if self._webhook_secret is None:
             raise GatewayError(
@@ -394,19 +399,93 @@ class StripeGateway:
             )
         _signing.verify(self._webhook_secret.reveal(), payload, signature_header, now,
                         self._tolerance)
-        return map_event(_webhook.load_object(payload))
+        event = map_event(_webhook.load_object(payload))
+        if (event is not None and event.kind is GatewayEventKind.PAYMENT_SUCCEEDED
+                and event.fee is None and event.invoice_id is not None
+                and event.payment_ref is not None):
+            event = attrs.evolve(event, fee=self._settled_fee(event.payment_ref))
+        return event
 
     # --------------------------------------------------------------- private
+
+    def _settled_fee(self, payment_ref: str) -> Money | None:
+        """A settled payment's fee, from its latest charge's balance transaction."""
+        got = self._call(lambda: self._client.v1.payment_intents.retrieve(
+            payment_ref, {"expand": list(_EXPAND_FEE)}))
+        if isinstance(got, stripe.StripeError):
+            raise self._failure(got, "reading a payment's fee", payment_ref)
+        pi = got
+        return self._read("reading a payment's fee", lambda: fee_of(latest_charge(_plain(pi))))
+
+    @staticmethod
+    def _call(call: Callable[[], _T]) -> _T | stripe.StripeError:
+        """Make one Stripe call.  A Stripe error is returned, not raised, so that
+        what the adapter raises for it is raised outside the handler and
+        carries no implicit ``__context__`` (which could hold a key)."""
+        try:
+            return call()
+        except stripe.StripeError as exc:
+            return exc
+
+    def _read(self, doing: str, read: Callable[[], _T]) -> _T:
+        """Read a response; one we cannot read is a GatewayError, never a KeyError."""
+        try:
+            return read()
+        except MilestonebillError as exc:
+            if not self._shows_a_secret(exc):
+                raise
+            failure: MilestonebillError = GatewayError(
+                f"unexpected response from Stripe while {doing}: {self._scrub(str(exc))}")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            failure = self._chained(GatewayError(
+                f"unexpected response from Stripe while {doing}: {self._scrub(repr(exc))}"), exc)
+        raise failure
+
+    def _clean(self, result: _R) -> _R:
+        """``result`` with a secret Stripe echoed in its message masked."""
+        message = self._scrub(result.message)
+        return result if message == result.message else attrs.evolve(result, message=message)
+
+    def _secrets(self) -> list[str]:
+        found = [self._api_key.reveal()]
+        if self._webhook_secret is not None:
+            found.append(self._webhook_secret.reveal())
+        return found
 
     def _scrub(self, text: str | None) -> str | None:
         if text is None:
             return None
-        secrets = [self._api_key.reveal()]
-        if self._webhook_secret is not None:
-            secrets.append(self._webhook_secret.reveal())
-        for s in secrets:
+        for s in self._secrets():
             text = text.replace(s, "***")
         return text
+
+    def _shows_a_secret(self, exc: BaseException) -> bool:
+        """True when a secret shows anywhere in ``exc``'s chain: text, args, attributes."""
+        secrets = self._secrets()
+        seen: set[int] = set()
+        todo: list[BaseException] = [exc]
+        while todo:
+            e = todo.pop()
+            if id(e) in seen:
+                continue
+            seen.add(id(e))
+            parts: list[object] = [e, *e.args, *getattr(e, "__dict__", {}).values()]
+            for part in parts:
+                try:
+                    texts = (repr(part), str(part))
+                except Exception:  # unprintable: assume the worst
+                    return True
+                if any(secret in t for secret in secrets for t in texts):
+                    return True
+            todo += [x for x in (e.__cause__, e.__context__) if x is not None]
+        return False
+
+    def _chained(self, mapped: _E, cause: BaseException) -> _E:
+        """``mapped`` with ``cause`` as its ``__cause__``, unless that would show a secret."""
+        if not self._shows_a_secret(cause):
+            mapped.__cause__ = cause
+        mapped.__suppress_context__ = True
+        return mapped
 
     @staticmethod
     def _transient(exc: stripe.StripeError) -> bool:
@@ -416,9 +495,9 @@ class StripeGateway:
             exc.http_status == 409 and not isinstance(exc, stripe.IdempotencyError)
         )
 
-    def _raise(self, exc: stripe.StripeError, doing: str, key: str) -> NoReturn:
+    def _failure(self, exc: stripe.StripeError, doing: str, key: str) -> GatewayError:
+        """The milestonebill error for a Stripe error; raise it outside any handler."""
         message = self._scrub(exc.user_message or str(exc)) or type(exc).__name__
-        leaked = self._scrub(repr(exc)) != repr(exc) or self._scrub(str(exc)) != str(exc)
         if isinstance(exc, stripe.IdempotencyError):
             mapped: GatewayError = IdempotencyError(
                 key, f"was reused with different parameters at Stripe while {doing}: {message}"
@@ -429,9 +508,44 @@ class StripeGateway:
             mapped = GatewayError(f"Stripe refused the API key while {doing}: {message}")
         else:
             param = getattr(exc, "param", None)
-            where = f" (parameter {param!r})" if param else ""
+            where = f" (parameter {self._scrub(str(param))!r})" if param else ""
             mapped = GatewayError(f"Stripe refused the request while {doing}{where}: {message}")
-        if leaked:
-            # The vendor's text held a secret: do not chain it where tracebacks show it.
-            raise mapped from None
-        raise mapped from exc
+        return self._chained(mapped, exc)
+
+
+def _id_of(obj: Any) -> str:
+    """The ``id`` of a Stripe object, which must be a non-empty string."""
+    value = obj["id"]
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"'id' is a {type(value).__name__}, not a string")
+    return value
+
+
+def _setup_params(request: SetupRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The SetupIntent's create and confirm parameters."""
+    create: dict[str, Any] = {
+        "customer": request.customer_id,
+        "usage": "off_session",
+        "payment_method_types": [STRIPE_TYPES[request.kind]],
+    }
+    if request.metadata:
+        create["metadata"] = dict(request.metadata)
+    confirm: dict[str, Any] = {
+        "payment_method": request.payment_method_token,
+        "expand": ["payment_method"],
+    }
+    if request.kind is PaymentMethodKind.BANK_DEBIT:
+        create["payment_method_options"] = {
+            "us_bank_account": {"verification_method": "automatic"}
+        }
+        mandate = request.mandate
+        assert mandate is not None  # SetupRequest refuses a bank account without one
+        acceptance: dict[str, Any] = {"accepted_at": int(mandate.accepted_at.timestamp())}
+        if mandate.ip_address and mandate.user_agent:
+            acceptance["type"] = "online"
+            acceptance["online"] = {"ip_address": mandate.ip_address,
+                                    "user_agent": mandate.user_agent}
+        else:
+            acceptance["type"] = "offline"
+        confirm["mandate_data"] = {"customer_acceptance": acceptance}
+    return create, confirm

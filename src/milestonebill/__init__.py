@@ -135,6 +135,7 @@ from milestonebill.stores import (
     AgreementStore,
     BillingStore,
     InMemoryStore,
+    ParkedAgreement,
     SQLiteStore,
     StoredEvent,
 )
@@ -191,6 +192,7 @@ __all__ = [
     "ObligationId",
     "ObligationPosition",
     "PackageOption",
+    "ParkedAgreement",
     "PaymentGateway",
     "PaymentMethodRef",
     "PaymentTerms",

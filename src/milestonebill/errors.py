@@ -50,6 +50,7 @@ __all__ = [
     "StoreError",
     "UnbalancedEntryError",
     "ValidationError",
+    "WebhookPayloadError",
     "WebhookSignatureError",
 ]
 
@@ -244,6 +245,23 @@ class GatewayUnavailableError(GatewayError):
 
 class WebhookSignatureError(GatewayError, ValueError):
     """A webhook payload is forged, tampered with, or outside the tolerance window."""
+
+
+class WebhookPayloadError(ValidationError, GatewayError):
+    """A correctly signed webhook whose body is not what the gateway sends.
+
+    Invalid UTF-8, JSON that is not an object or nests too deep, a missing
+    field or one of the wrong type: ``field`` names the part (``'payload'``,
+    ``'data.object.amount'``...).  It is a :class:`ValidationError` (answer
+    the sender 400) and, for code written before it existed, a
+    :class:`GatewayError`.
+
+    >>> err = WebhookPayloadError("payload", "a JSON object", "list")
+    >>> print(err)
+    'payload' must be a JSON object (got 'list')
+    >>> isinstance(err, ValidationError), isinstance(err, GatewayError)
+    (True, True)
+    """
 
 
 class EventOrderError(DomainError, ValueError):

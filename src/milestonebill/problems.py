@@ -8,7 +8,8 @@ and the value of a :class:`~milestonebill.errors.ValidationError`.
 
 The mapping, most specific class first (:data:`STATUS_BY_ERROR`):
 
-* 400 -- a webhook whose signature does not verify;
+* 400 -- a webhook whose signature does not verify or whose body cannot be
+  read;
 * 404 -- :class:`~milestonebill.errors.NotFoundError`;
 * 409 -- a conflict with the current state: an invalid transition, an
   amendment refused, an id reused for different content, events out of
@@ -60,6 +61,7 @@ from milestonebill.errors import (
     NotFoundError,
     ProposalExpiredError,
     ValidationError,
+    WebhookPayloadError,
     WebhookSignatureError,
 )
 
@@ -69,6 +71,7 @@ __all__ = ["STATUS_BY_ERROR", "http_status", "problem_details"]
 #: error's method resolution order that has an entry.
 STATUS_BY_ERROR: dict[type[BaseException], int] = {
     WebhookSignatureError: 400,
+    WebhookPayloadError: 400,
     NotFoundError: 404,
     InvalidTransitionError: 409,
     AmendmentError: 409,

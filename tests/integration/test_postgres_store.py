@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -73,6 +73,23 @@ def test_attempts_recorded_before_step_3_come_back_without_a_time(
                          Money("5.00", "USD"))
     assert [(a.key, a.recorded_at) for a in store.unfinished_attempts()] == [
         ("k-old", None), ("k-new", datetime(2024, 2, 29, 12, tzinfo=UTC))]
+
+
+def test_a_schema_from_before_step_4_keeps_its_due_work_and_can_park(
+        open_store: Callable[..., object]) -> None:
+    from milestonebill.stores.postgres import MIGRATIONS, PostgresStore
+
+    a = AgreementId("agr-1")
+    signed = StoredEvent(a, EventId("e1"), 0, "Signed", datetime(2024, 1, 1, tzinfo=UTC), {})
+    old = open_store(migrations=MIGRATIONS[:3])
+    assert isinstance(old, PostgresStore)
+    old.append(a, [signed], expected_version=0)
+    old.set_next_due(a, date(2024, 1, 2))
+    store = open_store()
+    assert isinstance(store, PostgresStore)
+    assert store.list_due(date(2024, 1, 2)) == [a]
+    store.park(a, error="OverflowError", message="date value out of range")
+    assert (store.list_due(date(2024, 1, 2)), len(store.parked())) == ([], 1)
 
 
 def test_a_schema_name_that_is_not_an_identifier_is_refused(pg_dsn: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -68,6 +68,18 @@ def test_step_3_is_idempotent_when_the_column_already_exists(sqlite_path: Path) 
     with SQLiteStore(sqlite_path) as store:
         assert (store.applied_migrations(), store.migrate()) == (
             [m.version for m in MIGRATIONS], [])
+
+
+def test_a_file_from_before_parking_keeps_its_due_work_and_can_park(sqlite_path: Path) -> None:
+    a = AgreementId("agr-1")
+    signed = StoredEvent(a, EventId("e1"), 0, "Signed", datetime(2024, 1, 1, tzinfo=UTC), {})
+    with SQLiteStore(sqlite_path, migrations=MIGRATIONS[:3]) as old:
+        old.append(a, [signed], expected_version=0)
+        old.set_next_due(a, date(2024, 1, 2))
+    with SQLiteStore(sqlite_path) as store:
+        assert store.list_due(date(2024, 1, 2)) == [a]
+        store.park(a, error="OverflowError", message="date value out of range")
+        assert (store.list_due(date(2024, 1, 2)), len(store.parked())) == ([], 1)
 
 
 def test_foreign_keys_guard_the_event_table(sqlite_path: Path) -> None:

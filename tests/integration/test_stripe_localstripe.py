@@ -218,6 +218,21 @@ def test_a_webhook_round_trip_for_a_successful_charge(
     assert settle_status(ChargeStatus.SUCCEEDED, ChargeStatus.PROCESSING) is ChargeStatus.SUCCEEDED
 
 
+def test_a_settled_payments_webhook_carries_the_fee_from_its_balance_transaction(
+    gw: StripeGateway, server: tuple[LocalStripe, WebhookReceiver], receiver: WebhookReceiver
+) -> None:
+    cust, pm, _ = saved_card(gw, server, "4242424242424242", "client-webhook-fee")
+    paid = gw.charge(charge(cust, pm, "INV-LS-FEE"))
+    assert paid.gateway_ref is not None
+    delivery = receiver.wait_for(b'"payment_intent.succeeded"', paid.gateway_ref.encode())
+    # Webhook payloads are not expanded: the fee is not in the delivery ...
+    assert b'"fee"' not in delivery.payload
+    event = gw.parse_webhook(delivery.payload, delivery.signature_header, delivery.received_at)
+    # ... so the adapter fetched the balance transaction (localstripe's fee is 0).
+    assert event is not None
+    assert event.fee == Money("0.00", "USD")
+
+
 def test_a_webhook_round_trip_for_a_declined_charge(
     gw: StripeGateway, server: tuple[LocalStripe, WebhookReceiver], receiver: WebhookReceiver
 ) -> None:

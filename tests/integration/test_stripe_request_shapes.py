@@ -23,6 +23,7 @@ import attrs
 import pytest
 import stripe
 
+from milestonebill.gateways import _signing
 from milestonebill.gateways.base import (
     ChargeRequest,
     ChargeStatus,
@@ -39,6 +40,7 @@ from milestonebill.gateways.base import (
     detach_idempotency_key,
 )
 from milestonebill.gateways.stripe import (
+    STRIPE_API_VERSION,
     StripeGateway,
     from_stripe_amount,
     map_event,
@@ -225,14 +227,15 @@ def fixture_responder(name: str) -> Responder:
             pm = copy.deepcopy(res["payment_method"])
             si.update(status="succeeded", customer="cus_fixture", payment_method=pm)
             return 200, si
-        if path == "/v1/payment_intents":
+        if path == "/v1/payment_intents" or (
+                method == "GET" and re.fullmatch(r"/v1/payment_intents/[^/]+", path)):
             pi = copy.deepcopy(res["payment_intent"])
             charge = copy.deepcopy(res["charge"])
             bt = copy.deepcopy(res["balance_transaction"])
             bt.update(fee=59, currency="usd")
             charge["balance_transaction"] = bt
-            pi.update(status="succeeded", amount=int(params["amount"]),
-                      currency=params["currency"], last_payment_error=None,
+            pi.update(status="succeeded", amount=int(params.get("amount", 1250)),
+                      currency=params.get("currency", "usd"), last_payment_error=None,
                       latest_charge=charge)
             return 200, pi
         if path == "/v1/refunds":
@@ -247,8 +250,23 @@ def fixture_responder(name: str) -> Responder:
     return respond
 
 
+WEBHOOK_SECRET = "whsec_shapes"
+
+
 def gateway_with(client: CapturingClient) -> StripeGateway:
-    return StripeGateway("sk_test_shapes", http_client=client, max_network_retries=0, environ={})
+    return StripeGateway("sk_test_shapes", http_client=client, max_network_retries=0, environ={},
+                         webhook_secret=WEBHOOK_SECRET)
+
+
+def settled_webhook() -> tuple[bytes, str, datetime]:
+    """A signed payment_intent.succeeded as Stripe sends it: not expanded."""
+    at = datetime(2026, 3, 31, 12, tzinfo=UTC)
+    pi = {"id": "pi_settled", "object": "payment_intent", "amount": 70000, "currency": "usd",
+          "status": "succeeded", "latest_charge": "ch_settled",
+          "metadata": {"agreement_id": "agr-1", "invoice_id": "INV-0002", "attempt": "2"}}
+    payload = json.dumps({"id": "evt_1", "object": "event", "type": "payment_intent.succeeded",
+                          "created": int(at.timestamp()), "data": {"object": pi}}).encode()
+    return payload, _signing.sign(WEBHOOK_SECRET, payload, at), at
 
 
 def exercise(gw: StripeGateway) -> None:
@@ -272,6 +290,7 @@ def exercise(gw: StripeGateway) -> None:
                             reason="requested_by_customer"))
     gw.refund(RefundRequest("agr-1", "INV-0001", "CN-2", "pi_1", reason="scope reduced"))
     gw.detach_payment_method(PaymentMethodId("pm_1"), idempotency_key=detach_idempotency_key("pm_1"))
+    gw.parse_webhook(*settled_webhook())  # a settled bank debit: its fee is fetched
 
 
 @pytest.fixture(params=FIXTURE_FILES)
@@ -296,7 +315,43 @@ def test_the_exercise_covers_every_endpoint_the_adapter_uses(captured: list[Capt
         ("POST", "/v1/payment_intents"),
         ("POST", "/v1/refunds"),
         ("POST", "/v1/payment_methods/{payment_method}/detach"),
+        ("GET", "/v1/payment_intents/{intent}"),
     }
+
+
+def test_every_request_names_the_pinned_api_version(captured: list[Captured]) -> None:
+    assert {c.headers.get("Stripe-Version") for c in captured} == {STRIPE_API_VERSION}
+
+
+def test_a_settled_payments_fee_is_read_from_its_expanded_balance_transaction(
+    captured: list[Captured],
+) -> None:
+    (fetch,) = [c for c in captured if c.method == "GET"]
+    assert (fetch.path, fetch.params) == (
+        "/v1/payment_intents/pi_settled", (("expand[0]", "latest_charge.balance_transaction"),))
+
+
+@pytest.mark.parametrize("name", FIXTURE_FILES)
+def test_the_fee_of_a_settled_webhook_comes_from_the_example_balance_transaction(
+    name: str,
+) -> None:
+    gw = gateway_with(CapturingClient(fixture_responder(name)))
+    event = gw.parse_webhook(*settled_webhook())
+    assert event is not None
+    assert event.fee == Money("0.59", "USD")
+
+
+def test_the_fields_the_adapter_expands_exist_in_the_pinned_versions_shapes() -> None:
+    # latest_charge.balance_transaction: the pinned version's example objects
+    # have both; the 2020-08-27 description (before Stripe added latest_charge
+    # in 2022-11-15) has only charge.balance_transaction -- an older version
+    # would refuse the expansion, which is why other versions are refused.
+    today = fixtures("fixtures3-2026-08-21.json")
+    assert ("latest_charge" in today["payment_intent"],
+            "balance_transaction" in today["charge"]) == (True, True)
+    schemas = spec()["components"]["schemas"]
+    assert ("latest_charge" in schemas["payment_intent"]["properties"],
+            "balance_transaction" in schemas["charge"]["properties"]) == (False, True)
 
 
 def test_every_post_carries_an_idempotency_key(captured: list[Captured]) -> None:

@@ -22,6 +22,7 @@ def _instance(cls: type[BaseException]) -> BaseException:
     samples: dict[type[BaseException], BaseException] = {
         errors.ValidationError: errors.ValidationError("f", "x", 1),
         errors.InvalidAmountError: errors.InvalidAmountError("amount", "money", "1.001"),
+        errors.WebhookPayloadError: errors.WebhookPayloadError("payload", "a JSON object", "[]"),
         errors.InvalidInputError: errors.InvalidInputError([errors.ValidationError("f", "x", 1)]),
         errors.CurrencyMismatchError: errors.CurrencyMismatchError("USD", "EUR"),
         errors.ConcurrencyError: errors.ConcurrencyError("agr-1", 1, 2),
@@ -62,6 +63,7 @@ def test_every_library_error_has_a_deliberate_status(cls: type[BaseException]) -
     (errors.LeaseLostError("agr-1", "w1"), 409),
     (errors.IdempotencyError("k"), 422),
     (errors.WebhookSignatureError("bad signature"), 400),
+    (errors.WebhookPayloadError("data.object.created", "a timestamp", 10**30), 400),
     (errors.GatewayUnavailableError("timed out"), 503),
     (errors.GatewayError("card network said no"), 502),
     (errors.StoreError("disk full"), 503),

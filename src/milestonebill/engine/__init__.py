@@ -82,6 +82,7 @@ from milestonebill.engine.results import (
 )
 from milestonebill.ids import FirmId, WorkerId
 from milestonebill.refunds import refundable
+from milestonebill.stores.base import ParkedAgreement
 
 __all__ = [
     "ACTION_REQUIRED_CODES",
@@ -96,6 +97,7 @@ __all__ = [
     "FirmId",
     "FixedClock",
     "InvoiceCollection",
+    "ParkedAgreement",
     "PlannedCharge",
     "RecognitionSummary",
     "RetryPolicy",

@@ -47,6 +47,7 @@ from milestonebill.clock import Clock
 from milestonebill.collection import (
     DEFAULT_RETRY_POLICY,
     CreditPolicy,
+    PlannedCharge,
     RetryPolicy,
     planned_charges,
 )
@@ -58,7 +59,7 @@ from milestonebill.documents import (
     NumberingPolicy,
     TaxPolicy,
 )
-from milestonebill.engine import _charging, _issuing, _proposing, _refunding
+from milestonebill.engine import _charging, _isolation, _issuing, _proposing, _refunding
 from milestonebill.engine._context import Context, Settings, end_of, stored
 from milestonebill.engine._recognising import recognise_one
 from milestonebill.engine.results import (
@@ -70,7 +71,7 @@ from milestonebill.engine.results import (
     Tally,
 )
 from milestonebill.errors import (
-    LeaseLostError,
+    InfrastructureError,
     MilestonebillError,
     ValidationError,
 )
@@ -83,7 +84,7 @@ from milestonebill.payment_methods import PaymentMethodKind
 from milestonebill.postings import payment_entry
 from milestonebill.proposals import ProposalRecord, decline, send, view, withdraw
 from milestonebill.refunds import credit_reserved, payment_to_refund
-from milestonebill.stores.base import AttemptRecord, BillingStore
+from milestonebill.stores.base import AttemptRecord, BillingStore, ParkedAgreement
 
 __all__ = ["Biller"]
 
@@ -371,9 +372,18 @@ class Biller:
 
     def bill(self, agreement_id: AgreementId, as_of: date | None = None) -> RunSummary:
         """Bill one agreement now (no claim is taken): finish interrupted attempts,
-        apply due approvals, issue, charge and retry what is due by ``as_of``."""
+        apply due approvals, issue, charge and retry what is due by ``as_of``.
+
+        A parked agreement is left alone: the summary's ``parked`` names it.
+        """
         day = self._ctx.clock.today() if as_of is None else check_date("as_of", as_of)
         tally = Tally(day)
+        check_id("agreement_id", agreement_id)
+        record = next((p for p in self._ctx.store.parked() if p.agreement_id == agreement_id),
+                      None)
+        if record is not None:
+            tally.parked.append(record)
+            return tally.freeze()
         a = self._process(agreement_id, day, tally)
         self._ctx.store.set_next_due(a.id, self._ctx.next_due(a, day))
         return tally.freeze()
@@ -386,8 +396,18 @@ class Biller:
         attempts with their original keys, append automatic approvals whose
         notice ran out, issue due credit notes and invoices, charge them,
         retry failed payments whose day has come, then store the next due
-        date and release the claim.  An agreement that fails is reported in
-        :attr:`RunSummary.problems` and tried again the next day.
+        date and release the claim.
+
+        One agreement never stops the others.  When a store or gateway
+        fails (an :class:`~milestonebill.errors.InfrastructureError`) the
+        agreement is reported in :attr:`RunSummary.problems` and tried again
+        the next day.  Any other error means it cannot be billed as it
+        stands: it is *parked* -- listed in :attr:`RunSummary.parked`, an
+        ``agreement.parked`` notification queued, its claim given back --
+        and later runs skip it until :meth:`unpark`.  A claim that ran out
+        while the gateway answered is taken back, not fatal; once half the
+        lease has passed, each agreement's claim is renewed before work
+        starts, and one another worker took over is left to it.
         """
         check_date("as_of", as_of)
         s, store = self._ctx.settings, self._ctx.store
@@ -395,19 +415,53 @@ class Biller:
         seen: set[str] = set()
         while ids := store.claim(s.worker_id, as_of, limit=s.batch_size,
                                  lease_seconds=s.lease_seconds):
-            for aid in ids:
-                nxt: date | None = as_of + timedelta(days=1)
-                if aid not in seen:  # never loop on one agreement within a run
-                    seen.add(aid)
-                    try:
-                        nxt = self._ctx.next_due(self._process(aid, as_of, tally), as_of)
-                    except MilestonebillError as exc:
-                        tally.problem(aid, exc)
+            claimed_at = utc_datetime(self._ctx.clock.now(), "clock.now()")
+            for n, aid in enumerate(ids):
                 try:
-                    store.complete(s.worker_id, aid, nxt)
-                except LeaseLostError as exc:
-                    tally.problem(aid, exc)
+                    self._run_one(aid, as_of, tally, seen, claimed_at)
+                except BaseException:
+                    # Leave nothing leased until expiry on the way out.
+                    _isolation.release_quietly(self._ctx, ids[n:])
+                    raise
         return tally.freeze()
+
+    def _run_one(self, aid: AgreementId, as_of: date, tally: Tally, seen: set[str],
+                 claimed_at: datetime) -> None:
+        ctx = self._ctx
+        if aid in seen:  # never loop on one agreement within a run
+            _isolation.finish(ctx, aid, _isolation.tomorrow(as_of), version=None,
+                              as_of=as_of, tally=tally)
+            return
+        seen.add(aid)
+        if not _isolation.still_held(ctx, aid, as_of, claimed_at, tally):
+            return
+        try:
+            a = self._process(aid, as_of, tally)
+            nxt = ctx.next_due(a, as_of)
+        except InfrastructureError as exc:
+            tally.problem(aid, exc)
+            _isolation.finish(ctx, aid, _isolation.tomorrow(as_of), version=None,
+                              as_of=as_of, tally=tally)
+        except Exception as exc:
+            _isolation.park(ctx, aid, exc, tally)
+        else:
+            _isolation.finish(ctx, aid, nxt, version=a.version, as_of=as_of, tally=tally)
+
+    def parked(self) -> tuple[ParkedAgreement, ...]:
+        """Every parked agreement, in the order they were parked."""
+        return tuple(self._ctx.store.parked())
+
+    def unpark(self, agreement_id: AgreementId) -> ParkedAgreement | None:
+        """Give a parked agreement back to :meth:`run` (and :meth:`recognise`).
+
+        Fix what made it fail first -- record an amendment, say, or deploy
+        the fix -- then unpark it: the next run takes it up on the due date
+        it had when it was parked.  Queues an ``agreement.unparked``
+        notification.  Returns the record removed, ``None`` if the agreement
+        was not parked.
+        """
+        check_id("agreement_id", agreement_id)
+        return _isolation.unpark(self._ctx, agreement_id)
 
     def _process(self, agreement_id: AgreementId, as_of: date, tally: Tally) -> Agreement:
         ctx = self._ctx
@@ -428,7 +482,9 @@ class Biller:
         -- a live worker is most likely still waiting for the gateway -- or
         while another worker holds a live claim on its agreement.  Otherwise
         the Biller claims the agreement (``claim_one``), re-drives its
-        unfinished attempts and releases the claim.  Age is ``recorded_at``
+        unfinished attempts and releases the claim.  Parked agreements are
+        left alone; an error that is not milestonebill's own parks the
+        agreement (see :meth:`run`).  Age is ``recorded_at``
         (the store's clock) against this Biller's clock; an attempt stamped
         in the future is treated as young, one without a time (recorded
         before stores kept it) as old.  ``run`` re-drives the attempts of
@@ -441,8 +497,11 @@ class Biller:
             "grace_seconds", grace_seconds, allow_zero=True)
         now = utc_datetime(self._ctx.clock.now(), "clock.now()")
         tally = Tally(now.date())
+        parked = {p.agreement_id for p in store.parked()}
         by_agreement: dict[AgreementId, list[AttemptRecord]] = {}
         for rec in store.unfinished_attempts():
+            if rec.agreement_id in parked:
+                continue
             if grace > 0 and rec.recorded_at is not None \
                     and now - rec.recorded_at < timedelta(seconds=grace):
                 continue
@@ -460,6 +519,8 @@ class Biller:
                     a = _charging.redrive(self._ctx, a, rec, tally)
             except MilestonebillError as exc:
                 tally.problem(aid, exc)
+            except Exception as exc:
+                _isolation.park(self._ctx, aid, exc, tally)
             finally:
                 store.release(s.worker_id, [aid])
         return tuple(tally.reconciled)
@@ -487,46 +548,76 @@ class Biller:
         recognition is refused for that agreement (a ``ValidationError`` on
         ``as_of`` in :attr:`RecognitionSummary.problems`; nothing posted):
         the ledger's history is never rewritten.
+
+        Parked agreements are left out (listed in
+        :attr:`RecognitionSummary.parked`); an error that is not
+        milestonebill's own parks the agreement (see :meth:`run`) and the
+        others are still recognised.
         """
         check_date("as_of", as_of)
         store = self._ctx.store
         ids = store.agreement_ids() if agreement_ids is None else list(agreement_ids)
+        parked = {p.agreement_id: p for p in store.parked()}
         done: list[AgreementId] = []
         entries: list[JournalEntry] = []
-        problems: list[BillingProblem] = []
+        tally = Tally(as_of)
         for aid in ids:
             try:
-                entries += recognise_one(self._ctx, AgreementId(check_id("agreement_ids", aid)),
-                                         as_of)
-            except MilestonebillError as exc:
-                problems.append(BillingProblem.of(str(aid), exc))
+                key = AgreementId(check_id("agreement_ids", aid))
+            except ValidationError as exc:
+                tally.problem(str(aid), exc)
                 continue
-            done.append(aid)
-        return RecognitionSummary(as_of, tuple(done), tuple(entries), tuple(problems))
+            if key in parked:
+                tally.parked.append(parked[key])
+                continue
+            try:
+                entries += recognise_one(self._ctx, key, as_of)
+            except MilestonebillError as exc:
+                tally.problem(key, exc)
+                continue
+            except Exception as exc:
+                _isolation.park(self._ctx, key, exc, tally, held=False)
+                continue
+            done.append(key)
+        return RecognitionSummary(as_of, tuple(done), tuple(entries), tuple(tally.problems),
+                                  tuple(tally.parked))
 
     def dry_run(self, as_of: date) -> DryRun:
         """What :meth:`run` would bill on ``as_of``; writes nothing, calls no gateway."""
         check_date("as_of", as_of)
-        ctx, tax = self._ctx, self._ctx.settings.tax
         ids: list[AgreementId] = []
         approvals: list[AmendmentApproved] = []
         invoices: list[Invoice] = []
         credits: list[CreditNote] = []
-        charges = []
-        for aid in ctx.store.list_due(as_of):
-            a = self.load(aid)
+        charges: list[PlannedCharge] = []
+        problems: list[BillingProblem] = []
+        for aid in self._ctx.store.list_due(as_of):
+            try:
+                plan = self._plan(aid, as_of)
+            except Exception as exc:  # one agreement never hides the others
+                problems.append(BillingProblem.of(aid, exc))
+                continue
             ids.append(aid)
-            for e in approvals_due(a, end_of(as_of)):
-                a = apply(a, e)
-                approvals.append(e)
-            credits.extend(due_credit_notes(a, as_of, tax=tax))
-            drafts = due_invoices(a, as_of, tax=tax)
-            invoices.extend(drafts)
-            charges += planned_charges(a, as_of, drafts, policy=ctx.settings.retry_policy,
-                                       credit_policy=ctx.credit_policy_for(a.id),
-                                       reserved=credit_reserved(a, ctx.journal))
+            approvals += plan[0]
+            credits += plan[1]
+            invoices += plan[2]
+            charges += plan[3]
         return DryRun(as_of, tuple(ids), tuple(approvals), tuple(invoices), tuple(credits),
-                      tuple(charges))
+                      tuple(charges), tuple(problems))
+
+    def _plan(self, aid: AgreementId, as_of: date) -> tuple[
+            list[AmendmentApproved], list[CreditNote], list[Invoice], list[PlannedCharge]]:
+        ctx, tax = self._ctx, self._ctx.settings.tax
+        a = self.load(aid)
+        approvals = approvals_due(a, end_of(as_of))
+        for e in approvals:
+            a = apply(a, e)
+        credits = due_credit_notes(a, as_of, tax=tax)
+        drafts = due_invoices(a, as_of, tax=tax)
+        charges = planned_charges(a, as_of, drafts, policy=ctx.settings.retry_policy,
+                                  credit_policy=ctx.credit_policy_for(a.id),
+                                  reserved=credit_reserved(a, ctx.journal))
+        return list(approvals), list(credits), list(drafts), list(charges)
 
     # ------------------------------------------------------------ money in and out
 

@@ -18,6 +18,7 @@ from milestonebill.gateways.base import ChargeStatus
 from milestonebill.ids import AgreementId, InvoiceId
 from milestonebill.ledger import Account, JournalEntry
 from milestonebill.money import Money
+from milestonebill.stores.base import ParkedAgreement
 
 __all__ = [
     "BillingProblem",
@@ -60,11 +61,17 @@ class ChargeOutcome:
 
 @attrs.frozen
 class BillingProblem:
-    """An agreement the Biller could not finish; it is tried again on a later run."""
+    """An agreement the Biller could not finish.
+
+    It is tried again on a later run, unless ``parked`` is true: then it was
+    set aside (see :class:`~milestonebill.stores.base.ParkedAgreement`) and
+    waits for :meth:`~milestonebill.engine.Biller.unpark`.
+    """
 
     agreement_id: AgreementId
     error: str
     message: str
+    parked: bool = False
 
     @classmethod
     def of(cls, agreement_id: str, exc: BaseException) -> BillingProblem:
@@ -74,7 +81,12 @@ class BillingProblem:
 
 @attrs.frozen
 class RunSummary:
-    """What :meth:`Biller.run`, :meth:`Biller.bill` or :meth:`Biller.handle` did."""
+    """What :meth:`Biller.run`, :meth:`Biller.bill` or :meth:`Biller.handle` did.
+
+    ``parked`` lists the agreements this call set aside (each also in
+    ``problems``), or for :meth:`Biller.bill` the agreement left alone
+    because it was parked before.
+    """
 
     as_of: date
     agreements: tuple[AgreementId, ...] = ()
@@ -84,6 +96,7 @@ class RunSummary:
     charges: tuple[ChargeOutcome, ...] = ()
     reconciled: tuple[ChargeOutcome, ...] = ()
     problems: tuple[BillingProblem, ...] = ()
+    parked: tuple[ParkedAgreement, ...] = ()
 
     @property
     def failures(self) -> tuple[ChargeOutcome, ...]:
@@ -108,12 +121,17 @@ class RunSummary:
 
 @attrs.frozen
 class RecognitionSummary:
-    """What :meth:`Biller.recognise` posted: one release entry per agreement that moved."""
+    """What :meth:`Biller.recognise` posted: one release entry per agreement that moved.
+
+    ``parked`` lists the agreements left out because they are parked
+    (parked by this call -- each also in ``problems`` -- or before it).
+    """
 
     as_of: date
     agreements: tuple[AgreementId, ...] = ()
     entries: tuple[JournalEntry, ...] = ()
     problems: tuple[BillingProblem, ...] = ()
+    parked: tuple[ParkedAgreement, ...] = ()
 
     @property
     def released(self) -> dict[str, Money]:
@@ -132,7 +150,7 @@ class RecognitionSummary:
 
         >>> s = RecognitionSummary(date(2026, 3, 31))
         >>> s.to_json()
-        {'as_of': '2026-03-31', 'agreements': [], 'entries': [], 'problems': []}
+        {'as_of': '2026-03-31', 'agreements': [], 'entries': [], 'problems': [], 'parked': []}
         >>> RecognitionSummary.from_json(s.to_json()) == s
         True
         """
@@ -146,7 +164,11 @@ class RecognitionSummary:
 
 @attrs.frozen
 class DryRun:
-    """What :meth:`Biller.run` would do on ``as_of``; invoices are unnumbered drafts."""
+    """What :meth:`Biller.run` would do on ``as_of``; invoices are unnumbered drafts.
+
+    ``problems`` names agreements whose plan could not be worked out (a dry
+    run parks nothing: it writes nothing).
+    """
 
     as_of: date
     agreements: tuple[AgreementId, ...]
@@ -154,6 +176,7 @@ class DryRun:
     invoices: tuple[Invoice, ...]
     credit_notes: tuple[CreditNote, ...]
     charges: tuple[PlannedCharge, ...]
+    problems: tuple[BillingProblem, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form: draft invoices (``"number": null``) and planned charges.
@@ -182,13 +205,20 @@ class Tally:
     charges: list[ChargeOutcome] = attrs.Factory(list)
     reconciled: list[ChargeOutcome] = attrs.Factory(list)
     problems: list[BillingProblem] = attrs.Factory(list)
+    parked: list[ParkedAgreement] = attrs.Factory(list)
 
     def problem(self, agreement_id: str, exc: BaseException) -> None:
         """Note an agreement the run could not finish."""
         self.problems.append(BillingProblem.of(agreement_id, exc))
 
+    def park(self, record: ParkedAgreement) -> None:
+        """Note an agreement the run set aside."""
+        self.parked.append(record)
+        self.problems.append(BillingProblem(record.agreement_id, record.error, record.message,
+                                            parked=True))
+
     def freeze(self) -> RunSummary:
         """The summary so far."""
         return RunSummary(self.as_of, tuple(self.agreements), tuple(self.approvals),
                           tuple(self.invoices), tuple(self.credit_notes), tuple(self.charges),
-                          tuple(self.reconciled), tuple(self.problems))
+                          tuple(self.reconciled), tuple(self.problems), tuple(self.parked))

@@ -493,8 +493,13 @@ class PaymentGateway(Protocol):
         """Verify and map a webhook; ``None`` for event types we do not use.
 
         A forged, tampered or replayed (outside the tolerance window
-        around ``now``) payload raises
-        :class:`~milestonebill.errors.WebhookSignatureError`.
+        around ``now``) payload, or a malformed signature header, raises
+        :class:`~milestonebill.errors.WebhookSignatureError`; a header that
+        is not text a :class:`~milestonebill.errors.ValidationError`; a
+        correctly signed body the gateway would not send (not a JSON object,
+        too deep, a field missing or of the wrong type)
+        :class:`~milestonebill.errors.WebhookPayloadError` naming the field.
+        Never a raw ``TypeError``, ``OverflowError`` or ``RecursionError``.
         """
         ...
 

@@ -41,7 +41,7 @@ from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -51,8 +51,9 @@ from milestonebill.errors import (
     GatewayError,
     IdempotencyError,
     ValidationError,
+    WebhookPayloadError,
 )
-from milestonebill.gateways import _signing
+from milestonebill.gateways import _signing, _webhook
 from milestonebill.gateways.base import (
     DEFAULT_WEBHOOK_TOLERANCE,
     ChargeRequest,
@@ -84,6 +85,8 @@ __all__ = [
     "Scripted",
     "percent_plus_fixed",
 ]
+
+_Id = TypeVar("_Id", bound=str)
 
 #: The moment the default clock always answers: deterministic by default.
 _EPOCH: Final = datetime(2026, 1, 1, tzinfo=UTC)
@@ -188,6 +191,48 @@ class _Payment:
     status: ChargeStatus
     refunded_minor: int = 0
     fee: Money | None = None
+
+
+def _event_from_json(body: dict[str, Any], kind: GatewayEventKind) -> GatewayEvent:
+    """The event a rendered webhook body describes; every field is checked."""
+    data = _webhook.subobject(body, "data", "data")
+
+    def opt(key: str) -> str | None:
+        return _webhook.optional_text(data, key, f"data.{key}")
+
+    attempt = data.get("attempt")
+    status = opt("charge_status")
+    try:
+        charge_status = None if status is None else ChargeStatus(status)
+    except ValueError:
+        raise WebhookPayloadError("data.charge_status", "a charge status", status) from None
+    hard = data.get("decline_hard", False)
+    if not isinstance(hard, bool):
+        raise WebhookPayloadError("data.decline_hard", "true or false", hard)
+    return GatewayEvent(
+        event_id=_webhook.text(body, "id", "id"),
+        kind=kind,
+        occurred_at=_webhook.unix_time(body.get("created"), "created"),
+        object_ref=_webhook.text(data, "object_ref", "data.object_ref"),
+        payment_ref=opt("payment_ref"),
+        agreement_id=opt("agreement_id"),
+        invoice_id=opt("invoice_id"),
+        attempt=None if attempt is None else _webhook.integer(attempt, "data.attempt",
+                                                               at_least=1),
+        amount=_webhook.money(data.get("amount"), "data.amount"),
+        charge_status=charge_status,
+        decline_code=opt("decline_code"),
+        decline_hard=hard,
+        message=opt("message"),
+        fee=_webhook.money(data.get("fee"), "data.fee"),
+        customer_id=_opt_id(CustomerId, opt("customer_id")),
+        payment_method_id=_opt_id(PaymentMethodId, opt("payment_method_id")),
+        reason=opt("reason"),
+    )
+
+
+def _opt_id(make: Callable[[str], _Id], value: str | None) -> _Id | None:
+    return None if value is None else make(value)
 
 
 def _money_json(m: Money | None) -> dict[str, str] | None:
@@ -431,37 +476,23 @@ class InMemoryGateway:
     def parse_webhook(
         self, payload: bytes, signature_header: str, now: datetime
     ) -> GatewayEvent | None:
-        """Verify a delivery from :meth:`deliveries` and map it back to a :class:`GatewayEvent`."""
+        """Verify a delivery from :meth:`deliveries` and map it back to a :class:`GatewayEvent`.
+
+        A forged, tampered or stale delivery raises
+        :class:`~milestonebill.errors.WebhookSignatureError`; a correctly
+        signed body this gateway would not send raises
+        :class:`~milestonebill.errors.WebhookPayloadError` naming the field;
+        an event type it does not know returns ``None``.
+        """
         _signing.verify(self._secret, payload, signature_header, now, self._tolerance)
+        body = _webhook.load_object(payload)
         try:
-            body = json.loads(payload)
-            try:
-                kind = GatewayEventKind(body["type"])
-            except ValueError:
-                return None
-            data: dict[str, Any] = body["data"]
-            return GatewayEvent(
-                event_id=str(body["id"]),
-                kind=kind,
-                occurred_at=datetime.fromtimestamp(int(body["created"]), tz=UTC),
-                object_ref=str(data["object_ref"]),
-                payment_ref=data["payment_ref"],
-                agreement_id=data["agreement_id"],
-                invoice_id=data["invoice_id"],
-                attempt=data["attempt"],
-                amount=None if data["amount"] is None else Money.from_json(data["amount"]),
-                charge_status=None if data["charge_status"] is None
-                else ChargeStatus(data["charge_status"]),
-                decline_code=data["decline_code"],
-                decline_hard=bool(data["decline_hard"]),
-                message=data["message"],
-                fee=None if data["fee"] is None else Money.from_json(data["fee"]),
-                customer_id=data["customer_id"],
-                payment_method_id=data["payment_method_id"],
-                reason=data["reason"],
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise GatewayError(f"malformed webhook payload: {exc}") from exc
+            kind = GatewayEventKind(_webhook.text(body, "type", "type"))
+        except ValueError as exc:
+            if isinstance(exc, WebhookPayloadError):
+                raise
+            return None
+        return _event_from_json(body, kind)
 
     # --------------------------------------------------- later developments
 

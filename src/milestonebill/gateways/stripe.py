@@ -1,6 +1,8 @@
 """The Stripe adapter (extra ``stripe``): :class:`StripeGateway`.
 
-Uses the official ``stripe`` package in ``StripeClient`` style.  What it does:
+Uses the official ``stripe`` package in ``StripeClient`` style, pinned to
+the API version :data:`STRIPE_API_VERSION` (sent on every request; other
+versions are refused at construction).  What it does:
 
 * customers; saving a card or US bank account for off-session use with a
   SetupIntent (created, then confirmed with the token from the browser);
@@ -14,11 +16,14 @@ Uses the official ``stripe`` package in ``StripeClient`` style.  What it does:
   a required action carrying the PaymentIntent id, connection errors, 5xx
   and 429 a retryable failure); no vendor exception escapes;
 * refunds, full or partial, with idempotency keys; the fee read from the
-  charge's balance transaction when Stripe returns it;
+  charge's balance transaction (expanded on the charge; fetched for a
+  ``payment_intent.succeeded`` webhook, which is never expanded -- the
+  only way to learn a bank debit's fee, since it settles days later);
 * webhooks: the ``Stripe-Signature`` header is verified against ``now``
   with a tolerance window, then ``payment_intent.succeeded`` /
   ``payment_failed`` / ``processing``, ``charge.refunded``,
-  ``charge.dispute.created`` and ``setup_intent.succeeded`` are mapped.
+  ``charge.dispute.created`` and ``setup_intent.succeeded`` are mapped;
+  anything malformed is a typed error.
 
 Duplicate and out-of-order deliveries are harmless because every mapped
 event carries Stripe's event id (drop ids already seen) and states the
@@ -30,7 +35,7 @@ Configuration comes from arguments or the environment:
 ``MILESTONEBILL_STRIPE_API_KEY`` (or ``STRIPE_API_KEY``),
 ``MILESTONEBILL_STRIPE_BASE_URL``, ``MILESTONEBILL_STRIPE_WEBHOOK_SECRET``
 (or ``STRIPE_WEBHOOK_SECRET``).  The secrets never appear in a ``repr``,
-a log line or an error message.
+a log line, an error message or anywhere in an error's chain.
 
 Amounts: Stripe's "minor unit" is not always ISO 4217's; see
 :func:`to_stripe_amount`.
@@ -38,15 +43,14 @@ Amounts: Stripe's "minor unit" is not always ISO 4217's; see
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import os
 import weakref
-from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Any, Final, NoReturn, TypeVar, cast
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final, TypeVar, cast
 
+import attrs
 import stripe
 
 from milestonebill.errors import (
@@ -56,7 +60,23 @@ from milestonebill.errors import (
     MilestonebillError,
     ValidationError,
 )
-from milestonebill.gateways import _signing
+from milestonebill.gateways import _signing, _webhook
+from milestonebill.gateways._stripe_map import (
+    STRIPE_TYPES,
+    decline_of,
+    fee_of,
+    from_stripe_amount,
+    get_in,
+    latest_charge,
+    map_charge_error,
+    map_event,
+    map_payment_intent,
+    map_refund,
+    map_setup_intent,
+    ref_of,
+    text_in,
+    to_stripe_amount,
+)
 from milestonebill.gateways.base import (
     DEFAULT_WEBHOOK_TOLERANCE,
     ChargeRequest,
@@ -71,18 +91,17 @@ from milestonebill.gateways.base import (
     PaymentMethodKind,
     RefundRequest,
     RefundResult,
-    RefundStatus,
-    SavedPaymentMethod,
     SetupRequest,
     SetupResult,
     SetupStatus,
-    is_hard_decline,
 )
-from milestonebill.money import Currency, Money
+from milestonebill.money import Money
 
 __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
+    "STRIPE_API_VERSION",
+    "SUPPORTED_API_VERSIONS",
     "WEBHOOK_SECRET_ENV",
     "StripeGateway",
     "from_stripe_amount",
@@ -96,6 +115,8 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
+_E = TypeVar("_E", bound=BaseException)
+_R = TypeVar("_R", ChargeResult, SetupResult, RefundResult)
 
 #: Environment variables read for the API key, first match wins.
 API_KEY_ENV: Final = ("MILESTONEBILL_STRIPE_API_KEY", "STRIPE_API_KEY")
@@ -104,285 +125,18 @@ BASE_URL_ENV: Final = ("MILESTONEBILL_STRIPE_BASE_URL",)
 #: Environment variables read for the webhook signing secret.
 WEBHOOK_SECRET_ENV: Final = ("MILESTONEBILL_STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET")
 
-# Where Stripe's amount exponent differs from ISO 4217's: ISK stays two-decimal
-# in the API (whole krónur only), MGA is zero-decimal at Stripe.
-_STRIPE_EXPONENT: Final[dict[str, int]] = {"ISK": 2, "MGA": 0}
-# Three-decimal currencies whose last digit Stripe requires to be zero.
-_ROUND_TO_TEN: Final = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+#: The Stripe API version every request names.  The adapter reads
+#: ``latest_charge`` (Stripe added it in 2022-11-15; older versions list
+#: ``charges``) and was written and tested against this version, the one the
+#: locked ``stripe`` package (16.1) defaults to; pinning it keeps an upgrade
+#: of the package from changing the API under the adapter.
+STRIPE_API_VERSION: Final = "2026-10-28.endive"
+#: The versions ``StripeGateway(stripe_version=...)`` accepts: those the
+#: adapter's tests have run against.
+SUPPORTED_API_VERSIONS: Final = (STRIPE_API_VERSION,)
 _EXPAND_FEE: Final = ["latest_charge.balance_transaction"]
 # The refund reasons Stripe accepts; any other reason travels in metadata.
 _REFUND_REASONS: Final = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
-
-
-def to_stripe_amount(money: Money, field: str = "amount") -> int:
-    """``money`` as the integer Stripe expects in ``amount``.
-
-    Usually the ISO minor units; Stripe keeps ISK two-decimal and MGA
-    zero-decimal, and wants three-decimal amounts to end in 0.  Amounts
-    Stripe cannot represent exactly are refused rather than rounded.
-
-    >>> to_stripe_amount(Money("12.34", "USD")), to_stripe_amount(Money("500", "JPY"))
-    (1234, 500)
-    >>> to_stripe_amount(Money("5", "ISK")), to_stripe_amount(Money("5.120", "KWD"))
-    (500, 5120)
-    >>> to_stripe_amount(Money("5.124", "KWD"))
-    Traceback (most recent call last):
-    ...
-    milestonebill.errors.ValidationError: 'amount' must be a multiple of 0.010 KWD for Stripe (got Money('5.124', 'KWD'))
-    """
-    cur = money.currency
-    code = cur.code
-    if code in _ROUND_TO_TEN and money.minor % 10:
-        raise ValidationError(field, f"a multiple of 0.010 {code} for Stripe", money)
-    stripe_exp = _STRIPE_EXPONENT.get(code, cur.exponent)
-    shift = stripe_exp - cur.exponent
-    if shift >= 0:
-        return int(money.minor * 10**shift)
-    q, r = divmod(int(money.minor), 10**-shift)
-    if r:
-        raise ValidationError(field, f"whole units of {code} for Stripe", money)
-    return int(q)
-
-
-def from_stripe_amount(amount: int, currency: str) -> Money:
-    """A Stripe ``amount`` and ``currency`` as :class:`Money`.
-
-    >>> from_stripe_amount(1234, "usd"), from_stripe_amount(500, "isk")
-    (Money('12.34', 'USD'), Money('5', 'ISK'))
-    """
-    if type(amount) is not int:
-        raise ValidationError("amount", "an integer from Stripe", amount)
-    cur = Currency.of(currency)
-    shift = _STRIPE_EXPONENT.get(cur.code, cur.exponent) - cur.exponent
-    if shift >= 0:
-        q, r = divmod(amount, 10**shift)
-        if r:
-            raise ValidationError("amount", f"whole {cur.code} minor units", amount)
-        return Money.from_minor(q, cur)
-    return Money.from_minor(amount * 10**-shift, cur)
-
-
-# ------------------------------------------------------------ pure mappers
-
-
-def _get(obj: Any, *path: str) -> Any:
-    for p in path:
-        if not isinstance(obj, Mapping):
-            return None
-        obj = obj.get(p)
-    return obj
-
-
-def _ref(value: Any) -> str | None:
-    """An id, whether Stripe sent it bare or expanded into an object."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
-        return cast(str, value["id"])
-    return None
-
-
-def _opt(make: Callable[[str], _T], value: Any) -> _T | None:
-    ref = _ref(value)
-    return None if ref is None else make(ref)
-
-
-def _fee_of(charge: Any) -> Money | None:
-    bt = _get(charge, "balance_transaction")
-    if isinstance(bt, Mapping) and isinstance(bt.get("fee"), int) and bt.get("currency"):
-        return from_stripe_amount(bt["fee"], bt["currency"])
-    return None
-
-
-def _latest_charge(pi: Mapping[str, Any]) -> Any:
-    latest = pi.get("latest_charge")
-    if latest is not None:
-        return latest
-    # API versions before 2022-11-15 list charges instead.
-    data = _get(pi, "charges", "data")
-    return data[-1] if isinstance(data, list) and data else None
-
-
-def _decline(code: str | None, decline_code: str | None) -> tuple[str | None, bool]:
-    chosen = decline_code or code
-    return chosen, is_hard_decline(chosen) or is_hard_decline(code)
-
-
-def map_payment_intent(
-    pi: Mapping[str, Any], *, idempotency_key: str, amount: Money | None = None
-) -> ChargeResult:
-    """A PaymentIntent (as a plain mapping) as a :class:`ChargeResult`.
-
-    ``amount`` defaults to the PaymentIntent's own amount.
-    """
-    pi_id = _ref(pi)
-    charged = amount if amount is not None else from_stripe_amount(pi["amount"], pi["currency"])
-    status = pi.get("status")
-    common: dict[str, Any] = {"amount": charged, "idempotency_key": idempotency_key,
-                              "gateway_ref": pi_id}
-    if status == "succeeded":
-        return ChargeResult(ChargeStatus.SUCCEEDED, fee=_fee_of(_latest_charge(pi)), **common)
-    if status == "processing":
-        return ChargeResult(ChargeStatus.PROCESSING, **common)
-    if status in ("requires_action", "requires_confirmation"):
-        return ChargeResult(ChargeStatus.REQUIRES_ACTION, action_ref=pi_id,
-                            message="the customer must authenticate this payment", **common)
-    error = pi.get("last_payment_error") or {}
-    code = _get(error, "code")
-    if status == "requires_payment_method" and code == "authentication_required":
-        return ChargeResult(ChargeStatus.REQUIRES_ACTION, action_ref=pi_id,
-                            decline_code=code, message=_get(error, "message"), **common)
-    if status in ("requires_payment_method", "canceled"):
-        chosen, hard = _decline(code, _get(error, "decline_code"))
-        return ChargeResult(ChargeStatus.DECLINED, decline_code=chosen or status,
-                            decline_hard=hard, message=_get(error, "message"), **common)
-    raise GatewayError(f"PaymentIntent {pi_id!r} has an unexpected status {status!r}")
-
-
-def map_charge_error(
-    error: Mapping[str, Any], *, idempotency_key: str, amount: Money
-) -> ChargeResult:
-    """The ``error`` object of a 402 card error as a :class:`ChargeResult`."""
-    code = _get(error, "code")
-    pi = _get(error, "payment_intent")
-    ref = _ref(pi) or _ref(_get(error, "charge"))
-    message = _get(error, "message")
-    if code == "authentication_required":
-        return ChargeResult(ChargeStatus.REQUIRES_ACTION, amount, idempotency_key,
-                            gateway_ref=ref, action_ref=_ref(pi) or ref, decline_code=code,
-                            message=message)
-    chosen, hard = _decline(code, _get(error, "decline_code"))
-    return ChargeResult(ChargeStatus.DECLINED, amount, idempotency_key, gateway_ref=ref,
-                        decline_code=chosen or "card_declined", decline_hard=hard, message=message)
-
-
-#: Stripe's payment method type for each kind; Stripe debits bank accounts as US ones.
-_STRIPE_TYPES: Mapping[PaymentMethodKind, str] = {
-    PaymentMethodKind.CARD: "card",
-    PaymentMethodKind.BANK_DEBIT: "us_bank_account",
-}
-_KINDS = {stripe_type: kind for kind, stripe_type in _STRIPE_TYPES.items()}
-
-
-def _kind_of(value: Any) -> PaymentMethodKind:
-    kind = _KINDS.get(value) if isinstance(value, str) else None
-    if kind is None:
-        raise GatewayError(f"unsupported payment method type {value!r}")
-    return kind
-
-
-def map_setup_intent(si: Mapping[str, Any], *, customer_id: CustomerId | None = None) -> SetupResult:
-    """A SetupIntent (as a plain mapping) as a :class:`SetupResult`."""
-    status = si.get("status")
-    pm = si.get("payment_method")
-    saved = None
-    pm_id = _ref(pm)
-    cust = customer_id or _ref(si.get("customer"))
-    if pm_id is not None and cust is not None:
-        kind_name = _get(pm, "type") if isinstance(pm, Mapping) else None
-        types = si.get("payment_method_types") or ["card"]
-        kind = _kind_of(kind_name or types[0])
-        details = _get(pm, _STRIPE_TYPES[kind]) if isinstance(pm, Mapping) else None
-        saved = SavedPaymentMethod(
-            PaymentMethodId(pm_id), CustomerId(cust), kind,
-            last4=_get(details, "last4"),
-            brand=_get(details, "brand") or _get(details, "bank_name"),
-        )
-    ref = _ref(si)
-    if status == "succeeded":
-        return SetupResult(SetupStatus.SUCCEEDED, ref, saved)
-    if status == "processing":
-        return SetupResult(SetupStatus.PROCESSING, ref, saved)
-    if status in ("requires_action", "requires_confirmation"):
-        return SetupResult(SetupStatus.REQUIRES_ACTION, ref, saved)
-    error = si.get("last_setup_error") or {}
-    chosen, _hard = _decline(_get(error, "code"), _get(error, "decline_code"))
-    return SetupResult(SetupStatus.DECLINED, ref, None, chosen or str(status),
-                       _get(error, "message"))
-
-
-def map_refund(refund: Mapping[str, Any], *, idempotency_key: str) -> RefundResult:
-    """A Refund (as a plain mapping) as a :class:`RefundResult`."""
-    status = refund.get("status")
-    mapped = {
-        "succeeded": RefundStatus.SUCCEEDED,
-        "pending": RefundStatus.PENDING,
-        "requires_action": RefundStatus.PENDING,
-    }.get(str(status), RefundStatus.FAILED)
-    return RefundResult(mapped, from_stripe_amount(refund["amount"], refund["currency"]),
-                        idempotency_key, _ref(refund), refund.get("failure_reason"))
-
-
-def _link(metadata: Any) -> dict[str, Any]:
-    md = metadata if isinstance(metadata, Mapping) else {}
-    attempt = md.get("attempt")
-    return {
-        "agreement_id": md.get("agreement_id"),
-        "invoice_id": md.get("invoice_id"),
-        "attempt": int(attempt) if isinstance(attempt, str) and attempt.isdigit() else None,
-    }
-
-
-def map_event(event: Mapping[str, Any]) -> GatewayEvent | None:
-    """A Stripe Event (already verified) as a :class:`GatewayEvent`; ``None`` if unused."""
-    kind = event.get("type")
-    obj = _get(event, "data", "object")
-    if not isinstance(obj, Mapping):
-        raise GatewayError("webhook event has no data.object")
-    base: dict[str, Any] = {
-        "event_id": str(event["id"]),
-        "occurred_at": datetime.fromtimestamp(int(event["created"]), tz=UTC),
-        "object_ref": str(obj["id"]),
-    }
-    if kind in ("payment_intent.succeeded", "payment_intent.payment_failed",
-                "payment_intent.processing"):
-        amount = from_stripe_amount(obj["amount"], obj["currency"])
-        fee: Money | None = None
-        decline_code: str | None = None
-        hard = False
-        message: str | None = None
-        if kind == "payment_intent.succeeded":
-            status, event_kind = ChargeStatus.SUCCEEDED, GatewayEventKind.PAYMENT_SUCCEEDED
-            fee = _fee_of(_latest_charge(obj))
-        elif kind == "payment_intent.processing":
-            status, event_kind = ChargeStatus.PROCESSING, GatewayEventKind.PAYMENT_PROCESSING
-        else:
-            event_kind = GatewayEventKind.PAYMENT_FAILED
-            failed = map_charge_error(obj.get("last_payment_error") or {}, idempotency_key="",
-                                      amount=amount)
-            status, decline_code = failed.status, failed.decline_code
-            hard, message = failed.decline_hard, failed.message
-        return GatewayEvent(
-            kind=event_kind, payment_ref=str(obj["id"]), amount=amount,
-            charge_status=status, decline_code=decline_code,
-            decline_hard=hard, message=message, fee=fee,
-            customer_id=_opt(CustomerId, obj.get("customer")),
-            payment_method_id=_opt(PaymentMethodId, obj.get("payment_method")),
-            **_link(obj.get("metadata")), **base,
-        )
-    if kind == "charge.refunded":
-        return GatewayEvent(
-            kind=GatewayEventKind.PAYMENT_REFUNDED,
-            payment_ref=_ref(obj.get("payment_intent")) or str(obj["id"]),
-            amount=from_stripe_amount(obj["amount_refunded"], obj["currency"]),
-            customer_id=_opt(CustomerId, obj.get("customer")),
-            **_link(obj.get("metadata")), **base,
-        )
-    if kind == "charge.dispute.created":
-        return GatewayEvent(
-            kind=GatewayEventKind.DISPUTE_OPENED,
-            payment_ref=_ref(obj.get("payment_intent")) or _ref(obj.get("charge")),
-            amount=from_stripe_amount(obj["amount"], obj["currency"]),
-            reason=obj.get("reason"), **_link(obj.get("metadata")), **base,
-        )
-    if kind == "setup_intent.succeeded":
-        return GatewayEvent(
-            kind=GatewayEventKind.PAYMENT_METHOD_SAVED,
-            customer_id=_opt(CustomerId, obj.get("customer")),
-            payment_method_id=_opt(PaymentMethodId, obj.get("payment_method")),
-            **base,
-        )
-    return None
 
 
 # ------------------------------------------------------------------- adapter
@@ -438,17 +192,6 @@ def _from_env(names: tuple[str, ...], environ: Mapping[str, str]) -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def _unexpected_response(doing: str) -> Iterator[None]:
-    """Turns a response we cannot read into a GatewayError (never a KeyError)."""
-    try:
-        yield
-    except MilestonebillError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise GatewayError(f"unexpected response from Stripe while {doing}: {exc!r}") from exc
-
-
 def _plain(obj: Any) -> dict[str, Any]:
     if isinstance(obj, stripe.StripeObject):
         return obj.to_dict()
@@ -462,7 +205,15 @@ class StripeGateway:
     environment (see the module docs).  ``max_network_retries`` is passed to
     the Stripe client (on by default: every mutating request carries an
     idempotency key, so its retries are safe).  ``http_client`` lets tests
-    capture requests.
+    capture requests.  Every request names the API version
+    :data:`STRIPE_API_VERSION`; ``stripe_version`` may only name one of
+    :data:`SUPPORTED_API_VERSIONS` (anything else raises
+    :class:`~milestonebill.errors.ValidationError` here, before any request).
+
+    No error the adapter raises carries a secret: messages are scrubbed,
+    and the Stripe exception is chained as ``__cause__`` only when no key
+    shows anywhere in its own chain (its text, arguments and attributes);
+    otherwise nothing is chained, ``__context__`` included.
     """
 
     #: How :class:`~milestonebill.payment_methods.PaymentMethodRef` names this gateway.
@@ -482,12 +233,19 @@ class StripeGateway:
     ) -> None:
         env = os.environ if environ is None else environ
         key = api_key or _from_env(API_KEY_ENV, env)
-        if not key:
+        if not key or not isinstance(key, str):
+            # The value is never shown: it may be a key, just of the wrong type.
             raise ValidationError(
-                "api_key", "given or set in " + " or ".join(API_KEY_ENV), None
-            )
+                "api_key", "a string given or set in " + " or ".join(API_KEY_ENV),
+                None if not key else type(key).__name__)
         if type(max_network_retries) is not int or max_network_retries < 0:
             raise ValidationError("max_network_retries", "an int >= 0", max_network_retries)
+        version = STRIPE_API_VERSION if stripe_version is None else stripe_version
+        if version not in SUPPORTED_API_VERSIONS:
+            raise ValidationError(
+                "stripe_version", "an API version this adapter was tested with ("
+                + ", ".join(SUPPORTED_API_VERSIONS) + ")", version)
+        self.stripe_version: str = version
         self._api_key = _Secret(key)
         secret = webhook_secret or _from_env(WEBHOOK_SECRET_ENV, env)
         self._webhook_secret = _Secret(secret) if secret else None
@@ -506,7 +264,7 @@ class StripeGateway:
             base_addresses=cast(Any, addresses),
             max_network_retries=max_network_retries,
             http_client=http_client,
-            stripe_version=stripe_version,
+            stripe_version=version,
         )
 
     def __repr__(self) -> str:
@@ -526,72 +284,44 @@ class StripeGateway:
             params["name"] = request.name
         if request.email is not None:
             params["email"] = request.email
-        try:
-            customer = self._client.v1.customers.create(
-                cast(Any, params), {"idempotency_key": request.idempotency_key}
-            )
-        except stripe.StripeError as exc:
-            self._raise(exc, "creating a customer", request.idempotency_key)
-        with _unexpected_response("creating a customer"):
-            return CustomerRef(CustomerId(str(customer["id"])), request.reference)
+        got = self._call(lambda: self._client.v1.customers.create(
+            cast(Any, params), {"idempotency_key": request.idempotency_key}))
+        if isinstance(got, stripe.StripeError):
+            raise self._failure(got, "creating a customer", request.idempotency_key)
+        customer = got
+        return self._read("creating a customer", lambda: CustomerRef(
+            CustomerId(_id_of(customer)), request.reference))
 
     def save_payment_method(self, request: SetupRequest) -> SetupResult:
         """Create a SetupIntent for off-session use and confirm it with the token."""
         key = request.idempotency_key
-        create: dict[str, Any] = {
-            "customer": request.customer_id,
-            "usage": "off_session",
-            "payment_method_types": [_STRIPE_TYPES[request.kind]],
-        }
-        if request.metadata:
-            create["metadata"] = dict(request.metadata)
-        confirm: dict[str, Any] = {
-            "payment_method": request.payment_method_token,
-            "expand": ["payment_method"],
-        }
-        if request.kind is PaymentMethodKind.BANK_DEBIT:
-            create["payment_method_options"] = {
-                "us_bank_account": {"verification_method": "automatic"}
-            }
-            mandate = request.mandate
-            assert mandate is not None  # SetupRequest refuses a bank account without one
-            acceptance: dict[str, Any] = {"accepted_at": int(mandate.accepted_at.timestamp())}
-            if mandate.ip_address and mandate.user_agent:
-                acceptance["type"] = "online"
-                acceptance["online"] = {"ip_address": mandate.ip_address,
-                                        "user_agent": mandate.user_agent}
-            else:
-                acceptance["type"] = "offline"
-            confirm["mandate_data"] = {"customer_acceptance": acceptance}
-        try:
-            si = self._client.v1.setup_intents.create(
-                cast(Any, create), {"idempotency_key": f"{key}-create"}
-            )
-            with _unexpected_response("saving a payment method"):
-                si_id = str(si["id"])
-            si = self._client.v1.setup_intents.confirm(
-                si_id, cast(Any, confirm), {"idempotency_key": f"{key}-confirm"}
-            )
-        except stripe.CardError as exc:
-            error = _get(exc.json_body, "error") or {}
-            chosen, _hard = _decline(_get(error, "code"), _get(error, "decline_code"))
-            return SetupResult(SetupStatus.DECLINED, _ref(_get(error, "setup_intent")),
-                               None, chosen or "card_declined", self._scrub(exc.user_message))
-        except stripe.StripeError as exc:
-            self._raise(exc, "saving a payment method", key)
-        with _unexpected_response("saving a payment method"):
-            return map_setup_intent(_plain(si), customer_id=request.customer_id)
+        create, confirm = _setup_params(request)
+        si = self._call(lambda: self._client.v1.setup_intents.create(
+            cast(Any, create), {"idempotency_key": f"{key}-create"}))
+        if not isinstance(si, stripe.StripeError):
+            created = si
+            si_id = self._read("saving a payment method", lambda: _id_of(created))
+            si = self._call(lambda: self._client.v1.setup_intents.confirm(
+                si_id, cast(Any, confirm), {"idempotency_key": f"{key}-confirm"}))
+        if isinstance(si, stripe.CardError):
+            error = get_in(si.json_body, "error") or {}
+            chosen, _hard = decline_of(text_in(error, "code"), text_in(error, "decline_code"))
+            return SetupResult(SetupStatus.DECLINED, ref_of(get_in(error, "setup_intent")),
+                               None, chosen or "card_declined", self._scrub(si.user_message))
+        if isinstance(si, stripe.StripeError):
+            raise self._failure(si, "saving a payment method", key)
+        confirmed = si
+        return self._clean(self._read("saving a payment method", lambda: map_setup_intent(
+            _plain(confirmed), customer_id=request.customer_id)))
 
     def detach_payment_method(
         self, payment_method_id: PaymentMethodId, *, idempotency_key: str
     ) -> None:
         """Detach the payment method from its customer."""
-        try:
-            self._client.v1.payment_methods.detach(
-                payment_method_id, None, {"idempotency_key": idempotency_key}
-            )
-        except stripe.StripeError as exc:
-            self._raise(exc, "detaching a payment method", idempotency_key)
+        got = self._call(lambda: self._client.v1.payment_methods.detach(
+            payment_method_id, None, {"idempotency_key": idempotency_key}))
+        if isinstance(got, stripe.StripeError):
+            raise self._failure(got, "detaching a payment method", idempotency_key)
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         """Charge off-session with a confirmed PaymentIntent."""
@@ -601,7 +331,7 @@ class StripeGateway:
             "currency": request.amount.currency.code.lower(),
             "customer": request.customer_id,
             "payment_method": request.payment_method_id,
-            "payment_method_types": [_STRIPE_TYPES[request.payment_method_kind]],
+            "payment_method_types": [STRIPE_TYPES[request.payment_method_kind]],
             "confirm": True,
             "off_session": True,
             "metadata": dict(request.link_metadata()),
@@ -609,23 +339,22 @@ class StripeGateway:
         }
         if request.description is not None:
             params["description"] = request.description
-        try:
-            pi = self._client.v1.payment_intents.create(
-                cast(Any, params), {"idempotency_key": key}
-            )
-        except stripe.CardError as exc:
-            with _unexpected_response("charging"):
-                return map_charge_error(_get(exc.json_body, "error") or {},
-                                        idempotency_key=key, amount=request.amount)
-        except stripe.StripeError as exc:
-            if self._transient(exc):
+        pi = self._call(lambda: self._client.v1.payment_intents.create(
+            cast(Any, params), {"idempotency_key": key}))
+        if isinstance(pi, stripe.CardError):
+            body = pi.json_body
+            return self._clean(self._read("charging", lambda: map_charge_error(
+                get_in(body, "error") or {}, idempotency_key=key, amount=request.amount)))
+        if isinstance(pi, stripe.StripeError):
+            if self._transient(pi):
                 _log.warning("Stripe unavailable while charging (key %s): %s", key,
-                             type(exc).__name__)
+                             type(pi).__name__)
                 return ChargeResult(ChargeStatus.FAILED_RETRYABLE, request.amount, key,
-                                    message=self._scrub(str(exc)) or type(exc).__name__)
-            self._raise(exc, "charging", key)
-        with _unexpected_response("charging"):
-            return map_payment_intent(_plain(pi), idempotency_key=key, amount=request.amount)
+                                    message=self._scrub(str(pi)) or type(pi).__name__)
+            raise self._failure(pi, "charging", key)
+        created = pi
+        return self._clean(self._read("charging", lambda: map_payment_intent(
+            _plain(created), idempotency_key=key, amount=request.amount)))
 
     def refund(self, request: RefundRequest) -> RefundResult:
         """Refund all (``amount=None``) or part of a payment."""
@@ -642,17 +371,30 @@ class StripeGateway:
             params["reason"] = request.reason
         elif request.reason is not None:
             params["metadata"]["reason"] = request.reason
-        try:
-            refund = self._client.v1.refunds.create(cast(Any, params), {"idempotency_key": key})
-        except stripe.StripeError as exc:
-            self._raise(exc, "refunding", key)
-        with _unexpected_response("refunding"):
-            return map_refund(_plain(refund), idempotency_key=key)
+        got = self._call(lambda: self._client.v1.refunds.create(
+            cast(Any, params), {"idempotency_key": key}))
+        if isinstance(got, stripe.StripeError):
+            raise self._failure(got, "refunding", key)
+        refund = got
+        return self._clean(self._read("refunding", lambda: map_refund(
+            _plain(refund), idempotency_key=key)))
 
     def parse_webhook(
         self, payload: bytes, signature_header: str, now: datetime
     ) -> GatewayEvent | None:
-        """Verify ``Stripe-Signature`` against ``now`` and map the event."""
+        """Verify ``Stripe-Signature`` against ``now`` and map the event.
+
+        A forged, tampered or stale delivery raises
+        :class:`~milestonebill.errors.WebhookSignatureError`; a correctly
+        signed body that is not a Stripe event of the shape expected raises
+        :class:`~milestonebill.errors.WebhookPayloadError` naming the field.
+        Webhook payloads are never expanded, so for a succeeded payment of
+        one of our invoices the fee is read from the payment's balance
+        transaction with one request (a bank debit's fee is only known once
+        it settles); if Stripe cannot be reached that raises
+        :class:`~milestonebill.errors.GatewayUnavailableError` -- answer the
+        delivery with an error and Stripe sends it again.
+        """
         if self._webhook_secret is None:
             raise GatewayError(
                 "no webhook secret configured (pass webhook_secret or set "
@@ -660,27 +402,93 @@ class StripeGateway:
             )
         _signing.verify(self._webhook_secret.reveal(), payload, signature_header, now,
                         self._tolerance)
-        try:
-            event = json.loads(payload)
-            if not isinstance(event, Mapping):
-                raise TypeError("event is not an object")
-            return map_event(event)
-        except MilestonebillError:
-            raise
-        except (KeyError, TypeError, ValueError) as exc:
-            raise GatewayError(f"malformed webhook payload: {exc!r}") from exc
+        event = map_event(_webhook.load_object(payload))
+        if (event is not None and event.kind is GatewayEventKind.PAYMENT_SUCCEEDED
+                and event.fee is None and event.invoice_id is not None
+                and event.payment_ref is not None):
+            event = attrs.evolve(event, fee=self._settled_fee(event.payment_ref))
+        return event
 
     # --------------------------------------------------------------- private
+
+    def _settled_fee(self, payment_ref: str) -> Money | None:
+        """A settled payment's fee, from its latest charge's balance transaction."""
+        got = self._call(lambda: self._client.v1.payment_intents.retrieve(
+            payment_ref, {"expand": list(_EXPAND_FEE)}))
+        if isinstance(got, stripe.StripeError):
+            raise self._failure(got, "reading a payment's fee", payment_ref)
+        pi = got
+        return self._read("reading a payment's fee", lambda: fee_of(latest_charge(_plain(pi))))
+
+    @staticmethod
+    def _call(call: Callable[[], _T]) -> _T | stripe.StripeError:
+        """Make one Stripe call.  A Stripe error is returned, not raised, so that
+        what the adapter raises for it is raised outside the handler and
+        carries no implicit ``__context__`` (which could hold a key)."""
+        try:
+            return call()
+        except stripe.StripeError as exc:
+            return exc
+
+    def _read(self, doing: str, read: Callable[[], _T]) -> _T:
+        """Read a response; one we cannot read is a GatewayError, never a KeyError."""
+        try:
+            return read()
+        except MilestonebillError as exc:
+            if not self._shows_a_secret(exc):
+                raise
+            failure: MilestonebillError = GatewayError(
+                f"unexpected response from Stripe while {doing}: {self._scrub(str(exc))}")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            failure = self._chained(GatewayError(
+                f"unexpected response from Stripe while {doing}: {self._scrub(repr(exc))}"), exc)
+        raise failure
+
+    def _clean(self, result: _R) -> _R:
+        """``result`` with a secret Stripe echoed in its message masked."""
+        message = self._scrub(result.message)
+        return result if message == result.message else attrs.evolve(result, message=message)
+
+    def _secrets(self) -> list[str]:
+        found = [self._api_key.reveal()]
+        if self._webhook_secret is not None:
+            found.append(self._webhook_secret.reveal())
+        return found
 
     def _scrub(self, text: str | None) -> str | None:
         if text is None:
             return None
-        secrets = [self._api_key.reveal()]
-        if self._webhook_secret is not None:
-            secrets.append(self._webhook_secret.reveal())
-        for s in secrets:
+        for s in self._secrets():
             text = text.replace(s, "***")
         return text
+
+    def _shows_a_secret(self, exc: BaseException) -> bool:
+        """True when a secret shows anywhere in ``exc``'s chain: text, args, attributes."""
+        secrets = self._secrets()
+        seen: set[int] = set()
+        todo: list[BaseException] = [exc]
+        while todo:
+            e = todo.pop()
+            if id(e) in seen:
+                continue
+            seen.add(id(e))
+            parts: list[object] = [e, *e.args, *getattr(e, "__dict__", {}).values()]
+            for part in parts:
+                try:
+                    texts = (repr(part), str(part))
+                except Exception:  # unprintable: assume the worst
+                    return True
+                if any(secret in t for secret in secrets for t in texts):
+                    return True
+            todo += [x for x in (e.__cause__, e.__context__) if x is not None]
+        return False
+
+    def _chained(self, mapped: _E, cause: BaseException) -> _E:
+        """``mapped`` with ``cause`` as its ``__cause__``, unless that would show a secret."""
+        if not self._shows_a_secret(cause):
+            mapped.__cause__ = cause
+        mapped.__suppress_context__ = True
+        return mapped
 
     @staticmethod
     def _transient(exc: stripe.StripeError) -> bool:
@@ -690,9 +498,9 @@ class StripeGateway:
             exc.http_status == 409 and not isinstance(exc, stripe.IdempotencyError)
         )
 
-    def _raise(self, exc: stripe.StripeError, doing: str, key: str) -> NoReturn:
+    def _failure(self, exc: stripe.StripeError, doing: str, key: str) -> GatewayError:
+        """The milestonebill error for a Stripe error; raise it outside any handler."""
         message = self._scrub(exc.user_message or str(exc)) or type(exc).__name__
-        leaked = self._scrub(repr(exc)) != repr(exc) or self._scrub(str(exc)) != str(exc)
         if isinstance(exc, stripe.IdempotencyError):
             mapped: GatewayError = IdempotencyError(
                 key, f"was reused with different parameters at Stripe while {doing}: {message}"
@@ -703,9 +511,44 @@ class StripeGateway:
             mapped = GatewayError(f"Stripe refused the API key while {doing}: {message}")
         else:
             param = getattr(exc, "param", None)
-            where = f" (parameter {param!r})" if param else ""
+            where = f" (parameter {self._scrub(str(param))!r})" if param else ""
             mapped = GatewayError(f"Stripe refused the request while {doing}{where}: {message}")
-        if leaked:
-            # The vendor's text held a secret: do not chain it where tracebacks show it.
-            raise mapped from None
-        raise mapped from exc
+        return self._chained(mapped, exc)
+
+
+def _id_of(obj: Any) -> str:
+    """The ``id`` of a Stripe object, which must be a non-empty string."""
+    value = obj["id"]
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"'id' is a {type(value).__name__}, not a string")
+    return value
+
+
+def _setup_params(request: SetupRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The SetupIntent's create and confirm parameters."""
+    create: dict[str, Any] = {
+        "customer": request.customer_id,
+        "usage": "off_session",
+        "payment_method_types": [STRIPE_TYPES[request.kind]],
+    }
+    if request.metadata:
+        create["metadata"] = dict(request.metadata)
+    confirm: dict[str, Any] = {
+        "payment_method": request.payment_method_token,
+        "expand": ["payment_method"],
+    }
+    if request.kind is PaymentMethodKind.BANK_DEBIT:
+        create["payment_method_options"] = {
+            "us_bank_account": {"verification_method": "automatic"}
+        }
+        mandate = request.mandate
+        assert mandate is not None  # SetupRequest refuses a bank account without one
+        acceptance: dict[str, Any] = {"accepted_at": int(mandate.accepted_at.timestamp())}
+        if mandate.ip_address and mandate.user_agent:
+            acceptance["type"] = "online"
+            acceptance["online"] = {"ip_address": mandate.ip_address,
+                                    "user_agent": mandate.user_agent}
+        else:
+            acceptance["type"] = "offline"
+        confirm["mandate_data"] = {"customer_acceptance": acceptance}
+    return create, confirm

@@ -51,6 +51,7 @@ from milestonebill.stores.base import (
     InvoiceId,
     InvoiceRecord,
     Notification,
+    ParkedAgreement,
     ProposalId,
     StoredEvent,
     StoredProposalEvent,
@@ -337,6 +338,9 @@ class SQLStoreBase(SingleBalance, abc.ABC):
             raise NotFoundError(f"agreement {agreement_id!r} has no stream")
         return self._date_out(row[0])
 
+    _NOT_PARKED = ("NOT EXISTS (SELECT 1 FROM parked_agreements p "
+                   "WHERE p.agreement_id = agreements.agreement_id)")
+
     def list_due(self, as_of: date) -> list[AgreementId]:
         """See :meth:`AgreementStore.list_due`."""
         check_date("as_of", as_of)
@@ -344,7 +348,8 @@ class SQLStoreBase(SingleBalance, abc.ABC):
             rows = self._rows(
                 cur,
                 "SELECT agreement_id FROM agreements WHERE next_due_on IS NOT NULL "
-                "AND next_due_on <= ? ORDER BY next_due_on, agreement_id",
+                "AND next_due_on <= ? AND " + self._NOT_PARKED + " "
+                "ORDER BY next_due_on, agreement_id",
                 (self._date_in(as_of),),
             )
         return [AgreementId(r[0]) for r in rows]
@@ -363,6 +368,7 @@ class SQLStoreBase(SingleBalance, abc.ABC):
                 "UPDATE agreements SET lease_owner = ?, lease_until = ? WHERE agreement_id IN ("
                 " SELECT agreement_id FROM agreements WHERE next_due_on IS NOT NULL"
                 " AND next_due_on <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+                " AND " + self._NOT_PARKED +
                 " ORDER BY next_due_on, agreement_id LIMIT ?" + self.CLAIM_LOCK + ") "
                 "RETURNING agreement_id, next_due_on",
                 (worker_id, self._ts_in(until), self._date_in(as_of), self._ts_in(now), limit),
@@ -425,6 +431,48 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         if exists is None:
             raise NotFoundError(f"agreement {agreement_id!r} has no stream")
         raise LeaseLostError(agreement_id, worker_id)
+
+    def _exists(self, cur: Cursor, agreement_id: str) -> None:
+        if self._one(cur, "SELECT 1 FROM agreements WHERE agreement_id = ?",
+                     (agreement_id,)) is None:
+            raise NotFoundError(f"agreement {agreement_id!r} has no stream")
+
+    _PARKED_COLS = "agreement_id, error, message, parked_at"
+
+    def _parked(self, r: Row) -> ParkedAgreement:
+        return ParkedAgreement(AgreementId(r[0]), r[1], r[2], self._ts_out(r[3]))
+
+    def park(self, agreement_id: AgreementId, *, error: str, message: str) -> ParkedAgreement:
+        """See :meth:`AgreementStore.park`."""
+        check_id("agreement_id", agreement_id)
+        rec = ParkedAgreement(agreement_id, error, message, now_utc(self._clock))
+        with self._tx() as cur:
+            self._exists(cur, agreement_id)
+            self._run(
+                cur, f"INSERT INTO parked_agreements ({self._PARKED_COLS}) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (agreement_id) DO NOTHING",
+                (agreement_id, rec.error, rec.message, self._ts_in(rec.parked_at)),
+            )
+            r = self._one(cur, f"SELECT {self._PARKED_COLS} FROM parked_agreements "
+                          "WHERE agreement_id = ?", (agreement_id,))
+            assert r is not None
+            return self._parked(r)
+
+    def unpark(self, agreement_id: AgreementId) -> ParkedAgreement | None:
+        """See :meth:`AgreementStore.unpark`."""
+        check_id("agreement_id", agreement_id)
+        with self._tx() as cur:
+            self._exists(cur, agreement_id)
+            rows = self._rows(cur, f"DELETE FROM parked_agreements WHERE agreement_id = ? "
+                              f"RETURNING {self._PARKED_COLS}", (agreement_id,))
+        return self._parked(rows[0]) if rows else None
+
+    def parked(self) -> list[ParkedAgreement]:
+        """See :meth:`AgreementStore.parked`."""
+        with self._tx(write=False) as cur:
+            rows = self._rows(cur, f"SELECT {self._PARKED_COLS} FROM parked_agreements "
+                              "ORDER BY parked_at, agreement_id")
+        return [self._parked(r) for r in rows]
 
     # ----------------------------------------------------------------- invoices
 

@@ -18,7 +18,9 @@ port is the intersection of small role protocols, one per job:
   :meth:`~AgreementStore.list_due` and leased claims
   (:meth:`~AgreementStore.claim`, :meth:`~AgreementStore.claim_one`,
   :meth:`~AgreementStore.release`, :meth:`~AgreementStore.complete`) so two
-  workers never process the same agreement at once.
+  workers never process the same agreement at once; parked agreements
+  (:meth:`~AgreementStore.park`, :meth:`~AgreementStore.unpark`,
+  :meth:`~AgreementStore.parked`) are never handed out as work.
 * **document numbers** (:class:`DocumentNumbers`) -- :meth:`~AgreementStore.issue_invoice_number`,
   gap-free per firm and idempotent per invoice id.
 * **charge attempts** (:class:`AttemptJournal`) -- an intent journal: record the attempt *before*
@@ -59,6 +61,7 @@ import attrs
 
 from milestonebill._json import canonical_json, parse_json_object
 from milestonebill._validate import check_id, check_int, utc_datetime
+from milestonebill.errors import ValidationError
 from milestonebill.ids import (
     AgreementId,
     AttemptKey,
@@ -86,6 +89,7 @@ __all__ = [
     "InvoiceRecord",
     "Notification",
     "Outbox",
+    "ParkedAgreement",
     "ProposalId",
     "ProposalStreams",
     "StoredEvent",
@@ -271,6 +275,39 @@ class Notification:
         return parse_json_object(self.payload)
 
 
+def _text(field: str) -> Any:
+    def check(_inst: object, _attr: object, value: object) -> None:
+        if not isinstance(value, str):
+            raise ValidationError(field, "a string", value)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(field, "text without lone surrogates", value) from None
+
+    return check
+
+
+def _parked_at(value: object) -> datetime:
+    return utc_datetime(value, "parked_at")
+
+
+@attrs.frozen
+class ParkedAgreement:
+    """An agreement set aside after an error that retrying would only repeat.
+
+    ``error`` names the exception's type, ``message`` says what went wrong
+    (secrets and card numbers removed, at most a few hundred characters),
+    ``parked_at`` is when the store parked it, read from the store's clock
+    (aware, UTC).  A parked agreement is never claimed or listed as due;
+    :meth:`WorkQueue.unpark` gives it back, keeping its next due date.
+    """
+
+    agreement_id: AgreementId = attrs.field(validator=_nonempty("agreement_id"))
+    error: str = attrs.field(validator=_nonempty("error"))
+    message: str = attrs.field(validator=_text("message"))
+    parked_at: datetime = attrs.field(converter=_parked_at)
+
+
 @runtime_checkable
 class UnitOfWork(Protocol):
     """Role: one transaction around several calls (see the module docstring)."""
@@ -362,13 +399,15 @@ class WorkQueue(Protocol):
         ...
 
     def list_due(self, as_of: date) -> list[AgreementId]:
-        """Agreements whose next due date is on or before ``as_of``, sorted by (date, id)."""
+        """Agreements not parked whose next due date is on or before ``as_of``,
+        sorted by (date, id)."""
         ...
 
     def claim(
         self, worker_id: WorkerId, as_of: date, *, limit: int, lease_seconds: float
     ) -> list[AgreementId]:
-        """Lease up to ``limit`` due agreements nobody else holds, earliest due first."""
+        """Lease up to ``limit`` due agreements, not parked, that nobody else holds,
+        earliest due first."""
         ...
 
     def release(self, worker_id: WorkerId, agreement_ids: Sequence[AgreementId]) -> None:
@@ -392,6 +431,26 @@ class WorkQueue(Protocol):
         for an agreement without a stream.  Give it back with :meth:`release`
         (or :meth:`complete`).
         """
+        ...
+
+    def park(self, agreement_id: AgreementId, *, error: str, message: str) -> ParkedAgreement:
+        """Set the agreement aside: :meth:`claim` and :meth:`list_due` skip it.
+
+        Stamped ``parked_at`` from the store's clock; the next due date and
+        any lease are left as they are.  Parking a parked agreement returns
+        the stored record unchanged.  ``NotFoundError`` for an agreement
+        without a stream.
+        """
+        ...
+
+    def unpark(self, agreement_id: AgreementId) -> ParkedAgreement | None:
+        """Give a parked agreement back to the work queue; return the record
+        removed (``None`` if it was not parked).  ``NotFoundError`` for an
+        agreement without a stream."""
+        ...
+
+    def parked(self) -> list[ParkedAgreement]:
+        """Every parked agreement, in the order they were parked (then by id)."""
         ...
 
 

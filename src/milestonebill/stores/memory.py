@@ -51,6 +51,7 @@ from milestonebill.stores.base import (
     InvoiceId,
     InvoiceRecord,
     Notification,
+    ParkedAgreement,
     ProposalId,
     StoredEvent,
     StoredProposalEvent,
@@ -76,6 +77,7 @@ class _State:
     ledger: InMemoryLedger = attrs.Factory(InMemoryLedger)
     proposals: dict[str, tuple[StoredProposalEvent, ...]] = attrs.Factory(dict)
     proposal_events: dict[str, StoredProposalEvent] = attrs.Factory(dict)
+    parked: dict[str, ParkedAgreement] = attrs.Factory(dict)
 
     def copy(self) -> _State:
         # Values are immutable, so copying each dict is a full snapshot.
@@ -84,6 +86,7 @@ class _State:
             dict(self.counters), dict(self.invoices), dict(self.attempts),
             dict(self.notifications), self.acked, self.seq, self.ledger.copy(),
             dict(self.proposals), dict(self.proposal_events),
+            dict(self.parked),
         )
 
 
@@ -222,7 +225,9 @@ class InMemoryStore(SingleBalance):
             return self._state.due.get(agreement_id)
 
     def _due_sorted(self, as_of: date) -> list[tuple[date, str]]:
-        return sorted((d, a) for a, d in self._state.due.items() if d is not None and d <= as_of)
+        parked = self._state.parked
+        return sorted((d, a) for a, d in self._state.due.items()
+                      if d is not None and d <= as_of and a not in parked)
 
     def list_due(self, as_of: date) -> list[AgreementId]:
         """See :meth:`AgreementStore.list_due`."""
@@ -286,6 +291,27 @@ class InMemoryStore(SingleBalance):
                 raise LeaseLostError(agreement_id, worker_id)
             del self._state.leases[agreement_id]
             self._state.due[agreement_id] = next_due_on
+
+    def park(self, agreement_id: AgreementId, *, error: str, message: str) -> ParkedAgreement:
+        """See :meth:`AgreementStore.park`."""
+        check_id("agreement_id", agreement_id)
+        record = ParkedAgreement(agreement_id, error, message, now_utc(self._clock))
+        with self.transaction():
+            self._known(agreement_id)
+            return self._state.parked.setdefault(agreement_id, record)
+
+    def unpark(self, agreement_id: AgreementId) -> ParkedAgreement | None:
+        """See :meth:`AgreementStore.unpark`."""
+        check_id("agreement_id", agreement_id)
+        with self.transaction():
+            self._known(agreement_id)
+            return self._state.parked.pop(agreement_id, None)
+
+    def parked(self) -> list[ParkedAgreement]:
+        """See :meth:`AgreementStore.parked`."""
+        with self._lock:
+            return sorted(self._state.parked.values(),
+                          key=lambda p: (p.parked_at, p.agreement_id))
 
     # ------------------------------------------------------------ invoices
 

@@ -135,6 +135,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             UNIQUE (proposal_id, version)
         )""",
     )),
+    Migration(5, "agreements parked after an error, skipped by claims", (
+        """CREATE TABLE IF NOT EXISTS parked_agreements (
+            agreement_id TEXT PRIMARY KEY REFERENCES agreements (agreement_id),
+            error TEXT NOT NULL,
+            message TEXT NOT NULL,
+            parked_at TIMESTAMPTZ NOT NULL
+        )""",
+    )),
 )
 
 _SCHEMA_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

@@ -21,7 +21,7 @@ UTC ISO text, so text order is time order.
 ...         with store.transaction():
 ...             n = store.issue_invoice_number(FirmId("acme"), InvoiceId("inv-1"))
 ...         print(n, store.journal_mode)
-[1, 2, 3, 4]
+[1, 2, 3, 4, 5]
 1 wal
 """
 
@@ -133,6 +133,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             effective_at TEXT NOT NULL,
             payload TEXT NOT NULL,
             UNIQUE (proposal_id, version)
+        )""",
+    )),
+    Migration(5, "agreements parked after an error, skipped by claims", (
+        """CREATE TABLE IF NOT EXISTS parked_agreements (
+            agreement_id TEXT PRIMARY KEY REFERENCES agreements (agreement_id),
+            error TEXT NOT NULL,
+            message TEXT NOT NULL,
+            parked_at TEXT NOT NULL
         )""",
     )),
 )

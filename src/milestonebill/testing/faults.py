@@ -25,6 +25,10 @@ A hook that raises (or kills the process) there is a crash at that step::
     faults = Faults(hook)
     biller = Biller(faults.store(store), faults.gateway(gateway), clock=..., firm_id=...)
 
+While the hook runs, :attr:`Faults.agreement_id` names the agreement the
+step belongs to, so a hook can fail for one agreement only (a poisoned one
+among many, say).
+
 One thread per wrapped store: the wrapper tracks the open unit per thread.
 """
 
@@ -96,6 +100,17 @@ class Faults:
         self.hook = hook
         self._local = threading.local()
 
+    @property
+    def agreement_id(self) -> AgreementId | None:
+        """The agreement of the step being reported on this thread: the last one
+        a wrapped store or gateway call named (``None`` before any)."""
+        return cast(AgreementId | None, getattr(self._local, "agreement_id", None))
+
+    def about(self, agreement_id: str | None) -> None:
+        """Note the agreement the calls that follow on this thread belong to."""
+        if agreement_id is not None:
+            self._local.agreement_id = AgreementId(agreement_id)
+
     def store(self, store: BillingStore) -> BillingStore:
         """``store``, seen by the hook."""
         return cast(BillingStore, _Store(store, self))
@@ -162,6 +177,7 @@ class _Store:
     def issue_invoice_number(self, firm_id: FirmId, invoice_id: InvoiceId, *,
                              agreement_id: AgreementId | None = None,
                              payload: Mapping[str, Any] | None = None) -> int:
+        self._faults.about(agreement_id)
         if payload is not None and payload.get("kind") == "invoice":
             self._faults.begin("issue")
         n = self._inner.issue_invoice_number(firm_id, invoice_id, agreement_id=agreement_id,
@@ -169,10 +185,12 @@ class _Store:
         self._faults.settle()
         return n
 
-    def record_attempt(self, key: AttemptKey, *args: Any, **kwargs: Any) -> AttemptRecord:
+    def record_attempt(self, key: AttemptKey, agreement_id: AgreementId, *args: Any,
+                       **kwargs: Any) -> AttemptRecord:
+        self._faults.about(agreement_id)
         if key.startswith(_CHARGE_KEY):
             self._faults.begin("attempt")
-        rec = self._inner.record_attempt(key, *args, **kwargs)
+        rec = self._inner.record_attempt(key, agreement_id, *args, **kwargs)
         self._faults.settle()
         return rec
 
@@ -185,6 +203,7 @@ class _Store:
 
     def append(self, agreement_id: AgreementId, events: Sequence[StoredEvent],
                expected_version: int) -> int:
+        self._faults.about(agreement_id)
         if any(e.type in _OUTCOME_EVENTS and ":manual:" not in e.event_id for e in events):
             self._faults.begin("outcome")
         elif any(tag in e.event_id for e in events for tag in _CREDIT_EVENT_TAGS):
@@ -203,6 +222,7 @@ class _Store:
         return version
 
     def complete(self, worker_id: WorkerId, agreement_id: AgreementId, next_due_on: Any) -> None:
+        self._faults.about(agreement_id)
         self._faults.hook("before_complete")
         self._inner.complete(worker_id, agreement_id, next_due_on)
 
@@ -218,12 +238,14 @@ class _Gateway:
         return getattr(self._inner, name)
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
+        self._faults.about(request.agreement_id)
         self._faults.hook("before_charge")
         result = self._inner.charge(request)
         self._faults.hook("after_charge")
         return result
 
     def refund(self, request: RefundRequest) -> RefundResult:
+        self._faults.about(request.agreement_id)
         self._faults.hook("before_refund")
         result = self._inner.refund(request)
         self._faults.hook("after_refund")

@@ -33,7 +33,12 @@ from typing import ClassVar
 
 import pytest
 
-from milestonebill.errors import IdempotencyError, MilestonebillError, WebhookSignatureError
+from milestonebill.errors import (
+    IdempotencyError,
+    MilestonebillError,
+    ValidationError,
+    WebhookSignatureError,
+)
 from milestonebill.gateways.base import (
     ChargeRequest,
     ChargeResult,
@@ -313,4 +318,13 @@ class GatewayContract:
     def test_webhook_errors_are_milestonebill_errors(self, gateway: PaymentGateway) -> None:
         with pytest.raises(MilestonebillError):
             gateway.parse_webhook(b"{}", "garbage", datetime(2026, 1, 1, tzinfo=UTC))
+
+    @pytest.mark.parametrize("header", [b"t=1,v1=00", "t=1,v1=caf\u00e9", "t=1,t=2,v1=00",
+                                        f"t={10**20},v1=00", None])
+    def test_a_malformed_signature_header_is_a_typed_error(
+        self, gateway: PaymentGateway, header: object
+    ) -> None:
+        with pytest.raises((WebhookSignatureError, ValidationError)):
+            gateway.parse_webhook(b"\xff" + b"[" * 5000, header,  # type: ignore[arg-type]
+                                  datetime(2026, 1, 1, tzinfo=UTC))
 

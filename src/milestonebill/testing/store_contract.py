@@ -66,6 +66,7 @@ from milestonebill.stores.base import (
     StoredEvent,
     WorkerId,
 )
+from milestonebill.testing.parking_contract import ParkingContract
 from milestonebill.testing.proposal_contract import ProposalStreamsContract, StoreFactory
 
 __all__ = [
@@ -121,12 +122,14 @@ def _seed(store: AgreementStore, *ids: str, due: date | None = None) -> None:
             store.set_next_due(AgreementId(a), due)
 
 
-class AgreementStoreContract(ProposalStreamsContract):
-    """Behaviour every :class:`~milestonebill.stores.base.AgreementStore` must have.
+class AgreementStoreContract(ProposalStreamsContract, ParkingContract):
+    """Behaviour every :class:`~milestonebill.stores.base.AgreementStore` must have
+    (the proposal-stream and parking tests come from
+    :class:`~milestonebill.testing.proposal_contract.ProposalStreamsContract` and
+    :class:`~milestonebill.testing.parking_contract.ParkingContract`).
 
     Override the ``make_store`` fixture (see the module docstring); the
-    ``clock`` and ``store`` fixtures and the proposal-stream tests come from
-    :class:`~milestonebill.testing.proposal_contract.ProposalStreamsContract`.
+    ``clock`` and ``store`` fixtures come from ``ProposalStreamsContract``.
     """
 
     # ------------------------------------------------------------ streams

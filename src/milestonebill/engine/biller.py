@@ -119,6 +119,12 @@ def _value_problems(checks: Sequence[tuple[Callable[..., object], tuple[object, 
     return problems
 
 
+def _check_progress(progress: object) -> None:
+    if progress is not None and not callable(progress):
+        raise ValidationError("progress", "a function of the number of agreements handled",
+                              progress)
+
+
 def _check_settings(s: Settings, clock: object) -> None:
     """Check every setting and raise all problems at once (nothing is half-built)."""
     problems = _kind_problems({
@@ -275,7 +281,8 @@ class Biller:
         self._ctx.store.set_next_due(a.id, self._ctx.next_due(a, day))
         return tally.freeze()
 
-    def run(self, as_of: date) -> RunSummary:
+    def run(self, as_of: date, *,
+            progress: Callable[[int], None] | None = None) -> RunSummary:
         """Do everything date-driven that is due by ``as_of``, for every agreement.
 
         Claims due agreements in batches (a lease, so workers never share
@@ -285,8 +292,11 @@ class Biller:
         retry failed payments whose day has come, then store the next due
         date and release the claim.  An agreement that fails is reported in
         :attr:`RunSummary.problems` and tried again the next day.
+        ``progress``, if given, is called after each agreement with the
+        number handled so far (for a progress bar).
         """
         check_date("as_of", as_of)
+        _check_progress(progress)
         s, store = self._ctx.settings, self._ctx.store
         tally = Tally(as_of)
         seen: set[str] = set()
@@ -304,6 +314,8 @@ class Biller:
                     store.complete(s.worker_id, aid, nxt)
                 except LeaseLostError as exc:
                     tally.problem(aid, exc)
+                if progress is not None:
+                    progress(len(seen))
         return tally.freeze()
 
     def _process(self, agreement_id: AgreementId, as_of: date, tally: Tally) -> Agreement:
@@ -362,7 +374,8 @@ class Biller:
         return tuple(tally.reconciled)
 
     def recognise(self, as_of: date, *,
-                  agreement_ids: Sequence[AgreementId] | None = None) -> RecognitionSummary:
+                  agreement_ids: Sequence[AgreementId] | None = None,
+                  progress: Callable[[int], None] | None = None) -> RecognitionSummary:
         """Post the revenue every agreement has earned by the end of ``as_of``.
 
         Billing never posts revenue: invoices move the contract's balance
@@ -383,22 +396,25 @@ class Biller:
         refused and it recomputes).  A day before an agreement's last
         recognition is refused for that agreement (a ``ValidationError`` on
         ``as_of`` in :attr:`RecognitionSummary.problems`; nothing posted):
-        the ledger's history is never rewritten.
+        the ledger's history is never rewritten.  ``progress``, if given, is
+        called after each agreement with the number handled so far.
         """
         check_date("as_of", as_of)
+        _check_progress(progress)
         store = self._ctx.store
         ids = store.agreement_ids() if agreement_ids is None else list(agreement_ids)
         done: list[AgreementId] = []
         entries: list[JournalEntry] = []
         problems: list[BillingProblem] = []
-        for aid in ids:
+        for n, aid in enumerate(ids, 1):
             try:
                 entries += recognise_one(self._ctx, AgreementId(check_id("agreement_ids", aid)),
                                          as_of)
+                done.append(aid)
             except MilestonebillError as exc:
                 problems.append(BillingProblem.of(str(aid), exc))
-                continue
-            done.append(aid)
+            if progress is not None:
+                progress(n)
         return RecognitionSummary(as_of, tuple(done), tuple(entries), tuple(problems))
 
     def dry_run(self, as_of: date) -> DryRun:

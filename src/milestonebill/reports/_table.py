@@ -137,7 +137,8 @@ class Table(Generic[Row]):
         Money is its exact decimal amount and the currency goes in a
         ``currency`` column; a period field ``p`` becomes ``p_start`` and
         ``p_end`` (half-open: the end is the day after the last day); enums
-        are their values, ``None`` is empty.
+        are their values, ``None`` is empty.  A table without rows has no
+        columns to name: its CSV is empty.
 
         >>> from milestonebill.periods import Period
         >>> @attrs.frozen

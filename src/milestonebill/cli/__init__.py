@@ -30,6 +30,7 @@ Exit statuses (:mod:`milestonebill.cli.failures`): 0 ok, 1 refused, 2 usage,
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import sys
@@ -136,6 +137,19 @@ def build_parser(commands: Sequence[Registrar] = COMMANDS) -> argparse.ArgumentP
     return parser
 
 
+def _library_logs(*, debug: bool) -> None:
+    """Warnings the library and its drivers log (a gateway retrying, a pool
+    reconnecting) go to standard error with ``--debug`` only: without it the
+    command's report is its one line."""
+    for name in ("milestonebill", "psycopg", "stripe"):
+        log = logging.getLogger(name)
+        if debug:
+            if not any(isinstance(h, logging.StreamHandler) for h in logging.getLogger().handlers):
+                logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+        elif not log.handlers:
+            log.addHandler(logging.NullHandler())
+
+
 def _json_wanted(argv: Sequence[str]) -> bool:
     """Whether ``--json`` is on the command line (for errors before it is parsed)."""
     head = argv[: list(argv).index("--")] if "--" in argv else argv
@@ -172,6 +186,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     args.environ = os.environ if environ is None else environ
     args.secrets = []
+    _library_logs(debug=bool(args.debug))
     handler: Handler = args.handler
     try:
         return handler(args, stream)

@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
 from collections.abc import Iterator, Mapping
@@ -82,10 +81,6 @@ def _open_postgres(config: Config) -> Any:
     except ImportError as exc:
         raise StoreError("PostgreSQL needs the postgres extra: "
                          "pip install 'milestonebill[postgres]'") from exc
-    log = logging.getLogger("psycopg")
-    if not config.debug and not log.handlers:
-        # The pool logs each failed attempt; the command reports the outcome on one line.
-        log.addHandler(logging.NullHandler())
     return PostgresStore(config.dsn or "", schema=config.schema, migrations=(),
                          connect_timeout=config.connect_timeout)
 

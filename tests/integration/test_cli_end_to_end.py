@@ -44,7 +44,7 @@ from milestonebill.agreement import (
 from milestonebill.clock import FixedClock
 from milestonebill.engine import Biller
 from milestonebill.gateways.base import CustomerRequest, SetupRequest
-from milestonebill.gateways.memory import InMemoryGateway
+from milestonebill.gateways.memory import InMemoryGateway, Scripted
 from milestonebill.ids import FirmId, ObligationId
 from milestonebill.money import Currency, Money
 from milestonebill.periods import Period
@@ -148,9 +148,10 @@ class Shop:
     def gateway(self) -> InMemoryGateway:
         return InMemoryGateway.from_state(json.loads(self.state.read_text("utf-8")))
 
-    def seed(self, *, detach: tuple[str, ...] = ()) -> None:
+    def seed(self, *, detach: tuple[str, ...] = (), script: tuple[Scripted, ...] = ()) -> None:
         """Two agreements signed on 15 January 2025, cards saved through the gateway;
-        ``detach`` detaches those agreements' cards afterwards."""
+        ``detach`` detaches those agreements' cards afterwards, ``script`` queues
+        outcomes for the next charges."""
         from milestonebill.gateways.base import PaymentMethodId, detach_idempotency_key
 
         gw, clock = InMemoryGateway(), FixedClock(SIGNED_AT)
@@ -170,6 +171,7 @@ class Shop:
                 pm = PaymentMethodId(saved.payment_method_id)
                 gw.detach_payment_method(pm, idempotency_key=detach_idempotency_key(pm))
         store.close()  # type: ignore[attr-defined]
+        gw.script_next(*script)
         self.state.write_text(json.dumps(gw.to_state()), "utf-8")
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
@@ -500,6 +502,36 @@ def test_a_run_that_cannot_finish_an_agreement_exits_1_and_says_which(
     assert [i["agreement_id"] for i in run["invoices"]] == ["agr-1", "agr-2"]
     assert [(c["agreement_id"], c["status"]) for c in run["charges"]] == [
         ("agr-1", "succeeded"), ("agr-2", "failed_retryable")]
+
+
+def test_reconcile_finishes_a_charge_the_gateway_left_unanswered(fresh_shop: Shop) -> None:
+    # The Biller tries a retryable failure three times (same key) before leaving it.
+    fresh_shop.seed(script=(Scripted.fail_retryably("gateway timeout"),) * 3)
+    first = fresh_shop("--firm", FIRM, "--json", "run", "--as-of", "2025-01-20")
+    assert first.code == 0
+    assert [(c["agreement_id"], c["status"]) for c in first.json()["charges"]] == [
+        ("agr-1", "failed_retryable"), ("agr-2", "succeeded")]
+    done = fresh_shop("--firm", FIRM, "--json", "reconcile", "--grace", "0")
+    assert done.code == 0
+    assert [(c["agreement_id"], c["attempt"], c["status"]) for c in done.json()["reconciled"]] \
+        == [("agr-1", 1, "succeeded")]
+    charges = fresh_shop.gateway().charges
+    assert sorted(c.agreement_id for c in charges) == ["agr-1", "agr-2"]
+    again = fresh_shop("--firm", FIRM, "--json", "reconcile", "--grace", "0")
+    assert (again.code, again.json()["reconciled"]) == (0, [])
+
+
+def test_recognising_a_day_already_closed_is_refused_per_agreement(story: Story) -> None:
+    r = story.shop("--json", "recognise", "--as-of", "2025-02-01")
+    assert r.code == 1
+    problems = r.json()["problems"]
+    assert [p["agreement_id"] for p in problems] == ["agr-1", "agr-2"]
+    assert problems[0]["message"] == ("'as_of' must be on or after the last recognition for "
+                                      "'agr-1' (2025-02-28) (got 2025-02-01)")
+    text = story.shop("recognise", "--as-of", "2025-02-01")
+    assert (text.code, text.err) == (1, "")
+    assert "(got 2025-02-01)" in text.out
+    assert "datetime" not in text.out
 
 
 def test_init_creates_a_store_once(fresh_shop: Shop) -> None:

@@ -437,3 +437,33 @@ def test_a_file_that_cannot_be_read_is_refused_on_one_line(
         assert "Traceback" not in err
     assert not (tmp_path / "d.db").exists()
 
+
+
+def test_complete_with_bill_issues_and_charges_at_once(tmp_path: Path) -> None:
+    path = str(tmp_path / "b.db")
+    with SQLiteStore(path) as store:
+        World(store).open(proposal([("design", "700.00")]), agreement_id=AgreementId("agr-1"))
+    code, out, err = run("--db", path, "--firm", "acme", "--json", "complete", "agr-1", "design",
+                         "--by", "ann", "--bill")
+    assert (code, err) == (0, "")
+    doc = json.loads(out)
+    assert doc["event"]["completed_by"] == "ann"
+    assert [(i["number"], i["total"]["amount"]) for i in doc["billed"]["invoices"]] == [
+        ("INV-000001", "700.00")]
+    state = json.loads(Path(path + ".gateway.json").read_text("utf-8"))
+    assert [c["amount"]["amount"] for c in state["charges"]] == ["700.00"]
+
+
+def test_the_demo_reports_its_progress_by_day(tmp_path: Path) -> None:
+    from milestonebill.cli.demo import run_demo
+    from milestonebill.cli.demo_scenario import plan_demo
+    from milestonebill.cli.engagement import load_engagement
+
+    eng = load_engagement({"signed_on": "2025-01-15", "schedule": {"currency": "USD",
+                           "milestones": [{"id": "all", "name": "All", "trigger": "on_signing",
+                                           "amount": {"amount": "900.00", "currency": "USD"}}]}})
+    plan = plan_demo(eng)
+    seen: list[int] = []
+    run_demo(plan, str(tmp_path / "d.db"), progress=seen.append)
+    assert seen == sorted(seen)
+    assert seen[-1] == (plan.until - plan.signed_on).days + 1

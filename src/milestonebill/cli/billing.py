@@ -107,7 +107,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
+    """A summary as JSON, its problems' messages in the user's terms (ISO dates)."""
     data: dict[str, Any] = to_json(value)
+    for p in data.get("problems", []):
+        p["message"] = plain_text(p["message"])
     return data
 
 

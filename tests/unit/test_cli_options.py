@@ -467,3 +467,9 @@ def test_the_demo_reports_its_progress_by_day(tmp_path: Path) -> None:
     run_demo(plan, str(tmp_path / "d.db"), progress=seen.append)
     assert seen == sorted(seen)
     assert seen[-1] == (plan.until - plan.signed_on).days + 1
+
+
+def test_arguments_that_are_not_utf8_are_refused_before_anything_runs(db: str) -> None:
+    code, out, err = run("--db", db, "show", "agr\udcff")
+    assert (code, out, err) == (
+        2, "", "milestonebill: error: an argument is not UTF-8 text (got 'agr\\xff')\n")

@@ -156,6 +156,18 @@ def _json_wanted(argv: Sequence[str]) -> bool:
     return "--json" in head
 
 
+def _check_text(argv: Sequence[str]) -> None:
+    """Refuse arguments that are not UTF-8 text (a shell passes bytes it could not decode
+    as surrogates), before they reach a store or an error message."""
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise UsageError("arguments", "UTF-8 text", shown,
+                             f"an argument is not UTF-8 text (got '{shown}')") from None
+
+
 def _hint(exc: BaseException) -> str | None:
     prog = getattr(exc, "prog", None)
     return None if prog is None else f"see '{prog} --help'"
@@ -170,6 +182,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
     err = sys.stderr
     json_mode = _json_wanted(args_list)
     try:
+        _check_text(args_list)
         args = build_parser().parse_args(args_list)
     except _ShowVersion:
         if json_mode:

@@ -17,13 +17,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Final
 
 from milestonebill.errors import InvalidInputError, ValidationError
 
 __all__ = [
+    "MAX_FRACTION_DIGITS",
+    "MAX_INTEGER_DIGITS",
     "check_date",
     "check_id",
     "check_int",
+    "check_magnitude",
     "check_optional_date",
     "check_seconds",
     "collect_problems",
@@ -118,6 +122,35 @@ def raise_all(problems: Sequence[ValidationError]) -> None:
         raise InvalidInputError(problems)
 
 
+#: The most digits a number may have before and after its decimal point: far
+#: beyond any real amount, hour count or percentage (and within the 28
+#: significant digits ``Decimal`` keeps by default).  The limits keep a typo
+#: such as ``1e999999999`` from building a number of a billion digits.
+MAX_INTEGER_DIGITS: Final = 24
+MAX_FRACTION_DIGITS: Final = 60
+
+
+def check_magnitude(d: Decimal, field: str,
+                    error: type[ValidationError] = ValidationError) -> Decimal:
+    """``d`` when it has at most :data:`MAX_INTEGER_DIGITS` digits before its
+    decimal point and :data:`MAX_FRACTION_DIGITS` after it; else ``error``.
+
+    >>> check_magnitude(Decimal("1e24"), "hours")
+    Traceback (most recent call last):
+    ...
+    milestonebill.errors.ValidationError: 'hours' must be a number with at most 24 digits before the decimal point (got Decimal('1E+24'))
+    """
+    exp = d.as_tuple().exponent
+    if isinstance(exp, int):  # finite
+        if d.adjusted() >= MAX_INTEGER_DIGITS:
+            raise error(field, f"a number with at most {MAX_INTEGER_DIGITS} digits before the "
+                        "decimal point", d)
+        if exp < -MAX_FRACTION_DIGITS:
+            raise error(field, f"a number with at most {MAX_FRACTION_DIGITS} digits after the "
+                        "decimal point", d)
+    return d
+
+
 def exact_decimal(value: object, field: str) -> Decimal:
     """An exact, finite ``Decimal`` from ``Decimal``, ``int`` or ``str``.
 
@@ -142,4 +175,4 @@ def exact_decimal(value: object, field: str) -> Decimal:
                         f"{value!r})")
     if not d.is_finite():
         raise ValidationError(field, "a finite number", value)
-    return d
+    return check_magnitude(d, field)

@@ -46,6 +46,7 @@ from typing import Final, SupportsIndex, TypeAlias
 
 import attrs
 
+from milestonebill._validate import check_magnitude
 from milestonebill.errors import CurrencyMismatchError, InvalidAmountError, ValidationError
 
 __all__ = [
@@ -210,7 +211,7 @@ def as_fraction(value: Ratio, field: str = "ratio") -> Fraction:
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValidationError(field, "a finite number", value)
-        return Fraction(value)
+        return Fraction(check_magnitude(value, field))
     if isinstance(value, str):
         try:
             d = Decimal(value.strip())
@@ -221,7 +222,7 @@ def as_fraction(value: Ratio, field: str = "ratio") -> Fraction:
                 raise ValidationError(field, "a number", value) from None
         if not d.is_finite():
             raise ValidationError(field, "a finite number", value)
-        return Fraction(d)
+        return Fraction(check_magnitude(d, field))
     raise TypeError(f"{field!r} must be int, Decimal, Fraction or str "
                     f"(got {type(value).__name__}: {value!r})")
 
@@ -254,6 +255,7 @@ def _minor_from_decimal(
 ) -> int:
     sign, digits, exp = d.as_tuple()
     assert isinstance(exp, int)
+    check_magnitude(d, field, InvalidAmountError)
     coefficient = int("".join(map(str, digits))) if digits else 0
     shift = exp + currency.exponent
     if shift >= 0:

@@ -181,6 +181,22 @@ def test_progress_that_goes_backwards_is_refused_naming_the_field() -> None:
     assert err.value.field == "to_date"
 
 
+def test_a_negative_first_report_is_refused_naming_the_field() -> None:
+    a = Engagement().biller.load(AGR)
+    with pytest.raises(ValidationError) as err:
+        report_progress(a, WORK, -1, as_of=date(2025, 1, 31), at=_at(date(2025, 1, 31)))
+    assert (err.value.field, str(err.value)) == (
+        "to_date", "'to_date' must be at least 0 (progress to date never goes backwards) "
+                   "(got Decimal('-1'))")
+
+
+def test_a_progress_figure_too_large_to_be_real_is_refused() -> None:
+    a = Engagement().biller.load(AGR)
+    with pytest.raises(ValidationError, match="at most 24 digits before the decimal point"):
+        report_progress(a, WORK, "1e999999999", as_of=date(2025, 1, 31),
+                        at=_at(date(2025, 1, 31)))
+
+
 def test_progress_beyond_the_estimate_needs_a_revision_first() -> None:
     e = Engagement()
     a = e.biller.load(AGR)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -315,3 +316,70 @@ def test_customers_lists_each_customer_once_and_the_gateway_names_itself() -> No
     gw.create_customer(CustomerRequest("client-a"))
     second = gw.create_customer(CustomerRequest("client-b"))
     assert (gw.customers, gw.name) == ((first, second), "memory")
+# ------------------------------------------------------------------ saved state
+
+
+def charged_gateway() -> tuple[InMemoryGateway, ChargeRequest]:
+    gw = InMemoryGateway(fees=percent_plus_fixed("2.9", 30))
+    cust, pm = setup(gw)
+    req = ChargeRequest("agr-1", "INV-1", 1, Money("100.00", "USD"), cust, pm)
+    gw.script_next(Scripted.time_out_after_charge())
+    assert gw.charge(req).status is ChargeStatus.FAILED_RETRYABLE
+    return gw, req
+
+
+def test_saved_state_is_json_text_with_money_as_objects() -> None:
+    import json
+
+    gw, _ = charged_gateway()
+    state = json.loads(json.dumps(gw.to_state()))
+    assert state["charges"][0]["amount"] == {"amount": "100.00", "currency": "USD"}
+    assert state["payments"][0]["fee"] == {"amount": "3.20", "currency": "USD"}
+
+
+def test_a_restored_gateway_replays_the_charge_that_timed_out_after_charging() -> None:
+    gw, req = charged_gateway()
+    again = InMemoryGateway.from_state(gw.to_state(), fees=percent_plus_fixed("2.9", 30))
+    result = again.charge(req)
+    assert (result.status, result.fee, len(again.charges)) == (
+        ChargeStatus.SUCCEEDED, Money("3.20", "USD"), 1)
+
+
+def test_a_restored_gateway_refuses_the_same_key_with_another_amount() -> None:
+    gw, req = charged_gateway()
+    again = InMemoryGateway.from_state(gw.to_state())
+    with pytest.raises(IdempotencyError, match="different amount"):
+        again.charge(ChargeRequest(req.agreement_id, req.invoice_id, 1, Money("99.00", "USD"),
+                                   req.customer_id, req.payment_method_id))
+
+
+def test_pending_scripts_survive_a_restore() -> None:
+    gw = InMemoryGateway()
+    cust, pm = setup(gw)
+    gw.script_next(Scripted.decline("insufficient_funds"))
+    again = InMemoryGateway.from_state(gw.to_state())
+    result = again.charge(ChargeRequest("agr-1", "INV-1", 1, Money("5.00", "USD"), cust, pm))
+    assert result.decline_code == "insufficient_funds"
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda s: s.update(format="something else"), "state.format"),
+    (lambda s: s.update(calls=-1), "state.calls"),
+    (lambda s: s.update(colour="red"), "state.colour"),
+    (lambda s: s["payments"][0].update(status="lost"), "state.payments[0].status"),
+    (lambda s: s["charges"][0]["amount"].update(amount=100.0), "state.charges[0].amount.amount"),
+    (lambda s: s["charge_keys"][0].pop("key"), "state.charge_keys[0].key"),
+    (lambda s: s.update(methods={}), "state.methods"),
+])
+def test_a_bad_state_is_refused_naming_the_path(change: Any, field: str) -> None:
+    gw, _ = charged_gateway()
+    state = gw.to_state()
+    change(state)
+    with pytest.raises(ValidationError) as info:
+        InMemoryGateway.from_state(state)
+    assert info.value.field == field
+
+
+def test_a_state_that_is_not_an_object_is_refused() -> None:
+    with pytest.raises(ValidationError, match="'state' must be an object"):
+        InMemoryGateway.from_state(["not", "a", "state"])

@@ -330,3 +330,25 @@ def test_format_money_shows_every_iso_decimal_of_every_currency(locale: str) -> 
             assert fractions[-1:] == ["1234567"[-exponent:]], (code, shown)
         else:
             assert fractions == [], (code, shown)
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("1e999999999", "at most 24 digits before the decimal point"),
+    ("1" + "0" * 5000, "at most 24 digits before the decimal point"),
+    ("0e999999", "at most 24 digits before the decimal point"),
+    ("1e-999999999", "at most 60 digits after the decimal point"),
+])
+def test_an_amount_too_large_to_be_real_is_refused_at_once(text: str, says: str) -> None:
+    with pytest.raises(InvalidAmountError, match=says):
+        Money(text, "USD")
+
+
+def test_a_ratio_too_large_to_be_real_is_refused() -> None:
+    with pytest.raises(ValidationError, match="at most 24 digits"):
+        Money("10.00", "USD").scale("1e999999999", rounding=Rounding.HALF_UP)
+
+
+def test_the_largest_amount_allowed_keeps_every_digit() -> None:
+    m = Money("999999999999999999999999.99", "USD")
+    assert (str(m.amount), Money.from_minor(m.minor, "USD") == m) == (
+        "999999999999999999999999.99", True)

@@ -62,3 +62,35 @@ def test_the_html_view_formats_amounts_in_the_tables_locale() -> None:
 def test_an_empty_table_has_no_columns() -> None:
     empty: Table[Row] = Table("Nothing", [])
     assert (empty.columns(), empty.to_records(), len(empty.to_pandas())) == ([], [], 0)
+
+
+def test_csv_has_exact_amounts_and_a_currency_column() -> None:
+    assert TABLE.to_csv().splitlines() == [
+        "client,due_on,amount,currency",
+        "Acme,2026-01-31,1234.50,EUR",
+        "Globex,2026-02-28,0.05,EUR"]
+
+
+def test_csv_splits_a_period_and_writes_enums_by_value() -> None:
+    import csv
+    import io
+
+    from milestonebill.periods import Period
+    from milestonebill.schedule import Trigger
+
+    @attrs.frozen
+    class Line:
+        period: Period
+        trigger: Trigger
+        note: str | None
+
+    table = Table("Lines", [Line(Period.month(2026, 2), Trigger.ON_SIGNING, None),
+                            Line(Period.month(2026, 3), Trigger.ON_DATE, 'say "hi", then')])
+    assert list(csv.reader(io.StringIO(table.to_csv()))) == [
+        ["period_start", "period_end", "trigger", "note"],
+        ["2026-02-01", "2026-03-01", "on_signing", ""],
+        ["2026-03-01", "2026-04-01", "on_date", 'say "hi", then']]
+
+
+def test_an_empty_table_is_an_empty_csv() -> None:
+    assert Table("Nothing", []).to_csv() == ""

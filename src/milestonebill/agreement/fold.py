@@ -603,9 +603,10 @@ def _input_event(a: Agreement, e: ProgressReported | EstimateRevised,
 def _on_progress_reported(a: Agreement, e: ProgressReported) -> _Fields:
     earlier = [r for r in a.progress_reports if r.obligation_id == e.obligation_id]
     _input_event(a, e, earlier, "the last report" if earlier else "signing")
-    if e.to_date < (earlier[-1].to_date if earlier else 0):
-        raise ValidationError("to_date", f"at least {earlier[-1].to_date} (progress to date "
-                              "never goes backwards)", e.to_date)
+    floor = earlier[-1].to_date if earlier else 0
+    if e.to_date < floor:
+        raise ValidationError("to_date", f"at least {floor} (progress to date never goes "
+                              "backwards)", e.to_date)
     estimate = a.estimate(e.obligation_id, e.as_of)
     if e.to_date > estimate:
         raise ValidationError("to_date", f"at most the estimate in force ({estimate}); "

@@ -16,35 +16,34 @@ import argparse
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from typing import Any, TextIO
 
-from milestonebill.cli.common import date_arg, error_text
+from milestonebill.cli.common import UsageError, date_arg, error_text
 from milestonebill.cli.demo_report import build_report, render_text
 from milestonebill.cli.demo_scenario import DemoPlan, plan_demo, played
 from milestonebill.cli.engagement import load_engagement, read_engagement_json
+from milestonebill.cli.output import progress_bar
 from milestonebill.errors import ValidationError
 
 __all__ = ["register", "run_demo"]
 
 
-def run_demo(plan: DemoPlan, db_path: str) -> dict[str, Any]:
-    """Play ``plan`` against the SQLite file ``db_path``; the report as JSON-ready data."""
+def run_demo(plan: DemoPlan, db_path: str, *,
+             progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Play ``plan`` against the SQLite file ``db_path``; the report as JSON-ready data.
+
+    ``progress`` is called with the number of days of the walk done so far.
+    """
     reused = os.path.exists(db_path)
-    with played(plan, db_path) as walk:
+    with played(plan, db_path, progress=progress) as walk:
         return build_report(walk, db_path, reused=reused)
 
 
 def _plan(args: argparse.Namespace) -> DemoPlan:
     # Everything is checked before anything is written: a bad file leaves no store.
     where = "<stdin>" if args.file == "-" else args.file
-    try:
-        data, _source = read_engagement_json(args.file)
-    except json.JSONDecodeError as exc:
-        raise ValidationError("--file", "a JSON engagement file", where,
-                              f"--file {where}: not valid JSON ({exc})") from None
-    except OSError as exc:
-        raise ValidationError("--file", "a readable file", where,
-                              f"--file {where}: cannot read it ({exc.strerror or exc})") from None
+    data, _source = read_engagement_json(args.file, field="--file")
     try:
         return plan_demo(load_engagement(data), until=args.until)
     except ValidationError as exc:
@@ -65,9 +64,24 @@ def _db_path(arg: str | None) -> str:
     return db
 
 
+def _offline_only(args: argparse.Namespace) -> None:
+    """The demo always runs on a SQLite file and the in-memory gateway."""
+    if getattr(args, "dsn", None) is not None:
+        raise UsageError("--dsn", "left out: the demo runs on a SQLite file (--db)", args.dsn,
+                         "the demo runs on a SQLite file, not PostgreSQL: leave out --dsn")
+    if getattr(args, "gateway", None) == "stripe":
+        raise UsageError("--gateway", "memory: the demo runs offline", "stripe",
+                         "the demo runs offline on the in-memory gateway: leave out "
+                         "--gateway stripe")
+
+
 def _run(args: argparse.Namespace, out: TextIO) -> int:
+    _offline_only(args)
     plan = _plan(args)
-    report = run_demo(plan, _db_path(args.db))
+    days = (plan.until - plan.signed_on).days + 1
+    quiet = args.json or getattr(args, "quiet", False)
+    with progress_bar(not quiet, days, "demo", unit="day") as moved:
+        report = run_demo(plan, _db_path(getattr(args, "db", None)), progress=moved)
     if args.json:
         json.dump(report, out, indent=2)
         out.write("\n")
@@ -90,10 +104,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--file", metavar="FILE",
                    help="engagement JSON file ('-' = stdin; default: the shipped example)")
-    p.add_argument("--db", metavar="PATH",
-                   help="SQLite file to use or create (default: a new temporary directory)")
+    p.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
+                   help="SQLite file to use or create (default: a new temporary directory; "
+                   "the demo ignores MILESTONEBILL_DB)")
     p.add_argument("--until", type=date_arg, metavar="DATE",
                    help="last day of the walk (default: the month-end after the last dated "
                    "milestone, at least three months after signing)")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                   help="print the report as JSON (as the global --json)")
     p.set_defaults(handler=_run)

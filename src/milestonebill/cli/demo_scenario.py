@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -167,14 +167,18 @@ def _plan_amendment(eng: Engagement, signed_on: date, until: date
 def plan_demo(eng: Engagement, *, until: date | None = None) -> DemoPlan:
     """Check ``eng`` and decide the demo's script; pure, writes nothing.
 
-    The agreement is signed on the engagement's ``signed_on`` (or the first
-    date of its schedule).  Without ``until`` the walk ends at the month-end
+    The agreement is signed on the engagement's ``signed_on`` (required).  Without ``until`` the walk ends at the month-end
     on or after the last dated milestone, and at least three months after
     signing.  Raises :class:`~milestonebill.errors.ValidationError` naming
     the problem (a completion before signing, ``until`` before signing).
     """
     s = eng.schedule
-    signed_on = eng.signed_on if eng.signed_on is not None else eng.default_window()[0]
+    if eng.signed_on is None:
+        raise ValidationError("signed_on", "the date the engagement was signed", None,
+                              "'signed_on' is missing: the demo signs the engagement on that "
+                              "date (give an engagement object with signed_on, not a bare "
+                              "schedule)")
+    signed_on = eng.signed_on
     for mid, day in sorted(eng.completions.items()):
         if day < signed_on:
             raise ValidationError(f"completions.{mid}", f"a date on or after signing ({signed_on})",
@@ -230,8 +234,9 @@ class DemoWalk:
         return PaymentMethodRef("memory", customer.customer_id,
                                 setup.payment_method.payment_method_id, PaymentMethodKind.CARD)
 
-    def play(self) -> None:
-        """Sign, then walk the timeline to ``plan.until`` (skipping what the store has)."""
+    def play(self, progress: Callable[[int], None] | None = None) -> None:
+        """Sign, then walk the timeline to ``plan.until`` (skipping what the store has);
+        ``progress`` hears how many days of the walk are done."""
         plan, aid = self.plan, self.plan.agreement_id
         self.clock.set(_at(plan.signed_on, 9))
         signed = sign(plan.proposal, option="standard", signer=plan.signer,
@@ -256,6 +261,8 @@ class DemoWalk:
             day = min(candidates)
             if day > plan.until:
                 break
+            if progress is not None:
+                progress((day - plan.signed_on).days)
             self.clock.set(_at(day, 6))  # the nightly job
             self.summaries.append(self.biller.run(day))
             self.clock.set(_at(day, 10))  # office hours: the host's events
@@ -294,12 +301,16 @@ class DemoWalk:
 
 
 @contextmanager
-def played(plan: DemoPlan, db_path: str) -> Iterator[DemoWalk]:
+def played(plan: DemoPlan, db_path: str, *,
+           progress: Callable[[int], None] | None = None) -> Iterator[DemoWalk]:
     """Play ``plan`` against the SQLite file ``db_path`` (created if missing) and
-    yield the walk while its store is still open."""
+    yield the walk while its store is still open (``progress``: see
+    :meth:`DemoWalk.play`)."""
     clock = FixedClock(_at(plan.signed_on, 9))
     gateway = InMemoryGateway(fees=FEES, clock=clock)
     with SQLiteStore(db_path, clock=clock) as store:
         walk = DemoWalk(plan, store, clock, gateway)
-        walk.play()
+        walk.play(progress)
+        if progress is not None:
+            progress((plan.until - plan.signed_on).days + 1)
         yield walk

@@ -5,7 +5,7 @@ An engagement file is the JSON form of a
 :mod:`milestonebill.formats`)::
 
     {"engagement": "name", "client": "who",            (optional, for display)
-     "signed_on": "2025-01-15",                        (needed to date milestones on signing)
+     "signed_on": "2025-01-15",                        (required)
      "completions": {"milestone-id": "2025-02-28"},    (optional)
      "schedule": { ...BillingSchedule.to_json()... }}
 
@@ -14,16 +14,19 @@ too.  The file is read by the library's one JSON mechanism
 (:mod:`milestonebill._json`), so a wrong value is refused with the path to
 it (``'schedule.milestones[0].amount.amount'``).
 
-A milestone triggered on signing cannot be dated without ``signed_on``, so
-an engagement that has one refuses to be built without it, rather than
-leaving the milestone out of every window:
+``signed_on`` is required in an engagement object: a missing date is an
+error, never a default (a window silently starting in 2000 misstates every
+charge):
 
 >>> load_engagement({"schedule": {"currency": "EUR", "milestones": [
 ...     {"id": "all", "name": "All", "amount": {"amount": "900.00", "currency": "EUR"},
 ...      "trigger": "on_signing"}]}})
 Traceback (most recent call last):
 ...
-milestonebill.errors.ValidationError: 'signed_on' is missing: it is needed to date the milestones triggered on signing (all)
+milestonebill.errors.ValidationError: 'signed_on' is missing: an engagement needs the date it was signed, an ISO date such as '2025-01-15'; it dates the milestones triggered on signing (all)
+
+A bare schedule has no signing date; one with a milestone triggered on
+signing is refused, since that milestone could not be dated.
 """
 
 from __future__ import annotations
@@ -35,9 +38,12 @@ from importlib import resources
 from milestonebill._json import decode
 from milestonebill.engagement import Engagement
 from milestonebill.errors import ValidationError
-from milestonebill.schedule import BillingSchedule
+from milestonebill.schedule import BillingSchedule, Trigger
 
 __all__ = ["EXAMPLE_ENGAGEMENT", "Engagement", "load_engagement", "read_engagement_json"]
+
+#: The keys of an engagement object (the JSON names of Engagement's fields).
+_KEYS = frozenset({"engagement", "client", "signed_on", "completions", "schedule"})
 
 #: Resource name of the example engagement inside the package.
 EXAMPLE_ENGAGEMENT = "examples/engagement.json"
@@ -62,16 +68,51 @@ def load_engagement(data: object) -> Engagement:
         raise ValidationError("engagement", "a JSON object", data)
     if "schedule" not in data:
         return Engagement(decode(data, BillingSchedule))
+    if data.get("signed_on") is None and set(data) <= _KEYS:  # unknown keys: the codec says
+        schedule = decode(data["schedule"], BillingSchedule, "schedule")
+        on_signing = [m.id for m in schedule.milestones if m.trigger is Trigger.ON_SIGNING]
+        why = (f"; it dates the milestones triggered on signing ({', '.join(on_signing)})"
+               if on_signing else "")
+        raise ValidationError("signed_on", "the date the engagement was signed", None,
+                              "'signed_on' is missing: an engagement needs the date it was "
+                              f"signed, an ISO date such as '2025-01-15'{why}")
     return decode(data, Engagement)  # type: ignore[no-any-return]
 
 
-def read_engagement_json(path: str | None) -> tuple[object, str]:
+def _parse(text: str) -> object:
+    return json.loads(text)
+
+
+def read_engagement_json(path: str | None, *, field: str = "FILE") -> tuple[object, str]:
     """The parsed JSON of ``path`` (``'-'``: standard input; ``None``: the shipped
-    example) and a name for it to show."""
+    example) and a name for it to show.
+
+    A file that cannot be read, is not UTF-8 or is not JSON (or nests too
+    deeply, or holds a number too long to read) raises
+    :class:`~milestonebill.errors.ValidationError` naming ``field`` and the
+    file, on one line.
+    """
     if path is None:
         text = resources.files("milestonebill").joinpath(EXAMPLE_ENGAGEMENT).read_text("utf-8")
-        return json.loads(text), "example engagement"
-    if path == "-":
-        return json.load(sys.stdin), "<stdin>"
-    with open(path, encoding="utf-8") as f:
-        return json.load(f), path
+        return _parse(text), "example engagement"
+    where = "<stdin>" if path == "-" else path
+    try:
+        if path == "-":
+            raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+        else:
+            with open(path, "rb") as f:
+                raw = f.read()
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        return _parse(text), where
+    except OSError as exc:
+        why = f"cannot read it ({exc.strerror or exc})"
+    except UnicodeDecodeError as exc:
+        why = f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
+    except json.JSONDecodeError as exc:
+        why = f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    except RecursionError:
+        why = "not valid JSON here (nested too deeply)"
+    except ValueError as exc:  # a number of thousands of digits
+        why = f"not valid JSON here ({' '.join(str(exc).split()[:6])}...)"
+    raise ValidationError(field, "a readable UTF-8 JSON engagement file", where,
+                          f"{field} {where}: {why}")

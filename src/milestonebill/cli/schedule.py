@@ -47,7 +47,7 @@ def _window(eng: Engagement, start: date | None, end: date | None) -> tuple[date
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
-    data, source = read_engagement_json(args.file)
+    data, source = read_engagement_json(args.file, field="FILE")
     eng = load_engagement(data)
     start, end = _window(eng, args.start, args.end)
     charges = eng.schedule.charges_between(
@@ -95,5 +95,6 @@ def register(sub: Any) -> None:
                    help="first billing date included (ISO date)")
     p.add_argument("--to", dest="end", type=date_arg, metavar="DATE",
                    help="first billing date excluded (ISO date)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                   help="print JSON instead of a table (as the global --json)")
     p.set_defaults(handler=_run)

@@ -8,7 +8,7 @@ agreements, runs units of work through the store and calls the gateway.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Final
@@ -112,6 +112,23 @@ def _override_problems(credit_policies: object) -> list[ValidationError]:
                             "a CreditPolicy under a non-empty agreement id", pol)
             for aid, pol in credit_policies.items()
             if not isinstance(aid, str) or not aid.strip() or not isinstance(pol, CreditPolicy)]
+
+
+def _value_problems(checks: Sequence[tuple[Callable[..., object], tuple[object, ...],
+                                           dict[str, object]]]) -> list[ValidationError]:
+    problems = []
+    for fn, args, kwargs in checks:
+        try:
+            fn(*args, **kwargs)
+        except ValidationError as exc:
+            problems.append(exc)
+    return problems
+
+
+def _check_progress(progress: object) -> None:
+    if progress is not None and not callable(progress):
+        raise ValidationError("progress", "a function of the number of agreements handled",
+                              progress)
 
 
 def _check_settings(s: Settings, clock: object) -> None:
@@ -388,7 +405,8 @@ class Biller:
         self._ctx.store.set_next_due(a.id, self._ctx.next_due(a, day))
         return tally.freeze()
 
-    def run(self, as_of: date) -> RunSummary:
+    def run(self, as_of: date, *,
+            progress: Callable[[int], None] | None = None) -> RunSummary:
         """Do everything date-driven that is due by ``as_of``, for every agreement.
 
         Claims due agreements in batches (a lease, so workers never share
@@ -408,8 +426,11 @@ class Biller:
         while the gateway answered is taken back, not fatal; once half the
         lease has passed, each agreement's claim is renewed before work
         starts, and one another worker took over is left to it.
+        ``progress``, if given, is called after each agreement with the
+        number handled so far (for a progress bar).
         """
         check_date("as_of", as_of)
+        _check_progress(progress)
         s, store = self._ctx.settings, self._ctx.store
         tally = Tally(as_of)
         seen: set[str] = set()
@@ -423,6 +444,8 @@ class Biller:
                     # Leave nothing leased until expiry on the way out.
                     _isolation.release_quietly(self._ctx, ids[n:])
                     raise
+                if progress is not None:
+                    progress(len(seen))
         return tally.freeze()
 
     def _run_one(self, aid: AgreementId, as_of: date, tally: Tally, seen: set[str],
@@ -526,7 +549,8 @@ class Biller:
         return tuple(tally.reconciled)
 
     def recognise(self, as_of: date, *,
-                  agreement_ids: Sequence[AgreementId] | None = None) -> RecognitionSummary:
+                  agreement_ids: Sequence[AgreementId] | None = None,
+                  progress: Callable[[int], None] | None = None) -> RecognitionSummary:
         """Post the revenue every agreement has earned by the end of ``as_of``.
 
         Billing never posts revenue: invoices move the contract's balance
@@ -552,35 +576,47 @@ class Biller:
         Parked agreements are left out (listed in
         :attr:`RecognitionSummary.parked`); an error that is not
         milestonebill's own parks the agreement (see :meth:`run`) and the
-        others are still recognised.
+        others are still recognised.  ``progress``, if given, is
+        called after each agreement with the number handled so far.
         """
         check_date("as_of", as_of)
+        _check_progress(progress)
         store = self._ctx.store
         ids = store.agreement_ids() if agreement_ids is None else list(agreement_ids)
         parked = {p.agreement_id: p for p in store.parked()}
         done: list[AgreementId] = []
         entries: list[JournalEntry] = []
         tally = Tally(as_of)
-        for aid in ids:
-            try:
-                key = AgreementId(check_id("agreement_ids", aid))
-            except ValidationError as exc:
-                tally.problem(str(aid), exc)
-                continue
-            if key in parked:
-                tally.parked.append(parked[key])
-                continue
-            try:
-                entries += recognise_one(self._ctx, key, as_of)
-            except MilestonebillError as exc:
-                tally.problem(key, exc)
-                continue
-            except Exception as exc:
-                _isolation.park(self._ctx, key, exc, tally, held=False)
-                continue
-            done.append(key)
+        for n, aid in enumerate(ids, 1):
+            key = self._recognise_agreement(aid, as_of, parked, tally, entries)
+            if key is not None:
+                done.append(key)
+            if progress is not None:
+                progress(n)
         return RecognitionSummary(as_of, tuple(done), tuple(entries), tuple(tally.problems),
                                   tuple(tally.parked))
+
+    def _recognise_agreement(self, aid: str, as_of: date,
+                             parked: Mapping[AgreementId, ParkedAgreement], tally: Tally,
+                             entries: list[JournalEntry]) -> AgreementId | None:
+        """Recognise one agreement into ``entries``; its id when it was done."""
+        try:
+            key = AgreementId(check_id("agreement_ids", aid))
+        except ValidationError as exc:
+            tally.problem(str(aid), exc)
+            return None
+        if key in parked:
+            tally.parked.append(parked[key])
+            return None
+        try:
+            entries += recognise_one(self._ctx, key, as_of)
+        except MilestonebillError as exc:
+            tally.problem(key, exc)
+            return None
+        except Exception as exc:
+            _isolation.park(self._ctx, key, exc, tally, held=False)
+            return None
+        return key
 
     def dry_run(self, as_of: date) -> DryRun:
         """What :meth:`run` would bill on ``as_of``; writes nothing, calls no gateway."""

@@ -16,7 +16,11 @@ one, and behaves like a careful real gateway:
   can count them;
 * every state change produces a signed webhook
   (:meth:`InMemoryGateway.deliveries`) that :meth:`InMemoryGateway.parse_webhook`
-  verifies and maps, so an engine can be tested end to end.
+  verifies and maps, so an engine can be tested end to end;
+* everything it remembers can be saved as JSON-ready data
+  (:meth:`InMemoryGateway.to_state`) and restored
+  (:meth:`InMemoryGateway.from_state`), so it can outlive a process the way a
+  real gateway does (the ``milestonebill`` command keeps it in a file).
 
 >>> from milestonebill.money import Money
 >>> from milestonebill.gateways.base import ChargeRequest, CustomerRequest, SetupRequest
@@ -34,17 +38,16 @@ one, and behaves like a careful real gateway:
 
 from __future__ import annotations
 
-import enum
 import json
 import threading
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any, Final, TypeVar
 
 import attrs
 
+from milestonebill._json import decode, encode
 from milestonebill.clock import Clock, FixedClock
 from milestonebill.errors import (
     CurrencyMismatchError,
@@ -53,7 +56,13 @@ from milestonebill.errors import (
     ValidationError,
     WebhookPayloadError,
 )
-from milestonebill.gateways import _signing, _webhook
+from milestonebill.gateways import _signing, _state, _webhook
+from milestonebill.gateways._scripting import (
+    Behaviour,
+    ChargeRecord,
+    Scripted,
+    percent_plus_fixed,
+)
 from milestonebill.gateways.base import (
     DEFAULT_WEBHOOK_TOLERANCE,
     ChargeRequest,
@@ -76,9 +85,10 @@ from milestonebill.gateways.base import (
     WebhookDelivery,
     is_hard_decline,
 )
-from milestonebill.money import Money, Rounding
+from milestonebill.money import Money
 
 __all__ = [
+    "STATE_FORMAT",
     "Behaviour",
     "ChargeRecord",
     "InMemoryGateway",
@@ -87,95 +97,11 @@ __all__ = [
 ]
 
 _Id = TypeVar("_Id", bound=str)
+#: The ``format`` tag of :meth:`InMemoryGateway.to_state` (version 1).
+STATE_FORMAT: Final = "milestonebill.memory-gateway/1"
 
 #: The moment the default clock always answers: deterministic by default.
 _EPOCH: Final = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-class Behaviour(enum.Enum):
-    """What a scripted call does."""
-
-    SUCCEED = "succeed"
-    DECLINE = "decline"
-    REQUIRE_ACTION = "require_action"
-    STAY_PROCESSING = "stay_processing"
-    TIME_OUT_AFTER_CHARGE = "time_out_after_charge"
-    FAIL_RETRYABLY = "fail_retryably"
-
-
-@attrs.frozen
-class Scripted:
-    """One scripted outcome; build them with the classmethods.
-
-    >>> Scripted.decline("insufficient_funds")
-    Scripted(behaviour=<Behaviour.DECLINE: 'decline'>, decline_code='insufficient_funds', message=None)
-    """
-
-    behaviour: Behaviour
-    decline_code: str | None = None
-    message: str | None = None
-
-    @classmethod
-    def succeed(cls) -> Scripted:
-        """The payment succeeds."""
-        return cls(Behaviour.SUCCEED)
-
-    @classmethod
-    def decline(cls, code: str = "card_declined", message: str | None = None) -> Scripted:
-        """The issuer declines with ``code`` (hard or soft per ``is_hard_decline``)."""
-        return cls(Behaviour.DECLINE, code, message)
-
-    @classmethod
-    def require_action(cls) -> Scripted:
-        """The customer must authenticate (3-D Secure) before the payment can go on."""
-        return cls(Behaviour.REQUIRE_ACTION)
-
-    @classmethod
-    def stay_processing(cls) -> Scripted:
-        """The payment is accepted but unresolved (a bank debit); see ``settle``."""
-        return cls(Behaviour.STAY_PROCESSING)
-
-    @classmethod
-    def time_out_after_charge(cls) -> Scripted:
-        """The money moves but the caller sees a retryable failure."""
-        return cls(Behaviour.TIME_OUT_AFTER_CHARGE)
-
-    @classmethod
-    def fail_retryably(cls, message: str = "gateway unavailable") -> Scripted:
-        """The gateway fails before charging; nothing is remembered for the key."""
-        return cls(Behaviour.FAIL_RETRYABLY, None, message)
-
-
-@attrs.frozen
-class ChargeRecord:
-    """One charge that reached the money: succeeded, processing, or timed out after charging."""
-
-    idempotency_key: str
-    gateway_ref: str
-    agreement_id: str
-    invoice_id: str
-    attempt: int
-    amount: Money
-    payment_method_id: PaymentMethodId
-
-
-def percent_plus_fixed(percent: str | Decimal, fixed_minor: int = 0) -> Callable[[Money], Money]:
-    """A fee schedule: ``percent`` of the amount (half-up to the minor unit) plus a fixed part.
-
-    >>> fee = percent_plus_fixed("2.9", 30)
-    >>> fee(Money("100.00", "USD"))
-    Money('3.20', 'USD')
-    >>> fee(Money("1000", "JPY"))
-    Money('59', 'JPY')
-    """
-    ratio = Decimal(percent) / 100
-
-    def fee(amount: Money) -> Money:
-        return amount.scale(ratio, rounding=Rounding.HALF_UP) + Money.from_minor(
-            fixed_minor, amount.currency
-        )
-
-    return fee
 
 
 @attrs.define
@@ -494,6 +420,89 @@ class InMemoryGateway:
             return None
         return _event_from_json(body, kind)
 
+    # ------------------------------------------------------------ persistence
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything the gateway remembers, as JSON-ready data.
+
+        Customers, saved payment methods, payments, the charges that moved
+        money, every idempotency record (so a replay after
+        :meth:`from_state` returns the first outcome), the id counters, the
+        events, pending scripts and :attr:`calls`.  Money is written as
+        ``{"amount", "currency"}``; configuration (the webhook secret, fees,
+        clock, tolerance) is not state and is not written.
+
+        >>> gw = InMemoryGateway()
+        >>> _ = gw.create_customer(CustomerRequest(reference="client-42"))
+        >>> state = gw.to_state()
+        >>> state["format"], state["counters"], state["customers"][0]["customer"]
+        ('milestonebill.memory-gateway/1', {'cus_mem': 1}, {'customer_id': 'cus_mem_0001', 'reference': 'client-42'})
+        """
+        with self._lock:
+            return {
+                "format": STATE_FORMAT,
+                "calls": self.calls,
+                "counters": dict(self._counters),
+                "customers": [{"key": k, "customer": encode(c)}
+                              for k, c in self._customers.items()],
+                "setups": [{"key": k, "customer_id": fp[0], "token": fp[1],
+                            "kind": encode(fp[2]), "result": encode(r)}
+                           for k, (fp, r) in self._setups.items()],
+                "methods": [{"saved": encode(m.saved), "token": m.token, "attached": m.attached}
+                            for m in self._methods.values()],
+                "charge_keys": [{"key": k, "amount": encode(fp[0]), "customer_id": fp[1],
+                                 "payment_method_id": fp[2], "result": encode(r)}
+                                for k, (fp, r) in self._charge_keys.items()],
+                "payments": [{"ref": ref, "request": encode(p.request),
+                              "status": encode(p.status), "refunded_minor": p.refunded_minor,
+                              "fee": _money_json(p.fee)}
+                             for ref, p in self._payments.items()],
+                "charges": [encode(c) for c in self._charges],
+                "refund_keys": [{"key": k, "gateway_ref": fp[0], "amount": encode(fp[1], Money | None),
+                                 "result": encode(r)}
+                                for k, (fp, r) in self._refund_keys.items()],
+                "events": [encode(e) for e in self._events],
+                "scripts": {
+                    "next": [encode(x) for x in self._queue],
+                    "payment_methods": [{"key": k, "outcome": encode(x)}
+                                        for k, x in self._by_method.items()],
+                    "setups": [{"key": k, "outcome": encode(x)}
+                               for k, x in self._setup_scripts.items()],
+                },
+            }
+
+    @classmethod
+    def from_state(
+        cls,
+        state: object,
+        *,
+        webhook_secret: str = "whsec_memory",
+        fees: Callable[[Money], Money | None] | None = None,
+        clock: Clock | None = None,
+        webhook_tolerance: timedelta = DEFAULT_WEBHOOK_TOLERANCE,
+    ) -> InMemoryGateway:
+        """A gateway that remembers what ``state`` (from :meth:`to_state`) says.
+
+        It behaves exactly as the gateway that wrote ``state`` would have,
+        given the same configuration: a repeated idempotency key replays the
+        first outcome, ids continue from the same counters.  A state that is
+        not of this form raises :class:`~milestonebill.errors.ValidationError`
+        naming the path of the bad value (``state.payments[0].status``);
+        nothing is half-restored.
+
+        >>> gw = InMemoryGateway()
+        >>> cust = gw.create_customer(CustomerRequest(reference="client-42"))
+        >>> again = InMemoryGateway.from_state(gw.to_state())
+        >>> again.create_customer(CustomerRequest(reference="client-42")) == cust
+        True
+        >>> again.create_customer(CustomerRequest(reference="client-43")).customer_id
+        'cus_mem_0002'
+        """
+        gw = cls(webhook_secret=webhook_secret, fees=fees, clock=clock,
+                 webhook_tolerance=webhook_tolerance)
+        _restore(gw, state)
+        return gw
+
     # --------------------------------------------------- later developments
 
     def settle(self, gateway_ref: str, outcome: Scripted) -> ChargeResult:
@@ -666,3 +675,55 @@ class InMemoryGateway:
         )
         self._events.append(event)
         return event
+
+
+
+# ------------------------------------------------------------------ restoring state
+
+
+def _restore(gw: InMemoryGateway, state: object) -> None:
+    """Fill the empty ``gw`` from ``state``, checking everything before changing it."""
+    f = "state"
+    top = _state.record(state, f, "an object written by InMemoryGateway.to_state()")
+    if top.get("format") != STATE_FORMAT:
+        raise ValidationError(f"{f}.format", repr(STATE_FORMAT), top.get("format"))
+    _state.known(top, f, ("format", "calls", "counters", "customers", "setups", "methods",
+                          "charge_keys", "payments", "charges", "refund_keys", "events",
+                          "scripts"))
+    counters = _state.record(top.get("counters", {}), f"{f}.counters", "an object of counts")
+    counts = {k: _state.count(v, f"{f}.counters.{k}") for k, v in counters.items()}
+    customers: dict[str, CustomerRef] = _state.keyed(top, "customers", f, lambda x, p: _state.field(
+        x, "customer", CustomerRef, p))
+    setups: dict[str, tuple[tuple[object, ...], SetupResult]] = _state.keyed(top, "setups", f, lambda x, p: (
+        (_state.field(x, "customer_id", str, p), _state.field(x, "token", str, p),
+         _state.field(x, "kind", PaymentMethodKind, p)),
+        _state.field(x, "result", SetupResult, p)))
+    methods = [_Method(_state.field(x, "saved", SavedPaymentMethod, p),
+                       _state.field(x, "token", str, p), _state.field(x, "attached", bool, p))
+               for x, p in _state.listed(top, "methods", f)]
+    charge_keys: dict[str, tuple[tuple[object, ...], ChargeResult]] = _state.keyed(top, "charge_keys", f, lambda x, p: (
+        (_state.field(x, "amount", Money, p), _state.field(x, "customer_id", str, p),
+         _state.field(x, "payment_method_id", str, p)),
+        _state.field(x, "result", ChargeResult, p)))
+    payments = {_state.field(x, "ref", str, p): _Payment(
+        _state.field(x, "request", ChargeRequest, p), _state.field(x, "status", ChargeStatus, p),
+        _state.count(x.get("refunded_minor"), f"{p}.refunded_minor"),
+        _state.field(x, "fee", Money | None, p)) for x, p in _state.listed(top, "payments", f)}
+    refund_keys: dict[str, tuple[tuple[object, ...], RefundResult]] = _state.keyed(top, "refund_keys", f, lambda x, p: (
+        (_state.field(x, "gateway_ref", str, p), _state.field(x, "amount", Money | None, p)),
+        _state.field(x, "result", RefundResult, p)))
+    charges = decode(top.get("charges", []), tuple[ChargeRecord, ...], f"{f}.charges")
+    events = decode(top.get("events", []), tuple[GatewayEvent, ...], f"{f}.events")
+    scripts = _state.record(top.get("scripts", {}), f"{f}.scripts", "an object of scripts")
+    queue = decode(scripts.get("next", []), tuple[Scripted, ...], f"{f}.scripts.next")
+    by_method, setup_scripts = (
+        _state.keyed(scripts, name, f"{f}.scripts",
+                     lambda x, p: _state.field(x, "outcome", Scripted, p))
+        for name in ("payment_methods", "setups"))
+    with gw._lock:
+        gw.calls = _state.count(top.get("calls", 0), f"{f}.calls")
+        gw._counters, gw._customers, gw._setups = counts, customers, setups
+        gw._methods = {m.saved.payment_method_id: m for m in methods}
+        gw._charge_keys, gw._payments, gw._refund_keys = charge_keys, payments, refund_keys
+        gw._charges, gw._events, gw._queue = list(charges), list(events), deque(queue)
+        gw._by_method, gw._setup_scripts = by_method, setup_scripts

@@ -7,6 +7,9 @@ A report is a :class:`Table` of ``@attrs.frozen`` rows.  From it:
 * :meth:`Table.to_records` -- JSON-ready dicts in the library's one JSON form
   (money as ``{"amount": "...", "currency": "..."}``); :meth:`Table.to_json`
   and :meth:`Table.from_json` -- the whole table, title and rows, and back;
+* :meth:`Table.to_csv` -- CSV text for spreadsheets: money as its decimal
+  amount with the currency in a column of its own, a period as its
+  ``_start`` and ``_end`` (half-open, as everywhere in the library);
 * :meth:`Table.to_pandas` -- a DataFrame (extra ``pandas``): money as
   ``Decimal`` amounts (or integer minor units) with a ``currency`` column
   beside them, dates as dates, never float;
@@ -16,7 +19,9 @@ A report is a :class:`Table` of ``@attrs.frozen`` rows.  From it:
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
@@ -43,6 +48,11 @@ def _cell(value: object, locale: str) -> str:
     if attrs.has(type(value)) and hasattr(value, "start") and hasattr(value, "end"):
         return f"{value.start.isoformat()} .. {value.end.isoformat()}"  # a period
     return str(getattr(value, "value", value))
+
+
+def _is_period(value: object) -> bool:
+    return attrs.has(type(value)) and isinstance(getattr(value, "start", None), date) \
+        and isinstance(getattr(value, "end", None), date)
 
 
 @attrs.frozen
@@ -146,6 +156,55 @@ class Table(Generic[Row]):
         if self._money_fields():
             out["currency"] = currency
         return out
+
+    def to_csv(self) -> str:
+        """The rows as CSV text with a header line (lines end with ``\\n``).
+
+        Money is its exact decimal amount and the currency goes in a
+        ``currency`` column; a period field ``p`` becomes ``p_start`` and
+        ``p_end`` (half-open: the end is the day after the last day); enums
+        are their values, ``None`` is empty.  A table without rows has no
+        columns to name: its CSV is empty.
+
+        >>> from milestonebill.periods import Period
+        >>> @attrs.frozen
+        ... class Row:
+        ...     name: str
+        ...     period: Period
+        ...     amount: Money
+        >>> t = Table("Fees", [Row("audit, 2025", Period.month(2025, 1), Money("1200", "EUR"))])
+        >>> print(t.to_csv(), end="")
+        name,period_start,period_end,amount,currency
+        "audit, 2025",2025-01-01,2025-02-01,1200.00,EUR
+        """
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        if not self.rows:
+            return ""
+        header: list[str] = []
+        for name in self.columns():
+            value = getattr(self.rows[0], name)
+            header += [f"{name}_start", f"{name}_end"] if _is_period(value) else [name]
+        writer.writerow([*header, "currency"] if self._money_fields() else header)
+        for row in self.rows:
+            writer.writerow(self._csv_row(row))
+        return buf.getvalue()
+
+    def _csv_row(self, row: Row) -> list[str]:
+        cells: list[str] = []
+        currency = ""
+        for name in self.columns():
+            value = getattr(row, name)
+            if isinstance(value, Money):
+                currency = value.currency.code
+                cells.append(str(value.amount))
+            elif _is_period(value):
+                cells += [value.start.isoformat(), value.end.isoformat()]
+            elif isinstance(value, date):
+                cells.append(value.isoformat())
+            else:
+                cells.append("" if value is None else str(getattr(value, "value", value)))
+        return [*cells, currency] if self._money_fields() else cells
 
     def _repr_html_(self) -> str:
         cols = self.columns()

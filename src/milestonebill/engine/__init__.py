@@ -73,6 +73,8 @@ from milestonebill.collection import (
 )
 from milestonebill.documents import format_number
 from milestonebill.engine.biller import Biller
+from milestonebill.engine.books import StoreBooks
+from milestonebill.engine.nightly import NightlySummary, nightly
 from milestonebill.engine.results import (
     BillingProblem,
     ChargeOutcome,
@@ -96,14 +98,17 @@ __all__ = [
     "FirmId",
     "FixedClock",
     "InvoiceCollection",
+    "NightlySummary",
     "PlannedCharge",
     "RecognitionSummary",
     "RetryPolicy",
     "RunSummary",
+    "StoreBooks",
     "SystemClock",
     "WorkerId",
     "collection_state",
     "dunning_status",
     "format_number",
+    "nightly",
     "refundable",
 ]

@@ -36,10 +36,17 @@ hold anything, including a secret from a connection string.
 
 >>> problem_details(RuntimeError("password=hunter2"))["detail"]
 'internal error'
+
+A card number a client sent where it does not belong is never echoed back,
+whichever message quotes it:
+
+>>> problem_details(ValidationError("reference", "an id", "4242 4242 4242 4242"))["got"]
+"'[redacted]'"
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -62,6 +69,7 @@ from milestonebill.errors import (
     ValidationError,
     WebhookSignatureError,
 )
+from milestonebill.payment_methods import contains_card_number
 
 __all__ = ["STATUS_BY_ERROR", "http_status", "problem_details"]
 
@@ -111,9 +119,17 @@ def http_status(exc: BaseException) -> int:
     return 500
 
 
+_DIGITS = re.compile(r"\d(?:[ -]?\d){12,}")
+
+
+def _redacted(text: str) -> str:
+    """``text`` with any card number in it replaced by ``[redacted]``."""
+    return _DIGITS.sub("[redacted]", text) if contains_card_number(text) else text
+
+
 def _shown(value: object, got: str) -> str:
     # Dates as people write them; everything else as the error shows it.
-    return value.isoformat() if isinstance(value, date) else got
+    return value.isoformat() if isinstance(value, date) else _redacted(got)
 
 
 def _validation(exc: ValidationError) -> dict[str, Any]:
@@ -122,7 +138,7 @@ def _validation(exc: ValidationError) -> dict[str, Any]:
     if isinstance(exc, InvalidInputError):
         fields["problems"] = [
             {"field": p.field, "expected": p.expected, "got": _shown(p.value, p.got),
-             "detail": str(p)}
+             "detail": _redacted(str(p))}
             for p in exc.problems
         ]
     return fields
@@ -149,7 +165,8 @@ def problem_details(exc: BaseException, *, instance: str | None = None) -> dict[
         "type": "about:blank",
         "title": _TITLES[status],
         "status": status,
-        "detail": str(exc) if isinstance(exc, MilestonebillError) else "internal error",
+        "detail": _redacted(str(exc)) if isinstance(exc, MilestonebillError)
+        else "internal error",
         "error": type(exc).__name__ if isinstance(exc, MilestonebillError) else "InternalError",
     }
     if instance is not None:

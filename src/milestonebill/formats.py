@@ -72,6 +72,7 @@ from milestonebill.requests import (
     BillingRun,
     MilestoneCompletion,
     Onboarding,
+    PreviewRequest,
     ProgressReport,
     ProposalStep,
     RecognitionRun,
@@ -97,9 +98,9 @@ __all__ = [
 #: The names of the formats, for :func:`schema`, :func:`read` and ``milestonebill schema``.
 SCHEMAS: Final = ("agreement", "amendment", "engagement", "proposal")
 #: The request bodies of a service wrapping the Biller (:mod:`milestonebill.requests`).
-REQUESTS: Final = ("amendment_decision", "amendment_request", "billing_run", "completion",
-                   "onboarding", "progress", "proposal_step", "recognition_run",
-                   "work_item_completed")
+REQUESTS: Final = ("amendment_decision", "amendment_preview", "amendment_request",
+                   "billing_run", "completion", "onboarding", "progress", "proposal_step",
+                   "recognition_run", "work_item_completed")
 
 
 def _signed_at(value: object) -> datetime:
@@ -185,6 +186,7 @@ _TYPES: Final[dict[str, type]] = {
     "engagement": Engagement,
     "proposal": Proposal,
     "amendment_decision": AmendmentDecision,
+    "amendment_preview": PreviewRequest,
     "amendment_request": AmendmentRequest,
     "billing_run": BillingRun,
     "completion": MilestoneCompletion,
@@ -203,6 +205,8 @@ _DESCRIPTIONS: Final = {
     "proposal": "What is offered to a client: package options, add-ons, validity and "
                 "approval rules.",
     "amendment_decision": "A pending amendment approved: by whom and when.",
+    "amendment_preview": "An amendment to price, as if approved on a day, before anything "
+                         "is stored.",
     "amendment_request": "An amendment proposed to an agreement: the amendment, by whom "
                          "and when.",
     "billing_run": "Bill what is due by a day, or with dry_run only say what would be billed.",
@@ -239,7 +243,7 @@ def schema(name: str) -> dict[str, Any]:
     >>> schema("invoice")
     Traceback (most recent call last):
     ...
-    milestonebill.errors.ValidationError: 'name' must be one of 'agreement', 'amendment', 'engagement', 'proposal', 'amendment_decision', 'amendment_request', 'billing_run', 'completion', 'onboarding', 'progress', 'proposal_step', 'recognition_run', 'work_item_completed' (got 'invoice')
+    milestonebill.errors.ValidationError: 'name' must be one of 'agreement', 'amendment', 'engagement', 'proposal', 'amendment_decision', 'amendment_preview', 'amendment_request', 'billing_run', 'completion', 'onboarding', 'progress', 'proposal_step', 'recognition_run', 'work_item_completed' (got 'invoice')
     """
     return copy.deepcopy(_generated(_known(name)))
 
@@ -266,6 +270,8 @@ def read(name: Literal["amendment"], data: object) -> Amendment: ...
 def read(name: Literal["engagement"], data: object) -> Engagement: ...
 @overload
 def read(name: Literal["amendment_decision"], data: object) -> AmendmentDecision: ...
+@overload
+def read(name: Literal["amendment_preview"], data: object) -> PreviewRequest: ...
 @overload
 def read(name: Literal["amendment_request"], data: object) -> AmendmentRequest: ...
 @overload

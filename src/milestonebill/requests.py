@@ -13,6 +13,7 @@ format                    value                         Biller verb
 ``onboarding``            :class:`Onboarding`           ``onboard`` (``**request.arguments()``)
 ``completion``            :class:`MilestoneCompletion`  ``complete_milestone``
 ``progress``              :class:`ProgressReport`       ``report_progress``
+``amendment_preview``     :class:`PreviewRequest`       ``preview_amendment``
 ``amendment_request``     :class:`AmendmentRequest`     ``propose_amendment``
 ``amendment_decision``    :class:`AmendmentDecision`    ``approve_amendment``
 ``billing_run``           :class:`BillingRun`           ``run`` or ``dry_run``
@@ -54,6 +55,7 @@ __all__ = [
     "MilestoneCompletion",
     "Onboarding",
     "PaymentMethodToken",
+    "PreviewRequest",
     "ProgressReport",
     "ProposalStep",
     "RecognitionRun",
@@ -185,6 +187,16 @@ class AmendmentRequest:
 
 
 @attrs.frozen
+class PreviewRequest:
+    """An amendment to price as if approved on ``as_of`` (default today); ``through`` is
+    the contract-value horizon, needed with open-ended recurring charges."""
+
+    amendment: Amendment
+    as_of: date | None = None
+    through: date | None = None
+
+
+@attrs.frozen
 class AmendmentDecision:
     """A pending amendment approved by ``by`` (approving an approved one changes nothing)."""
 
@@ -236,5 +248,6 @@ class WorkItemCompleted:
 
 
 #: Any request value.
-Request = (ProposalStep | Onboarding | MilestoneCompletion | ProgressReport | AmendmentRequest
-           | AmendmentDecision | BillingRun | RecognitionRun | WorkItemCompleted)
+Request = (ProposalStep | Onboarding | MilestoneCompletion | ProgressReport | PreviewRequest
+           | AmendmentRequest | AmendmentDecision | BillingRun | RecognitionRun
+           | WorkItemCompleted)

@@ -60,9 +60,12 @@ def _env(environ: Mapping[str, str], name: str) -> str | None:
 
 def _store(environ: Mapping[str, str], clock: Clock) -> BillingStore:
     db, dsn = _env(environ, "MILESTONEBILL_DB"), _env(environ, "MILESTONEBILL_DSN")
-    if (db is None) == (dsn is None):
-        raise ValidationError("MILESTONEBILL_DB", "set, or MILESTONEBILL_DSN instead (one "
-                              "store)", "both set" if db else None)
+    if db is None and dsn is None:
+        raise ValidationError("MILESTONEBILL_DB", "a SQLite file path (or MILESTONEBILL_DSN "
+                              "for PostgreSQL)", None)
+    if db is not None and dsn is not None:
+        raise ValidationError("MILESTONEBILL_DSN", "unset when MILESTONEBILL_DB is set: "
+                              "choose one store", "[set]")
     if db is not None:
         return SQLiteStore(db, clock=clock)
     from milestonebill.stores.postgres import PostgresStore

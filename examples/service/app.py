@@ -53,9 +53,10 @@ class Call:
     body: bytes
     headers: Mapping[str, str]
 
-    def read(self, name: str) -> Any:
-        """The body as the format ``name`` (an empty body is ``{}``)."""
-        return formats.read(name, self.body or b"{}")
+    @property
+    def json(self) -> bytes:
+        """The body to read as a request (an empty body is ``{}``: every field defaults)."""
+        return self.body or b"{}"
 
 
 Answer = tuple[int, Any]
@@ -77,7 +78,7 @@ def get_proposal(s: Service, call: Call) -> Answer:
 
 def proposal_step(s: Service, call: Call) -> Answer:
     pid, step = ProposalId(call.path["proposal_id"]), call.path["step"]
-    req = call.read("proposal_step")
+    req = formats.read("proposal_step", call.json)
     if step == "send":
         record = s.biller.send(pid, recipient=req.recipient, at=req.at)
     elif step == "view":
@@ -92,7 +93,7 @@ def proposal_step(s: Service, call: Call) -> Answer:
 
 
 def onboard(s: Service, call: Call) -> Answer:
-    req = call.read("onboarding")
+    req = formats.read("onboarding", call.json)
     a = s.biller.onboard(ProposalId(call.path["proposal_id"]), **req.arguments())
     return 200, AgreementSummary.of(a).to_json()
 
@@ -100,7 +101,7 @@ def onboard(s: Service, call: Call) -> Answer:
 # ---------------------------------------------------------------- agreements
 
 
-def _agreement(s: Service, call: Call) -> AgreementId:
+def _agreement(call: Call) -> AgreementId:
     return AgreementId(call.path["agreement_id"])
 
 
@@ -112,11 +113,11 @@ def _billed(s: Service, aid: AgreementId) -> Answer:
 
 
 def get_agreement(s: Service, call: Call) -> Answer:
-    return 200, AgreementSummary.of(s.biller.load(_agreement(s, call))).to_json()
+    return 200, AgreementSummary.of(s.biller.load(_agreement(call))).to_json()
 
 
 def complete(s: Service, call: Call) -> Answer:
-    req, aid = call.read("completion"), _agreement(s, call)
+    req, aid = formats.read("completion", call.json), _agreement(call)
     s.biller.complete_milestone(aid, MilestoneId(call.path["milestone_id"]), by=req.by,
                                 completed_on=req.completed_on, evidence=req.evidence,
                                 event_id=req.event_id, at=req.at)
@@ -124,27 +125,27 @@ def complete(s: Service, call: Call) -> Answer:
 
 
 def progress(s: Service, call: Call) -> Answer:
-    req = call.read("progress")
-    a = s.biller.report_progress(_agreement(s, call), req.obligation_id, req.to_date,
+    req = formats.read("progress", call.json)
+    a = s.biller.report_progress(_agreement(call), req.obligation_id, req.to_date,
                                  as_of=req.as_of, event_id=req.event_id, at=req.at)
     return 200, AgreementSummary.of(a).to_json()
 
 
 def preview(s: Service, call: Call) -> Answer:
-    req = call.read("amendment_preview")
-    quote = s.biller.preview_amendment(_agreement(s, call), req.amendment, as_of=req.as_of,
+    req = formats.read("amendment_preview", call.json)
+    quote = s.biller.preview_amendment(_agreement(call), req.amendment, as_of=req.as_of,
                                        through=req.through)
     return 200, quote.to_json()
 
 
 def amend(s: Service, call: Call) -> Answer:
-    req, aid = call.read("amendment_request"), _agreement(s, call)
+    req, aid = formats.read("amendment_request", call.json), _agreement(call)
     s.biller.propose_amendment(aid, req.amendment, by=req.by, at=req.at)
     return _billed(s, aid)
 
 
 def approve(s: Service, call: Call) -> Answer:
-    req, aid = call.read("amendment_decision"), _agreement(s, call)
+    req, aid = formats.read("amendment_decision", call.json), _agreement(call)
     s.biller.approve_amendment(aid, AmendmentId(call.path["amendment_id"]), by=req.by,
                                at=req.at)
     return _billed(s, aid)
@@ -161,13 +162,14 @@ def get_invoice(s: Service, call: Call) -> Answer:
 
 
 def run(s: Service, call: Call) -> Answer:
-    req = call.read("billing_run")
+    req = formats.read("billing_run", call.json)
     done = s.biller.dry_run(req.as_of) if req.dry_run else s.biller.run(req.as_of)
     return 200, done.to_json()
 
 
 def recognise(s: Service, call: Call) -> Answer:
-    return 200, s.biller.recognise(call.read("recognition_run").as_of).to_json()
+    req = formats.read("recognition_run", call.json)
+    return 200, s.biller.recognise(req.as_of).to_json()
 
 
 def reconcile(s: Service, call: Call) -> Answer:

@@ -22,6 +22,12 @@ inverse; :func:`schema` and :func:`schema_text` give the schemas, which are
 also shipped as ``milestonebill/schemas/<name>.json``.  TOML is read by
 :func:`read_toml` (its dates may be written bare).  See ``docs/formats.md``.
 
+The same functions read the request bodies of a service that wraps the
+Biller (:data:`REQUESTS`, the values of :mod:`milestonebill.requests`:
+``onboarding``, ``completion``, ``billing_run``...), so a service never
+checks JSON by hand; their schemas come from :func:`schema` (no file is
+shipped for them).
+
 >>> amendment = read("amendment", {"id": "am-1", "operations": [
 ...     {"type": "RescheduleMilestone", "effective": "2026-05-01",
 ...      "milestone_id": "launch", "due_on": "2026-06-01"}]})
@@ -60,12 +66,26 @@ from milestonebill.agreement import (
 )
 from milestonebill.engagement import Engagement
 from milestonebill.errors import ValidationError
+from milestonebill.requests import (
+    AmendmentDecision,
+    AmendmentRequest,
+    BillingRun,
+    MilestoneCompletion,
+    Onboarding,
+    PreviewRequest,
+    ProgressReport,
+    ProposalStep,
+    RecognitionRun,
+    Request,
+    WorkItemCompleted,
+)
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError as SchemaError
 
 __all__ = [
+    "REQUESTS",
     "SCHEMAS",
     "SignedTerms",
     "read",
@@ -77,6 +97,10 @@ __all__ = [
 
 #: The names of the formats, for :func:`schema`, :func:`read` and ``milestonebill schema``.
 SCHEMAS: Final = ("agreement", "amendment", "engagement", "proposal")
+#: The request bodies of a service wrapping the Biller (:mod:`milestonebill.requests`).
+REQUESTS: Final = ("amendment_decision", "amendment_preview", "amendment_request",
+                   "billing_run", "completion", "onboarding", "progress", "proposal_step",
+                   "recognition_run", "work_item_completed")
 
 
 def _signed_at(value: object) -> datetime:
@@ -161,6 +185,16 @@ _TYPES: Final[dict[str, type]] = {
     "amendment": Amendment,
     "engagement": Engagement,
     "proposal": Proposal,
+    "amendment_decision": AmendmentDecision,
+    "amendment_preview": PreviewRequest,
+    "amendment_request": AmendmentRequest,
+    "billing_run": BillingRun,
+    "completion": MilestoneCompletion,
+    "onboarding": Onboarding,
+    "progress": ProgressReport,
+    "proposal_step": ProposalStep,
+    "recognition_run": RecognitionRun,
+    "work_item_completed": WorkItemCompleted,
 }
 _DESCRIPTIONS: Final = {
     "agreement": "An agreement as signed: the proposal, the package option and add-ons "
@@ -170,12 +204,27 @@ _DESCRIPTIONS: Final = {
                   "was signed and when milestones were completed.",
     "proposal": "What is offered to a client: package options, add-ons, validity and "
                 "approval rules.",
+    "amendment_decision": "A pending amendment approved: by whom and when.",
+    "amendment_preview": "An amendment to price, as if approved on a day, before anything "
+                         "is stored.",
+    "amendment_request": "An amendment proposed to an agreement: the amendment, by whom "
+                         "and when.",
+    "billing_run": "Bill what is due by a day, or with dry_run only say what would be billed.",
+    "completion": "A milestone delivered: by whom, on which day, with what evidence.",
+    "onboarding": "A stored proposal signed for a client in one call: the option chosen, "
+                  "the signer, the gateway customer and the payment method.",
+    "progress": "Hours, costs or units delivered to date on an obligation measured by input.",
+    "proposal_step": "A proposal sent, viewed, declined or withdrawn.",
+    "recognition_run": "Post the revenue earned by the end of a day.",
+    "work_item_completed": "A practice-management tool's notification that a work item "
+                           "was completed, and the milestone it delivers.",
 }
 
 
 def _known(name: object) -> str:
     if not isinstance(name, str) or name not in _TYPES:
-        raise ValidationError("name", f"one of {', '.join(map(repr, SCHEMAS))}", name)
+        raise ValidationError("name", f"one of {', '.join(map(repr, SCHEMAS + REQUESTS))}",
+                              name)
     return name
 
 
@@ -194,7 +243,7 @@ def schema(name: str) -> dict[str, Any]:
     >>> schema("invoice")
     Traceback (most recent call last):
     ...
-    milestonebill.errors.ValidationError: 'name' must be one of 'agreement', 'amendment', 'engagement', 'proposal' (got 'invoice')
+    milestonebill.errors.ValidationError: 'name' must be one of 'agreement', 'amendment', 'engagement', 'proposal', 'amendment_decision', 'amendment_preview', 'amendment_request', 'billing_run', 'completion', 'onboarding', 'progress', 'proposal_step', 'recognition_run', 'work_item_completed' (got 'invoice')
     """
     return copy.deepcopy(_generated(_known(name)))
 
@@ -220,10 +269,30 @@ def read(name: Literal["amendment"], data: object) -> Amendment: ...
 @overload
 def read(name: Literal["engagement"], data: object) -> Engagement: ...
 @overload
-def read(name: str, data: object) -> Proposal | Agreement | Amendment | Engagement: ...
+def read(name: Literal["amendment_decision"], data: object) -> AmendmentDecision: ...
+@overload
+def read(name: Literal["amendment_preview"], data: object) -> PreviewRequest: ...
+@overload
+def read(name: Literal["amendment_request"], data: object) -> AmendmentRequest: ...
+@overload
+def read(name: Literal["billing_run"], data: object) -> BillingRun: ...
+@overload
+def read(name: Literal["completion"], data: object) -> MilestoneCompletion: ...
+@overload
+def read(name: Literal["onboarding"], data: object) -> Onboarding: ...
+@overload
+def read(name: Literal["progress"], data: object) -> ProgressReport: ...
+@overload
+def read(name: Literal["proposal_step"], data: object) -> ProposalStep: ...
+@overload
+def read(name: Literal["recognition_run"], data: object) -> RecognitionRun: ...
+@overload
+def read(name: Literal["work_item_completed"], data: object) -> WorkItemCompleted: ...
+@overload
+def read(name: str, data: object) -> Proposal | Agreement | Amendment | Engagement | Request: ...
 
 
-def read(name: str, data: object) -> Proposal | Agreement | Amendment | Engagement:
+def read(name: str, data: object) -> Proposal | Agreement | Amendment | Engagement | Request:
     """The value the JSON ``data`` (parsed, or JSON text) is the ``name`` format of.
 
     Every problem the schema finds is reported at once, each a
@@ -252,7 +321,8 @@ def read(name: str, data: object) -> Proposal | Agreement | Amendment | Engageme
     return value  # type: ignore[no-any-return]
 
 
-def read_toml(name: str, text: str) -> Proposal | Agreement | Amendment | Engagement:
+def read_toml(name: str, text: str
+              ) -> Proposal | Agreement | Amendment | Engagement | Request:
     """Like :func:`read`, from TOML text.  TOML's own dates and times are taken as
     their ISO text; it has no null, so leave out what has no value.
 
@@ -285,13 +355,8 @@ def _iso_dates(value: Any) -> Any:
     return value
 
 
-@overload
-def write(value: Proposal | Amendment | Engagement | SignedTerms) -> dict[str, Any]: ...
-@overload
-def write(value: Agreement) -> dict[str, Any]: ...
-
-
-def write(value: Proposal | Agreement | SignedTerms | Amendment | Engagement) -> dict[str, Any]:
+def write(value: Proposal | Agreement | SignedTerms | Amendment | Engagement | Request
+          ) -> dict[str, Any]:
     """The JSON form of ``value`` (an agreement is written as its :class:`SignedTerms`).
 
     >>> from milestonebill.testing.scenarios import proposal
@@ -305,8 +370,8 @@ def write(value: Proposal | Agreement | SignedTerms | Amendment | Engagement) ->
     if isinstance(value, Agreement):
         value = SignedTerms.of(value)
     if not isinstance(value, tuple(_TYPES.values())):
-        raise ValidationError("value", "a Proposal, Agreement, SignedTerms, Amendment or "
-                              "Engagement", type(value).__name__)
+        raise ValidationError("value", "a Proposal, Agreement, SignedTerms, Amendment, "
+                              "Engagement or a request value", type(value).__name__)
     return encode(value)  # type: ignore[no-any-return]
 
 

@@ -37,10 +37,17 @@ hold anything, including a secret from a connection string.
 
 >>> problem_details(RuntimeError("password=hunter2"))["detail"]
 'internal error'
+
+A card number a client sent where it does not belong is never echoed back,
+whichever message quotes it:
+
+>>> problem_details(ValidationError("reference", "an id", "4242 4242 4242 4242"))["got"]
+"'[redacted]'"
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -64,6 +71,7 @@ from milestonebill.errors import (
     WebhookPayloadError,
     WebhookSignatureError,
 )
+from milestonebill.payment_methods import contains_card_number
 
 __all__ = ["STATUS_BY_ERROR", "http_status", "problem_details"]
 
@@ -114,9 +122,17 @@ def http_status(exc: BaseException) -> int:
     return 500
 
 
+_DIGITS = re.compile(r"\d(?:[ -]?\d){12,}")
+
+
+def _redacted(text: str) -> str:
+    """``text`` with any card number in it replaced by ``[redacted]``."""
+    return _DIGITS.sub("[redacted]", text) if contains_card_number(text) else text
+
+
 def _shown(value: object, got: str) -> str:
     # Dates as people write them; everything else as the error shows it.
-    return value.isoformat() if isinstance(value, date) else got
+    return value.isoformat() if isinstance(value, date) else _redacted(got)
 
 
 def _validation(exc: ValidationError) -> dict[str, Any]:
@@ -125,10 +141,24 @@ def _validation(exc: ValidationError) -> dict[str, Any]:
     if isinstance(exc, InvalidInputError):
         fields["problems"] = [
             {"field": p.field, "expected": p.expected, "got": _shown(p.value, p.got),
-             "detail": str(p)}
+             "detail": _redacted(str(p))}
             for p in exc.problems
         ]
     return fields
+
+
+_UNAVAILABLE = {
+    502: "the payment gateway failed; nothing was charged twice, and the request can be retried",
+    503: "a store or the payment gateway is not available; try again later",
+}
+
+
+def _detail(exc: BaseException, status: int) -> str:
+    if not isinstance(exc, MilestonebillError) or status == 500:
+        return "internal error"
+    if status in _UNAVAILABLE:
+        return _UNAVAILABLE[status]
+    return _redacted(str(exc))
 
 
 def problem_details(exc: BaseException, *, instance: str | None = None) -> dict[str, Any]:
@@ -136,7 +166,9 @@ def problem_details(exc: BaseException, *, instance: str | None = None) -> dict[
 
     Members: ``type`` (``about:blank``: the status says what kind of
     problem it is), ``title``, ``status``, ``detail`` (the error's message
-    for library errors, ``'internal error'`` otherwise), ``error`` (the
+    for the library's 4xx errors; a fixed sentence for 5xx answers, whose
+    text -- a file path, a host name, a connection string -- is for the
+    server's log, not the client), ``error`` (the
     library's class name, for programs), ``instance`` when given, and for
     validation errors ``field``, ``expected``, ``got`` and, when several
     problems were found at once, ``problems``.
@@ -152,7 +184,7 @@ def problem_details(exc: BaseException, *, instance: str | None = None) -> dict[
         "type": "about:blank",
         "title": _TITLES[status],
         "status": status,
-        "detail": str(exc) if isinstance(exc, MilestonebillError) else "internal error",
+        "detail": _detail(exc, status),
         "error": type(exc).__name__ if isinstance(exc, MilestonebillError) else "InternalError",
     }
     if instance is not None:

@@ -43,7 +43,9 @@ The package's modules, each importing only those above it:
 * :mod:`~milestonebill.agreement.commands` -- :func:`sign` and the event builders;
 * :mod:`~milestonebill.agreement.plan` -- :func:`billing_plan`, :func:`contract_value`,
   :func:`billed_by_key`;
-* :mod:`~milestonebill.agreement.preview` -- :func:`preview`.
+* :mod:`~milestonebill.agreement.preview` -- :func:`preview`;
+* :mod:`~milestonebill.agreement.summary` -- :class:`AgreementSummary`, an agreement at a
+  glance with a JSON form.
 
 Payment-method references live in :mod:`milestonebill.payment_methods` and
 identifiers in :mod:`milestonebill.ids`; both are re-exported here.
@@ -157,6 +159,13 @@ from milestonebill.agreement.proposal import (
     PackageOption,
     Proposal,
 )
+from milestonebill.agreement.summary import (
+    AgreementSummary,
+    CreditNoteStatus,
+    InvoiceStatus,
+    MilestoneStatus,
+    RecurringStatus,
+)
 from milestonebill.agreement.terms import (
     MilestoneTerm,
     PlanItem,
@@ -181,6 +190,7 @@ __all__ = [
     "Agreement",
     "AgreementId",
     "AgreementState",
+    "AgreementSummary",
     "Amendment",
     "AmendmentApproved",
     "AmendmentId",
@@ -203,12 +213,15 @@ __all__ = [
     "Completion",
     "CreditApplied",
     "CreditIssued",
+    "CreditNoteStatus",
     "CustomerCreditAdded",
     "EndRecurringCharge",
     "EstimateRevised",
     "Event",
     "InvoiceIssued",
+    "InvoiceStatus",
     "MilestoneCompleted",
+    "MilestoneStatus",
     "MilestoneTerm",
     "ObligationTerms",
     "Operation",
@@ -225,6 +238,7 @@ __all__ = [
     "Proposal",
     "ProposalId",
     "ProrationPolicy",
+    "RecurringStatus",
     "RecurringTerm",
     "Refunded",
     "RemoveMilestone",

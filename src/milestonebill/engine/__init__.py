@@ -73,6 +73,8 @@ from milestonebill.collection import (
 )
 from milestonebill.documents import format_number
 from milestonebill.engine.biller import Biller
+from milestonebill.engine.books import StoreBooks
+from milestonebill.engine.nightly import NightlySummary, nightly
 from milestonebill.engine.results import (
     BillingProblem,
     ChargeOutcome,
@@ -97,15 +99,18 @@ __all__ = [
     "FirmId",
     "FixedClock",
     "InvoiceCollection",
+    "NightlySummary",
     "ParkedAgreement",
     "PlannedCharge",
     "RecognitionSummary",
     "RetryPolicy",
     "RunSummary",
+    "StoreBooks",
     "SystemClock",
     "WorkerId",
     "collection_state",
     "dunning_status",
     "format_number",
+    "nightly",
     "refundable",
 ]

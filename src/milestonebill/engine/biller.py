@@ -59,8 +59,9 @@ from milestonebill.documents import (
     NumberingPolicy,
     TaxPolicy,
 )
-from milestonebill.engine import _charging, _isolation, _issuing, _proposing, _refunding
+from milestonebill.engine import _charging, _hosting, _isolation, _issuing, _proposing, _refunding
 from milestonebill.engine._context import Context, Settings, end_of, stored
+from milestonebill.engine._hosting import HostCommands
 from milestonebill.engine._recognising import recognise_one
 from milestonebill.engine.results import (
     BillingProblem,
@@ -149,7 +150,7 @@ def _check_settings(s: Settings, clock: object) -> None:
     raise_all(problems)
 
 
-class Biller:
+class Biller(HostCommands):
     """Bills agreements exactly once through a store, a gateway and a clock.
 
     ``store`` is a :class:`~milestonebill.stores.base.BillingStore` (it is
@@ -252,20 +253,7 @@ class Biller:
             if not isinstance(e, _HOST_EVENTS):
                 raise ValidationError(f"events[{i}]", "a host event (" + ", ".join(
                     t.__name__ for t in _HOST_EVENTS) + ")", type(e).__name__)
-        a = self.load(agreement_id)
-        new = a
-        fresh: list[Event] = []
-        for e in events:
-            after = apply(new, e)
-            if after is not new:
-                fresh.append(e)
-            new = after
-        if not fresh:
-            return a
-        with self._ctx.store.transaction():
-            self._ctx.store.append(a.id, [stored(a.id, e) for e in fresh], a.version)
-            self._ctx.store.set_next_due(a.id, self._ctx.next_due(new, None))
-        return new
+        return _hosting.record(self._ctx, self.load(agreement_id), events)
 
     # ------------------------------------------------------------ proposals
 

@@ -40,7 +40,9 @@ The package's modules, each importing only those above it:
 * :mod:`~milestonebill.proposals.events` -- the events and their JSON;
 * :mod:`~milestonebill.proposals.record` -- :class:`ProposalRecord`, :func:`apply_event`
   and the queries;
-* :mod:`~milestonebill.proposals.commands` -- :func:`draft` and the event builders.
+* :mod:`~milestonebill.proposals.commands` -- :func:`draft` and the event builders;
+* :mod:`~milestonebill.proposals.summary` -- :class:`ProposalSummary`, a proposal at a
+  glance with a JSON form.
 
 The Biller stores proposals in their own streams and onboards a client in
 one call (:meth:`milestonebill.engine.Biller.onboard`); ``docs/proposals.md``
@@ -106,6 +108,7 @@ from milestonebill.proposals.record import (
     signed_agreement,
     status_on,
 )
+from milestonebill.proposals.summary import ProposalSummary
 
 __all__ = [
     "CustomerLinked",
@@ -118,6 +121,7 @@ __all__ = [
     "ProposalRecord",
     "ProposalSent",
     "ProposalStatus",
+    "ProposalSummary",
     "ProposalViewed",
     "ProposalWithdrawn",
     "accept",

@@ -6,7 +6,9 @@ Pure functions of agreements, ledger entries and dates.  Every report is a
 (revenue, contract balances, RPO, roll-forward), ``docs/forecasts.md``
 (cash, billing and revenue ahead; scenarios), ``docs/receivables.md``
 (aging, client statements, the leakage audit) and ``docs/retainers.md``
-(MRR, ARR, movements and net revenue retention).
+(MRR, ARR, movements and net revenue retention).  :mod:`~milestonebill.reports.catalog`
+names every report, with its parameters as text, for commands and services
+(:func:`run_report`).
 """
 
 from milestonebill.reports._table import Table
@@ -19,6 +21,16 @@ from milestonebill.reports.books import (
     remaining_obligations,
     revenue_schedule,
     rollforward,
+)
+from milestonebill.reports.catalog import (
+    PARAMETERS,
+    REPORTS,
+    Books,
+    FirmBooks,
+    Report,
+    ReportQuery,
+    report_query,
+    run_report,
 )
 from milestonebill.reports.forecast import (
     DEFAULT_ASSUMPTIONS,
@@ -77,17 +89,21 @@ from milestonebill.reports.statements import (
 
 __all__ = [
     "DEFAULT_ASSUMPTIONS",
+    "PARAMETERS",
+    "REPORTS",
     "AgingBucket",
     "AgingRow",
     "Approval",
     "Assumptions",
     "BillingRevenueRow",
+    "Books",
     "Cadence",
     "CashRow",
     "CollectionLag",
     "CompletionAssumption",
     "ContractBalance",
     "ExpectedReceipt",
+    "FirmBooks",
     "LeakageKind",
     "LeakageRow",
     "Measure",
@@ -100,6 +116,8 @@ __all__ = [
     "ReceivableRow",
     "ReceivableStatus",
     "RemainingObligation",
+    "Report",
+    "ReportQuery",
     "RetentionRow",
     "RevenueRow",
     "RollforwardRow",
@@ -126,7 +144,9 @@ __all__ = [
     "net_revenue_retention",
     "receivables",
     "remaining_obligations",
+    "report_query",
     "revenue_schedule",
     "rollforward",
+    "run_report",
     "total",
 ]

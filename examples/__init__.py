@@ -1,0 +1,1 @@
+"""Runnable examples of hosts built on milestonebill (tested with the library)."""

@@ -40,6 +40,7 @@ from milestonebill.engine import (
     refundable,
 )
 from milestonebill.errors import (
+    CardNumberError,
     CurrencyMismatchError,
     DomainError,
     InfrastructureError,
@@ -149,6 +150,7 @@ __all__ = [
     "Biller",
     "BillingSchedule",
     "BillingStore",
+    "CardNumberError",
     "Charge",
     "ChargeRequest",
     "ChargeResult",

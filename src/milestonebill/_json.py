@@ -34,19 +34,30 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import types
 import typing
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 import attrs
 
-from milestonebill._validate import utc_datetime
-from milestonebill.errors import InvalidInputError, ValidationError
+from milestonebill._validate import (
+    check_decimal_size,
+    decimal_from_text,
+    utc_datetime,
+)
+from milestonebill.errors import (
+    CardNumberError,
+    InvalidAmountError,
+    InvalidInputError,
+    ValidationError,
+)
 from milestonebill.ids import PlanKey
+from milestonebill.limits import MAX_JSON_DEPTH, MAX_JSON_SIZE, MAX_NUMBER_LENGTH
 from milestonebill.money import Currency, Money
 
 __all__ = ["CODEC", "Codec", "canonical_json", "decode", "encode", "parse_json_object"]
@@ -57,7 +68,12 @@ def _join(path: str, key: str) -> str:
 
 
 def _prefixed(path: str, exc: ValidationError) -> ValidationError:
-    return ValidationError(_join(path, exc.field), exc.expected, exc.value)
+    field = _join(path, exc.field)
+    if isinstance(exc, CardNumberError):
+        return CardNumberError(field, str(exc.value))
+    if type(exc) is InvalidAmountError:
+        return InvalidAmountError(field, exc.expected, exc.value)
+    return ValidationError(field, exc.expected, exc.value)
 
 
 class Codec:
@@ -226,6 +242,9 @@ class Codec:
         if tp in (str, int, bool):
             if type(data) is not tp:
                 raise ValidationError(field, _KIND[tp], data)
+            if tp is str and not data.isascii():
+                # JSON may spell a lone surrogate ("\\ud800"), which no store can write.
+                _encodable(data, field)
             return data
         if isinstance(tp, type) and attrs.has(tp):
             return self._decode_value(data, tp, field)
@@ -235,25 +254,32 @@ class Codec:
 _KIND: dict[Any, str] = {str: "a string", int: "a whole number", bool: "true or false"}
 
 
+def _encodable(data: str, field: str) -> None:
+    try:
+        data.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(field, "text that can be written as UTF-8 (no lone surrogates)",
+                              data) from None
+
+
 def _decimal(data: Any, field: str) -> Decimal:
     if not isinstance(data, str):
         raise ValidationError(field, "a decimal string such as '3.5'", data)
-    try:
-        d = Decimal(data)
-    except InvalidOperation:
-        raise ValidationError(field, "a decimal string such as '3.5'", data) from None
-    if not d.is_finite():
-        raise ValidationError(field, "a finite decimal string", data)
-    return d
+    return check_decimal_size(field, decimal_from_text(field, data))
+
+
+_FRACTION = re.compile(r"-?[0-9]+(?:/[0-9]+)?")
 
 
 def _fraction(data: Any, field: str) -> Fraction:
-    if not isinstance(data, str):
-        raise ValidationError(field, "a fraction string such as '1/3'", data)
+    expected = f"a fraction string such as '1/3' (at most {MAX_NUMBER_LENGTH} characters)"
+    if not isinstance(data, str) or len(data) > MAX_NUMBER_LENGTH \
+            or _FRACTION.fullmatch(data) is None:
+        raise ValidationError(field, expected, data)
     try:
         return Fraction(data)
-    except (ValueError, ZeroDivisionError):
-        raise ValidationError(field, "a fraction string such as '1/3'", data) from None
+    except ZeroDivisionError:
+        raise ValidationError(field, expected, data) from None
 
 
 def _member(kind: type[enum.Enum], data: Any, field: str) -> enum.Enum:
@@ -293,11 +319,15 @@ def canonical_json(value: Mapping[str, Any] | str, field: str = "payload") -> st
     data = parse_json_object(value, field) if isinstance(value, str) else value
     if not isinstance(data, Mapping):
         raise ValidationError(field, "a JSON object (dict or JSON text)", value)
+    _check_depth(data, field)
     _refuse_floats(data, field)
     try:
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise ValidationError(field, "JSON-serialisable", value) from exc
+    if not text.isascii():
+        _encodable(text, field)
+    return text
 
 
 def _refuse_floats(value: object, field: str) -> None:
@@ -311,17 +341,67 @@ def _refuse_floats(value: object, field: str) -> None:
             _refuse_floats(v, f"{field}[{i}]")
 
 
-def parse_json_object(text: str, field: str = "payload") -> dict[str, Any]:
+def _check_depth(data: object, field: str) -> None:
+    """Refuse arrays and objects nested deeper than :data:`~milestonebill.limits.MAX_JSON_DEPTH`.
+
+    Iterative, so the check itself cannot run out of stack.
+    """
+    level: list[object] = [data]  # the containers at one depth, the top one first
+    for _ in range(MAX_JSON_DEPTH):
+        below: list[object] = []
+        for item in level:
+            if isinstance(item, Mapping):
+                below.extend(v for v in item.values() if isinstance(v, Mapping | list | tuple))
+            elif isinstance(item, list | tuple):
+                below.extend(v for v in item if isinstance(v, Mapping | list | tuple))
+        if not below:
+            return
+        level = below
+    raise ValidationError(field, f"JSON nested at most {MAX_JSON_DEPTH} deep",
+                          f"JSON nested more than {MAX_JSON_DEPTH} deep")
+
+
+def parse_json_object(text: str | bytes, field: str = "payload") -> dict[str, Any]:
     """Parse JSON text that must hold an object; a number with a fraction is kept
     exact as ``Decimal`` (so :func:`canonical_json` can refuse it by name).
 
+    ``text`` may be bytes, which must be UTF-8.  Documents larger than
+    :data:`~milestonebill.limits.MAX_JSON_SIZE` or nested deeper than
+    :data:`~milestonebill.limits.MAX_JSON_DEPTH` are refused with a
+    :class:`~milestonebill.errors.ValidationError`, as is anything that is
+    not JSON; nothing else escapes.
+
     >>> parse_json_object('{"n": 1}')
     {'n': 1}
+    >>> parse_json_object(b'{"name": "caf\\xe9"}')
+    Traceback (most recent call last):
+    ...
+    milestonebill.errors.ValidationError: 'payload' must be UTF-8 text (got 'invalid byte 0xe9 at offset 13')
+    >>> parse_json_object("[" * 100 + "]" * 100)
+    Traceback (most recent call last):
+    ...
+    milestonebill.errors.ValidationError: 'payload' must be JSON nested at most 64 deep (got 'JSON nested more than 64 deep')
     """
+    if not isinstance(text, str | bytes | bytearray):
+        raise ValidationError(field, "JSON text of an object", text)
+    if len(text) > MAX_JSON_SIZE:
+        raise ValidationError(field, f"JSON of at most {MAX_JSON_SIZE} characters",
+                              f"{len(text)} characters")
+    if not isinstance(text, str):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(field, "UTF-8 text",
+                                  f"invalid byte 0x{exc.object[exc.start]:02x} at offset "
+                                  f"{exc.start}") from None
     try:
         data = json.loads(text, parse_float=Decimal)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(field, "JSON text of an object", text) from exc
+    except RecursionError:
+        raise ValidationError(field, f"JSON nested at most {MAX_JSON_DEPTH} deep",
+                              f"JSON nested more than {MAX_JSON_DEPTH} deep") from None
+    except ValueError as exc:  # JSONDecodeError, or an int of over 4300 digits
+        raise ValidationError(field, "JSON text of an object", f"not valid JSON: {exc}") from None
+    _check_depth(data, field)
     if not isinstance(data, dict):
         raise ValidationError(field, "JSON text of an object", text)
     return data

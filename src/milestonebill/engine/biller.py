@@ -15,10 +15,11 @@ from typing import Final
 import attrs
 
 from milestonebill._validate import (
-    check_date,
+    check_billing_date,
     check_id,
     check_int,
     check_seconds,
+    check_text,
     raise_all,
     utc_datetime,
 )
@@ -269,7 +270,7 @@ class Biller:
     def bill(self, agreement_id: AgreementId, as_of: date | None = None) -> RunSummary:
         """Bill one agreement now (no claim is taken): finish interrupted attempts,
         apply due approvals, issue, charge and retry what is due by ``as_of``."""
-        day = self._ctx.clock.today() if as_of is None else check_date("as_of", as_of)
+        day = self._ctx.clock.today() if as_of is None else check_billing_date("as_of", as_of)
         tally = Tally(day)
         a = self._process(agreement_id, day, tally)
         self._ctx.store.set_next_due(a.id, self._ctx.next_due(a, day))
@@ -286,7 +287,7 @@ class Biller:
         date and release the claim.  An agreement that fails is reported in
         :attr:`RunSummary.problems` and tried again the next day.
         """
-        check_date("as_of", as_of)
+        check_billing_date("as_of", as_of)
         s, store = self._ctx.settings, self._ctx.store
         tally = Tally(as_of)
         seen: set[str] = set()
@@ -385,7 +386,7 @@ class Biller:
         ``as_of`` in :attr:`RecognitionSummary.problems`; nothing posted):
         the ledger's history is never rewritten.
         """
-        check_date("as_of", as_of)
+        check_billing_date("as_of", as_of)
         store = self._ctx.store
         ids = store.agreement_ids() if agreement_ids is None else list(agreement_ids)
         done: list[AgreementId] = []
@@ -403,7 +404,7 @@ class Biller:
 
     def dry_run(self, as_of: date) -> DryRun:
         """What :meth:`run` would bill on ``as_of``; writes nothing, calls no gateway."""
-        check_date("as_of", as_of)
+        check_billing_date("as_of", as_of)
         ctx, tax = self._ctx, self._ctx.settings.tax
         ids: list[AgreementId] = []
         approvals: list[AmendmentApproved] = []
@@ -476,6 +477,7 @@ class Biller:
         and the gateway is not called.
         """
         ctx = self._ctx
+        check_text("reason", reason)
         a = ctx.agreement_of(invoice_id)
         cn = refund_credit_note(a, invoice_id, amount, issued_on=ctx.clock.today(),
                                 reason=CreditReason.REFUND, memo=reason, tax=ctx.settings.tax)
@@ -520,6 +522,7 @@ class Biller:
         towards the retry policy's ``max_attempts``, then the refund is
         given up and the host told (``refund.abandoned``).
         """
+        check_text("reason", reason)
         return _refunding.refund_credit(self._ctx, self.load(agreement_id), amount, reason)
 
     def apply_gateway_event(self, event: GatewayEvent) -> tuple[Event, ...]:

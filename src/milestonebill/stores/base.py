@@ -56,6 +56,7 @@ from milestonebill._json import canonical_json, parse_json_object
 from milestonebill._validate import check_id, check_int, utc_datetime
 from milestonebill.ids import AgreementId, AttemptKey, EventId, FirmId, InvoiceId, WorkerId
 from milestonebill.ledger import Ledger
+from milestonebill.limits import MAX_ID_LENGTH, MAX_KEY_LENGTH
 from milestonebill.money import Money
 
 __all__ = [
@@ -83,9 +84,9 @@ __all__ = [
 
 
 
-def _nonempty(field: str) -> Any:
+def _nonempty(field: str, max_length: int = MAX_ID_LENGTH) -> Any:
     def check(_inst: object, _attr: object, value: object) -> None:
-        check_id(field, value)
+        check_id(field, value, max_length=max_length)
 
     return check
 
@@ -111,7 +112,7 @@ class StoredEvent:
     """
 
     agreement_id: AgreementId = attrs.field(validator=_nonempty("agreement_id"))
-    event_id: EventId = attrs.field(validator=_nonempty("event_id"))
+    event_id: EventId = attrs.field(validator=_nonempty("event_id", MAX_KEY_LENGTH))
     version: int = attrs.field(validator=_version)
     type: str = attrs.field(validator=_nonempty("type"))
     effective_at: datetime = attrs.field(converter=utc_datetime)
@@ -156,7 +157,7 @@ class AttemptRecord:
     hands -- alone.
     """
 
-    key: AttemptKey = attrs.field(validator=_nonempty("key"))
+    key: AttemptKey = attrs.field(validator=_nonempty("key", MAX_KEY_LENGTH))
     agreement_id: AgreementId = attrs.field(validator=_nonempty("agreement_id"))
     invoice_id: InvoiceId = attrs.field(validator=_nonempty("invoice_id"))
     attempt: int = attrs.field(validator=_attempt_no)

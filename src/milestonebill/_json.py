@@ -319,7 +319,6 @@ def canonical_json(value: Mapping[str, Any] | str, field: str = "payload") -> st
     data = parse_json_object(value, field) if isinstance(value, str) else value
     if not isinstance(data, Mapping):
         raise ValidationError(field, "a JSON object (dict or JSON text)", value)
-    _check_depth(data, field)
     _refuse_floats(data, field)
     try:
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -330,35 +329,62 @@ def canonical_json(value: Mapping[str, Any] | str, field: str = "payload") -> st
     return text
 
 
-def _refuse_floats(value: object, field: str) -> None:
-    if isinstance(value, float | Decimal):
-        raise ValidationError(field, "JSON without floats (write amounts as strings)", value)
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            _refuse_floats(v, f"{field}.{k}")
-    elif isinstance(value, list | tuple):
-        for i, v in enumerate(value):
-            _refuse_floats(v, f"{field}[{i}]")
+_FLOATS = "JSON without floats (write amounts as strings)"
+_Path = tuple[Any, str | int] | None  # (parent path, key): built into text only on error
 
 
-def _check_depth(data: object, field: str) -> None:
-    """Refuse arrays and objects nested deeper than :data:`~milestonebill.limits.MAX_JSON_DEPTH`.
+def _path_text(field: str, path: _Path) -> str:
+    keys: list[str | int] = []
+    while path is not None:
+        path, key = path
+        keys.append(key)
+    return field + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in reversed(keys))
 
-    Iterative, so the check itself cannot run out of stack.
-    """
-    level: list[object] = [data]  # the containers at one depth, the top one first
+
+def _too_deep(field: str) -> ValidationError:
+    return ValidationError(field, f"JSON nested at most {MAX_JSON_DEPTH} deep",
+                           f"JSON nested more than {MAX_JSON_DEPTH} deep")
+
+
+def _refuse_floats(data: object, field: str) -> None:
+    """Refuse floats (naming the path to the first) and nesting beyond
+    :data:`~milestonebill.limits.MAX_JSON_DEPTH`, in one pass that keeps its
+    own stack, so no document can exhaust the interpreter's."""
+    stack: list[tuple[object, int, _Path]] = [(data, 1, None)]
+    while stack:
+        value, depth, path = stack.pop()
+        items: Any
+        if isinstance(value, Mapping):
+            items = value.items()
+        elif isinstance(value, list | tuple):
+            items = enumerate(value)
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep(field)
+        for key, v in items:
+            if isinstance(v, Mapping | list | tuple):
+                stack.append((v, depth + 1, (path, key)))
+            elif isinstance(v, float | Decimal):
+                raise ValidationError(_path_text(field, (path, key)), _FLOATS, v)
+    if isinstance(data, float | Decimal):
+        raise ValidationError(field, _FLOATS, data)
+
+
+def _check_parsed_depth(data: object, field: str) -> None:
+    """Refuse parsed JSON nested deeper than the bound, one level at a time
+    (no recursion, so no document can exhaust the interpreter's stack)."""
+    level: list[Any] = [data]
     for _ in range(MAX_JSON_DEPTH):
-        below: list[object] = []
+        below: list[Any] = []
         for item in level:
-            if isinstance(item, Mapping):
-                below.extend(v for v in item.values() if isinstance(v, Mapping | list | tuple))
-            elif isinstance(item, list | tuple):
-                below.extend(v for v in item if isinstance(v, Mapping | list | tuple))
+            for v in item.values() if isinstance(item, dict) else item:
+                if isinstance(v, dict | list):
+                    below.append(v)
         if not below:
             return
         level = below
-    raise ValidationError(field, f"JSON nested at most {MAX_JSON_DEPTH} deep",
-                          f"JSON nested more than {MAX_JSON_DEPTH} deep")
+    raise _too_deep(field)
 
 
 def parse_json_object(text: str | bytes, field: str = "payload") -> dict[str, Any]:
@@ -396,12 +422,13 @@ def parse_json_object(text: str | bytes, field: str = "payload") -> dict[str, An
                                   f"{exc.start}") from None
     try:
         data = json.loads(text, parse_float=Decimal)
-    except RecursionError:
-        raise ValidationError(field, f"JSON nested at most {MAX_JSON_DEPTH} deep",
-                              f"JSON nested more than {MAX_JSON_DEPTH} deep") from None
+    except RecursionError:  # nested far beyond the bound: the parser gave up first
+        raise _too_deep(field) from None
     except ValueError as exc:  # JSONDecodeError, or an int of over 4300 digits
         raise ValidationError(field, "JSON text of an object", f"not valid JSON: {exc}") from None
-    _check_depth(data, field)
+    # Fewer brackets than the bound allows levels cannot nest too deep.
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+        _check_parsed_depth(data, field)
     if not isinstance(data, dict):
         raise ValidationError(field, "JSON text of an object", text)
     return data

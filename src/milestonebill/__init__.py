@@ -40,6 +40,7 @@ from milestonebill.engine import (
     refundable,
 )
 from milestonebill.errors import (
+    CardNumberError,
     CurrencyMismatchError,
     DomainError,
     InfrastructureError,
@@ -150,6 +151,7 @@ __all__ = [
     "Biller",
     "BillingSchedule",
     "BillingStore",
+    "CardNumberError",
     "Charge",
     "ChargeRequest",
     "ChargeResult",

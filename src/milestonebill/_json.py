@@ -47,15 +47,25 @@ import types
 import typing
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 import attrs
 
-from milestonebill._validate import utc_datetime
-from milestonebill.errors import InvalidInputError, ValidationError
+from milestonebill._validate import (
+    check_decimal_size,
+    decimal_from_text,
+    utc_datetime,
+)
+from milestonebill.errors import (
+    CardNumberError,
+    InvalidAmountError,
+    InvalidInputError,
+    ValidationError,
+)
 from milestonebill.ids import PlanKey
+from milestonebill.limits import MAX_JSON_DEPTH, MAX_JSON_SIZE, MAX_NUMBER_LENGTH
 from milestonebill.money import Currency, Money
 
 __all__ = [
@@ -92,12 +102,16 @@ def _prefixed(path: str, exc: ValidationError) -> ValidationError:
     if not path:
         return exc
     field = _join(path, exc.field)
-    default = ValidationError(exc.field, exc.expected, exc.value).message
+    default = CardNumberError(exc.field, str(exc.value)).message if isinstance(exc, CardNumberError) \
+        else ValidationError(exc.field, exc.expected, exc.value).message
     named = repr(exc.field)
     message = None
     if exc.message != default and exc.message.startswith(named):
         message = repr(field) + exc.message[len(named):]
-    return ValidationError(field, exc.expected, exc.value, message)
+    if isinstance(exc, CardNumberError):  # its value is already redacted
+        return CardNumberError(field, str(exc.value), message)
+    kind = InvalidAmountError if type(exc) is InvalidAmountError else ValidationError
+    return kind(field, exc.expected, exc.value, message)
 
 
 class Codec:
@@ -280,6 +294,9 @@ class Codec:
         if tp in (str, int, bool):
             if type(data) is not tp:
                 raise ValidationError(field, _KIND[tp], data)
+            if tp is str and not data.isascii():
+                # JSON may spell a lone surrogate ("\\ud800"), which no store can write.
+                _encodable(data, field)
             return data
         if isinstance(tp, type) and attrs.has(tp):
             return self._decode_value(data, tp, field)
@@ -453,25 +470,32 @@ def _default(a: attrs.Attribute[Any]) -> Any:
     return default
 
 
+def _encodable(data: str, field: str) -> None:
+    try:
+        data.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(field, "text that can be written as UTF-8 (no lone surrogates)",
+                              data) from None
+
+
 def _decimal(data: Any, field: str) -> Decimal:
     if not isinstance(data, str):
         raise ValidationError(field, "a decimal string such as '3.5'", data)
-    try:
-        d = Decimal(data)
-    except InvalidOperation:
-        raise ValidationError(field, "a decimal string such as '3.5'", data) from None
-    if not d.is_finite():
-        raise ValidationError(field, "a finite decimal string", data)
-    return d
+    return check_decimal_size(field, decimal_from_text(field, data))
+
+
+_FRACTION = re.compile(r"-?[0-9]+(?:/[0-9]+)?")
 
 
 def _fraction(data: Any, field: str) -> Fraction:
-    if not isinstance(data, str):
-        raise ValidationError(field, "a fraction string such as '1/3'", data)
+    expected = f"a fraction string such as '1/3' (at most {MAX_NUMBER_LENGTH} characters)"
+    if not isinstance(data, str) or len(data) > MAX_NUMBER_LENGTH \
+            or _FRACTION.fullmatch(data) is None:
+        raise ValidationError(field, expected, data)
     try:
         return Fraction(data)
-    except (ValueError, ZeroDivisionError):
-        raise ValidationError(field, "a fraction string such as '1/3'", data) from None
+    except ZeroDivisionError:
+        raise ValidationError(field, expected, data) from None
 
 
 def _member(kind: type[enum.Enum], data: Any, field: str) -> enum.Enum:
@@ -540,33 +564,114 @@ def canonical_json(value: Mapping[str, Any] | str, field: str = "payload") -> st
         raise ValidationError(field, "a JSON object (dict or JSON text)", value)
     _refuse_floats(data, field)
     try:
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise ValidationError(field, "JSON-serialisable", value) from exc
+    if not text.isascii():
+        _encodable(text, field)
+    return text
 
 
-def _refuse_floats(value: object, field: str) -> None:
-    if isinstance(value, float | Decimal):
-        raise ValidationError(field, "JSON without floats (write amounts as strings)", value)
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            _refuse_floats(v, f"{field}.{k}")
-    elif isinstance(value, list | tuple):
-        for i, v in enumerate(value):
-            _refuse_floats(v, f"{field}[{i}]")
+_FLOATS = "JSON without floats (write amounts as strings)"
+_Path = tuple[Any, str | int] | None  # (parent path, key): built into text only on error
 
 
-def parse_json_object(text: str, field: str = "payload") -> dict[str, Any]:
+def _path_text(field: str, path: _Path) -> str:
+    keys: list[str | int] = []
+    while path is not None:
+        path, key = path
+        keys.append(key)
+    return field + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in reversed(keys))
+
+
+def _too_deep(field: str) -> ValidationError:
+    return ValidationError(field, f"JSON nested at most {MAX_JSON_DEPTH} deep",
+                           f"JSON nested more than {MAX_JSON_DEPTH} deep")
+
+
+def _refuse_floats(data: object, field: str) -> None:
+    """Refuse floats (naming the path to the first) and nesting beyond
+    :data:`~milestonebill.limits.MAX_JSON_DEPTH`, in one pass that keeps its
+    own stack, so no document can exhaust the interpreter's."""
+    stack: list[tuple[object, int, _Path]] = [(data, 1, None)]
+    while stack:
+        value, depth, path = stack.pop()
+        items: Any
+        if isinstance(value, Mapping):
+            items = value.items()
+        elif isinstance(value, list | tuple):
+            items = enumerate(value)
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep(field)
+        for key, v in items:
+            if isinstance(v, Mapping | list | tuple):
+                stack.append((v, depth + 1, (path, key)))
+            elif isinstance(v, float | Decimal):
+                raise ValidationError(_path_text(field, (path, key)), _FLOATS, v)
+    if isinstance(data, float | Decimal):
+        raise ValidationError(field, _FLOATS, data)
+
+
+def _check_parsed_depth(data: object, field: str) -> None:
+    """Refuse parsed JSON nested deeper than the bound, one level at a time
+    (no recursion, so no document can exhaust the interpreter's stack)."""
+    level: list[Any] = [data]
+    for _ in range(MAX_JSON_DEPTH):
+        below: list[Any] = []
+        for item in level:
+            for v in item.values() if isinstance(item, dict) else item:
+                if isinstance(v, dict | list):
+                    below.append(v)
+        if not below:
+            return
+        level = below
+    raise _too_deep(field)
+
+
+def parse_json_object(text: str | bytes, field: str = "payload") -> dict[str, Any]:
     """Parse JSON text that must hold an object; a number with a fraction is kept
     exact as ``Decimal`` (so :func:`canonical_json` can refuse it by name).
 
+    ``text`` may be bytes, which must be UTF-8.  Documents larger than
+    :data:`~milestonebill.limits.MAX_JSON_SIZE` or nested deeper than
+    :data:`~milestonebill.limits.MAX_JSON_DEPTH` are refused with a
+    :class:`~milestonebill.errors.ValidationError`, as is anything that is
+    not JSON; nothing else escapes.
+
     >>> parse_json_object('{"n": 1}')
     {'n': 1}
+    >>> parse_json_object(b'{"name": "caf\\xe9"}')
+    Traceback (most recent call last):
+    ...
+    milestonebill.errors.ValidationError: 'payload' must be UTF-8 text (got 'invalid byte 0xe9 at offset 13')
+    >>> parse_json_object("[" * 100 + "]" * 100)
+    Traceback (most recent call last):
+    ...
+    milestonebill.errors.ValidationError: 'payload' must be JSON nested at most 64 deep (got 'JSON nested more than 64 deep')
     """
+    if not isinstance(text, str | bytes | bytearray):
+        raise ValidationError(field, "JSON text of an object", text)
+    if len(text) > MAX_JSON_SIZE:
+        raise ValidationError(field, f"JSON of at most {MAX_JSON_SIZE} characters",
+                              f"{len(text)} characters")
+    if not isinstance(text, str):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(field, "UTF-8 text",
+                                  f"invalid byte 0x{exc.object[exc.start]:02x} at offset "
+                                  f"{exc.start}") from None
     try:
         data = json.loads(text, parse_float=Decimal)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(field, "JSON text of an object", text) from exc
+    except RecursionError:  # nested far beyond the bound: the parser gave up first
+        raise _too_deep(field) from None
+    except ValueError as exc:  # JSONDecodeError, or an int of over 4300 digits
+        raise ValidationError(field, "JSON text of an object", f"not valid JSON: {exc}") from None
+    # Fewer brackets than the bound allows levels cannot nest too deep.
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+        _check_parsed_depth(data, field)
     if not isinstance(data, dict):
         raise ValidationError(field, "JSON text of an object", text)
     return data

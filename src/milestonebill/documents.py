@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import attrs
 
 from milestonebill._json import decode, encode
+from milestonebill._validate import check_decimal_size, check_text
 from milestonebill.errors import ValidationError
 from milestonebill.ids import CreditNoteId, InvoiceId, PlanKey
 from milestonebill.money import Currency, Money, Rounding
@@ -92,8 +93,10 @@ class TaxRate:
     rate: Decimal
 
     def __attrs_post_init__(self) -> None:
+        check_text("name", self.name)
         if not isinstance(self.rate, Decimal) or not self.rate.is_finite() or self.rate < 0:
             raise ValidationError("rate", "a non-negative Decimal such as Decimal('0.2')", self.rate)
+        check_decimal_size("rate", self.rate)
 
 
 class TaxRule(Protocol):

@@ -27,8 +27,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from milestonebill.limits import MAX_SHOWN_LENGTH
+
 __all__ = [
     "AmendmentError",
+    "CardNumberError",
     "ConcurrencyError",
     "CurrencyMismatchError",
     "DomainError",
@@ -63,19 +66,43 @@ class DomainError(MilestonebillError):
     """The request does not make sense for the domain; nothing was changed."""
 
 
+def _shown(value: object) -> str:
+    """``repr(value)``, cut to :data:`~milestonebill.limits.MAX_SHOWN_LENGTH` characters.
+
+    An error must never be the thing that hangs or fails: an int of
+    thousands of digits (which ``repr`` refuses) or a structure nested too
+    deep to print is described instead of shown.
+
+    >>> _shown("x" * 1000)[-30:]
+    'xxxxxxxxx... (1002 characters)'
+    >>> _shown(-10**5000)
+    '<an int of about 5000 digits>'
+    """
+    if type(value) is int and value.bit_length() > 600:
+        return f"<an int of about {int(value.bit_length() * 0.30103)} digits>"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"<a {type(value).__name__} too large or too deeply nested to show>"
+    if len(text) <= MAX_SHOWN_LENGTH:
+        return text
+    return f"{text[:MAX_SHOWN_LENGTH - 30]}... ({len(text)} characters)"
+
+
 class ValidationError(DomainError, ValueError):
     """A single input value is wrong.
 
     ``field`` names the input (dotted for nested values, e.g.
     ``'milestones[2].amount'``), ``expected`` says what would have been
-    accepted, ``value`` is what was given and ``got`` its ``repr``.
+    accepted, ``value`` is what was given and ``got`` its ``repr`` (cut to
+    :data:`~milestonebill.limits.MAX_SHOWN_LENGTH` characters).
     """
 
     def __init__(self, field: str, expected: str, got: object, message: str | None = None):
         self.field = field
         self.expected = expected
         self.value = got
-        self.got = repr(got)
+        self.got = _shown(got)
         self.message = message or f"{field!r} must be {expected} (got {self.got})"
         super().__init__(self.message)
 
@@ -365,3 +392,21 @@ class RefundLimitError(ValidationError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.invoice_id, self.requested, self.maximum, self.message))
+
+
+class CardNumberError(ValidationError):
+    """Free text holds what looks like a payment card number; it was not stored.
+
+    Card numbers belong at the payment gateway, never in the library's
+    events and documents.  The error shows the text with each number
+    replaced by its last four digits, and keeps nothing else of it.
+
+    >>> print(CardNumberError("evidence", "paid with [card number ending 4242]"))
+    'evidence' must be text without a payment card number (got 'paid with [card number ending 4242]')
+    """
+
+    def __init__(self, field: str, redacted: str, message: str | None = None):
+        super().__init__(field, "text without a payment card number", redacted, message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.field, self.value, self.message))

@@ -55,6 +55,7 @@ from datetime import date, timedelta
 
 import attrs
 
+from milestonebill._validate import check_text
 from milestonebill.agreement import (
     Agreement,
     AgreementState,
@@ -361,6 +362,7 @@ def refund_credit_note(
     """
     if reason not in (CreditReason.REFUND, CreditReason.GOODWILL):
         raise ValidationError("reason", "REFUND or GOODWILL", reason)
+    check_text("memo", memo)
     invoice = agreement.invoice(invoice_id)
     if amount.currency != agreement.currency or not 0 < amount.minor <= invoice.subtotal.minor:
         raise ValidationError("amount", f"a positive amount up to {invoice.subtotal}", amount)

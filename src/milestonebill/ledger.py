@@ -50,7 +50,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from milestonebill._json import canonical_json, decode, encode
-from milestonebill._validate import check_date
+from milestonebill._validate import check_date, check_id
 from milestonebill.errors import (
     CurrencyMismatchError,
     DuplicateIdError,
@@ -58,6 +58,7 @@ from milestonebill.errors import (
     ValidationError,
 )
 from milestonebill.ids import EntryId
+from milestonebill.limits import MAX_KEY_LENGTH
 from milestonebill.money import Currency, Money
 
 __all__ = [
@@ -241,8 +242,10 @@ class JournalEntry:
     obligation_id: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.id, str) or not self.id:
-            raise ValidationError("id", "a non-empty string", self.id)
+        check_id("id", self.id, max_length=MAX_KEY_LENGTH)
+        for name in ("agreement_id", "obligation_id"):
+            if getattr(self, name) is not None:
+                check_id(name, getattr(self, name))
         if len(self.lines) < 2:
             raise ValidationError("lines", "at least two lines", len(self.lines))
         for i, line in enumerate(self.lines):

@@ -22,6 +22,19 @@ Traceback (most recent call last):
 ...
 TypeError: 'amount' must be str, int or Decimal, never float (got 0.1)
 
+Amounts are written one way -- ASCII digits, an optional leading ``-``, an
+optional point with digits after it -- and are bounded (see
+:mod:`milestonebill.limits`):
+
+>>> Money("1e2", "USD")
+Traceback (most recent call last):
+...
+milestonebill.errors.InvalidAmountError: 'amount' must be a number such as '-1234.50' (ASCII digits, optional leading '-' and '.') (got '1e2')
+>>> Money("10000000000000000.00", "USD")
+Traceback (most recent call last):
+...
+milestonebill.errors.InvalidAmountError: 'amount' must be at most 18 digits in minor units, from -9999999999999999.99 to 9999999999999999.99 USD (got '10000000000000000.00')
+
 Amounts finer than the minor unit are refused unless a rounding is named:
 
 >>> Money("1.005", "USD")
@@ -37,6 +50,7 @@ from __future__ import annotations
 import copy
 import decimal
 import enum
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -46,8 +60,9 @@ from typing import Final, SupportsIndex, TypeAlias
 
 import attrs
 
-from milestonebill._validate import check_magnitude
+from milestonebill._validate import check_decimal_size, decimal_from_text
 from milestonebill.errors import CurrencyMismatchError, InvalidAmountError, ValidationError
+from milestonebill.limits import MAX_AMOUNT_DIGITS, MAX_AMOUNT_MINOR, MAX_DECIMAL_PLACES
 
 __all__ = [
     "ISO_4217_EXPONENTS",
@@ -209,22 +224,41 @@ def as_fraction(value: Ratio, field: str = "ratio") -> Fraction:
     if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValidationError(field, "a finite number", value)
-        return Fraction(check_magnitude(value, field))
+        return Fraction(check_decimal_size(field, value))
     if isinstance(value, str):
-        try:
-            d = Decimal(value.strip())
-        except decimal.InvalidOperation:
-            try:
-                return Fraction(value.strip())
-            except ValueError:
-                raise ValidationError(field, "a number", value) from None
-        if not d.is_finite():
-            raise ValidationError(field, "a finite number", value)
-        return Fraction(check_magnitude(d, field))
+        numerator, slash, denominator = value.partition("/")
+        if not slash:
+            return Fraction(check_decimal_size(field, decimal_from_text(field, value)))
+        if _WHOLE.fullmatch(numerator) is None or _WHOLE.fullmatch(denominator) is None \
+                or len(value) > 2 * MAX_AMOUNT_DIGITS + 2 or int(denominator) == 0:
+            raise ValidationError(field, "a decimal such as '0.25' or a fraction such as '1/3' "
+                                  "of at most 18 digits each (denominator not 0)", value)
+        return Fraction(int(numerator), int(denominator))
     raise TypeError(f"{field!r} must be int, Decimal, Fraction or str "
                     f"(got {type(value).__name__}: {value!r})")
+
+
+_WHOLE: Final = re.compile(r"-?[0-9]{1,18}")
+#: Wide enough for every allowed amount, and loud if one were not: the
+#: thread's default context (28 digits, whatever a caller set) never
+#: decides how an amount is written.
+_AMOUNT_CONTEXT: Final = decimal.Context(
+    prec=MAX_AMOUNT_DIGITS, rounding=decimal.ROUND_HALF_EVEN,
+    traps=[decimal.InvalidOperation, decimal.Inexact, decimal.Rounded, decimal.Overflow,
+           decimal.DivisionByZero],
+)
+
+
+def _bound_text(currency: Currency) -> str:
+    top = Decimal(MAX_AMOUNT_MINOR).scaleb(-currency.exponent, _AMOUNT_CONTEXT)
+    return (f"at most {MAX_AMOUNT_DIGITS} digits in minor units, from -{top} to {top} "
+            f"{currency.code}")
+
+
+def _check_minor(minor: int, currency: Currency, got: object, field: str = "amount") -> int:
+    if -MAX_AMOUNT_MINOR <= minor <= MAX_AMOUNT_MINOR:
+        return minor
+    raise InvalidAmountError(field, _bound_text(currency), got)
 
 
 def _to_decimal(amount: object, field: str) -> Decimal:
@@ -233,30 +267,32 @@ def _to_decimal(amount: object, field: str) -> Decimal:
     if isinstance(amount, bool):
         raise TypeError(f"{field!r} must be str, int or Decimal, never bool (got {amount!r})")
     if isinstance(amount, Decimal):
-        d = amount
-    elif isinstance(amount, int):
+        if not amount.is_finite():
+            raise InvalidAmountError(field, "a finite number", amount)
+        return amount
+    if isinstance(amount, int):
         return Decimal(amount)
-    elif isinstance(amount, str):
-        try:
-            d = Decimal(amount.strip().replace("_", ""))
-        except decimal.InvalidOperation:
-            raise InvalidAmountError(field, "a decimal number", amount) from None
-    else:
-        raise TypeError(
-            f"{field!r} must be str, int or Decimal (got {type(amount).__name__}: {amount!r})"
-        )
-    if not d.is_finite():
-        raise InvalidAmountError(field, "a finite number", d)
-    return d
+    if isinstance(amount, str):
+        return decimal_from_text(field, amount, InvalidAmountError)
+    raise TypeError(
+        f"{field!r} must be str, int or Decimal (got {type(amount).__name__}: {amount!r})"
+    )
 
 
 def _minor_from_decimal(
-    d: Decimal, currency: Currency, rounding: Rounding | None, field: str
+    d: Decimal, currency: Currency, rounding: Rounding | None, field: str, got: object
 ) -> int:
     sign, digits, exp = d.as_tuple()
     assert isinstance(exp, int)
-    check_magnitude(d, field, InvalidAmountError)
+    if -exp > MAX_DECIMAL_PLACES:
+        raise InvalidAmountError(field, f"a number with at most {MAX_DECIMAL_PLACES} decimal "
+                                 "places", got)
+    if d and d.adjusted() + currency.exponent >= MAX_AMOUNT_DIGITS:
+        # Refused from the exponent alone, before 10**exp is ever computed.
+        raise InvalidAmountError(field, _bound_text(currency), got)
     coefficient = int("".join(map(str, digits))) if digits else 0
+    if coefficient == 0:
+        return 0  # whatever its exponent: Decimal('0E+999999999') is zero
     shift = exp + currency.exponent
     if shift >= 0:
         value: int = coefficient * 10**shift
@@ -269,8 +305,9 @@ def _minor_from_decimal(
                 d,
             )
         signed = -coefficient if sign else coefficient
-        return round_ratio(signed, den, rounding or Rounding.HALF_EVEN)
-    return -value if sign else value
+        return _check_minor(round_ratio(signed, den, rounding or Rounding.HALF_EVEN), currency,
+                            got, field)
+    return _check_minor(-value if sign else value, currency, got, field)
 
 
 @total_ordering
@@ -280,7 +317,11 @@ class Money:
 
     Construct from a ``str``, ``int`` (whole units) or ``Decimal``; use
     :meth:`from_minor` for integer minor units.  ``rounding`` is only
-    consulted when the amount is finer than the minor unit.
+    consulted when the amount is finer than the minor unit.  Text follows
+    one grammar (ASCII digits, an optional leading ``-``, an optional
+    ``.`` with digits); every amount, whether given or computed, is at most
+    :data:`~milestonebill.limits.MAX_AMOUNT_DIGITS` digits in minor units,
+    so it is stored and read back unchanged.
 
     >>> Money("19.99", "EUR").amount
     Decimal('19.99')
@@ -306,9 +347,12 @@ class Money:
     ) -> None:
         cur = Currency.of(currency)
         if type(amount) is int:
-            minor = amount * 10**cur.exponent
+            if abs(amount) > MAX_AMOUNT_MINOR:
+                raise InvalidAmountError("amount", _bound_text(cur), amount)
+            minor = _check_minor(amount * 10**cur.exponent, cur, amount)
         else:
-            minor = _minor_from_decimal(_to_decimal(amount, "amount"), cur, rounding, "amount")
+            minor = _minor_from_decimal(_to_decimal(amount, "amount"), cur, rounding, "amount",
+                                        amount)
         object.__setattr__(self, "minor", minor)
         object.__setattr__(self, "currency", cur)
 
@@ -323,7 +367,8 @@ class Money:
             if not isinstance(minor, int):
                 raise TypeError(f"'minor' must be int (got {type(minor).__name__}: {minor!r})")
             minor = int(minor)
-        return _make(minor, Currency.of(currency))
+        cur = Currency.of(currency)
+        return _make(_check_minor(minor, cur, minor, "minor"), cur)
 
     @classmethod
     def zero(cls, currency: str | Currency) -> Money:
@@ -357,8 +402,16 @@ class Money:
 
     @property
     def amount(self) -> Decimal:
-        """The amount as a ``Decimal`` with exactly the currency's decimals."""
-        return Decimal(self.minor).scaleb(-self.currency.exponent)
+        """The amount as a ``Decimal`` with exactly the currency's decimals.
+
+        Exact whatever the thread's decimal context says:
+
+        >>> import decimal
+        >>> with decimal.localcontext(prec=3):
+        ...     Money("1234567890123456.78", "MXN").amount
+        Decimal('1234567890123456.78')
+        """
+        return Decimal(self.minor).scaleb(-self.currency.exponent, _AMOUNT_CONTEXT)
 
     def _check(self, other: object, operation: str) -> Money:
         if not isinstance(other, Money):
@@ -444,12 +497,26 @@ class Money:
         if not isinstance(amount, str):
             raise ValidationError(f"{field}.amount", "a decimal string such as '12.30'", amount)
         try:
-            return cls(amount, data["currency"])
-        except ValidationError as exc:  # name the part of the money that is wrong
-            raise type(exc)(f"{field}.{exc.field}", exc.expected, exc.value) from None
+            currency = Currency.of(data["currency"])
+        except ValidationError as exc:
+            raise ValidationError(f"{field}.currency", exc.expected, exc.value) from None
+        try:
+            return cls(amount, currency)
+        except InvalidAmountError as exc:
+            raise InvalidAmountError(f"{field}.amount", exc.expected, exc.value) from None
 
 
 def _make(minor: int, currency: Currency) -> Money:
+    # Every Money, computed ones included, stays within the bound: a sum or
+    # an escalation that would leave it fails here, by name, instead of in a
+    # store's 64-bit column or as an event that no longer reads back.
+    if not -MAX_AMOUNT_MINOR <= minor <= MAX_AMOUNT_MINOR:
+        raise InvalidAmountError("amount", _bound_text(currency),
+                                 f"{minor} minor units" if minor.bit_length() < 600 else minor)
+    return _make_unchecked(minor, currency)
+
+
+def _make_unchecked(minor: int, currency: Currency) -> Money:
     m = object.__new__(Money)
     object.__setattr__(m, "minor", minor)
     object.__setattr__(m, "currency", currency)

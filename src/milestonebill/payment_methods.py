@@ -6,7 +6,8 @@ debits), so the engine passes the kind through without translating it.
 Vendor spellings (Stripe's ``"us_bank_account"``) stay inside the adapters.
 
 A :class:`PaymentMethodRef` holds gateway ids only; anything that looks like
-a raw card number is refused, and :func:`contains_card_number` is the test.
+a raw card number is refused, and :func:`contains_card_number` is the test
+(the same one that screens every free-text field the library stores).
 
 >>> PaymentMethodKind("bank_debit")
 <PaymentMethodKind.BANK_DEBIT: 'bank_debit'>
@@ -15,12 +16,11 @@ a raw card number is refused, and :func:`contains_card_number` is the test.
 from __future__ import annotations
 
 import enum
-import re
 
 import attrs
 
-from milestonebill._validate import check_id
-from milestonebill.errors import ValidationError
+from milestonebill._validate import card_number_spans, check_id, redact_card_numbers
+from milestonebill.errors import CardNumberError, ValidationError
 
 __all__ = [
     "PaymentMethodKind",
@@ -28,23 +28,10 @@ __all__ = [
     "contains_card_number",
 ]
 
-_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d)*")
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        n = int(ch)
-        if i % 2:
-            n *= 2
-            if n > 9:
-                n -= 9
-        total += n
-    return total % 10 == 0
-
-
 def contains_card_number(text: str) -> bool:
-    """True if ``text`` holds a run of 13-19 digits (spaces/dashes allowed) passing Luhn.
+    """True if ``text`` holds 13-19 digits in whole groups, separated by anything
+    a person might type between them (spaces of any kind, dashes, dots,
+    underscores, slashes) or by nothing, not starting with 0 and passing Luhn.
 
     >>> contains_card_number("4242 4242 4242 4242"), contains_card_number("pm_1NqX4242")
     (True, False)
@@ -52,19 +39,10 @@ def contains_card_number(text: str) -> bool:
     (True, False)
     >>> contains_card_number("ref 2024-4242424242424242")
     True
+    >>> contains_card_number("4242.4242.4242.4242"), contains_card_number("4242_4242/4242 4242")
+    (True, True)
     """
-    for match in _DIGIT_RUN.finditer(text):
-        groups = re.split(r"[ -]", match.group())
-        # Any run of whole digit groups may be the card: "2024-4242424242424242" holds one.
-        for i in range(len(groups)):
-            digits = ""
-            for group in groups[i:]:
-                digits += group
-                if len(digits) > 19:
-                    break
-                if len(digits) >= 13 and _luhn(digits):
-                    return True
-    return False
+    return any(True for _ in card_number_spans(text))
 
 
 class PaymentMethodKind(enum.Enum):
@@ -80,14 +58,14 @@ class PaymentMethodRef:
 
     Each of ``gateway``, ``customer_id`` and ``payment_method_id`` is an id
     (non-empty, no surrounding spaces) that holds no card number; a card
-    number is never echoed in the error.
+    number is never echoed in the error (only its last four digits).
 
     >>> PaymentMethodRef("stripe", "cus_Q1", "pm_1Nq", PaymentMethodKind.CARD).kind.name
     'CARD'
     >>> PaymentMethodRef("stripe", "cus_Q1", "4242-4242-4242-4242", PaymentMethodKind.CARD)
     Traceback (most recent call last):
     ...
-    milestonebill.errors.ValidationError: 'payment_method_id' must be a gateway reference, not a card number (got '[redacted]')
+    milestonebill.errors.CardNumberError: 'payment_method_id' must be a gateway reference, not a card number (got '[card number ending 4242]')
     """
 
     gateway: str
@@ -102,8 +80,9 @@ class PaymentMethodRef:
                 raise ValidationError(name, "a non-empty string", value)
             # Before check_id, whose message would show the value.
             if contains_card_number(value):
-                raise ValidationError(name, "a gateway reference, not a card number",
-                                      "[redacted]")
+                redacted = redact_card_numbers(value)
+                raise CardNumberError(name, redacted, f"{name!r} must be a gateway reference, "
+                                      f"not a card number (got {redacted!r})")
             check_id(name, value)
         if not isinstance(self.kind, PaymentMethodKind):
             raise ValidationError("kind", "a PaymentMethodKind", self.kind)

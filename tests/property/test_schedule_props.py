@@ -74,7 +74,11 @@ def recurring_charges(draw: st.DrawFn, cur: Currency | None = None, item: str = 
     interval = draw(intervals)
     anchor = None if interval.unit is IntervalUnit.WEEK else draw(
         st.none() | st.sampled_from([29, 30, 31]) | st.integers(1, 31))
-    count = draw(st.integers(1, 40)) if bounded else draw(st.none() | st.integers(1, 40))
+    # At most 15 years of anniversaries: three +50 % escalations compounded on
+    # each of them (1.5^45) keep 10^9 minor units inside the amount bound.
+    months = {IntervalUnit.YEAR: 12, IntervalUnit.MONTH: 1}.get(interval.unit)
+    most = 40 if months is None else min(40, 180 // (months * interval.count))
+    count = draw(st.integers(1, most)) if bounded else draw(st.none() | st.integers(1, most))
     end = draw(st.none() | st.integers(1, 3000).map(lambda n: start + timedelta(days=n)))
     return RecurringCharge(
         ItemId(item), f"Item {item}", draw(money_in(cur, min_value=0)), interval, start=start,

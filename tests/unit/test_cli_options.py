@@ -133,8 +133,8 @@ def test_ids_with_spaces_or_control_characters_are_refused(text: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "says"), [
-    ("abc", "a decimal number"), ("NaN", "a finite number"),
-    ("1e999999999", "at most 24 digits before the decimal point"),
+    ("abc", "a number such as"), ("NaN", "a number such as"),
+    ("1e999999999", "a number such as"), ("1" + "0" * 30, "at most 18 digits"),
 ])
 def test_numbers_are_exact_and_of_a_sane_size(text: str, says: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match=says):
@@ -422,7 +422,7 @@ def test_the_demo_runs_offline_only() -> None:
     (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     (b'{"signed_on": 1' + b"0" * 5000 + b"}", "not valid JSON here"),
     (b'{"signed_on": "2025-01-15", "schedule": {"currency": "USD", "fee": '
-     b'{"amount": "1e999999999", "currency": "USD"}}}', "at most 24 digits"),
+     b'{"amount": "1e999999999", "currency": "USD"}}}', "must be a number such as"),
     (b"{", "not valid JSON (Expecting property name"),
 ])
 def test_a_file_that_cannot_be_read_is_refused_on_one_line(

@@ -181,6 +181,11 @@ def test_an_engagement_round_trips() -> None:
     assert formats.read("engagement", _checked("engagement", formats.write(eng))) == eng
 
 
+#: Text a person could write into a stored field (no NUL, no lone surrogate, and
+#: no run of digits long enough to be screened as a card number).
+FREE_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Nd")), max_size=30)
+
+
 @st.composite
 def proposals(draw: st.DrawFn) -> Proposal:
     cur = draw(exponent_currencies())
@@ -196,8 +201,8 @@ def proposals(draw: st.DrawFn) -> Proposal:
     with_addon: bool = draw(st.booleans())
     addons = (AddOn("extra", "Extra", extra),) if recurring and with_addon else ()
     return Proposal(ProposalId(draw(st.from_regex(r"[a-z][a-z0-9-]{0,12}", fullmatch=True))),
-                    draw(st.text(max_size=20)), cur,
-                    (PackageOption("std", "Standard", schedule, draw(st.text(max_size=30))),),
+                    draw(FREE_TEXT), cur,
+                    (PackageOption("std", "Standard", schedule, draw(FREE_TEXT)),),
                     addons, draw(st.none() | st.dates(date(2026, 1, 1), date(2027, 1, 1))),
                     ApprovalRules(draw(st.booleans()), draw(st.none() | st.integers(0, 60))),
                     draw(st.sampled_from(Collection)))
@@ -277,7 +282,7 @@ def test_agreement_errors_name_the_field(change: Callable[[dict[str, Any]], None
     change(data)
     with pytest.raises(ValidationError) as info:
         formats.read("agreement", data)
-    assert (info.value.field, info.value.expected.startswith(says)) == (field, True), info.value
+    assert (info.value.field, says in str(info.value)) == (field, True), info.value
 
 
 def test_a_card_number_is_never_echoed() -> None:
@@ -286,7 +291,8 @@ def test_a_card_number_is_never_echoed() -> None:
                               "payment_method_id": "4242 4242 4242 4242", "kind": "card"}
     with pytest.raises(ValidationError) as info:
         formats.read("agreement", data)
-    assert "4242" not in str(info.value)
+    assert "4242 4242" not in str(info.value)  # only the last four digits are shown
+    assert "card number ending 4242" in str(info.value)
 
 
 # ---------------------------------------------------------------- errors

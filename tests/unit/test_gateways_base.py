@@ -35,6 +35,7 @@ from milestonebill.gateways.base import (
     settle_status,
 )
 from milestonebill.gateways.memory import InMemoryGateway
+from milestonebill.limits import MAX_ID_LENGTH
 from milestonebill.money import Money
 
 USD = "USD"
@@ -78,7 +79,7 @@ def test_the_amount_does_not_change_the_key() -> None:
 
 
 def test_keys_fit_stripes_limit_and_name_their_purpose() -> None:
-    key = charge_idempotency_key("a" * 300, "b" * 300, 99)
+    key = charge_idempotency_key("a" * MAX_ID_LENGTH, "b" * MAX_ID_LENGTH, 99)
     assert len(key) <= 255
     assert key.startswith("mb-charge-v1-")
     assert refund_idempotency_key("a", "b", "c").startswith("mb-refund-v1-")

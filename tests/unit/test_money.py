@@ -333,10 +333,10 @@ def test_format_money_shows_every_iso_decimal_of_every_currency(locale: str) -> 
 
 
 @pytest.mark.parametrize(("text", "says"), [
-    ("1e999999999", "at most 24 digits before the decimal point"),
-    ("1" + "0" * 5000, "at most 24 digits before the decimal point"),
-    ("0e999999", "at most 24 digits before the decimal point"),
-    ("1e-999999999", "at most 60 digits after the decimal point"),
+    ("1e999999999", "must be a number such as"),  # no exponents in the grammar
+    ("1" + "0" * 5000, "at most"),
+    ("0e999999", "must be a number such as"),
+    ("0." + "0" * 5000 + "1", "at most"),
 ])
 def test_an_amount_too_large_to_be_real_is_refused_at_once(text: str, says: str) -> None:
     with pytest.raises(InvalidAmountError, match=says):
@@ -344,11 +344,11 @@ def test_an_amount_too_large_to_be_real_is_refused_at_once(text: str, says: str)
 
 
 def test_a_ratio_too_large_to_be_real_is_refused() -> None:
-    with pytest.raises(ValidationError, match="at most 24 digits"):
-        Money("10.00", "USD").scale("1e999999999", rounding=Rounding.HALF_UP)
+    with pytest.raises(ValidationError, match="at most 18 digits"):
+        Money("10.00", "USD").scale("1" + "0" * 30, rounding=Rounding.HALF_UP)
 
 
 def test_the_largest_amount_allowed_keeps_every_digit() -> None:
-    m = Money("999999999999999999999999.99", "USD")
+    m = Money("9999999999999999.99", "USD")
     assert (str(m.amount), Money.from_minor(m.minor, "USD") == m) == (
-        "999999999999999999999999.99", True)
+        "9999999999999999.99", True)

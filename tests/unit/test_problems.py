@@ -22,6 +22,7 @@ def _instance(cls: type[BaseException]) -> BaseException:
     samples: dict[type[BaseException], BaseException] = {
         errors.ValidationError: errors.ValidationError("f", "x", 1),
         errors.InvalidAmountError: errors.InvalidAmountError("amount", "money", "1.001"),
+        errors.CardNumberError: errors.CardNumberError("note", "[card number ending 4242]"),
         errors.WebhookPayloadError: errors.WebhookPayloadError("payload", "a JSON object", "[]"),
         errors.InvalidInputError: errors.InvalidInputError([errors.ValidationError("f", "x", 1)]),
         errors.CurrencyMismatchError: errors.CurrencyMismatchError("USD", "EUR"),

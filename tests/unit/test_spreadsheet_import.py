@@ -175,7 +175,7 @@ def test_a_utf8_file_with_a_byte_order_mark_and_blank_lines_reads(tmp_path: Path
 
 @pytest.mark.parametrize(("row", "column", "value", "says"), [
     (0, "amount", "2000.005", "must be exact to 2 decimal places for USD (got '2000.005')"),
-    (0, "amount", "1,000.00", "must be a decimal number (got '1,000.00')"),
+    (0, "amount", "1,000.00", "must be a number such as '-1234.50' (ASCII digits, optional leading '-' and '.') (got '1,000.00')"),
     (0, "amount", "-5.00", "must be more than zero (got '-5.00')"),
     (0, "amount", "", "is required"),
     (0, "kind", "fee", "must be milestone or recurring (got 'fee')"),
@@ -185,7 +185,7 @@ def test_a_utf8_file_with_a_byte_order_mark_and_blank_lines_reads(tmp_path: Path
     (0, "completed_on", "2026-02-01", "must be empty for trigger on_signing"),
     (3, "interval", "fortnightly", "must be weekly, monthly, quarterly, yearly"),
     (3, "start", "", "is required"),
-    (3, "count", "0", "must be a whole number, 1 or more (got '0')"),
+    (3, "count", "0", "must be a whole number of service periods from 1 to 10000 (got '0')"),
     (3, "due_on", "2026-03-01", "must be empty on a recurring row (got '2026-03-01')"),
     (3, "item_id", "kickoff", "must be unique in the agreement (row 2 has 'kickoff')"),
     (0, "terms_days", "-1", "must be 0 or more"),
@@ -225,7 +225,8 @@ def test_a_card_number_is_refused_and_never_echoed() -> None:
     result = import_agreements(io.StringIO(csv_text(
         changed(4, "payment_method_ref", "4242 4242 4242 4242"))))
     assert problems(result) == [(6, "payment_method_ref")]
-    assert "4242" not in result.report()
+    assert "4242 4242" not in result.report()  # only the last four digits are shown
+    assert "card number ending 4242" in result.report()
 
 
 def test_automatic_collection_needs_a_payment_method() -> None:

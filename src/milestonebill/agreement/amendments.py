@@ -18,10 +18,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 import attrs
 
-from milestonebill._validate import check_id
+from milestonebill._validate import check_billing_date, check_id, check_text
 from milestonebill.errors import ValidationError
 from milestonebill.ids import AmendmentId
 from milestonebill.money import Money
@@ -70,12 +71,25 @@ class ProrationPolicy(enum.Enum):
 # ---------------------------------------------------------------- operations
 
 
+def _day(_inst: object, attr: attrs.Attribute[Any], value: date) -> None:
+    check_billing_date(attr.name, value)
+
+
+def _id(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
+    check_id(attr.name, value)
+
+
+def _text(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
+    check_text(attr.name, value)
+
+
+
 @attrs.frozen
 class ChangeMilestoneAmount:
     """Set a milestone's amount from ``effective`` on."""
 
-    effective: date
-    milestone_id: MilestoneId
+    effective: date = attrs.field(validator=_day)
+    milestone_id: MilestoneId = attrs.field(validator=_id)
     amount: Money
 
 
@@ -83,7 +97,7 @@ class ChangeMilestoneAmount:
 class AddMilestone:
     """Add a milestone; it must have a fixed ``amount`` (no percentage)."""
 
-    effective: date
+    effective: date = attrs.field(validator=_day)
     milestone: Milestone
 
     def __attrs_post_init__(self) -> None:
@@ -96,25 +110,25 @@ class AddMilestone:
 class RemoveMilestone:
     """Remove a milestone; if it was invoiced it is credited in full."""
 
-    effective: date
-    milestone_id: MilestoneId
+    effective: date = attrs.field(validator=_day)
+    milestone_id: MilestoneId = attrs.field(validator=_id)
 
 
 @attrs.frozen
 class RescheduleMilestone:
     """Move an ``ON_DATE`` milestone to ``due_on``."""
 
-    effective: date
-    milestone_id: MilestoneId
-    due_on: date
+    effective: date = attrs.field(validator=_day)
+    milestone_id: MilestoneId = attrs.field(validator=_id)
+    due_on: date = attrs.field(validator=_day)
 
 
 @attrs.frozen
 class ChangeRecurringPrice:
     """New price for a recurring charge (its escalations are replaced by none)."""
 
-    effective: date
-    item_id: ItemId
+    effective: date = attrs.field(validator=_day)
+    item_id: ItemId = attrs.field(validator=_id)
     amount: Money
     proration: ProrationPolicy = ProrationPolicy.PRORATE_NOW
 
@@ -123,8 +137,8 @@ class ChangeRecurringPrice:
 class ChangeRecurringInterval:
     """New interval; with ``PRORATE_NOW`` the billing cycle restarts on the effective date."""
 
-    effective: date
-    item_id: ItemId
+    effective: date = attrs.field(validator=_day)
+    item_id: ItemId = attrs.field(validator=_id)
     interval: Interval
     proration: ProrationPolicy = ProrationPolicy.PRORATE_NOW
 
@@ -133,8 +147,8 @@ class ChangeRecurringInterval:
 class ChangeBillingDay:
     """New anchor day (month and year intervals); the stub up to it is prorated."""
 
-    effective: date
-    item_id: ItemId
+    effective: date = attrs.field(validator=_day)
+    item_id: ItemId = attrs.field(validator=_id)
     anchor_day: int
     proration: ProrationPolicy = ProrationPolicy.PRORATE_NOW
 
@@ -143,7 +157,7 @@ class ChangeBillingDay:
 class AddRecurringCharge:
     """Add a recurring charge, active from ``max(effective, charge.start)``."""
 
-    effective: date
+    effective: date = attrs.field(validator=_day)
     charge: RecurringCharge
 
 
@@ -151,8 +165,8 @@ class AddRecurringCharge:
 class EndRecurringCharge:
     """End a recurring charge on ``effective`` (policy decides the cut)."""
 
-    effective: date
-    item_id: ItemId
+    effective: date = attrs.field(validator=_day)
+    item_id: ItemId = attrs.field(validator=_id)
     proration: ProrationPolicy = ProrationPolicy.PRORATE_NOW
 
 
@@ -160,16 +174,16 @@ class EndRecurringCharge:
 class AddAddOn:
     """Add one of the proposal's add-ons."""
 
-    effective: date
-    addon_id: str
+    effective: date = attrs.field(validator=_day)
+    addon_id: str = attrs.field(validator=_id)
 
 
 @attrs.frozen
 class CancelAddOn:
     """Cancel an active add-on: end its charges, drop its undelivered milestones."""
 
-    effective: date
-    addon_id: str
+    effective: date = attrs.field(validator=_day)
+    addon_id: str = attrs.field(validator=_id)
     proration: ProrationPolicy = ProrationPolicy.PRORATE_NOW
 
 
@@ -177,8 +191,8 @@ class CancelAddOn:
 class SwitchPackage:
     """Switch to another package option of the proposal (upgrade or downgrade)."""
 
-    effective: date
-    option_id: str
+    effective: date = attrs.field(validator=_day)
+    option_id: str = attrs.field(validator=_id)
     proration: ProrationPolicy = ProrationPolicy.PRORATE_NOW
 
 
@@ -186,7 +200,7 @@ class SwitchPackage:
 class CancelAgreement:
     """Cancel the agreement, crediting unused prepaid time or not."""
 
-    effective: date
+    effective: date = attrs.field(validator=_day)
     credit_unused: bool = True
 
 
@@ -226,7 +240,7 @@ class Amendment:
 
     id: AmendmentId
     operations: tuple[Operation, ...] = attrs.field(converter=_operations)
-    description: str = ""
+    description: str = attrs.field(default="", validator=_text)
 
     def __attrs_post_init__(self) -> None:
         check_id("id", self.id)

@@ -19,12 +19,20 @@ from typing import Any
 import attrs
 
 from milestonebill._json import decode_tagged, encode_tagged
-from milestonebill._validate import exact_decimal, utc_datetime
+from milestonebill._validate import (
+    check_billing_date,
+    check_id,
+    check_text,
+    exact_decimal,
+    redact_card_numbers,
+    utc_datetime,
+)
 from milestonebill.agreement.amendments import Amendment
 from milestonebill.agreement.proposal import Proposal
 from milestonebill.documents import CreditNote, Invoice
 from milestonebill.errors import ValidationError
 from milestonebill.ids import AgreementId, AmendmentId, InvoiceId, ObligationId
+from milestonebill.limits import EARLIEST_DATE, LATEST_DATE, MAX_KEY_LENGTH
 from milestonebill.money import Money
 from milestonebill.payment_methods import PaymentMethodRef
 from milestonebill.schedule import MilestoneId
@@ -55,43 +63,86 @@ __all__ = [
 ]
 
 
+# ---------------------------------------------------------------- field checks
+#
+# Every field that holds outside input is checked as it enters, so an event
+# that exists can be stored by every store and read back: ids by the id
+# rule, free text by the text rule (which refuses card numbers), dates and
+# times within the calendar's bounds.  Text a gateway reports about money
+# that already moved is redacted instead of refused, so it is never lost.
+
+
+def _effective_at(value: object) -> datetime:
+    at = utc_datetime(value)
+    if not EARLIEST_DATE <= at.date() <= LATEST_DATE:
+        raise ValidationError("effective_at", f"a time from {EARLIEST_DATE} to {LATEST_DATE}",
+                              at)
+    return at
+
+
+def _event_id(_inst: object, _attr: object, value: str) -> None:
+    check_id("event_id", value, max_length=MAX_KEY_LENGTH)
+
+
+def _id(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
+    check_id(attr.name, value)
+
+
+def _ids(_inst: object, attr: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    for i, v in enumerate(value):
+        check_id(f"{attr.name}[{i}]", v)
+
+
+def _text(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
+    check_text(attr.name, value)
+
+
+def _day(_inst: object, attr: attrs.Attribute[Any], value: date) -> None:
+    check_billing_date(attr.name, value)
+
+
+def _reported(value: str) -> str:
+    return redact_card_numbers(value) if isinstance(value, str) else value
+
+
+
 @attrs.frozen
 class Signed:
     """The proposal was signed: the first event of every agreement."""
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
-    agreement_id: AgreementId
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    agreement_id: AgreementId = attrs.field(validator=_id)
     proposal: Proposal
-    option_id: str
-    signer: str
+    option_id: str = attrs.field(validator=_id)
+    signer: str = attrs.field(validator=_text)
     payment_method: PaymentMethodRef | None = None
-    addon_ids: tuple[str, ...] = ()
+    addon_ids: tuple[str, ...] = attrs.field(default=(), validator=_ids)
 
 
 @attrs.frozen
 class MilestoneCompleted:
     """A milestone was delivered (``completed_on``), by whom, with what evidence."""
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
-    milestone_id: MilestoneId
-    completed_on: date
-    completed_by: str
-    evidence: str = ""
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    milestone_id: MilestoneId = attrs.field(validator=_id)
+    completed_on: date = attrs.field(validator=_day)
+    completed_by: str = attrs.field(validator=_text)
+    evidence: str = attrs.field(default="", validator=_text)
 
 
 @attrs.frozen
 class AmendmentProposed:
     """An amendment was proposed; pending until approved unless no approval is needed."""
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
+    effective_at: datetime = attrs.field(converter=_effective_at)
     amendment: Amendment
-    proposed_by: str
+    proposed_by: str = attrs.field(validator=_text)
     requires_approval: bool
     auto_approve_at: datetime | None = None
 
@@ -100,11 +151,11 @@ class AmendmentProposed:
 class AmendmentApproved:
     """A pending amendment was approved (``automatic`` after the notice period)."""
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
-    amendment_id: AmendmentId
-    approved_by: str
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    amendment_id: AmendmentId = attrs.field(validator=_id)
+    approved_by: str = attrs.field(validator=_text)
     automatic: bool = False
 
 
@@ -112,62 +163,62 @@ class AmendmentApproved:
 class AmendmentRejected:
     """A pending amendment was rejected."""
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
-    amendment_id: AmendmentId
-    rejected_by: str
-    reason: str = ""
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    amendment_id: AmendmentId = attrs.field(validator=_id)
+    rejected_by: str = attrs.field(validator=_text)
+    reason: str = attrs.field(default="", validator=_text)
 
 
 @attrs.frozen
 class Paused:
     """Billing is held: no invoices are due while paused (charges accrue)."""
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
-    reason: str = ""
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    reason: str = attrs.field(default="", validator=_text)
 
 
 @attrs.frozen
 class Resumed:
     """Billing resumes; everything that came due while paused is due now."""
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
+    effective_at: datetime = attrs.field(converter=_effective_at)
 
 
 @attrs.frozen
 class Cancelled:
     """The agreement was cancelled on ``effective_on`` (same effect as :class:`~milestonebill.agreement.CancelAgreement`)."""
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
-    effective_on: date
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    effective_on: date = attrs.field(validator=_day)
     credit_unused: bool = True
-    reason: str = ""
+    reason: str = attrs.field(default="", validator=_text)
 
 
 @attrs.frozen
 class Completed:
     """The engagement is closed: every milestone delivered; recurring charges end."""
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
-    effective_on: date
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    effective_on: date = attrs.field(validator=_day)
 
 
 @attrs.frozen
 class InvoiceIssued:
     """The engine issued a (numbered) invoice."""
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
+    effective_at: datetime = attrs.field(converter=_effective_at)
     invoice: Invoice
 
 
@@ -175,9 +226,9 @@ class InvoiceIssued:
 class CreditIssued:
     """The engine issued a (numbered) credit note."""
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
+    effective_at: datetime = attrs.field(converter=_effective_at)
     credit_note: CreditNote
 
 
@@ -185,9 +236,9 @@ class CreditIssued:
 class ChargeAttempted:
     """The engine asked the gateway to charge an invoice (attempt 1, 2, ...)."""
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
+    effective_at: datetime = attrs.field(converter=_effective_at)
     invoice_id: InvoiceId
     attempt: int
     idempotency_key: str
@@ -198,9 +249,9 @@ class ChargeAttempted:
 class PaymentSucceeded:
     """Money was received against an invoice; ``fee`` is the gateway's fee if known."""
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
+    effective_at: datetime = attrs.field(converter=_effective_at)
     invoice_id: InvoiceId
     amount: Money
     gateway_reference: str
@@ -212,13 +263,13 @@ class PaymentSucceeded:
 class PaymentFailed:
     """A charge attempt was declined or failed."""
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
+    effective_at: datetime = attrs.field(converter=_effective_at)
     invoice_id: InvoiceId
     attempt: int
     decline_code: str
-    message: str = ""
+    message: str = attrs.field(default="", converter=_reported)
     retryable: bool = False
 
 
@@ -226,14 +277,14 @@ class PaymentFailed:
 class Refunded:
     """Money was paid back against an invoice."""
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
+    effective_at: datetime = attrs.field(converter=_effective_at)
     invoice_id: InvoiceId
     amount: Money
     gateway_reference: str
     idempotency_key: str = ""
-    reason: str = ""
+    reason: str = attrs.field(default="", converter=_reported)
 
 
 @attrs.frozen
@@ -246,9 +297,9 @@ class CustomerCreditAdded:
     balance rises by it (back to zero at most).
     """
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
+    effective_at: datetime = attrs.field(converter=_effective_at)
     invoice_id: InvoiceId
     amount: Money
     credit_note_id: str = ""
@@ -258,9 +309,9 @@ class CustomerCreditAdded:
 class CreditApplied:
     """Customer credit paid ``amount`` of an invoice (at most its balance and the credit)."""
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
+    effective_at: datetime = attrs.field(converter=_effective_at)
     invoice_id: InvoiceId
     amount: Money
 
@@ -284,12 +335,12 @@ class ProgressReported:
     (:class:`EstimateRevised`).
     """
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
-    obligation_id: ObligationId
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    obligation_id: ObligationId = attrs.field(validator=_id)
     to_date: Decimal = attrs.field(converter=_to_date)
-    as_of: date
+    as_of: date = attrs.field(validator=_day)
 
 
 @attrs.frozen
@@ -301,12 +352,12 @@ class EstimateRevised:
     estimate, not a contract modification.
     """
 
-    event_id: str
+    event_id: str = attrs.field(validator=_event_id)
     version: int
-    effective_at: datetime = attrs.field(converter=utc_datetime)
-    obligation_id: ObligationId
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    obligation_id: ObligationId = attrs.field(validator=_id)
     total: Decimal = attrs.field(converter=_total)
-    as_of: date
+    as_of: date = attrs.field(validator=_day)
 
 
 Event = (

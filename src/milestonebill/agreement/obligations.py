@@ -33,7 +33,7 @@ from decimal import Decimal
 
 import attrs
 
-from milestonebill._validate import check_id, exact_decimal, raise_all
+from milestonebill._validate import check_id, check_text, exact_decimal, raise_all
 from milestonebill.errors import ValidationError
 from milestonebill.ids import ObligationId
 from milestonebill.money import Money
@@ -134,7 +134,7 @@ class ObligationTerms:
     """
 
     id: ObligationId = attrs.field(validator=lambda _i, _a, v: check_id("id", v))
-    name: str
+    name: str = attrs.field(validator=lambda _i, _a, v: check_text("name", v))
     progress: Progress = attrs.field(validator=attrs.validators.instance_of(Progress))
     items: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     ssp: Money | None = None

@@ -15,10 +15,11 @@ from datetime import date
 
 import attrs
 
-from milestonebill._validate import raise_all
+from milestonebill._validate import check_id, check_int, check_text, problem, raise_all
 from milestonebill.agreement.obligations import ObligationTerms, obligation_problems
 from milestonebill.errors import NotFoundError, ValidationError
 from milestonebill.ids import ProposalId
+from milestonebill.limits import MAX_DAYS
 from milestonebill.money import Currency, Rounding
 from milestonebill.periods import DayCount
 from milestonebill.schedule import BillingSchedule
@@ -54,8 +55,8 @@ class ApprovalRules:
 
     def __attrs_post_init__(self) -> None:
         n = self.auto_approve_after_days
-        if n is not None and (type(n) is not int or n < 0):
-            raise ValidationError("auto_approve_after_days", "None or a whole number >= 0", n)
+        if n is not None:
+            check_int("auto_approve_after_days", n, at_least=0, at_most=MAX_DAYS, unit="days")
 
 
 def _obligation_tuple(value: Iterable[ObligationTerms]) -> tuple[ObligationTerms, ...]:
@@ -72,10 +73,10 @@ class PackageOption:
     :mod:`milestonebill.agreement.obligations`).
     """
 
-    id: str
-    name: str
+    id: str = attrs.field(validator=lambda _i, _a, v: check_id("id", v))
+    name: str = attrs.field(validator=lambda _i, _a, v: check_text("name", v))
     schedule: BillingSchedule
-    scope: str = ""
+    scope: str = attrs.field(default="", validator=lambda _i, _a, v: check_text("scope", v))
     obligations: tuple[ObligationTerms, ...] = attrs.field(default=(),
                                                           converter=_obligation_tuple)
 
@@ -84,10 +85,14 @@ class PackageOption:
 class AddOn:
     """An optional extra with its own milestones and recurring charges."""
 
-    id: str
-    name: str
+    id: str = attrs.field(validator=lambda _i, _a, v: check_id("id", v))
+    name: str = attrs.field(validator=lambda _i, _a, v: check_text("name", v))
     schedule: BillingSchedule
-    scope: str = ""
+    scope: str = attrs.field(default="", validator=lambda _i, _a, v: check_text("scope", v))
+
+
+def _currency(value: str | Currency) -> Currency:
+    return Currency.of(value)
 
 
 def _item_ids(schedule: BillingSchedule) -> list[str]:
@@ -100,12 +105,13 @@ class Proposal:
 
     ``proration_basis``/``proration_rounding`` are used whenever a service
     period is cut by an amendment.  With ``Collection.AUTO_CHARGE`` a
-    payment method is required at signing.
+    payment method is required at signing.  ``currency`` may be given as
+    an ISO 4217 code, as for :class:`~milestonebill.schedule.BillingSchedule`.
     """
 
     id: ProposalId
     client: str
-    currency: Currency
+    currency: Currency = attrs.field(converter=_currency)
     options: tuple[PackageOption, ...]
     addons: tuple[AddOn, ...] = ()
     valid_until: date | None = None
@@ -115,9 +121,7 @@ class Proposal:
     proration_rounding: Rounding = Rounding.HALF_UP
 
     def __attrs_post_init__(self) -> None:
-        problems: list[ValidationError] = []
-        if not isinstance(self.currency, Currency):
-            problems.append(ValidationError("currency", "a Currency", self.currency))
+        problems = problem(check_id, "id", self.id) + problem(check_text, "client", self.client)
         if not self.options:
             problems.append(ValidationError("options", "at least one package option", ()))
         problems += self._entry_problems()

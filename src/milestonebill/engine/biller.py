@@ -16,10 +16,11 @@ from typing import Final
 import attrs
 
 from milestonebill._validate import (
-    check_date,
+    check_billing_date,
     check_id,
     check_int,
     check_seconds,
+    check_text,
     collect_problems,
     raise_all,
     utc_datetime,
@@ -381,7 +382,7 @@ class Biller(HostCommands):
 
         A parked agreement is left alone: the summary's ``parked`` names it.
         """
-        day = self._ctx.clock.today() if as_of is None else check_date("as_of", as_of)
+        day = self._ctx.clock.today() if as_of is None else check_billing_date("as_of", as_of)
         tally = Tally(day)
         check_id("agreement_id", agreement_id)
         record = next((p for p in self._ctx.store.parked() if p.agreement_id == agreement_id),
@@ -417,7 +418,7 @@ class Biller(HostCommands):
         ``progress``, if given, is called after each agreement with the
         number handled so far (for a progress bar).
         """
-        check_date("as_of", as_of)
+        check_billing_date("as_of", as_of)
         _check_progress(progress)
         s, store = self._ctx.settings, self._ctx.store
         tally = Tally(as_of)
@@ -567,7 +568,7 @@ class Biller(HostCommands):
         others are still recognised.  ``progress``, if given, is
         called after each agreement with the number handled so far.
         """
-        check_date("as_of", as_of)
+        check_billing_date("as_of", as_of)
         _check_progress(progress)
         store = self._ctx.store
         ids = store.agreement_ids() if agreement_ids is None else list(agreement_ids)
@@ -608,7 +609,7 @@ class Biller(HostCommands):
 
     def dry_run(self, as_of: date) -> DryRun:
         """What :meth:`run` would bill on ``as_of``; writes nothing, calls no gateway."""
-        check_date("as_of", as_of)
+        check_billing_date("as_of", as_of)
         ids: list[AgreementId] = []
         approvals: list[AmendmentApproved] = []
         invoices: list[Invoice] = []
@@ -694,6 +695,7 @@ class Biller(HostCommands):
         and the gateway is not called.
         """
         ctx = self._ctx
+        check_text("reason", reason)
         a = ctx.agreement_of(invoice_id)
         cn = refund_credit_note(a, invoice_id, amount, issued_on=ctx.clock.today(),
                                 reason=CreditReason.REFUND, memo=reason, tax=ctx.settings.tax)
@@ -738,6 +740,7 @@ class Biller(HostCommands):
         towards the retry policy's ``max_attempts``, then the refund is
         given up and the host told (``refund.abandoned``).
         """
+        check_text("reason", reason)
         return _refunding.refund_credit(self._ctx, self.load(agreement_id), amount, reason)
 
     def apply_gateway_event(self, event: GatewayEvent) -> tuple[Event, ...]:

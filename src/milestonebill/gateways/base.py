@@ -38,7 +38,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
-from milestonebill._validate import check_id, check_int, utc_datetime
+from milestonebill._validate import check_id, check_int, check_text, utc_datetime
 from milestonebill.collection import HARD_DECLINE_CODES
 from milestonebill.errors import (
     GatewayUnavailableError,
@@ -119,6 +119,12 @@ def _metadata(value: Mapping[str, str] | tuple[tuple[str, str], ...]) -> tuple[t
                 f"metadata[{k}]", f"a string of at most {_MAX_METADATA_VALUE_LEN} characters", v
             )
     return tuple(sorted(items))
+
+
+def _optional_text(_inst: object, attr: attrs.Attribute[Any], value: str | None) -> None:
+    # Text a person typed, kept by the gateway: screened like the library's own.
+    if value is not None:
+        check_text(attr.name, value)
 
 
 def _positive_money(field: str) -> Callable[[Any, Any, Any], None]:
@@ -215,8 +221,8 @@ class CustomerRequest:
     """Create the gateway customer for the host's client ``reference``."""
 
     reference: str = attrs.field(validator=lambda _i, _a, v: check_id("reference", v))
-    name: str | None = None
-    email: str | None = None
+    name: str | None = attrs.field(default=None, validator=_optional_text)
+    email: str | None = attrs.field(default=None, validator=_optional_text)
     metadata: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_metadata)
 
     @property
@@ -376,7 +382,7 @@ class RefundRequest:
     refund_id: str = attrs.field(validator=lambda _i, _a, v: check_id("refund_id", v))
     gateway_ref: str = attrs.field(validator=lambda _i, _a, v: check_id("gateway_ref", v))
     amount: Money | None = attrs.field(default=None)
-    reason: str | None = None
+    reason: str | None = attrs.field(default=None, validator=_optional_text)
     metadata: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_metadata)
 
     @amount.validator

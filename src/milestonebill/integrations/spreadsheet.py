@@ -50,6 +50,7 @@ from typing import Final, TextIO, TypeVar, cast
 
 import attrs
 
+from milestonebill._validate import redact_card_numbers
 from milestonebill.agreement import (
     Agreement,
     AgreementId,
@@ -210,9 +211,9 @@ class _Row:
         try:
             return parse(raw)
         except ValidationError as exc:  # the value's own words say more
-            self.problem(column, f"must be {exc.expected} (got {raw!r})")
+            self.problem(column, f"must be {exc.expected} (got {_shown(raw)})")
         except (ValueError, MilestonebillError):
-            self.problem(column, f"must be {expected} (got {raw!r})")
+            self.problem(column, f"must be {expected} (got {_shown(raw)})")
         return None
 
     def refused(self, exc: ValidationError, column: str | None = None) -> None:
@@ -220,8 +221,13 @@ class _Row:
         for p in exc.problems if isinstance(exc, InvalidInputError) else (exc,):
             where = column or _column_of(p.field)
             shown = p.got if p.value == "[redacted]" or where not in self.cells else \
-                repr(self.text(where))
+                _shown(self.text(where))
             self.problem(where, f"must be {p.expected} (got {shown})")
+
+
+def _shown(cell: str) -> str:
+    """A cell as a problem shows it: quoted, with any card number cut to its last four."""
+    return repr(redact_card_numbers(cell))
 
 
 def _column_of(field: str) -> str:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import types
 from collections.abc import Iterable, Mapping
 from datetime import date
-from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import attrs
@@ -36,7 +36,7 @@ from milestonebill._validate import raise_all
 from milestonebill.errors import ValidationError
 from milestonebill.ids import MilestoneId
 from milestonebill.money import Currency, Money, allocate
-from milestonebill.schedule._common import is_date
+from milestonebill.schedule._common import date_problems, is_date
 from milestonebill.schedule.charges import Charge, ChargeKind
 from milestonebill.schedule.milestones import Milestone
 from milestonebill.schedule.recurring import RecurringCharge
@@ -54,6 +54,14 @@ def _recurrings(value: Iterable[RecurringCharge]) -> tuple[RecurringCharge, ...]
 
 
 _NO_COMPLETIONS: Mapping[MilestoneId, date] = types.MappingProxyType({})
+
+
+def _percent_text(pct: Fraction) -> str:
+    """A sum of percentages as the decimal it is (each has at most 40 places)."""
+    whole, rest = divmod(pct.numerator * 10**40, pct.denominator)
+    assert rest == 0
+    text = f"{whole:041d}"
+    return (text[:-40] + "." + text[-40:]).rstrip("0").rstrip(".")
 
 
 def _currency(value: object) -> Currency:
@@ -109,10 +117,12 @@ class BillingSchedule:
                 problems.append(ValidationError(f"recurring[{i}].amount",
                                                 f"an amount in {cur.code}", r.amount))
         if not problems and self.fee is not None:
-            pct = sum((m.percent for m in self.milestones if m.percent is not None), Decimal(0))
+            # Summed as fractions: exact whatever the thread's decimal context.
+            pct = sum((Fraction(m.percent) for m in self.milestones if m.percent is not None),
+                      Fraction(0))
             if pct > 100:
                 problems.append(ValidationError("milestones", "percentages totalling at most 100",
-                                                f"{pct}%"))
+                                                f"{_percent_text(pct)}%"))
             else:
                 total = Money.total(self._resolve().values(), currency=cur)
                 if total != self.fee:
@@ -126,8 +136,8 @@ class BillingSchedule:
         shares: dict[MilestoneId, Money] = {}
         if pcts:
             assert self.fee is not None
-            weights = [m.percent for m in pcts if m.percent is not None]
-            rest = Decimal(100) - sum(weights, Decimal(0))
+            weights = [Fraction(m.percent) for m in pcts if m.percent is not None]
+            rest = 100 - sum(weights, Fraction(0))
             parts = allocate(self.fee, [*weights, rest] if rest else weights)
             shares = {m.id: part for m, part in zip(pcts, parts, strict=False)}
         return {m.id: m.amount if m.amount is not None else shares[m.id] for m in self.milestones}
@@ -135,6 +145,7 @@ class BillingSchedule:
     def milestone_amounts(self) -> dict[MilestoneId, Money]:
         """Each milestone's amount, percentages resolved so the total is exactly the fee.
 
+        >>> from decimal import Decimal
         >>> s = BillingSchedule(currency="USD", fee=Money("100.00", "USD"), milestones=[
         ...     Milestone(MilestoneId(f"m{i}"), f"Phase {i}", percent=Decimal("33.33"))
         ...     for i in range(3)] + [Milestone(MilestoneId("m3"), "Rest", percent=Decimal("0.01"))])
@@ -150,10 +161,9 @@ class BillingSchedule:
         for k, v in completions.items():
             if k not in known:
                 raise ValidationError("completions", "ids of this schedule's milestones", k)
-            if not is_date(v):
-                raise ValidationError(f"completions[{k!r}]", "a date", v)
-        if signed_on is not None and not is_date(signed_on):
-            raise ValidationError("signed_on", "a date", signed_on)
+            raise_all(date_problems(f"completions[{k!r}]", v))
+        if signed_on is not None:
+            raise_all(date_problems("signed_on", signed_on))
         amounts = self._resolve()
         out: list[tuple[date, int, Charge]] = []
         for order, m in enumerate(self.milestones):
@@ -245,6 +255,7 @@ class BillingSchedule:
         money as ``{"amount": "12.30", "currency": "USD"}``, decimals as strings,
         enums by lower-case name).
 
+        >>> from decimal import Decimal
         >>> s = BillingSchedule(currency="JPY", fee=Money(300000, "JPY"), milestones=[
         ...     Milestone(MilestoneId("a"), "All", percent=Decimal(100))])
         >>> s.to_json()["milestones"][0]["percent"], s.to_json()["fee"]

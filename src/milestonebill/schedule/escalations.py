@@ -27,7 +27,7 @@ import attrs
 from milestonebill._validate import exact_decimal, raise_all
 from milestonebill.errors import ValidationError
 from milestonebill.money import Currency, Money, Rounding, round_ratio
-from milestonebill.schedule._common import is_date, optional_percent
+from milestonebill.schedule._common import date_problems, is_date, optional_percent
 
 __all__ = ["Escalation", "StepRounding"]
 
@@ -89,8 +89,7 @@ class Escalation:
         if self.fixed is not None and not isinstance(self.fixed, Money):
             problems.append(ValidationError("fixed", "a Money", self.fixed))
         for i, d in enumerate(self.dates):
-            if not is_date(d):
-                problems.append(ValidationError(f"dates[{i}]", "a date", d))
+            problems += date_problems(f"dates[{i}]", d)
         if all(is_date(d) for d in self.dates) and list(self.dates) != sorted(set(self.dates)):
             problems.append(ValidationError("dates", "strictly increasing dates", self.dates))
         if type(self.on_anniversary) is not bool:

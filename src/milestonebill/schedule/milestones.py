@@ -24,11 +24,11 @@ from decimal import Decimal
 
 import attrs
 
-from milestonebill._validate import raise_all
+from milestonebill._validate import check_id, check_text, problem, raise_all
 from milestonebill.errors import ValidationError
 from milestonebill.ids import MilestoneId
 from milestonebill.money import Money
-from milestonebill.schedule._common import is_date, optional_percent
+from milestonebill.schedule._common import date_problems, optional_percent
 from milestonebill.schedule.terms import DUE_ON_RECEIPT, PaymentTerms, Trigger
 
 __all__ = ["Milestone"]
@@ -61,11 +61,7 @@ class Milestone:
     terms: PaymentTerms = DUE_ON_RECEIPT
 
     def __attrs_post_init__(self) -> None:
-        problems: list[ValidationError] = []
-        if not isinstance(self.id, str) or not self.id:
-            problems.append(ValidationError("id", "a non-empty string", self.id))
-        if not isinstance(self.name, str):
-            problems.append(ValidationError("name", "a string", self.name))
+        problems = problem(check_id, "id", self.id) + problem(check_text, "name", self.name)
         if self.amount is None and self.percent is None:
             problems.append(ValidationError("amount", "given, or percent given", None))
         elif self.amount is not None and self.percent is not None:
@@ -77,8 +73,7 @@ class Milestone:
         if not isinstance(self.trigger, Trigger):
             problems.append(ValidationError("trigger", "a Trigger", self.trigger))
         if self.trigger is Trigger.ON_DATE:
-            if not is_date(self.due_on):
-                problems.append(ValidationError("due_on", "a date for trigger ON_DATE", self.due_on))
+            problems += date_problems("due_on", self.due_on, "a date for trigger ON_DATE")
         elif self.due_on is not None:
             problems.append(
                 ValidationError("due_on", f"None for trigger {self.trigger.name}", self.due_on)

@@ -27,12 +27,18 @@ from typing import ClassVar
 
 import attrs
 
-from milestonebill._validate import raise_all
+from milestonebill._validate import check_id, check_int, check_text, problem, raise_all
 from milestonebill.errors import ValidationError
 from milestonebill.ids import ItemId
+from milestonebill.limits import (
+    LATEST_DATE,
+    MAX_INTERVAL_MONTHS,
+    MAX_INTERVAL_WEEKS,
+    MAX_RECURRING_PERIODS,
+)
 from milestonebill.money import Money, Rounding
 from milestonebill.periods import DayCount, Period, Proration, add_months, days_in_month, prorate
-from milestonebill.schedule._common import is_date
+from milestonebill.schedule._common import date_problems, is_date
 from milestonebill.schedule.charges import Charge, ChargeKind
 from milestonebill.schedule.escalations import Escalation
 from milestonebill.schedule.terms import DUE_ON_RECEIPT, PaymentTerms
@@ -59,6 +65,9 @@ class IntervalUnit(enum.Enum):
 class Interval:
     """``count`` units between charges: ``Interval.every(2, IntervalUnit.WEEK)``.
 
+    At most ten years: :data:`~milestonebill.limits.MAX_INTERVAL_WEEKS` weeks,
+    :data:`~milestonebill.limits.MAX_INTERVAL_MONTHS` months or a tenth of that in years.
+
     >>> Interval.QUARTERLY, str(Interval.MONTHLY), str(Interval.every(6, IntervalUnit.WEEK))
     (Interval(unit=<IntervalUnit.MONTH: 'month'>, count=3), 'every 1 month', 'every 6 weeks')
     """
@@ -74,8 +83,9 @@ class Interval:
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.unit, IntervalUnit):
             raise ValidationError("unit", "an IntervalUnit", self.unit)
-        if type(self.count) is not int or self.count < 1:
-            raise ValidationError("count", "a whole number of units, 1 or more", self.count)
+        most = {IntervalUnit.WEEK: MAX_INTERVAL_WEEKS, IntervalUnit.MONTH: MAX_INTERVAL_MONTHS,
+                IntervalUnit.YEAR: MAX_INTERVAL_MONTHS // 12}[self.unit]
+        check_int("count", self.count, at_least=1, at_most=most, unit=f"{self.unit.value}s")
 
     @classmethod
     def every(cls, n: int, unit: IntervalUnit) -> Interval:
@@ -135,7 +145,9 @@ class RecurringCharge:
     (required in that case).  Weekly charges have no anchor day.
 
     The series stops after ``count`` service periods (a stub counts as
-    one) and no period starts on or after ``end``.  A period that runs past
+    one) and no period starts on or after ``end``; together they allow at
+    most :data:`~milestonebill.limits.MAX_RECURRING_PERIODS` periods.  A
+    series with neither runs until :data:`~milestonebill.limits.LATEST_DATE`.  A period that runs past
     ``end`` is billed whole, unless ``final_period_proration`` names a basis:
     then it is cut at ``end`` and prorated.  ``IN_ADVANCE`` bills on the
     period's start, ``IN_ARREARS`` on its end.  The price of a period is the
@@ -170,17 +182,12 @@ class RecurringCharge:
         raise_all(problems)
 
     def _problems(self) -> list[ValidationError]:
-        problems: list[ValidationError] = []
-        if not isinstance(self.id, str) or not self.id:
-            problems.append(ValidationError("id", "a non-empty string", self.id))
-        if not isinstance(self.name, str):
-            problems.append(ValidationError("name", "a string", self.name))
+        problems = problem(check_id, "id", self.id) + problem(check_text, "name", self.name)
         if not isinstance(self.amount, Money):
             problems.append(ValidationError("amount", "a Money", self.amount))
         if not isinstance(self.interval, Interval):
             problems.append(ValidationError("interval", "an Interval", self.interval))
-        if not is_date(self.start):
-            problems.append(ValidationError("start", "a date", self.start))
+        problems += date_problems("start", self.start)
         if self.anchor_day is not None:
             if type(self.anchor_day) is not int or not 1 <= self.anchor_day <= 31:
                 problems.append(ValidationError("anchor_day", "a day from 1 to 31",
@@ -192,8 +199,11 @@ class RecurringCharge:
             is_date(self.end) and is_date(self.start) and self.end > self.start
         ):
             problems.append(ValidationError("end", f"a date after start {self.start}", self.end))
-        if self.count is not None and (type(self.count) is not int or self.count < 1):
-            problems.append(ValidationError("count", "a whole number, 1 or more", self.count))
+        elif self.end is not None:
+            problems += date_problems("end", self.end)
+        if self.count is not None:
+            problems += problem(check_int, "count", self.count, at_least=1,
+                                at_most=MAX_RECURRING_PERIODS, unit="service periods")
         if not isinstance(self.timing, Timing):
             problems.append(ValidationError("timing", "a Timing", self.timing))
         for name in ("first_period_proration", "final_period_proration"):
@@ -222,6 +232,9 @@ class RecurringCharge:
             if e.dates and e.dates[0] <= self.start:
                 problems.append(ValidationError(f"escalations[{i}].dates",
                                                 f"dates after start {self.start}", e.dates[0]))
+        problems += self._length_problems()
+        if problems:
+            return problems
         first = self._first_boundary()
         if first != self.start and self.first_period_proration is None:
             problems.append(ValidationError(
@@ -230,6 +243,22 @@ class RecurringCharge:
                 None,
             ))
         return problems
+
+    def _length_problems(self) -> list[ValidationError]:
+        """An ``end`` without a ``count`` may not make more periods than the bound."""
+        if self.end is None or self.count is not None:
+            return []
+        months = self.interval.months
+        if months is None:
+            n = (self.end - self.start).days // (7 * self.interval.count)
+        else:
+            n = ((self.end.year - self.start.year) * 12 + self.end.month - self.start.month) \
+                // months
+        if n < MAX_RECURRING_PERIODS:
+            return []
+        return [ValidationError(
+            "end", f"a date at most {MAX_RECURRING_PERIODS} service periods after start "
+            f"{self.start} (or a count)", self.end)]
 
     @property
     def anchor(self) -> int:
@@ -276,7 +305,7 @@ class RecurringCharge:
                 a, b = self._boundary(first, k), self._boundary(first, k + 1)
             except (ValidationError, OverflowError):
                 return  # the calendar ends in year 9999
-            if self.end is not None and a >= self.end:
+            if (self.end is not None and a >= self.end) or a > LATEST_DATE:
                 return
             yield from self._limit(Period(a, b), Period(a, b), None)
             emitted += 1

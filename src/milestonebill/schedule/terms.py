@@ -17,7 +17,8 @@ from datetime import date, timedelta
 
 import attrs
 
-from milestonebill.errors import ValidationError
+from milestonebill._validate import check_int
+from milestonebill.limits import MAX_DAYS
 
 __all__ = ["DUE_ON_RECEIPT", "PaymentTerms", "Trigger"]
 
@@ -34,6 +35,8 @@ class Trigger(enum.Enum):
 class PaymentTerms:
     """When an invoice is due: ``net_days`` after it is issued (0 = due on receipt).
 
+    ``net_days`` is at most :data:`~milestonebill.limits.MAX_DAYS` (ten years).
+
     >>> PaymentTerms.net(30).due_date(date(2025, 1, 31))
     datetime.date(2025, 3, 2)
     >>> DUE_ON_RECEIPT.due_date(date(2025, 1, 31)), str(DUE_ON_RECEIPT), str(PaymentTerms.net(15))
@@ -43,8 +46,7 @@ class PaymentTerms:
     net_days: int = 0
 
     def __attrs_post_init__(self) -> None:
-        if type(self.net_days) is not int or self.net_days < 0:
-            raise ValidationError("net_days", "a whole number of days, 0 or more", self.net_days)
+        check_int("net_days", self.net_days, at_least=0, at_most=MAX_DAYS, unit="days")
 
     @classmethod
     def net(cls, days: int) -> PaymentTerms:

@@ -34,6 +34,7 @@ from milestonebill.ledger import (
     period_bounds,
     sum_balances,
 )
+from milestonebill.limits import MAX_KEY_LENGTH
 from milestonebill.money import Currency, Money
 from milestonebill.stores._common import (
     Stored,
@@ -61,6 +62,24 @@ from milestonebill.stores.base import (
 )
 
 Row = tuple[Any, ...]
+
+
+def _writable(params: Sequence[Any]) -> tuple[Any, ...]:
+    """The parameters, once each text is known to be one every database can take.
+
+    The public methods check their ids by name first; this is the backstop,
+    so a lone surrogate or a NUL never reaches a driver as its own error.
+    """
+    for p in params:
+        if isinstance(p, str) and (not p.isascii() or "\x00" in p):
+            try:
+                p.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValidationError("text", "text every store can write (no lone surrogate)",
+                                      p) from None
+            if "\x00" in p:
+                raise ValidationError("text", "text every store can write (no NUL)", p)
+    return tuple(params)
 
 
 class Cursor(Protocol):
@@ -176,7 +195,7 @@ class SQLStoreBase(SingleBalance, abc.ABC):
             raise mapped from exc
 
     def _rows(self, cur: Cursor, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        cur.execute(self._sql(sql), tuple(params))
+        cur.execute(self._sql(sql), _writable(params))
         return [tuple(r) for r in cur.fetchall()]
 
     def _one(self, cur: Cursor, sql: str, params: Sequence[Any] = ()) -> Row | None:
@@ -184,7 +203,7 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         return rows[0] if rows else None
 
     def _run(self, cur: Cursor, sql: str, params: Sequence[Any] = ()) -> None:
-        cur.execute(self._sql(sql), tuple(params))
+        cur.execute(self._sql(sql), _writable(params))
 
     # ----------------------------------------------------------------- migrations
 
@@ -284,10 +303,12 @@ class SQLStoreBase(SingleBalance, abc.ABC):
 
     def load(self, agreement_id: AgreementId, *, after_version: int = 0) -> list[StoredEvent]:
         """See :meth:`AgreementStore.load`."""
+        check_id("agreement_id", agreement_id)
         return self._load(AGREEMENT_STREAMS, agreement_id, after_version)
 
     def version(self, agreement_id: AgreementId) -> int:
         """See :meth:`AgreementStore.version`."""
+        check_id("agreement_id", agreement_id)
         return self._version(AGREEMENT_STREAMS, agreement_id)
 
     def agreement_ids(self) -> list[AgreementId]:
@@ -319,6 +340,7 @@ class SQLStoreBase(SingleBalance, abc.ABC):
 
     def set_next_due(self, agreement_id: AgreementId, next_due_on: date | None) -> None:
         """See :meth:`AgreementStore.set_next_due`."""
+        check_id("agreement_id", agreement_id)
         check_optional_date("next_due_on", next_due_on)
         with self._tx() as cur:
             found = self._rows(
@@ -331,6 +353,7 @@ class SQLStoreBase(SingleBalance, abc.ABC):
 
     def next_due(self, agreement_id: AgreementId) -> date | None:
         """See :meth:`AgreementStore.next_due`."""
+        check_id("agreement_id", agreement_id)
         with self._tx(write=False) as cur:
             row = self._one(cur, "SELECT next_due_on FROM agreements WHERE agreement_id = ?",
                             (agreement_id,))
@@ -378,6 +401,9 @@ class SQLStoreBase(SingleBalance, abc.ABC):
 
     def release(self, worker_id: WorkerId, agreement_ids: Sequence[AgreementId]) -> None:
         """See :meth:`AgreementStore.release`."""
+        check_id("worker_id", worker_id)
+        for a in agreement_ids:
+            check_id("agreement_ids", a)
         with self._tx() as cur:
             for a in agreement_ids:
                 self._run(
@@ -414,6 +440,8 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         self, worker_id: WorkerId, agreement_id: AgreementId, next_due_on: date | None
     ) -> None:
         """See :meth:`AgreementStore.complete`."""
+        check_id("worker_id", worker_id)
+        check_id("agreement_id", agreement_id)
         check_optional_date("next_due_on", next_due_on)
         now = now_utc(self._clock)
         with self._tx() as cur:
@@ -533,6 +561,7 @@ class SQLStoreBase(SingleBalance, abc.ABC):
 
     def get_invoice(self, invoice_id: InvoiceId) -> InvoiceRecord | None:
         """See :meth:`AgreementStore.get_invoice`."""
+        check_id("invoice_id", invoice_id)
         with self._tx(write=False) as cur:
             r = self._one(cur, f"SELECT {self._INVOICE_COLS} FROM invoices WHERE invoice_id = ?",
                           (invoice_id,))
@@ -540,6 +569,7 @@ class SQLStoreBase(SingleBalance, abc.ABC):
 
     def invoices(self, firm_id: FirmId) -> list[InvoiceRecord]:
         """See :meth:`AgreementStore.invoices`."""
+        check_id("firm_id", firm_id)
         with self._tx(write=False) as cur:
             rows = self._rows(
                 cur, f"SELECT {self._INVOICE_COLS} FROM invoices WHERE firm_id = ? ORDER BY number",
@@ -588,6 +618,7 @@ class SQLStoreBase(SingleBalance, abc.ABC):
 
     def complete_attempt(self, key: AttemptKey, outcome: Mapping[str, Any] | str) -> AttemptRecord:
         """See :meth:`AgreementStore.complete_attempt`."""
+        check_id("key", key, max_length=MAX_KEY_LENGTH)
         body = canonical_json(outcome, "outcome")
         with self._tx() as cur:
             r = self._one(
@@ -606,6 +637,7 @@ class SQLStoreBase(SingleBalance, abc.ABC):
 
     def get_attempt(self, key: AttemptKey) -> AttemptRecord | None:
         """See :meth:`AgreementStore.get_attempt`."""
+        check_id("key", key, max_length=MAX_KEY_LENGTH)
         with self._tx(write=False) as cur:
             r = self._one(cur, f"SELECT {self._ATTEMPT_COLS} FROM charge_attempts WHERE key = ?",
                           (key,))
@@ -635,7 +667,7 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         payload: Mapping[str, Any] | str,
     ) -> Notification:
         """See :meth:`AgreementStore.add_notification`."""
-        check_id("key", key)
+        check_id("key", key, max_length=MAX_KEY_LENGTH)
         check_id("kind", kind)
         body = canonical_json(payload)
         with self._tx() as cur:
@@ -664,6 +696,8 @@ class SQLStoreBase(SingleBalance, abc.ABC):
 
     def ack(self, keys: Sequence[str]) -> None:
         """See :meth:`AgreementStore.ack`."""
+        for k in keys:
+            check_id("keys", k, max_length=MAX_KEY_LENGTH)
         if isinstance(keys, str):
             raise ValidationError("keys", "a sequence of keys, not one string", keys)
         with self._tx() as cur:
@@ -703,6 +737,7 @@ class SQLStoreBase(SingleBalance, abc.ABC):
 
     def get_entry(self, entry_id: str) -> JournalEntry | None:
         """See :meth:`milestonebill.ledger.Ledger.get_entry`."""
+        check_id("entry_id", entry_id, max_length=MAX_KEY_LENGTH)
 
         with self._tx(write=False) as cur:
             r = self._one(cur, "SELECT body FROM journal_entries WHERE entry_id = ?", (entry_id,))
@@ -710,6 +745,8 @@ class SQLStoreBase(SingleBalance, abc.ABC):
 
     def entries(self, *, agreement_id: str | None = None) -> list[JournalEntry]:
         """See :meth:`milestonebill.ledger.Ledger.entries`."""
+        if agreement_id is not None:
+            check_id("agreement_id", agreement_id)
 
         with self._tx(write=False) as cur:
             if agreement_id is None:

@@ -72,6 +72,7 @@ from milestonebill.ids import (
     WorkerId,
 )
 from milestonebill.ledger import Ledger
+from milestonebill.limits import MAX_ID_LENGTH, MAX_KEY_LENGTH
 from milestonebill.money import Money
 
 __all__ = [
@@ -103,9 +104,9 @@ __all__ = [
 
 
 
-def _nonempty(field: str) -> Any:
+def _nonempty(field: str, max_length: int = MAX_ID_LENGTH) -> Any:
     def check(_inst: object, _attr: object, value: object) -> None:
-        check_id(field, value)
+        check_id(field, value, max_length=max_length)
 
     return check
 
@@ -163,7 +164,7 @@ class StoredEvent(_Stored):
     """
 
     agreement_id: AgreementId = attrs.field(validator=_nonempty("agreement_id"))
-    event_id: EventId = attrs.field(validator=_nonempty("event_id"))
+    event_id: EventId = attrs.field(validator=_nonempty("event_id", MAX_KEY_LENGTH))
     version: int = attrs.field(validator=_version)
     type: str = attrs.field(validator=_nonempty("type"))
     effective_at: datetime = attrs.field(converter=utc_datetime)
@@ -223,7 +224,7 @@ class AttemptRecord:
     hands -- alone.
     """
 
-    key: AttemptKey = attrs.field(validator=_nonempty("key"))
+    key: AttemptKey = attrs.field(validator=_nonempty("key", MAX_KEY_LENGTH))
     agreement_id: AgreementId = attrs.field(validator=_nonempty("agreement_id"))
     invoice_id: InvoiceId = attrs.field(validator=_nonempty("invoice_id"))
     attempt: int = attrs.field(validator=_attempt_no)

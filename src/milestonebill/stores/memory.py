@@ -34,6 +34,7 @@ from milestonebill._validate import check_date, check_id, check_int, check_optio
 from milestonebill.clock import Clock
 from milestonebill.errors import DuplicateIdError, LeaseLostError, NotFoundError, ValidationError
 from milestonebill.ledger import Account, DateRange, InMemoryLedger, JournalEntry, SingleBalance
+from milestonebill.limits import MAX_KEY_LENGTH
 from milestonebill.money import Currency, Money
 from milestonebill.stores._common import (
     SYSTEM_CLOCK,
@@ -163,11 +164,13 @@ class InMemoryStore(SingleBalance):
 
     def load(self, agreement_id: AgreementId, *, after_version: int = 0) -> list[StoredEvent]:
         """See :meth:`AgreementStore.load`."""
+        check_id("agreement_id", agreement_id)
         with self._lock:
             return list(self._state.streams.get(agreement_id, ())[after_version:])
 
     def version(self, agreement_id: AgreementId) -> int:
         """See :meth:`AgreementStore.version`."""
+        check_id("agreement_id", agreement_id)
         with self._lock:
             return len(self._state.streams.get(agreement_id, ()))
 
@@ -213,6 +216,7 @@ class InMemoryStore(SingleBalance):
 
     def set_next_due(self, agreement_id: AgreementId, next_due_on: date | None) -> None:
         """See :meth:`AgreementStore.set_next_due`."""
+        check_id("agreement_id", agreement_id)
         check_optional_date("next_due_on", next_due_on)
         with self.transaction():
             self._known(agreement_id)
@@ -220,6 +224,7 @@ class InMemoryStore(SingleBalance):
 
     def next_due(self, agreement_id: AgreementId) -> date | None:
         """See :meth:`AgreementStore.next_due`."""
+        check_id("agreement_id", agreement_id)
         with self._lock:
             self._known(agreement_id)
             return self._state.due.get(agreement_id)
@@ -257,6 +262,9 @@ class InMemoryStore(SingleBalance):
 
     def release(self, worker_id: WorkerId, agreement_ids: Sequence[AgreementId]) -> None:
         """See :meth:`AgreementStore.release`."""
+        check_id("worker_id", worker_id)
+        for a in agreement_ids:
+            check_id("agreement_ids", a)
         with self.transaction():
             for a in agreement_ids:
                 held = self._state.leases.get(a)
@@ -282,6 +290,8 @@ class InMemoryStore(SingleBalance):
         self, worker_id: WorkerId, agreement_id: AgreementId, next_due_on: date | None
     ) -> None:
         """See :meth:`AgreementStore.complete`."""
+        check_id("worker_id", worker_id)
+        check_id("agreement_id", agreement_id)
         check_optional_date("next_due_on", next_due_on)
         now = now_utc(self._clock)
         with self.transaction():
@@ -341,11 +351,13 @@ class InMemoryStore(SingleBalance):
 
     def get_invoice(self, invoice_id: InvoiceId) -> InvoiceRecord | None:
         """See :meth:`AgreementStore.get_invoice`."""
+        check_id("invoice_id", invoice_id)
         with self._lock:
             return self._state.invoices.get(invoice_id)
 
     def invoices(self, firm_id: FirmId) -> list[InvoiceRecord]:
         """See :meth:`AgreementStore.invoices`."""
+        check_id("firm_id", firm_id)
         with self._lock:
             found = [r for r in self._state.invoices.values() if r.firm_id == firm_id]
         return sorted(found, key=lambda r: r.number)
@@ -374,6 +386,7 @@ class InMemoryStore(SingleBalance):
 
     def complete_attempt(self, key: AttemptKey, outcome: Mapping[str, Any] | str) -> AttemptRecord:
         """See :meth:`AgreementStore.complete_attempt`."""
+        check_id("key", key, max_length=MAX_KEY_LENGTH)
         body = canonical_json(outcome, "outcome")
         with self.transaction():
             old = self._state.attempts.get(key)
@@ -389,6 +402,7 @@ class InMemoryStore(SingleBalance):
 
     def get_attempt(self, key: AttemptKey) -> AttemptRecord | None:
         """See :meth:`AgreementStore.get_attempt`."""
+        check_id("key", key, max_length=MAX_KEY_LENGTH)
         with self._lock:
             return self._state.attempts.get(key)
 
@@ -407,7 +421,7 @@ class InMemoryStore(SingleBalance):
         payload: Mapping[str, Any] | str,
     ) -> Notification:
         """See :meth:`AgreementStore.add_notification`."""
-        check_id("key", key)
+        check_id("key", key, max_length=MAX_KEY_LENGTH)
         check_id("kind", kind)
         body = canonical_json(payload)
         with self.transaction():
@@ -431,6 +445,8 @@ class InMemoryStore(SingleBalance):
 
     def ack(self, keys: Sequence[str]) -> None:
         """See :meth:`AgreementStore.ack`."""
+        for k in keys:
+            check_id("keys", k, max_length=MAX_KEY_LENGTH)
         if isinstance(keys, str):
             raise ValidationError("keys", "a sequence of keys, not one string", keys)
         with self.transaction():
@@ -447,11 +463,14 @@ class InMemoryStore(SingleBalance):
 
     def get_entry(self, entry_id: str) -> JournalEntry | None:
         """See :meth:`milestonebill.ledger.Ledger.get_entry`."""
+        check_id("entry_id", entry_id, max_length=MAX_KEY_LENGTH)
         with self._lock:
             return self._state.ledger.get_entry(entry_id)
 
     def entries(self, *, agreement_id: str | None = None) -> list[JournalEntry]:
         """See :meth:`milestonebill.ledger.Ledger.entries`."""
+        if agreement_id is not None:
+            check_id("agreement_id", agreement_id)
         with self._lock:
             return self._state.ledger.entries(agreement_id=agreement_id)
 

@@ -113,8 +113,12 @@ def _project(rng: random.Random, n: int, signed: date, hours: bool) -> tuple[Pro
         tuple[date, str, Any]]]:
     fee = _money(rng, 6_000, 120_000)
     parts = rng.randint(2, 4)
-    deliverables = [Milestone(MilestoneId(f"d{i}"), f"Deliverable {i + 1}",
-                              percent=Decimal(80) / parts) for i in range(parts)]
+    share = Decimal(80) / parts
+    # The last share takes what division rounded off, so the percentages add
+    # up to exactly 100 (the schedule sums them exactly).
+    shares = [share] * (parts - 1) + [Decimal(80) - share * (parts - 1)]
+    deliverables = [Milestone(MilestoneId(f"d{i}"), f"Deliverable {i + 1}", percent=p)
+                    for i, p in enumerate(shares)]
     deposit = Milestone(MilestoneId("deposit"), "Deposit", percent=Decimal(20),
                         trigger=Trigger.ON_SIGNING)
     schedule = BillingSchedule(currency=_USD, fee=fee, milestones=[deposit, *deliverables])

@@ -15,6 +15,7 @@ from decimal import Decimal
 from hypothesis import strategies as st
 
 from milestonebill.gateways.memory import Scripted
+from milestonebill.limits import MAX_AMOUNT_MINOR
 from milestonebill.money import ISO_4217_EXPONENTS, Currency, Money
 from milestonebill.schedule import (
     Interval,
@@ -58,7 +59,8 @@ def exponent_currencies() -> st.SearchStrategy[Currency]:
 
 
 def minor_amounts(*, max_abs: int = 10**15, allow_negative: bool = True) -> st.SearchStrategy[int]:
-    """Integer minor-unit amounts."""
+    """Integer minor-unit amounts (for the integer bulk paths; a ``Money`` holds at most
+    :data:`~milestonebill.limits.MAX_AMOUNT_MINOR`, see :func:`moneys`)."""
     return st.integers(min_value=-max_abs if allow_negative else 0, max_value=max_abs)
 
 
@@ -68,10 +70,16 @@ def moneys(
     max_abs: int = 10**15,
     allow_negative: bool = True,
 ) -> st.SearchStrategy[Money]:
-    """Money values in one currency, or in a drawn currency when none is given."""
+    """Money values in one currency, or in a drawn currency when none is given.
+
+    ``max_abs`` (minor units) is capped at
+    :data:`~milestonebill.limits.MAX_AMOUNT_MINOR`, the largest amount a
+    ``Money`` may hold.
+    """
     cur = st.just(Currency.of(currency)) if currency is not None else currencies()
+    top = min(max_abs, MAX_AMOUNT_MINOR)
     return st.builds(
-        Money.from_minor, minor_amounts(max_abs=max_abs, allow_negative=allow_negative), cur
+        Money.from_minor, minor_amounts(max_abs=top, allow_negative=allow_negative), cur
     )
 
 

@@ -266,6 +266,20 @@ def test_a_preview_of_an_open_ended_agreement_needs_a_horizon(
     assert "(+500.00 USD)" in out
 
 
+@pytest.mark.parametrize(("extra", "says"), [
+    (["--preview", "--by", "ann"], "--by goes with proposing (without --preview)"),
+    (["--as-of", "2026-03-10"], "--as-of goes with --preview"),
+    (["--through", "2026-12-31"], "--through goes with --preview"),
+])
+def test_options_of_the_other_mode_of_amend_are_usage_errors(
+        db: Path, tmp_path: Path, extra: list[str], says: str) -> None:
+    signed(db)
+    code, out, err = run(db, "amend", "p-1", amendment_file(tmp_path), *extra)
+    assert (code, out) == (2, "")
+    assert says in one_line(err)
+    assert json.loads(run(db, "--json", "show", "p-1")[1])["pending_amendments"] == []
+
+
 def test_a_preview_names_the_invoice_a_line_adjusts(db: Path, tmp_path: Path) -> None:
     signed(db)
     assert run(db, "complete", "p-1", "design", "--on", "2026-03-05", "--by", "ann")[0] == 0

@@ -35,7 +35,7 @@ from milestonebill.agreement import (
     propose,
     reject,
 )
-from milestonebill.cli.common import date_arg, id_arg
+from milestonebill.cli.common import UsageError, date_arg, id_arg
 from milestonebill.cli.failures import EXIT_OK
 from milestonebill.cli.files import read_format_file
 from milestonebill.cli.output import emit_json, money_text
@@ -98,7 +98,19 @@ def _status_text(r: AmendmentRecord) -> str:
     return f"{r.status.value}{by}"
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """Options of one mode given in the other are refused, not ignored."""
+    wrong = [("--by", args.by)] if args.preview else [("--as-of", args.as_of),
+                                                      ("--through", args.through)]
+    for name, value in wrong:
+        if value is not None:
+            mode = "proposing (without --preview)" if name == "--by" else "--preview"
+            raise UsageError(name, f"given only with {mode}", str(value),
+                             f"{name} goes with {mode}")
+
+
 def _amend(args: argparse.Namespace, out: TextIO) -> int:
+    _check_options(args)
     amendment = read_format_file("amendment", args.file)
     assert isinstance(amendment, Amendment)
     if args.preview:

@@ -350,9 +350,11 @@ def test_quiet_and_json_runs_draw_no_bar(db: str, monkeypatch: pytest.MonkeyPatc
 # ------------------------------------------------------------------ registries
 
 
-def test_every_books_report_is_registered() -> None:
-    assert sorted(REPORTS) == ["contract-balances", "remaining-obligations", "revenue-schedule",
-                               "rollforward"]
+def test_every_report_of_the_library_is_registered() -> None:
+    assert sorted(REPORTS) == [
+        "aging", "billing-revenue", "cash-forecast", "contract-balances", "expected-receipts",
+        "leakage", "mrr", "mrr-movements", "nrr", "receivables", "remaining-obligations",
+        "revenue-schedule", "rollforward", "statement"]
 
 
 def test_a_report_is_added_with_one_entry(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -368,8 +370,10 @@ def test_a_report_is_added_with_one_entry(db: str, monkeypatch: pytest.MonkeyPat
 def test_every_report_runs_on_a_store(db: str) -> None:
     for name, spec in REPORTS.items():
         argv = ["--db", db, "--json", "report", name, "--as-of", "2026-06-30"]
-        if spec.needs_period:
+        if spec.needs_period or name == "mrr-movements":
             argv += ["--period", "2026"]
+        if name == "statement":
+            argv += ["--client", "Acme"]
         code, out, err = run(*argv)
         assert (code, err) == (0, "")
         assert json.loads(out)["title"]

@@ -13,9 +13,17 @@ output stream to an exit status).  Each lives in its own module:
 
 * ``init``, ``complete``, ``progress``, ``agreements``, ``show``
   (:mod:`milestonebill.cli.operations`);
+* ``propose``, ``proposal send|view|decline|withdraw|show``, ``proposals``
+  (:mod:`milestonebill.cli.proposing`) and ``sign``
+  (:mod:`milestonebill.cli.signing`);
+* ``amend [--preview]``, ``approve``, ``reject``
+  (:mod:`milestonebill.cli.amending`);
 * ``run``, ``recognise``, ``reconcile`` (:mod:`milestonebill.cli.billing`);
-* ``report`` (:mod:`milestonebill.cli.reports`, a registry of reports);
+* ``report`` (:mod:`milestonebill.cli.reports`, a registry of reports;
+  the firm's reports in :mod:`milestonebill.cli.firm_reports`);
 * ``export`` (:mod:`milestonebill.cli.exports`, a registry of formats);
+* ``import`` (:mod:`milestonebill.cli.importing`, the spreadsheet import)
+  and ``schema`` (:mod:`milestonebill.cli.schemas`);
 * ``schedule`` (:mod:`milestonebill.cli.schedule`) and ``demo``
   (:mod:`milestonebill.cli.demo`), which read the engagement file of
   :mod:`milestonebill.cli.engagement` (whose :class:`Engagement`,
@@ -37,7 +45,19 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import NoReturn, TextIO
 
-from milestonebill.cli import billing, demo, exports, operations, reports, schedule
+from milestonebill.cli import (
+    amending,
+    billing,
+    demo,
+    exports,
+    importing,
+    operations,
+    proposing,
+    reports,
+    schedule,
+    schemas,
+    signing,
+)
 from milestonebill.cli.common import Handler, Registrar, UsageError
 from milestonebill.cli.config import add_global_options
 from milestonebill.cli.engagement import EXAMPLE_ENGAGEMENT, Engagement, load_engagement
@@ -57,15 +77,24 @@ __all__ = [
 #: The subcommands, in help order; add a new one by appending its registrar.
 COMMANDS: tuple[Registrar, ...] = (
     operations.register_init,
+    proposing.register_propose,
+    proposing.register_proposal,
+    proposing.register_proposals,
+    signing.register_sign,
     operations.register_complete,
     operations.register_progress,
+    amending.register_amend,
+    amending.register_approve,
+    amending.register_reject,
     billing.register_run,
     billing.register_recognise,
     billing.register_reconcile,
     reports.register,
     exports.register,
+    importing.register,
     operations.register_agreements,
     operations.register_show,
+    schemas.register,
     schedule.register,
     demo.register,
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Final, TextIO
@@ -31,6 +31,7 @@ __all__ = [
     "Registrar",
     "UsageError",
     "date_arg",
+    "datetime_arg",
     "decimal_arg",
     "error_text",
     "id_arg",
@@ -66,6 +67,26 @@ def date_arg(text: str) -> date:
         raise argparse.ArgumentTypeError(
             f"must be a date from {FIRST_DATE} to {LAST_DATE} (got {text!r})")
     return value
+
+
+def datetime_arg(text: str) -> datetime:
+    """An argparse ``type`` for a moment with its zone, such as ``2025-01-15T09:30:00Z``
+    or ``2025-01-15T10:30+01:00``; the value is in UTC.
+
+    >>> datetime_arg("2025-01-15T10:30+01:00").isoformat()
+    '2025-01-15T09:30:00+00:00'
+    """
+    expected = "an ISO date and time with its zone such as 2025-01-15T09:30:00Z"
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {expected} (got {text!r})") from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise argparse.ArgumentTypeError(f"must be {expected} (got {text!r})")
+    if not FIRST_DATE <= value.date() <= LAST_DATE:
+        raise argparse.ArgumentTypeError(
+            f"must be a time from {FIRST_DATE} to {LAST_DATE} (got {text!r})")
+    return value.astimezone(UTC)
 
 
 def id_arg(text: str) -> str:

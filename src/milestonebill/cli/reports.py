@@ -2,33 +2,43 @@
 read from the store.
 
 Every report is one entry of :data:`REPORTS`: a name, a function from a
-:class:`ReportRequest` to a :class:`~milestonebill.reports.Table`, and
-whether it needs a period.  Adding a report to the command is adding one
-entry.  ``--format`` chooses ``table`` (text for people; the default),
-``json`` (``Table.to_records()``; the default with ``--json``) or ``csv``
-(``Table.to_csv()``).
+:class:`ReportRequest` to a :class:`~milestonebill.reports.Table`, whether it
+needs a period and which report options it takes (``--periods``,
+``--cadence``, ``--history``, ``--months``, ``--client``, ``--currency``;
+see :mod:`milestonebill.cli.firm_reports`).  Adding a report to the command
+is adding one entry.  ``--format`` chooses ``table`` (text for people; the
+default), ``json`` (``Table.to_records()``; the default with ``--json``) or
+``csv`` (``Table.to_csv()``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final, Protocol, TextIO
-
-import attrs
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any, Final, TextIO
 
 from milestonebill.agreement import Agreement
-from milestonebill.cli.common import date_arg
+from milestonebill.cli import firm_reports as firm
+from milestonebill.cli.common import UsageError, date_arg
 from milestonebill.cli.failures import EXIT_OK
-from milestonebill.cli.output import text_table
+from milestonebill.cli.reporting import (
+    FORMATS,
+    OPTIONS,
+    Books,
+    Report,
+    ReportRequest,
+    count_arg,
+    render,
+)
 from milestonebill.cli.session import Session, open_session
 from milestonebill.cli.spans import add_span_options, span_of
 from milestonebill.ledger import JournalEntry
 from milestonebill.periods import Period
 from milestonebill.recognition import Granularity, buckets
 from milestonebill.reports import (
+    Cadence,
     Table,
     contract_positions,
     remaining_obligations,
@@ -49,39 +59,6 @@ __all__ = [
     "revenue_schedule_report",
     "rollforward_report",
 ]
-
-#: The output formats of ``report``.
-FORMATS: Final = ("table", "json", "csv")
-
-
-class Books(Protocol):
-    """What a report reads: every agreement and every journal entry of the store."""
-
-    def agreements(self) -> Sequence[Agreement]:
-        """Every agreement, folded from its events, in id order."""
-        ...
-
-    def entries(self) -> Sequence[JournalEntry]:
-        """Every journal entry posted."""
-        ...
-
-
-@attrs.frozen
-class ReportRequest:
-    """What a report is asked: the books, the day, and the period (when it needs one)."""
-
-    books: Books
-    as_of: date
-    span: Period | None = None
-
-
-@attrs.frozen
-class Report:
-    """A report the command can print: ``make`` builds its table."""
-
-    make: Callable[[ReportRequest], Table[Any]]
-    help: str
-    needs_period: bool = False
 
 
 def _span(req: ReportRequest) -> Period:
@@ -122,6 +99,8 @@ def rollforward_report(req: ReportRequest) -> Table[Any]:
                   for row in rollforward(entries, months, currency=code)])
 
 
+_FORECAST: Final = ("periods", "cadence", "history")
+
 #: Every report the command knows, by name.
 REPORTS: Final[Mapping[str, Report]] = {
     "contract-balances": Report(contract_balances_report,
@@ -134,6 +113,30 @@ REPORTS: Final[Mapping[str, Report]] = {
     "rollforward": Report(rollforward_report,
                           "deferred revenue roll-forward per month of the period",
                           needs_period=True),
+    "cash-forecast": Report(firm.cash_forecast_report,
+                            "cash collected, then expected, per week or month after --as-of",
+                            options=_FORECAST),
+    "billing-revenue": Report(firm.billing_revenue_report,
+                              "billing and revenue side by side per week or month",
+                              options=_FORECAST),
+    "expected-receipts": Report(firm.expected_receipts_report,
+                                "each receipt the cash forecast expects, with its basis",
+                                options=("periods", "cadence")),
+    "receivables": Report(firm.receivables_report,
+                          "every invoice with a balance at --as-of", options=("client",)),
+    "aging": Report(firm.aging_report, "open invoices per client and aging bucket",
+                    options=("client",)),
+    "statement": Report(firm.statement_report,
+                        "one client's statement over the period (--client)",
+                        needs_period=True, options=("client", "currency")),
+    "leakage": Report(firm.leakage_report,
+                      "what was due by --as-of and not billed or collected"),
+    "mrr": Report(firm.mrr_report, "recurring charges in force at --as-of: MRR and ARR"),
+    "mrr-movements": Report(firm.mrr_movements_report,
+                            "MRR new, expansion, contraction, churn over the period "
+                            "(or --months)", options=("months",)),
+    "nrr": Report(firm.nrr_report, "net revenue retention over the period",
+                  needs_period=True),
 }
 
 
@@ -156,36 +159,58 @@ class _StoreBooks:
         return self._entries
 
 
-def render(table: Table[Any], fmt: str) -> str:
-    """``table`` as ``table`` text, ``json`` or ``csv``."""
-    if fmt == "csv":
-        return table.to_csv()
-    if fmt == "json":
-        return json.dumps({"title": table.title, "rows": table.to_records()}, indent=2,
-                          ensure_ascii=False) + "\n"
-    if not table.rows:
-        return f"{table.title}: no rows\n"
-    columns = table.columns()
-    rows = [[getattr(r, c) for c in columns] for r in table.rows]
-    return f"{table.title}\n{text_table(columns, rows)}\n"
+def _options(args: argparse.Namespace, name: str, spec: Report) -> dict[str, Any]:
+    """The report options given, each checked to be one the report takes."""
+    given = {o: getattr(args, o) for o in OPTIONS if getattr(args, o) is not None}
+    for option, value in given.items():
+        if option not in spec.options:
+            takes = ", ".join(f"--{o}" for o in sorted(spec.options)) or "none"
+            raise UsageError(f"--{option}", f"an option of report {name} (it takes: {takes})",
+                             str(getattr(value, "value", value)),
+                             f"report {name} does not take --{option} (it takes: {takes})")
+    if "cadence" in given:
+        given["cadence"] = Cadence(given["cadence"])
+    return given
 
 
 def _report(args: argparse.Namespace, out: TextIO) -> int:
     spec = REPORTS[args.name]
+    options = _options(args, args.name, spec)
     span = span_of(args, required=spec.needs_period)
     as_of = args.as_of or datetime.now(UTC).date()
     if span is not None and args.as_of is None:
         as_of = min(as_of, span.end - timedelta(days=1))
     fmt = args.format or ("json" if args.json else "table")
     with open_session(args) as s:
-        table = spec.make(ReportRequest(_StoreBooks(s), as_of, span))
+        table = spec.make(ReportRequest(_StoreBooks(s), as_of, span, **options))
     out.write(render(table, fmt))
     return EXIT_OK
 
 
+def _add_report_options(p: Any) -> None:
+    g = p.add_argument_group("report options (each report takes some; see NAME above)")
+    g.add_argument("--periods", type=count_arg, metavar="N",
+                   help=f"forecasts: how many weeks or months after --as-of (default "
+                   f"{firm.DEFAULT_PERIODS})")
+    g.add_argument("--cadence", choices=[c.value for c in Cadence],
+                   help="forecasts: week or month (default month)")
+    g.add_argument("--history", type=partial(count_arg, at_least=0), metavar="N",
+                   help="forecasts: how many periods before the first one (default 0)")
+    g.add_argument("--months", type=count_arg, metavar="N",
+                   help="mrr-movements: month by month over the N months ending with the "
+                   "month of --as-of (instead of a period)")
+    g.add_argument("--client", metavar="NAME",
+                   help="statement (required), receivables, aging: the client, as named on "
+                   "the proposals")
+    g.add_argument("--currency", metavar="CODE",
+                   help="statement: the currency, for a client billed in several")
+
+
 def register(sub: Any) -> None:
     """Add ``report`` to ``sub`` (an argparse subparsers object)."""
-    names = "; ".join(f"{name}: {r.help}" for name, r in REPORTS.items())
+    names = "; ".join(
+        f"{name}: {r.help}" + (f" [{', '.join('--' + o for o in sorted(r.options))}]"
+                               if r.options else "") for name, r in REPORTS.items())
     p = sub.add_parser(
         "report", help="print a report from the books",
         description=f"Print one report read from the store. Reports: {names}.")
@@ -197,4 +222,5 @@ def register(sub: Any) -> None:
     add_span_options(p, what="the period the report covers")
     p.add_argument("--format", choices=FORMATS, default=None,
                    help="table (default), json (default with --json) or csv")
+    _add_report_options(p)
     p.set_defaults(handler=_report)

@@ -25,7 +25,7 @@ import json
 import sys
 import tomllib
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from milestonebill import formats
 from milestonebill.agreement import Agreement, Amendment, Proposal
@@ -70,7 +70,10 @@ def _json(text: str, where: str, field: str) -> object:
     raise ValidationError(field, "a JSON document", where, f"{field} {where}: {why}")
 
 
-def read_format_file(name: str, path: str, *, field: str = "FILE"
+FileFormat = Literal["proposal", "agreement", "amendment", "engagement"]
+
+
+def read_format_file(name: FileFormat, path: str, *, field: str = "FILE"
                      ) -> Proposal | Agreement | Amendment | Engagement:
     """The value of format ``name`` that the file ``path`` holds (see the module docs).
 
@@ -91,5 +94,9 @@ def read_format_file(name: str, path: str, *, field: str = "FILE"
         except tomllib.TOMLDecodeError as exc:
             raise ValidationError(field, "a TOML document", where,
                                   f"{field} {where}: not valid TOML ({exc})") from None
-        return formats.read_toml(name, text)
-    return formats.read(name, _json(text, where, field))
+        value = formats.read_toml(name, text)
+    else:
+        value = formats.read(name, _json(text, where, field))
+    if not isinstance(value, Proposal | Agreement | Amendment | Engagement):
+        raise TypeError(f"format {name!r} is not a file format")  # pragma: no cover
+    return value

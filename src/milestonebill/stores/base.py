@@ -336,7 +336,7 @@ def check_source(value: object) -> str:
     return value
 
 
-def _source(_inst: object, _attr: object, value: object) -> None:
+def _source(_inst: object, _attr: object, value: str) -> None:
     check_source(value)
 
 

@@ -264,8 +264,9 @@ class Receipt:
 
     @property
     def events(self) -> tuple[Event, ...]:
-        """Every agreement event recorded, in order."""
-        return tuple(e for r in self.results for e in r.events)
+        """Every agreement event recorded, by agreement, in the order recorded."""
+        pairs = [(r.agreement_id or "", e) for r in self.results for e in r.events]
+        return tuple(e for _, e in sorted(pairs, key=lambda p: (p[0], p[1].version)))
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form."""

@@ -177,13 +177,14 @@ def _entry(e: Fields, sheet: str, on: Any, person: str) -> TimeLogged:
     keys = tuple(k for k in (work, client) if k is not None)
     if not keys:
         raise WebhookPayloadError(e.name("WorkItemKey"), "present (or ClientKey)", None)
-    hours = hours_from_minutes(e.whole("Minutes", at_most=60 * 24 * 366))
+    entry, minutes = e.req_id("TimeEntryKey"), e.whole("Minutes", at_most=60 * 24 * 366)
+    rate, task = e.number("HourlyRate", required=False), e.text("TaskTypeName")[:200]
     try:
-        return TimeLogged(SOURCE, e.req_id("TimeEntryKey"), keys, on, person, hours,
-                          e.number("HourlyRate", required=False),
-                          description=e.text("TaskTypeName")[:200] or f"timesheet {sheet}")
+        return TimeLogged(SOURCE, entry, keys, on, person, hours_from_minutes(minutes), rate,
+                          description=task or f"timesheet {sheet}")
     except ValidationError as exc:
-        raise WebhookPayloadError(e.name(exc.field), exc.expected, exc.value) from None
+        field = {"rate": "HourlyRate", "hours": "Minutes"}.get(exc.field, exc.field)
+        raise WebhookPayloadError(e.name(field), exc.expected, exc.value) from None
 
 
 def timesheet_entries(timesheet: Mapping[str, Any] | bytes, *,

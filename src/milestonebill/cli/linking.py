@@ -163,7 +163,8 @@ def _import_time(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         emit_json(out, {"file": where, "dry_run": args.dry_run, **result.to_json()})
     else:
-        out.write(f"{where}: {result.report()}\n")
+        report = result.report().replace("mapping={header: column}", "--map 'HEADER=COLUMN'")
+        out.write(f"{where}: {report}\n")
     return EXIT_OK if result.ok else EXIT_REFUSED
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +156,7 @@ def test_a_time_export_is_imported_and_a_bad_one_is_422(client: TestClient, svc:
     link(client, source="bigtime", external_id="Acme audit", agreement_id=AGREEMENT)
     csv = b"Date,Person,Hours,Rate,Project\n2026-03-02,Ada,2.5,150,Acme audit\n"
     dry = client.post("/time-entries", content=csv, params={"dry_run": "true"}).json()
-    assert (dry["written"], svc.biller.load(AGREEMENT).progress("work")) == (False, 0)
+    assert (dry["written"], svc.biller.load(AGREEMENT).progress("work")) == (False, Decimal(0))
     done = client.post("/time-entries", content=csv).json()
     assert (done["written"], [r["outcome"] for r in done["results"]]) == (True, ["recorded"])
     bad = client.post("/time-entries", content=csv.replace(b"2.5", b"lots"))

@@ -65,6 +65,7 @@ def test_a_signed_delivery_is_read_as_the_work_item_format() -> None:
 
 @pytest.mark.parametrize("header", [
     "", "v1=abc", "t=1772438400", "t=abc,v1=00", "t=1772438400,v1=00",
+    "t=1772438400,v1=é", "t=١٧٧٢٤٣٨٤٠٠,v1=00", "t=1772438400,v1=\udc80",
 ])
 def test_a_malformed_or_wrong_signature_is_refused(header: str) -> None:
     with pytest.raises(WebhookSignatureError):

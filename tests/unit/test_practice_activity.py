@@ -282,3 +282,19 @@ def test_a_builder_that_raises_leaves_no_agreement_written(w: World[InMemoryGate
     assert hours(w) == 0
     done_ = w.biller.record_together({AGREEMENT: progress})
     assert done_[AGREEMENT].progress("work") == 1
+
+
+def test_work_recorded_before_its_link_moved_is_not_counted_again(
+        w: World[InMemoryGateway]) -> None:
+    record_activity(w.biller, [time("e-1", "2"), done()])
+    w.biller.unlink_work("bigtime", "Acme audit")
+    w.biller.link_work("bigtime", "Acme audit", OTHER_AGREEMENT)
+    w.biller.unlink_work("karbon", "WI-design")
+    w.biller.link_work("karbon", "WI-design", OTHER_AGREEMENT, milestone_id=MilestoneId("advice"))
+    again = record_activity(w.biller, [time("e-1", "2"), done(), time("e-2", "1")])
+    assert [(r.outcome, r.agreement_id) for r in again.results] == [
+        (Outcome.DUPLICATE, AGREEMENT), (Outcome.DUPLICATE, AGREEMENT),
+        (Outcome.RECORDED, OTHER_AGREEMENT)]
+    assert again.results[0].reason == "recorded on agreement 'agr-1' before the link moved"
+    assert (hours(w), hours(w, OTHER_AGREEMENT, "advice")) == (Decimal(2), Decimal(1))
+    assert again.billed == ()

@@ -19,7 +19,8 @@ from milestonebill.agreement import Agreement, Event
 from milestonebill.engine._context import CONCURRENCY_RETRIES, Context
 from milestonebill.engine._hosting import record
 from milestonebill.errors import ConcurrencyError, NotFoundError, ValidationError
-from milestonebill.ids import AgreementId, MilestoneId, ObligationId
+from milestonebill.ids import AgreementId, EventId, MilestoneId, ObligationId
+from milestonebill.limits import MAX_KEY_LENGTH
 from milestonebill.stores.base import WorkLink
 
 __all__ = ["Builder", "WorkLinking", "check_target"]
@@ -84,6 +85,12 @@ class WorkLinking:
             if found is not None:
                 return found
         return None
+
+    def agreement_of_event(self, event_id: str) -> AgreementId | None:
+        """The agreement an event id was recorded on (``None``: none), so a delivery
+        counted on one agreement is not counted again on another after a relink."""
+        return self._ctx.store.agreement_of_event(EventId(check_id("event_id", event_id,
+                                                                   max_length=MAX_KEY_LENGTH)))
 
     def record_together(self, builders: Mapping[AgreementId, Builder]
                         ) -> dict[AgreementId, Agreement]:

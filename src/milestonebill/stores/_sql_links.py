@@ -1,7 +1,9 @@
 """The work-link role of the relational stores, in the same portable SQL (private).
 
 :mod:`milestonebill.stores._sql` holds every other role; this module adds
-the link registry on top so that neither grows past what a reader can hold.
+the link registry on top, with the look-up of an event's agreement the
+receivers of linked work need, so that neither grows past what a reader
+can hold.
 The SQLite and PostgreSQL stores derive from :class:`SQLStore`.
 """
 
@@ -10,9 +12,10 @@ from __future__ import annotations
 from milestonebill._validate import check_id
 from milestonebill.errors import DuplicateIdError
 from milestonebill.ids import MilestoneId, ObligationId
+from milestonebill.limits import MAX_KEY_LENGTH
 from milestonebill.stores._common import check_link, check_link_key
 from milestonebill.stores._sql import Row, SQLStoreBase
-from milestonebill.stores.base import AgreementId, WorkLink
+from milestonebill.stores.base import AgreementId, EventId, WorkLink
 
 _COLS = "source, external_id, agreement_id, milestone_id, obligation_id"
 
@@ -25,6 +28,13 @@ def _link(r: Row) -> WorkLink:
 
 class SQLStore(SQLStoreBase):
     """Every store role, the work links included, in portable SQL."""
+
+    def agreement_of_event(self, event_id: EventId) -> AgreementId | None:
+        """See :meth:`AgreementStore.agreement_of_event`."""
+        check_id("event_id", event_id, max_length=MAX_KEY_LENGTH)
+        with self._tx(write=False) as cur:
+            r = self._one(cur, "SELECT agreement_id FROM events WHERE event_id = ?", (event_id,))
+        return None if r is None else AgreementId(r[0])
 
     def link_work(self, link: WorkLink) -> WorkLink:
         """See :meth:`AgreementStore.link_work`."""

@@ -459,6 +459,14 @@ class EventStreams(Protocol):
         """Every agreement with a stream, sorted."""
         ...
 
+    def agreement_of_event(self, event_id: EventId) -> AgreementId | None:
+        """The agreement whose stream holds ``event_id`` (``None``: no stream does).
+
+        Event ids are unique across agreements; a host that derives them from
+        an outside identity (a delivery, a time entry) finds where it went.
+        """
+        ...
+
 
 @runtime_checkable
 class ProposalStreams(Protocol):

@@ -50,6 +50,7 @@ from milestonebill.stores.base import (
     AgreementId,
     AttemptKey,
     AttemptRecord,
+    EventId,
     FirmId,
     InvoiceId,
     InvoiceRecord,
@@ -182,6 +183,13 @@ class InMemoryStore(SingleBalance):
         """See :meth:`AgreementStore.agreement_ids`."""
         with self._lock:
             return sorted(AgreementId(a) for a in self._state.streams)
+
+    def agreement_of_event(self, event_id: EventId) -> AgreementId | None:
+        """See :meth:`AgreementStore.agreement_of_event`."""
+        check_id("event_id", event_id, max_length=MAX_KEY_LENGTH)
+        with self._lock:
+            found = self._state.events.get(event_id)
+        return None if found is None else found.agreement_id
 
     # ------------------------------------------------------------ proposal streams
 

@@ -9,13 +9,14 @@ fixtures.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
 from milestonebill.clock import Clock, FixedClock
 from milestonebill.errors import DuplicateIdError, ValidationError
 from milestonebill.ids import MilestoneId, ObligationId
-from milestonebill.stores.base import AgreementId, AgreementStore, WorkLink
+from milestonebill.stores.base import AgreementId, AgreementStore, EventId, StoredEvent, WorkLink
 
 __all__ = ["WorkLinksContract"]
 
@@ -135,3 +136,12 @@ class WorkLinksContract:
         assert two.work_link("karbon", "WI-7") == _DESIGN
         two.unlink_work("karbon", "WI-7")
         assert one.work_links() == []
+
+    def test_the_agreement_whose_stream_holds_an_event_is_found(
+        self, store: AgreementStore
+    ) -> None:
+        for aid in (_A1, _A2):
+            store.append(aid, [StoredEvent(aid, EventId(f"pm:karbon:{aid}"), 0, "Signed",
+                                           datetime(2024, 1, 2, tzinfo=UTC), {"n": 1})], 0)
+        assert [store.agreement_of_event(EventId(e)) for e in (
+            "pm:karbon:agr-2", "pm:karbon:agr-1", "pm:karbon:none")] == [_A2, _A1, None]

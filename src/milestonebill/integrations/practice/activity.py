@@ -284,6 +284,12 @@ def time_event_id(source: str, entry_id: str) -> str:
     return f"pm:{check_source(source)}:time:{check_id('entry_id', entry_id)}"
 
 
+def _event_id(act: Activity) -> str:
+    if isinstance(act, TimeLogged):
+        return time_event_id(act.source, act.entry_id)
+    return completion_event_id(act.source, act.delivery_id)
+
+
 # ---------------------------------------------------------------- one agreement
 
 
@@ -423,8 +429,14 @@ def _linked(biller: Biller, activities: Sequence[Activity]
         if link is None:
             unlinked[i] = ActivityResult(act, Outcome.IGNORED, reason=(
                 f"no {act.source} link for " + " or ".join(repr(k) for k in act.keys)))
-        else:
-            groups.setdefault(link.agreement_id, []).append(_Item(i, act, link))
+            continue
+        elsewhere = biller.agreement_of_event(_event_id(act))
+        if elsewhere is not None and elsewhere != link.agreement_id:
+            # The work was linked to another agreement when it was recorded.
+            unlinked[i] = ActivityResult(act, Outcome.DUPLICATE, elsewhere, reason=(
+                f"recorded on agreement {elsewhere!r} before the link moved"))
+            continue
+        groups.setdefault(link.agreement_id, []).append(_Item(i, act, link))
     return groups, unlinked
 
 
@@ -473,7 +485,8 @@ def record_activity(biller: Biller, activities: Sequence[Activity], *,
     ordered = tuple(results[i] for i in range(len(checked)))
     completed = sorted({r.agreement_id for r in ordered if r.agreement_id is not None
                         and isinstance(r.activity, WorkCompleted)
-                        and r.outcome in (Outcome.RECORDED, Outcome.DUPLICATE)})
+                        and r.outcome in (Outcome.RECORDED, Outcome.DUPLICATE)
+                        and r.agreement_id in groups})
     billed = tuple(biller.bill(aid) for aid in completed) if bill else ()
     return Receipt(ordered, billed)
 

@@ -10,6 +10,7 @@ database, the gateway), so each runs in Starlette's thread pool.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -25,16 +26,20 @@ from examples.service.config import Service
 from milestonebill import formats
 from milestonebill.agreement import AgreementSummary
 from milestonebill.engine import StoreBooks
-from milestonebill.errors import NotFoundError
+from milestonebill.errors import NotFoundError, ValidationError
 from milestonebill.ids import AgreementId, AmendmentId, InvoiceId, MilestoneId, ProposalId
 from milestonebill.integrations.practice import (
     SIGNATURE_HEADER,
+    import_time,
+    karbon,
+    keeper,
     parse_work_item,
     record_work_item,
 )
 from milestonebill.problems import http_status, problem_details
 from milestonebill.proposals import ProposalSummary
 from milestonebill.reports import REPORTS, run_report
+from milestonebill.stores.base import WorkLink, parse_json_object
 
 log = logging.getLogger("examples.service")
 
@@ -212,6 +217,58 @@ def practice_webhook(s: Service, call: Call) -> Answer:
     return 200, record_work_item(s.biller, item, s.pm_links).to_json()
 
 
+def karbon_webhook(s: Service, call: Call) -> Answer:
+    if s.karbon_signing_key is None or s.karbon_reader is None:
+        raise NotFoundError("the Karbon webhook is not configured")
+    receipt = karbon.receive_notification(
+        s.biller, call.body, call.headers.get(karbon.SIGNATURE_HEADER, ""),
+        signing_key=s.karbon_signing_key, now=s.clock.now(), fetch_work_item=s.karbon_reader)
+    return 200, receipt.to_json()
+
+
+def keeper_webhook(s: Service, call: Call) -> Answer:
+    if s.keeper_secret is None:
+        raise NotFoundError("the Keeper webhook is not configured")
+    receipt = keeper.receive_delivery(s.biller, call.body,
+                                      call.headers.get(keeper.SIGNATURE_HEADER, ""),
+                                      secret=s.keeper_secret, now=s.clock.now())
+    return 200, receipt.to_json()
+
+
+# ---------------------------------------------------------------- work links and time
+
+
+def list_links(s: Service, call: Call) -> Answer:
+    agreement = call.query.get("agreement_id")
+    links = s.biller.work_links(source=call.query.get("source"),
+                                agreement_id=None if agreement is None else AgreementId(agreement))
+    return 200, {"links": [link.to_json() for link in links]}
+
+
+def add_link(s: Service, call: Call) -> Answer:
+    link = WorkLink.from_json(parse_json_object(call.json, "link"))
+    stored = s.biller.link_work(link.source, link.external_id, link.agreement_id,
+                                milestone_id=link.milestone_id, obligation_id=link.obligation_id)
+    return 201, stored.to_json()
+
+
+def remove_link(s: Service, call: Call) -> Answer:
+    gone = s.biller.unlink_work(call.path["source"], call.path["external_id"])
+    return 200, {"removed": None if gone is None else gone.to_json()}
+
+
+def time_entries(s: Service, call: Call) -> Answer:
+    try:
+        text = call.body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError("body", "a UTF-8 CSV export", "[bytes]") from None
+    result = import_time(s.biller, io.StringIO(text),
+                         source_name=call.query.get("source", "bigtime"),
+                         date_format=call.query.get("date_format"),
+                         dry_run=call.query.get("dry_run", "false") == "true")
+    return (200 if result.ok else 422), result.to_json()
+
+
 def no_endpoint(s: Service, call: Call) -> Answer:
     raise NotFoundError(f"no endpoint {call.method} /{call.path['rest']}")
 
@@ -265,6 +322,12 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/schemas/{name}", schema),
     ("POST", "/webhooks/gateway", gateway_webhook),
     ("POST", "/webhooks/practice", practice_webhook),
+    ("POST", "/webhooks/karbon", karbon_webhook),
+    ("POST", "/webhooks/keeper", keeper_webhook),
+    ("GET", "/links", list_links),
+    ("POST", "/links", add_link),
+    ("DELETE", "/links/{source}/{external_id:path}", remove_link),
+    ("POST", "/time-entries", time_entries),
 )
 
 

@@ -17,6 +17,7 @@ from milestonebill.errors import (
 from milestonebill.gateways.memory import InMemoryGateway
 from milestonebill.ids import AgreementId, MilestoneId
 from milestonebill.integrations.practice import (
+    GENERIC_SOURCE,
     WorkItemLink,
     WorkItemLinks,
     WorkItemOutcome,
@@ -64,6 +65,7 @@ def test_a_signed_delivery_is_read_as_the_work_item_format() -> None:
 
 @pytest.mark.parametrize("header", [
     "", "v1=abc", "t=1772438400", "t=abc,v1=00", "t=1772438400,v1=00",
+    "t=1772438400,v1=é", "t=١٧٧٢٤٣٨٤٠٠,v1=00", "t=1772438400,v1=\udc80",
 ])
 def test_a_malformed_or_wrong_signature_is_refused(header: str) -> None:
     with pytest.raises(WebhookSignatureError):
@@ -156,3 +158,24 @@ def test_a_milestone_completed_another_way_is_acknowledged_and_left(
     assert (result.outcome, result.billed) == (WorkItemOutcome.ALREADY_COMPLETED, None)
     assert w.load() == before
     assert result.to_json()["outcome"] == "already_completed"
+
+
+def test_a_work_item_may_be_linked_in_the_store_under_generic(
+        w: World[InMemoryGateway]) -> None:
+    w.biller.link_work(GENERIC_SOURCE, "TASK-7", AgreementId("agr-1"),
+                       milestone_id=MilestoneId("design"))
+    result = record_work_item(w.biller, item())
+    assert (result.outcome, result.milestone_id) == (WorkItemOutcome.RECORDED, "design")
+
+
+def test_the_links_file_wins_over_the_store(w: World[InMemoryGateway]) -> None:
+    w.biller.link_work(GENERIC_SOURCE, "TASK-7", AgreementId("agr-1"),
+                       milestone_id=MilestoneId("build"))
+    assert record_work_item(w.biller, item(), LINKS).milestone_id == "design"
+
+
+def test_a_stored_link_to_no_milestone_does_not_complete_anything(
+        w: World[InMemoryGateway]) -> None:
+    w.biller.link_work(GENERIC_SOURCE, "TASK-7", AgreementId("agr-1"))
+    with pytest.raises(NotFoundError, match="TASK-7"):
+        record_work_item(w.biller, item())

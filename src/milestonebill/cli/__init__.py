@@ -24,6 +24,9 @@ output stream to an exit status).  Each lives in its own module:
 * ``export`` (:mod:`milestonebill.cli.exports`, a registry of formats);
 * ``import`` (:mod:`milestonebill.cli.importing`, the spreadsheet import)
   and ``schema`` (:mod:`milestonebill.cli.schemas`);
+* ``links add|remove|list|import`` and ``import-time``
+  (:mod:`milestonebill.cli.linking`: practice-management work items linked
+  to agreements, and a PSA's time export);
 * ``schedule`` (:mod:`milestonebill.cli.schedule`) and ``demo``
   (:mod:`milestonebill.cli.demo`), which read the engagement file of
   :mod:`milestonebill.cli.engagement` (whose :class:`Engagement`,
@@ -51,6 +54,7 @@ from milestonebill.cli import (
     demo,
     exports,
     importing,
+    linking,
     operations,
     proposing,
     reports,
@@ -92,6 +96,8 @@ COMMANDS: tuple[Registrar, ...] = (
     reports.register,
     exports.register,
     importing.register,
+    linking.register_links,
+    linking.register_import_time,
     operations.register_agreements,
     operations.register_show,
     schemas.register,

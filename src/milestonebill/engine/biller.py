@@ -63,6 +63,7 @@ from milestonebill.documents import (
 from milestonebill.engine import _charging, _hosting, _isolation, _issuing, _proposing, _refunding
 from milestonebill.engine._context import Context, Settings, end_of, stored
 from milestonebill.engine._hosting import HostCommands
+from milestonebill.engine._linking import WorkLinking
 from milestonebill.engine._recognising import recognise_one
 from milestonebill.engine.results import (
     BillingProblem,
@@ -151,7 +152,7 @@ def _check_settings(s: Settings, clock: object) -> None:
     raise_all(problems)
 
 
-class Biller(HostCommands):
+class Biller(HostCommands, WorkLinking):
     """Bills agreements exactly once through a store, a gateway and a clock.
 
     ``store`` is a :class:`~milestonebill.stores.base.BillingStore` (it is

@@ -6,7 +6,9 @@ never imports them.
 * :mod:`milestonebill.integrations.spreadsheet` -- existing agreements
   imported from a spreadsheet export (CSV): every row checked first, every
   problem reported with its row and column;
-* :mod:`milestonebill.integrations.practice` -- a practice-management tool's
-  signed "work item completed" webhook completes the milestone it delivers,
-  once however often it is delivered.
+* :mod:`milestonebill.integrations.practice` -- practice-management tools:
+  work items linked in the store to what they deliver, Karbon's and
+  Keeper's deliveries and a generic signed webhook completing milestones
+  and reporting hours to date, once however often they come, and a PSA's
+  time export imported as progress.
 """

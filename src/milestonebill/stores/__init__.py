@@ -1,4 +1,5 @@
-"""Where agreements, proposals, invoices, attempts, notifications and the ledger live.
+"""Where agreements, proposals, invoices, attempts, notifications, work links and the
+ledger live.
 
 ``InMemoryStore`` (tests, notebooks), ``SQLiteStore`` (the embedded default)
 and ``PostgresStore`` (many worker processes; needs the ``postgres`` extra and
@@ -19,6 +20,7 @@ from milestonebill.stores.base import (
     FirmId,
     InvoiceId,
     InvoiceRecord,
+    LinkTarget,
     Notification,
     Outbox,
     ParkedAgreement,
@@ -28,6 +30,8 @@ from milestonebill.stores.base import (
     StoredProposalEvent,
     UnitOfWork,
     WorkerId,
+    WorkLink,
+    WorkLinks,
     WorkQueue,
 )
 from milestonebill.stores.memory import InMemoryStore
@@ -47,6 +51,7 @@ __all__ = [
     "InMemoryStore",
     "InvoiceId",
     "InvoiceRecord",
+    "LinkTarget",
     "Notification",
     "Outbox",
     "ParkedAgreement",
@@ -56,6 +61,8 @@ __all__ = [
     "StoredEvent",
     "StoredProposalEvent",
     "UnitOfWork",
+    "WorkLink",
+    "WorkLinks",
     "WorkQueue",
     "WorkerId",
 ]

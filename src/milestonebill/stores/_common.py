@@ -12,7 +12,7 @@ from milestonebill._validate import check_id, check_int, check_seconds, utc_date
 from milestonebill.clock import Clock, SystemClock
 from milestonebill.errors import ConcurrencyError, DuplicateIdError, ValidationError
 from milestonebill.ledger import JournalEntry
-from milestonebill.stores.base import StoredEvent, StoredProposalEvent
+from milestonebill.stores.base import StoredEvent, StoredProposalEvent, WorkLink, check_source
 
 #: A stored event of either kind of stream.
 Stored = TypeVar("Stored", StoredEvent, StoredProposalEvent)
@@ -91,3 +91,15 @@ def plan_append(
             raise ValidationError(f"events[{e.event_id!r}].version", f"0 or {n}", e.version)
         out.append(attrs.evolve(e, version=n))
     return out
+
+
+def check_link(link: object) -> WorkLink:
+    """Validate a work-link argument."""
+    if not isinstance(link, WorkLink):
+        raise ValidationError("link", "a WorkLink", link)
+    return link
+
+
+def check_link_key(source: object, external_id: object) -> tuple[str, str]:
+    """``(source, external_id)`` once both are valid."""
+    return check_source(source), check_id("external_id", external_id)

@@ -27,6 +27,11 @@ port is the intersection of small role protocols, one per job:
   calling the gateway, complete it after; :meth:`~AgreementStore.unfinished_attempts`
   lists what a crash left behind, each stamped with ``recorded_at``.
 * **outbox** (:class:`Outbox`) -- notifications for the host, delivered at least once.
+* **work links** (:class:`WorkLinks`) -- which agreement, milestone or
+  obligation an external work item or project (a practice-management tool's
+  id, by source) delivers: :meth:`~AgreementStore.link_work`,
+  :meth:`~AgreementStore.unlink_work`, :meth:`~AgreementStore.work_link`,
+  :meth:`~AgreementStore.work_links`.
 * **ledger** -- every shipped store is also a :class:`~milestonebill.ledger.Ledger`.
 
 Units of work (:class:`UnitOfWork`)
@@ -52,6 +57,8 @@ call a payment gateway inside one.
 
 from __future__ import annotations
 
+import enum
+import re
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
@@ -68,6 +75,8 @@ from milestonebill.ids import (
     EventId,
     FirmId,
     InvoiceId,
+    MilestoneId,
+    ObligationId,
     ProposalId,
     WorkerId,
 )
@@ -88,6 +97,7 @@ __all__ = [
     "FirmId",
     "InvoiceId",
     "InvoiceRecord",
+    "LinkTarget",
     "Notification",
     "Outbox",
     "ParkedAgreement",
@@ -96,9 +106,12 @@ __all__ = [
     "StoredEvent",
     "StoredProposalEvent",
     "UnitOfWork",
+    "WorkLink",
+    "WorkLinks",
     "WorkQueue",
     "WorkerId",
     "canonical_json",
+    "check_source",
     "parse_json_object",
 ]
 
@@ -309,6 +322,101 @@ class ParkedAgreement:
     parked_at: datetime = attrs.field(converter=_parked_at)
 
 
+#: How a source of work links is named: lower case, as in ``karbon`` or ``bigtime``.
+_SOURCE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+
+
+def check_source(value: object) -> str:
+    """``value`` if it names a source of work links (``karbon``, ``bigtime``...):
+    lower-case letters, digits, ``-`` and ``_``, starting with a letter."""
+    if not isinstance(value, str) or _SOURCE.fullmatch(value) is None:
+        raise ValidationError("source", "a source name of lower-case letters, digits, '-' "
+                              "and '_', starting with a letter, at most 64 characters "
+                              "(such as 'karbon')", value)
+    return value
+
+
+def _source(_inst: object, _attr: object, value: str) -> None:
+    check_source(value)
+
+
+def _optional_id(field: str) -> Any:
+    def check(_inst: object, _attr: object, value: object) -> None:
+        if value is not None:
+            check_id(field, value)
+
+    return check
+
+
+class LinkTarget(enum.Enum):
+    """What a :class:`WorkLink` points at."""
+
+    AGREEMENT = "agreement"
+    MILESTONE = "milestone"
+    OBLIGATION = "obligation"
+
+
+@attrs.frozen
+class WorkLink:
+    """An external work item or project, by its ``source`` (the tool: ``karbon``,
+    ``keeper``, ``bigtime``...) and ``external_id`` (the tool's id), and what
+    it delivers: a milestone or an obligation of an agreement, or the
+    agreement as a whole (a project).  At most one of ``milestone_id`` and
+    ``obligation_id`` is set.
+
+    >>> link = WorkLink("karbon", "4ngPvWJ9Kd8r", AgreementId("agr-1"),
+    ...                 milestone_id=MilestoneId("design"))
+    >>> link.target, WorkLink.from_json(link.to_json()) == link
+    (<LinkTarget.MILESTONE: 'milestone'>, True)
+    """
+
+    source: str = attrs.field(validator=_source)
+    external_id: str = attrs.field(validator=_nonempty("external_id"))
+    agreement_id: AgreementId = attrs.field(validator=_nonempty("agreement_id"))
+    milestone_id: MilestoneId | None = attrs.field(default=None,
+                                                   validator=_optional_id("milestone_id"))
+    obligation_id: ObligationId | None = attrs.field(default=None,
+                                                     validator=_optional_id("obligation_id"))
+
+    def __attrs_post_init__(self) -> None:
+        if self.milestone_id is not None and self.obligation_id is not None:
+            raise ValidationError("obligation_id", "unset when milestone_id is set (a link "
+                                  "points at one milestone, one obligation or the agreement)",
+                                  self.obligation_id)
+
+    @property
+    def target(self) -> LinkTarget:
+        """Whether the link points at a milestone, an obligation or the whole agreement."""
+        if self.milestone_id is not None:
+            return LinkTarget.MILESTONE
+        if self.obligation_id is not None:
+            return LinkTarget.OBLIGATION
+        return LinkTarget.AGREEMENT
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (unset targets as ``null``)."""
+        return {"source": self.source, "external_id": self.external_id,
+                "agreement_id": self.agreement_id, "milestone_id": self.milestone_id,
+                "obligation_id": self.obligation_id}
+
+    @classmethod
+    def from_json(cls, data: object) -> WorkLink:
+        """A link from its JSON form (``milestone_id`` and ``obligation_id`` optional)."""
+        known = {"source", "external_id", "agreement_id", "milestone_id", "obligation_id"}
+        if not isinstance(data, Mapping):
+            raise ValidationError("link", "an object with source, external_id and "
+                                  "agreement_id", data)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValidationError(f"link.{unknown[0]}", "one of " + ", ".join(sorted(known)),
+                                  unknown[0])
+        for name in ("source", "external_id", "agreement_id"):
+            if name not in data:
+                raise ValidationError(name, "present", None)
+        return cls(data["source"], data["external_id"], data["agreement_id"],
+                   data.get("milestone_id"), data.get("obligation_id"))
+
+
 @runtime_checkable
 class UnitOfWork(Protocol):
     """Role: one transaction around several calls (see the module docstring)."""
@@ -349,6 +457,14 @@ class EventStreams(Protocol):
 
     def agreement_ids(self) -> list[AgreementId]:
         """Every agreement with a stream, sorted."""
+        ...
+
+    def agreement_of_event(self, event_id: EventId) -> AgreementId | None:
+        """The agreement whose stream holds ``event_id`` (``None``: no stream does).
+
+        Event ids are unique across agreements; a host that derives them from
+        an outside identity (a delivery, a time entry) finds where it went.
+        """
         ...
 
 
@@ -533,13 +649,44 @@ class Outbox(Protocol):
 
 
 @runtime_checkable
+class WorkLinks(Protocol):
+    """Role: which agreement, milestone or obligation each external work item delivers.
+
+    A link is keyed by ``(source, external_id)``: one link per work item
+    of a tool.  Storing the same link again is a no-op; another link under
+    a stored key raises :class:`~milestonebill.errors.DuplicateIdError`
+    (unlink first).  The store does not read agreements: the Biller checks
+    that a link points at something that exists
+    (:meth:`~milestonebill.engine.Biller.link_work`).
+    """
+
+    def link_work(self, link: WorkLink) -> WorkLink:
+        """Store ``link``; return the stored link (the same link again: the stored one)."""
+        ...
+
+    def unlink_work(self, source: str, external_id: str) -> WorkLink | None:
+        """Remove the link of a work item; return it (``None`` if there was none)."""
+        ...
+
+    def work_link(self, source: str, external_id: str) -> WorkLink | None:
+        """The link of a work item, if any."""
+        ...
+
+    def work_links(self, *, source: str | None = None,
+                   agreement_id: AgreementId | None = None) -> list[WorkLink]:
+        """Every link (of one source, to one agreement), by source then external id."""
+        ...
+
+
+@runtime_checkable
 class AgreementStore(UnitOfWork, EventStreams, ProposalStreams, WorkQueue, DocumentNumbers,
-                     AttemptJournal, Outbox, Protocol):
-    """Port: where agreements, proposals, document numbers, attempts and notifications live.
+                     AttemptJournal, Outbox, WorkLinks, Protocol):
+    """Port: where agreements, proposals, document numbers, attempts, notifications
+    and work links live.
 
     The intersection of the roles :class:`UnitOfWork`, :class:`EventStreams`,
     :class:`ProposalStreams`, :class:`WorkQueue`, :class:`DocumentNumbers`,
-    :class:`AttemptJournal` and :class:`Outbox`; code that needs one role
+    :class:`AttemptJournal`, :class:`Outbox` and :class:`WorkLinks`; code that needs one role
     can ask for that role alone.
     See the module docstring for the semantics; the public contract suite
     :mod:`milestonebill.testing.store_contract` pins them down.

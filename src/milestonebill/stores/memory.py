@@ -40,6 +40,8 @@ from milestonebill.stores._common import (
     SYSTEM_CLOCK,
     Stored,
     check_entry,
+    check_link,
+    check_link_key,
     lease_until,
     now_utc,
     plan_append,
@@ -48,6 +50,7 @@ from milestonebill.stores.base import (
     AgreementId,
     AttemptKey,
     AttemptRecord,
+    EventId,
     FirmId,
     InvoiceId,
     InvoiceRecord,
@@ -57,6 +60,7 @@ from milestonebill.stores.base import (
     StoredEvent,
     StoredProposalEvent,
     WorkerId,
+    WorkLink,
     canonical_json,
 )
 
@@ -79,6 +83,7 @@ class _State:
     proposals: dict[str, tuple[StoredProposalEvent, ...]] = attrs.Factory(dict)
     proposal_events: dict[str, StoredProposalEvent] = attrs.Factory(dict)
     parked: dict[str, ParkedAgreement] = attrs.Factory(dict)
+    links: dict[tuple[str, str], WorkLink] = attrs.Factory(dict)
 
     def copy(self) -> _State:
         # Values are immutable, so copying each dict is a full snapshot.
@@ -87,7 +92,7 @@ class _State:
             dict(self.counters), dict(self.invoices), dict(self.attempts),
             dict(self.notifications), self.acked, self.seq, self.ledger.copy(),
             dict(self.proposals), dict(self.proposal_events),
-            dict(self.parked),
+            dict(self.parked), dict(self.links),
         )
 
 
@@ -178,6 +183,13 @@ class InMemoryStore(SingleBalance):
         """See :meth:`AgreementStore.agreement_ids`."""
         with self._lock:
             return sorted(AgreementId(a) for a in self._state.streams)
+
+    def agreement_of_event(self, event_id: EventId) -> AgreementId | None:
+        """See :meth:`AgreementStore.agreement_of_event`."""
+        check_id("event_id", event_id, max_length=MAX_KEY_LENGTH)
+        with self._lock:
+            found = self._state.events.get(event_id)
+        return None if found is None else found.agreement_id
 
     # ------------------------------------------------------------ proposal streams
 
@@ -452,6 +464,42 @@ class InMemoryStore(SingleBalance):
         with self.transaction():
             s = self._state
             s.acked = s.acked | {k for k in keys if k in s.notifications}
+
+    # ------------------------------------------------------------ work links
+
+    def link_work(self, link: WorkLink) -> WorkLink:
+        """See :meth:`AgreementStore.link_work`."""
+        check_link(link)
+        with self.transaction():
+            key = (link.source, link.external_id)
+            old = self._state.links.get(key)
+            if old is not None and old != link:
+                raise DuplicateIdError("work link", f"{link.source}:{link.external_id}",
+                                       "is already linked to something else (unlink it first)")
+            return self._state.links.setdefault(key, link)
+
+    def unlink_work(self, source: str, external_id: str) -> WorkLink | None:
+        """See :meth:`AgreementStore.unlink_work`."""
+        key = check_link_key(source, external_id)
+        with self.transaction():
+            return self._state.links.pop(key, None)
+
+    def work_link(self, source: str, external_id: str) -> WorkLink | None:
+        """See :meth:`AgreementStore.work_link`."""
+        key = check_link_key(source, external_id)
+        with self._lock:
+            return self._state.links.get(key)
+
+    def work_links(self, *, source: str | None = None,
+                   agreement_id: AgreementId | None = None) -> list[WorkLink]:
+        """See :meth:`AgreementStore.work_links`."""
+        if source is not None:
+            check_link_key(source, "-")
+        if agreement_id is not None:
+            check_id("agreement_id", agreement_id)
+        with self._lock:
+            return [link for key, link in sorted(self._state.links.items())
+                    if source in (None, link.source) and agreement_id in (None, link.agreement_id)]
 
     # ------------------------------------------------------------ ledger
 

@@ -39,7 +39,8 @@ from psycopg_pool import ConnectionPool
 from milestonebill.clock import Clock
 from milestonebill.errors import ConcurrencyError, StoreError, ValidationError
 from milestonebill.stores._common import SYSTEM_CLOCK
-from milestonebill.stores._sql import Cursor, Migration, SQLStoreBase
+from milestonebill.stores._sql import Cursor, Migration
+from milestonebill.stores._sql_links import SQLStore
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
 
@@ -143,6 +144,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             parked_at TIMESTAMPTZ NOT NULL
         )""",
     )),
+    Migration(6, "links from practice-management work items to agreements", (
+        """CREATE TABLE IF NOT EXISTS work_links (
+            source TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            agreement_id TEXT NOT NULL,
+            milestone_id TEXT,
+            obligation_id TEXT,
+            PRIMARY KEY (source, external_id),
+            CHECK (milestone_id IS NULL OR obligation_id IS NULL)
+        )""",
+        "CREATE INDEX IF NOT EXISTS work_links_agreement ON work_links (agreement_id)",
+    )),
 )
 
 _SCHEMA_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
@@ -156,7 +169,7 @@ _IDENT = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _MIGRATION_LOCK = 0x6D62696C
 
 
-class PostgresStore(SQLStoreBase):
+class PostgresStore(SQLStore):
     """An :class:`~milestonebill.stores.base.AgreementStore` and
     :class:`~milestonebill.ledger.Ledger` in PostgreSQL.
 

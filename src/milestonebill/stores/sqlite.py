@@ -21,7 +21,7 @@ UTC ISO text, so text order is time order.
 ...         with store.transaction():
 ...             n = store.issue_invoice_number(FirmId("acme"), InvoiceId("inv-1"))
 ...         print(n, store.journal_mode)
-[1, 2, 3, 4, 5]
+[1, 2, 3, 4, 5, 6]
 1 wal
 """
 
@@ -39,7 +39,8 @@ from typing import Any
 from milestonebill.clock import Clock
 from milestonebill.errors import ConcurrencyError, StoreError
 from milestonebill.stores._common import SYSTEM_CLOCK
-from milestonebill.stores._sql import Cursor, Migration, SQLStoreBase
+from milestonebill.stores._sql import Cursor, Migration
+from milestonebill.stores._sql_links import SQLStore
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
 
@@ -143,6 +144,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             parked_at TEXT NOT NULL
         )""",
     )),
+    Migration(6, "links from practice-management work items to agreements", (
+        """CREATE TABLE IF NOT EXISTS work_links (
+            source TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            agreement_id TEXT NOT NULL,
+            milestone_id TEXT,
+            obligation_id TEXT,
+            PRIMARY KEY (source, external_id),
+            CHECK (milestone_id IS NULL OR obligation_id IS NULL)
+        )""",
+        "CREATE INDEX IF NOT EXISTS work_links_agreement ON work_links (agreement_id)",
+    )),
 )
 
 _SCHEMA_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
@@ -156,7 +169,7 @@ def _ts(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class SQLiteStore(SQLStoreBase):
+class SQLiteStore(SQLStore):
     """An :class:`~milestonebill.stores.base.AgreementStore` and
     :class:`~milestonebill.ledger.Ledger` in one SQLite file.
 

@@ -25,7 +25,9 @@ against your adapter::
             return MyLedger
 
 The store contract includes the proposal streams' contract
-(:class:`~milestonebill.testing.proposal_contract.ProposalStreamsContract`).
+(:class:`~milestonebill.testing.proposal_contract.ProposalStreamsContract`),
+parking (:class:`~milestonebill.testing.parking_contract.ParkingContract`)
+and work links (:class:`~milestonebill.testing.links_contract.WorkLinksContract`).
 
 ``make_store(clock)`` must return a fresh, empty store that reads lease time
 and the ``recorded_at`` of charge attempts from ``clock`` (a
@@ -66,6 +68,7 @@ from milestonebill.stores.base import (
     StoredEvent,
     WorkerId,
 )
+from milestonebill.testing.links_contract import WorkLinksContract
 from milestonebill.testing.parking_contract import ParkingContract
 from milestonebill.testing.proposal_contract import ProposalStreamsContract, StoreFactory
 
@@ -122,11 +125,12 @@ def _seed(store: AgreementStore, *ids: str, due: date | None = None) -> None:
             store.set_next_due(AgreementId(a), due)
 
 
-class AgreementStoreContract(ProposalStreamsContract, ParkingContract):
+class AgreementStoreContract(ProposalStreamsContract, ParkingContract, WorkLinksContract):
     """Behaviour every :class:`~milestonebill.stores.base.AgreementStore` must have
-    (the proposal-stream and parking tests come from
-    :class:`~milestonebill.testing.proposal_contract.ProposalStreamsContract` and
-    :class:`~milestonebill.testing.parking_contract.ParkingContract`).
+    (the proposal-stream, parking and work-link tests come from
+    :class:`~milestonebill.testing.proposal_contract.ProposalStreamsContract`,
+    :class:`~milestonebill.testing.parking_contract.ParkingContract` and
+    :class:`~milestonebill.testing.links_contract.WorkLinksContract`).
 
     Override the ``make_store`` fixture (see the module docstring); the
     ``clock`` and ``store`` fixtures come from ``ProposalStreamsContract``.

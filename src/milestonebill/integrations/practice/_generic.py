@@ -1,4 +1,4 @@
-"""Practice-management tools: a "work item completed" webhook completes a milestone.
+"""The generic "work item completed" webhook: a signed delivery completes a milestone.
 
 A firm tracks its work in a practice-management tool (tasks, jobs, tickets)
 and agrees milestones with its clients.  When the work item that delivers a
@@ -26,8 +26,9 @@ Traceback (most recent call last):
 milestonebill.errors.WebhookSignatureError: no signature matches the work item delivery
 
 :func:`record_work_item` completes the milestone the work item is linked
-to -- by the delivery itself (``agreement_id`` and ``milestone_id``) or by
-the :class:`WorkItemLinks` the receiver keeps -- under an event id derived
+to -- by the delivery itself (``agreement_id`` and ``milestone_id``), by
+the :class:`WorkItemLinks` the receiver keeps in a file, or by the store's
+links under the source ``generic`` -- under an event id derived
 from the delivery id, and bills what that made due.  A duplicate delivery
 changes nothing (:attr:`WorkItemOutcome.DUPLICATE`); a milestone completed
 some other way is left as it is (:attr:`WorkItemOutcome.ALREADY_COMPLETED`),
@@ -37,23 +38,30 @@ so the sender is answered with success and does not retry.
 from __future__ import annotations
 
 import enum
-import hashlib
-import hmac
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import attrs
 
-from milestonebill._validate import check_id, utc_datetime
+from milestonebill._validate import check_id
 from milestonebill.engine import Biller, RunSummary
-from milestonebill.errors import NotFoundError, ValidationError, WebhookSignatureError
+from milestonebill.errors import NotFoundError, ValidationError
 from milestonebill.formats import read
 from milestonebill.ids import AgreementId, MilestoneId
+from milestonebill.integrations.practice._signing import (
+    check_payload,
+    check_secret,
+    check_tolerance,
+    signed_at,
+    timestamped_signature,
+    within,
+)
 from milestonebill.requests import WorkItemCompleted
 
 __all__ = [
     "DEFAULT_TOLERANCE",
+    "GENERIC_SOURCE",
     "SIGNATURE_HEADER",
     "WorkItemLink",
     "WorkItemLinks",
@@ -69,41 +77,13 @@ __all__ = [
 SIGNATURE_HEADER: Final = "Milestonebill-Signature"
 #: How far a delivery's signed time may be from the receiver's clock.
 DEFAULT_TOLERANCE: Final = timedelta(minutes=5)
-
-
-def _mac(secret: str, timestamp: int, payload: bytes) -> str:
-    message = str(timestamp).encode("ascii") + b"." + payload
-    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
-
-
-def _secret(secret: object) -> str:
-    if not isinstance(secret, str) or not secret:
-        raise ValidationError("secret", "the non-empty shared secret", "[hidden]")
-    return secret
+#: The source the generic webhook's work items are linked under in the store.
+GENERIC_SOURCE: Final = "generic"
 
 
 def sign_work_item(payload: bytes, *, secret: str, at: datetime) -> str:
     """The ``Milestonebill-Signature`` header value for ``payload`` sent at ``at``."""
-    timestamp = int(utc_datetime(at, "at").timestamp())
-    return f"t={timestamp},v1={_mac(_secret(secret), timestamp, bytes(payload))}"
-
-
-def _signed_at(payload: bytes, header: str, secret: str) -> datetime:
-    timestamp: int | None = None
-    candidates: list[str] = []
-    for part in (header or "").split(","):
-        name, sep, value = part.strip().partition("=")
-        if name == "t" and sep and value.isdigit():
-            timestamp = int(value)
-        elif name == "v1" and sep:
-            candidates.append(value)
-    if timestamp is None or not candidates:
-        raise WebhookSignatureError(f"the {SIGNATURE_HEADER} header needs t=<unix seconds> "
-                                    "and v1=<hex HMAC-SHA256>")
-    expected = _mac(secret, timestamp, payload)
-    if not any(hmac.compare_digest(expected, c) for c in candidates):
-        raise WebhookSignatureError("no signature matches the work item delivery")
-    return datetime.fromtimestamp(timestamp, tz=UTC)
+    return timestamped_signature(payload, secret=secret, at=at)
 
 
 def parse_work_item(payload: bytes, signature_header: str, *, secret: str, now: datetime,
@@ -112,14 +92,11 @@ def parse_work_item(payload: bytes, signature_header: str, *, secret: str, now: 
     :class:`~milestonebill.errors.WebhookSignatureError` if it does not match
     or its time is further than ``tolerance`` from ``now``), then the body as
     the ``work_item_completed`` format (errors name the JSON path)."""
-    if not isinstance(payload, bytes | bytearray):
-        raise ValidationError("payload", "the raw request body as bytes", type(payload).__name__)
-    signed_at = _signed_at(bytes(payload), signature_header, _secret(secret))
-    if abs(utc_datetime(now, "now") - signed_at) > tolerance:
-        raise WebhookSignatureError(
-            f"the delivery was signed at {signed_at.isoformat()}, outside the tolerance of "
-            f"{int(tolerance.total_seconds())}s")
-    return read("work_item_completed", bytes(payload))
+    body = check_payload(payload)
+    moment = signed_at(body, signature_header, secret=check_secret(secret),
+                       header_name=SIGNATURE_HEADER, what="work item delivery")
+    within(moment, now, check_tolerance(tolerance))
+    return read("work_item_completed", body)
 
 
 @attrs.frozen
@@ -198,12 +175,29 @@ def completion_event_id(delivery_id: str) -> str:
     return f"pm-delivery:{check_id('delivery_id', delivery_id)}"
 
 
+def _link(biller: Biller, item: WorkItemCompleted, links: WorkItemLinks) -> WorkItemLink:
+    """The delivery's own link, else the receiver's file, else the store's."""
+    try:
+        return links.link_for(item)
+    except NotFoundError:
+        stored = biller.find_work_link(GENERIC_SOURCE, [item.work_item_id])
+        if stored is None or stored.milestone_id is None:
+            raise
+        return WorkItemLink(stored.agreement_id, stored.milestone_id)
+
+
 def record_work_item(biller: Biller, item: WorkItemCompleted,
                      links: WorkItemLinks | None = None) -> WorkItemResult:
-    """Complete the milestone ``item`` delivers, once, and bill what that made due."""
+    """Complete the milestone ``item`` delivers, once, and bill what that made due.
+
+    The milestone is the one the delivery names, else the one ``links``
+    (the receiver's file) gives, else the one the store links the work item
+    to under the source :data:`GENERIC_SOURCE`
+    (:meth:`~milestonebill.engine.Biller.link_work`).
+    """
     if not isinstance(item, WorkItemCompleted):
         raise ValidationError("item", "a WorkItemCompleted", item)
-    link = (links or WorkItemLinks()).link_for(item)
+    link = _link(biller, item, links or WorkItemLinks())
     event_id = completion_event_id(item.delivery_id)
     a = biller.load(link.agreement_id)
 

@@ -11,6 +11,7 @@ extra).  See ``docs/documents.md``.
   template set, branded by a :class:`Branding`, in a locale's words, dates
   and money (``en_US``, ``en_GB``, ``de_DE``, ``fr_FR``, ``ja_JP`` and any
   other locale of those languages);
+* :func:`to_pdf` -- the same pages as one PDF;
 * :func:`invoice_position` -- the status and amounts an invoice shows.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 from milestonebill.rendering._catalogue import LANGUAGES
 from milestonebill.rendering.branding import Branding, Logo, readable_on
 from milestonebill.rendering.html import render_credit_note, render_invoice, render_proposal
+from milestonebill.rendering.pdf import to_pdf
 from milestonebill.rendering.status import InvoicePosition, PaymentStatus, invoice_position
 
 __all__ = [
@@ -32,4 +34,5 @@ __all__ = [
     "render_credit_note",
     "render_invoice",
     "render_proposal",
+    "to_pdf",
 ]

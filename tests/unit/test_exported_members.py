@@ -73,9 +73,21 @@ def test_importing_the_package_imports_no_vendor_sdk() -> None:
     code = (
         "import sys, milestonebill\n"
         "bad = sorted(m for m in ('stripe', 'psycopg', 'psycopg_pool', 'pandas', 'matplotlib',"
-        " 'jsonschema')"
+        " 'jsonschema', 'jinja2', 'markupsafe', 'weasyprint')"
         " if m in sys.modules)\n"
         "print(','.join(bad))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""
+
+
+def test_the_documents_package_imports_neither_jinja2_nor_weasyprint_until_it_renders() -> None:
+    code = (
+        "import sys, milestonebill.rendering, milestonebill.testing.documents\n"
+        "print(','.join(sorted(m for m in ('jinja2', 'markupsafe', 'weasyprint')"
+        " if m in sys.modules)))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

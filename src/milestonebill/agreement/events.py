@@ -401,7 +401,7 @@ class WriteOffRecovered:
     effective_at: datetime = attrs.field(converter=_effective_at)
     invoice_id: InvoiceId = attrs.field(validator=_id)
     amount: Money
-    reference: str = attrs.field(default="", validator=_text)
+    reference: str = ""  # the payment's reference, as PaymentSucceeded stores it
 
 
 @attrs.frozen

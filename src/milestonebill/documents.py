@@ -46,12 +46,18 @@ __all__ = [
 
 
 class LineKind(enum.Enum):
-    """Where an invoice or credit-note line comes from."""
+    """Where an invoice or credit-note line comes from.
+
+    ``LATE_FEE`` lines charge a late fee on an overdue invoice (``adjusts``):
+    they bill no item of the plan (``item_key`` is ``None``), so they change
+    neither the contract value nor revenue (see ``docs/terms.md``).
+    """
 
     MILESTONE = "milestone"
     RECURRING = "recurring"
     ADJUSTMENT = "adjustment"
     CREDIT = "credit"
+    LATE_FEE = "late_fee"
 
 
 def _plan_key(value: object) -> PlanKey | None:
@@ -65,8 +71,8 @@ class InvoiceLine:
     ``amount`` is net of tax and positive: on an invoice it is charged, on a
     credit note it is credited.  ``item_key`` names the billable item of the
     agreement plan (``'m:<milestone>'`` or ``'r:<item>:<period start>'``);
-    it is ``None`` only on refund/goodwill credits that are not tied to an
-    item.  ``adjusts`` is the invoice an adjustment or credit refers to.
+    it is ``None`` only on refund/goodwill credits and late fees, which are
+    not tied to an item.  ``adjusts`` is the invoice an adjustment or credit refers to.
     """
 
     line_id: str

@@ -103,7 +103,11 @@ class Account(enum.StrEnum):
     CLEARING = "clearing"
     GATEWAY_FEES = "gateway_fees"
     REFUNDS = "refunds"
+    #: Receivables written off as uncollectible (a credit loss, ASC 326), less
+    #: what was recovered later.
     BAD_DEBT = "bad_debt"
+    #: The same account by its income-statement name.
+    BAD_DEBT_EXPENSE = "bad_debt"
     DEFERRED_REVENUE = "deferred_revenue"
     #: The same account by its ASC 606 / IFRS 15 name: consideration billed
     #: (or received) before the revenue it pays for is earned.
@@ -111,6 +115,9 @@ class Account(enum.StrEnum):
     REVENUE = "revenue"
     TAX_PAYABLE = "tax_payable"
     CUSTOMER_CREDIT = "customer_credit"
+    #: Income that is not revenue from the contract's promises: forfeited
+    #: customer credit and late fees.
+    OTHER_INCOME = "other_income"
 
     @property
     def normal_side(self) -> Side:
@@ -130,6 +137,7 @@ _NORMAL_SIDE = {
     Account.REVENUE: Side.CREDIT,
     Account.TAX_PAYABLE: Side.CREDIT,
     Account.CUSTOMER_CREDIT: Side.CREDIT,
+    Account.OTHER_INCOME: Side.CREDIT,
 }
 
 

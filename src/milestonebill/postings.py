@@ -25,7 +25,15 @@ payment received              Dr clearing (or cash) and gateway fees /
 refund paid                   Dr receivable / Cr clearing
 over-credit kept as credit    Dr receivable / Cr customer credit
 customer credit applied       Dr customer credit / Cr receivable
+balance written off           Dr bad debt expense / Cr receivable
+write-off recovered           Dr receivable / Cr bad debt expense
+customer credit forfeited     Dr customer credit / Cr other income
+late fee invoiced             Dr receivable / Cr other income
 ============================  ===========================================
+
+A write-off is a credit loss (ASC 326-20), not a price concession: it
+never touches revenue or the contract's balance.  Late fees and forfeited
+credit are other income: neither pays for a promise of the contract.
 
 A 12,000.00 deposit billed on signing, before any work, is a contract
 liability, not revenue:
@@ -52,11 +60,14 @@ import attrs
 
 from milestonebill.agreement import (
     CreditApplied,
+    CreditForfeited,
     CustomerCreditAdded,
+    InvoiceWrittenOff,
     PaymentSucceeded,
     Refunded,
+    WriteOffRecovered,
 )
-from milestonebill.documents import CreditNote, Invoice
+from milestonebill.documents import CreditNote, Invoice, LineKind
 from milestonebill.ids import EntryId
 from milestonebill.ledger import Account, JournalEntry, JournalLine
 from milestonebill.money import Currency, Money
@@ -66,11 +77,14 @@ __all__ = [
     "credit_added_entry",
     "credit_applied_entry",
     "credit_entry",
+    "forfeit_entry",
     "issue_entry",
     "netting_entry",
     "payment_entry",
+    "recovery_entry",
     "refund_entry",
     "revenue_entry",
+    "write_off_entry",
 ]
 
 
@@ -100,12 +114,15 @@ def _against_position(minor: int, position: ContractPosition, currency: Currency
 
 def issue_entry(invoice: Invoice, position: ContractPosition) -> JournalEntry:
     """Receivable against the contract's balance (and tax payable) for an issued
-    invoice; ``position`` is the contract's balance before it."""
+    invoice; ``position`` is the contract's balance before it.  Late-fee lines
+    are other income instead: they pay for no promise of the contract."""
     cur = invoice.currency
+    fees = sum(ln.amount.minor for ln in invoice.lines if ln.kind is LineKind.LATE_FEE)
     return JournalEntry(
         id=EntryId(f"{invoice.id}:issue"), posted_on=invoice.issued_on,
         lines=(JournalLine.dr(Account.RECEIVABLE, invoice.total),
-               *_against_position(invoice.subtotal.minor, position, cur, debit=False),
+               *_against_position(invoice.subtotal.minor - fees, position, cur, debit=False),
+               *_line(Account.OTHER_INCOME, fees, cur, debit=False),
                *_line(Account.TAX_PAYABLE, invoice.tax_total.minor, cur, debit=False)),
         memo=f"Invoice {invoice.number}", agreement_id=invoice.agreement_id)
 
@@ -206,6 +223,34 @@ def credit_applied_entry(agreement_id: str, e: CreditApplied) -> JournalEntry:
         lines=(JournalLine.dr(Account.CUSTOMER_CREDIT, e.amount),
                JournalLine.cr(Account.RECEIVABLE, e.amount)),
         memo=f"Customer credit applied to {e.invoice_id}", agreement_id=agreement_id)
+
+
+def write_off_entry(agreement_id: str, e: InvoiceWrittenOff) -> JournalEntry:
+    """An uncollectible balance written off: bad debt expense, not less revenue."""
+    return JournalEntry(
+        id=EntryId(f"{e.invoice_id}:write-off:{e.event_id}"), posted_on=e.effective_at.date(),
+        lines=(JournalLine.dr(Account.BAD_DEBT_EXPENSE, e.amount),
+               JournalLine.cr(Account.RECEIVABLE, e.amount)),
+        memo=f"Written off on {e.invoice_id} as uncollectible", agreement_id=agreement_id)
+
+
+def recovery_entry(agreement_id: str, e: WriteOffRecovered) -> JournalEntry:
+    """A written-off balance the client paid after all: the write-off reversed, so
+    the payment posted next settles a receivable again."""
+    return JournalEntry(
+        id=EntryId(f"{e.invoice_id}:recovery:{e.event_id}"), posted_on=e.effective_at.date(),
+        lines=(JournalLine.dr(Account.RECEIVABLE, e.amount),
+               JournalLine.cr(Account.BAD_DEBT_EXPENSE, e.amount)),
+        memo=f"Write-off recovered on {e.invoice_id}", agreement_id=agreement_id)
+
+
+def forfeit_entry(agreement_id: str, e: CreditForfeited) -> JournalEntry:
+    """Customer credit the client forfeited: the liability becomes other income."""
+    return JournalEntry(
+        id=EntryId(f"{agreement_id}:forfeit:{e.event_id}"), posted_on=e.effective_at.date(),
+        lines=(JournalLine.dr(Account.CUSTOMER_CREDIT, e.amount),
+               JournalLine.cr(Account.OTHER_INCOME, e.amount)),
+        memo="Customer credit forfeited", agreement_id=agreement_id)
 
 
 @attrs.frozen

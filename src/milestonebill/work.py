@@ -2,14 +2,17 @@
 
 The Biller stores this date with each agreement (the work queue), so a run
 on a day claims exactly the agreements with something to do.  The work is
-of five kinds, each decided by the module that owns it:
+of six kinds, each decided by the module that owns it:
 
 * documents to issue -- :func:`milestonebill.invoicing.next_billing_date`;
 * amendments whose notice period runs out -- their ``auto_approve_at``;
 * charges to make or retry -- :func:`milestonebill.collection.collection_state`
   (and a charge attempt whose result the attempt journal does not hold yet);
 * refunds to pay or finish -- :mod:`milestonebill.refunds`;
-* customer credit to move or apply -- :func:`milestonebill.collection.credit_work`.
+* customer credit to move or apply -- :func:`milestonebill.collection.credit_work`;
+* reminders to send and late fees to charge on unpaid invoices --
+  :func:`milestonebill.reminders.next_reminder` and
+  :func:`milestonebill.reminders.next_late_fee`.
 
 >>> from milestonebill.testing.scenarios import signed_deposit_agreement
 >>> from datetime import date
@@ -42,6 +45,12 @@ from milestonebill.refunds import (
     open_intent,
     payment_to_refund,
     refund_key,
+)
+from milestonebill.reminders import (
+    NO_REMINDERS,
+    ReminderSchedule,
+    next_late_fee,
+    next_reminder,
 )
 
 __all__ = ["next_due"]
@@ -86,14 +95,15 @@ def _refund_work(a: Agreement, credit_policy: CreditPolicy, journal: IntentLooku
 def next_due(agreement: Agreement, *, today: date, journal: IntentLookup,
              as_of: date | None = None, policy: RetryPolicy | None = None,
              credit_policy: CreditPolicy = CreditPolicy.APPLY_TO_NEXT_INVOICES,
-             horizon_days: int = 400) -> date | None:
+             horizon_days: int = 400,
+             reminders: ReminderSchedule = NO_REMINDERS) -> date | None:
     """The next day with date-driven work for ``agreement`` (``None``: none in sight).
 
     ``today`` is the clock's date; after a run on ``as_of`` the answer is
     at least the day after it (the run did what was due).  ``journal``
     reads the attempt journal by idempotency key; ``policy`` and
     ``credit_policy`` are the Biller's; documents are looked for
-    ``horizon_days`` ahead.
+    ``horizon_days`` ahead; ``reminders`` is the Biller's reminder schedule.
     """
     day = today if as_of is None else as_of
     candidates: list[date] = []
@@ -105,6 +115,8 @@ def next_due(agreement: Agreement, *, today: date, journal: IntentLookup,
     candidates += _charge_dates(agreement, day, policy, journal)
     if _refund_work(agreement, credit_policy, journal):
         candidates.append(day)
+    candidates += [d for d in (next_reminder(agreement, reminders), next_late_fee(agreement))
+                   if d is not None]
     if not candidates:
         return None
     nxt = min(candidates)

@@ -3,9 +3,10 @@
 Sixty engagements billed day by day for two years
 (:func:`~milestonebill.testing.firm.generated_firm`): milestone projects,
 escalating retainers, cancellations, repricings, partial refunds, clients
-who pay late or never.  The reports replay each agreement's stream; the
-ledger is what the Biller posted as it went.  They must say the same to
-the cent.
+who pay late or never -- and, in a second run of the same firm, their
+invoices written off 60 days after issue and recovered when a late client
+pays.  The reports replay each agreement's stream; the ledger is what the
+Biller posted as it went.  They must say the same to the cent.
 """
 
 from __future__ import annotations
@@ -31,9 +32,12 @@ from milestonebill.testing.firm import Firm, generated_firm
 MONTHS = 24
 
 
-@pytest.fixture(scope="module")
-def firm() -> Firm:
-    return generated_firm(agreements=60, months=MONTHS, seed=1)
+@pytest.fixture(scope="module", params=[None, 60], ids=["collected", "written-off-at-60"])
+def firm(request: pytest.FixtureRequest) -> Firm:
+    """The firm as generated, and the same firm writing off sent invoices still unpaid
+    60 days after issue (clients who pay at 75 days recover them)."""
+    return generated_firm(agreements=60, months=MONTHS, seed=1,
+                          write_off_after_days=request.param)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +70,7 @@ def test_at_every_month_end_the_aging_total_is_the_ledgers_receivable(
             Account.RECEIVABLE, currency="USD", as_of=end), end
         assert set(totals) <= {"USD"}
         seen_open = max(seen_open, sum(r.invoices for r in table if r.client is None))
-    assert seen_open > 50  # the firm does leave money owing
+    assert seen_open > (50 if firm.write_off_after is None else 10)  # money left owing
 
 
 def test_every_client_statement_closes_on_that_clients_receivable(
@@ -111,3 +115,15 @@ def test_bank_debits_the_generated_firm_never_settles_stay_processing_not_overdu
     # The in-memory gateway never declines a card here: nothing is in dunning.
     assert {r.status for r in rows} <= {ReceivableStatus.PROCESSING, ReceivableStatus.OVERDUE,
                                         ReceivableStatus.CURRENT}
+
+
+def test_write_offs_and_recoveries_tie_to_the_bad_debt_account(
+        firm: Firm, agreements: list[Agreement]) -> None:
+    written = sum(a.written_off(i.id).minor for a in agreements for i in a.invoices)
+    assert firm.store.balance(Account.BAD_DEBT_EXPENSE, currency="USD").minor == written
+    if firm.write_off_after is None:
+        assert written == 0
+    else:
+        assert sum(len(a.write_offs) for a in agreements) > 10
+        assert sum(len(a.recoveries) for a in agreements) > 10
+        assert written > 0

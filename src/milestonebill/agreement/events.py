@@ -45,19 +45,23 @@ __all__ = [
     "ChargeAttempted",
     "Completed",
     "CreditApplied",
+    "CreditForfeited",
     "CreditIssued",
     "CustomerCreditAdded",
     "EstimateRevised",
     "Event",
     "InvoiceIssued",
+    "InvoiceWrittenOff",
     "MilestoneCompleted",
     "Paused",
     "PaymentFailed",
     "PaymentSucceeded",
     "ProgressReported",
     "Refunded",
+    "ReminderSent",
     "Resumed",
     "Signed",
+    "WriteOffRecovered",
     "event_from_json",
     "event_to_json",
 ]
@@ -360,6 +364,72 @@ class EstimateRevised:
     as_of: date = attrs.field(validator=_day)
 
 
+# ---------------------------------------------------------------- collection terms
+#
+# Write-offs, their recovery, forfeited customer credit and reminders of
+# unpaid invoices (docs/terms.md).  The Biller appends them; the fold checks
+# each against the invoice or the credit it concerns.
+
+
+def _reason(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
+    check_text(attr.name, value)
+    if not value.strip():
+        raise ValidationError(attr.name, "a reason (non-empty text)", value)
+
+
+@attrs.frozen
+class InvoiceWrittenOff:
+    """``amount`` (tax included) of an invoice's balance was written off as
+    uncollectible: a credit loss (bad debt), not a change of the price."""
+
+    event_id: str = attrs.field(validator=_event_id)
+    version: int
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    invoice_id: InvoiceId = attrs.field(validator=_id)
+    amount: Money
+    reason: str = attrs.field(validator=_reason)
+
+
+@attrs.frozen
+class WriteOffRecovered:
+    """Money came in on a written-off invoice: ``amount`` of the write-off is
+    reversed (the receivable is owed again) so that the payment that follows
+    settles it.  ``reference`` names that payment."""
+
+    event_id: str = attrs.field(validator=_event_id)
+    version: int
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    invoice_id: InvoiceId = attrs.field(validator=_id)
+    amount: Money
+    reference: str = ""  # the payment's reference, as PaymentSucceeded stores it
+
+
+@attrs.frozen
+class CreditForfeited:
+    """The client forfeited ``amount`` of its customer credit (it will not be
+    applied or paid back)."""
+
+    event_id: str = attrs.field(validator=_event_id)
+    version: int
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    amount: Money
+    reason: str = attrs.field(validator=_reason)
+
+
+@attrs.frozen
+class ReminderSent:
+    """The client was reminded of an unpaid invoice, ``step`` days from its due
+    date (negative: before it, 0: on it, positive: overdue); ``balance`` is
+    what it still owed."""
+
+    event_id: str = attrs.field(validator=_event_id)
+    version: int
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    invoice_id: InvoiceId = attrs.field(validator=_id)
+    step: int
+    balance: Money
+
+
 Event = (
     Signed
     | MilestoneCompleted
@@ -380,12 +450,17 @@ Event = (
     | CreditApplied
     | ProgressReported
     | EstimateRevised
+    | InvoiceWrittenOff
+    | WriteOffRecovered
+    | CreditForfeited
+    | ReminderSent
 )
 _EVENT_TYPES: tuple[type, ...] = (
     Signed, MilestoneCompleted, AmendmentProposed, AmendmentApproved, AmendmentRejected,
     Paused, Resumed, Cancelled, Completed, InvoiceIssued, CreditIssued, ChargeAttempted,
     PaymentSucceeded, PaymentFailed, Refunded, CustomerCreditAdded, CreditApplied,
     ProgressReported, EstimateRevised,
+    InvoiceWrittenOff, WriteOffRecovered, CreditForfeited, ReminderSent,
 )
 _EVENTS_BY_NAME = {t.__name__: t for t in _EVENT_TYPES}
 

@@ -38,19 +38,23 @@ from milestonebill.agreement.events import (
     ChargeAttempted,
     Completed,
     CreditApplied,
+    CreditForfeited,
     CreditIssued,
     CustomerCreditAdded,
     EstimateRevised,
     Event,
     InvoiceIssued,
+    InvoiceWrittenOff,
     MilestoneCompleted,
     Paused,
     PaymentFailed,
     PaymentSucceeded,
     ProgressReported,
     Refunded,
+    ReminderSent,
     Resumed,
     Signed,
+    WriteOffRecovered,
 )
 from milestonebill.agreement.obligations import ObligationTerms
 from milestonebill.agreement.proposal import Proposal
@@ -165,6 +169,12 @@ class Agreement:
     credits_applied: tuple[CreditApplied, ...] = ()
     progress_reports: tuple[ProgressReported, ...] = ()
     estimates: tuple[EstimateRevised, ...] = ()
+    # Collection terms (docs/terms.md): write-offs and their recoveries,
+    # forfeited customer credit, reminders sent.
+    write_offs: tuple[InvoiceWrittenOff, ...] = ()
+    recoveries: tuple[WriteOffRecovered, ...] = ()
+    forfeits: tuple[CreditForfeited, ...] = ()
+    reminders: tuple[ReminderSent, ...] = ()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Agreement) and self.events == other.events
@@ -189,10 +199,12 @@ class Agreement:
 
     @property
     def credit_balance(self) -> Money:
-        """Customer credit not yet applied: added minus applied (never negative)."""
+        """Customer credit not yet applied: added minus applied and forfeited (never
+        negative)."""
         return Money.from_minor(
             sum(c.amount.minor for c in self.credits_added)
-            - sum(c.amount.minor for c in self.credits_applied), self.currency)
+            - sum(c.amount.minor for c in self.credits_applied)
+            - sum(f.amount.minor for f in self.forfeits), self.currency)
 
     @property
     def signed_on(self) -> date:
@@ -264,15 +276,23 @@ class Agreement:
 
         Its total, less its credit notes and :meth:`net_paid`, plus what was
         moved from it to customer credit, less customer credit applied to
-        it.  Negative when the client is owed money.  The fold checks
-        :class:`CustomerCreditAdded` and :class:`CreditApplied` against it;
+        it, less what is written off (:meth:`written_off`).  Negative when
+        the client is owed money.  The fold checks
+        :class:`CustomerCreditAdded`, :class:`CreditApplied` and
+        :class:`InvoiceWrittenOff` against it;
         :func:`milestonebill.invoicing.invoice_balance` returns it.
         """
         credited = self._sum(c.total for c in self.credit_notes if c.credits == invoice_id)
         moved = self._sum(c.amount for c in self.credits_added if c.invoice_id == invoice_id)
         applied = self._sum(c.amount for c in self.credits_applied if c.invoice_id == invoice_id)
         return (self.invoice(invoice_id).total - credited - self.net_paid(invoice_id)
-                + moved - applied)
+                + moved - applied - self.written_off(invoice_id))
+
+    def written_off(self, invoice_id: str) -> Money:
+        """Written off on an issued invoice and not recovered since (never negative)."""
+        self.invoice(invoice_id)
+        return (self._sum(w.amount for w in self.write_offs if w.invoice_id == invoice_id)
+                - self._sum(r.amount for r in self.recoveries if r.invoice_id == invoice_id))
 
     def _sum(self, amounts: Iterable[Money]) -> Money:
         return Money.total(amounts, currency=self.currency)
@@ -624,6 +644,44 @@ def _on_estimate_revised(a: Agreement, e: EstimateRevised) -> _Fields:
     return {"estimates": (*a.estimates, e)}
 
 
+# ---------------------------------------------------------------- collection terms
+
+
+def _positive(a: Agreement, amount: Money, cap: int, what: str) -> None:
+    if amount.currency != a.currency or not 0 < amount.minor <= cap:
+        raise ValidationError("amount", f"a positive amount up to {what} "
+                              f"({Money.from_minor(max(cap, 0), a.currency)})", amount)
+
+
+def _on_invoice_written_off(a: Agreement, e: InvoiceWrittenOff) -> _Fields:
+    balance = a.balance_of(e.invoice_id)
+    if balance.minor <= 0:
+        raise InvalidTransitionError(f"invoice {a.invoice(e.invoice_id).number} has nothing "
+                                     f"owed to write off (balance {balance})")
+    _positive(a, e.amount, balance.minor, "the invoice's balance")
+    return {"write_offs": (*a.write_offs, e)}
+
+
+def _on_write_off_recovered(a: Agreement, e: WriteOffRecovered) -> _Fields:
+    _positive(a, e.amount, a.written_off(e.invoice_id).minor, "what is written off")
+    return {"recoveries": (*a.recoveries, e)}
+
+
+def _on_credit_forfeited(a: Agreement, e: CreditForfeited) -> _Fields:
+    _positive(a, e.amount, a.credit_balance.minor, "the customer credit outstanding")
+    return {"forfeits": (*a.forfeits, e)}
+
+
+def _on_reminder_sent(a: Agreement, e: ReminderSent) -> _Fields:
+    a.invoice(e.invoice_id)
+    if type(e.step) is not int or e.balance.currency != a.currency:
+        raise ValidationError("step", f"a whole number of days, balance in {a.currency.code}",
+                              (e.step, e.balance))
+    if any(r.invoice_id == e.invoice_id and r.step == e.step for r in a.reminders):
+        raise DuplicateIdError("reminder", f"{e.invoice_id}:{e.step}")
+    return {"reminders": (*a.reminders, e)}
+
+
 _HANDLERS: dict[type, Callable[[Agreement, Any], _Fields]] = {
     Signed: _on_signed,
     MilestoneCompleted: _on_milestone_completed,
@@ -644,6 +702,10 @@ _HANDLERS: dict[type, Callable[[Agreement, Any], _Fields]] = {
     CreditApplied: _on_credit_applied,
     ProgressReported: _on_progress_reported,
     EstimateRevised: _on_estimate_revised,
+    InvoiceWrittenOff: _on_invoice_written_off,
+    WriteOffRecovered: _on_write_off_recovered,
+    CreditForfeited: _on_credit_forfeited,
+    ReminderSent: _on_reminder_sent,
 }
 
 

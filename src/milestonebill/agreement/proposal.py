@@ -22,7 +22,7 @@ from milestonebill.ids import ProposalId
 from milestonebill.limits import MAX_DAYS
 from milestonebill.money import Currency, Rounding
 from milestonebill.periods import DayCount
-from milestonebill.schedule import BillingSchedule
+from milestonebill.schedule import BillingSchedule, LateFee
 
 __all__ = [
     "AddOn",
@@ -105,7 +105,9 @@ class Proposal:
 
     ``proration_basis``/``proration_rounding`` are used whenever a service
     period is cut by an amendment.  With ``Collection.AUTO_CHARGE`` a
-    payment method is required at signing.  ``currency`` may be given as
+    payment method is required at signing.  ``late_fee`` is an optional
+    term for invoices the client pays itself (``Collection.SEND_INVOICE``
+    only; see :class:`~milestonebill.schedule.LateFee` and ``docs/terms.md``).  ``currency`` may be given as
     an ISO 4217 code, as for :class:`~milestonebill.schedule.BillingSchedule`.
     """
 
@@ -119,13 +121,32 @@ class Proposal:
     collection: Collection = Collection.AUTO_CHARGE
     proration_basis: DayCount = DayCount.ACTUAL_OVER_PERIOD
     proration_rounding: Rounding = Rounding.HALF_UP
+    late_fee: LateFee | None = None
 
     def __attrs_post_init__(self) -> None:
         problems = problem(check_id, "id", self.id) + problem(check_text, "client", self.client)
         if not self.options:
             problems.append(ValidationError("options", "at least one package option", ()))
         problems += self._entry_problems()
+        problems += self._late_fee_problems()
         raise_all(problems)
+
+    def _late_fee_problems(self) -> list[ValidationError]:
+        """A late fee is a term of sent invoices, in the proposal's currency."""
+        fee = self.late_fee
+        if fee is None:
+            return []
+        if not isinstance(fee, LateFee):
+            return [ValidationError("late_fee", "a LateFee", fee)]
+        problems = []
+        if self.collection is not Collection.SEND_INVOICE:
+            problems.append(ValidationError("late_fee", "only on a proposal whose invoices are "
+                                            "sent (collection send_invoice)",
+                                            self.collection.value))
+        if fee.fixed is not None and fee.fixed.currency != self.currency:
+            problems.append(ValidationError("late_fee.fixed", f"an amount in "
+                                            f"{self.currency.code}", fee.fixed))
+        return problems
 
     def _entry_problems(self) -> list[ValidationError]:
         """Ids unique over options and add-ons, schedules in the proposal's currency."""

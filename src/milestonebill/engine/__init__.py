@@ -84,10 +84,13 @@ from milestonebill.engine.results import (
 )
 from milestonebill.ids import FirmId, WorkerId
 from milestonebill.refunds import refundable
+from milestonebill.reminders import DEFAULT_REMINDERS, NO_REMINDERS, ReminderSchedule
 from milestonebill.stores.base import ParkedAgreement
 
 __all__ = [
     "ACTION_REQUIRED_CODES",
+    "DEFAULT_REMINDERS",
+    "NO_REMINDERS",
     "Biller",
     "BillingProblem",
     "ChargeOutcome",
@@ -103,6 +106,7 @@ __all__ = [
     "ParkedAgreement",
     "PlannedCharge",
     "RecognitionSummary",
+    "ReminderSchedule",
     "RetryPolicy",
     "RunSummary",
     "StoreBooks",

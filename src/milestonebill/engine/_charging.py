@@ -13,6 +13,8 @@ import contextlib
 from datetime import date
 from typing import Any
 
+import attrs
+
 from milestonebill._json import decode, encode
 from milestonebill.agreement import (
     Agreement,
@@ -27,6 +29,7 @@ from milestonebill.collection import (
     due_charges,
 )
 from milestonebill.documents import CreditReason, Invoice
+from milestonebill.engine._collecting import recover
 from milestonebill.engine._context import Context
 from milestonebill.engine._refunding import finish_credit_refund, refund_through_gateway
 from milestonebill.engine.results import ChargeOutcome, Tally
@@ -164,6 +167,8 @@ def _paid(ctx: Context, a: Agreement, x: ChargeAttempted, result: ChargeResult,
     paid = PaymentSucceeded(f"{a.id}:paid:{x.invoice_id}:{x.attempt}", a.version + 1, ctx.at(a),
                             x.invoice_id, result.amount, result.gateway_ref or x.idempotency_key,
                             x.attempt, result.fee)
+    a = recover(ctx, a, paid)  # a payment on a written-off invoice reverses the write-off
+    paid = attrs.evolve(paid, version=a.version + 1)
     new = ctx.append(a, [paid])
     ctx.store.post(payment_entry(a.id, paid, f"{x.invoice_id}:payment:{x.attempt}",
                                  Account.CLEARING))

@@ -23,6 +23,7 @@ from milestonebill.gateways.base import PaymentGateway
 from milestonebill.ids import AgreementId, AttemptKey, EventId, FirmId, InvoiceId, WorkerId
 from milestonebill.postings import ContractPosition
 from milestonebill.refunds import Intent
+from milestonebill.reminders import NO_REMINDERS, ReminderSchedule
 from milestonebill.stores.base import BillingStore, StoredEvent
 from milestonebill.work import next_due
 
@@ -48,6 +49,7 @@ class Settings:
     reconcile_grace_seconds: float
     batch_size: int
     horizon_days: int
+    reminders: ReminderSchedule = NO_REMINDERS
 
     @property
     def credit_firm(self) -> FirmId:
@@ -148,7 +150,8 @@ class Context:
         return next_due(a, today=self.clock.today(), as_of=as_of, journal=self.journal,
                         policy=self.settings.retry_policy,
                         credit_policy=self.credit_policy_for(a.id),
-                        horizon_days=self.settings.horizon_days)
+                        horizon_days=self.settings.horizon_days,
+                        reminders=self.settings.reminders)
 
     def reschedule(self, a: Agreement) -> Agreement:
         """Bring the next due date forward when outside events created work."""

@@ -36,7 +36,6 @@ from milestonebill.agreement import (
     Event,
     MilestoneCompleted,
     Paused,
-    PaymentSucceeded,
     ProgressReported,
     Proposal,
     Resumed,
@@ -60,7 +59,16 @@ from milestonebill.documents import (
     NumberingPolicy,
     TaxPolicy,
 )
-from milestonebill.engine import _charging, _hosting, _isolation, _issuing, _proposing, _refunding
+from milestonebill.engine import (
+    _charging,
+    _hosting,
+    _isolation,
+    _issuing,
+    _proposing,
+    _refunding,
+    _reminding,
+)
+from milestonebill.engine._collecting import CollectionCommands
 from milestonebill.engine._context import Context, Settings, end_of, stored
 from milestonebill.engine._hosting import HostCommands
 from milestonebill.engine._linking import WorkLinking
@@ -81,12 +89,12 @@ from milestonebill.errors import (
 from milestonebill.gateways.base import GatewayEvent, GatewayEventKind, PaymentGateway
 from milestonebill.ids import AgreementId, FirmId, InvoiceId, ProposalId, WorkerId
 from milestonebill.invoicing import due_credit_notes, due_invoices, refund_credit_note
-from milestonebill.ledger import Account, JournalEntry
+from milestonebill.ledger import JournalEntry
 from milestonebill.money import Money
 from milestonebill.payment_methods import PaymentMethodKind
-from milestonebill.postings import payment_entry
 from milestonebill.proposals import ProposalRecord, decline, send, view, withdraw
 from milestonebill.refunds import credit_reserved, payment_to_refund
+from milestonebill.reminders import NO_REMINDERS, ReminderSchedule, late_fees_due
 from milestonebill.stores.base import AttemptRecord, BillingStore, ParkedAgreement
 
 __all__ = ["Biller"]
@@ -140,7 +148,8 @@ def _check_settings(s: Settings, clock: object) -> None:
         "clock": (clock, Clock), "numbering": (s.numbering, NumberingPolicy),
         "credit_numbering": (s.credit_numbering, NumberingPolicy), "tax": (s.tax, TaxPolicy),
         "retry_policy": (s.retry_policy, RetryPolicy),
-        "credit_policy": (s.credit_policy, CreditPolicy)})
+        "credit_policy": (s.credit_policy, CreditPolicy),
+        "reminders": (s.reminders, ReminderSchedule)})
     problems += _override_problems(s.credit_policies)
     problems += collect_problems([
         partial(check_id, "firm_id", s.firm_id), partial(check_id, "worker_id", s.worker_id),
@@ -152,7 +161,7 @@ def _check_settings(s: Settings, clock: object) -> None:
     raise_all(problems)
 
 
-class Biller(HostCommands, WorkLinking):
+class Biller(HostCommands, WorkLinking, CollectionCommands):
     """Bills agreements exactly once through a store, a gateway and a clock.
 
     ``store`` is a :class:`~milestonebill.stores.base.BillingStore` (it is
@@ -166,7 +175,10 @@ class Biller(HostCommands, WorkLinking):
     ``lease_seconds`` and ``batch_size`` govern claims in :meth:`run`;
     ``reconcile_grace_seconds`` is how old an unfinished charge attempt must
     be before :meth:`reconcile` touches it; ``horizon_days`` how far ahead
-    the next billing date is looked for.  Every setting is checked at once:
+    the next billing date is looked for.  ``reminders`` (a
+    :class:`~milestonebill.reminders.ReminderSchedule`, default none) says
+    when clients who pay by invoice are reminded of unpaid invoices (see
+    ``docs/terms.md``).  Every setting is checked at once:
     several bad ones raise :class:`~milestonebill.errors.InvalidInputError`
     listing each.
     """
@@ -189,11 +201,12 @@ class Biller(HostCommands, WorkLinking):
         reconcile_grace_seconds: float = 300.0,
         batch_size: int = 50,
         horizon_days: int = 400,
+        reminders: ReminderSchedule = NO_REMINDERS,
     ) -> None:
         settings = Settings(firm_id, numbering, credit_numbering, tax, retry_policy,
                             credit_policy, {} if credit_policies is None else credit_policies,
                             worker_id, lease_seconds, reconcile_grace_seconds, batch_size,
-                            horizon_days)
+                            horizon_days, reminders)
         _check_settings(settings, clock)
         self._ctx = Context(store, gateway, clock, attrs.evolve(
             settings, credit_policies=dict(settings.credit_policies)))
@@ -404,7 +417,9 @@ class Biller(HostCommands, WorkLinking):
         attempts with their original keys, append automatic approvals whose
         notice ran out, issue due credit notes and invoices, charge them,
         retry failed payments whose day has come, then store the next due
-        date and release the claim.
+        date and release the claim.  For invoices the client pays itself it
+        then charges the late fees that fell and sends the reminders due
+        (``docs/terms.md``).
 
         One agreement never stops the others.  When a store or gateway
         fails (an :class:`~milestonebill.errors.InfrastructureError`) the
@@ -484,7 +499,8 @@ class Biller(HostCommands, WorkLinking):
         a = _issuing.approve(ctx, a, as_of, tally)
         a = _issuing.issue_due(ctx, a, as_of, tally)
         a = _refunding.settle_credits(ctx, a)
-        return _charging.collect(ctx, a, as_of, tally)
+        a = _charging.collect(ctx, a, as_of, tally)
+        return _reminding.remind(ctx, a, as_of, tally)
 
     def reconcile(self, *, grace_seconds: float | None = None) -> tuple[ChargeOutcome, ...]:
         """Finish unfinished charge attempts store-wide, each with its original key.
@@ -639,44 +655,13 @@ class Biller(HostCommands, WorkLinking):
         for e in approvals:
             a = apply(a, e)
         credits = due_credit_notes(a, as_of, tax=tax)
-        drafts = due_invoices(a, as_of, tax=tax)
+        drafts = (*due_invoices(a, as_of, tax=tax), *late_fees_due(a, as_of))
         charges = planned_charges(a, as_of, drafts, policy=ctx.settings.retry_policy,
                                   credit_policy=ctx.credit_policy_for(a.id),
                                   reserved=credit_reserved(a, ctx.journal))
         return list(approvals), list(credits), list(drafts), list(charges)
 
     # ------------------------------------------------------------ money in and out
-
-    def record_payment(self, invoice_id: InvoiceId, amount: Money, *, reference: str,
-                       received_at: datetime | None = None) -> Agreement:
-        """Record money received outside the gateway (a bank transfer, a cheque).
-
-        Posts cash against receivable; a partial amount leaves a balance.
-        The same ``reference`` again is a no-op.
-        """
-        ctx = self._ctx
-        check_id("reference", reference)
-        a = ctx.agreement_of(invoice_id)
-        inv = a.invoice(invoice_id)
-        if not isinstance(amount, Money) or amount.currency != inv.currency or amount.minor <= 0:
-            raise ValidationError("amount", f"a positive amount in {inv.currency.code}", amount)
-        eid = f"{a.id}:paid:{invoice_id}:manual:{reference}"
-
-        def work(a: Agreement) -> Agreement:
-            if any(e.event_id == eid for e in a.events):
-                return a
-            at = ctx.at(a) if received_at is None else max(
-                utc_datetime(received_at, "received_at"), a.events[-1].effective_at)
-            e = PaymentSucceeded(eid, a.version + 1, at, inv.id, amount, reference)
-            new = ctx.append(a, [e])
-            ctx.store.post(payment_entry(a.id, e, f"{inv.id}:payment:manual:{reference}",
-                                         Account.CASH))
-            ctx.notify(f"payment.succeeded:{eid}", a.id, "payment.succeeded",
-                       {"invoice_id": inv.id, "amount": amount.to_json(),
-                        "reference": reference})
-            return new
-
-        return ctx.reschedule(ctx.unit(a, work))
 
     def refund(self, invoice_id: InvoiceId, amount: Money, *, reason: str = "") -> Agreement:
         """Refund ``amount`` (net of tax; its tax is refunded with it) of a paid invoice.

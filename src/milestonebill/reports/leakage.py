@@ -20,7 +20,12 @@ agreement, what leaks, the amount at stake and since when:
   day passed with no next attempt and retries not exhausted
   (``RETRY_MISSED``) -- both from :func:`~milestonebill.collection.collection_state`;
 * customer credit left unapplied while invoices it could pay are open
-  (``CREDIT_UNAPPLIED``, from :func:`~milestonebill.collection.credit_work`).
+  (``CREDIT_UNAPPLIED``, from :func:`~milestonebill.collection.credit_work`);
+* a late fee of the agreement's terms that fell and was not charged
+  (``LATE_FEE_NOT_CHARGED``, from :func:`~milestonebill.reminders.late_fees_due`).
+
+A balance written off is not owed any more, so it never leaks (nor is it
+overdue in :func:`~milestonebill.reports.receivables`).
 
 The audit gives the Biller one run: what came due *before* ``as_of``
 should be done by the end of ``as_of`` (a milestone completed after the
@@ -57,6 +62,7 @@ from milestonebill.documents import Invoice, InvoiceLine, LineKind
 from milestonebill.ids import PlanKey
 from milestonebill.invoicing import due_credit_notes, due_invoices
 from milestonebill.money import Money
+from milestonebill.reminders import late_fees_due
 from milestonebill.reports._inputs import checked_agreements, client_of, replayed
 from milestonebill.reports._table import Table
 from milestonebill.schedule import ChargeKind
@@ -74,6 +80,7 @@ class LeakageKind(enum.Enum):
     NOT_CHARGED = "not_charged"
     RETRY_MISSED = "retry_missed"
     CREDIT_UNAPPLIED = "credit_unapplied"
+    LATE_FEE_NOT_CHARGED = "late_fee_not_charged"
 
 
 @attrs.frozen
@@ -185,6 +192,19 @@ def _unbilled(a: Agreement, as_of: date) -> Iterator[_Found]:
         yield kind, what, ln.amount, _since(a, key, plan.get(key))
 
 
+def _late_fees(a: Agreement, as_of: date) -> Iterator[_Found]:
+    """Late fees that fell before ``as_of`` and were not charged."""
+    fee = a.proposal.late_fee
+    for draft in late_fees_due(a, as_of - timedelta(days=1)):
+        for ln in draft.lines:
+            assert fee is not None
+            assert ln.adjusts is not None
+            overdue = a.invoice(ln.adjusts)
+            n = int(ln.line_id.rsplit(":", 1)[1])
+            yield (LeakageKind.LATE_FEE_NOT_CHARGED, f"{ln.description}: not charged",
+                   ln.amount, fee.assessment_day(overdue.due_on, n))
+
+
 def _payment_day(a: Agreement, inv: Invoice) -> date:
     """The day an invoice last became chargeable: its issue, or its last payment."""
     paid = [p.effective_at.date() for p in a.payments if p.invoice_id == inv.id]
@@ -246,7 +266,8 @@ def leakage_audit(agreements: Iterable[Agreement], as_of: date, *,
     for a in checked_agreements(agreements):
         then = replayed(a, as_of)
         for kind, what, amount, since in [*_unbilled(then, as_of),
-                                          *_uncollected(then, policy)]:
+                                          *_uncollected(then, policy),
+                                          *_late_fees(then, as_of)]:
             if since < as_of or kind is LeakageKind.ESCALATION_NOT_APPLIED:
                 rows.append(LeakageRow(kind, then.id, client_of(then), what, amount, since))
     rows.sort(key=lambda r: (r.since, r.agreement_id, r.kind.value))

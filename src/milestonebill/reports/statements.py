@@ -2,7 +2,8 @@
 
 :func:`client_statement` lists, in date order, every movement of what the
 client owes on its invoices -- invoices, credit notes, payments, refunds,
-over-credit kept as customer credit and customer credit applied -- between
+over-credit kept as customer credit and customer credit applied, balances
+written off and recovered, customer credit forfeited -- between
 an opening and a closing line, with the running balance after each.  The
 balance is the client's receivable: the closing balance is what
 :func:`~milestonebill.reports.receivables` shows for the client at the
@@ -25,12 +26,15 @@ import attrs
 from milestonebill.agreement import (
     Agreement,
     CreditApplied,
+    CreditForfeited,
     CreditIssued,
     CustomerCreditAdded,
     Event,
     InvoiceIssued,
+    InvoiceWrittenOff,
     PaymentSucceeded,
     Refunded,
+    WriteOffRecovered,
 )
 from milestonebill.errors import ValidationError
 from milestonebill.ledger import DateRange
@@ -49,6 +53,10 @@ class MovementKind(enum.Enum):
     the client owed on an invoice, kept as customer credit (the invoice's
     balance rises back to zero, the credit grows); ``CREDIT_APPLIED`` is
     customer credit paying an invoice (or returned with a credit refund).
+    ``WRITE_OFF`` is a balance the firm gave up on (the client is no longer
+    asked for it), ``RECOVERY`` a written-off balance owed again because the
+    client paid after all (the payment follows), and ``CREDIT_FORFEITED``
+    customer credit the client forfeited (it moves the credit only).
     """
 
     OPENING = "opening"
@@ -58,6 +66,9 @@ class MovementKind(enum.Enum):
     REFUND = "refund"
     CREDIT_ADDED = "credit_added"
     CREDIT_APPLIED = "credit_applied"
+    WRITE_OFF = "write_off"
+    RECOVERY = "recovery"
+    CREDIT_FORFEITED = "credit_forfeited"
     CLOSING = "closing"
 
 
@@ -127,6 +138,23 @@ def _describe(a: Agreement, e: Event) -> tuple[MovementKind, str, str, int, int]
         number = _number(a, e.invoice_id)
         return (MovementKind.CREDIT_APPLIED, number, f"Customer credit applied to {number}",
                 -e.amount.minor, -e.amount.minor)
+    return _describe_collection(a, e)
+
+
+def _describe_collection(a: Agreement, e: Event) -> tuple[MovementKind, str, str, int,
+                                                          int] | None:
+    """Write-offs, their recoveries and forfeited credit, as :func:`_describe`."""
+    if isinstance(e, InvoiceWrittenOff):
+        number = _number(a, e.invoice_id)
+        return (MovementKind.WRITE_OFF, number, f"Written off on {number} ({e.reason})",
+                -e.amount.minor, 0)
+    if isinstance(e, WriteOffRecovered):
+        number = _number(a, e.invoice_id)
+        return (MovementKind.RECOVERY, number, f"Write-off on {number} recovered",
+                e.amount.minor, 0)
+    if isinstance(e, CreditForfeited):
+        return (MovementKind.CREDIT_FORFEITED, "", f"Customer credit forfeited ({e.reason})",
+                0, -e.amount.minor)
     return None
 
 

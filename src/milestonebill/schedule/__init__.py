@@ -7,6 +7,7 @@ proration).  Every public name is importable from here; the submodules
 hold one concept each:
 
 * :mod:`~milestonebill.schedule.terms`: ``Trigger``, ``PaymentTerms``, ``DUE_ON_RECEIPT``;
+* :mod:`~milestonebill.schedule.late_fees`: ``LateFee``;
 * :mod:`~milestonebill.schedule.milestones`: ``Milestone``;
 * :mod:`~milestonebill.schedule.escalations`: ``Escalation`` (alias ``StepRounding``);
 * :mod:`~milestonebill.schedule.recurring`: ``IntervalUnit``, ``Interval``, ``Timing``,
@@ -50,6 +51,7 @@ from milestonebill.ids import ItemId, MilestoneId
 from milestonebill.schedule.billing import BillingSchedule
 from milestonebill.schedule.charges import Charge, ChargeKind
 from milestonebill.schedule.escalations import Escalation, StepRounding
+from milestonebill.schedule.late_fees import LateFee
 from milestonebill.schedule.milestones import Milestone
 from milestonebill.schedule.recurring import Interval, IntervalUnit, RecurringCharge, Timing
 from milestonebill.schedule.terms import DUE_ON_RECEIPT, PaymentTerms, Trigger
@@ -63,6 +65,7 @@ __all__ = [
     "Interval",
     "IntervalUnit",
     "ItemId",
+    "LateFee",
     "Milestone",
     "MilestoneId",
     "PaymentTerms",

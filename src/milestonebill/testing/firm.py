@@ -9,7 +9,9 @@ debits, some open-ended), projects measured by hours -- some paid by card,
 some sent as invoices that clients pay late or never.  It then walks every
 day: completions and hours as they happen, the nightly ``run``, payments of
 sent invoices when their clients pay, an occasional partial refund of a
-card payment, and ``recognise`` at each month end.
+card payment, and ``recognise`` at each month end.  With
+``write_off_after_days`` a sent invoice still unpaid that many days after
+it was issued is written off (clients who pay later than that recover it).
 Same seed, same firm.
 
 >>> firm = generated_firm(agreements=6, months=3, seed=3)
@@ -95,6 +97,8 @@ class Firm:
     script: dict[date, list[tuple[AgreementId, str, Any]]] = attrs.Factory(dict)
     #: Days each send-invoice agreement takes to pay (None: never).
     pays_after: dict[AgreementId, int | None] = attrs.Factory(dict)
+    #: Days after issue a sent invoice still unpaid is written off (None: never).
+    write_off_after: int | None = None
 
     def load(self, agreement_id: AgreementId) -> Agreement:
         """The agreement as stored."""
@@ -178,16 +182,19 @@ def _at(d: date, hour: int) -> datetime:
 
 
 def generated_firm(agreements: int = 200, *, months: int = 24, seed: int = 1,
-                   start: date = date(2024, 1, 1), store: BillingStore | None = None) -> Firm:
+                   start: date = date(2024, 1, 1), store: BillingStore | None = None,
+                   write_off_after_days: int | None = None) -> Firm:
     """Sign ``agreements`` engagements over the first half of ``months`` and bill
-    them day by day through the last day of the last month."""
+    them day by day through the last day of the last month (writing off sent
+    invoices unpaid ``write_off_after_days`` after issue, if given)."""
     rng = random.Random(seed)
     clock = FixedClock(_at(start, 8))
     gateway = InMemoryGateway()
     st = store if store is not None else InMemoryStore(clock=clock)
     biller = Biller(st, gateway, clock=clock, firm_id=FirmId("firm"))
     through = add_months(start, months) - timedelta(days=1)
-    firm = Firm(st, gateway, biller, clock, start, through)
+    firm = Firm(st, gateway, biller, clock, start, through,
+                write_off_after=write_off_after_days)
     span = max((through - start).days // 2, 1)
     for n in range(agreements):
         signed = start + timedelta(days=rng.randrange(span))
@@ -226,6 +233,10 @@ def _act(firm: Firm, aid: AgreementId, what: str, detail: Any) -> RunSummary | N
     if what == "pay":
         _pay(firm, a, detail)
         return None
+    if what == "write_off":
+        if invoice_balance(a, InvoiceId(detail)).minor > 0:
+            firm.biller.write_off(InvoiceId(detail), reason="no answer to reminders")
+        return None
     if not a.state.amendable:
         return None
     if what == "complete" and MilestoneId(detail) not in a.completions and any(
@@ -249,9 +260,9 @@ def _act(firm: Firm, aid: AgreementId, what: str, detail: Any) -> RunSummary | N
 
 
 def _pay(firm: Firm, a: Agreement, invoice_id: str) -> None:
-    """A send-invoice client pays what is left of an invoice; now and then a paid
-    card invoice is partly refunded."""
-    left = invoice_balance(a, InvoiceId(invoice_id))
+    """A send-invoice client pays what is left of an invoice (written off or not: it
+    does not know); now and then a paid card invoice is partly refunded."""
+    left = invoice_balance(a, InvoiceId(invoice_id)) + a.written_off(invoice_id)
     if left.minor > 0:
         firm.biller.record_payment(InvoiceId(invoice_id), left, reference=f"bank-{invoice_id}")
 
@@ -263,6 +274,9 @@ def _schedule_payments(firm: Firm, rng: random.Random, summary: RunSummary | Non
         if after is not None:
             when = inv.issued_on + timedelta(days=after)
             firm.script.setdefault(when, []).append((aid, "pay", inv.id))
+        if aid in firm.pays_after and firm.write_off_after is not None:
+            when = inv.issued_on + timedelta(days=firm.write_off_after)
+            firm.script.setdefault(when, []).append((aid, "write_off", inv.id))
     for charge in () if summary is None else summary.charges:
         if charge.status.value == "succeeded" and rng.random() < 0.02:
             when = firm.clock.today() + timedelta(days=rng.randint(3, 40))

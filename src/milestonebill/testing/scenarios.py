@@ -51,6 +51,7 @@ from milestonebill.agreement import (
     sign,
 )
 from milestonebill.clock import FixedClock
+from milestonebill.documents import LineKind
 from milestonebill.engine import Biller, RunSummary
 from milestonebill.gateways.base import GatewayEvent, GatewayEventKind
 from milestonebill.gateways.memory import InMemoryGateway
@@ -301,11 +302,14 @@ class World(Generic[_G]):
         in minor units, and the ledger of a store holding this agreement
         alone says the same:
 
-        * credit added == credit applied + credit outstanding;
-        * (payments - refunds) + invoice balances - credit outstanding ==
-          invoiced - credited (a balance below zero is owed to the client);
+        * credit added == credit applied + forfeited + credit outstanding;
+        * (payments - refunds) + invoice balances - credit outstanding +
+          written off - forfeited == invoiced - credited (a balance below zero
+          is owed to the client; written off is net of recoveries);
         * the ledger balances; receivable == invoice balances; customer
-          credit == -outstanding; clearing + gateway fees == payments - refunds.
+          credit == -outstanding; clearing + cash + gateway fees == payments -
+          refunds; bad debt == written off; other income == -(forfeited +
+          late fees invoiced).
         """
         a = self.load(agreement_id)
 
@@ -315,22 +319,32 @@ class World(Generic[_G]):
         paid, refunded = total(p.amount for p in a.payments), total(r.amount for r in a.refunds)
         outstanding = a.credit_balance.minor
         balances = sum(invoice_balance(a, i.id).minor for i in a.invoices)
+        written_off = sum(a.written_off(i.id).minor for i in a.invoices)
+        forfeited = total(f.amount for f in a.forfeits)
+        late_fees = total(ln.amount for i in a.invoices for ln in i.lines
+                          if ln.kind is LineKind.LATE_FEE)
         books = self.store.balances(currency=a.currency)
 
         def account(x: Account) -> int:
             return books.get(x, Money.zero(a.currency)).minor
 
         checks = {
-            "credit added == applied + outstanding": total(c.amount for c in a.credits_added)
-            == total(c.amount for c in a.credits_applied) + outstanding,
-            "(paid - refunded) + balances - outstanding == invoiced - credited":
-            (paid - refunded) + balances - outstanding
+            "credit added == applied + forfeited + outstanding":
+            total(c.amount for c in a.credits_added)
+            == total(c.amount for c in a.credits_applied) + forfeited + outstanding,
+            "(paid - refunded) + balances - outstanding + written off - forfeited "
+            "== invoiced - credited":
+            (paid - refunded) + balances - outstanding + written_off - forfeited
             == total(i.total for i in a.invoices) - total(c.total for c in a.credit_notes),
             "the ledger balances": total(books.values()) == 0,
             "receivable == balances": account(Account.RECEIVABLE) == balances,
             "customer credit == -outstanding": account(Account.CUSTOMER_CREDIT) == -outstanding,
-            "clearing + fees == paid - refunded":
-            account(Account.CLEARING) + account(Account.GATEWAY_FEES) == paid - refunded,
+            "clearing + cash + fees == paid - refunded":
+            account(Account.CLEARING) + account(Account.CASH) + account(Account.GATEWAY_FEES)
+            == paid - refunded,
+            "bad debt == written off": account(Account.BAD_DEBT_EXPENSE) == written_off,
+            "other income == -(forfeited + late fees)":
+            account(Account.OTHER_INCOME) == -(forfeited + late_fees),
         }
         broken = [what for what, holds in checks.items() if not holds]
         if broken:

@@ -113,7 +113,7 @@ CASES: dict[str, tuple[list[str], Callable[[Books], Table[Any]]]] = {
         ["cash-forecast", "--as-of", "2025-03-31", "--periods", "2", "--cadence", "week",
          "--history", "1"],
         lambda b: cash_forecast(b, AS_OF, periods=2, cadence=Cadence.WEEK, history=1)),
-    "billing-revenue": (["billing-revenue", "--as-of", "2025-03-31", "--periods", "4"],
+    "billing-revenue": (["billing-revenue-forecast", "--as-of", "2025-03-31", "--periods", "4"],
                         lambda b: billing_revenue_forecast(b, AS_OF, periods=4)),
     "expected-receipts": (["expected-receipts", "--as-of", "2025-03-31"],
                           lambda b: expected_receipts(
@@ -132,7 +132,7 @@ CASES: dict[str, tuple[list[str], Callable[[Books], Table[Any]]]] = {
     "mrr-movements-by-month": (
         ["mrr-movements", "--months", "4", "--as-of", "2025-04-30"],
         lambda b: monthly_movements(b, date(2025, 1, 1), 4)),
-    "nrr": (["nrr", "--from", "2025-01-01", "--to", "2025-06-30"],
+    "nrr": (["net-revenue-retention", "--from", "2025-01-01", "--to", "2025-06-30"],
             lambda b: net_revenue_retention(b, date(2025, 1, 1), date(2025, 7, 1))),
 }
 
@@ -212,7 +212,7 @@ def test_each_report_prints_a_titled_line_per_row(sqlite_firm: Shop, case: str) 
     (["aging", "--cadence", "week"], "report aging does not take --cadence (it takes: "
                                      "--client)"),
     (["statement", "--period", "2025-Q1"], "report statement needs --client NAME"),
-    (["nrr"], "this needs a period"),
+    (["net-revenue-retention"], "this needs a period"),
     (["mrr-movements"], "report mrr-movements needs a period"),
     (["mrr-movements", "--months", "2", "--period", "2025"], "give --months N or a period"),
     (["cash-forecast", "--periods", "0"], "argument --periods: must be a whole number from 1"),

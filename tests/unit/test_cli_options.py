@@ -24,7 +24,7 @@ from milestonebill.cli.config import DEFAULT_DB, add_global_options, config_of, 
 from milestonebill.cli.exports import EXPORTS, journal_csv
 from milestonebill.cli.failures import error_document, exit_code, report
 from milestonebill.cli.output import progress_bar
-from milestonebill.cli.reports import REPORTS, Report, ReportRequest
+from milestonebill.cli.reports import REPORTS
 from milestonebill.cli.spans import add_span_options, period_arg, span_of
 from milestonebill.errors import (
     ConcurrencyError,
@@ -37,7 +37,7 @@ from milestonebill.errors import (
 from milestonebill.ledger import Account, EntryId, JournalEntry, JournalLine
 from milestonebill.money import Money
 from milestonebill.periods import Period
-from milestonebill.reports import Table
+from milestonebill.reports import Table, catalog
 from milestonebill.schedule import Milestone, MilestoneId, Trigger
 from milestonebill.stores.sqlite import SQLiteStore
 from milestonebill.testing.scenarios import World, proposal, usd
@@ -350,19 +350,20 @@ def test_quiet_and_json_runs_draw_no_bar(db: str, monkeypatch: pytest.MonkeyPatc
 # ------------------------------------------------------------------ registries
 
 
-def test_every_report_of_the_library_is_registered() -> None:
+def test_the_command_runs_the_librarys_catalogue() -> None:
+    assert REPORTS is catalog.REPORTS
     assert sorted(REPORTS) == [
-        "aging", "billing-revenue", "cash-forecast", "contract-balances", "expected-receipts",
-        "leakage", "mrr", "mrr-movements", "nrr", "receivables", "remaining-obligations",
-        "revenue-schedule", "rollforward", "statement"]
+        "aging", "billing-revenue-forecast", "cash-forecast", "contract-balances",
+        "expected-receipts", "leakage", "mrr", "mrr-movements", "net-revenue-retention",
+        "receivables", "remaining-obligations", "revenue-schedule", "rollforward", "statement"]
 
 
 def test_a_report_is_added_with_one_entry(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    def count(req: ReportRequest) -> Table[Any]:
-        return Table("Agreements", [Period(req.as_of, req.as_of.replace(day=28))
-                                    for _ in req.books.agreements()])
+    def count(books: catalog.FirmBooks, q: catalog.ReportQuery) -> Table[Any]:
+        return Table("Agreements", [Period(q.as_of, q.as_of.replace(day=28))
+                                    for _ in books.agreements()])
 
-    monkeypatch.setitem(REPORTS, "count", Report(count, "how many agreements"))
+    monkeypatch.setitem(REPORTS, "count", catalog.Report("count", "how many agreements", count))
     code, out, _ = run("--db", db, "report", "count", "--as-of", "2025-02-01", "--format", "csv")
     assert (code, out) == (0, "start,end\n2025-02-01,2025-02-28\n")
 
@@ -370,7 +371,7 @@ def test_a_report_is_added_with_one_entry(db: str, monkeypatch: pytest.MonkeyPat
 def test_every_report_runs_on_a_store(db: str) -> None:
     for name, spec in REPORTS.items():
         argv = ["--db", db, "--json", "report", name, "--as-of", "2026-06-30"]
-        if spec.needs_period or name == "mrr-movements":
+        if "start" in spec.parameters:
             argv += ["--period", "2026"]
         if name == "statement":
             argv += ["--client", "Acme"]

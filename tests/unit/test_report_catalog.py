@@ -47,7 +47,7 @@ def books(firm: Firm) -> Books:
 def params_for(name: str, firm: Firm) -> dict[str, str]:
     needs = REPORTS[name].required
     out: dict[str, str] = {}
-    if "start" in needs:
+    if "start" in REPORTS[name].parameters:
         out.update(start="2024-04-01", end="2024-10-01")
     if "client" in needs:
         out["client"] = firm.agreements()[0].proposal.client
@@ -107,6 +107,19 @@ def test_store_books_read_the_same_books(firm: Firm, books: Books) -> None:
 def test_an_unknown_report_is_not_found() -> None:
     with pytest.raises(NotFoundError, match="no report 'churn'"):
         report_query("churn", {}, today=TODAY)
+
+
+def test_mrr_movements_take_a_period_or_months_not_both(books: Books) -> None:
+    by_month = run_report("mrr-movements", books, {"as_of": "2024-06-15", "months": "3"},
+                          today=TODAY)
+    assert sorted({(r.start, r.end) for r in by_month}) == [
+        (date(2024, 4, 1), date(2024, 5, 1)), (date(2024, 5, 1), date(2024, 6, 1)),
+        (date(2024, 6, 1), date(2024, 7, 1))]
+    with pytest.raises(ValidationError, match="'months' must be given without start"):
+        run_report("mrr-movements", books, {"start": "2024-01-01", "end": "2024-06-01",
+                                            "months": "3"}, today=TODAY)
+    with pytest.raises(ValidationError, match="'start' must be given with end, or months"):
+        run_report("mrr-movements", books, {}, today=TODAY)
 
 
 def test_every_problem_with_the_parameters_is_reported_at_once() -> None:

@@ -19,8 +19,8 @@ output stream to an exit status).  Each lives in its own module:
 * ``amend [--preview]``, ``approve``, ``reject``
   (:mod:`milestonebill.cli.amending`);
 * ``run``, ``recognise``, ``reconcile`` (:mod:`milestonebill.cli.billing`);
-* ``report`` (:mod:`milestonebill.cli.reports`, a registry of reports;
-  the firm's reports in :mod:`milestonebill.cli.firm_reports`);
+* ``report`` (:mod:`milestonebill.cli.reports`, the library's report
+  catalogue :mod:`milestonebill.reports.catalog` from the command line);
 * ``export`` (:mod:`milestonebill.cli.exports`, a registry of formats);
 * ``import`` (:mod:`milestonebill.cli.importing`, the spreadsheet import)
   and ``schema`` (:mod:`milestonebill.cli.schemas`);

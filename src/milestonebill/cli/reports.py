@@ -1,143 +1,43 @@
 """``milestonebill report NAME``: the reports of :mod:`milestonebill.reports`,
 read from the store.
 
-Every report is one entry of :data:`REPORTS`: a name, a function from a
-:class:`ReportRequest` to a :class:`~milestonebill.reports.Table`, whether it
-needs a period and which report options it takes (``--periods``,
-``--cadence``, ``--history``, ``--months``, ``--client``, ``--currency``;
-see :mod:`milestonebill.cli.firm_reports`).  Adding a report to the command
-is adding one entry.  ``--format`` chooses ``table`` (text for people; the
-default), ``json`` (``Table.to_records()``; the default with ``--json``) or
-``csv`` (``Table.to_csv()``).
+The command has no registry of its own: it runs the library's catalogue,
+:data:`milestonebill.reports.catalog.REPORTS`, the one a wrapping service
+runs too, so a report added there is a report of the command.  The command
+line gives a report's parameters as options -- ``--as-of``, a period
+(``--period`` or ``--from``/``--to``) for ``start`` and ``end``,
+``--periods``, ``--cadence``, ``--history``, ``--months``, ``--client``,
+``--currency`` -- and an option the report does not take is a usage error.
+``--format`` chooses ``table`` (text for people; the default), ``json``
+(``Table.to_records()``; the default with ``--json``) or ``csv``
+(``Table.to_csv()``).
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any, Final, TextIO
 
 from milestonebill.agreement import Agreement
-from milestonebill.cli import firm_reports as firm
 from milestonebill.cli.common import UsageError, date_arg
 from milestonebill.cli.failures import EXIT_OK
-from milestonebill.cli.reporting import (
-    FORMATS,
-    OPTIONS,
-    Books,
-    Report,
-    ReportRequest,
-    count_arg,
-    render,
-)
+from milestonebill.cli.reporting import FORMATS, count_arg, render
 from milestonebill.cli.session import Session, open_session
 from milestonebill.cli.spans import add_span_options, span_of
 from milestonebill.ledger import JournalEntry
 from milestonebill.periods import Period
-from milestonebill.recognition import Granularity, buckets
-from milestonebill.reports import (
-    Cadence,
-    Table,
-    contract_positions,
-    remaining_obligations,
-    revenue_schedule,
-    rollforward,
-)
+from milestonebill.reports import Cadence
+from milestonebill.reports.catalog import REPORTS, Report, run_report
 
-__all__ = [
-    "FORMATS",
-    "REPORTS",
-    "Books",
-    "Report",
-    "ReportRequest",
-    "contract_balances_report",
-    "register",
-    "remaining_obligations_report",
-    "render",
-    "revenue_schedule_report",
-    "rollforward_report",
-]
+__all__ = ["FORMATS", "OPTIONS", "REPORTS", "register", "render"]
 
-
-def _span(req: ReportRequest) -> Period:
-    assert req.span is not None  # the command checked it: needs_period
-    return req.span
-
-
-def _currencies(entries: Sequence[JournalEntry]) -> list[str]:
-    return sorted({e.currency.code for e in entries})
-
-
-def revenue_schedule_report(req: ReportRequest) -> Table[Any]:
-    """Revenue each obligation of each agreement earns per month of the period."""
-    return Table("Revenue schedule", [row for a in req.books.agreements()
-                                      for row in revenue_schedule(a, _span(req))])
-
-
-def remaining_obligations_report(req: ReportRequest) -> Table[Any]:
-    """Remaining performance obligations at ``as_of`` (ASC 606-10-50-13)."""
-    return Table("Remaining performance obligations",
-                 [row for a in req.books.agreements() if a.signed_on <= req.as_of
-                  for row in remaining_obligations(a, req.as_of)])
-
-
-def contract_balances_report(req: ReportRequest) -> Table[Any]:
-    """Each contract's net balance at ``as_of``: a contract asset or a liability."""
-    entries = req.books.entries()
-    return Table("Contract balances", [row for code in _currencies(entries)
-                                       for row in contract_positions(entries, req.as_of, code)])
-
-
-def rollforward_report(req: ReportRequest) -> Table[Any]:
-    """The deferred revenue roll-forward, month by month over the period, per currency."""
-    entries = req.books.entries()
-    months = list(buckets(_span(req), Granularity.MONTH))
-    return Table("Deferred revenue roll-forward",
-                 [row for code in _currencies(entries)
-                  for row in rollforward(entries, months, currency=code)])
-
-
-_FORECAST: Final = ("periods", "cadence", "history")
-
-#: Every report the command knows, by name.
-REPORTS: Final[Mapping[str, Report]] = {
-    "contract-balances": Report(contract_balances_report,
-                                "each contract's net asset or liability at --as-of"),
-    "remaining-obligations": Report(remaining_obligations_report,
-                                    "transaction price not yet earned at --as-of, by timing"),
-    "revenue-schedule": Report(revenue_schedule_report,
-                               "revenue earned per obligation and month of the period",
-                               needs_period=True),
-    "rollforward": Report(rollforward_report,
-                          "deferred revenue roll-forward per month of the period",
-                          needs_period=True),
-    "cash-forecast": Report(firm.cash_forecast_report,
-                            "cash collected, then expected, per week or month after --as-of",
-                            options=_FORECAST),
-    "billing-revenue": Report(firm.billing_revenue_report,
-                              "billing and revenue side by side per week or month",
-                              options=_FORECAST),
-    "expected-receipts": Report(firm.expected_receipts_report,
-                                "each receipt the cash forecast expects, with its basis",
-                                options=("periods", "cadence")),
-    "receivables": Report(firm.receivables_report,
-                          "every invoice with a balance at --as-of", options=("client",)),
-    "aging": Report(firm.aging_report, "open invoices per client and aging bucket",
-                    options=("client",)),
-    "statement": Report(firm.statement_report,
-                        "one client's statement over the period (--client)",
-                        needs_period=True, options=("client", "currency")),
-    "leakage": Report(firm.leakage_report,
-                      "what was due by --as-of and not billed or collected"),
-    "mrr": Report(firm.mrr_report, "recurring charges in force at --as-of: MRR and ARR"),
-    "mrr-movements": Report(firm.mrr_movements_report,
-                            "MRR new, expansion, contraction, churn over the period "
-                            "(or --months)", options=("months",)),
-    "nrr": Report(firm.nrr_report, "net revenue retention over the period",
-                  needs_period=True),
-}
+#: The report parameters the command takes as options of their own (``--name``).
+OPTIONS: Final = ("periods", "cadence", "history", "months", "client", "currency")
+_METAVARS: Final = {"periods": "N", "history": "N", "months": "N", "client": "NAME",
+                    "currency": "CODE", "cadence": "week|month"}
 
 
 class _StoreBooks:
@@ -159,30 +59,66 @@ class _StoreBooks:
         return self._entries
 
 
-def _options(args: argparse.Namespace, name: str, spec: Report) -> dict[str, Any]:
-    """The report options given, each checked to be one the report takes."""
-    given = {o: getattr(args, o) for o in OPTIONS if getattr(args, o) is not None}
-    for option, value in given.items():
-        if option not in spec.options:
-            takes = ", ".join(f"--{o}" for o in sorted(spec.options)) or "none"
-            raise UsageError(f"--{option}", f"an option of report {name} (it takes: {takes})",
-                             str(getattr(value, "value", value)),
-                             f"report {name} does not take --{option} (it takes: {takes})")
-    if "cadence" in given:
-        given["cadence"] = Cadence(given["cadence"])
-    return given
+def _takes(report: Report) -> str:
+    return ", ".join(f"--{o}" for o in OPTIONS if o in report.parameters) or "none"
+
+
+def _option_params(args: argparse.Namespace, name: str, report: Report) -> dict[str, str]:
+    """The report options given, as the catalogue's text parameters."""
+    params: dict[str, str] = {}
+    for option in OPTIONS:
+        value = getattr(args, option)
+        if value is None:
+            continue
+        if option not in report.parameters:
+            raise UsageError(f"--{option}", f"an option of report {name} (it takes: "
+                             f"{_takes(report)})", str(getattr(value, "value", value)),
+                             f"report {name} does not take --{option} (it takes: "
+                             f"{_takes(report)})")
+        params[option] = str(getattr(value, "value", value))
+    for option in OPTIONS:
+        if option in report.required and option not in params:
+            raise UsageError(f"--{option}", "given", None,
+                             f"report {name} needs --{option} {_METAVARS.get(option, 'VALUE')}")
+    return params
+
+
+def _span(args: argparse.Namespace, name: str, report: Report,
+          params: dict[str, str]) -> Period | None:
+    """The period given, checked against what the report takes."""
+    if name == "mrr-movements":
+        span = span_of(args, required=False)
+        if "months" in params and span is not None:
+            raise UsageError("--months", "given without --period or --from/--to",
+                             params["months"], "give --months N or a period, not both")
+        if "months" not in params and span is None:
+            raise UsageError("--period", "a period, or --months N", None,
+                             f"report {name} needs a period (--period P or --from DATE "
+                             "--to DATE) or --months N")
+        return span
+    return span_of(args, required="start" in report.required)
+
+
+def _params(args: argparse.Namespace, name: str, report: Report) -> dict[str, str]:
+    params = _option_params(args, name, report)
+    span = _span(args, name, report, params)
+    as_of: date = args.as_of or datetime.now(UTC).date()
+    if span is not None and args.as_of is None:
+        as_of = min(as_of, span.end - timedelta(days=1))
+    if span is not None and "start" in report.parameters:
+        params["start"], params["end"] = span.start.isoformat(), span.end.isoformat()
+    if "as_of" in report.parameters:
+        params["as_of"] = as_of.isoformat()
+    return params
 
 
 def _report(args: argparse.Namespace, out: TextIO) -> int:
-    spec = REPORTS[args.name]
-    options = _options(args, args.name, spec)
-    span = span_of(args, required=spec.needs_period)
-    as_of = args.as_of or datetime.now(UTC).date()
-    if span is not None and args.as_of is None:
-        as_of = min(as_of, span.end - timedelta(days=1))
+    report = REPORTS[args.name]
+    params = _params(args, args.name, report)
     fmt = args.format or ("json" if args.json else "table")
     with open_session(args) as s:
-        table = spec.make(ReportRequest(_StoreBooks(s), as_of, span, **options))
+        table = run_report(args.name, _StoreBooks(s), params, today=datetime.now(UTC).date(),
+                           policy=s.biller.retry_policy)
     out.write(render(table, fmt))
     return EXIT_OK
 
@@ -190,8 +126,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
 def _add_report_options(p: Any) -> None:
     g = p.add_argument_group("report options (each report takes some; see NAME above)")
     g.add_argument("--periods", type=count_arg, metavar="N",
-                   help=f"forecasts: how many weeks or months after --as-of (default "
-                   f"{firm.DEFAULT_PERIODS})")
+                   help="forecasts: how many weeks or months after --as-of (default 3)")
     g.add_argument("--cadence", choices=[c.value for c in Cadence],
                    help="forecasts: week or month (default month)")
     g.add_argument("--history", type=partial(count_arg, at_least=0), metavar="N",
@@ -203,14 +138,14 @@ def _add_report_options(p: Any) -> None:
                    help="statement (required), receivables, aging: the client, as named on "
                    "the proposals")
     g.add_argument("--currency", metavar="CODE",
-                   help="statement: the currency, for a client billed in several")
+                   help="statement, contract-balances, rollforward: one currency")
 
 
 def register(sub: Any) -> None:
     """Add ``report`` to ``sub`` (an argparse subparsers object)."""
     names = "; ".join(
-        f"{name}: {r.help}" + (f" [{', '.join('--' + o for o in sorted(r.options))}]"
-                               if r.options else "") for name, r in REPORTS.items())
+        f"{name}: {r.summary}" + (f" [{_takes(r)}]" if _takes(r) != "none" else "")
+        for name, r in REPORTS.items())
     p = sub.add_parser(
         "report", help="print a report from the books",
         description=f"Print one report read from the store. Reports: {names}.")

@@ -14,7 +14,10 @@ Parameters (a report takes those its :attr:`Report.parameters` lists):
 * ``client`` -- one client's documents, by the name on their proposals;
 * ``currency`` -- an ISO 4217 code;
 * ``periods``, ``cadence`` (``week`` or ``month``), ``history`` -- a forecast's
-  window: ``periods`` after ``as_of`` and ``history`` before it.
+  window: ``periods`` after ``as_of`` and ``history`` before it;
+* ``months`` -- ``mrr-movements`` month by month over the ``months`` calendar
+  months ending with the one holding ``as_of`` (instead of ``start`` and
+  ``end``).
 
 Reports that replay agreements to ``as_of`` only see agreements signed by
 then.
@@ -36,7 +39,7 @@ milestonebill.errors.InvalidInputError: 2 problems: 'as_of' must be an ISO date 
 >>> run_report("churn", books, {}, today=w.clock.today())
 Traceback (most recent call last):
 ...
-milestonebill.errors.NotFoundError: no report 'churn' (reports: aging, billing-revenue-forecast, cash-forecast, contract-balances, leakage, mrr, mrr-movements, net-revenue-retention, receivables, remaining-obligations, revenue-schedule, rollforward, statement)
+milestonebill.errors.NotFoundError: no report 'churn' (reports: aging, billing-revenue-forecast, cash-forecast, contract-balances, expected-receipts, leakage, mrr, mrr-movements, net-revenue-retention, receivables, remaining-obligations, revenue-schedule, rollforward, statement)
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from milestonebill.collection import RetryPolicy
 from milestonebill.errors import NotFoundError, ValidationError
 from milestonebill.ledger import JournalEntry
 from milestonebill.money import Currency
-from milestonebill.periods import Period
+from milestonebill.periods import Period, add_months
 from milestonebill.recognition import Granularity, buckets
 from milestonebill.reports._table import Table
 from milestonebill.reports.books import (
@@ -62,10 +65,21 @@ from milestonebill.reports.books import (
     revenue_schedule,
     rollforward,
 )
-from milestonebill.reports.forecast import Cadence, billing_revenue_forecast, cash_forecast
+from milestonebill.reports.forecast import (
+    Cadence,
+    billing_revenue_forecast,
+    cash_forecast,
+    expected_receipts,
+    forecast_periods,
+)
 from milestonebill.reports.leakage import leakage_audit
 from milestonebill.reports.receivables import aging, receivables
-from milestonebill.reports.retainers import mrr, mrr_movements, net_revenue_retention
+from milestonebill.reports.retainers import (
+    monthly_movements,
+    mrr,
+    mrr_movements,
+    net_revenue_retention,
+)
 from milestonebill.reports.statements import client_statement
 
 __all__ = [
@@ -123,6 +137,7 @@ PARAMETERS: Final[Mapping[str, str]] = {
     "periods": "how many forecast periods after as_of (default 3)",
     "cadence": "week or month (default month)",
     "history": "how many periods before as_of (default 0)",
+    "months": "how many calendar months, month by month, ending with as_of's (not with start, end)",
 }
 
 
@@ -138,6 +153,7 @@ class ReportQuery:
     periods: int = 3
     cadence: Cadence = Cadence.MONTH
     history: int = 0
+    months: int | None = None
     policy: RetryPolicy | None = None
 
     @property
@@ -203,6 +219,24 @@ def _forecast(kind: Callable[..., Table[Any]]) -> Callable[[FirmBooks, ReportQue
     return make
 
 
+def _receipts(b: FirmBooks, q: ReportQuery) -> Table[Any]:
+    window = forecast_periods(q.as_of, periods=q.periods, cadence=q.cadence)
+    return expected_receipts(_signed_by(b, q.as_of), q.as_of, through=window[-1].end)
+
+
+def _movements(b: FirmBooks, q: ReportQuery) -> Table[Any]:
+    if q.months is None:
+        if q.start is None or q.end is None:
+            raise ValidationError("start", "given with end, or months given instead",
+                                  q.start)
+        return mrr_movements(b.agreements(), q.start, q.end)
+    if q.start is not None or q.end is not None:
+        raise ValidationError("months", "given without start and end (one or the other)",
+                              q.months)
+    first = add_months(q.as_of.replace(day=1), 1 - q.months)
+    return monthly_movements(b.agreements(), first, q.months)
+
+
 _PERIOD = ("start", "end")
 _WINDOW = ("as_of", "periods", "cadence", "history")
 
@@ -216,13 +250,14 @@ REPORTS: Final[Mapping[str, Report]] = {r.name: r for r in (
     Report("cash-forecast", "cash expected per period", _forecast(cash_forecast), _WINDOW),
     Report("contract-balances", "each contract's net asset or liability at as_of",
            _contract_balances, ("as_of", "currency")),
+    Report("expected-receipts", "each receipt the cash forecast expects, with its basis",
+           _receipts, ("as_of", "periods", "cadence")),
     Report("leakage", "what should have been billed, charged or credited and was not",
            lambda b, q: leakage_audit(_signed_by(b, q.as_of), q.as_of, policy=q.policy)),
     Report("mrr", "monthly recurring revenue per agreement and charge at as_of",
            lambda b, q: mrr(_signed_by(b, q.as_of), q.as_of)),
-    Report("mrr-movements", "MRR movements per agreement from start to end",
-           lambda b, q: mrr_movements(b.agreements(), q.span.start, q.span.end),
-           _PERIOD, _PERIOD),
+    Report("mrr-movements", "MRR movements per agreement from start to end, or month by "
+           "month over the last `months` months", _movements, ("as_of", *_PERIOD, "months")),
     Report("net-revenue-retention", "net revenue retention from start to end, per currency",
            lambda b, q: net_revenue_retention(b.agreements(), q.span.start, q.span.end),
            _PERIOD, _PERIOD),
@@ -268,8 +303,8 @@ def _value(name: str, text: str) -> Any:
             return Cadence(text.lower())
         except ValueError:
             raise ValidationError(name, "week or month", text) from None
-    if name in ("periods", "history"):
-        return _whole(name, text, 1 if name == "periods" else 0)
+    if name in ("periods", "history", "months"):
+        return _whole(name, text, 0 if name == "history" else 1)
     if not text.strip():
         raise ValidationError(name, "a non-empty name", text)
     return text

@@ -91,7 +91,7 @@ def _currency_problems(items: Sequence[PeriodItem], amap: AccountMap) -> list[Va
 
 def _rows(writer_columns: Sequence[str], rows: list[list[str]]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
+    w = csv.writer(buf, lineterminator="\n")
     w.writerow(writer_columns)
     w.writerows(rows)
     return buf.getvalue()

@@ -25,6 +25,7 @@ from milestonebill.gateways.memory import InMemoryGateway
 from milestonebill.integrations.accounts import AccountMap
 from milestonebill.ledger import Account
 from milestonebill.money import Money
+from milestonebill.stores.base import BillingStore
 from milestonebill.testing.scenarios import World, proposal
 
 __all__ = ["FIRST", "SECOND", "accounting_world", "example_account_map"]
@@ -40,10 +41,12 @@ def _fee(charged: Money) -> Money:
     return Money.from_minor(charged.minor * 29 // 1000 + 30, charged.currency)
 
 
-def accounting_world(second_currency: str = "USD") -> World[InMemoryGateway]:
-    """Bill the two agreements over three weeks (see the module docs)."""
+def accounting_world(second_currency: str = "USD", *, store: BillingStore | None = None
+                     ) -> World[InMemoryGateway]:
+    """Bill the two agreements over three weeks (see the module docs), in ``store``
+    (default: a new in-memory one)."""
     vat = TaxPolicy(FlatTax(TaxRate("VAT", Decimal("0.2"))))
-    w = World(fees=_fee, tax=vat,
+    w = World(store, fees=_fee, tax=vat,
               numbering=NumberingPolicy(prefix="NORTHWIND-CONSULTING-INV-", width=6))
     w.open(proposal([("design", "1000.00"), ("build", "1500.00")], currency="EUR"),
            agreement_id=FIRST)

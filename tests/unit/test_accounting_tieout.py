@@ -28,7 +28,12 @@ from milestonebill.errors import ValidationError
 from milestonebill.gateways.memory import InMemoryGateway
 from milestonebill.integrations.accounting import Books, Export
 from milestonebill.integrations.accounts import AccountMap, Ref
-from milestonebill.integrations.csv import quickbooks_journal_csv, xero_journal_csv
+from milestonebill.integrations.csv import (
+    XERO_LINE_LIMIT,
+    quickbooks_journal_csv,
+    xero_journal_csv,
+    xero_journal_csv_parts,
+)
 from milestonebill.integrations.quickbooks import quickbooks_export
 from milestonebill.integrations.xero import xero_export
 from milestonebill.ledger import Account, Ledger
@@ -231,6 +236,55 @@ def test_any_period_ties(firm: Firm, books: ReadBooks, amap: AccountMap, start: 
     expected = nonzero(ledger_totals(firm.store, books, period, amap))
     for name, totals in _all_exports(books, period, amap).items():
         assert nonzero(totals) == expected, name
+
+
+def _data_rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))[1:]
+
+
+def _whole_year(firm: Firm) -> Period:
+    return Period(firm.start, add_months(firm.start, 12))
+
+
+def test_a_year_of_xero_journals_goes_in_files_xero_can_import(firm: Firm, books: ReadBooks,
+                                                               amap: AccountMap) -> None:
+    year = _whole_year(firm)
+    one = xero_journal_csv(books, year, amap)
+    parts = xero_journal_csv_parts(books, year, amap)
+    assert len(_data_rows(one)) > XERO_LINE_LIMIT  # else the split is not exercised
+    assert len(parts) > 1
+    assert all(len(_data_rows(p)) <= XERO_LINE_LIMIT for p in parts)
+    assert all(p.splitlines()[0] == one.splitlines()[0] for p in parts)
+    assert [r for p in parts for r in _data_rows(p)] == _data_rows(one)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(min_value=3, max_value=400), st.integers(min_value=0, max_value=11))
+def test_xero_files_keep_each_journal_whole_and_tie_to_the_ledger(
+        firm: Firm, books: ReadBooks, amap: AccountMap, max_lines: int, month: int) -> None:
+    period = Period(add_months(firm.start, month), add_months(firm.start, month + 12))
+    parts = xero_journal_csv_parts(books, period, amap, max_lines=max_lines)
+    owner: dict[tuple[str, str], int] = {}
+    totals: Totals = {}
+    for n, part in enumerate(parts):
+        rows = _data_rows(part)
+        assert 0 < len(rows) <= max_lines
+        for row in rows:  # a journal is the rows of one narration and date
+            assert owner.setdefault((row[0], row[1]), n) == n
+        for cur_account, minor in xero_csv_totals(part, amap).items():
+            _add(totals, *cur_account, minor)
+    assert nonzero(totals) == nonzero(ledger_totals(firm.store, books, period, amap))
+
+
+def test_a_journal_longer_than_a_file_is_refused_naming_the_limit(
+        firm: Firm, books: ReadBooks, amap: AccountMap) -> None:
+    with pytest.raises(ValidationError) as err:
+        xero_journal_csv_parts(books, _whole_year(firm), amap, max_lines=2)
+    with pytest.raises(ValidationError) as zero:
+        xero_journal_csv_parts(books, _whole_year(firm), amap, max_lines=0)
+    assert (err.value.field, err.value.value, zero.value.field) == ("max_lines", 2, "max_lines")
+    assert "Xero imports a journal from one file" in str(err.value)
+    assert xero_journal_csv_parts(books, Period(date(2000, 1, 1), date(2000, 2, 1)), amap) == ()
 
 
 # ---------------------------------------------------------------- tax, fees, credit, currencies

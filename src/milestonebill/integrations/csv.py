@@ -10,7 +10,8 @@ account from the :class:`~milestonebill.integrations.accounts.AccountMap`:
   ``Description``, ``AccountCode``, ``TaxRate`` (the *name* of the map's
   ``no_tax`` rate, which the template requires), ``Amount`` (debits
   positive, credits negative) and the two optional tracking pairs.  Xero
-  imports at most 300 lines a file and has no currency column;
+  imports at most 300 lines a file (:func:`xero_journal_csv_parts` splits a
+  longer one between journals) and has no currency column;
 * :func:`quickbooks_journal_csv` -- the columns of QuickBooks Online's
   journal entry import: ``Journal No.`` (our entry id when it fits in 21
   characters, else its ``"MB-"`` digest), ``Journal Date`` (``MM/DD/YYYY``,
@@ -59,6 +60,7 @@ __all__ = [
     "guard_cell",
     "quickbooks_journal_csv",
     "xero_journal_csv",
+    "xero_journal_csv_parts",
 ]
 
 #: The columns of Xero's manual journal import template.
@@ -102,8 +104,8 @@ def _description(item: PeriodItem) -> str:
     return f"{memo} ({item.client})" if item.client else memo
 
 
-def xero_journal_csv(books: Books, period: Period, accounts: AccountMap) -> str:
-    """The period's entries as Xero's manual journal import file (see the module docs)."""
+def _xero_journals(books: Books, period: Period, accounts: AccountMap) -> list[list[list[str]]]:
+    """The rows of the Xero file, one list per journal (ledger entry), checked first."""
     items = period_items(books, period)
     problems = accounts.problems(i.entry for i in items) + _currency_problems(items, accounts)
     if accounts.no_tax is None or not accounts.no_tax.name:
@@ -111,16 +113,49 @@ def xero_journal_csv(books: Books, period: Period, accounts: AccountMap) -> str:
                                         "lines in Xero (the import's TaxRate column)", None))
     raise_all(problems)
     assert accounts.no_tax is not None
-    rows = []
+    journals = []
     for item in items:
         e = item.entry
         narration = guard_cell(f"{e.memo} [{e.id}]" if e.memo else e.id)
-        for p in postings_of(e):
-            rows.append([narration, e.posted_on.strftime("%d/%m/%Y"), guard_cell(
-                _description(item)), guard_cell(accounts.ref(p.account, p.obligation_id).id),
-                guard_cell(accounts.no_tax.name), str(decimal_of(p.minor, e.currency)),
-                "", "", "", ""])
-    return _rows(XERO_COLUMNS, rows)
+        journals.append([[narration, e.posted_on.strftime("%d/%m/%Y"), guard_cell(
+            _description(item)), guard_cell(accounts.ref(p.account, p.obligation_id).id),
+            guard_cell(accounts.no_tax.name), str(decimal_of(p.minor, e.currency)),
+            "", "", "", ""] for p in postings_of(e)])
+    return journals
+
+
+def xero_journal_csv(books: Books, period: Period, accounts: AccountMap) -> str:
+    """The period's entries as Xero's manual journal import file (see the module docs).
+
+    One file, however long; Xero imports at most :data:`XERO_LINE_LIMIT` lines
+    at a time, so a longer period goes in :func:`xero_journal_csv_parts`.
+    """
+    return _rows(XERO_COLUMNS, [row for j in _xero_journals(books, period, accounts)
+                                for row in j])
+
+
+def xero_journal_csv_parts(books: Books, period: Period, accounts: AccountMap, *,
+                           max_lines: int = XERO_LINE_LIMIT) -> tuple[str, ...]:
+    """:func:`xero_journal_csv` as files Xero imports one at a time: each of at most
+    ``max_lines`` lines (after its header), a journal never split between two.
+
+    The files are filled in order, so together they are the one file's lines
+    in its order; no entries, no files.  A journal of more than ``max_lines``
+    lines cannot be imported and is refused naming its entry.
+    """
+    if max_lines < 1:
+        raise ValidationError("max_lines", "a positive number of lines", max_lines)
+    journals = _xero_journals(books, period, accounts)
+    too_long = [ValidationError("max_lines", f"at least the {len(j)} lines of the journal "
+                                f"{j[0][0]!r}: Xero imports a journal from one file",
+                                max_lines) for j in journals if len(j) > max_lines]
+    raise_all(too_long)
+    parts: list[list[list[str]]] = []
+    for journal in journals:
+        if not parts or len(parts[-1]) + len(journal) > max_lines:
+            parts.append([])
+        parts[-1].extend(journal)
+    return tuple(_rows(XERO_COLUMNS, rows) for rows in parts)
 
 
 def _quickbooks_problems(items: Sequence[PeriodItem], amap: AccountMap) -> list[ValidationError]:

@@ -87,7 +87,9 @@ def created_once(sink: InMemorySink) -> bool:
 def test_a_second_sync_of_the_same_export_sends_nothing(xero: Export) -> None:
     journal, sink = InMemoryStore(), InMemorySink(prefix="xero")
     first = sync(xero, sink, journal)
+    calls = len(sink.calls)
     again = sync(xero, sink, journal)
+    assert len(sink.calls) == calls  # not even a call the system would answer from its keys
     assert (len(first.sent), len(again.sent), len(again.already), len(sink.created)) == (
         len(xero.documents), 0, len(xero.documents), len(xero.documents))
     assert [r.target_id for r in first.sent] == [f"xero-{n}" for n in range(

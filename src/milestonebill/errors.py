@@ -30,10 +30,12 @@ from collections.abc import Iterable
 from milestonebill.limits import MAX_SHOWN_LENGTH
 
 __all__ = [
+    "AccountingSinkError",
     "AmendmentError",
     "CardNumberError",
     "ConcurrencyError",
     "CurrencyMismatchError",
+    "DocumentRefusedError",
     "DomainError",
     "DuplicateIdError",
     "EventOrderError",
@@ -197,6 +199,20 @@ class ConcurrencyError(StoreError):
 
 class GatewayError(InfrastructureError):
     """A payment gateway failed in a way that is not a normal payment outcome."""
+
+
+class AccountingSinkError(InfrastructureError):
+    """An accounting system (QuickBooks, Xero) could not be reached, or its answer is unknown.
+
+    Whether the document was created there is not known: the sync journal keeps
+    it as unfinished and the next sync sends it again under the same
+    idempotency key, which the system answers without creating it twice.
+    """
+
+
+class DocumentRefusedError(AccountingSinkError, ValueError):
+    """An accounting system refused a document (its own validation failed); nothing
+    was created there, so the sync forgets the attempt and reports it."""
 
 
 class IdempotencyError(GatewayError):

@@ -17,9 +17,9 @@ The mapping, most specific class first (:data:`STATUS_BY_ERROR`):
 * 422 -- every other :class:`~milestonebill.errors.DomainError`
   (validation, amounts, currencies, refund limits) and an idempotency key
   reused with a different request;
-* 503 -- a gateway that cannot be reached and any other
-  :class:`~milestonebill.errors.InfrastructureError` (a store); 502 -- any
-  other gateway failure;
+* 503 -- a gateway or accounting system that cannot be reached and any
+  other :class:`~milestonebill.errors.InfrastructureError` (a store); 502 --
+  any other gateway failure, and a document an accounting system refused;
 * 500 -- anything else.
 
 >>> from milestonebill.errors import NotFoundError, ValidationError
@@ -52,8 +52,10 @@ from datetime import date
 from typing import Any
 
 from milestonebill.errors import (
+    AccountingSinkError,
     AmendmentError,
     ConcurrencyError,
+    DocumentRefusedError,
     DomainError,
     DuplicateIdError,
     EventOrderError,
@@ -92,6 +94,8 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     DomainError: 422,
     GatewayUnavailableError: 503,
     GatewayError: 502,
+    DocumentRefusedError: 502,
+    AccountingSinkError: 503,
     InfrastructureError: 503,
 }
 

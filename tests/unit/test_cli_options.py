@@ -389,7 +389,7 @@ def test_the_csv_export_writes_debits_and_credits_in_their_columns() -> None:
         "entry_id,posted_on,line,account,debit,credit,currency,agreement_id,obligation_id,memo",
         "inv-1:issue,2025-01-31,1,receivable,120.00,,EUR,agr-1,,\"Invoice, January\"",
         "inv-1:issue,2025-01-31,2,deferred_revenue,,120.00,EUR,agr-1,,\"Invoice, January\""]
-    assert sorted(EXPORTS) == ["csv", "json"]
+    assert sorted(EXPORTS) == ["csv", "json", "quickbooks", "quickbooks-csv", "xero", "xero-csv"]
 
 
 def test_an_export_written_to_a_file_is_reported(db: str, tmp_path: Path) -> None:

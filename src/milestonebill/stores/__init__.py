@@ -4,7 +4,8 @@ ledger live.
 ``InMemoryStore`` (tests, notebooks), ``SQLiteStore`` (the embedded default)
 and ``PostgresStore`` (many worker processes; needs the ``postgres`` extra and
 is imported only from :mod:`milestonebill.stores.postgres`) all follow the
-:class:`~milestonebill.stores.base.AgreementStore` contract.
+:class:`~milestonebill.stores.base.AgreementStore` contract, and each is also
+a :class:`~milestonebill.stores.base.SyncJournal` (accounting exports).
 """
 
 from milestonebill.stores.base import (
@@ -28,6 +29,8 @@ from milestonebill.stores.base import (
     ProposalStreams,
     StoredEvent,
     StoredProposalEvent,
+    SyncJournal,
+    SyncRecord,
     UnitOfWork,
     WorkerId,
     WorkLink,
@@ -60,6 +63,8 @@ __all__ = [
     "SQLiteStore",
     "StoredEvent",
     "StoredProposalEvent",
+    "SyncJournal",
+    "SyncRecord",
     "UnitOfWork",
     "WorkLink",
     "WorkLinks",

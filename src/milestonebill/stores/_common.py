@@ -12,7 +12,14 @@ from milestonebill._validate import check_id, check_int, check_seconds, utc_date
 from milestonebill.clock import Clock, SystemClock
 from milestonebill.errors import ConcurrencyError, DuplicateIdError, ValidationError
 from milestonebill.ledger import JournalEntry
-from milestonebill.stores.base import StoredEvent, StoredProposalEvent, WorkLink, check_source
+from milestonebill.limits import MAX_KEY_LENGTH
+from milestonebill.stores.base import (
+    StoredEvent,
+    StoredProposalEvent,
+    SyncRecord,
+    WorkLink,
+    check_source,
+)
 
 #: A stored event of either kind of stream.
 Stored = TypeVar("Stored", StoredEvent, StoredProposalEvent)
@@ -41,6 +48,19 @@ def check_entry(entry: object) -> JournalEntry:
     if not isinstance(entry, JournalEntry):
         raise ValidationError("entry", "a JournalEntry", entry)
     return entry
+
+
+def check_sync(record: object, now: datetime) -> SyncRecord:
+    """Validate a sync intent and stamp it: ``recorded_at`` now, not yet sent."""
+    if not isinstance(record, SyncRecord):
+        raise ValidationError("record", "a SyncRecord", record)
+    return attrs.evolve(record, target_id=None, recorded_at=now, sent_at=None)
+
+
+def check_sync_key(target: object, source_id: object) -> None:
+    """Validate the ``(target, source_id)`` a sync record is found by."""
+    check_id("target", target)
+    check_id("source_id", source_id, max_length=MAX_KEY_LENGTH)
 
 
 def plan_append(

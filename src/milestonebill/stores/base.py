@@ -33,6 +33,11 @@ port is the intersection of small role protocols, one per job:
   :meth:`~AgreementStore.unlink_work`, :meth:`~AgreementStore.work_link`,
   :meth:`~AgreementStore.work_links`.
 * **ledger** -- every shipped store is also a :class:`~milestonebill.ledger.Ledger`.
+* **sync journal** (:class:`SyncJournal`) -- what was sent to which accounting
+  system: each document's intent recorded before it is sent, completed with
+  the id the system gave it, so an export never sends a document twice.
+  Every shipped store has this role too; it is not part of
+  :class:`AgreementStore`, so a host's own store needs it only to sync.
 
 Units of work (:class:`UnitOfWork`)
 -----------------------------------
@@ -105,6 +110,8 @@ __all__ = [
     "ProposalStreams",
     "StoredEvent",
     "StoredProposalEvent",
+    "SyncJournal",
+    "SyncRecord",
     "UnitOfWork",
     "WorkLink",
     "WorkLinks",
@@ -114,7 +121,6 @@ __all__ = [
     "check_source",
     "parse_json_object",
 ]
-
 
 
 def _nonempty(field: str, max_length: int = MAX_ID_LENGTH) -> Any:
@@ -340,6 +346,20 @@ def _source(_inst: object, _attr: object, value: str) -> None:
     check_source(value)
 
 
+def _body(_inst: object, _attr: object, value: str) -> None:
+    _text("body")(_inst, _attr, value)
+    if not value or "\x00" in value:
+        raise ValidationError("body", "JSON text (not empty, no NUL)", value)
+
+
+def _recorded_at(value: object) -> datetime | None:
+    return None if value is None else utc_datetime(value, "recorded_at")
+
+
+def _sent_at(value: object) -> datetime | None:
+    return None if value is None else utc_datetime(value, "sent_at")
+
+
 def _optional_id(field: str) -> Any:
     def check(_inst: object, _attr: object, value: object) -> None:
         if value is not None:
@@ -415,6 +435,46 @@ class WorkLink:
                 raise ValidationError(name, "present", None)
         return cls(data["source"], data["external_id"], data["agreement_id"],
                    data.get("milestone_id"), data.get("obligation_id"))
+
+
+@attrs.frozen
+class SyncRecord:
+    """One document sent, or about to be sent, to an accounting system.
+
+    ``target`` names the system (``"quickbooks"``, ``"xero"``, or the host's
+    name for one company in it), ``source_id`` is our id of the document (a
+    journal entry's id, or one derived from it), ``kind`` the system's type of
+    document (``"Invoice"``, ``"ManualJournal"`` ...), ``number`` the document
+    number or reference the system shows (so it maps back to ``source_id``),
+    ``body`` the exact JSON text sent and ``key`` the idempotency key it is
+    sent under.  ``target_id`` is the id the system gave the document, ``None``
+    until the send is confirmed.  ``recorded_at`` and ``sent_at`` are read
+    from the store's clock (aware, UTC).
+
+    >>> r = SyncRecord("xero", "inv-1:issue", "Invoice", "INV-000001", "k-1", '{"Type":"ACCREC"}')
+    >>> r.sent, r.same_request(r)
+    (False, True)
+    """
+
+    target: str = attrs.field(validator=_nonempty("target"))
+    source_id: str = attrs.field(validator=_nonempty("source_id", MAX_KEY_LENGTH))
+    kind: str = attrs.field(validator=_nonempty("kind"))
+    number: str = attrs.field(validator=_nonempty("number", MAX_KEY_LENGTH))
+    key: str = attrs.field(validator=_nonempty("key", MAX_KEY_LENGTH))
+    body: str = attrs.field(validator=_body)
+    target_id: str | None = attrs.field(default=None, validator=_optional_id("target_id"))
+    recorded_at: datetime | None = attrs.field(default=None, converter=_recorded_at)
+    sent_at: datetime | None = attrs.field(default=None, converter=_sent_at)
+
+    @property
+    def sent(self) -> bool:
+        """True once the system's id for the document was recorded."""
+        return self.target_id is not None
+
+    def same_request(self, other: SyncRecord) -> bool:
+        """True when both describe the same send (its outcome and times ignored)."""
+        return (self.target, self.source_id, self.kind, self.number, self.key, self.body) == (
+            other.target, other.source_id, other.kind, other.number, other.key, other.body)
 
 
 @runtime_checkable
@@ -675,6 +735,47 @@ class WorkLinks(Protocol):
     def work_links(self, *, source: str | None = None,
                    agreement_id: AgreementId | None = None) -> list[WorkLink]:
         """Every link (of one source, to one agreement), by source then external id."""
+        ...
+
+
+@runtime_checkable
+class SyncJournal(Protocol):
+    """Role: what was sent to which accounting system, so nothing is sent twice.
+
+    Records are keyed by ``(target, source_id)``: the same document may go
+    to two systems, never twice to one.  Record the intent before calling
+    the system, complete it with the system's id after; a crash in between
+    leaves an unfinished record, which the next sync sends again under its
+    recorded key and body.
+    """
+
+    def record_sync(self, record: SyncRecord) -> SyncRecord:
+        """Record the intent to send ``record``, stamped ``recorded_at`` from the
+        store's clock (its own ``target_id`` and times are ignored).  The same
+        request again returns the stored record; a different one under the same
+        ``(target, source_id)``, or a ``number`` the target already shows for
+        another document, raises ``DuplicateIdError``."""
+        ...
+
+    def complete_sync(self, target: str, source_id: str, target_id: str) -> SyncRecord:
+        """Record the id the system gave the document, stamped ``sent_at``; the same
+        id again is a no-op, another raises ``DuplicateIdError``; ``NotFoundError``
+        without an intent."""
+        ...
+
+    def discard_sync(self, target: str, source_id: str) -> SyncRecord | None:
+        """Forget an intent the system refused (nothing was created there); return
+        the record removed, ``None`` if there was none.  A completed record is
+        never forgotten: ``InvalidTransitionError``."""
+        ...
+
+    def get_sync(self, target: str, source_id: str) -> SyncRecord | None:
+        """The record of ``source_id`` for ``target``, if any."""
+        ...
+
+    def syncs(self, target: str, *, unfinished: bool = False) -> list[SyncRecord]:
+        """The target's records in the order they were recorded (with ``unfinished``,
+        only those without a ``target_id``)."""
         ...
 
 

@@ -32,7 +32,13 @@ import attrs
 
 from milestonebill._validate import check_date, check_id, check_int, check_optional_date
 from milestonebill.clock import Clock
-from milestonebill.errors import DuplicateIdError, LeaseLostError, NotFoundError, ValidationError
+from milestonebill.errors import (
+    DuplicateIdError,
+    InvalidTransitionError,
+    LeaseLostError,
+    NotFoundError,
+    ValidationError,
+)
 from milestonebill.ledger import Account, DateRange, InMemoryLedger, JournalEntry, SingleBalance
 from milestonebill.limits import MAX_KEY_LENGTH
 from milestonebill.money import Currency, Money
@@ -42,6 +48,8 @@ from milestonebill.stores._common import (
     check_entry,
     check_link,
     check_link_key,
+    check_sync,
+    check_sync_key,
     lease_until,
     now_utc,
     plan_append,
@@ -59,6 +67,7 @@ from milestonebill.stores.base import (
     ProposalId,
     StoredEvent,
     StoredProposalEvent,
+    SyncRecord,
     WorkerId,
     WorkLink,
     canonical_json,
@@ -84,6 +93,7 @@ class _State:
     proposal_events: dict[str, StoredProposalEvent] = attrs.Factory(dict)
     parked: dict[str, ParkedAgreement] = attrs.Factory(dict)
     links: dict[tuple[str, str], WorkLink] = attrs.Factory(dict)
+    syncs: dict[tuple[str, str], SyncRecord] = attrs.Factory(dict)
 
     def copy(self) -> _State:
         # Values are immutable, so copying each dict is a full snapshot.
@@ -92,7 +102,7 @@ class _State:
             dict(self.counters), dict(self.invoices), dict(self.attempts),
             dict(self.notifications), self.acked, self.seq, self.ledger.copy(),
             dict(self.proposals), dict(self.proposal_events),
-            dict(self.parked), dict(self.links),
+            dict(self.parked), dict(self.links), dict(self.syncs),
         )
 
 
@@ -500,6 +510,64 @@ class InMemoryStore(SingleBalance):
         with self._lock:
             return [link for key, link in sorted(self._state.links.items())
                     if source in (None, link.source) and agreement_id in (None, link.agreement_id)]
+    # ------------------------------------------------------------ sync journal
+
+    def record_sync(self, record: SyncRecord) -> SyncRecord:
+        """See :meth:`~milestonebill.stores.base.SyncJournal.record_sync`."""
+        rec = check_sync(record, now_utc(self._clock))
+        with self.transaction():
+            syncs = self._state.syncs
+            old = syncs.get((rec.target, rec.source_id))
+            if old is not None:
+                if not old.same_request(rec):
+                    raise DuplicateIdError("accounting sync", f"{rec.target}:{rec.source_id}")
+                return old
+            if any((r.target, r.kind, r.number) == (rec.target, rec.kind, rec.number)
+                   for r in syncs.values()):
+                raise DuplicateIdError("document number", f"{rec.target}:{rec.number}")
+            syncs[(rec.target, rec.source_id)] = rec
+            return rec
+
+    def complete_sync(self, target: str, source_id: str, target_id: str) -> SyncRecord:
+        """See :meth:`~milestonebill.stores.base.SyncJournal.complete_sync`."""
+        check_sync_key(target, source_id)
+        check_id("target_id", target_id)
+        now = now_utc(self._clock)
+        with self.transaction():
+            old = self._state.syncs.get((target, source_id))
+            if old is None:
+                raise NotFoundError(f"no sync of {source_id!r} to {target!r} was recorded")
+            if old.target_id is not None:
+                if old.target_id != target_id:
+                    raise DuplicateIdError("accounting sync", f"{target}:{source_id}",
+                                           f"already sent as {old.target_id!r}")
+                return old
+            done = attrs.evolve(old, target_id=target_id, sent_at=now)
+            self._state.syncs[(target, source_id)] = done
+            return done
+
+    def discard_sync(self, target: str, source_id: str) -> SyncRecord | None:
+        """See :meth:`~milestonebill.stores.base.SyncJournal.discard_sync`."""
+        check_sync_key(target, source_id)
+        with self.transaction():
+            old = self._state.syncs.get((target, source_id))
+            if old is not None and old.sent:
+                raise InvalidTransitionError(f"{source_id!r} was sent to {target!r} as "
+                                             f"{old.target_id!r}; it cannot be discarded")
+            return self._state.syncs.pop((target, source_id), None)
+
+    def get_sync(self, target: str, source_id: str) -> SyncRecord | None:
+        """See :meth:`~milestonebill.stores.base.SyncJournal.get_sync`."""
+        check_sync_key(target, source_id)
+        with self._lock:
+            return self._state.syncs.get((target, source_id))
+
+    def syncs(self, target: str, *, unfinished: bool = False) -> list[SyncRecord]:
+        """See :meth:`~milestonebill.stores.base.SyncJournal.syncs`."""
+        check_id("target", target)
+        with self._lock:
+            return [r for r in self._state.syncs.values()
+                    if r.target == target and not (unfinished and r.sent)]
 
     # ------------------------------------------------------------ ledger
 

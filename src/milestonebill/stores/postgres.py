@@ -41,6 +41,7 @@ from milestonebill.errors import ConcurrencyError, StoreError, ValidationError
 from milestonebill.stores._common import SYSTEM_CLOCK
 from milestonebill.stores._sql import Cursor, Migration
 from milestonebill.stores._sql_links import SQLStore
+from milestonebill.stores._sql_sync import SyncSQL
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
 
@@ -156,6 +157,24 @@ MIGRATIONS: tuple[Migration, ...] = (
         )""",
         "CREATE INDEX IF NOT EXISTS work_links_agreement ON work_links (agreement_id)",
     )),
+    Migration(7, "what was sent to which accounting system (the sync journal)", (
+        """CREATE TABLE IF NOT EXISTS accounting_syncs (
+            seq BIGSERIAL PRIMARY KEY,
+            target TEXT NOT NULL,
+            source_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            number TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL,
+            body TEXT NOT NULL,
+            target_id TEXT,
+            recorded_at TIMESTAMPTZ NOT NULL,
+            sent_at TIMESTAMPTZ,
+            UNIQUE (target, source_id),
+            UNIQUE (target, kind, number)
+        )""",
+        "CREATE INDEX IF NOT EXISTS accounting_syncs_open ON accounting_syncs (target, seq) "
+        "WHERE target_id IS NULL",
+    )),
 )
 
 _SCHEMA_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
@@ -169,7 +188,7 @@ _IDENT = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _MIGRATION_LOCK = 0x6D62696C
 
 
-class PostgresStore(SQLStore):
+class PostgresStore(SQLStore, SyncSQL):
     """An :class:`~milestonebill.stores.base.AgreementStore` and
     :class:`~milestonebill.ledger.Ledger` in PostgreSQL.
 

@@ -21,7 +21,7 @@ UTC ISO text, so text order is time order.
 ...         with store.transaction():
 ...             n = store.issue_invoice_number(FirmId("acme"), InvoiceId("inv-1"))
 ...         print(n, store.journal_mode)
-[1, 2, 3, 4, 5, 6]
+[1, 2, 3, 4, 5, 6, 7]
 1 wal
 """
 
@@ -41,6 +41,7 @@ from milestonebill.errors import ConcurrencyError, StoreError
 from milestonebill.stores._common import SYSTEM_CLOCK
 from milestonebill.stores._sql import Cursor, Migration
 from milestonebill.stores._sql_links import SQLStore
+from milestonebill.stores._sql_sync import SyncSQL
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
 
@@ -156,6 +157,24 @@ MIGRATIONS: tuple[Migration, ...] = (
         )""",
         "CREATE INDEX IF NOT EXISTS work_links_agreement ON work_links (agreement_id)",
     )),
+    Migration(7, "what was sent to which accounting system (the sync journal)", (
+        """CREATE TABLE IF NOT EXISTS accounting_syncs (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            target TEXT NOT NULL,
+            source_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            number TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL,
+            body TEXT NOT NULL,
+            target_id TEXT,
+            recorded_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (target, source_id),
+            UNIQUE (target, kind, number)
+        )""",
+        "CREATE INDEX IF NOT EXISTS accounting_syncs_open ON accounting_syncs (target, seq) "
+        "WHERE target_id IS NULL",
+    )),
 )
 
 _SCHEMA_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
@@ -169,7 +188,7 @@ def _ts(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class SQLiteStore(SQLStore):
+class SQLiteStore(SQLStore, SyncSQL):
     """An :class:`~milestonebill.stores.base.AgreementStore` and
     :class:`~milestonebill.ledger.Ledger` in one SQLite file.
 

@@ -74,15 +74,18 @@ datetime.date(2026, 4, 1)
 
 from milestonebill.agreement.amendments import (
     AddAddOn,
+    AddDiscount,
     AddMilestone,
     AddRecurringCharge,
     Amendment,
     CancelAddOn,
     CancelAgreement,
     ChangeBillingDay,
+    ChangeInstallments,
     ChangeMilestoneAmount,
     ChangeRecurringInterval,
     ChangeRecurringPrice,
+    EndDiscount,
     EndRecurringCharge,
     Operation,
     ProrationPolicy,
@@ -144,6 +147,7 @@ from milestonebill.agreement.obligations import (
 from milestonebill.agreement.plan import (
     billed_by_key,
     billing_plan,
+    changed_since,
     contract_value,
 )
 from milestonebill.agreement.preview import (
@@ -167,6 +171,8 @@ from milestonebill.agreement.summary import (
     RecurringStatus,
 )
 from milestonebill.agreement.terms import (
+    DiscountTerm,
+    InstallmentTerm,
     MilestoneTerm,
     PlanItem,
     RecurringTerm,
@@ -184,6 +190,7 @@ from milestonebill.payment_methods import (
 
 __all__ = [
     "AddAddOn",
+    "AddDiscount",
     "AddMilestone",
     "AddOn",
     "AddRecurringCharge",
@@ -204,6 +211,7 @@ __all__ = [
     "CancelAgreement",
     "Cancelled",
     "ChangeBillingDay",
+    "ChangeInstallments",
     "ChangeMilestoneAmount",
     "ChangeRecurringInterval",
     "ChangeRecurringPrice",
@@ -215,9 +223,12 @@ __all__ = [
     "CreditIssued",
     "CreditNoteStatus",
     "CustomerCreditAdded",
+    "DiscountTerm",
+    "EndDiscount",
     "EndRecurringCharge",
     "EstimateRevised",
     "Event",
+    "InstallmentTerm",
     "InvoiceIssued",
     "InvoiceStatus",
     "MilestoneCompleted",
@@ -254,6 +265,7 @@ __all__ = [
     "billed_by_key",
     "billing_plan",
     "cancel",
+    "changed_since",
     "complete",
     "complete_milestone",
     "contains_card_number",

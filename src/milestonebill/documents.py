@@ -66,7 +66,8 @@ class InvoiceLine:
 
     ``amount`` is net of tax and positive: on an invoice it is charged, on a
     credit note it is credited -- except on a ``DISCOUNT`` line, which is
-    negative and only ever on an invoice, beside the line it discounts.
+    negative and sits beside the line of the item it discounts: less charged
+    on an invoice, less credited on a credit note.
     ``item_key`` names the billable item of the agreement plan
     (``'m:<milestone>'``, ``'r:<item>:<period start>'``, ``'i:<plan>:<n>'``,
     ``'d:<discount>:<key>'``); it is ``None`` only on refund/goodwill credits
@@ -217,10 +218,6 @@ def _check_totals(
         line.amount.with_currency_check(currency)
         if not isinstance(line, InvoiceLine):
             raise ValidationError(f"{kind}.lines[{i}]", "an InvoiceLine", line)
-    if kind == "credit_note" and any(ln.kind is LineKind.DISCOUNT for ln in lines):
-        raise ValidationError(f"{kind}.lines", "credit lines (a discount line belongs on an "
-                              "invoice)", [ln.line_id for ln in lines
-                                           if ln.kind is LineKind.DISCOUNT])
     want_sub = Money.total((ln.amount for ln in lines), currency=currency)
     if want_sub.minor < 0:
         raise ValidationError(f"{kind}.subtotal", "zero or more (discounts never make a "

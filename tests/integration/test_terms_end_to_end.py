@@ -132,3 +132,42 @@ def test_a_proposal_with_installments_and_discounts_runs_to_balanced_books(
     assert (position.invoiced, position.contract_value, position.balanced) == (
         usd("9500.00"), usd("9500.00"), True)
     assert earned(again, date(2025, 5, 31)) == {"work": usd("9500.00")}
+
+
+FREE_FIRST_MONTH = """{
+  "id": "prop-free", "client": "Contoso", "currency": "USD",
+  "options": [{"id": "std", "name": "Standard", "schedule": {
+    "currency": "USD",
+    "installments": [{"id": "fee", "name": "Fee",
+                      "amount": {"amount": "3000.00", "currency": "USD"},
+                      "interval": {"unit": "month"}, "start": "2025-02-01", "count": 3}],
+    "discounts": [{"id": "free", "name": "First month free", "percent": "100",
+                   "items": ["fee"], "ends_on": "2025-02-02"}]}}]
+}"""
+
+
+def test_an_installment_discounted_to_zero_charges_and_posts_nothing(tmp_path: Path) -> None:
+    clock = FixedClock(at(date(2025, 1, 15)))
+    with SQLiteStore(tmp_path / "free.db", clock=clock) as store:
+        gateway = InMemoryGateway()
+        biller = Biller(store, gateway, clock=clock, firm_id=FirmId("firm"))
+        biller.propose(formats.read("proposal", FREE_FIRST_MONTH), at=at(date(2025, 1, 10)))
+        biller.send(ProposalId("prop-free"), at=at(date(2025, 1, 10)))
+        biller.onboard(ProposalId("prop-free"), option="std", signer="Ada",
+                       customer_reference="contoso", payment_method_token="tok_visa",
+                       at=at(date(2025, 1, 15)))
+        clock.set(at(date(2025, 2, 1)))
+        (free,) = biller.run(date(2025, 2, 1)).invoices
+        # 1,000.00 less 100 % is an invoice of zero: shown, numbered, never charged
+        # and never posted (a journal entry of nothing would move nothing).
+        assert ([f"{ln.kind.value} {ln.amount.amount}" for ln in free.lines], str(free.total)) \
+            == (["installment 1000.00", "discount -1000.00"], "0.00 USD")
+        assert not gateway.charges
+        assert store.get_entry(f"{free.id}:issue") is None
+        clock.set(at(date(2025, 3, 1)))
+        (paid,) = biller.run(date(2025, 3, 1)).invoices
+        assert str(paid.total) == "1000.00 USD"
+        charged: list[Money] = [c.amount for c in gateway.charges]
+        assert charged == [usd("1000.00")]
+        assert sum(m.minor for m in store.balances(currency="USD").values()) == 0
+        assert contract_value(biller.load(AgreementId("prop-free"))) == usd("2000.00")

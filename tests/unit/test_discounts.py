@@ -226,6 +226,23 @@ def test_a_fixed_discount_larger_than_its_items_is_refused() -> None:
                                             items=("m",))])
 
 
+def test_a_fixed_package_discount_larger_than_the_package_is_refused() -> None:
+    kickoff = Milestone(MilestoneId("k"), "Kickoff", amount=usd("60.00"),
+                        trigger=Trigger.ON_SIGNING)
+    fee = InstallmentPlan(ItemId("fee"), "Fee", usd("40.00"), Interval.MONTHLY, start=SIGNED,
+                          count=2)
+
+    def package(off: str) -> BillingSchedule:
+        return BillingSchedule(currency=USD, milestones=[kickoff], installments=[fee],
+                               discounts=[Discount(ItemId("d"), "D", amount=usd(off),
+                                                   scope=DiscountScope.PACKAGE)])
+
+    assert contract_value(signed(package("100.00"))) == usd("0.00")
+    with pytest.raises(ValidationError, match=r"'discounts\[0\].amount' must be at most what "
+                       r"the items add up to \(100.00 USD\)"):
+        package("100.01")
+
+
 def test_a_discount_line_must_be_negative_and_an_invoice_never_is() -> None:
     with pytest.raises(ValidationError, match=r"'line\.amount' must be a negative amount"):
         InvoiceLine("l", "d:x:m:m", LineKind.DISCOUNT, "D", usd("1.00"))

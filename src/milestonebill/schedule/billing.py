@@ -169,7 +169,8 @@ class BillingSchedule:
 
     def _discount_problems(self, items: set[str]) -> list[ValidationError]:
         """Discounts: unique ids, in the currency, naming this schedule's items; a fixed
-        discount on milestones and plans only, for ever, no more than they add up to."""
+        discount for ever on milestones and plans only (named, or the whole package
+        when it has no recurring charge) no more than they add up to."""
         problems: list[ValidationError] = []
         seen = set(items)
         amounts: dict[str, Money] = {str(k): v for k, v in self._resolve().items()}
@@ -190,8 +191,11 @@ class BillingSchedule:
                                          "recurring charges and installment plans", x)
                          for x in d.items if x not in items]
             named = [amounts[x] for x in d.items if x in amounts]
-            if (d.amount is not None and d.scope is DiscountScope.ITEMS
-                    and len(named) == len(d.items) and d.starts_on is None
+            if d.scope is DiscountScope.PACKAGE and not self.recurring:
+                named = list(amounts.values())  # the package's own items, all known
+            known = len(named) == len(d.items) if d.scope is DiscountScope.ITEMS \
+                else d.scope is DiscountScope.PACKAGE and not self.recurring
+            if (d.amount is not None and known and d.starts_on is None
                     and d.ends_on is None):
                 most = Money.total(named, currency=self.currency)
                 if d.amount > most:

@@ -389,3 +389,15 @@ def test_an_added_discount_relating_to_an_unstated_obligation_is_refused() -> No
         amend(a, date(2024, 3, 1), AddDiscount(date(2024, 3, 1), Discount(
             ItemId("d"), "D", percent=Decimal(5), items=("m",), relates_to=("other",),
             evidence="sold alone")))
+
+
+def test_an_added_fixed_discount_larger_than_its_items_is_refused() -> None:
+    # Design stands at 6,000.00: 6,000.00 off is allowed, a cent more is refused.
+    a = design_agreement()
+    whole = Discount(ItemId("all"), "All of it", amount=usd("6000.00"), items=("design",))
+    assert contract_value(amend(a, date(2024, 3, 1), AddDiscount(date(2024, 3, 1), whole))) \
+        == usd("0.00")
+    with pytest.raises(AmendmentError, match=r"discount 'all' of 6000.01 USD is more than its "
+                       r"items come to \(6000.00 USD\)"):
+        amend(a, date(2024, 3, 1), AddDiscount(date(2024, 3, 1), attrs.evolve(
+            whole, amount=usd("6000.01"))))

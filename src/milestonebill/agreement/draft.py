@@ -55,6 +55,7 @@ from milestonebill.periods import DayCount, add_months
 from milestonebill.schedule import (
     BillingSchedule,
     Discount,
+    DiscountScope,
     InstallmentPlan,
     IntervalUnit,
     Milestone,
@@ -545,7 +546,22 @@ def _change_installments(d: Draft, op: ChangeInstallments, _c: Catalogue) -> Non
 
 
 def _add_discount(d: Draft, op: AddDiscount, catalogue: Catalogue) -> None:
-    _add_discounts(d, op, (op.discount,), "amendment", op.effective, catalogue=catalogue)
+    disc = op.discount
+    if (disc.amount is not None and disc.amount.currency == d.currency
+            and disc.scope is DiscountScope.ITEMS and disc.starts_on is None
+            and disc.ends_on is None):
+        # As in a schedule: a fixed discount for ever on milestones and plans is
+        # no more than they come to, so no line is discounted below zero.
+        sizes: dict[str, int] = {t.milestone.id: t.milestone.amount.minor
+                                 for t in d.milestones if t.milestone.amount is not None}
+        sizes.update({t.plan.id: sum(i.amount.minor for i in t.installments)
+                      for t in d.installments})
+        if all(x in sizes for x in disc.items):
+            most = Money.from_minor(sum(sizes[x] for x in disc.items), d.currency)
+            if disc.amount > most:
+                raise _fail(op, f"discount {disc.id!r} of {disc.amount} is more than its "
+                            f"items come to ({most})")
+    _add_discounts(d, op, (disc,), "amendment", op.effective, catalogue=catalogue)
 
 
 def _end_discount(d: Draft, op: EndDiscount, _c: Catalogue) -> None:

@@ -1,4 +1,5 @@
-"""Installments and discounts end to end on the Biller with a real SQLite file.
+"""Installments and discounts end to end on the Biller with a real SQLite file
+(and the PostgreSQL server, when ``MILESTONEBILL_PG_DSN`` is set).
 
 A proposal file (the ``proposal`` format) offers 10,000.00: a 1,000.00
 kickoff on signing and 9,000.00 in three monthly installments of 3,000.00
@@ -11,8 +12,12 @@ come in, and read back from the file.  Every figure is computed by hand.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from milestonebill import formats
 from milestonebill.agreement import (
@@ -59,11 +64,35 @@ def at(d: date) -> datetime:
     return datetime.combine(d, time(18), tzinfo=UTC)
 
 
+Opener = Callable[[FixedClock], Any]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens the same store again on every call: a SQLite file, or a PostgreSQL schema."""
+    opened: list[Any] = []
+
+    def make(clock: FixedClock) -> Any:
+        if request.param == "sqlite":
+            store: Any = SQLiteStore(tmp_path / "books.db", clock=clock)
+        else:
+            from milestonebill.stores.postgres import PostgresStore
+
+            store = PostgresStore(request.getfixturevalue("pg_dsn"),
+                                  schema=request.getfixturevalue("pg_schema"), clock=clock,
+                                  pool_size=2)
+        opened.append(store)
+        return store
+
+    yield make
+    for s in opened:
+        s.close()
+
+
 def test_a_proposal_with_installments_and_discounts_runs_to_balanced_books(
-        tmp_path: Path) -> None:
-    path = tmp_path / "books.db"
+        open_store: Opener) -> None:
     clock = FixedClock(at(date(2025, 1, 15)))
-    store = SQLiteStore(path, clock=clock)
+    store = open_store(clock)
     gateway = InMemoryGateway()
     biller = Biller(store, gateway, clock=clock, firm_id=FirmId("firm"))
     proposal = formats.read("proposal", PROPOSAL)
@@ -124,8 +153,8 @@ def test_a_proposal_with_installments_and_discounts_runs_to_balanced_books(
     assert sum(m.minor for m in balances.values()) == 0
     assert balances.get(Account.RECEIVABLE, usd("0.00")) == usd("0.00")
     store.close()
-    with SQLiteStore(path, clock=clock) as reopened:
-        again = Biller(reopened, gateway, clock=clock, firm_id=FirmId("firm")).load(AGR)
+    reopened = open_store(clock)
+    again = Biller(reopened, gateway, clock=clock, firm_id=FirmId("firm")).load(AGR)
     assert [str(i.total) for i in again.invoices] == [
         "1000.00 USD", "2700.00 USD", "3000.00 USD", "1300.00 USD", "1500.00 USD"]
     position = billing_position(again)

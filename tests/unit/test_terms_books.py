@@ -198,3 +198,21 @@ def test_a_discount_on_a_service_period_stays_with_its_series() -> None:
     # January earns its discounted 310.00 day by day: 10 of 31 days = 100.00.
     assert earned(a, date(2024, 1, 10))["care"] == usd("100.00")
     assert earned(a, date(2024, 2, 29))["care"] == usd("930.00")
+
+
+def test_the_forecast_bills_the_discounted_installments_and_earns_by_performance() -> None:
+    from milestonebill.reports import billing_revenue_forecast
+
+    # 1,000.00 in three from 1 January, 10 % off January's (33.334 -> 33.33): billed
+    # 300.01, 333.33, 333.33; the 966.67 price earned straight line over January to June.
+    work = ObligationTerms(ObligationId("work"), "Work", Progress.STRAIGHT_LINE, items=("fee",),
+                           period=Period(JAN1, date(2024, 7, 1)))
+    off = Discount(ItemId("d"), "January", percent=Decimal(10), items=("fee",),
+                   ends_on=date(2024, 2, 1))
+    a = signed(BillingSchedule(currency=USD, installments=[FEE], discounts=[off]), work)
+    rows = list(billing_revenue_forecast([a], JAN1, periods=6))
+    assert [str(r.billed.amount) for r in rows] == [
+        "300.01", "333.33", "333.33", "0.00", "0.00", "0.00"]
+    # 966.67 x 31/182 = 164.65 earned in January; all of it by the end of June.
+    assert str(rows[0].revenue.amount) == "164.65"
+    assert sum(r.revenue.minor for r in rows) == 96667

@@ -28,6 +28,7 @@ from milestonebill.agreement import (
     ChangeInstallments,
     contract_value,
 )
+from milestonebill.collection import CollectionState, collection_state
 from milestonebill.engine import Biller, FirmId, FixedClock
 from milestonebill.gateways.memory import InMemoryGateway
 from milestonebill.ids import ProposalId
@@ -193,6 +194,8 @@ def test_an_installment_discounted_to_zero_charges_and_posts_nothing(tmp_path: P
             == (["installment 1000.00", "discount -1000.00"], "0.00 USD")
         assert not gateway.charges
         assert store.get_entry(f"{free.id}:issue") is None
+        assert collection_state(biller.load(AgreementId("prop-free")), free.id).state \
+            is CollectionState.SETTLED
         clock.set(at(date(2025, 3, 1)))
         (paid,) = biller.run(date(2025, 3, 1)).invoices
         assert str(paid.total) == "1000.00 USD"

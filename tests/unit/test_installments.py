@@ -322,3 +322,18 @@ def test_moving_dates_alone_needs_no_client_approval() -> None:
 def test_the_weights_of_a_replan_are_checked_when_built() -> None:
     with pytest.raises(ValidationError, match="'count' must be None when weights are given"):
         ChangeInstallments(date(2024, 2, 1), FEE, count=2, weights=[Decimal(1), Decimal(1)])
+
+
+def test_a_replan_by_weights_on_a_new_cadence() -> None:
+    # 666.66 left after 333.34, split 1:2 -> 222.22 and 444.44, weekly from 1 March.
+    a = bill(signed(plan("1000.00", "USD", 3)), date(2024, 1, 31))
+    a = amend(a, date(2024, 2, 10), ChangeInstallments(
+        date(2024, 2, 10), FEE, weights=[Decimal(1), Decimal(2)], start=date(2024, 3, 1),
+        interval=Interval.WEEKLY))
+    assert [(i.key, i.on, str(i.amount)) for i in billing_plan(a)] == [
+        (PlanKey("i:fee:1"), date(2024, 1, 31), "333.34 USD"),
+        (PlanKey("i:fee:2"), date(2024, 3, 1), "222.22 USD"),
+        (PlanKey("i:fee:3"), date(2024, 3, 8), "444.44 USD")]
+    a = bill(bill(a, date(2024, 3, 1)), date(2024, 3, 8))
+    assert billing_position(a).scheduled == Money("0.00", "USD")
+    assert sum(i.total.minor for i in a.invoices) == 100000

@@ -353,8 +353,9 @@ _SCALARS: dict[Any, dict[str, Any]] = {
                     "an ISO 8601 datetime with its zone, such as '2026-03-02T09:30:00+00:00'",
                     format="date-time"),
     Currency: _text(r"^[A-Z]{3}$", "an ISO 4217 code such as 'USD'"),
-    PlanKey: _text(r"^(m:.+|r:.+:[0-9]{4}-[0-9]{2}-[0-9]{2})$",
-                   "a plan key such as 'm:<milestone>' or 'r:<item>:<YYYY-MM-DD>'"),
+    PlanKey: _text(r"^(d:[^:]+:)?(m:.+|r:.+:[0-9]{4}-[0-9]{2}-[0-9]{2}|i:.+:[1-9][0-9]*)$",
+                   "a plan key such as 'm:<milestone>', 'r:<item>:<YYYY-MM-DD>', "
+                   "'i:<plan>:<n>' or 'd:<discount>:<key>'"),
 }
 _MONEY_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -58,6 +58,8 @@ class LineKind(enum.Enum):
     ADJUSTMENT = "adjustment"
     CREDIT = "credit"
     LATE_FEE = "late_fee"
+    INSTALLMENT = "installment"
+    DISCOUNT = "discount"
 
 
 def _plan_key(value: object) -> PlanKey | None:
@@ -69,10 +71,20 @@ class InvoiceLine:
     """One line of an invoice or credit note, with its provenance.
 
     ``amount`` is net of tax and positive: on an invoice it is charged, on a
-    credit note it is credited.  ``item_key`` names the billable item of the
-    agreement plan (``'m:<milestone>'`` or ``'r:<item>:<period start>'``);
-    it is ``None`` only on refund/goodwill credits and late fees, which are
-    not tied to an item.  ``adjusts`` is the invoice an adjustment or credit refers to.
+    credit note it is credited -- except on a ``DISCOUNT`` line, which is
+    negative and sits beside the line of the item it discounts: less charged
+    on an invoice, less credited on a credit note.
+    ``item_key`` names the billable item of the agreement plan
+    (``'m:<milestone>'``, ``'r:<item>:<period start>'``, ``'i:<plan>:<n>'``,
+    ``'d:<discount>:<key>'``); it is ``None`` only on refund/goodwill credits
+    and late fees, which are not tied to an item.  ``adjusts`` is the invoice
+    an adjustment or credit refers to.
+
+    >>> InvoiceLine("l1", "d:early:m:design", LineKind.DISCOUNT, "Early signing",
+    ...             Money("60.00", "USD"))
+    Traceback (most recent call last):
+    ...
+    milestonebill.errors.ValidationError: 'line.amount' must be a negative amount on a discount line (got Money('60.00', 'USD'))
     """
 
     line_id: str
@@ -87,7 +99,11 @@ class InvoiceLine:
     provenance: tuple[str, ...] = ()
 
     def __attrs_post_init__(self) -> None:
-        if self.amount.minor <= 0:
+        if self.kind is LineKind.DISCOUNT:
+            if self.amount.minor >= 0:
+                raise ValidationError("line.amount", "a negative amount on a discount line",
+                                      self.amount)
+        elif self.amount.minor <= 0:
             raise ValidationError("line.amount", "a positive amount", self.amount)
 
 
@@ -209,6 +225,9 @@ def _check_totals(
         if not isinstance(line, InvoiceLine):
             raise ValidationError(f"{kind}.lines[{i}]", "an InvoiceLine", line)
     want_sub = Money.total((ln.amount for ln in lines), currency=currency)
+    if want_sub.minor < 0:
+        raise ValidationError(f"{kind}.subtotal", "zero or more (discounts never make a "
+                              "document negative)", want_sub)
     want_tax = Money.total((t.amount for t in tax_lines), currency=currency)
     if subtotal != want_sub:
         raise ValidationError(f"{kind}.subtotal", f"the sum of the lines ({want_sub})", subtotal)

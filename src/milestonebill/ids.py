@@ -34,7 +34,7 @@ True
 >>> PlanKey.parse("x:1")
 Traceback (most recent call last):
 ...
-milestonebill.errors.ValidationError: 'item_key' must be a plan key such as 'm:<milestone>' or 'r:<item>:<YYYY-MM-DD>' (got 'x:1')
+milestonebill.errors.ValidationError: 'item_key' must be a plan key such as 'm:<milestone>', 'r:<item>:<YYYY-MM-DD>', 'i:<plan>:<n>' or 'd:<discount>:<key>' (got 'x:1')
 """
 
 from __future__ import annotations
@@ -105,15 +105,28 @@ ObligationId = NewType("ObligationId", str)
 #: A revenue contract (ASC 606 / IFRS 15 step 1).
 ContractId = NewType("ContractId", str)
 
-_EXPECTED = "a plan key such as 'm:<milestone>' or 'r:<item>:<YYYY-MM-DD>'"
+_EXPECTED = ("a plan key such as 'm:<milestone>', 'r:<item>:<YYYY-MM-DD>', 'i:<plan>:<n>' "
+             "or 'd:<discount>:<key>'")
 
 
 class PlanKey(str):
-    """The key of one billable item: ``m:<milestone id>`` or ``r:<item id>:<period start>``.
+    """The key of one billable item of an agreement's plan.
 
-    Build one with :meth:`milestone` or :meth:`piece`; read one from text
-    with :meth:`parse`.  The parts are :attr:`item_id` and :attr:`start`
-    (``None`` for a milestone).
+    * ``m:<milestone id>`` -- a milestone;
+    * ``r:<item id>:<period start>`` -- one service period of a recurring charge;
+    * ``i:<plan id>:<n>`` -- the ``n``-th installment (1, 2, ...) of an installment plan;
+    * ``d:<discount id>:<key>`` -- a discount on the item of ``key`` (a
+      discount id holds no ``:``, so the key after it is unambiguous).
+
+    Build one with :meth:`milestone`, :meth:`piece`, :meth:`installment` or
+    :meth:`discount`; read one from text with :meth:`parse`.  The parts are
+    :attr:`item_id` (for a discount: the discounted item's), :attr:`start`
+    (a service period's first day, else ``None``), :attr:`number` (an
+    installment's number), :attr:`discount_id` and :attr:`discounted`.
+
+    >>> k = PlanKey.discount("early", PlanKey.installment("fee", 3))
+    >>> k, k.item_id, k.discount_id, k.discounted, k.discounted.number
+    ('d:early:i:fee:3', 'fee', 'early', 'i:fee:3', 3)
     """
 
     __slots__ = ()
@@ -129,34 +142,92 @@ class PlanKey(str):
         return cls(f"r:{item_id}:{start.isoformat()}")
 
     @classmethod
+    def installment(cls, plan_id: str, n: int) -> PlanKey:
+        """The key of installment ``n`` (1, 2, ...) of an installment plan."""
+        return cls(f"i:{plan_id}:{check_int('n', n, at_least=1)}")
+
+    @classmethod
+    def discount(cls, discount_id: str, key: str) -> PlanKey:
+        """The key of discount ``discount_id`` on the item of ``key``."""
+        if ":" in discount_id or not discount_id:
+            raise ValidationError("discount_id", "an id without ':'", discount_id)
+        item = cls.parse(key)
+        if item.is_discount:
+            raise ValidationError("key", "the key of a discounted item, not of a discount", key)
+        return cls(f"d:{discount_id}:{item}")
+
+    @classmethod
     def parse(cls, text: object, field: str = "item_key") -> PlanKey:
         """Check that ``text`` is a plan key and return it typed."""
-        if isinstance(text, str) and text[:2] == "m:" and len(text) > 2:
+        if isinstance(text, str) and _valid(text):
             return cls(text)
-        if isinstance(text, str) and text[:2] == "r:":
-            item, _sep, start = text[2:].rpartition(":")
-            try:
-                date.fromisoformat(start)
-            except ValueError:
-                item = ""
-            if item:
-                return cls(text)
         raise ValidationError(field, _EXPECTED, text)
 
     @property
     def is_milestone(self) -> bool:
-        """True for a milestone's key, false for a recurring service period's."""
+        """True for a milestone's key."""
         return self[:2] == "m:"
 
     @property
+    def is_installment(self) -> bool:
+        """True for an installment's key."""
+        return self[:2] == "i:"
+
+    @property
+    def is_discount(self) -> bool:
+        """True for the key of a discount on an item."""
+        return self[:2] == "d:"
+
+    @property
+    def discount_id(self) -> str | None:
+        """The discount a discount key belongs to (``None`` for other keys)."""
+        return self[2:].partition(":")[0] if self.is_discount else None
+
+    @property
+    def discounted(self) -> PlanKey | None:
+        """The key of the item a discount key discounts (``None`` for other keys)."""
+        return PlanKey(self[2:].partition(":")[2]) if self.is_discount else None
+
+    @property
     def item_id(self) -> str:
-        """The milestone or recurring item the key belongs to."""
+        """The milestone, recurring item or installment plan the key belongs to."""
+        inner = self.discounted
+        if inner is not None:
+            return inner.item_id
         return self[2:] if self.is_milestone else self[2:].rpartition(":")[0]
 
     @property
     def start(self) -> date | None:
-        """The first day of the service period (``None`` for a milestone)."""
-        return None if self.is_milestone else date.fromisoformat(self.rpartition(":")[2])
+        """The first day of the service period (``None`` unless the key is one's)."""
+        if self[:2] != "r:":
+            return None
+        return date.fromisoformat(self.rpartition(":")[2])
+
+    @property
+    def number(self) -> int | None:
+        """The number of an installment (``None`` unless the key is one's)."""
+        return int(self.rpartition(":")[2]) if self.is_installment else None
+
+
+def _valid(text: str) -> bool:
+    """Whether ``text`` has the form of a plan key."""
+    kind, rest = text[:2], text[2:]
+    if kind == "m:":
+        return bool(rest)
+    if kind == "r:":
+        item, _sep, start = rest.rpartition(":")
+        try:
+            date.fromisoformat(start)
+        except ValueError:
+            return False
+        return bool(item)
+    if kind == "i:":
+        item, _sep, n = rest.rpartition(":")
+        return bool(item) and n.isascii() and n.isdigit() and n[0] != "0"
+    if kind == "d:":
+        discount, _sep, inner = rest.partition(":")
+        return bool(discount) and inner[:2] != "d:" and _valid(inner)
+    return False
 
 
 # ---------------------------------------------------------------- idempotency keys

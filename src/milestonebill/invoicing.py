@@ -62,6 +62,7 @@ from milestonebill.agreement import (
     PlanItem,
     billed_by_key,
     billing_plan,
+    changed_since,
     contract_value,
 )
 from milestonebill.documents import (
@@ -87,7 +88,7 @@ from milestonebill.errors import ValidationError
 from milestonebill.ids import PlanKey
 from milestonebill.money import Money
 from milestonebill.periods import Period
-from milestonebill.schedule import ChargeKind, PaymentTerms
+from milestonebill.schedule import DUE_ON_RECEIPT, ChargeKind, PaymentTerms
 
 __all__ = [
     "NO_TAX",
@@ -138,6 +139,7 @@ class _Delta:
     first_invoice: InvoiceId | None
     documents: int
     due: date
+    terms: PaymentTerms = DUE_ON_RECEIPT
 
 
 def _plan_horizon(agreement: Agreement, as_of: date) -> date:
@@ -157,12 +159,15 @@ def _plan_horizon(agreement: Agreement, as_of: date) -> date:
 
 def _pending(agreement: Agreement, through: date) -> list[_Delta]:
     """Every difference between the plan (up to ``through``) and what was billed,
-    with the day it becomes billable; nothing while the agreement is paused."""
+    with the day it becomes billable; nothing while the agreement is paused.
+
+    A discount on an item already billed is billed like a change to that item:
+    from the day of the change, against the invoice that first billed it.
+    """
     if agreement.state is AgreementState.PAUSED:
         return []
     plan = {i.key: i for i in billing_plan(agreement, through=through)}
     billed = billed_by_key(agreement)
-    changed = dict(agreement.changed_on)
     out: list[_Delta] = []
     for key in dict.fromkeys([*plan, *billed]):
         item = plan.get(key)
@@ -171,13 +176,18 @@ def _pending(agreement: Agreement, through: date) -> list[_Delta]:
         if delta == 0:
             continue
         on = None if item is None else item.on
-        if n == 0:
+        inner = key.discounted
+        if first is None and inner is not None and inner in billed:
+            first = billed[inner][1]
+        if first is None:
             if on is None:
                 continue
             due = on
         else:
-            due = max(on or date.min, changed.get(key.item_id, date.min))
-        out.append(_Delta(key, item, delta, first, n, due))
+            due = max(on or date.min, changed_since(agreement, key))
+        owner = item or (plan.get(inner) if inner is not None else None)
+        terms = DUE_ON_RECEIPT if owner is None else owner.terms
+        out.append(_Delta(key, item, delta, first, n, due, terms))
     return out
 
 
@@ -221,12 +231,21 @@ def _billed_period(agreement: Agreement, key: PlanKey) -> Period | None:
     return found
 
 
-def _line(agreement: Agreement, d: _Delta, kind: LineKind) -> InvoiceLine:
+def _line(agreement: Agreement, d: _Delta, kind: LineKind,
+          adjusts: InvoiceId | None = None) -> InvoiceLine:
     item = d.item
     provenance: tuple[str, ...] = () if item is None else item.provenance
     period = None if item is None else item.period
     description = _describe(item, d.key)
-    if kind is LineKind.CREDIT:
+    amount = Money.from_minor(abs(d.minor), agreement.currency)
+    if kind is LineKind.DISCOUNT:
+        # Beside the line of its item: less charged on an invoice, less credited on a
+        # credit note.
+        amount = -amount
+        description = f"Discount: {item.name if item is not None else d.key.discount_id}"
+        if item is not None and item.period is not None:
+            description += f" {item.period}"
+    elif kind is LineKind.CREDIT:
         # Credit the part of the billed period the plan no longer covers, when it is a tail.
         billed = _billed_period(agreement, d.key)
         if billed is not None and (period is None or (
@@ -245,20 +264,64 @@ def _line(agreement: Agreement, d: _Delta, kind: LineKind) -> InvoiceLine:
         item_key=d.key,
         kind=kind,
         description=description,
-        amount=Money.from_minor(abs(d.minor), agreement.currency),
+        amount=amount,
         item_id=d.key.item_id,
         period=period,
-        adjusts=d.first_invoice,
+        adjusts=adjusts if adjusts is not None else d.first_invoice,
         provenance=provenance,
     )
 
 
 def _charge_kind(d: _Delta) -> LineKind:
     """The kind of an invoice line for a positive difference."""
-    if d.documents:
+    if d.documents or d.item is None:
         return LineKind.ADJUSTMENT
-    assert d.item is not None
-    return LineKind.MILESTONE if d.item.kind is ChargeKind.MILESTONE else LineKind.RECURRING
+    return {ChargeKind.MILESTONE: LineKind.MILESTONE, ChargeKind.RECURRING: LineKind.RECURRING,
+            ChargeKind.INSTALLMENT: LineKind.INSTALLMENT}.get(d.item.kind, LineKind.ADJUSTMENT)
+
+
+@attrs.frozen
+class _Routed:
+    """Where one difference is billed: on an invoice or a credit note (of ``credits``)."""
+
+    delta: _Delta
+    on_invoice: bool
+    kind: LineKind
+    credits: InvoiceId | None
+
+
+def _routed(deltas: Sequence[_Delta]) -> list[_Routed]:
+    """Each difference with its document and line kind.
+
+    A positive difference goes on an invoice, a negative one on a credit note
+    against the invoice that first billed the item.  A discount that moves
+    against its item (less discount on an item credited, more on an item
+    charged) rides on the item's document as a negative ``DISCOUNT`` line, so
+    the document shows the item and its discount together and is never
+    negative; a discount that changes alone is charged back or credited on
+    its own.
+    """
+    by_key = {d.key: d for d in deltas}
+    riders: dict[PlanKey, list[_Delta]] = {}
+    for d in deltas:
+        inner = d.key.discounted
+        item = None if inner is None else by_key.get(inner)
+        if item is not None and item.minor * d.minor < 0:
+            riders.setdefault(item.key, []).append(d)
+    riding: dict[PlanKey, _Delta] = {}
+    for key, ds in riders.items():
+        if abs(by_key[key].minor) >= abs(sum(x.minor for x in ds)):
+            riding.update((x.key, by_key[key]) for x in ds)
+    out: list[_Routed] = []
+    for d in deltas:
+        item = riding.get(d.key)
+        if item is not None:
+            out.append(_Routed(d, item.minor > 0, LineKind.DISCOUNT, item.first_invoice))
+        elif d.minor > 0:
+            out.append(_Routed(d, True, _charge_kind(d), d.first_invoice))
+        else:
+            out.append(_Routed(d, False, LineKind.CREDIT, d.first_invoice))
+    return out
 
 
 def _numbers(numbering: Numbering | None, count: int) -> list[str | None]:
@@ -289,11 +352,9 @@ def due_invoices(
     Pending amendments have no effect; a paused agreement has nothing due.
     """
     by_terms: dict[PaymentTerms, list[InvoiceLine]] = {}
-    for d in _deltas(agreement, as_of):
-        if d.minor <= 0:
-            continue
-        assert d.item is not None
-        by_terms.setdefault(d.item.terms, []).append(_line(agreement, d, _charge_kind(d)))
+    for r in _routed(_deltas(agreement, as_of)):
+        if r.on_invoice:
+            by_terms.setdefault(r.delta.terms, []).append(_line(agreement, r.delta, r.kind))
     groups = sorted(by_terms.items(), key=lambda kv: kv[0].net_days)
     numbers = _numbers(numbering, len(groups))
     return tuple(
@@ -326,11 +387,11 @@ def due_credit_notes(
     :func:`~milestonebill.agreement.billed_by_key`).
     """
     by_invoice: dict[InvoiceId, list[InvoiceLine]] = {}
-    for d in _deltas(agreement, as_of):
-        if d.minor >= 0:
-            continue
-        assert d.first_invoice is not None
-        by_invoice.setdefault(d.first_invoice, []).append(_line(agreement, d, LineKind.CREDIT))
+    for r in _routed(_deltas(agreement, as_of)):
+        if not r.on_invoice:
+            assert r.credits is not None
+            by_invoice.setdefault(r.credits, []).append(
+                _line(agreement, r.delta, r.kind, r.credits))
     reason = (CreditReason.CANCELLATION if agreement.state is AgreementState.CANCELLED
               else CreditReason.AMENDMENT)
     numbers = _numbers(numbering, len(by_invoice))
@@ -425,12 +486,10 @@ def unbilled(agreement: Agreement, *, through: date) -> tuple[Unbilled, ...]:
     if not isinstance(through, date):
         raise ValidationError("through", "a date", through)
     out: list[Unbilled] = []
-    for d in _pending(agreement, _plan_horizon(agreement, through)):
-        terms = PaymentTerms() if d.item is None else d.item.terms
-        if d.minor > 0:
-            out.append(Unbilled(_line(agreement, d, _charge_kind(d)), False, d.due, terms))
-        else:
-            out.append(Unbilled(_line(agreement, d, LineKind.CREDIT), True, d.due, terms))
+    for r in _routed(_pending(agreement, _plan_horizon(agreement, through))):
+        d = r.delta
+        out.append(Unbilled(_line(agreement, d, r.kind, r.credits), not r.on_invoice, d.due,
+                            d.terms))
     return tuple(sorted(out, key=lambda u: u.billable_on))
 
 

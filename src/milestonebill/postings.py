@@ -46,8 +46,8 @@ liability, not revenue:
 ...     lines=[InvoiceLine("l1", "m:deposit", LineKind.MILESTONE, "Deposit",
 ...                        Money("12000.00", "USD"))])
 >>> nothing_yet = ContractPosition.of([], "USD")
->>> [(ln.account.value, ln.side.value, str(ln.amount))
-...  for ln in issue_entry(inv, nothing_yet).lines]
+>>> entry = issue_entry(inv, nothing_yet)
+>>> [(ln.account.value, ln.side.value, str(ln.amount)) for ln in entry.lines]
 [('receivable', 'debit', '12000.00 USD'), ('deferred_revenue', 'credit', '12000.00 USD')]
 """
 
@@ -112,11 +112,15 @@ def _against_position(minor: int, position: ContractPosition, currency: Currency
             *_line(Account.CONTRACT_LIABILITY, minor - first, currency, debit=False)]
 
 
-def issue_entry(invoice: Invoice, position: ContractPosition) -> JournalEntry:
+def issue_entry(invoice: Invoice, position: ContractPosition) -> JournalEntry | None:
     """Receivable against the contract's balance (and tax payable) for an issued
     invoice; ``position`` is the contract's balance before it.  Late-fee lines
-    are other income instead: they pay for no promise of the contract."""
+    are other income instead: they pay for no promise of the contract.
+    ``None`` for an invoice of zero (its items discounted in full): nothing
+    moves."""
     cur = invoice.currency
+    if invoice.total.minor == 0:
+        return None
     fees = sum(ln.amount.minor for ln in invoice.lines if ln.kind is LineKind.LATE_FEE)
     return JournalEntry(
         id=EntryId(f"{invoice.id}:issue"), posted_on=invoice.issued_on,
@@ -127,10 +131,13 @@ def issue_entry(invoice: Invoice, position: ContractPosition) -> JournalEntry:
         memo=f"Invoice {invoice.number}", agreement_id=invoice.agreement_id)
 
 
-def credit_entry(cn: CreditNote, position: ContractPosition) -> JournalEntry:
+def credit_entry(cn: CreditNote, position: ContractPosition) -> JournalEntry | None:
     """The reverse of :func:`issue_entry` for a credit note: what it takes back
-    reduces the contract liability first, then becomes (or adds to) an asset."""
+    reduces the contract liability first, then becomes (or adds to) an asset.
+    ``None`` for a credit note of zero."""
     cur = cn.currency
+    if cn.total.minor == 0:
+        return None
     return JournalEntry(
         id=EntryId(f"{cn.id}:credit"), posted_on=cn.issued_on,
         lines=(*_against_position(cn.subtotal.minor, position, cur, debit=True),

@@ -77,13 +77,14 @@ from milestonebill.recognition import (
     Satisfaction,
     allocate_transaction_price,
 )
-from milestonebill.schedule import ChargeKind, Trigger
+from milestonebill.schedule import ChargeKind, Discount, Trigger
 
 __all__ = [
     "PACKAGE",
     "Obligation",
     "RevenueModel",
     "concessions",
+    "discount_allocation",
     "earned",
     "revenue_model",
 ]
@@ -140,25 +141,30 @@ def _default_terms(obligation_id: ObligationId, name: str) -> ObligationTerms:
     return ObligationTerms(obligation_id, name, Progress.MILESTONES)
 
 
-def _milestone_groups(a: Agreement) -> dict[str, list[MilestoneTerm]]:
-    """Milestone terms by where they came from: the package (and amendments), each add-on."""
-    groups: dict[str, list[MilestoneTerm]] = {}
-    for t in a.milestones:
-        source = t.source if t.source in a.addons else "package"
-        groups.setdefault(source, []).append(t)
+def _milestone_groups(a: Agreement) -> dict[str, list[str]]:
+    """Milestone and installment plan ids by where they came from: the package (and
+    amendments), each add-on."""
+    groups: dict[str, list[str]] = {}
+    for source, item_id in [*((t.source, t.milestone.id) for t in a.milestones),
+                            *((t.source, t.plan.id) for t in a.installments)]:
+        groups.setdefault(source if source in a.addons else "package", []).append(item_id)
     return groups
 
 
 def _plan_amounts(a: Agreement, through: date) -> dict[str, Money]:
-    return {i.item_id: i.amount for i in billing_plan(a, through=through)
-            if i.kind is ChargeKind.MILESTONE}
+    """The price each milestone and installment plan pays (before discounts)."""
+    out: dict[str, Money] = {}
+    for i in billing_plan(a, through=through):
+        if i.kind in (ChargeKind.MILESTONE, ChargeKind.INSTALLMENT):
+            out[i.item_id] = out[i.item_id] + i.amount if i.item_id in out else i.amount
+    return out
 
 
-def _package_obligations(a: Agreement, terms: Sequence[MilestoneTerm],
+def _package_obligations(a: Agreement, ids_: Sequence[str],
                          amounts: Mapping[str, Money]) -> list[Obligation]:
     zero = Money.zero(a.currency)
     stated = a.obligation_terms
-    ids = [t.milestone.id for t in terms if t.milestone.id in amounts]
+    ids = [m for m in ids_ if m in amounts]
     if not stated:
         price = Money.total((amounts[m] for m in ids), currency=a.currency)
         return [Obligation(_default_terms(PACKAGE, "The engagement"), price, tuple(ids))]
@@ -168,8 +174,8 @@ def _package_obligations(a: Agreement, terms: Sequence[MilestoneTerm],
                                          currency=a.currency),
                           tuple(m for m in o.items if m in amounts)) for o in stated]
         # Milestones an amendment added fund a point-in-time obligation of their own.
-        out += [Obligation(_added_terms(t), amounts[t.milestone.id], (t.milestone.id,))
-                for t in terms if t.milestone.id in amounts and t.milestone.id not in mapped]
+        out += [Obligation(_added_terms(a, m), amounts[m], (m,))
+                for m in ids if m not in mapped]
         return out
     total = Money.total((amounts[m] for m in ids), currency=a.currency)
     if total == zero:
@@ -178,7 +184,14 @@ def _package_obligations(a: Agreement, terms: Sequence[MilestoneTerm],
     return [Obligation(o, shares[o.id], tuple(ids)) for o in stated]
 
 
-def _added_terms(t: MilestoneTerm) -> ObligationTerms:
+def _added_terms(a: Agreement, item_id: str) -> ObligationTerms:
+    """The point-in-time obligation of an item no stated obligation maps."""
+    t = next((t for t in a.milestones if t.milestone.id == item_id), None)
+    if t is None:
+        # Installments kept from a package switched away from: earned by their last date.
+        plan = next(p for p in a.installments if p.plan.id == item_id)
+        return ObligationTerms(ObligationId(item_id), plan.plan.name, Progress.ON_DATE,
+                               items=(item_id,), on=plan.installments[-1].on)
     m = t.milestone
     if m.trigger is Trigger.ON_COMPLETION:
         return ObligationTerms(ObligationId(m.id), m.name, Progress.ON_COMPLETION,
@@ -240,7 +253,9 @@ def concessions(agreement: Agreement) -> dict[PlanKey, int]:
     out: dict[PlanKey, int] = {}
     for cn in agreement.credit_notes:
         free = sum(ln.amount.minor for ln in cn.lines if ln.item_key is None)
-        lines = [ln for ln in agreement.invoice(cn.credits).lines if ln.item_key is not None]
+        # Shared by what the lines charged (a discount line charges nothing).
+        lines = [ln for ln in agreement.invoice(cn.credits).lines
+                 if ln.item_key is not None and ln.amount.minor > 0]
         if free <= 0 or not lines:
             continue
         for ln, share in zip(lines, allocate_minor(free, [ln.amount.minor for ln in lines]),
@@ -262,30 +277,99 @@ def revenue_model(agreement: Agreement, *, through: date) -> RevenueModel:
     charges have no total).  Add-on milestones form one default obligation
     per add-on; milestones an amendment added to a package whose
     obligations map milestones are point-in-time obligations of their own.
+    An installment plan pays for obligations as milestones do.  Discounts
+    lower the price: see :func:`discount_allocation`.
     """
     amounts = _plan_amounts(agreement, through)
     out: list[Obligation] = []
-    for source, terms in _milestone_groups(agreement).items():
+    for source, ids in _milestone_groups(agreement).items():
         if source == "package":
-            out += _package_obligations(agreement, terms, amounts)
+            out += _package_obligations(agreement, ids, amounts)
         else:
-            ids = tuple(t.milestone.id for t in terms if t.milestone.id in amounts)
+            mine = tuple(m for m in ids if m in amounts)
             out.append(Obligation(_default_terms(ObligationId(f"addon:{source}"), source),
-                                  Money.total((amounts[m] for m in ids),
-                                              currency=agreement.currency), ids))
+                                  Money.total((amounts[m] for m in mine),
+                                              currency=agreement.currency), mine))
     if not out:
         out.append(Obligation(_default_terms(PACKAGE, "The engagement"),
                               Money.zero(agreement.currency)))
     out += _series(agreement, through)
-    less: dict[ObligationId, int] = {}
+    pieces, whole = _plan_discounts(agreement, through)
+    less = discount_allocation(out, whole)
     owner = {m: o.id for o in out for m in o.milestones}
     owner.update({o.series: o.id for o in out if o.series is not None})
-    for key, minor in concessions(agreement).items():
+    for key, minor in [*concessions(agreement).items(), *pieces.items()]:
         if key.item_id in owner:
             less[owner[key.item_id]] = less.get(owner[key.item_id], 0) + minor
     return RevenueModel(agreement.id, agreement.currency, tuple(
         attrs.evolve(o, price=o.price - Money.from_minor(less.get(o.id, 0), agreement.currency))
         for o in out))
+
+
+# ---------------------------------------------------------------- discounts
+
+
+def _plan_discounts(a: Agreement, through: date
+                    ) -> tuple[dict[PlanKey, int], list[tuple[Discount, int]]]:
+    """The plan's discounts (positive minor units): on service periods, by the
+    period's key; on milestones and installments, each discount's total."""
+    pieces: dict[PlanKey, int] = {}
+    totals: dict[str, int] = {}
+    for i in billing_plan(a, through=through):
+        inner, did = i.key.discounted, i.key.discount_id
+        if i.kind is not ChargeKind.DISCOUNT or inner is None or did is None:
+            continue
+        if inner.start is not None:
+            pieces[inner] = pieces.get(inner, 0) - i.amount.minor
+        else:
+            totals[did] = totals.get(did, 0) - i.amount.minor
+    return pieces, [(t.discount, totals[t.discount.id]) for t in a.discounts
+                    if totals.get(t.discount.id)]
+
+
+def _spread(total: int, group: Sequence[Obligation], room: Mapping[str, int]
+            ) -> list[int] | None:
+    """``total`` over ``group`` by relative SSP (stated on every one) or else by
+    price; by what is left of each price if a share would pass it; ``None`` when
+    even that cannot hold it."""
+    if not group or sum(room[o.id] for o in group) < total:
+        return None
+    ssps = [o.terms.ssp.minor if o.terms.ssp is not None else 0 for o in group]
+    weights = ssps if all(ssps) else [o.price.minor for o in group]
+    shares = allocate_minor(total, weights)
+    if all(x <= room[o.id] for x, o in zip(shares, group, strict=True)):
+        return shares
+    return allocate_minor(total, [room[o.id] for o in group])
+
+
+def discount_allocation(obligations: Sequence[Obligation],
+                        discounts: Sequence[tuple[Discount, int]]) -> dict[ObligationId, int]:
+    """How much of each discount (minor units) lowers each obligation's price.
+
+    A discount on milestones or installments lowers the transaction price and
+    is shared by every obligation that is not a recurring series, by relative
+    stand-alone selling price (ASC 606-10-32-36): the SSPs the package states
+    when every one states one, else the obligations' own prices (the prices
+    the items were offered at).  A discount whose ``relates_to`` names
+    obligations, with the observable evidence of 32-37 stated, goes to those
+    only, shared the same way.  No obligation's price goes below zero: a
+    share that would pass it is shared by what is left of each price.
+    Discounts on service periods stay with their series.
+    """
+    candidates = [o for o in obligations if o.series is None and o.price.minor > 0]
+    room: dict[str, int] = {o.id: o.price.minor for o in candidates}
+    out: dict[ObligationId, int] = {}
+    for discount, total in discounts:
+        group = [o for o in candidates if o.id in discount.relates_to]
+        shares = _spread(total, group, room) if discount.relates_to else None
+        if shares is None:
+            group = candidates
+            shares = _spread(total, group, room)
+        assert shares is not None  # no item is ever discounted below zero
+        for o, x in zip(group, shares, strict=True):
+            out[o.id] = out.get(o.id, 0) + x
+            room[o.id] -= x
+    return out
 
 
 # ---------------------------------------------------------------- progress
@@ -406,7 +490,11 @@ def earned(agreement: Agreement, as_of: date) -> dict[str, Money]:
     amounts = _plan_amounts(agreement, through)
     plan = [i for i in billing_plan(agreement, through=through)
             if i.kind is ChargeKind.RECURRING]
-    less = concessions(agreement)
+    less: dict[PlanKey, int] = {}
+    for key, minor in [*concessions(agreement).items(),
+                       *_plan_discounts(agreement, through)[0].items()]:
+        piece = key.discounted or key  # a concession on a period's discount is the period's
+        less[piece] = less.get(piece, 0) + minor
     out: dict[str, Money] = {}
     for o in model.obligations:
         if o.series is not None:

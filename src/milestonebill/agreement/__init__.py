@@ -74,15 +74,18 @@ datetime.date(2026, 4, 1)
 
 from milestonebill.agreement.amendments import (
     AddAddOn,
+    AddDiscount,
     AddMilestone,
     AddRecurringCharge,
     Amendment,
     CancelAddOn,
     CancelAgreement,
     ChangeBillingDay,
+    ChangeInstallments,
     ChangeMilestoneAmount,
     ChangeRecurringInterval,
     ChangeRecurringPrice,
+    EndDiscount,
     EndRecurringCharge,
     Operation,
     ProrationPolicy,
@@ -148,6 +151,7 @@ from milestonebill.agreement.obligations import (
 from milestonebill.agreement.plan import (
     billed_by_key,
     billing_plan,
+    changed_since,
     contract_value,
 )
 from milestonebill.agreement.preview import (
@@ -171,6 +175,8 @@ from milestonebill.agreement.summary import (
     RecurringStatus,
 )
 from milestonebill.agreement.terms import (
+    DiscountTerm,
+    InstallmentTerm,
     MilestoneTerm,
     PlanItem,
     RecurringTerm,
@@ -188,6 +194,7 @@ from milestonebill.payment_methods import (
 
 __all__ = [
     "AddAddOn",
+    "AddDiscount",
     "AddMilestone",
     "AddOn",
     "AddRecurringCharge",
@@ -208,6 +215,7 @@ __all__ = [
     "CancelAgreement",
     "Cancelled",
     "ChangeBillingDay",
+    "ChangeInstallments",
     "ChangeMilestoneAmount",
     "ChangeRecurringInterval",
     "ChangeRecurringPrice",
@@ -220,9 +228,12 @@ __all__ = [
     "CreditIssued",
     "CreditNoteStatus",
     "CustomerCreditAdded",
+    "DiscountTerm",
+    "EndDiscount",
     "EndRecurringCharge",
     "EstimateRevised",
     "Event",
+    "InstallmentTerm",
     "InvoiceIssued",
     "InvoiceStatus",
     "InvoiceWrittenOff",
@@ -262,6 +273,7 @@ __all__ = [
     "billed_by_key",
     "billing_plan",
     "cancel",
+    "changed_since",
     "complete",
     "complete_milestone",
     "contains_card_number",

@@ -18,27 +18,44 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
-from milestonebill._validate import check_billing_date, check_id, check_text
+from milestonebill._validate import (
+    check_billing_date,
+    check_id,
+    check_int,
+    check_text,
+    exact_decimal,
+)
 from milestonebill.errors import ValidationError
 from milestonebill.ids import AmendmentId
 from milestonebill.money import Money
-from milestonebill.schedule import Interval, ItemId, Milestone, MilestoneId, RecurringCharge
+from milestonebill.schedule import (
+    Discount,
+    Interval,
+    ItemId,
+    Milestone,
+    MilestoneId,
+    RecurringCharge,
+)
 
 __all__ = [
     "AddAddOn",
+    "AddDiscount",
     "AddMilestone",
     "AddRecurringCharge",
     "Amendment",
     "CancelAddOn",
     "CancelAgreement",
     "ChangeBillingDay",
+    "ChangeInstallments",
     "ChangeMilestoneAmount",
     "ChangeRecurringInterval",
     "ChangeRecurringPrice",
+    "EndDiscount",
     "EndRecurringCharge",
     "Operation",
     "ProrationPolicy",
@@ -204,6 +221,69 @@ class CancelAgreement:
     credit_unused: bool = True
 
 
+# ---------------------------------------------------------------- installments and discounts
+
+
+def _weights(value: Iterable[Decimal | int | str]) -> tuple[Decimal, ...]:
+    if isinstance(value, str):
+        raise ValidationError("weights", "a list of weights, not one string", value)
+    return tuple(exact_decimal(w, "weights") for w in value)
+
+
+@attrs.frozen
+class ChangeInstallments:
+    """Re-plan the installments of a plan dated on or after ``effective``.
+
+    Installments dated before ``effective`` stay as they are; the rest of
+    the plan's total (``amount`` when given, else the total as it stands)
+    is split again, through :func:`~milestonebill.money.allocate`, into
+    ``count`` equal installments or by ``weights`` (default: as many as
+    remain, in proportion to their amounts -- so moving dates alone keeps
+    every amount), the first on ``start`` (default: the first remaining
+    installment's date; never before ``effective``), every ``interval``
+    (default: the plan's) on ``anchor_day`` (default: the plan's when
+    ``start`` is not given, else ``start``'s day).  Installment numbers go
+    on from the kept ones.
+    """
+
+    effective: date = attrs.field(validator=_day)
+    plan_id: ItemId = attrs.field(validator=_id)
+    count: int | None = None
+    weights: tuple[Decimal, ...] = attrs.field(default=(), converter=_weights)
+    start: date | None = None
+    interval: Interval | None = None
+    anchor_day: int | None = None
+    amount: Money | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.count is not None and self.weights:
+            raise ValidationError("count", "None when weights are given", self.count)
+        if self.count is not None:
+            check_int("count", self.count, at_least=1, unit="installments")
+        if self.start is not None:
+            check_billing_date("start", self.start)
+
+
+@attrs.frozen
+class AddDiscount:
+    """Add a discount; it applies to the items in its scope and window, billed or not.
+
+    Items already billed that it covers are credited once the amendment takes
+    effect; give the discount a ``starts_on`` to leave them alone.
+    """
+
+    effective: date = attrs.field(validator=_day)
+    discount: Discount
+
+
+@attrs.frozen
+class EndDiscount:
+    """End a discount: items dated on or after ``effective`` are no longer discounted."""
+
+    effective: date = attrs.field(validator=_day)
+    discount_id: ItemId = attrs.field(validator=_id)
+
+
 Operation = (
     ChangeMilestoneAmount
     | AddMilestone
@@ -218,11 +298,15 @@ Operation = (
     | CancelAddOn
     | SwitchPackage
     | CancelAgreement
+    | ChangeInstallments
+    | AddDiscount
+    | EndDiscount
 )
 _OPERATION_TYPES = (
     ChangeMilestoneAmount, AddMilestone, RemoveMilestone, RescheduleMilestone,
     ChangeRecurringPrice, ChangeRecurringInterval, ChangeBillingDay, AddRecurringCharge,
     EndRecurringCharge, AddAddOn, CancelAddOn, SwitchPackage, CancelAgreement,
+    ChangeInstallments, AddDiscount, EndDiscount,
 )
 
 
@@ -253,5 +337,8 @@ class Amendment:
         return max(op.effective for op in self.operations)
 
     def changes_money_or_scope(self) -> bool:
-        """True unless every operation only reschedules a dated milestone."""
-        return not all(isinstance(op, RescheduleMilestone) for op in self.operations)
+        """True unless every operation only reschedules a dated milestone, or only
+        moves installments without changing their number, weights or total."""
+        return not all(isinstance(op, RescheduleMilestone) or (
+            isinstance(op, ChangeInstallments) and op.count is None and not op.weights
+            and op.amount is None) for op in self.operations)

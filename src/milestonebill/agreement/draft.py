@@ -15,20 +15,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
 from milestonebill.agreement.amendments import (
     AddAddOn,
+    AddDiscount,
     AddMilestone,
     AddRecurringCharge,
     CancelAddOn,
     CancelAgreement,
     ChangeBillingDay,
+    ChangeInstallments,
     ChangeMilestoneAmount,
     ChangeRecurringInterval,
     ChangeRecurringPrice,
+    EndDiscount,
     EndRecurringCharge,
     Operation,
     ProrationPolicy,
@@ -38,6 +42,8 @@ from milestonebill.agreement.amendments import (
 )
 from milestonebill.agreement.proposal import Proposal
 from milestonebill.agreement.terms import (
+    DiscountTerm,
+    InstallmentTerm,
     MilestoneTerm,
     RecurringTerm,
     containing_period,
@@ -48,6 +54,9 @@ from milestonebill.money import Currency, Money
 from milestonebill.periods import DayCount, add_months
 from milestonebill.schedule import (
     BillingSchedule,
+    Discount,
+    DiscountScope,
+    InstallmentPlan,
     IntervalUnit,
     Milestone,
     MilestoneId,
@@ -75,6 +84,8 @@ class Draft:
     completions: dict[str, date]
     changed: dict[str, date]
     cancelled_on: date | None = None
+    installments: list[InstallmentTerm] = attrs.Factory(list)
+    discounts: list[DiscountTerm] = attrs.Factory(list)
 
 
 class Catalogue:
@@ -82,21 +93,37 @@ class Catalogue:
 
     Milestone amounts are resolved (a percentage becomes its share of the
     schedule's total), so every milestone in a catalogue has an ``amount``.
+    ``plans`` and ``discounts`` are the installment plans and discounts of
+    each option and add-on (by its id); ``obligations`` the ids of each
+    option's stated obligations.
     """
 
     def __init__(
         self,
         options: Mapping[str, tuple[tuple[Milestone, ...], tuple[RecurringCharge, ...]]],
         addons: Mapping[str, tuple[tuple[Milestone, ...], tuple[RecurringCharge, ...]]],
+        *,
+        plans: Mapping[str, tuple[InstallmentPlan, ...]] | None = None,
+        discounts: Mapping[str, tuple[Discount, ...]] | None = None,
+        obligations: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self.options = options
         self.addons = addons
+        self.plans = plans or {}
+        self.discounts = discounts or {}
+        self.obligations = obligations or {}
 
     @classmethod
     def of(cls, proposal: Proposal) -> Catalogue:
         """The catalogue of a proposal's package options and add-ons."""
+        entries = [(e.id, e.schedule) for e in proposal.options]
+        entries += [(e.id, e.schedule) for e in proposal.addons]
         return cls({o.id: _offered(o.schedule) for o in proposal.options},
-                   {a.id: _offered(a.schedule) for a in proposal.addons})
+                   {a.id: _offered(a.schedule) for a in proposal.addons},
+                   plans={k: s.installments for k, s in entries},
+                   discounts={k: s.discounts for k, s in entries},
+                   obligations={o.id: frozenset(t.id for t in o.obligations)
+                                for o in proposal.options})
 
 
 def _offered(s: BillingSchedule) -> tuple[tuple[Milestone, ...], tuple[RecurringCharge, ...]]:
@@ -203,9 +230,90 @@ def _drop_milestones(d: Draft, source: str | None, at: date,
     d.milestones = kept
 
 
+def _drop_installments(d: Draft, source: str | None, at: date) -> None:
+    """Installments dated on or after ``at`` of the source's plans are no longer due."""
+    kept: list[InstallmentTerm] = []
+    for t in d.installments:
+        if source is not None and t.source != source:
+            kept.append(t)
+            continue
+        before = tuple(x for x in t.installments if x.on < at)
+        if len(before) != len(t.installments):
+            d.changed[t.plan.id] = at
+        if before:
+            kept.append(attrs.evolve(t, installments=before))
+    d.installments = kept
+
+
+def _plan_and_discount_ids(d: Draft) -> set[str]:
+    return {t.plan.id for t in d.installments} | {t.discount.id for t in d.discounts}
+
+
+def _item_ids(d: Draft) -> set[str]:
+    return ({t.milestone.id for t in d.milestones} | {t.charge.id for t in d.recurring}
+            | {t.plan.id for t in d.installments} | {t.discount.id for t in d.discounts})
+
+
+def _add_plans(d: Draft, op: object, plans: tuple[InstallmentPlan, ...], source: str,
+               at: date) -> None:
+    for p in plans:
+        if p.id in _item_ids(d):
+            raise _fail(op, f"item {p.id!r} already exists")
+        if p.amount.currency != d.currency:
+            raise _fail(op, f"installment plan {p.id!r} must be in {d.currency.code}")
+        d.installments.append(InstallmentTerm.of(p, source))
+        d.changed[p.id] = at
+
+
+def _window(discount: Discount, start: date | None, end: date | None) -> Discount | None:
+    """The discount narrowed to items dated in ``[start, end)`` (``None``: nothing left)."""
+    lo = max((x for x in (discount.starts_on, start) if x is not None), default=None)
+    hi = min((x for x in (discount.ends_on, end) if x is not None), default=None)
+    if lo is not None and hi is not None and hi <= lo:
+        return None
+    return attrs.evolve(discount, starts_on=lo, ends_on=hi)
+
+
+def _add_discounts(d: Draft, op: object, discounts: tuple[Discount, ...], source: str,
+                   at: date, *, catalogue: Catalogue, from_at: bool = False) -> None:
+    """Add discounts (``from_at``: only for items dated from ``at`` on)."""
+    for disc in discounts:
+        if disc.id in _item_ids(d):
+            raise _fail(op, f"item {disc.id!r} already exists")
+        if disc.amount is not None and disc.amount.currency != d.currency:
+            raise _fail(op, f"discount {disc.id!r} must be in {d.currency.code}")
+        missing = [x for x in disc.items if x not in _item_ids(d)]
+        if missing:
+            raise _fail(op, f"discount {disc.id!r} names no item of the agreement: {missing}")
+        stated = catalogue.obligations.get(d.option_id, frozenset())
+        if any(o not in stated for o in disc.relates_to):
+            raise _fail(op, f"discount {disc.id!r} relates to obligations the package does "
+                        f"not state: {sorted(set(disc.relates_to) - stated)}")
+        narrowed = _window(disc, at, None) if from_at else disc
+        if narrowed is not None:
+            d.discounts.append(DiscountTerm(narrowed, source))
+        d.changed[disc.id] = at
+
+
+def _end_discounts(d: Draft, source: str, at: date) -> None:
+    """The source's discounts no longer apply to items dated from ``at`` on."""
+    kept: list[DiscountTerm] = []
+    for t in d.discounts:
+        if t.source != source:
+            kept.append(t)
+            continue
+        narrowed = _window(t.discount, None, at)
+        d.changed[t.discount.id] = at
+        if narrowed is not None:
+            kept.append(attrs.evolve(t, discount=narrowed))
+    d.discounts = kept
+
+
 def _add_recurring(d: Draft, op: object, charge: RecurringCharge, source: str, at: date) -> None:
     if charge.amount.currency != d.currency:
         raise _fail(op, f"charge {charge.id!r} must be in {d.currency.code}")
+    if charge.id in _plan_and_discount_ids(d):
+        raise _fail(op, f"item {charge.id!r} already exists")
     live = [t for t in d.recurring if t.charge.id == charge.id]
     limit = term_limit(live[-1]) if live else at
     if limit is None or limit > at:
@@ -217,7 +325,7 @@ def _add_recurring(d: Draft, op: object, charge: RecurringCharge, source: str, a
 def _add_milestones(d: Draft, op: object, milestones: tuple[Milestone, ...], source: str,
                     at: date) -> None:
     for m in milestones:
-        if any(t.milestone.id == m.id for t in d.milestones):
+        if any(t.milestone.id == m.id for t in d.milestones) or m.id in _plan_and_discount_ids(d):
             raise _fail(op, f"milestone {m.id!r} already exists")
         if m.amount is None:
             raise _fail(op, f"milestone {m.id!r} needs a fixed amount")
@@ -341,6 +449,9 @@ def _add_addon(d: Draft, op: AddAddOn, catalogue: Catalogue) -> None:
     _add_milestones(d, op, ms, op.addon_id, op.effective)
     for r in rs:
         _add_recurring(d, op, r, op.addon_id, op.effective)
+    _add_plans(d, op, catalogue.plans.get(op.addon_id, ()), op.addon_id, op.effective)
+    _add_discounts(d, op, catalogue.discounts.get(op.addon_id, ()), op.addon_id, op.effective,
+                   catalogue=catalogue)
     d.addons.append(op.addon_id)
 
 
@@ -349,6 +460,7 @@ def _cancel_addon(d: Draft, op: CancelAddOn, _c: Catalogue) -> None:
         raise _fail(op, f"add-on {op.addon_id!r} is not active")
     _end_source(d, op, op.addon_id, op.effective, op.proration)
     _drop_milestones(d, op.addon_id, op.effective)
+    _drop_installments(d, op.addon_id, op.effective)
     d.addons.remove(op.addon_id)
 
 
@@ -375,14 +487,93 @@ def _switch_package(d: Draft, op: SwitchPackage, catalogue: Catalogue) -> None:
     _add_milestones(d, op, tuple(m for m in ms if m.id not in present), "package", at)
     for r in rs:
         _add_recurring(d, op, r, "package", new_start)
+    _drop_installments(d, "package", at)
+    _end_discounts(d, "package", at)
     d.option_id = op.option_id
+    _add_plans(d, op, catalogue.plans.get(op.option_id, ()), "package", at)
+    _add_discounts(d, op, catalogue.discounts.get(op.option_id, ()), "package", at,
+                   catalogue=catalogue, from_at=True)
 
 
 def _cancel_agreement(d: Draft, op: CancelAgreement, _c: Catalogue) -> None:
     policy = ProrationPolicy.PRORATE_NOW if op.credit_unused else ProrationPolicy.NEXT_PERIOD
     _end_source(d, op, None, op.effective, policy)
     _drop_milestones(d, None, op.effective)
+    _drop_installments(d, None, op.effective)
     d.cancelled_on = op.effective
+
+
+# ---------------------------------------------------------------- installments and discounts
+
+
+def _change_installments(d: Draft, op: ChangeInstallments, _c: Catalogue) -> None:
+    at = op.effective
+    i = next((k for k, t in enumerate(d.installments) if t.plan.id == op.plan_id), None)
+    if i is None:
+        raise _fail(op, f"no installment plan {op.plan_id!r} in the agreement")
+    t = d.installments[i]
+    kept = tuple(x for x in t.installments if x.on < at)
+    rest = t.installments[len(kept):]
+    cur = d.currency
+    total = Money.total((x.amount for x in t.installments), currency=cur)
+    if op.amount is not None:
+        if op.amount.currency != cur or op.amount.minor <= 0:
+            raise _fail(op, f"amount must be positive in {cur.code} (got {op.amount})")
+        total = op.amount
+    remaining = total - Money.total((x.amount for x in kept), currency=cur)
+    if remaining.minor <= 0:
+        raise _fail(op, f"nothing is left to pay in installments: {total} less the "
+                    f"installments before {at}")
+    start = op.start if op.start is not None else (rest[0].on if rest else None)
+    if start is None or start < at:
+        raise _fail(op, f"start must be a date on or after {at} (got {start}): "
+                    "every installment dated before it stays as it is")
+    interval = op.interval or t.plan.interval
+    weekly = interval.unit is IntervalUnit.WEEK
+    anchor = op.anchor_day if op.anchor_day is not None else (
+        None if weekly or op.start is not None else (t.plan.anchor_day or t.plan.start.day))
+    count, weights = op.count, op.weights
+    if count is None and not weights:
+        if not rest:
+            raise _fail(op, "no installment is left to re-plan; give count or weights")
+        weights = tuple(Decimal(x.amount.minor) for x in rest)
+    plan = InstallmentPlan(t.plan.id, t.plan.name, remaining, interval, start, count=count,
+                           weights=weights, anchor_day=anchor, terms=t.plan.terms)
+    new = tuple(attrs.evolve(x, provenance=f"re-planned on {at}: {x.provenance}")
+                for x in plan.installments())
+    d.installments[i] = InstallmentTerm(plan, t.source, kept + new)
+    d.changed[op.plan_id] = at
+
+
+def _add_discount(d: Draft, op: AddDiscount, catalogue: Catalogue) -> None:
+    disc = op.discount
+    if (disc.amount is not None and disc.amount.currency == d.currency
+            and disc.scope is DiscountScope.ITEMS and disc.starts_on is None
+            and disc.ends_on is None):
+        # As in a schedule: a fixed discount for ever on milestones and plans is
+        # no more than they come to, so no line is discounted below zero.
+        sizes: dict[str, int] = {t.milestone.id: t.milestone.amount.minor
+                                 for t in d.milestones if t.milestone.amount is not None}
+        sizes.update({t.plan.id: sum(i.amount.minor for i in t.installments)
+                      for t in d.installments})
+        if all(x in sizes for x in disc.items):
+            most = Money.from_minor(sum(sizes[x] for x in disc.items), d.currency)
+            if disc.amount > most:
+                raise _fail(op, f"discount {disc.id!r} of {disc.amount} is more than its "
+                            f"items come to ({most})")
+    _add_discounts(d, op, (disc,), "amendment", op.effective, catalogue=catalogue)
+
+
+def _end_discount(d: Draft, op: EndDiscount, _c: Catalogue) -> None:
+    i = next((k for k, t in enumerate(d.discounts) if t.discount.id == op.discount_id), None)
+    if i is None:
+        raise _fail(op, f"no discount {op.discount_id!r} in the agreement")
+    narrowed = _window(d.discounts[i].discount, None, op.effective)
+    if narrowed is None:
+        del d.discounts[i]
+    else:
+        d.discounts[i] = attrs.evolve(d.discounts[i], discount=narrowed)
+    d.changed[op.discount_id] = op.effective
 
 
 _HANDLERS: dict[type, Callable[[Draft, Any, Catalogue], None]] = {
@@ -399,6 +590,9 @@ _HANDLERS: dict[type, Callable[[Draft, Any, Catalogue], None]] = {
     CancelAddOn: _cancel_addon,
     SwitchPackage: _switch_package,
     CancelAgreement: _cancel_agreement,
+    ChangeInstallments: _change_installments,
+    AddDiscount: _add_discount,
+    EndDiscount: _end_discount,
 }
 
 

@@ -58,7 +58,13 @@ from milestonebill.agreement.events import (
 )
 from milestonebill.agreement.obligations import ObligationTerms
 from milestonebill.agreement.proposal import Proposal
-from milestonebill.agreement.terms import MilestoneTerm, RecurringTerm, term_limit
+from milestonebill.agreement.terms import (
+    DiscountTerm,
+    InstallmentTerm,
+    MilestoneTerm,
+    RecurringTerm,
+    term_limit,
+)
 from milestonebill.documents import CreditNote, Invoice
 from milestonebill.errors import (
     DuplicateIdError,
@@ -175,6 +181,9 @@ class Agreement:
     recoveries: tuple[WriteOffRecovered, ...] = ()
     forfeits: tuple[CreditForfeited, ...] = ()
     reminders: tuple[ReminderSent, ...] = ()
+    # Installment plans and discounts (docs/terms.md).
+    installments: tuple[InstallmentTerm, ...] = ()
+    discounts: tuple[DiscountTerm, ...] = ()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Agreement) and self.events == other.events
@@ -230,7 +239,8 @@ class Agreement:
         """
         return BillingSchedule(currency=self.currency,
                                milestones=tuple(t.milestone for t in self.milestones),
-                               recurring=_last_terms(self.recurring))
+                               recurring=_last_terms(self.recurring),
+                               installments=tuple(t.plan for t in self.installments))
 
     @property
     def obligation_terms(self) -> tuple[ObligationTerms, ...]:
@@ -351,12 +361,17 @@ def _from_signed(e: Signed) -> Agreement:
         recurring += [RecurringTerm(r, addon_id, r.start) for r in ars]
     if e.version != 1:
         raise EventOrderError(e.agreement_id, 1, e.version, "Signed must be version 1")
+    # Installment plans and discounts: the package's, then each add-on's.
+    sources = [(option.id, "package"), *((x, x) for x in e.addon_ids)]
+    plans = tuple(InstallmentTerm.of(p, src) for k, src in sources for p in catalogue.plans[k])
+    discounts = tuple(DiscountTerm(d, src) for k, src in sources for d in catalogue.discounts[k])
     return Agreement(
         id=e.agreement_id, proposal=proposal, option_id=option.id, signer=e.signer,
         signed_at=e.effective_at, payment_method=e.payment_method, state=AgreementState.ACTIVE,
         milestones=tuple(milestones), recurring=tuple(recurring), addons=tuple(e.addon_ids),
         completion_records=(), amendments=(), changed_on=(), cancelled_on=None, invoices=(),
         credit_notes=(), attempts=(), payments=(), failures=(), refunds=(), events=(e,),
+        installments=plans, discounts=discounts,
     )
 
 
@@ -367,6 +382,7 @@ def _draft(a: Agreement) -> Draft:
         completions={str(k): v for k, v in a.completions.items()},
         changed=dict(a.changed_on),
         cancelled_on=a.cancelled_on,
+        installments=list(a.installments), discounts=list(a.discounts),
     )
 
 
@@ -398,6 +414,8 @@ def _fields_from_draft(d: Draft) -> dict[str, Any]:
         "addons": tuple(d.addons),
         "changed_on": tuple(sorted(d.changed.items())),
         "cancelled_on": d.cancelled_on,
+        "installments": tuple(d.installments),
+        "discounts": tuple(d.discounts),
     }
 
 

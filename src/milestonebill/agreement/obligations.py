@@ -114,9 +114,9 @@ class ObligationTerms:
     """One performance obligation of a package.
 
     * ``progress`` -- how it is measured (:class:`Progress`).
-    * ``items`` -- the billing items (milestone ids) whose price is this
-      obligation's; leave every obligation's ``items`` empty to share the
-      milestones' price by ``ssp`` instead.  Recurring charges are series
+    * ``items`` -- the billing items (milestone and installment plan ids)
+      whose price is this obligation's; leave every obligation's ``items``
+      empty to share the milestones' and plans' price by ``ssp`` instead.  Recurring charges are series
       of their own and cannot be mapped.
     * ``ssp`` / ``ssp_approach`` -- the stand-alone selling price and where it
       comes from.
@@ -185,6 +185,8 @@ def obligation_problems(obligations: Sequence[ObligationTerms], schedule: Billin
     SSPs are in the schedule's currency.
     """
     out: list[ValidationError] = []
+    # An installment plan is the price of what it pays for, mapped as a milestone is.
+    payable_ids = [*(m.id for m in schedule.milestones), *(p.id for p in schedule.installments)]
     milestone_ids = [m.id for m in schedule.milestones]
     recurring_ids = {r.id for r in schedule.recurring}
     seen: dict[str, str] = {}
@@ -199,9 +201,9 @@ def obligation_problems(obligations: Sequence[ObligationTerms], schedule: Billin
             if item in recurring_ids:
                 out.append(ValidationError(f"{at}.items", "milestone ids (a recurring charge "
                                            "is a series of its own)", item))
-            elif item not in milestone_ids:
-                out.append(ValidationError(f"{at}.items", "ids of the package's milestones",
-                                           item))
+            elif item not in payable_ids:
+                out.append(ValidationError(f"{at}.items", "ids of the package's milestones "
+                                           "and installment plans", item))
             elif item in seen:
                 out.append(ValidationError(f"{at}.items", f"an item not already mapped to "
                                            f"{seen[item]!r}", item))
@@ -214,7 +216,14 @@ def obligation_problems(obligations: Sequence[ObligationTerms], schedule: Billin
                 is not Trigger.ON_COMPLETION:
             out.append(ValidationError(f"{at}.milestone", "a milestone billed on completion",
                                        o.milestone))
-    out += _mapping_problems(obligations, milestone_ids, seen, field)
+    out += _mapping_problems(obligations, payable_ids, seen, field)
+    stated = {o.id for o in obligations}
+    for i, d in enumerate(schedule.discounts):
+        unknown = [o for o in d.relates_to if o not in stated]
+        if unknown:
+            out.append(ValidationError(f"{field.rpartition('.')[0]}.schedule.discounts[{i}]"
+                                       ".relates_to", "ids of the obligations the package "
+                                       "states", unknown))
     return out
 
 

@@ -13,17 +13,28 @@ with the plan.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from milestonebill.agreement.fold import Agreement
-from milestonebill.agreement.terms import PlanItem, milestone_item, recurring_pieces, term_limit
+from milestonebill.agreement.terms import (
+    DiscountTerm,
+    PlanItem,
+    discount_items,
+    installment_items,
+    milestone_item,
+    recurring_pieces,
+    term_limit,
+)
 from milestonebill.errors import ValidationError
 from milestonebill.ids import InvoiceId, PlanKey
 from milestonebill.money import Money
+from milestonebill.schedule import DiscountScope
 
 __all__ = [
     "billed_by_key",
     "billing_plan",
+    "changed_since",
     "contract_value",
     "open_ended",
 ]
@@ -37,9 +48,11 @@ def open_ended(agreement: Agreement) -> bool:
 def billing_plan(agreement: Agreement, *, through: date | None = None) -> tuple[PlanItem, ...]:
     """Every billable item of the amended agreement with its current amount.
 
-    Milestones first (in agreement order), then each recurring term's
-    service-period pieces that start before ``through`` (all of them when
-    ``through`` is ``None``, which requires every recurring charge to end).
+    Milestones first (in agreement order), then installments (plan by
+    plan), then each recurring term's service-period pieces that start
+    before ``through`` (all of them when ``through`` is ``None``, which
+    requires every recurring charge to end), then the discounts on those
+    items (negative amounts; see :class:`~milestonebill.schedule.Discount`).
     Approved amendments are included; pending ones are not.
     """
     if through is None and open_ended(agreement):
@@ -52,10 +65,47 @@ def billing_plan(agreement: Agreement, *, through: date | None = None) -> tuple[
         item = milestone_item(mt, agreement.signed_on, completions)
         if item is not None:
             items.append(item)
+    for it in agreement.installments:
+        items.extend(installment_items(it))
     basis = agreement.proposal.proration_basis
     rounding = agreement.proposal.proration_rounding
     items.extend(recurring_pieces(agreement.recurring, horizon, basis=basis, rounding=rounding))
+    if agreement.discounts:
+        items.extend(discount_items(agreement.discounts, items, _scope(agreement)))
     return tuple(items)
+
+
+def _scope(agreement: Agreement) -> Callable[[DiscountTerm, PlanItem], bool]:
+    """Whether a discount's scope takes in an item: named, the same package or add-on,
+    or the whole agreement (items an amendment added belong to the package)."""
+    addons = {a.id for a in agreement.proposal.addons}
+    source: dict[str, str] = {t.milestone.id: t.source for t in agreement.milestones}
+    source.update({t.charge.id: t.source for t in agreement.recurring})
+    source.update({t.plan.id: t.source for t in agreement.installments})
+
+    def group(s: str) -> str:
+        return s if s in addons else "package"
+
+    def in_scope(term: DiscountTerm, item: PlanItem) -> bool:
+        d = term.discount
+        if d.scope is DiscountScope.ITEMS:
+            return item.item_id in d.items
+        if d.scope is DiscountScope.AGREEMENT:
+            return True
+        return group(source.get(item.item_id, "package")) == group(term.source)
+
+    return in_scope
+
+
+def changed_since(agreement: Agreement, key: PlanKey) -> date:
+    """The last day an amendment changed the item of ``key`` (for a discount key:
+    its item or the discount), ``date.min`` if none did.  A change to a billed
+    item is billed or credited from that day on."""
+    changed = dict(agreement.changed_on)
+    days = [changed.get(key.item_id, date.min)]
+    if key.discount_id is not None:
+        days.append(changed.get(key.discount_id, date.min))
+    return max(days)
 
 
 def contract_value(agreement: Agreement, *, through: date | None = None) -> Money:

@@ -17,7 +17,14 @@ import attrs
 from milestonebill._json import decode, encode
 from milestonebill.agreement.amendments import Amendment
 from milestonebill.agreement.fold import Agreement, amended
-from milestonebill.agreement.plan import billed_by_key, billing_plan, contract_value, open_ended
+from milestonebill.agreement.plan import (
+    billed_by_key,
+    billing_plan,
+    changed_since,
+    contract_value,
+    open_ended,
+)
+from milestonebill.agreement.terms import PlanItem
 from milestonebill.errors import InvalidTransitionError, ValidationError
 from milestonebill.ids import AmendmentId, InvoiceId, PlanKey
 from milestonebill.money import Money
@@ -47,7 +54,9 @@ class PreviewLine:
     """An immediate money effect: ``amount`` to charge (or credit) on ``due_on``.
 
     ``adjusts`` is the invoice that originally billed the item, for
-    adjustments and credits of invoiced items.
+    adjustments and credits of invoiced items.  A discount that moves with
+    its item (``key`` ``d:<discount>:<item key>``) is a negative line in the
+    item's list: less charged, or less credited.
     """
 
     key: PlanKey
@@ -130,12 +139,9 @@ def preview(
     before_items = {i.key: i for i in billing_plan(agreement, through=horizon)}
     after_items = {i.key: i for i in billing_plan(after, through=horizon)}
     billed = billed_by_key(after)  # after: a refund absorbs against the amended plan
-    changed_on = dict(after.changed_on)
     takes_effect = max(as_of, amendment.effective)
-    cur = agreement.currency
-    charges: list[PreviewLine] = []
-    credits: list[PreviewLine] = []
     changes: list[ScheduleChange] = []
+    moves: dict[PlanKey, tuple[int, PreviewLine]] = {}
     for key in list(dict.fromkeys([*before_items, *after_items])):
         b, x = before_items.get(key), after_items.get(key)
         if b is not None and x is not None and (b.amount, b.on) == (x.amount, x.on):
@@ -145,25 +151,54 @@ def preview(
         changes.append(ScheduleChange(key, ref.name, None if b is None else b.amount,
                                       None if x is None else x.amount,
                                       None if b is None else b.on, None if x is None else x.on))
-        net, first, _n = billed.get(key, (0, None, 0))
-        planned = 0 if x is None else x.amount.minor
-        delta = planned - net
-        if first is not None:
-            due = max(x.on if x is not None and x.on is not None else date.min,
-                      changed_on.get(key.item_id, date.min))
-            adjusts: InvoiceId | None = first
-        else:
-            if x is None or x.on is None:
-                continue
-            due = x.on
-            adjusts = None
-        if delta == 0 or due > takes_effect:
-            continue
-        line = PreviewLine(key, f"{ref.name} {key}", Money.from_minor(abs(delta), cur), due,
-                           adjusts)
-        (charges if delta > 0 else credits).append(line)
+        move = _move(after, key, x, billed)
+        if move is not None and move[0] != 0 and move[1] <= takes_effect:
+            delta, due, adjusts = move
+            moves[key] = (delta, PreviewLine(key, f"{ref.name} {key}",
+                                             Money.from_minor(abs(delta), agreement.currency),
+                                             due, adjusts))
+    charges, credits = _sides(moves)
     return AmendmentPreview(
         amendment.id, tuple(charges), tuple(credits),
         contract_value(agreement, through=horizon), contract_value(after, through=horizon),
         tuple(changes),
     )
+
+
+def _move(after: Agreement, key: PlanKey, item: PlanItem | None,
+          billed: dict[PlanKey, tuple[int, InvoiceId, int]]
+          ) -> tuple[int, date, InvoiceId | None] | None:
+    """What changes for ``key`` once billed: (minor units, due day, invoice it adjusts)."""
+    net, first, _n = billed.get(key, (0, None, 0))
+    inner = key.discounted
+    if first is None and inner is not None and inner in billed:
+        first = billed[inner][1]
+    planned = 0 if item is None else item.amount.minor
+    if first is not None:
+        due = max(item.on if item is not None and item.on is not None else date.min,
+                  changed_since(after, key))
+        return planned - net, due, first
+    if item is None or item.on is None:
+        return None
+    return planned - net, item.on, None
+
+
+def _sides(moves: dict[PlanKey, tuple[int, PreviewLine]]
+           ) -> tuple[list[PreviewLine], list[PreviewLine]]:
+    """Charges and credits; a discount moving against its item rides with it as a
+    negative line (as the invoice or credit note will show it)."""
+    charges: list[PreviewLine] = []
+    credits: list[PreviewLine] = []
+    for key, (delta, line) in moves.items():
+        inner = key.discounted
+        item = None if inner is None else moves.get(inner)
+        if item is not None and item[0] * delta < 0:
+            rides = [m for k, m in moves.items() if k.discounted == inner and m[0] * item[0] < 0]
+            if abs(item[0]) >= abs(sum(m[0] for m in rides)):
+                rider = attrs.evolve(line, amount=-line.amount)
+                (charges if item[0] > 0 else credits).append(rider)
+                continue
+        (charges if delta > 0 else credits).append(line)
+    return charges, credits
+
+

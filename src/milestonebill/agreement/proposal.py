@@ -22,7 +22,7 @@ from milestonebill.ids import ProposalId
 from milestonebill.limits import MAX_DAYS
 from milestonebill.money import Currency, Rounding
 from milestonebill.periods import DayCount
-from milestonebill.schedule import BillingSchedule, LateFee
+from milestonebill.schedule import BillingSchedule, DiscountScope, LateFee
 
 __all__ = [
     "AddOn",
@@ -96,7 +96,8 @@ def _currency(value: str | Currency) -> Currency:
 
 
 def _item_ids(schedule: BillingSchedule) -> list[str]:
-    return [m.id for m in schedule.milestones] + [r.id for r in schedule.recurring]
+    return [*(m.id for m in schedule.milestones), *(r.id for r in schedule.recurring),
+            *(p.id for p in schedule.installments), *(d.id for d in schedule.discounts)]
 
 
 @attrs.frozen
@@ -163,6 +164,13 @@ class Proposal:
                     problems.append(ValidationError(f"{kind}[{i}].schedule.currency",
                                                     f"{self.currency.code}",
                                                     entry.schedule.currency.code))
+        for i, a in enumerate(self.addons):
+            for j, d in enumerate(a.schedule.discounts):
+                if d.scope is DiscountScope.AGREEMENT or d.relates_to:
+                    problems.append(ValidationError(
+                        f"addons[{i}].schedule.discounts[{j}]", "a discount on the add-on's "
+                        "own items (a discount on the whole agreement, or one that relates to "
+                        "the package's obligations, belongs to a package option)", d.id))
         addon_items = [x for a in self.addons for x in _item_ids(a.schedule)]
         if len(addon_items) != len(set(addon_items)):
             problems.append(ValidationError("addons", "item ids unique across add-ons",

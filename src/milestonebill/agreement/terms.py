@@ -1,10 +1,14 @@
 """An agreement's terms and the billable items they produce.
 
-The terms are milestones (:class:`MilestoneTerm`, amount resolved) and
+The terms are milestones (:class:`MilestoneTerm`, amount resolved),
 recurring charges, each active on ``[active_from, active_until)``
-(:class:`RecurringTerm`).  Every billable item is a :class:`PlanItem`: each
-milestone (key ``m:<id>``) and each service-period piece of each recurring
-term (key ``r:<item>:<piece start>``).  A service period cut by term
+(:class:`RecurringTerm`), installment plans with their installments
+resolved (:class:`InstallmentTerm`) and discounts (:class:`DiscountTerm`).
+Every billable item is a :class:`PlanItem`: each milestone (key
+``m:<id>``), each service-period piece of each recurring term (key
+``r:<item>:<piece start>``), each installment (key ``i:<plan>:<n>``) and
+each discount on one of those (key ``d:<discount>:<item key>``, a negative
+amount).  A service period cut by term
 boundaries is prorated on the agreement's basis, its pieces rounded
 together so they sum to the period's day-weighted price.
 
@@ -20,7 +24,7 @@ These functions know terms, not agreements:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 
 import attrs
@@ -31,6 +35,9 @@ from milestonebill.periods import DayCount, Period, prorate_pieces
 from milestonebill.schedule import (
     Charge,
     ChargeKind,
+    Discount,
+    Installment,
+    InstallmentPlan,
     Milestone,
     PaymentTerms,
     RecurringCharge,
@@ -39,10 +46,14 @@ from milestonebill.schedule import (
 )
 
 __all__ = [
+    "DiscountTerm",
+    "InstallmentTerm",
     "MilestoneTerm",
     "PlanItem",
     "RecurringTerm",
     "containing_period",
+    "discount_items",
+    "installment_items",
     "milestone_item",
     "recurring_pieces",
     "term_limit",
@@ -66,6 +77,33 @@ class RecurringTerm:
     source: str
     active_from: date
     active_until: date | None = None
+
+
+@attrs.frozen
+class InstallmentTerm:
+    """An installment plan of the agreement: its installments as they now stand.
+
+    ``plan`` is the plan as last (re)planned; ``installments`` are all of them
+    in order, those kept from before a re-plan included (installment ``n``
+    is ``installments[n - 1]``, key ``i:<plan>:<n>``).
+    """
+
+    plan: InstallmentPlan
+    source: str
+    installments: tuple[Installment, ...]
+
+    @classmethod
+    def of(cls, plan: InstallmentPlan, source: str) -> InstallmentTerm:
+        """The term of a plan as signed or added."""
+        return cls(plan, source, plan.installments())
+
+
+@attrs.frozen
+class DiscountTerm:
+    """A discount of the agreement, with where it came from (package, add-on, amendment)."""
+
+    discount: Discount
+    source: str
 
 
 @attrs.frozen
@@ -219,3 +257,67 @@ def milestone_item(
         amount=m.amount, on=on, period=None, terms=m.terms,
         provenance=(f"{m.name} ({m.id}), milestone {m.trigger.value}; {m.terms}",),
     )
+
+
+def installment_items(term: InstallmentTerm) -> Iterator[PlanItem]:
+    """The plan items of an installment plan's installments, in order."""
+    plan = term.plan
+    n = len(term.installments)
+    for k, inst in enumerate(term.installments, 1):
+        yield PlanItem(
+            key=PlanKey.installment(plan.id, k), kind=ChargeKind.INSTALLMENT, item_id=plan.id,
+            name=f"{plan.name} {k}/{n}", amount=inst.amount, on=inst.on, period=None,
+            terms=plan.terms, provenance=(inst.provenance,))
+
+
+def _billing_order(items: Sequence[PlanItem]) -> list[PlanItem]:
+    """Items by billing date then plan order; items not dated yet last, in plan order."""
+    dated = sorted((i for i in range(len(items)) if items[i].on is not None),
+                   key=lambda i: (items[i].on, i))
+    return [items[i] for i in dated] + [i for i in items if i.on is None]
+
+
+def discount_items(
+    terms: Sequence[DiscountTerm],
+    items: Sequence[PlanItem],
+    in_scope: Callable[[DiscountTerm, PlanItem], bool],
+) -> Iterator[PlanItem]:
+    """The discounts' plan items (negative amounts), discount by discount in order.
+
+    A percentage is taken off each item in scope and in the window, rounded
+    on its own; a fixed amount is taken from them in billing order until used
+    up.  Each discount takes at most what the earlier ones left of an item,
+    so no item is discounted below zero.  A recurring piece is dated by its
+    service period's first day for the window, every other item by its
+    billing date.
+    """
+    left = {i.key: i.amount.minor for i in items}
+    ordered = _billing_order(items)
+    for term in terms:
+        d = term.discount
+        budget = None if d.amount is None else d.amount.minor
+        for item in ordered:
+            when = item.period.start if item.period is not None else item.on
+            if not (in_scope(term, item) and d.covers(when)):
+                continue
+            if budget is None:
+                want = d.percent_of(item.amount).minor
+                how = f"{d.percent}% of {item.amount}, rounded {d.rounding.name.lower()}"
+            else:
+                want = budget
+                how = f"of {d.amount} in all, taken in billing order"
+            take = min(want, left[item.key])
+            if budget is not None:
+                budget -= take
+            if take <= 0:
+                continue
+            left[item.key] -= take
+            yield PlanItem(
+                key=PlanKey.discount(d.id, item.key), kind=ChargeKind.DISCOUNT,
+                item_id=item.item_id, name=f"{d.name} on {item.name}",
+                amount=Money.from_minor(-take, item.amount.currency),
+                on=item.on, period=item.period, terms=item.terms,
+                provenance=(f"{d.name} ({d.id}) on {item.name} {item.key}: "
+                            f"{Money.from_minor(take, item.amount.currency)} ({how})",))
+            if budget == 0:
+                break

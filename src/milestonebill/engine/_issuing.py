@@ -70,7 +70,9 @@ def issue(ctx: Context, a: Agreement, draft: Invoice, tally: Tally) -> Agreement
         invoice = attrs.evolve(draft, number=format_number(ctx.settings.numbering, n))
         e = InvoiceIssued(f"{a.id}:issued:{invoice.id}", a.version + 1, ctx.at(a), invoice)
         new = ctx.append(a, [e])
-        ctx.store.post(issue_entry(invoice, ctx.position(a)))
+        entry = issue_entry(invoice, ctx.position(a))
+        if entry is not None:  # an invoice discounted to zero moves nothing
+            ctx.store.post(entry)
         ctx.notify(f"invoice.issued:{invoice.id}", a.id, "invoice.issued",
                    {"invoice_id": invoice.id, "number": invoice.number,
                     "total": invoice.total.to_json(), "due_on": invoice.due_on.isoformat(),
@@ -118,7 +120,9 @@ def issue_credit(ctx: Context, a: Agreement, draft: CreditNote, tally: Tally) ->
         e = CreditIssued(f"{a.id}:credited:{cn.id}", a.version + 1, ctx.at(a), cn)
         position = ctx.position(a)
         new = ctx.append(a, [e])
-        ctx.store.post(credit_entry(cn, position))
+        entry = credit_entry(cn, position)
+        if entry is not None:
+            ctx.store.post(entry)
         _notify_credit(ctx, a, new, cn)
         tally.credit_notes.append(cn)
         return new

@@ -63,8 +63,9 @@ def obligations_from_schedule(
 ) -> tuple[PerformanceObligation, ...]:
     """One obligation per milestone deliverable and one series per recurring service.
 
-    Milestones become point-in-time obligations (or over time when their id
-    is in ``over_time``) with the milestone amount as SSP; each recurring
+    Milestones (and installment plans) become point-in-time obligations (or
+    over time when their id is in ``over_time``) with the milestone amount
+    (the plan's fee) as SSP -- discounts are not modelled here; each recurring
     charge becomes an over-time series whose period spans its service
     periods and whose SSP is the sum of its charges.  Open-ended recurring
     charges need ``until`` (periods starting before it are counted).
@@ -88,6 +89,12 @@ def obligations_from_schedule(
         sat = Satisfaction.OVER_TIME if mid in over_time else Satisfaction.POINT_IN_TIME
         out.append(PerformanceObligation(ObligationId(mid), name, overrides.get(mid, amount), sat,
                                          sources=(mid,)))
+    for plan in schedule.installments:
+        # An installment plan pays for what it is the price of, like a milestone's fee.
+        sat = Satisfaction.OVER_TIME if plan.id in over_time else Satisfaction.POINT_IN_TIME
+        out.append(PerformanceObligation(ObligationId(plan.id), plan.name,
+                                         overrides.get(plan.id, plan.amount), sat,
+                                         sources=(plan.id,)))
     for rc in schedule.recurring:
         if not rc.is_finite and until is None:
             raise ValidationError("until", f"a date to bound the open-ended item {rc.id!r}", None)
@@ -116,6 +123,7 @@ def contract_from_schedule(
     obligations = obligations_from_schedule(schedule, until=until, ssp=ssp, over_time=over_time)
     if price is None:
         billed = list(schedule.milestone_amounts().values())
+        billed.extend(p.amount for p in schedule.installments)
         for rc in schedule.recurring:
             billed.extend(ch.amount for ch in _charges_until(rc, until))
         price = Money.total(billed, currency=schedule.currency)
@@ -166,7 +174,7 @@ def obligations_from_agreement(
     for item_id, pieces in grouped.items():
         total = Money.total((i.amount for i in pieces), currency=agreement.currency)
         first = pieces[0]
-        if first.kind is ChargeKind.MILESTONE:
+        if first.kind in (ChargeKind.MILESTONE, ChargeKind.INSTALLMENT):
             sat = Satisfaction.OVER_TIME if item_id in over_time else Satisfaction.POINT_IN_TIME
             out.append(PerformanceObligation(ObligationId(item_id), first.name,
                                              overrides.get(item_id, total), sat,

@@ -48,6 +48,7 @@ from milestonebill.agreement import (
     PlanItem,
     billed_by_key,
     billing_plan,
+    changed_since,
 )
 from milestonebill.agreement.terms import containing_period
 from milestonebill.collection import (
@@ -75,6 +76,7 @@ class LeakageKind(enum.Enum):
 
     MILESTONE_NOT_INVOICED = "milestone_not_invoiced"
     PERIOD_NOT_INVOICED = "period_not_invoiced"
+    INSTALLMENT_NOT_INVOICED = "installment_not_invoiced"
     AMENDMENT_NOT_BILLED = "amendment_not_billed"
     ESCALATION_NOT_APPLIED = "escalation_not_applied"
     NOT_CHARGED = "not_charged"
@@ -121,7 +123,7 @@ def _since(a: Agreement, key: PlanKey, item: PlanItem | None) -> date:
     """The day a difference between the plan and the billing became due (as invoicing
     dates it: the item's billing day, or later the day an amendment changed it)."""
     on = item.on if item is not None and item.on is not None else date.min
-    day = max(on, dict(a.changed_on).get(key.item_id, date.min))
+    day = max(on, changed_since(a, key))
     return a.signed_on if day == date.min else day
 
 
@@ -180,16 +182,26 @@ def _unbilled(a: Agreement, as_of: date) -> Iterator[_Found]:
     lines: list[InvoiceLine] = [ln for d in due_invoices(a, before) for ln in d.lines]
     lines += [ln for cn in due_credit_notes(a, before) for ln in cn.lines]
     kinds = {LineKind.MILESTONE: LeakageKind.MILESTONE_NOT_INVOICED,
-             LineKind.RECURRING: LeakageKind.PERIOD_NOT_INVOICED}
+             LineKind.RECURRING: LeakageKind.PERIOD_NOT_INVOICED,
+             LineKind.INSTALLMENT: LeakageKind.INSTALLMENT_NOT_INVOICED}
+    # A discount line rides with its item's line: what leaks is the item net of it.
+    riders: dict[PlanKey | None, int] = {}
+    for ln in lines:
+        if ln.kind is LineKind.DISCOUNT and ln.item_key is not None:
+            riders[ln.item_key.discounted] = riders.get(ln.item_key.discounted, 0) \
+                + ln.amount.minor
     for ln in lines:
         key = ln.item_key
-        if key is None or key in short:
+        if key is None or key in short or ln.kind is LineKind.DISCOUNT:
+            continue
+        amount = ln.amount + Money.from_minor(riders.get(key, 0), a.currency)
+        if amount.minor <= 0:
             continue
         kind = kinds.get(ln.kind, LeakageKind.AMENDMENT_NOT_BILLED)
         what = (f"{ln.description}: not invoiced" if kind in kinds.values()
                 else f"{ln.description} ({_cause(a, key.item_id)}): not "
                 f"{'credited' if ln.kind is LineKind.CREDIT else 'billed'}")
-        yield kind, what, ln.amount, _since(a, key, plan.get(key))
+        yield kind, what, amount, _since(a, key, plan.get(key))
 
 
 def _late_fees(a: Agreement, as_of: date) -> Iterator[_Found]:

@@ -12,6 +12,8 @@ hold one concept each:
 * :mod:`~milestonebill.schedule.escalations`: ``Escalation`` (alias ``StepRounding``);
 * :mod:`~milestonebill.schedule.recurring`: ``IntervalUnit``, ``Interval``, ``Timing``,
   ``RecurringCharge``;
+* :mod:`~milestonebill.schedule.installments`: ``InstallmentPlan``, ``Installment``;
+* :mod:`~milestonebill.schedule.discounts`: ``Discount``, ``DiscountScope``;
 * :mod:`~milestonebill.schedule.charges`: ``ChargeKind``, ``Charge``;
 * :mod:`~milestonebill.schedule.billing`: ``BillingSchedule``.
 
@@ -50,7 +52,9 @@ from __future__ import annotations
 from milestonebill.ids import ItemId, MilestoneId
 from milestonebill.schedule.billing import BillingSchedule
 from milestonebill.schedule.charges import Charge, ChargeKind
+from milestonebill.schedule.discounts import Discount, DiscountScope
 from milestonebill.schedule.escalations import Escalation, StepRounding
+from milestonebill.schedule.installments import Installment, InstallmentPlan
 from milestonebill.schedule.late_fees import LateFee
 from milestonebill.schedule.milestones import Milestone
 from milestonebill.schedule.recurring import Interval, IntervalUnit, RecurringCharge, Timing
@@ -61,7 +65,11 @@ __all__ = [
     "BillingSchedule",
     "Charge",
     "ChargeKind",
+    "Discount",
+    "DiscountScope",
     "Escalation",
+    "Installment",
+    "InstallmentPlan",
     "Interval",
     "IntervalUnit",
     "ItemId",

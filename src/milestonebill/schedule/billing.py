@@ -38,6 +38,8 @@ from milestonebill.ids import MilestoneId
 from milestonebill.money import Currency, Money, allocate
 from milestonebill.schedule._common import date_problems, is_date
 from milestonebill.schedule.charges import Charge, ChargeKind
+from milestonebill.schedule.discounts import Discount, DiscountScope
+from milestonebill.schedule.installments import InstallmentPlan
 from milestonebill.schedule.milestones import Milestone
 from milestonebill.schedule.recurring import RecurringCharge
 from milestonebill.schedule.terms import Trigger
@@ -50,6 +52,14 @@ def _milestones(value: Iterable[Milestone]) -> tuple[Milestone, ...]:
 
 
 def _recurrings(value: Iterable[RecurringCharge]) -> tuple[RecurringCharge, ...]:
+    return tuple(value)
+
+
+def _plans(value: Iterable[InstallmentPlan]) -> tuple[InstallmentPlan, ...]:
+    return tuple(value)
+
+
+def _discounts(value: Iterable[Discount]) -> tuple[Discount, ...]:
     return tuple(value)
 
 
@@ -76,16 +86,22 @@ def _currency(value: object) -> Currency:
 class BillingSchedule:
     """The billable items of one engagement, all in one currency.
 
-    When ``fee`` is given the milestones must add up to it exactly;
-    percentage milestones are shares of the fee, resolved together by
-    largest remainder (:func:`milestonebill.money.allocate`), so 3 x 33.33 %
-    plus 0.01 % of 100.00 is 33.33 + 33.33 + 33.33 + 0.01 and nothing is lost.
+    When ``fee`` is given the milestones and installment plans must add up
+    to it exactly; percentage milestones are shares of the fee, resolved
+    together by largest remainder (:func:`milestonebill.money.allocate`), so
+    3 x 33.33 % plus 0.01 % of 100.00 is 33.33 + 33.33 + 33.33 + 0.01 and
+    nothing is lost.  ``installments`` are fees paid in installments
+    (:class:`~milestonebill.schedule.InstallmentPlan`); ``discounts`` apply
+    to the schedule's items (:class:`~milestonebill.schedule.Discount`).
+    Ids are unique over milestones, recurring charges, plans and discounts.
     """
 
     currency: Currency = attrs.field(converter=_currency)
     fee: Money | None = None
     milestones: tuple[Milestone, ...] = attrs.field(default=(), converter=_milestones)
     recurring: tuple[RecurringCharge, ...] = attrs.field(default=(), converter=_recurrings)
+    installments: tuple[InstallmentPlan, ...] = attrs.field(default=(), converter=_plans)
+    discounts: tuple[Discount, ...] = attrs.field(default=(), converter=_discounts)
 
     def __attrs_post_init__(self) -> None:
         problems: list[ValidationError] = []
@@ -116,6 +132,7 @@ class BillingSchedule:
             if r.amount.currency != cur:
                 problems.append(ValidationError(f"recurring[{i}].amount",
                                                 f"an amount in {cur.code}", r.amount))
+        problems += self._plan_problems(seen)
         if not problems and self.fee is not None:
             # Summed as fractions: exact whatever the thread's decimal context.
             pct = sum((Fraction(m.percent) for m in self.milestones if m.percent is not None),
@@ -124,12 +141,68 @@ class BillingSchedule:
                 problems.append(ValidationError("milestones", "percentages totalling at most 100",
                                                 f"{_percent_text(pct)}%"))
             else:
-                total = Money.total(self._resolve().values(), currency=cur)
+                total = Money.total([*self._resolve().values(),
+                                     *(p.amount for p in self.installments)], currency=cur)
                 if total != self.fee:
+                    what = "amounts" if not self.installments else "milestone and installment " \
+                        "plan amounts"
                     problems.append(ValidationError(
-                        "milestones", f"amounts adding up to the fee {self.fee}", str(total)
+                        "milestones", f"{what} adding up to the fee {self.fee}", str(total)
                     ))
+        if not problems:
+            problems += self._discount_problems(seen)
         raise_all(problems)
+
+    def _plan_problems(self, seen: set[str]) -> list[ValidationError]:
+        problems: list[ValidationError] = []
+        for i, p in enumerate(self.installments):
+            if not isinstance(p, InstallmentPlan):
+                problems.append(ValidationError(f"installments[{i}]", "an InstallmentPlan", p))
+                continue
+            if p.id in seen:
+                problems.append(ValidationError(f"installments[{i}].id", "a unique id", p.id))
+            seen.add(p.id)
+            if p.amount.currency != self.currency:
+                problems.append(ValidationError(f"installments[{i}].amount",
+                                                f"an amount in {self.currency.code}", p.amount))
+        return problems
+
+    def _discount_problems(self, items: set[str]) -> list[ValidationError]:
+        """Discounts: unique ids, in the currency, naming this schedule's items; a fixed
+        discount for ever on milestones and plans only (named, or the whole package
+        when it has no recurring charge) no more than they add up to."""
+        problems: list[ValidationError] = []
+        seen = set(items)
+        amounts: dict[str, Money] = {str(k): v for k, v in self._resolve().items()}
+        amounts.update({p.id: p.amount for p in self.installments})
+        for i, d in enumerate(self.discounts):
+            at = f"discounts[{i}]"
+            if not isinstance(d, Discount):
+                problems.append(ValidationError(at, "a Discount", d))
+                continue
+            if d.id in seen:
+                problems.append(ValidationError(f"{at}.id", "a unique id", d.id))
+            seen.add(d.id)
+            if d.amount is not None and d.amount.currency != self.currency:
+                problems.append(ValidationError(f"{at}.amount",
+                                                f"an amount in {self.currency.code}", d.amount))
+                continue
+            problems += [ValidationError(f"{at}.items", "ids of this schedule's milestones, "
+                                         "recurring charges and installment plans", x)
+                         for x in d.items if x not in items]
+            named = [amounts[x] for x in d.items if x in amounts]
+            if d.scope is DiscountScope.PACKAGE and not self.recurring:
+                named = list(amounts.values())  # the package's own items, all known
+            known = len(named) == len(d.items) if d.scope is DiscountScope.ITEMS \
+                else d.scope is DiscountScope.PACKAGE and not self.recurring
+            if (d.amount is not None and known and d.starts_on is None
+                    and d.ends_on is None):
+                most = Money.total(named, currency=self.currency)
+                if d.amount > most:
+                    problems.append(ValidationError(
+                        f"{at}.amount", f"at most what the items add up to ({most}), so "
+                        "that no line is discounted below zero", d.amount))
+        return problems
 
     def _resolve(self) -> dict[MilestoneId, Money]:
         pcts = [m for m in self.milestones if m.percent is not None]
@@ -187,6 +260,10 @@ class BillingSchedule:
             out.append((on, order, charge))
         return out
 
+    def _installment_charges(self) -> list[tuple[date, int, Charge]]:
+        base = len(self.milestones) + len(self.recurring)
+        return [(c.on, base + i, c) for i, p in enumerate(self.installments) for c in p.charges()]
+
     def charges_between(
         self,
         start: date,
@@ -198,7 +275,8 @@ class BillingSchedule:
         """Charges billed on dates in ``[start, end)``, by (date, schedule order).
 
         Schedule order is the milestones as listed, then the recurring items
-        as listed.  Milestones on signing need ``signed_on``; milestones on
+        as listed, then the installment plans.  Charges are before discounts
+        (the agreement's billing plan applies those).  Milestones on signing need ``signed_on``; milestones on
         completion appear once their id is in ``completions`` (an id not in
         the schedule is refused; completion dates of milestones with another
         trigger are ignored, since their own trigger dates them).
@@ -206,6 +284,7 @@ class BillingSchedule:
         if not (is_date(start) and is_date(end)) or end < start:
             raise ValidationError("end", f"a date on or after start {start}", end)
         found = [t for t in self._milestone_charges(signed_on, completions) if start <= t[0] < end]
+        found += [t for t in self._installment_charges() if start <= t[0] < end]
         base = len(self.milestones)
         for i, r in enumerate(self.recurring):
             for c in r.charges():
@@ -234,7 +313,7 @@ class BillingSchedule:
         if not is_date(d):
             raise ValidationError("d", "a date", d)
         best: tuple[date, int, Charge] | None = None
-        for t in self._milestone_charges(signed_on, completions):
+        for t in [*self._milestone_charges(signed_on, completions), *self._installment_charges()]:
             if t[0] > d and (best is None or (t[0], t[1]) < (best[0], best[1])):
                 best = t
         base = len(self.milestones)

@@ -34,6 +34,8 @@ class ChargeKind(enum.Enum):
 
     MILESTONE = "milestone"
     RECURRING = "recurring"
+    INSTALLMENT = "installment"
+    DISCOUNT = "discount"
 
 
 @attrs.frozen

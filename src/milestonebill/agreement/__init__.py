@@ -175,6 +175,16 @@ from milestonebill.agreement.terms import (
     PlanItem,
     RecurringTerm,
 )
+from milestonebill.agreement.time_entries import (
+    ExpenseEntry,
+    ExpenseRecorded,
+    TimeCapRaised,
+    TimeEntry,
+    TimeRecorded,
+    WorkItem,
+    WorkWrittenDown,
+    time_work,
+)
 from milestonebill.ids import (
     AgreementId,
     AmendmentId,
@@ -223,6 +233,8 @@ __all__ = [
     "EndRecurringCharge",
     "EstimateRevised",
     "Event",
+    "ExpenseEntry",
+    "ExpenseRecorded",
     "InvoiceIssued",
     "InvoiceStatus",
     "InvoiceWrittenOff",
@@ -255,6 +267,11 @@ __all__ = [
     "Signed",
     "SspApproach",
     "SwitchPackage",
+    "TimeCapRaised",
+    "TimeEntry",
+    "TimeRecorded",
+    "WorkItem",
+    "WorkWrittenDown",
     "WriteOffRecovered",
     "apply",
     "approvals_due",
@@ -276,4 +293,5 @@ __all__ = [
     "resume",
     "revise_estimate",
     "sign",
+    "time_work",
 ]

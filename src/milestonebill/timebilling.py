@@ -188,7 +188,10 @@ def next_time_billing(agreement: Agreement) -> date | None:
     term = agreement.proposal.time_materials
     if term is None:
         return None
-    days = [d for w in time_position(agreement) if w.unbilled > 0
+    items = time_position(agreement)
+    if term.round_total(sum((w.approved for w in items), Fraction(0))) <= _billed_minor(agreement):
+        return None  # per invoice, what is left rounds to nothing yet
+    days = [d for w in items if w.unbilled > 0
             and (d := term.next_billing_day(w.entry.on)) is not None]
     return min(days, default=None)
 

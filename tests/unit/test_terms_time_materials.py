@@ -30,6 +30,7 @@ from milestonebill.errors import (
     ValidationError,
 )
 from milestonebill.gateways.memory import InMemoryGateway
+from milestonebill.integrations.practice import TimeLogged, record_billable_time
 from milestonebill.ledger import Account
 from milestonebill.money import Currency, Money, Rounding
 from milestonebill.schedule import (
@@ -337,3 +338,38 @@ def test_a_run_on_a_sqlite_file_bills_each_entry_once(tmp_path: Path) -> None:
     assert lines == ["t1", "t2"]
     assert [h.held for h in held_work(again.load())] == [1250]
     assert Currency.of("USD") == again.load().currency
+
+
+# ---------------------------------------------------------------- time from a practice tool
+
+
+def test_a_minute_count_a_time_tool_exports_to_six_places_is_taken() -> None:
+    # 25 minutes is 0.416667 h in a PSA export; at 150.00 an hour it is 62.50.
+    w, a = _world(_term())
+    w.biller.record_work(a.id, [_time("t1", date(2026, 3, 2), "0.416667")])
+    assert _bill(w, APR_1) == [("62.50 USD", ["62.50 USD"])]
+
+
+def test_billable_time_from_a_practice_tool_is_recorded_on_the_linked_agreement() -> None:
+    w, a = _world(_term())
+    w.biller.link_work("bigtime", "Acme audit", a.id)
+    logs = [TimeLogged("bigtime", "e-1", ("Acme audit",), date(2026, 3, 13), "Ada",
+                       Decimal("4")),
+            TimeLogged("bigtime", "e-2", ("Acme audit",), date(2026, 3, 13), "Ada",
+                       Decimal("1"), billable=False),
+            TimeLogged("bigtime", "e-3", ("Other",), date(2026, 3, 13), "Ada", Decimal("1"))]
+    done = record_billable_time(w.biller, logs, roles={"Ada": "senior"})
+    again = record_billable_time(w.biller, logs, roles={"Ada": "senior"})
+    assert [x.entry_id for x in done.skipped] == ["e-2", "e-3"]
+    assert again.agreements[0].version == done.agreements[0].version
+    assert _bill(w, APR_1) == [("600.00 USD", ["600.00 USD"])]
+
+
+def test_a_person_without_a_role_is_refused_before_anything_is_recorded() -> None:
+    w, a = _world(_term())
+    w.biller.link_work("bigtime", "Acme audit", a.id)
+    logs = [TimeLogged("bigtime", "e-1", ("Acme audit",), date(2026, 3, 13), "Bo",
+                       Decimal("4"))]
+    with pytest.raises(ValidationError, match=r"'roles'.*'Bo'"):
+        record_billable_time(w.biller, logs, roles={"Ada": "senior"})
+    assert w.load().version == a.version

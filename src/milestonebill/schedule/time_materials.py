@@ -25,15 +25,16 @@ records (time and expense entries, see
 ('150.00 USD', '165.00 USD')
 >>> tm.value_of_hours(Decimal("1.5"), tm.rate_for("senior", date(2026, 3, 16)))
 Fraction(24750, 1)
->>> tm.next_billing_day(date(2026, 3, 18)), TimeCadence.MONTHLY.next_day(date(2026, 3, 18))
-(datetime.date(2026, 3, 23), datetime.date(2026, 4, 1))
+>>> tm.next_billing_day(date(2026, 3, 18)), TimeCadence.WEEKLY.next_day(date(2026, 3, 18))
+(datetime.date(2026, 4, 1), datetime.date(2026, 3, 23))
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 
 import attrs
@@ -87,11 +88,21 @@ class RoundingScope(enum.Enum):
     PER_INVOICE = "per_invoice"
 
 
+_SIX_PLACES = Decimal("0.000001")
+
+
 def hours_in_minutes(hours: object, field: str = "hours") -> int:
     """``hours`` (a ``Decimal``, more than 0, at most 24) as whole minutes.
 
+    A whole number of minutes written exactly (``1.25`` is 75 minutes), or --
+    as time tools export minutes that are no exact decimal of an hour -- to
+    six decimal places, half even (``0.416667`` is 25 minutes).  Anything
+    finer than a minute is refused.
+
     >>> hours_in_minutes(Decimal("1.25")), hours_in_minutes(Decimal("0.05"))
     (75, 3)
+    >>> hours_in_minutes(Decimal("0.416667"))
+    25
     >>> hours_in_minutes(Decimal("0.01"))
     Traceback (most recent call last):
     ...
@@ -101,9 +112,11 @@ def hours_in_minutes(hours: object, field: str = "hours") -> int:
     if not isinstance(hours, Decimal) or not hours.is_finite() or not 0 < hours <= 24:
         raise ValidationError(field, expected, hours)
     minutes = hours * 60
-    if minutes != minutes.to_integral_value():
+    whole = minutes.to_integral_value(rounding=ROUND_HALF_EVEN)
+    if minutes != whole and (hours.as_tuple().exponent != -6 or hours != (
+            whole / 60).quantize(_SIX_PLACES, rounding=ROUND_HALF_EVEN)):
         raise ValidationError(field, expected, hours)
-    return int(minutes)
+    return int(whole)
 
 
 def _role(_inst: object, attr: attrs.Attribute[str], value: str) -> None:
@@ -161,6 +174,14 @@ def _problems(tm: TimeAndMaterials) -> list[ValidationError]:
     return problems
 
 
+def _rates(value: Iterable[Rate]) -> tuple[Rate, ...]:
+    return tuple(value)
+
+
+def _phase_caps(value: Iterable[PhaseCap]) -> tuple[PhaseCap, ...]:
+    return tuple(value)
+
+
 def _instance(field: str, value: object, kind: type) -> None:
     if not isinstance(value, kind):
         raise ValidationError(field, f"a {kind.__name__}", value)
@@ -175,10 +196,10 @@ class TimeAndMaterials:
     phase (an entry with no phase counts only against ``cap``).
     """
 
-    rates: tuple[Rate, ...] = attrs.field(converter=tuple)
+    rates: tuple[Rate, ...] = attrs.field(converter=_rates)
     cadence: TimeCadence = TimeCadence.MONTHLY
     cap: Money | None = None
-    phase_caps: tuple[PhaseCap, ...] = attrs.field(default=(), converter=tuple)
+    phase_caps: tuple[PhaseCap, ...] = attrs.field(default=(), converter=_phase_caps)
     rounding: Rounding = Rounding.HALF_UP
     rounding_scope: RoundingScope = RoundingScope.PER_LINE
     terms: PaymentTerms = DUE_ON_RECEIPT

@@ -51,6 +51,8 @@ class LineKind(enum.Enum):
     ``LATE_FEE`` lines charge a late fee on an overdue invoice (``adjusts``):
     they bill no item of the plan (``item_key`` is ``None``), so they change
     neither the contract value nor revenue (see ``docs/terms.md``).
+    ``TIME`` and ``EXPENSE`` lines bill a time-and-materials entry
+    (``item_id``: the entry's id); they bill no item of the plan either.
     """
 
     MILESTONE = "milestone"
@@ -60,6 +62,8 @@ class LineKind(enum.Enum):
     LATE_FEE = "late_fee"
     INSTALLMENT = "installment"
     DISCOUNT = "discount"
+    TIME = "time"
+    EXPENSE = "expense"
 
 
 def _plan_key(value: object) -> PlanKey | None:

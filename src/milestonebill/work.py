@@ -2,7 +2,7 @@
 
 The Biller stores this date with each agreement (the work queue), so a run
 on a day claims exactly the agreements with something to do.  The work is
-of six kinds, each decided by the module that owns it:
+of seven kinds, each decided by the module that owns it:
 
 * documents to issue -- :func:`milestonebill.invoicing.next_billing_date`;
 * amendments whose notice period runs out -- their ``auto_approve_at``;
@@ -12,7 +12,8 @@ of six kinds, each decided by the module that owns it:
 * customer credit to move or apply -- :func:`milestonebill.collection.credit_work`;
 * reminders to send and late fees to charge on unpaid invoices --
   :func:`milestonebill.reminders.next_reminder` and
-  :func:`milestonebill.reminders.next_late_fee`.
+  :func:`milestonebill.reminders.next_late_fee`;
+* time and expenses to bill -- :func:`milestonebill.timebilling.next_time_billing`.
 
 >>> from milestonebill.testing.scenarios import signed_deposit_agreement
 >>> from datetime import date
@@ -52,6 +53,7 @@ from milestonebill.reminders import (
     next_late_fee,
     next_reminder,
 )
+from milestonebill.timebilling import next_time_billing
 
 __all__ = ["next_due"]
 
@@ -115,8 +117,8 @@ def next_due(agreement: Agreement, *, today: date, journal: IntentLookup,
     candidates += _charge_dates(agreement, day, policy, journal)
     if _refund_work(agreement, credit_policy, journal):
         candidates.append(day)
-    candidates += [d for d in (next_reminder(agreement, reminders), next_late_fee(agreement))
-                   if d is not None]
+    candidates += [d for d in (next_reminder(agreement, reminders), next_late_fee(agreement),
+                               next_time_billing(agreement)) if d is not None]
     if not candidates:
         return None
     nxt = min(candidates)

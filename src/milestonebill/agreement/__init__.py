@@ -181,6 +181,16 @@ from milestonebill.agreement.terms import (
     PlanItem,
     RecurringTerm,
 )
+from milestonebill.agreement.time_entries import (
+    ExpenseEntry,
+    ExpenseRecorded,
+    TimeCapRaised,
+    TimeEntry,
+    TimeRecorded,
+    WorkItem,
+    WorkWrittenDown,
+    time_work,
+)
 from milestonebill.ids import (
     AgreementId,
     AmendmentId,
@@ -233,6 +243,8 @@ __all__ = [
     "EndRecurringCharge",
     "EstimateRevised",
     "Event",
+    "ExpenseEntry",
+    "ExpenseRecorded",
     "InstallmentTerm",
     "InvoiceIssued",
     "InvoiceStatus",
@@ -266,6 +278,11 @@ __all__ = [
     "Signed",
     "SspApproach",
     "SwitchPackage",
+    "TimeCapRaised",
+    "TimeEntry",
+    "TimeRecorded",
+    "WorkItem",
+    "WorkWrittenDown",
     "WriteOffRecovered",
     "apply",
     "approvals_due",
@@ -288,4 +305,5 @@ __all__ = [
     "resume",
     "revise_estimate",
     "sign",
+    "time_work",
 ]

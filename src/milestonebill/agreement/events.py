@@ -29,6 +29,14 @@ from milestonebill._validate import (
 )
 from milestonebill.agreement.amendments import Amendment
 from milestonebill.agreement.proposal import Proposal
+
+# Time and materials (docs/terms.md): the events live in their own module.
+from milestonebill.agreement.time_entries import (
+    ExpenseRecorded,
+    TimeCapRaised,
+    TimeRecorded,
+    WorkWrittenDown,
+)
 from milestonebill.documents import CreditNote, Invoice
 from milestonebill.errors import ValidationError
 from milestonebill.ids import AgreementId, AmendmentId, InvoiceId, ObligationId
@@ -454,6 +462,10 @@ Event = (
     | WriteOffRecovered
     | CreditForfeited
     | ReminderSent
+    | TimeRecorded
+    | ExpenseRecorded
+    | TimeCapRaised
+    | WorkWrittenDown
 )
 _EVENT_TYPES: tuple[type, ...] = (
     Signed, MilestoneCompleted, AmendmentProposed, AmendmentApproved, AmendmentRejected,
@@ -461,6 +473,7 @@ _EVENT_TYPES: tuple[type, ...] = (
     PaymentSucceeded, PaymentFailed, Refunded, CustomerCreditAdded, CreditApplied,
     ProgressReported, EstimateRevised,
     InvoiceWrittenOff, WriteOffRecovered, CreditForfeited, ReminderSent,
+    TimeRecorded, ExpenseRecorded, TimeCapRaised, WorkWrittenDown,
 )
 _EVENTS_BY_NAME = {t.__name__: t for t in _EVENT_TYPES}
 

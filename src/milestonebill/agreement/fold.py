@@ -65,6 +65,14 @@ from milestonebill.agreement.terms import (
     RecurringTerm,
     term_limit,
 )
+from milestonebill.agreement.time_entries import (
+    ExpenseRecorded,
+    TimeCapRaised,
+    TimeEvent,
+    TimeRecorded,
+    WorkWrittenDown,
+    check_time_event,
+)
 from milestonebill.documents import CreditNote, Invoice
 from milestonebill.errors import (
     DuplicateIdError,
@@ -700,6 +708,15 @@ def _on_reminder_sent(a: Agreement, e: ReminderSent) -> _Fields:
     return {"reminders": (*a.reminders, e)}
 
 
+# ---------------------------------------------------------------- time and materials
+
+
+def _on_time_event(a: Agreement, e: TimeEvent) -> _Fields:
+    # The entries are read from the stream (agreement.time_entries.time_work).
+    check_time_event(a.proposal.time_materials, a.currency, a.events, a.id, e)
+    return {}
+
+
 _HANDLERS: dict[type, Callable[[Agreement, Any], _Fields]] = {
     Signed: _on_signed,
     MilestoneCompleted: _on_milestone_completed,
@@ -724,6 +741,10 @@ _HANDLERS: dict[type, Callable[[Agreement, Any], _Fields]] = {
     WriteOffRecovered: _on_write_off_recovered,
     CreditForfeited: _on_credit_forfeited,
     ReminderSent: _on_reminder_sent,
+    TimeRecorded: _on_time_event,
+    ExpenseRecorded: _on_time_event,
+    TimeCapRaised: _on_time_event,
+    WorkWrittenDown: _on_time_event,
 }
 
 

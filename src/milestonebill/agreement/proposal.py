@@ -23,6 +23,7 @@ from milestonebill.limits import MAX_DAYS
 from milestonebill.money import Currency, Rounding
 from milestonebill.periods import DayCount
 from milestonebill.schedule import BillingSchedule, DiscountScope, LateFee
+from milestonebill.schedule.time_materials import TimeAndMaterials
 
 __all__ = [
     "AddOn",
@@ -110,6 +111,8 @@ class Proposal:
     term for invoices the client pays itself (``Collection.SEND_INVOICE``
     only; see :class:`~milestonebill.schedule.LateFee` and ``docs/terms.md``).  ``currency`` may be given as
     an ISO 4217 code, as for :class:`~milestonebill.schedule.BillingSchedule`.
+    ``time_materials`` is an optional time-and-materials term (a rate card,
+    a cadence and caps; see :class:`~milestonebill.schedule.TimeAndMaterials`).
     """
 
     id: ProposalId
@@ -123,6 +126,7 @@ class Proposal:
     proration_basis: DayCount = DayCount.ACTUAL_OVER_PERIOD
     proration_rounding: Rounding = Rounding.HALF_UP
     late_fee: LateFee | None = None
+    time_materials: TimeAndMaterials | None = None
 
     def __attrs_post_init__(self) -> None:
         problems = problem(check_id, "id", self.id) + problem(check_text, "client", self.client)
@@ -130,7 +134,20 @@ class Proposal:
             problems.append(ValidationError("options", "at least one package option", ()))
         problems += self._entry_problems()
         problems += self._late_fee_problems()
+        problems += self._time_materials_problems()
         raise_all(problems)
+
+    def _time_materials_problems(self) -> list[ValidationError]:
+        """A time-and-materials term prices in the proposal's currency."""
+        tm = self.time_materials
+        if tm is None:
+            return []
+        if not isinstance(tm, TimeAndMaterials):
+            return [ValidationError("time_materials", "a TimeAndMaterials", tm)]
+        if tm.currency_code != self.currency.code:
+            return [ValidationError("time_materials.rates", f"amounts in {self.currency.code}",
+                                    tm.currency_code)]
+        return []
 
     def _late_fee_problems(self) -> list[ValidationError]:
         """A late fee is a term of sent invoices, in the proposal's currency."""

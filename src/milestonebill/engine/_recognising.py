@@ -17,6 +17,7 @@ from milestonebill.ledger import JournalEntry
 from milestonebill.money import Money
 from milestonebill.postings import netting_entry, revenue_entry
 from milestonebill.revenue import earned
+from milestonebill.timebilling import time_earned
 
 __all__ = ["recognise_one"]
 
@@ -30,7 +31,8 @@ def _post_revenue(ctx: Context, agreement_id: AgreementId, as_of: date) -> list[
         raise ValidationError("as_of", f"on or after the last recognition for {a.id!r} "
                               f"({position.last_recognised})", as_of)
     posted: list[JournalEntry] = []
-    for obligation_id, amount in earned(a, as_of).items():
+    # Time and materials earns by the right to invoice (milestonebill.timebilling).
+    for obligation_id, amount in {**earned(a, as_of), **time_earned(a, as_of)}.items():
         change = amount - Money.from_minor(position.revenue.get(obligation_id, 0), a.currency)
         n = position.revenue_entries.get(obligation_id, 0) + 1
         entry = revenue_entry(a.id, obligation_id, posted_on=as_of, change=change,

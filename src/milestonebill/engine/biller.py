@@ -67,12 +67,14 @@ from milestonebill.engine import (
     _proposing,
     _refunding,
     _reminding,
+    _timebilling,
 )
 from milestonebill.engine._collecting import CollectionCommands
 from milestonebill.engine._context import Context, Settings, end_of, stored
 from milestonebill.engine._hosting import HostCommands
 from milestonebill.engine._linking import WorkLinking
 from milestonebill.engine._recognising import recognise_one
+from milestonebill.engine._timebilling import TimeCommands
 from milestonebill.engine.results import (
     BillingProblem,
     ChargeOutcome,
@@ -96,6 +98,7 @@ from milestonebill.proposals import ProposalRecord, decline, send, view, withdra
 from milestonebill.refunds import credit_reserved, payment_to_refund
 from milestonebill.reminders import NO_REMINDERS, ReminderSchedule, late_fees_due
 from milestonebill.stores.base import AttemptRecord, BillingStore, ParkedAgreement
+from milestonebill.timebilling import time_invoices_due
 
 __all__ = ["Biller"]
 
@@ -161,7 +164,7 @@ def _check_settings(s: Settings, clock: object) -> None:
     raise_all(problems)
 
 
-class Biller(HostCommands, WorkLinking, CollectionCommands):
+class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
     """Bills agreements exactly once through a store, a gateway and a clock.
 
     ``store`` is a :class:`~milestonebill.stores.base.BillingStore` (it is
@@ -498,6 +501,7 @@ class Biller(HostCommands, WorkLinking, CollectionCommands):
         a = _charging.finish_interrupted(ctx, a, tally)
         a = _issuing.approve(ctx, a, as_of, tally)
         a = _issuing.issue_due(ctx, a, as_of, tally)
+        a = _timebilling.bill_due(ctx, a, as_of, tally)
         a = _refunding.settle_credits(ctx, a)
         a = _charging.collect(ctx, a, as_of, tally)
         return _reminding.remind(ctx, a, as_of, tally)
@@ -655,7 +659,8 @@ class Biller(HostCommands, WorkLinking, CollectionCommands):
         for e in approvals:
             a = apply(a, e)
         credits = due_credit_notes(a, as_of, tax=tax)
-        drafts = (*due_invoices(a, as_of, tax=tax), *late_fees_due(a, as_of))
+        drafts = (*due_invoices(a, as_of, tax=tax), *time_invoices_due(a, as_of, tax=tax),
+                  *late_fees_due(a, as_of))
         charges = planned_charges(a, as_of, drafts, policy=ctx.settings.retry_policy,
                                   credit_policy=ctx.credit_policy_for(a.id),
                                   reserved=credit_reserved(a, ctx.journal))

@@ -8,6 +8,8 @@ hold one concept each:
 
 * :mod:`~milestonebill.schedule.terms`: ``Trigger``, ``PaymentTerms``, ``DUE_ON_RECEIPT``;
 * :mod:`~milestonebill.schedule.late_fees`: ``LateFee``;
+* :mod:`~milestonebill.schedule.time_materials`: ``TimeAndMaterials``, ``Rate``,
+  ``PhaseCap``, ``TimeCadence``, ``RoundingScope``;
 * :mod:`~milestonebill.schedule.milestones`: ``Milestone``;
 * :mod:`~milestonebill.schedule.escalations`: ``Escalation`` (alias ``StepRounding``);
 * :mod:`~milestonebill.schedule.recurring`: ``IntervalUnit``, ``Interval``, ``Timing``,
@@ -59,6 +61,13 @@ from milestonebill.schedule.late_fees import LateFee
 from milestonebill.schedule.milestones import Milestone
 from milestonebill.schedule.recurring import Interval, IntervalUnit, RecurringCharge, Timing
 from milestonebill.schedule.terms import DUE_ON_RECEIPT, PaymentTerms, Trigger
+from milestonebill.schedule.time_materials import (
+    PhaseCap,
+    Rate,
+    RoundingScope,
+    TimeAndMaterials,
+    TimeCadence,
+)
 
 __all__ = [
     "DUE_ON_RECEIPT",
@@ -77,8 +86,13 @@ __all__ = [
     "Milestone",
     "MilestoneId",
     "PaymentTerms",
+    "PhaseCap",
+    "Rate",
     "RecurringCharge",
+    "RoundingScope",
     "StepRounding",
+    "TimeAndMaterials",
+    "TimeCadence",
     "Timing",
     "Trigger",
 ]

@@ -20,6 +20,8 @@ here.  This package connects the two:
   which maps them through the links and records the agreement events they
   mean -- milestones completed, hours to date reported -- once however often
   they come;
+* :mod:`~milestonebill.integrations.practice.billable`: billable time logged in a
+  tool, recorded on time-and-materials agreements (``record_billable_time``);
 * :mod:`~milestonebill.integrations.practice.timesheets`: a PSA's time export
   (BigTime-style CSV) imported as progress, every row checked first;
 * the generic signed "work item completed" webhook
@@ -30,7 +32,7 @@ here.  This package connects the two:
 See ``docs/integrations.md``.
 """
 
-from milestonebill.integrations.practice import karbon, keeper, timesheets
+from milestonebill.integrations.practice import billable, karbon, keeper, timesheets
 from milestonebill.integrations.practice._generic import (
     DEFAULT_TOLERANCE,
     GENERIC_SOURCE,
@@ -54,6 +56,7 @@ from milestonebill.integrations.practice.activity import (
     plan_activity,
     record_activity,
 )
+from milestonebill.integrations.practice.billable import BillableTime, record_billable_time
 from milestonebill.integrations.practice.timesheets import TimeImport, import_time
 
 __all__ = [
@@ -62,6 +65,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "Activity",
     "ActivityResult",
+    "BillableTime",
     "Outcome",
     "Receipt",
     "TimeImport",
@@ -71,6 +75,7 @@ __all__ = [
     "WorkItemLinks",
     "WorkItemOutcome",
     "WorkItemResult",
+    "billable",
     "completion_event_id",
     "import_time",
     "karbon",
@@ -78,6 +83,7 @@ __all__ = [
     "parse_work_item",
     "plan_activity",
     "record_activity",
+    "record_billable_time",
     "record_work_item",
     "sign_work_item",
     "timesheets",

@@ -1,0 +1,307 @@
+"""Time and expense entries of a time-and-materials agreement, and what is held.
+
+The work a firm records against an agreement with a
+:class:`~milestonebill.schedule.TimeAndMaterials` term is a stream of events:
+
+* :class:`TimeRecorded` (a :class:`TimeEntry`: day, person, role, hours to
+  the minute, description, phase) and :class:`ExpenseRecorded` (an
+  :class:`ExpenseEntry`: an amount in minor units);
+* :class:`TimeCapRaised` -- an amendment of the term raising the
+  not-to-exceed cap of the agreement (``phase=""``) or of a phase;
+* :class:`WorkWrittenDown` -- the firm gives up what is held of an entry.
+
+:func:`time_work` replays them (with the invoices issued since) into one
+:class:`WorkItem` per entry: its value, the part *approved* (within the caps,
+billable), the part *held* (past a cap, awaiting approval) and the part
+*written down*; ``approved + held + written_down == value`` always.  Caps are
+taken first come, first served in the order entries were recorded, so an
+entry recorded later never takes room an earlier one is waiting for; a cap
+crossed inside an entry splits it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from milestonebill._validate import check_id, check_text, utc_datetime
+from milestonebill.errors import DuplicateIdError, InvalidTransitionError, ValidationError
+from milestonebill.limits import EARLIEST_DATE, LATEST_DATE, MAX_KEY_LENGTH
+from milestonebill.money import Currency, Money
+from milestonebill.schedule.time_materials import TimeAndMaterials, hours_in_minutes
+
+__all__ = [
+    "ExpenseEntry",
+    "ExpenseRecorded",
+    "TimeCapRaised",
+    "TimeEntry",
+    "TimeEvent",
+    "TimeRecorded",
+    "WorkItem",
+    "WorkWrittenDown",
+    "check_time_event",
+    "entry_value",
+    "line_id_for",
+    "time_work",
+]
+
+
+# The same field rules as the other events (agreement.events), kept here so
+# that module can list these events without an import cycle.
+
+
+def _effective_at(value: object) -> datetime:
+    at = utc_datetime(value)
+    if not EARLIEST_DATE <= at.date() <= LATEST_DATE:
+        raise ValidationError("effective_at", f"a time from {EARLIEST_DATE} to {LATEST_DATE}",
+                              at)
+    return at
+
+
+def _event_id(_inst: object, _attr: object, value: str) -> None:
+    check_id("event_id", value, max_length=MAX_KEY_LENGTH)
+
+
+def _checked_id(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
+    check_id(attr.name, value)
+
+
+def _text(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
+    check_text(attr.name, value)
+
+
+def _phase(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
+    if value != "":
+        check_id(attr.name, value)
+
+
+def _worked_on(_inst: object, attr: attrs.Attribute[Any], value: date) -> None:
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ValidationError(attr.name, "a date", value)
+
+
+def _hours(_inst: object, attr: attrs.Attribute[Any], value: Decimal) -> None:
+    hours_in_minutes(value, attr.name)
+
+
+def _reason(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
+    check_text(attr.name, value)
+    if not value.strip():
+        raise ValidationError(attr.name, "a reason (non-empty text)", value)
+
+
+@attrs.frozen(kw_only=True)
+class TimeEntry:
+    """Hours worked: ``hours`` (a ``Decimal`` to the minute) by ``person`` in
+    ``role`` on the day ``on``; ``entry_id`` is stable (the time tool's id), so a
+    re-sent entry is recognised.  ``phase`` names the phase it counts against."""
+
+    entry_id: str = attrs.field(validator=_checked_id)
+    on: date = attrs.field(validator=_worked_on)
+    person: str = attrs.field(validator=_checked_id)
+    role: str = attrs.field(validator=_checked_id)
+    hours: Decimal = attrs.field(validator=_hours)
+    description: str = attrs.field(default="", validator=_text)
+    phase: str = attrs.field(default="", validator=_phase)
+
+
+@attrs.frozen(kw_only=True)
+class ExpenseEntry:
+    """An expense billed at cost: ``amount`` (positive, minor units) spent by
+    ``person`` on ``on``."""
+
+    entry_id: str = attrs.field(validator=_checked_id)
+    on: date = attrs.field(validator=_worked_on)
+    person: str = attrs.field(validator=_checked_id)
+    amount: Money
+    description: str = attrs.field(default="", validator=_text)
+    phase: str = attrs.field(default="", validator=_phase)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.amount, Money) or self.amount.minor <= 0:
+            raise ValidationError("amount", "a positive Money", self.amount)
+
+
+@attrs.frozen
+class TimeRecorded:
+    """A time entry was recorded against the agreement."""
+
+    event_id: str = attrs.field(validator=_event_id)
+    version: int
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    entry: TimeEntry
+
+
+@attrs.frozen
+class ExpenseRecorded:
+    """An expense entry was recorded against the agreement."""
+
+    event_id: str = attrs.field(validator=_event_id)
+    version: int
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    entry: ExpenseEntry
+
+
+@attrs.frozen
+class TimeCapRaised:
+    """The client approved a higher not-to-exceed ``cap`` for the agreement
+    (``phase=""``) or for ``phase``: held work within it becomes billable."""
+
+    event_id: str = attrs.field(validator=_event_id)
+    version: int
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    cap: Money
+    reason: str = attrs.field(validator=_reason)
+    phase: str = attrs.field(default="", validator=_phase)
+
+
+@attrs.frozen
+class WorkWrittenDown:
+    """What is held of entry ``entry_id`` will never be billed."""
+
+    event_id: str = attrs.field(validator=_event_id)
+    version: int
+    effective_at: datetime = attrs.field(converter=_effective_at)
+    entry_id: str = attrs.field(validator=_checked_id)
+    reason: str = attrs.field(validator=_reason)
+
+
+TimeEvent = TimeRecorded | ExpenseRecorded | TimeCapRaised | WorkWrittenDown
+
+
+@attrs.frozen
+class WorkItem:
+    """One entry's position: its value (minor units, exact; already rounded
+    when the term rounds per line) split into approved, held and written down,
+    and ``billed``: the approved part already invoiced (exact)."""
+
+    entry: TimeEntry | ExpenseEntry
+    value: Fraction
+    approved: Fraction
+    held: Fraction
+    written_down: Fraction
+    billed: Fraction
+    lines: int  # invoice lines issued for it so far
+
+    @property
+    def unbilled(self) -> Fraction:
+        """Approved and not invoiced yet."""
+        return self.approved - self.billed
+
+
+def entry_value(term: TimeAndMaterials, entry: TimeEntry | ExpenseEntry) -> Fraction:
+    """An entry's value in minor units: hours x the rate in force, or the expense."""
+    if isinstance(entry, ExpenseEntry):
+        return Fraction(entry.amount.minor)
+    return term.value_of_hours(entry.hours, term.rate_for(entry.role, entry.on))
+
+
+class _Replay:
+    """The mutable state :func:`time_work` folds events into."""
+
+    def __init__(self, term: TimeAndMaterials) -> None:
+        self.term = term
+        self.caps: dict[str, int | None] = {"": None if term.cap is None else term.cap.minor}
+        self.caps.update({p.phase: p.cap.minor for p in term.phase_caps})
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def room(self, phase: str) -> Fraction | None:
+        rooms = []
+        for scope in ("", phase) if phase else ("",):
+            cap = self.caps.get(scope)
+            if cap is not None:
+                used = sum((i["approved"] for i in self.items.values()
+                            if scope == "" or i["entry"].phase == scope), Fraction(0))
+                rooms.append(max(Fraction(cap) - used, Fraction(0)))
+        return min(rooms, default=None)
+
+    def release(self) -> None:
+        for item in self.items.values():
+            if item["held"] > 0:
+                room = self.room(item["entry"].phase)
+                take = item["held"] if room is None else min(item["held"], room)
+                item["approved"] += take
+                item["held"] -= take
+
+    def apply(self, e: object, agreement_id: str) -> None:
+        if isinstance(e, TimeRecorded | ExpenseRecorded):
+            v = entry_value(self.term, e.entry)
+            self.items[e.entry.entry_id] = {"entry": e.entry, "value": v, "approved": Fraction(0),
+                                            "held": v, "written_down": Fraction(0),
+                                            "billed": Fraction(0), "lines": 0}
+            self.release()
+        elif isinstance(e, TimeCapRaised):
+            self.caps[e.phase] = e.cap.minor
+            self.release()
+        elif isinstance(e, WorkWrittenDown):
+            item = self.items[e.entry_id]
+            item["written_down"] += item["held"]
+            item["held"] = Fraction(0)
+        else:
+            invoice = getattr(e, "invoice", None)
+            for ln in getattr(invoice, "lines", ()):
+                entry_id = _entry_of_line(agreement_id, ln.line_id)
+                if entry_id in self.items:
+                    self.items[entry_id]["billed"] = self.items[entry_id]["approved"]
+                    self.items[entry_id]["lines"] += 1
+
+
+def line_id_for(agreement_id: str, entry_id: str, n: int) -> str:
+    """The id of the ``n``-th invoice line (0, 1, ...) that bills an entry."""
+    return f"{agreement_id}:tm:{n}:{entry_id}"
+
+
+def _entry_of_line(agreement_id: str, line_id: str) -> str | None:
+    prefix = f"{agreement_id}:tm:"
+    if not line_id.startswith(prefix):
+        return None
+    return line_id[len(prefix):].partition(":")[2]
+
+
+def time_work(term: TimeAndMaterials | None, events: Iterable[object],
+              agreement_id: str) -> tuple[WorkItem, ...]:
+    """Every entry's position after ``events`` (an agreement's stream), in the
+    order the entries were recorded; ``()`` without a term."""
+    if term is None:
+        return ()
+    replay = _Replay(term)
+    for e in events:
+        replay.apply(e, agreement_id)
+    return tuple(WorkItem(**i) for i in replay.items.values())
+
+
+def check_time_event(term: TimeAndMaterials | None, currency: Currency,
+                     events: Sequence[object], agreement_id: str, e: TimeEvent) -> None:
+    """Refuse ``e`` when it cannot follow ``events`` (the stream so far)."""
+    if term is None:
+        raise InvalidTransitionError(f"agreement {agreement_id!r} has no time-and-materials "
+                                     f"term")
+    items = {w.entry.entry_id: w for w in time_work(term, events, agreement_id)}
+    if isinstance(e, TimeRecorded | ExpenseRecorded):
+        entry = e.entry
+        if entry.entry_id in items:
+            raise DuplicateIdError("time entry", entry.entry_id)
+        if isinstance(entry, ExpenseEntry) and entry.amount.currency != currency:
+            raise ValidationError("amount", f"an amount in {currency.code}", entry.amount)
+        if isinstance(entry, TimeEntry) and not any(
+                r.role == entry.role and r.effective_from <= entry.on for r in term.rates):
+            raise ValidationError("role", f"a role with a rate in force on "
+                                  f"{entry.on.isoformat()}", entry.role)
+    elif isinstance(e, TimeCapRaised):
+        current = (term.cap if e.phase == "" else term.phase_cap(e.phase))
+        raised = [x.cap for x in events if isinstance(x, TimeCapRaised) and x.phase == e.phase]
+        current = raised[-1] if raised else current
+        if current is None:
+            raise ValidationError("phase", "a phase (or the agreement) that has a cap", e.phase)
+        if e.cap.currency != currency or e.cap.minor <= current.minor:
+            raise ValidationError("cap", f"an amount in {currency.code} above the cap in force "
+                                  f"({current})", e.cap)
+    else:
+        item = items.get(e.entry_id)
+        if item is None or item.held <= 0:
+            raise InvalidTransitionError(f"entry {e.entry_id!r} has nothing held to write down")

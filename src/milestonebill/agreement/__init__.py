@@ -40,9 +40,10 @@ The package's modules, each importing only those above it:
 * :mod:`~milestonebill.agreement.draft` -- applying operations to a working copy of the terms;
 * :mod:`~milestonebill.agreement.events` -- the events and their JSON;
 * :mod:`~milestonebill.agreement.fold` -- :class:`Agreement` and :func:`apply`;
+* :mod:`~milestonebill.agreement.history` -- the agreement at earlier times, without a replay;
 * :mod:`~milestonebill.agreement.commands` -- :func:`sign` and the event builders;
 * :mod:`~milestonebill.agreement.plan` -- :func:`billing_plan`, :func:`contract_value`,
-  :func:`billed_by_key`;
+  :func:`billed_by_key`, :func:`plan_pieces`;
 * :mod:`~milestonebill.agreement.preview` -- :func:`preview`.
 
 Payment-method references live in :mod:`milestonebill.payment_methods` and
@@ -143,6 +144,7 @@ from milestonebill.agreement.plan import (
     billed_by_key,
     billing_plan,
     contract_value,
+    plan_pieces,
 )
 from milestonebill.agreement.preview import (
     AmendmentPreview,
@@ -247,6 +249,7 @@ __all__ = [
     "event_from_json",
     "event_to_json",
     "pause",
+    "plan_pieces",
     "preview",
     "propose",
     "reject",

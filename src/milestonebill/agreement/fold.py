@@ -18,10 +18,11 @@ import enum
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
+from milestonebill._reference import reference
 from milestonebill._validate import utc_datetime
 from milestonebill.agreement.amendments import (
     Amendment,
@@ -78,6 +79,9 @@ __all__ = [
     "apply",
     "check_event",
 ]
+
+
+_T = TypeVar("_T")
 
 
 class AgreementState(enum.Enum):
@@ -165,6 +169,10 @@ class Agreement:
     credits_applied: tuple[CreditApplied, ...] = ()
     progress_reports: tuple[ProgressReported, ...] = ()
     estimates: tuple[EstimateRevised, ...] = ()
+    #: Values derived from this agreement alone (its billing plan, invoice balances,
+    #: earlier states; :meth:`derived`): the agreement is immutable, so they never
+    #: go stale.  Each new agreement starts empty; not part of equality.
+    _memo: dict[object, Any] = attrs.field(init=False, factory=dict, repr=False)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Agreement) and self.events == other.events
@@ -249,11 +257,42 @@ class Agreement:
                 return inv
         raise NotFoundError(f"agreement {self.id!r} has no invoice {invoice_id!r}")
 
+    def derived(self, compute: Callable[[Agreement], _T]) -> _T:
+        """``compute(self)``, worked out once and kept with this agreement.
+
+        An agreement never changes, so neither does anything computed from it
+        alone: reports that ask about the same agreement (its billing plan,
+        its revenue model, its balances) share the work this way.  ``compute``
+        itself is the key, so pass a function defined once (a new lambda on
+        every call would never be found again).
+
+        >>> from datetime import UTC, datetime
+        >>> from milestonebill.agreement import AgreementId, sign
+        >>> from milestonebill.testing.scenarios import CARD, proposal
+        >>> a = sign(proposal([("design", "4000.00")]), option="std", signer="Ada",
+        ...          payment_method=CARD, agreement_id=AgreementId("a-1"),
+        ...          signed_at=datetime(2026, 3, 2, tzinfo=UTC))
+        >>> def milestones(agreement):
+        ...     return len(agreement.milestones)
+        >>> a.derived(milestones), a.derived(milestones) is a.derived(milestones)
+        (1, True)
+        """
+        memo = self._memo
+        if compute in memo:
+            value: _T = memo[compute]
+            return value
+        value = memo[compute] = compute(self)
+        return value
+
     def net_paid(self, invoice_id: str) -> Money:
         """Paid against an issued invoice less what was refunded of it (never negative).
 
         Raises :class:`NotFoundError` for an invoice the agreement did not issue.
         """
+        if not reference():
+            known = self.derived(_balances).get(invoice_id)
+            if known is not None:
+                return Money.from_minor(known[1], self.currency)
         self.invoice(invoice_id)
         paid = self._sum(p.amount for p in self.payments if p.invoice_id == invoice_id)
         refunded = self._sum(r.amount for r in self.refunds if r.invoice_id == invoice_id)
@@ -268,6 +307,10 @@ class Agreement:
         :class:`CustomerCreditAdded` and :class:`CreditApplied` against it;
         :func:`milestonebill.invoicing.invoice_balance` returns it.
         """
+        if not reference():
+            known = self.derived(_balances).get(invoice_id)
+            if known is not None:
+                return Money.from_minor(known[0], self.currency)
         credited = self._sum(c.total for c in self.credit_notes if c.credits == invoice_id)
         moved = self._sum(c.amount for c in self.credits_added if c.invoice_id == invoice_id)
         applied = self._sum(c.amount for c in self.credits_applied if c.invoice_id == invoice_id)
@@ -307,6 +350,29 @@ class Agreement:
         if not keep:
             raise InvalidTransitionError(f"agreement {self.id!r} was not signed yet at {when}")
         return Agreement.from_events(keep)
+
+
+def _balances(a: Agreement) -> dict[str, tuple[int, int]]:
+    """Per issued invoice: (:meth:`Agreement.balance_of`, :meth:`Agreement.net_paid`) in minor
+    units, for all invoices in one pass over the agreement's lists."""
+    paid: dict[str, int] = {}
+    for p in a.payments:
+        paid[p.invoice_id] = paid.get(p.invoice_id, 0) + p.amount.minor
+    for r in a.refunds:
+        paid[r.invoice_id] = paid.get(r.invoice_id, 0) - r.amount.minor
+    owed: dict[str, int] = {}
+    for inv in a.invoices:
+        owed.setdefault(inv.id, inv.total.minor)
+    for c in a.credit_notes:
+        if c.credits in owed:
+            owed[c.credits] -= c.total.minor
+    for m in a.credits_added:
+        if m.invoice_id in owed:
+            owed[m.invoice_id] += m.amount.minor
+    for x in a.credits_applied:
+        if x.invoice_id in owed:
+            owed[x.invoice_id] -= x.amount.minor
+    return {i: (owed[i] - paid.get(i, 0), paid.get(i, 0)) for i in owed}
 
 
 def _last_terms(terms: Sequence[RecurringTerm]) -> tuple[RecurringCharge, ...]:

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 from datetime import date
 
+import attrs
+
+from milestonebill._reference import reference
 from milestonebill.agreement.fold import Agreement
-from milestonebill.agreement.terms import PlanItem, milestone_item, recurring_pieces, term_limit
+from milestonebill.agreement.terms import PlanItem, milestone_item, service_pieces, term_limit
 from milestonebill.errors import ValidationError
 from milestonebill.ids import InvoiceId, PlanKey
 from milestonebill.money import Money
@@ -26,12 +29,19 @@ __all__ = [
     "billing_plan",
     "contract_value",
     "open_ended",
+    "plan_pieces",
 ]
 
 
 def open_ended(agreement: Agreement) -> bool:
     """True when a recurring charge has no end, so the plan needs a horizon."""
-    return any(term_limit(t) is None for t in agreement.recurring)
+    if reference():
+        return any(term_limit(t) is None for t in agreement.recurring)
+    known: bool | None = agreement._memo.get("open_ended")
+    if known is None:
+        known = agreement._memo["open_ended"] = any(term_limit(t) is None
+                                                    for t in agreement.recurring)
+    return known
 
 
 def billing_plan(agreement: Agreement, *, through: date | None = None) -> tuple[PlanItem, ...]:
@@ -41,11 +51,44 @@ def billing_plan(agreement: Agreement, *, through: date | None = None) -> tuple[
     service-period pieces that start before ``through`` (all of them when
     ``through`` is ``None``, which requires every recurring charge to end).
     Approved amendments are included; pending ones are not.
+
+    The agreement is immutable, so its plan is worked out once, kept with
+    it and cut at each horizon asked for (see :class:`_Plan`).
     """
     if through is None and open_ended(agreement):
         raise ValidationError("through", "a horizon date, since a recurring charge is open-ended",
                               None)
     horizon = through if through is not None else date.max
+    if reference():
+        milestones, pieces = _plan_parts(agreement, horizon)
+        return (*milestones, *(item for _whole, item in pieces))
+    plan: _Plan | None = agreement._memo.get("plan")
+    if plan is None or plan.horizon < horizon:
+        # A plan that ends is worked out in full; an open-ended one up to the horizon.
+        plan = _Plan.of(agreement, horizon if open_ended(agreement) else date.max)
+        agreement._memo["plan"] = plan
+    return plan.cut(horizon)
+
+
+def plan_pieces(agreement: Agreement, *, through: date) -> tuple[tuple[date, PlanItem], ...]:
+    """The recurring items of ``billing_plan(agreement, through=through)``, in its order,
+    each with the first day of the service period it is a piece of.
+
+    A piece is in the plan for a horizon ``t`` exactly when that day is before
+    ``t`` (the pieces of one service period come together), so this says how
+    the plan grows with the horizon without working it out again: what
+    revenue over many dates needs (see :func:`milestonebill.revenue.earned_series`).
+    """
+    if reference():
+        return tuple(_plan_parts(agreement, through)[1])
+    billing_plan(agreement, through=through)  # the plan, worked out to the horizon at least
+    plan: _Plan = agreement._memo["plan"]
+    return tuple((start, item) for start, item in plan.pieces if start < through)
+
+
+def _plan_parts(agreement: Agreement, horizon: date
+                ) -> tuple[list[PlanItem], list[tuple[date, PlanItem]]]:
+    """The milestone items, and each recurring piece with the start of its service period."""
     completions = {str(k): v for k, v in agreement.completions.items()}
     items: list[PlanItem] = []
     for mt in agreement.milestones:
@@ -54,8 +97,42 @@ def billing_plan(agreement: Agreement, *, through: date | None = None) -> tuple[
             items.append(item)
     basis = agreement.proposal.proration_basis
     rounding = agreement.proposal.proration_rounding
-    items.extend(recurring_pieces(agreement.recurring, horizon, basis=basis, rounding=rounding))
-    return tuple(items)
+    pieces = [(whole.start, item) for whole, item in service_pieces(
+        agreement.recurring, horizon, basis=basis, rounding=rounding)]
+    return items, pieces
+
+
+@attrs.define
+class _Plan:
+    """An agreement's plan up to ``horizon``, and its cuts at earlier horizons.
+
+    The plan up to an earlier horizon is this one less the recurring pieces
+    whose service period starts on or after it (see
+    :func:`~milestonebill.agreement.terms.service_pieces`).
+    """
+
+    horizon: date
+    milestones: tuple[PlanItem, ...]
+    pieces: list[tuple[date, PlanItem]]
+    cuts: dict[date, tuple[PlanItem, ...]]
+
+    #: How many cuts are kept: horizons a long-lived agreement is asked about vary.
+    KEEP = 64
+
+    @classmethod
+    def of(cls, agreement: Agreement, horizon: date) -> _Plan:
+        milestones, pieces = _plan_parts(agreement, horizon)
+        whole = (*milestones, *(item for _start, item in pieces))
+        return cls(horizon, tuple(milestones), pieces, {horizon: whole})
+
+    def cut(self, horizon: date) -> tuple[PlanItem, ...]:
+        items = self.cuts.get(horizon)
+        if items is None:
+            items = (*self.milestones, *(item for start, item in self.pieces if start < horizon))
+            if len(self.cuts) >= self.KEEP:
+                self.cuts = {self.horizon: self.cuts[self.horizon]}
+            self.cuts[horizon] = items
+        return items
 
 
 def contract_value(agreement: Agreement, *, through: date | None = None) -> Money:
@@ -107,7 +184,18 @@ def billed_by_key(agreement: Agreement) -> dict[PlanKey, tuple[int, InvoiceId, i
     that credit is issued, matching the plan, and the client is paid back
     1,000.00 in all.  ``billing_position`` counts the absorbed part as
     credited, so ``invoiced - credited + scheduled == contract value`` holds.
+
+    Worked out once per agreement (it is immutable); each call gets its own dict.
     """
+    if reference():
+        return _billed_by_key(agreement)
+    known: dict[PlanKey, tuple[int, InvoiceId, int]] | None = agreement._memo.get("billed")
+    if known is None:
+        known = agreement._memo["billed"] = _billed_by_key(agreement)
+    return dict(known)
+
+
+def _billed_by_key(agreement: Agreement) -> dict[PlanKey, tuple[int, InvoiceId, int]]:
     out: dict[PlanKey, tuple[int, InvoiceId, int]] = {}
     for inv in agreement.invoices:
         for line in inv.lines:

@@ -45,6 +45,7 @@ __all__ = [
     "containing_period",
     "milestone_item",
     "recurring_pieces",
+    "service_pieces",
     "term_limit",
 ]
 
@@ -133,9 +134,12 @@ def _cut_pieces(term: RecurringTerm, through: date) -> Iterator[tuple[Charge, Pe
     stop = through if term.active_until is None else min(through, term.active_until)
     for c in _charges(term.charge, stop):
         assert c.period is not None
-        lo = max(c.period.start, term.active_from)
-        hi = c.period.end if term.active_until is None else min(c.period.end, term.active_until)
-        if lo < hi:
+        whole = c.period
+        lo = max(whole.start, term.active_from)
+        hi = whole.end if term.active_until is None else min(whole.end, term.active_until)
+        if lo == whole.start and hi == whole.end:
+            yield c, whole  # the term covers the whole period (the usual case)
+        elif lo < hi:
             yield c, Period(lo, hi)
 
 
@@ -176,24 +180,51 @@ def recurring_pieces(
     to the period's day-weighted price exactly and a piece's amount depends
     only on the pieces before it: a later cut never changes an earlier piece.
     """
+    for _whole, item in service_pieces(terms, through, basis=basis, rounding=rounding):
+        yield item
+
+
+def service_pieces(
+    terms: Sequence[RecurringTerm],
+    through: date,
+    *,
+    basis: DayCount,
+    rounding: Rounding,
+) -> Iterator[tuple[Period, PlanItem]]:
+    """:func:`recurring_pieces` with the whole service period each piece belongs to.
+
+    The pieces for an earlier ``through`` are exactly those whose whole
+    service period starts before it (a service period's pieces come and are
+    priced together), in the same order with the same amounts, which is
+    what lets :func:`~milestonebill.agreement.billing_plan` compute an
+    agreement's plan once and cut it at any earlier horizon.
+    """
     cut = [(t, c, piece) for t in terms for c, piece in _cut_pieces(t, through)]
-    by_period: dict[tuple[str, Period], list[int]] = {}
+    # Only terms of one charge share service periods; a charge with one term
+    # has a period per piece, priced on its own.
+    ids = [t.charge.id for t in terms]
+    shared = {i for i in ids if ids.count(i) > 1}
+    by_period: dict[tuple[str, Period | int], list[int]] = {}
     for i, (t, c, _) in enumerate(cut):
         assert c.period is not None
-        by_period.setdefault((t.charge.id, c.period), []).append(i)
+        key = (t.charge.id, c.period if t.charge.id in shared else i)
+        by_period.setdefault(key, []).append(i)
     priced: dict[int, tuple[Money, tuple[str, ...]]] = {}
-    for (_, whole), members in by_period.items():
+    for members in by_period.values():
         members.sort(key=lambda i: cut[i][2].start)
         pieces = [(cut[i][1], cut[i][2]) for i in members]
+        whole = cut[members[0]][1].period
+        assert whole is not None
         priced.update(zip(members, _price_period(whole, pieces, basis=basis, rounding=rounding),
                           strict=True))
-    for i, (t, _, piece) in enumerate(cut):
+    for i, (t, c, piece) in enumerate(cut):
         amount, provenance = priced[i]
         if amount.is_zero():
             continue
         charge = t.charge
         on = piece.start if charge.timing is Timing.IN_ADVANCE else piece.end
-        yield PlanItem(
+        assert c.period is not None
+        yield c.period, PlanItem(
             key=PlanKey.piece(charge.id, piece.start), kind=ChargeKind.RECURRING, item_id=charge.id,
             name=charge.name, amount=amount, on=on, period=piece, terms=charge.terms,
             provenance=provenance,

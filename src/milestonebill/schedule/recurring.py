@@ -271,14 +271,17 @@ class RecurringCharge:
             if self.count == emitted or (self.end is not None and first >= self.end):
                 return
         k = 0
+        b = first
         while self.count is None or emitted < self.count:
+            a = b  # each boundary is computed once: the end of one period starts the next
             try:
-                a, b = self._boundary(first, k), self._boundary(first, k + 1)
+                b = self._boundary(first, k + 1)
             except (ValidationError, OverflowError):
                 return  # the calendar ends in year 9999
             if self.end is not None and a >= self.end:
                 return
-            yield from self._limit(Period(a, b), Period(a, b), None)
+            service = Period(a, b)
+            yield from self._limit(service, service, None)
             emitted += 1
             k += 1
 
@@ -336,6 +339,27 @@ class RecurringCharge:
             price = new
         return price, tuple(applied)
 
+    def price_changes(self) -> Iterator[tuple[date, Money]]:
+        """The price from ``start``, then each escalated price from the day it applies.
+
+        The price in force on a date is the last one listed on or before it
+        (:meth:`price_on`), so a calendar of prices needs one pass, not a
+        replay per date.  Infinite for anniversary escalations.
+
+        >>> from decimal import Decimal
+        >>> rc = RecurringCharge(ItemId("r"), "Retainer", Money("2450.00", "USD"),
+        ...     Interval.MONTHLY, start=date(2025, 1, 31),
+        ...     escalations=(Escalation(percent=Decimal(3), step=Decimal(1)),))
+        >>> import itertools
+        >>> [(d.isoformat(), str(m.amount)) for d, m in itertools.islice(rc.price_changes(), 3)]
+        [('2025-01-31', '2450.00'), ('2026-01-31', '2524.00'), ('2027-01-31', '2600.00')]
+        """
+        price = self.amount
+        yield self.start, price
+        for when, _, e in self._events():
+            price = e.apply(price, base=self.amount)
+            yield when, price
+
     def price_on(self, d: date) -> Money:
         """The escalated price in force on ``d`` (escalations apply from their date on).
 
@@ -348,7 +372,8 @@ class RecurringCharge:
         """
         return self.escalation_history(d)[0]
 
-    def _charge(self, slot: _Slot, price: Money, applied: tuple[str, ...]) -> Charge:
+    def _charge(self, slot: _Slot, price: Money, applied: tuple[str, ...],
+                words: tuple[str, str]) -> Charge:
         proration: Proration | None = None
         amount = price
         if slot.basis is not None:
@@ -356,12 +381,13 @@ class RecurringCharge:
                                 rounding=self.proration_rounding)
             amount = proration.amount
         on = slot.service.start if self.timing is Timing.IN_ADVANCE else slot.service.end
-        text = f"{self.name} ({self.id}), {self.interval} {self.timing.value}, period {slot.service}"
+        head, tail = words
+        text = f"{head}{slot.service}"
         if applied:
             text += "; escalations: " + "; ".join(applied)
         if proration is not None:
             text += "; " + proration.describe()
-        text += f"; {self.terms}"
+        text += tail
         return Charge(
             item_id=self.id, kind=ChargeKind.RECURRING, name=self.name, on=on, amount=amount,
             period=slot.service, base_amount=self.amount, escalations=applied,
@@ -379,6 +405,9 @@ class RecurringCharge:
         snapshot: tuple[str, ...] = ()
         events = iter(self._events())
         pending = next(events, None)
+        # The provenance text around each period is the same for every charge.
+        words = (f"{self.name} ({self.id}), {self.interval} {self.timing.value}, period ",
+                 f"; {self.terms}")
         for slot in self._slots():
             d = slot.service.start
             while pending is not None and pending[0] <= d:
@@ -388,4 +417,4 @@ class RecurringCharge:
                 price = new
                 snapshot = tuple(applied)
                 pending = next(events, None)
-            yield self._charge(slot, price, snapshot)
+            yield self._charge(slot, price, snapshot, words)

@@ -12,8 +12,7 @@ turns these into reports.  For each agreement:
 * :func:`receipts` -- the cash each open invoice and each expected invoice or
   credit note is expected to bring, on the day the :class:`CollectionLag`
   says, with the basis of both dates;
-* :func:`stood` and :func:`earned_total` -- an agreement as it stood at the
-  end of a day, and the revenue it had earned by then.
+* :func:`stood` -- an agreement as it stood at the end of a day.
 """
 
 from __future__ import annotations
@@ -38,6 +37,7 @@ from milestonebill.agreement import (
     billed_by_key,
     billing_plan,
     complete_milestone,
+    history,
     propose,
     sign,
 )
@@ -53,7 +53,6 @@ from milestonebill.errors import ValidationError
 from milestonebill.ids import AgreementId, AmendmentId, MilestoneId
 from milestonebill.invoicing import Unbilled, unbilled
 from milestonebill.money import Money, Rounding, round_ratio
-from milestonebill.revenue import earned
 from milestonebill.schedule import ChargeKind, PaymentTerms, Trigger
 
 __all__ = [
@@ -67,7 +66,6 @@ __all__ = [
     "Scenario",
     "Signing",
     "days_late",
-    "earned_total",
     "plan_days",
     "prepare",
     "receipts",
@@ -263,14 +261,7 @@ def stood(agreement: Agreement, day: date) -> Agreement | None:
         return None
     if agreement.events[-1].effective_at <= _end_of(day):
         return agreement
-    return agreement.as_of(day)
-
-
-def earned_total(agreement: Agreement | None, day: date) -> int:
-    """Revenue earned over all obligations by the end of ``day`` (minor units)."""
-    if agreement is None:
-        return 0
-    return sum(m.minor for m in earned(agreement, day).values())
+    return history.as_of(agreement, day)
 
 
 def _check_firm(agreements: Sequence[Agreement], as_of: date) -> None:

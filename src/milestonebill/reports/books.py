@@ -18,19 +18,21 @@ Pure functions of agreements, ledger entries and dates:
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from fractions import Fraction
 
 import attrs
 
+from milestonebill._reference import reference
 from milestonebill.agreement import Agreement, billing_plan
 from milestonebill.ledger import Account, JournalEntry
 from milestonebill.money import Currency, Money, allocate_minor
 from milestonebill.periods import Period, add_months
 from milestonebill.recognition import Granularity, buckets
 from milestonebill.reports._table import Table
-from milestonebill.revenue import Obligation, earned, revenue_model
+from milestonebill.revenue import Obligation, earned, earned_series, revenue_model
 
 __all__ = [
     "ContractBalance",
@@ -69,10 +71,12 @@ def revenue_schedule(agreement: Agreement, span: Period, *,
     """
     names: dict[str, str] = {o.id: o.terms.name for o in revenue_model(
         agreement, through=span.end + timedelta(days=1)).obligations}
-    before = earned(agreement, span.start - timedelta(days=1))
+    pieces = list(buckets(span, granularity))
+    before, *levels = earned_series(agreement, [span.start - timedelta(days=1),
+                                                *(piece.end - timedelta(days=1)
+                                                  for piece in pieces)])
     rows: list[RevenueRow] = []
-    for piece in buckets(span, granularity):
-        now = earned(agreement, piece.end - timedelta(days=1))
+    for piece, now in zip(pieces, levels, strict=True):
         for oid, amount in now.items():
             delta = amount - before.get(oid, Money.zero(agreement.currency))
             if delta.minor:
@@ -268,19 +272,55 @@ def rollforward(entries: Sequence[JournalEntry], periods: Iterable[Period], *,
     cur = Currency.of(currency)
     mine = [e for e in entries if e.currency == cur
             and (agreement_id is None or e.agreement_id == agreement_id)]
+    ordered = sorted(periods, key=lambda x: x.start)
+    moves = _moves_reference(mine, ordered) if reference() else _moves(mine, ordered)
     rows: list[RollforwardRow] = []
-    for p in sorted(periods, key=lambda x: x.start):
+    for p, (opening, moved) in zip(ordered, moves, strict=True):
+        closing = opening + sum(moved)
+        issue, credit, revenue, other = moved
+        rows.append(RollforwardRow(
+            p, Money.from_minor(opening, cur), Money.from_minor(issue, cur),
+            Money.from_minor(-credit, cur), Money.from_minor(-revenue, cur),
+            Money.from_minor(other, cur), Money.from_minor(closing, cur)))
+    return Table("Deferred revenue roll-forward", rows)
+
+
+_KINDS = ("issue", "credit", "revenue", "other")
+
+
+def _kind(e: JournalEntry) -> int:
+    """Which column of the roll-forward an entry moves (an index into ``_KINDS``)."""
+    return (2 if e.obligation_id is not None else 0 if e.id.endswith(":issue") else
+            1 if e.id.endswith(":credit") else 3)
+
+
+def _moves_reference(mine: Sequence[JournalEntry], periods: Sequence[Period]
+                     ) -> list[tuple[int, list[int]]]:
+    """Per period: the opening balance and the movement of each kind, entry by entry."""
+    out: list[tuple[int, list[int]]] = []
+    for p in periods:
         opening = sum(_movement(e) for e in mine if e.posted_on < p.start)
-        moved = {"issue": 0, "credit": 0, "revenue": 0, "other": 0}
+        moved = [0, 0, 0, 0]
         for e in mine:
             if p.start <= e.posted_on < p.end:
-                kind = ("revenue" if e.obligation_id is not None else
-                        "issue" if e.id.endswith(":issue") else
-                        "credit" if e.id.endswith(":credit") else "other")
-                moved[kind] += _movement(e)
-        closing = opening + sum(moved.values())
-        rows.append(RollforwardRow(
-            p, Money.from_minor(opening, cur), Money.from_minor(moved["issue"], cur),
-            Money.from_minor(-moved["credit"], cur), Money.from_minor(-moved["revenue"], cur),
-            Money.from_minor(moved["other"], cur), Money.from_minor(closing, cur)))
-    return Table("Deferred revenue roll-forward", rows)
+                moved[_kind(e)] += _movement(e)
+        out.append((opening, moved))
+    return out
+
+
+def _moves(mine: Sequence[JournalEntry], periods: Sequence[Period]
+           ) -> list[tuple[int, list[int]]]:
+    """The same from running totals: each entry's movement is worked out once, then
+    every period reads its sums by binary search (periods may overlap or leave gaps)."""
+    dated = sorted((e.posted_on, _kind(e), _movement(e)) for e in mine)
+    days = [d for d, _k, _m in dated]
+    running = [[0] * (len(dated) + 1) for _ in _KINDS]
+    for i, (_d, k, m) in enumerate(dated):
+        for j, column in enumerate(running):
+            column[i + 1] = column[i] + (m if j == k else 0)
+    out: list[tuple[int, list[int]]] = []
+    for p in periods:
+        lo, hi = bisect.bisect_left(days, p.start), bisect.bisect_left(days, p.end)
+        opening = sum(column[lo] for column in running)
+        out.append((opening, [column[hi] - column[lo] for column in running]))
+    return out

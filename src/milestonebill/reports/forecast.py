@@ -59,13 +59,13 @@ from milestonebill.reports._forecasting import (
     Prepared,
     Scenario,
     Signing,
-    earned_total,
     plan_days,
     prepare,
     receipts,
     stood,
 )
 from milestonebill.reports._table import Table
+from milestonebill.revenue import earned_minor_series
 
 __all__ = [
     "DEFAULT_ASSUMPTIONS",
@@ -343,22 +343,36 @@ def _billed(prepared: Iterable[Prepared], as_of: date, window: Sequence[Period]
     return out
 
 
-def _earned_by(p: Prepared, day: date, as_of: date) -> int:
-    if day < p.future.signed_on:
-        return 0
-    return earned_total(stood(p.past, day) if day <= as_of else p.future, day)
+def _earned_by(p: Prepared, days: Sequence[date], as_of: date) -> list[int]:
+    """Revenue earned by the end of each day: through ``as_of`` by the agreement as it
+    stood that day, after it by the agreement as expected.
+
+    Days that see the same agreement share one revenue model
+    (:func:`~milestonebill.revenue.earned_minor_series`).
+    """
+    out = [0] * len(days)
+    seen: dict[int, tuple[Agreement, list[int]]] = {}
+    for i, day in enumerate(days):
+        if day < p.future.signed_on:
+            continue
+        a = stood(p.past, day) if day <= as_of else p.future
+        if a is not None:
+            seen.setdefault(id(a), (a, []))[1].append(i)
+    for a, where in seen.values():
+        for i, row in zip(where, earned_minor_series(a, [days[i] for i in where]), strict=True):
+            out[i] = sum(row.values())
+    return out
 
 
 def _revenue(prepared: Iterable[Prepared], as_of: date, window: Sequence[Period]
              ) -> dict[tuple[str, int], int]:
     out: dict[tuple[str, int], int] = {}
+    days = [window[0].start - timedelta(days=1), *(period.last_day for period in window)]
     for p in prepared:
         cur = p.future.currency.code
-        before = _earned_by(p, window[0].start - timedelta(days=1), as_of)
-        for i, period in enumerate(window):
-            now = _earned_by(p, period.last_day, as_of)
-            out[cur, i] = out.get((cur, i), 0) + now - before
-            before = now
+        levels = _earned_by(p, days, as_of)
+        for i in range(len(window)):
+            out[cur, i] = out.get((cur, i), 0) + levels[i + 1] - levels[i]
     return out
 
 

@@ -55,6 +55,7 @@ from datetime import date, timedelta
 
 import attrs
 
+from milestonebill._reference import reference
 from milestonebill.agreement import (
     Agreement,
     AgreementState,
@@ -422,6 +423,29 @@ def unbilled(agreement: Agreement, *, through: date) -> tuple[Unbilled, ...]:
     """
     if not isinstance(through, date):
         raise ValidationError("through", "a date", through)
+    if reference():
+        return _unbilled(agreement, through)
+    known = agreement.derived(_UnbilledBy)
+    got = known.get(through)
+    if got is None:
+        if len(known) >= _KEEP_UNBILLED:
+            known.clear()
+        got = known[through] = _unbilled(agreement, through)
+    return got
+
+
+class _UnbilledBy(dict[date, tuple["Unbilled", ...]]):
+    """What an agreement still bills, by horizon, kept with it
+    (:meth:`~milestonebill.agreement.Agreement.derived`): forecasts ask again and again."""
+
+    def __init__(self, _agreement: Agreement) -> None:
+        super().__init__()
+
+
+_KEEP_UNBILLED = 8
+
+
+def _unbilled(agreement: Agreement, through: date) -> tuple[Unbilled, ...]:
     out: list[Unbilled] = []
     for d in _pending(agreement, _plan_horizon(agreement, through)):
         terms = PaymentTerms() if d.item is None else d.item.terms

@@ -12,7 +12,10 @@ faster, with the same result:
   one of the agreement's lists (a document, a payment, a completion, progress
   -- :data:`APPENDS`), the prefix's fold is the agreement with those lists
   cut back: no replay.  Otherwise it is folded.  Each agreement keeps the
-  few earlier states asked for, so reports at one date share them.
+  few earlier states asked for, so reports at one date share them, and an
+  earlier state with the same completions takes its billing plan from the
+  agreement (the plan reads only the terms and the completions, which are
+  the same objects).
 * :func:`changes` -- when the agreement changed other than by such records;
   between two changes its terms and state stay the same.
 
@@ -69,13 +72,6 @@ APPENDS: Final[dict[type, str]] = {
 
 #: How many earlier states an agreement keeps (reports ask for a few dates).
 _KEEP: Final = 8
-
-#: What a rewound agreement takes over from the agreement's own ``_memo`` (see
-#: :mod:`~milestonebill.agreement.plan`), with the one field a rewind can cut that
-#: it reads: the billing plan reads the completions (besides the terms, which a
-#: rewind never changes); whether it is open-ended reads only the recurring terms.
-_SHARED: Final[dict[str, str | None]] = {"plan": "completion_records", "open_ended": None}
-
 
 def _effective_at(e: Event) -> datetime:
     return e.effective_at
@@ -134,9 +130,9 @@ def _rewound(a: Agreement, keep: int) -> Agreement:
     fields: dict[str, Any] = {name: getattr(a, name)[:len(getattr(a, name)) - n]
                               for name, n in cut.items()}
     rewound = attrs.evolve(a, events=a.events[:keep], **fields)
-    for key, reads in _SHARED.items():
-        if key in a._memo and reads not in cut:
-            rewound._memo[key] = a._memo[key]
+    if "completion_records" not in cut:
+        # Same terms, same completions: the same billing plan, worked out once for both.
+        rewound._memo["plan_source"] = a
     return rewound
 
 

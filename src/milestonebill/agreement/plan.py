@@ -39,8 +39,10 @@ def open_ended(agreement: Agreement) -> bool:
         return any(term_limit(t) is None for t in agreement.recurring)
     known: bool | None = agreement._memo.get("open_ended")
     if known is None:
-        known = agreement._memo["open_ended"] = any(term_limit(t) is None
-                                                    for t in agreement.recurring)
+        source: Agreement | None = agreement._memo.get("plan_source")
+        known = (open_ended(source) if source is not None
+                 else any(term_limit(t) is None for t in agreement.recurring))
+        agreement._memo["open_ended"] = known
     return known
 
 
@@ -64,8 +66,13 @@ def billing_plan(agreement: Agreement, *, through: date | None = None) -> tuple[
         return (*milestones, *(item for _whole, item in pieces))
     plan: _Plan | None = agreement._memo.get("plan")
     if plan is None or plan.horizon < horizon:
-        # A plan that ends is worked out in full; an open-ended one up to the horizon.
-        plan = _Plan.of(agreement, horizon if open_ended(agreement) else date.max)
+        source: Agreement | None = agreement._memo.get("plan_source")
+        if source is not None:  # an earlier state with the same terms and completions
+            billing_plan(source, through=through)
+            plan = source._memo["plan"]
+        else:
+            # A plan that ends is worked out in full; an open-ended one up to the horizon.
+            plan = _Plan.of(agreement, horizon if open_ended(agreement) else date.max)
         agreement._memo["plan"] = plan
     return plan.cut(horizon)
 

@@ -272,16 +272,20 @@ class RecurringCharge:
                 return
         k = 0
         b = first
-        while self.count is None or emitted < self.count:
+        count, end = self.count, self.end
+        while count is None or emitted < count:
             a = b  # each boundary is computed once: the end of one period starts the next
             try:
                 b = self._boundary(first, k + 1)
             except (ValidationError, OverflowError):
                 return  # the calendar ends in year 9999
-            if self.end is not None and a >= self.end:
+            if end is not None and a >= end:
                 return
             service = Period(a, b)
-            yield from self._limit(service, service, None)
+            if end is not None and b > end and self.final_period_proration:
+                yield _Slot(Period(a, end), service, self.final_period_proration)
+            else:
+                yield _Slot(service, service, None)
             emitted += 1
             k += 1
 
@@ -372,30 +376,8 @@ class RecurringCharge:
         """
         return self.escalation_history(d)[0]
 
-    def _charge(self, slot: _Slot, price: Money, applied: tuple[str, ...],
-                words: tuple[str, str]) -> Charge:
-        proration: Proration | None = None
-        amount = price
-        if slot.basis is not None:
-            proration = prorate(price, slot.service, slot.whole, basis=slot.basis,
-                                rounding=self.proration_rounding)
-            amount = proration.amount
-        on = slot.service.start if self.timing is Timing.IN_ADVANCE else slot.service.end
-        head, tail = words
-        text = f"{head}{slot.service}"
-        if applied:
-            text += "; escalations: " + "; ".join(applied)
-        if proration is not None:
-            text += "; " + proration.describe()
-        text += tail
-        return Charge(
-            item_id=self.id, kind=ChargeKind.RECURRING, name=self.name, on=on, amount=amount,
-            period=slot.service, base_amount=self.amount, escalations=applied,
-            proration=proration, price=price, due=self.terms.due_date(on), provenance=text,
-        )
-
-    def charges(self) -> Iterator[Charge]:
-        """All charges in billing-date order (infinite without ``end`` or ``count``)."""
+    def _priced(self) -> Iterator[tuple[_Slot, Money, tuple[str, ...], Proration | None, str]]:
+        """Each slot with its price, the escalations applied, its proration and provenance."""
         # Periods start in order, so the escalated price is carried forward:
         # each escalation event is applied once, exactly as
         # ``escalation_history(slot.service.start)`` would replay it.
@@ -406,8 +388,8 @@ class RecurringCharge:
         events = iter(self._events())
         pending = next(events, None)
         # The provenance text around each period is the same for every charge.
-        words = (f"{self.name} ({self.id}), {self.interval} {self.timing.value}, period ",
-                 f"; {self.terms}")
+        head = f"{self.name} ({self.id}), {self.interval} {self.timing.value}, period "
+        tail = f"; {self.terms}"
         for slot in self._slots():
             d = slot.service.start
             while pending is not None and pending[0] <= d:
@@ -417,4 +399,31 @@ class RecurringCharge:
                 price = new
                 snapshot = tuple(applied)
                 pending = next(events, None)
-            yield self._charge(slot, price, snapshot, words)
+            proration: Proration | None = None
+            if slot.basis is not None:
+                proration = prorate(price, slot.service, slot.whole, basis=slot.basis,
+                                    rounding=self.proration_rounding)
+            text = f"{head}{slot.service}"
+            if snapshot:
+                text += "; escalations: " + "; ".join(snapshot)
+            if proration is not None:
+                text += "; " + proration.describe()
+            yield slot, price, snapshot, proration, text + tail
+
+    def charges(self) -> Iterator[Charge]:
+        """All charges in billing-date order (infinite without ``end`` or ``count``)."""
+        advance = self.timing is Timing.IN_ADVANCE
+        for slot, price, applied, proration, text in self._priced():
+            on = slot.service.start if advance else slot.service.end
+            yield Charge(
+                item_id=self.id, kind=ChargeKind.RECURRING, name=self.name, on=on,
+                amount=price if proration is None else proration.amount, period=slot.service,
+                base_amount=self.amount, escalations=applied, proration=proration, price=price,
+                due=self.terms.due_date(on), provenance=text,
+            )
+
+    def priced_periods(self) -> Iterator[tuple[Period, Money, str]]:
+        """Each service period with its amount and provenance: what :meth:`charges` gives,
+        without building the :class:`Charge` (billing plans need only these)."""
+        for slot, price, _applied, proration, text in self._priced():
+            yield slot.service, price if proration is None else proration.amount, text

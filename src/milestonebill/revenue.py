@@ -48,6 +48,7 @@ deposit is no progress:
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -461,7 +462,7 @@ def _earned_reference(agreement: Agreement, as_of: date) -> dict[str, Money]:
 # ``tests/property/test_report_fastpaths.py`` compares it with
 # ``_earned_reference`` on every date.
 
-_Share = tuple[int, int]  # progress as a reduced fraction (numerator, denominator)
+_Share = tuple[int, int]  # progress as a fraction (numerator, positive denominator)
 _ZERO: _Share = (0, 1)
 _ONE: _Share = (1, 1)
 
@@ -477,8 +478,8 @@ def _days_share(period: Period) -> Callable[[date], _Share]:
     def share(d: date) -> _Share:
         if n == 0:
             return _ONE if d >= period.start else _ZERO
-        elapsed = min(max(d.toordinal() + 1 - start, 0), n)
-        return _reduced(Fraction(elapsed, n))
+        # elapsed / n, not reduced: the rounding reads only the value of the ratio
+        return min(max(d.toordinal() + 1 - start, 0), n), n
 
     return share
 
@@ -592,9 +593,27 @@ class _Series:
     item_id: str
     first: int
     pieces: list[tuple[int, int, int, int]]
+    #: Piece starts, and the running total of the pieces before each (when pieces do
+    #: not overlap, so all but the last started one are over).
+    starts: list[int] = attrs.Factory(list)
+    before: list[int] | None = None
+
+    def settle(self) -> None:
+        """Sort the pieces and index them (once all are in)."""
+        self.pieces.sort()
+        self.starts = [p[0] for p in self.pieces]
+        if all(a[1] <= b[0] for a, b in itertools.pairwise(self.pieces)):
+            self.before = [0, *itertools.accumulate(p[3] for p in self.pieces)]
 
     def earned(self, t: int) -> int:
         """Earned by the day before ordinal ``t`` (:func:`_series_earned`)."""
+        if self.before is not None:
+            k = bisect.bisect_left(self.starts, t)  # pieces that started before t
+            if not k:
+                return 0
+            start, end, days, net = self.pieces[k - 1]
+            last = net if t >= end else round_ratio(net * (t - start), days, Rounding.HALF_UP)
+            return self.before[k - 1] + last
         total = 0
         for start, end, days, net in self.pieces:
             if t >= end:
@@ -625,7 +644,7 @@ def _series_of(a: Agreement, through: date, less: Mapping[PlanKey, int]
         s.pieces.append((p.start.toordinal(), p.end.toordinal(), p.days,
                          item.amount.minor - less.get(item.key, 0)))
     for s in found.values():
-        s.pieces.sort()
+        s.settle()
     return list(found.values()), in_order
 
 
@@ -681,19 +700,25 @@ class _Earning:
         by_id = {s.item_id: s for s in self.series}
         return [by_id[i] for i in order]
 
-    def at(self, a: Agreement, d: date) -> dict[str, int]:
-        """Earned by the end of ``d`` per obligation, in minor units (:func:`earned`'s)."""
-        through = d + timedelta(days=1)
-        t = through.toordinal()
-        present = self._present(a, t, through)
-        prices = self._prices(tuple(s.item_id for s in present))
-        out: dict[str, int] = {}
-        for o, price, share in zip(self.fixed, prices, self.shares, strict=True):
-            num, den = share(d)
-            out[o.id] = round_ratio(price * num, den, Rounding.HALF_UP)
-        for s in present:
-            out[ObligationId(s.item_id)] = s.earned(t)
-        return out
+    def many(self, a: Agreement, days: Sequence[date]) -> list[dict[str, int]]:
+        """Earned by the end of each day per obligation, in minor units (:func:`earned`'s)."""
+        ids = [o.id for o in self.fixed]
+        fixed = list(zip(ids, self.shares, strict=True))
+        plain = self._prices(()) if not self.less else None  # no concession: fixed prices
+        rows: list[dict[str, int]] = []
+        for d in days:
+            through = d + timedelta(days=1)
+            t = through.toordinal()
+            present = self._present(a, t, through)
+            prices = plain or self._prices(tuple(s.item_id for s in present))
+            out: dict[str, int] = {}
+            for (oid, share), price in zip(fixed, prices, strict=True):
+                num, den = share(d)
+                out[oid] = round_ratio(price * num, den, Rounding.HALF_UP)
+            for s in present:
+                out[s.item_id] = s.earned(t)
+            rows.append(out)
+        return rows
 
 
 def earned_minor_series(agreement: Agreement, days: Sequence[date]) -> list[dict[str, int]]:
@@ -705,7 +730,7 @@ def earned_minor_series(agreement: Agreement, days: Sequence[date]) -> list[dict
         return [{o: m.minor for o, m in _earned_reference(agreement, d).items()}
                 for d in checked]
     model = agreement.derived(_Parts).earning_to(agreement, max(checked))
-    return [model.at(agreement, d) for d in checked]
+    return model.many(agreement, checked)
 
 
 def earned_series(agreement: Agreement, days: Sequence[date]) -> list[dict[str, Money]]:

@@ -19,6 +19,7 @@ Pure functions of agreements, ledger entries and dates:
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from fractions import Fraction
@@ -32,7 +33,7 @@ from milestonebill.money import Currency, Money, allocate_minor
 from milestonebill.periods import Period, add_months
 from milestonebill.recognition import Granularity, buckets
 from milestonebill.reports._table import Table
-from milestonebill.revenue import Obligation, earned, earned_series, revenue_model
+from milestonebill.revenue import Obligation, earned, earned_minor_series, revenue_model
 
 __all__ = [
     "ContractBalance",
@@ -71,18 +72,27 @@ def revenue_schedule(agreement: Agreement, span: Period, *,
     """
     names: dict[str, str] = {o.id: o.terms.name for o in revenue_model(
         agreement, through=span.end + timedelta(days=1)).obligations}
-    pieces = list(buckets(span, granularity))
-    before, *levels = earned_series(agreement, [span.start - timedelta(days=1),
-                                                *(piece.end - timedelta(days=1)
-                                                  for piece in pieces)])
+    pieces = _pieces(span, granularity)
+    # Earned by the day before the span and by each piece's last day, all at once.
+    before, *levels = earned_minor_series(agreement, [span.start - timedelta(days=1),
+                                                      *(piece.last_day for piece in pieces)])
+    cur = agreement.currency
     rows: list[RevenueRow] = []
     for piece, now in zip(pieces, levels, strict=True):
-        for oid, amount in now.items():
-            delta = amount - before.get(oid, Money.zero(agreement.currency))
-            if delta.minor:
-                rows.append(RevenueRow(agreement.id, oid, names.get(oid, oid), piece, delta))
+        for oid, minor in now.items():
+            delta = minor - before.get(oid, 0)
+            if delta:
+                rows.append(RevenueRow(agreement.id, oid, names.get(oid, oid), piece,
+                                       Money.from_minor(delta, cur)))
         before = now
     return Table("Revenue schedule", rows)
+
+
+@functools.lru_cache(maxsize=64)
+def _pieces(span: Period, granularity: Granularity) -> tuple[Period, ...]:
+    """The span cut at reporting-period boundaries, worked out once per span (the same
+    for every agreement of a firm)."""
+    return tuple(buckets(span, granularity))
 
 
 # ---------------------------------------------------------------- remaining obligations

@@ -707,14 +707,20 @@ class _Earning:
         plain = self._prices(()) if not self.less else None  # no concession: fixed prices
         rows: list[dict[str, int]] = []
         for d in days:
-            through = d + timedelta(days=1)
-            t = through.toordinal()
-            present = self._present(a, t, through)
-            prices = plain or self._prices(tuple(s.item_id for s in present))
+            t = d.toordinal() + 1  # the ordinal of the day after d
+            if not self.series:
+                present: list[_Series] = []
+            elif self.in_order:
+                present = [s for s in self.series if s.first < t]
+            else:
+                present = self._present(a, t, d + timedelta(days=1))
+            prices = plain if plain is not None else self._prices(
+                tuple(s.item_id for s in present))
             out: dict[str, int] = {}
             for (oid, share), price in zip(fixed, prices, strict=True):
                 num, den = share(d)
-                out[oid] = round_ratio(price * num, den, Rounding.HALF_UP)
+                out[oid] = (0 if num == 0 else price if num == den
+                            else round_ratio(price * num, den, Rounding.HALF_UP))
             for s in present:
                 out[s.item_id] = s.earned(t)
             rows.append(out)

@@ -201,7 +201,10 @@ def test_the_plan_cut_at_any_horizon_is_the_plan_worked_out_there(
             want, pieces = billing_plan(a, through=h), plan_pieces(a, through=h)
         assert billing_plan(b, through=h) == want
         assert plan_pieces(b, through=h) == pieces
-    if not open_ended(a):
+    with reference_path():
+        unending = open_ended(a)
+    assert open_ended(b) is unending
+    if not unending:
         with reference_path():
             want = billing_plan(a)
         assert billing_plan(b) == want

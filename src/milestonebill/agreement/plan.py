@@ -19,7 +19,13 @@ import attrs
 
 from milestonebill._reference import reference
 from milestonebill.agreement.fold import Agreement
-from milestonebill.agreement.terms import PlanItem, milestone_item, service_pieces, term_limit
+from milestonebill.agreement.terms import (
+    PlanItem,
+    RecurringTerm,
+    milestone_item,
+    service_pieces,
+    term_limit,
+)
 from milestonebill.errors import ValidationError
 from milestonebill.ids import InvoiceId, PlanKey
 from milestonebill.money import Money
@@ -41,9 +47,18 @@ def open_ended(agreement: Agreement) -> bool:
     if known is None:
         source: Agreement | None = agreement._memo.get("plan_source")
         known = (open_ended(source) if source is not None
-                 else any(term_limit(t) is None for t in agreement.recurring))
+                 else any(_unlimited(t) for t in agreement.recurring))
         agreement._memo["open_ended"] = known
     return known
+
+
+def _unlimited(term: RecurringTerm) -> bool:
+    """``term_limit(term) is None``, without walking the periods to find the limit."""
+    if term.active_until is not None:
+        return False
+    if term.charge.count is not None:  # limited by its last period, if it has any
+        return next(iter(term.charge.periods()), None) is None
+    return term.charge.end is None
 
 
 def billing_plan(agreement: Agreement, *, through: date | None = None) -> tuple[PlanItem, ...]:

@@ -221,6 +221,18 @@ def test_revenue_at_many_dates_is_revenue_at_each(a: Agreement, when: list[date]
 
 
 @EXAMPLES
+@given(lives(), st.integers(0, 40))
+def test_mrr_month_by_month_over_long_spans_is_the_reference(a: Agreement, before: int) -> None:
+    start = a.signed_on - timedelta(days=before)
+    cold, warm, plain = both_ways(lambda ags: [
+        list(r.monthly_movements(ags, start, 300)),  # more dates than an agreement keeps
+        list(r.mrr_movements(ags, start, add_months(start, 7))),
+        list(r.net_revenue_retention(ags, add_months(start, 3), add_months(start, 40)))], [a])
+    assert cold == plain
+    assert warm == plain
+
+
+@EXAMPLES
 @given(lives())
 def test_invoice_balances_kept_with_the_agreement_are_the_sums(a: Agreement) -> None:
     b = fresh([a])[0]

@@ -145,4 +145,10 @@ def changes(agreement: Agreement) -> tuple[datetime, ...]:
     last, the agreement's own -- so a report that reads only those needs one
     replay per change, not one per date.
     """
+    if reference():
+        return _changes(agreement)
+    return agreement.derived(_changes)
+
+
+def _changes(agreement: Agreement) -> tuple[datetime, ...]:
     return tuple(e.effective_at for e in agreement.events if type(e) not in APPENDS)

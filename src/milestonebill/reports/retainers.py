@@ -395,10 +395,30 @@ def _levels(terms: Sequence[RecurringTerm], days: Sequence[date]) -> list[int]:
     return [round_ratio(n, m, Rounding.HALF_UP) for n, m in zip(num, den, strict=True)]
 
 
+class _Levels(dict[date, int]):
+    """An agreement's MRR by date, kept with it
+    (:meth:`~milestonebill.agreement.Agreement.derived`): movements, monthly
+    movements and retention of one firm ask for the same month boundaries."""
+
+    def __init__(self, _agreement: Agreement) -> None:
+        super().__init__()
+
+
 def _mrr_at(agreement: Agreement, days: Sequence[date]) -> list[int]:
     """:func:`_agreement_mrr` at each of ``days`` (ascending), one pass per set of terms."""
     if reference():
         return [_agreement_mrr(agreement, d) for d in days]
+    known = agreement.derived(_Levels)
+    missing = sorted({d for d in days if d not in known})
+    if missing:
+        if len(known) + len(missing) > 256:  # a long-lived agreement asked about many dates
+            known.clear()
+            missing = sorted(set(days))
+        known.update(zip(missing, _mrr_computed(agreement, missing), strict=True))
+    return [known[d] for d in days]
+
+
+def _mrr_computed(agreement: Agreement, days: Sequence[date]) -> list[int]:
     out = [0] * len(days)
     changed = [when.date() for when in history.changes(agreement)]
     groups: dict[int, tuple[Sequence[RecurringTerm], list[int]]] = {}

@@ -75,7 +75,7 @@ from milestonebill.agreement.plan import open_ended
 from milestonebill.errors import NotFoundError
 from milestonebill.ids import ContractId, MilestoneId, ObligationId, PlanKey
 from milestonebill.money import Currency, Money, Rounding, allocate_minor, round_ratio
-from milestonebill.periods import Period
+from milestonebill.periods import Period, add_months
 from milestonebill.recognition import (
     Contract,
     PerformanceObligation,
@@ -661,8 +661,17 @@ class _Parts:
         self.earning: _Earning | None = None
 
     def earning_to(self, a: Agreement, last: date) -> _Earning:
-        """The model for days up to ``last`` (one made for a later day serves as well)."""
+        """The model for days up to ``last`` (one made for a later day serves as well).
+
+        A plan that ends is taken whole, so one model serves every date; an
+        open-ended one two years past ``last``, so a report of the next
+        months does not make it again.
+        """
         if self.earning is None or self.earning.last < last:
+            if not open_ended(a):
+                last = date.max - timedelta(days=1)
+            elif last.year < 9997:
+                last = max(last, add_months(last, 24))
             self.earning = _Earning(a, last, self)
         return self.earning
 

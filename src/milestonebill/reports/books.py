@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from fractions import Fraction
@@ -190,15 +191,22 @@ def _series_split(agreement: Agreement, o: Obligation, remaining: int, as_of: da
     one, two = add_months(as_of, 12), add_months(as_of, 24)
     after = as_of + timedelta(days=1)
     edges = (after, one + timedelta(days=1), two + timedelta(days=1), date.max)
-    shares = [Fraction(0)] * 3
+    # Per piece: its price times the days it has in each bucket, over its days.
+    parts: list[tuple[int, int, list[int]]] = []
     for item in billing_plan(agreement, through=through):
         if item.item_id != o.series or item.period is None or item.period.end <= after:
             continue
         p = item.period
-        for k in range(3):
-            lo, hi = max(p.start, edges[k]), min(p.end, edges[k + 1])
-            if lo < hi:
-                shares[k] += Fraction(item.amount.minor * (hi - lo).days, p.days)
+        days = [max((min(p.end, edges[k + 1]) - max(p.start, edges[k])).days, 0)
+                for k in range(3)]
+        parts.append((item.amount.minor, p.days, days))
+    shares: list[Fraction] | list[int]
+    if reference():
+        shares = [sum((Fraction(m * d[k], n) for m, n, d in parts), Fraction(0))
+                  for k in range(3)]
+    else:  # the same ratios over one common denominator, in integers
+        den = math.lcm(*(n for _m, n, _d in parts)) if parts else 1
+        shares = [sum(m * d[k] * (den // n) for m, n, d in parts) for k in range(3)]
     if not any(shares):
         return remaining, 0, 0
     a, b, c = allocate_minor(remaining, shares)

@@ -20,6 +20,7 @@ generated firm adds the mix the benchmark uses.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -45,7 +46,7 @@ from milestonebill.agreement import (
     plan_pieces,
 )
 from milestonebill.agreement.plan import open_ended
-from milestonebill.errors import AmendmentError, InvalidTransitionError
+from milestonebill.errors import AmendmentError, InvalidTransitionError, ValidationError
 from milestonebill.ledger import JournalEntry
 from milestonebill.money import Currency, Money
 from milestonebill.periods import DayCount, Period, add_months
@@ -53,6 +54,7 @@ from milestonebill.revenue import earned, earned_series
 from milestonebill.schedule import (
     Escalation,
     Interval,
+    IntervalUnit,
     ItemId,
     Milestone,
     MilestoneId,
@@ -239,6 +241,27 @@ def test_invoice_balances_kept_with_the_agreement_are_the_sums(a: Agreement) -> 
     with reference_path():
         want = [(a.balance_of(i.id), a.net_paid(i.id)) for i in a.invoices]
     assert [(b.balance_of(i.id), b.net_paid(i.id)) for i in a.invoices] == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)),
+       st.sampled_from([Interval.WEEKLY, Interval.MONTHLY, Interval.QUARTERLY, Interval.YEARLY,
+                        Interval.every(5, IntervalUnit.WEEK)]),
+       st.integers(1, 31), st.integers(1, 60))
+def test_period_boundaries_are_each_counted_from_the_anchor(
+        start: date, interval: Interval, day: int, n: int) -> None:
+    charge = RecurringCharge(ItemId("r"), "R", Money("1.00", "USD"), interval, start=start,
+                             anchor_day=None if interval.months is None else day,
+                             first_period_proration=DayCount.ACTUAL_OVER_PERIOD)
+    first = charge._first_boundary()
+    got = list(itertools.islice(charge._boundaries(first), n))
+    want: list[date] = []
+    for k in range(1, n + 1):
+        try:
+            want.append(charge._boundary(first, k))
+        except (ValidationError, OverflowError):
+            break  # the calendar ends in year 9999
+    assert got == want
 
 
 # ---------------------------------------------------------------- the reports

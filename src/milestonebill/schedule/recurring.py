@@ -270,14 +270,12 @@ class RecurringCharge:
             yield from self._limit(stub, whole, self.first_period_proration)
             if self.count == emitted or (self.end is not None and first >= self.end):
                 return
-        k = 0
-        b = first
+        a = first
+        boundaries = self._boundaries(first)
         count, end = self.count, self.end
         while count is None or emitted < count:
-            a = b  # each boundary is computed once: the end of one period starts the next
-            try:
-                b = self._boundary(first, k + 1)
-            except (ValidationError, OverflowError):
+            b = next(boundaries, None)  # the end of one period starts the next
+            if b is None:
                 return  # the calendar ends in year 9999
             if end is not None and a >= end:
                 return
@@ -287,7 +285,29 @@ class RecurringCharge:
             else:
                 yield _Slot(service, service, None)
             emitted += 1
-            k += 1
+            a = b
+
+    def _boundaries(self, first: date) -> Iterator[date]:
+        """``_boundary(first, k)`` for k = 1, 2, ... while the calendar lasts, each from
+        the anchor (never from the previous one), in integer month arithmetic."""
+        months = self.interval.months
+        if months is None:
+            step = timedelta(weeks=self.interval.count)
+            b = first
+            while True:
+                try:
+                    b += step
+                except OverflowError:
+                    return
+                yield b
+        anchor = self.anchor
+        index = first.year * 12 + first.month - 1
+        while True:
+            index += months
+            year, month0 = divmod(index, 12)
+            if not 1 <= year <= 9999:
+                return
+            yield date(year, month0 + 1, min(anchor, days_in_month(year, month0 + 1)))
 
     def _limit(self, service: Period, whole: Period, basis: DayCount | None) -> Iterator[_Slot]:
         if self.end is not None and service.end > self.end and self.final_period_proration:

@@ -245,7 +245,8 @@ def _references(jobs: Jobs, calls: dict[str, Callable[[], Any]]) -> dict[str, li
 
 def _differing(got: list[Any], want: list[Any]) -> int:
     """Rows that differ (position by position, plus any extra or missing rows)."""
-    return sum(g != w for g, w in zip(got, want, strict=False)) + abs(len(got) - len(want))
+    differ = sum(bool(g != w) for g, w in zip(got, want, strict=False))
+    return differ + abs(len(got) - len(want))
 
 
 def _one_core(cpu: int | None) -> str:

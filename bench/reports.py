@@ -21,6 +21,11 @@ Run from the repository root::
     python bench/reports.py --check              # also compare with the reference path
     python bench/reports.py --profile billing_revenue_forecast
     python bench/reports.py --library /path/to/old/src   # the same, before a change
+    python bench/reports.py --agreements 200 --tile 25   # 5,000: 25 copies of 200
+
+``--tile K`` runs on K copies of the cached firm, each copy's agreement,
+invoice and client names made distinct (``c1-agr-0001``...): a firm K times
+the size with the same mix, for when generating the big one is too slow.
 
 ``--check`` computes every report once more with the straightforward
 reference path (:func:`milestonebill.reports._reference.reference_path`,
@@ -123,9 +128,27 @@ def _fold(stored: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     return agreements, entries
 
 
+def _tiled(stored: dict[str, Any], copies: int) -> dict[str, Any]:
+    """``copies`` copies of a stored firm whose agreements, invoices and clients are named
+    apart (the names are JSON strings starting ``agr-``, ``inv_`` and ``Client ``)."""
+    if copies == 1:
+        return stored
+
+    def renamed(text: str, c: int) -> str:
+        return (text.replace('"agr-', f'"c{c}-agr-').replace("inv_", f"inv_c{c}")
+                .replace('"Client ', f'"Client c{c}-'))
+
+    return {**stored,
+            "streams": [[renamed(p, c) for p in stream]
+                        for c in range(copies) for stream in stored["streams"]],
+            "entries": [renamed(e, c) for c in range(copies) for e in stored["entries"]]}
+
+
 def firm_data(agreements: int, *, months: int = MONTHS, seed: int = SEED,
-              cache_dir: Path | None = CACHE_DIR, regenerate: bool = False) -> FirmData:
-    """The generated firm, from the cache when it has it (``cache_dir=None``: no cache)."""
+              cache_dir: Path | None = CACHE_DIR, regenerate: bool = False,
+              tile: int = 1) -> FirmData:
+    """The generated firm, from the cache when it has it (``cache_dir=None``: no cache);
+    ``tile``: that many renamed copies of it (see the module's docstring)."""
     path = None if cache_dir is None else _cache_path(cache_dir, agreements, months, seed)
     stored: dict[str, Any] | None = None
     t0 = time.perf_counter()
@@ -145,7 +168,7 @@ def firm_data(agreements: int, *, months: int = MONTHS, seed: int = SEED,
                 pickle.dump(stored, fh, protocol=pickle.HIGHEST_PROTOCOL)
             tmp.replace(path)
         t0 = time.perf_counter()
-    ags, entries = _fold(stored)
+    ags, entries = _fold(_tiled(stored, tile))
     loaded = 0.0 if fresh else time.perf_counter() - t0
     return FirmData(ags, entries, date.fromisoformat(stored["start"]),
                     date.fromisoformat(stored["through"]), stored["generated_s"], loaded, path)
@@ -320,7 +343,7 @@ SEQUENCE = "all reports in sequence"
 
 
 def w6_reports(cfg: Config, *, check: bool | None = None, cache_dir: Path | None = CACHE_DIR,
-               only: Sequence[str] = ()) -> list[Row]:
+               only: Sequence[str] = (), tile: int = 1) -> list[Row]:
     """Time every report on a generated firm of ``cfg.size("W6")`` agreements.
 
     One row per report, each run on fresh agreements; then every report in
@@ -331,7 +354,7 @@ def w6_reports(cfg: Config, *, check: bool | None = None, cache_dir: Path | None
     one core spent whatever else the machine was running.
     """
     n = cfg.size("W6")
-    firm = firm_data(n, cache_dir=cache_dir)
+    firm = firm_data(n, cache_dir=cache_dir, tile=tile)
     jobs = report_jobs(firm)
     calls = {k: v for k, v in jobs.calls.items() if not only or k in only}
     check = cfg.quick if check is None else check
@@ -352,7 +375,8 @@ def w6_reports(cfg: Config, *, check: bool | None = None, cache_dir: Path | None
     rows.append(Row("W6", "sum of the per-report medians", "milestonebill", "ours", size, total,
                     [], size / total if total else 0.0,
                     note=f"cpu {cpu:.3f} s; {size:,} agreements, {len(firm.entries):,} journal "
-                         f"entries; generating the firm took {firm.generated_s:.0f} s ({where})"))
+                         f"entries; {f'{tile} copies of {n:,}; ' if tile > 1 else ''}"
+                         f"generating the firm took {firm.generated_s:.0f} s ({where})"))
     return rows
 
 
@@ -375,6 +399,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--check", action="store_true", help="compare with the reference path")
     p.add_argument("--cache-dir", default=str(CACHE_DIR))
     p.add_argument("--no-cache", action="store_true")
+    p.add_argument("--tile", type=int, default=1, metavar="K",
+                   help="run on K renamed copies of the firm")
     p.add_argument("--regenerate", action="store_true", help="build the cached firm anew")
     p.add_argument("--profile", default=None, metavar="REPORT", help="cProfile one report")
     p.add_argument("--pin", type=int, default=None, metavar="CPU", help="pin to this CPU")
@@ -397,18 +423,20 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
     if args.regenerate:
         firm_data(args.agreements, cache_dir=cache_dir, regenerate=True)
     if args.profile:
-        _profile(firm_data(args.agreements, cache_dir=cache_dir), args.profile, args.top)
+        _profile(firm_data(args.agreements, cache_dir=cache_dir, tile=args.tile), args.profile,
+                 args.top)
         return []
     info = machine()
     import milestonebill
 
     print(f"# milestonebill reports ({Path(milestonebill.__file__).parent}): Python "
-          f"{info['python']}, {info['cpu']}, {pinned}; {args.agreements:,} agreements, "
+          f"{info['python']}, {info['cpu']}, {pinned}; {args.agreements:,} agreements"
+          f"{f' x {args.tile} copies' if args.tile > 1 else ''}, "
           f"repeats={args.repeats}", flush=True)
     cfg = Config(repeats=args.repeats, sizes={"W6": args.agreements})
     only = [x.strip() for x in args.only.split(",") if x.strip()]
     gc.collect()
-    rows = w6_reports(cfg, check=args.check, cache_dir=cache_dir, only=only)
+    rows = w6_reports(cfg, check=args.check, cache_dir=cache_dir, only=only, tile=args.tile)
     print(format_table(rows), flush=True)
     if args.json_path:
         Path(args.json_path).write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n",

@@ -103,6 +103,7 @@ FULL_SIZES: dict[str, int] = {
     "W4.memory_object": 2_000,
     "W5": 100_000,  # agreements x 12 milestones
     "W5.engine": 10_000,
+    "W6": 5_000,  # agreements of a generated firm, every report
 }
 QUICK_SIZES: dict[str, int] = {
     "W1": 40_000,
@@ -123,6 +124,7 @@ QUICK_SIZES: dict[str, int] = {
     "W4.memory_object": 100,
     "W5": 2_000,
     "W5.engine": 500,
+    "W6": 200,
 }
 
 

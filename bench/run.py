@@ -23,8 +23,9 @@ counts rows that differ from milestonebill's bulk answer.
 
 This file is the entry point; the harness is the ``bench`` package beside
 it: ``common`` (timing, floors, sizes, the table), one module per workload
-(``split``, ``proration``, ``recognition``, ``recurring``, ``billing``) and
-``memory`` (the subprocess memory readings).
+(``split``, ``proration``, ``recognition``, ``recurring``, ``billing``,
+``reports``) and ``memory`` (the subprocess memory readings).  ``reports``
+also runs on its own (``python bench/reports.py``, see its docstring).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from bench.memory import MEMORY_WORKLOADS, memory_child, memory_rows  # noqa: E4
 from bench.proration import w2_proration  # noqa: E402
 from bench.recognition import w3_recognition  # noqa: E402
 from bench.recurring import w4_recurring  # noqa: E402
+from bench.reports import CACHE_DIR, w6_reports  # noqa: E402
 from bench.split import w1_split  # noqa: E402
 
 __all__ = [
@@ -81,6 +83,8 @@ WORKLOADS: dict[str, Callable[[Config], list[Row]]] = {
     "W3": w3_recognition,
     "W4": w4_recurring,
     "W5": w5_billing,
+    # Quick runs build their tiny firm afresh; full runs keep the 5,000-agreement one.
+    "W6": lambda cfg: w6_reports(cfg, cache_dir=None if cfg.quick else CACHE_DIR),
 }
 
 

@@ -55,6 +55,7 @@ from datetime import date, timedelta
 
 import attrs
 
+from milestonebill._reference import reference
 from milestonebill._validate import check_text
 from milestonebill.agreement import (
     Agreement,
@@ -485,6 +486,29 @@ def unbilled(agreement: Agreement, *, through: date) -> tuple[Unbilled, ...]:
     """
     if not isinstance(through, date):
         raise ValidationError("through", "a date", through)
+    if reference():
+        return _unbilled(agreement, through)
+    known = agreement.derived(_UnbilledBy)
+    got = known.get(through)
+    if got is None:
+        if len(known) >= _KEEP_UNBILLED:
+            known.clear()
+        got = known[through] = _unbilled(agreement, through)
+    return got
+
+
+class _UnbilledBy(dict[date, tuple["Unbilled", ...]]):
+    """What an agreement still bills, by horizon, kept with it
+    (:meth:`~milestonebill.agreement.Agreement.derived`): forecasts ask again and again."""
+
+    def __init__(self, _agreement: Agreement) -> None:
+        super().__init__()
+
+
+_KEEP_UNBILLED = 8
+
+
+def _unbilled(agreement: Agreement, through: date) -> tuple[Unbilled, ...]:
     out: list[Unbilled] = []
     for r in _routed(_pending(agreement, _plan_horizon(agreement, through))):
         d = r.delta

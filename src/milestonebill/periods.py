@@ -62,7 +62,13 @@ def days_in_month(year: int, month: int) -> int:
     >>> days_in_month(2024, 2), days_in_month(2023, 2), days_in_month(2024, 12)
     (29, 28, 31)
     """
+    if type(month) is int and 1 <= month <= 12 and type(year) is int:
+        # A table look-up: calendar.monthrange also works out the weekday.
+        return 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month]
     return calendar.monthrange(year, month)[1]
+
+
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def add_months(anchor: date, n: int, *, day: int | None = None) -> date:
@@ -127,7 +133,10 @@ class Period:
     end: date
 
     def __attrs_post_init__(self) -> None:
-        for name, value in (("start", self.start), ("end", self.end)):
+        start, end = self.start, self.end
+        if type(start) is date and type(end) is date and start < end:
+            return  # the common case, checked in one line: plain dates in order
+        for name, value in (("start", start), ("end", end)):
             if isinstance(value, str):
                 raise ValidationError(name, "a date (use Period.of for ISO strings)", value)
             check_date(name, value)

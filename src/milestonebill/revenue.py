@@ -47,13 +47,17 @@ deposit is no progress:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import bisect
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
 import attrs
 
+from milestonebill._reference import reference
+from milestonebill._validate import check_date
 from milestonebill.agreement import (
     Agreement,
     AgreementState,
@@ -65,19 +69,21 @@ from milestonebill.agreement import (
     SspApproach,
     billed_by_key,
     billing_plan,
+    plan_pieces,
 )
-from milestonebill.agreement.terms import term_limit
+from milestonebill.agreement.plan import open_ended
+from milestonebill.discounting import discount_allocation, plan_discounts
 from milestonebill.errors import NotFoundError
 from milestonebill.ids import ContractId, MilestoneId, ObligationId, PlanKey
 from milestonebill.money import Currency, Money, Rounding, allocate_minor, round_ratio
-from milestonebill.periods import Period
+from milestonebill.periods import Period, add_months
 from milestonebill.recognition import (
     Contract,
     PerformanceObligation,
     Satisfaction,
     allocate_transaction_price,
 )
-from milestonebill.schedule import ChargeKind, Discount, Trigger
+from milestonebill.schedule import ChargeKind, Trigger
 
 __all__ = [
     "PACKAGE",
@@ -86,6 +92,8 @@ __all__ = [
     "concessions",
     "discount_allocation",
     "earned",
+    "earned_minor_series",
+    "earned_series",
     "revenue_model",
 ]
 
@@ -269,18 +277,12 @@ def concessions(agreement: Agreement) -> dict[PlanKey, int]:
     return {k: v for k, v in out.items() if v}
 
 
-def revenue_model(agreement: Agreement, *, through: date) -> RevenueModel:
-    """The agreement's obligations and their prices, as amended.
+def _fixed_obligations(agreement: Agreement, amounts: Mapping[str, Money]) -> list[Obligation]:
+    """The obligations milestones fund (the package's, each add-on's), before concessions.
 
-    Recurring series count the service periods that start before
-    ``through`` (their price grows as the agreement goes on; open-ended
-    charges have no total).  Add-on milestones form one default obligation
-    per add-on; milestones an amendment added to a package whose
-    obligations map milestones are point-in-time obligations of their own.
-    An installment plan pays for obligations as milestones do.  Discounts
-    lower the price: see :func:`discount_allocation`.
+    They do not depend on the horizon: milestones (and installments, which pay for
+    obligations as milestones do) are in the plan whatever it is.
     """
-    amounts = _plan_amounts(agreement, through)
     out: list[Obligation] = []
     for source, ids in _milestone_groups(agreement).items():
         if source == "package":
@@ -293,83 +295,37 @@ def revenue_model(agreement: Agreement, *, through: date) -> RevenueModel:
     if not out:
         out.append(Obligation(_default_terms(PACKAGE, "The engagement"),
                               Money.zero(agreement.currency)))
+    return out
+
+
+def revenue_model(agreement: Agreement, *, through: date) -> RevenueModel:
+    """The agreement's obligations and their prices, as amended.
+
+    Recurring series count the service periods that start before
+    ``through`` (their price grows as the agreement goes on; open-ended
+    charges have no total).  Add-on milestones form one default obligation
+    per add-on; milestones an amendment added to a package whose
+    obligations map milestones are point-in-time obligations of their own.
+    An installment plan pays for obligations as milestones do.  Discounts
+    lower the price: see :func:`discount_allocation`.
+    """
+    if reference() or not _fast(agreement):
+        out = _fixed_obligations(agreement, _plan_amounts(agreement, through))
+        conceded = concessions(agreement)
+    else:
+        parts = agreement.derived(_Parts)
+        out, conceded = list(parts.fixed), parts.less
     out += _series(agreement, through)
-    pieces, whole = _plan_discounts(agreement, through)
+    pieces, whole = plan_discounts(agreement, through)
     less = discount_allocation(out, whole)
     owner = {m: o.id for o in out for m in o.milestones}
     owner.update({o.series: o.id for o in out if o.series is not None})
-    for key, minor in [*concessions(agreement).items(), *pieces.items()]:
+    for key, minor in [*conceded.items(), *pieces.items()]:
         if key.item_id in owner:
             less[owner[key.item_id]] = less.get(owner[key.item_id], 0) + minor
     return RevenueModel(agreement.id, agreement.currency, tuple(
         attrs.evolve(o, price=o.price - Money.from_minor(less.get(o.id, 0), agreement.currency))
         for o in out))
-
-
-# ---------------------------------------------------------------- discounts
-
-
-def _plan_discounts(a: Agreement, through: date
-                    ) -> tuple[dict[PlanKey, int], list[tuple[Discount, int]]]:
-    """The plan's discounts (positive minor units): on service periods, by the
-    period's key; on milestones and installments, each discount's total."""
-    pieces: dict[PlanKey, int] = {}
-    totals: dict[str, int] = {}
-    for i in billing_plan(a, through=through):
-        inner, did = i.key.discounted, i.key.discount_id
-        if i.kind is not ChargeKind.DISCOUNT or inner is None or did is None:
-            continue
-        if inner.start is not None:
-            pieces[inner] = pieces.get(inner, 0) - i.amount.minor
-        else:
-            totals[did] = totals.get(did, 0) - i.amount.minor
-    return pieces, [(t.discount, totals[t.discount.id]) for t in a.discounts
-                    if totals.get(t.discount.id)]
-
-
-def _spread(total: int, group: Sequence[Obligation], room: Mapping[str, int]
-            ) -> list[int] | None:
-    """``total`` over ``group`` by relative SSP (stated on every one) or else by
-    price; by what is left of each price if a share would pass it; ``None`` when
-    even that cannot hold it."""
-    if not group or sum(room[o.id] for o in group) < total:
-        return None
-    ssps = [o.terms.ssp.minor if o.terms.ssp is not None else 0 for o in group]
-    weights = ssps if all(ssps) else [o.price.minor for o in group]
-    shares = allocate_minor(total, weights)
-    if all(x <= room[o.id] for x, o in zip(shares, group, strict=True)):
-        return shares
-    return allocate_minor(total, [room[o.id] for o in group])
-
-
-def discount_allocation(obligations: Sequence[Obligation],
-                        discounts: Sequence[tuple[Discount, int]]) -> dict[ObligationId, int]:
-    """How much of each discount (minor units) lowers each obligation's price.
-
-    A discount on milestones or installments lowers the transaction price and
-    is shared by every obligation that is not a recurring series, by relative
-    stand-alone selling price (ASC 606-10-32-36): the SSPs the package states
-    when every one states one, else the obligations' own prices (the prices
-    the items were offered at).  A discount whose ``relates_to`` names
-    obligations, with the observable evidence of 32-37 stated, goes to those
-    only, shared the same way.  No obligation's price goes below zero: a
-    share that would pass it is shared by what is left of each price.
-    Discounts on service periods stay with their series.
-    """
-    candidates = [o for o in obligations if o.series is None and o.price.minor > 0]
-    room: dict[str, int] = {o.id: o.price.minor for o in candidates}
-    out: dict[ObligationId, int] = {}
-    for discount, total in discounts:
-        group = [o for o in candidates if o.id in discount.relates_to]
-        shares = _spread(total, group, room) if discount.relates_to else None
-        if shares is None:
-            group = candidates
-            shares = _spread(total, group, room)
-        assert shares is not None  # no item is ever discounted below zero
-        for o, x in zip(group, shares, strict=True):
-            out[o.id] = out.get(o.id, 0) + x
-            room[o.id] -= x
-    return out
 
 
 # ---------------------------------------------------------------- progress
@@ -419,14 +375,19 @@ def _advance_progress(a: Agreement, as_of: date) -> Fraction:
     when there are none, or they never end -- not before the agreement is
     completed or cancelled (``_ended``).
     """
-    if not a.recurring or any(term_limit(t) is None for t in a.recurring):
-        return Fraction(0)
+    span = _advance_span(a)
+    return Fraction(0) if span is None else _days_progress(span, as_of)
+
+
+def _advance_span(a: Agreement) -> Period | None:
+    """The recurring services an up-front fee is earned over (``None``: none, or open-ended)."""
+    if not a.recurring or open_ended(a):
+        return None
     pieces = [i.period for i in billing_plan(a) if i.kind is ChargeKind.RECURRING
               and i.period is not None]
     if not pieces:
-        return Fraction(0)
-    return _days_progress(Period(min(p.start for p in pieces), max(p.end for p in pieces)),
-                          as_of)
+        return None
+    return Period(min(p.start for p in pieces), max(p.end for p in pieces))
 
 
 def _days_progress(period: Period, as_of: date) -> Fraction:
@@ -484,7 +445,15 @@ def earned(agreement: Agreement, as_of: date) -> dict[str, Money]:
     Its price times its progress, rounded once half up to the minor unit;
     a series earns each service period day by day.  Over the life of the
     agreement the obligations earn exactly the transaction price.
+    :func:`earned_series` gives it at many dates at once.
     """
+    if reference():
+        return _earned_reference(agreement, as_of)
+    return earned_series(agreement, [as_of])[0]
+
+
+def _earned_reference(agreement: Agreement, as_of: date) -> dict[str, Money]:
+    """:func:`earned` as defined: the revenue model at ``as_of``, each obligation's progress."""
     through = as_of + timedelta(days=1)
     model = revenue_model(agreement, through=through)
     amounts = _plan_amounts(agreement, through)
@@ -492,7 +461,7 @@ def earned(agreement: Agreement, as_of: date) -> dict[str, Money]:
             if i.kind is ChargeKind.RECURRING]
     less: dict[PlanKey, int] = {}
     for key, minor in [*concessions(agreement).items(),
-                       *_plan_discounts(agreement, through)[0].items()]:
+                       *plan_discounts(agreement, through)[0].items()]:
         piece = key.discounted or key  # a concession on a period's discount is the period's
         less[piece] = less.get(piece, 0) + minor
     out: dict[str, Money] = {}
@@ -505,3 +474,327 @@ def earned(agreement: Agreement, as_of: date) -> dict[str, Money]:
                                 Rounding.HALF_UP)
         out[o.id] = Money.from_minor(minor, agreement.currency)
     return out
+
+
+# ---------------------------------------------------------------- many dates at once
+#
+# Revenue at many dates from one model.  What an obligation has earned moves
+# only at known days: a milestone achieved, a progress report or estimate, the
+# agreement's end; a series moves inside its service periods.  So the model,
+# the concessions and each obligation's progress steps are worked out once per
+# agreement, and each date costs a few binary searches and integer roundings.
+# ``tests/property/test_report_fastpaths.py`` compares it with
+# ``_earned_reference`` on every date.
+
+_Share = tuple[int, int]  # progress as a fraction (numerator, positive denominator)
+_ZERO: _Share = (0, 1)
+_ONE: _Share = (1, 1)
+
+
+def _reduced(f: Fraction) -> _Share:
+    return f.numerator, f.denominator
+
+
+def _days_share(period: Period) -> Callable[[date], _Share]:
+    """:func:`_days_progress` over ``period`` as a function of the date."""
+    start, n = period.start.toordinal(), period.days
+
+    def share(d: date) -> _Share:
+        if n == 0:
+            return _ONE if d >= period.start else _ZERO
+        # elapsed / n, not reduced: the rounding reads only the value of the ratio
+        return min(max(d.toordinal() + 1 - start, 0), n), n
+
+    return share
+
+
+def _steps(points: Sequence[date], values: Sequence[_Share], before: _Share
+           ) -> Callable[[date], _Share]:
+    """The share ``values[i]`` from ``points[i]`` on (points sorted), ``before`` earlier."""
+    def share(d: date) -> _Share:
+        i = bisect.bisect_right(points, d)
+        return values[i - 1] if i else before
+
+    return share
+
+
+def _advance_share(a: Agreement) -> Callable[[date], _Share]:
+    span = _advance_span(a)
+    return (lambda _d: _ZERO) if span is None else _days_share(span)
+
+
+def _milestone_share(a: Agreement, o: Obligation, amounts: Mapping[str, Money]
+                     ) -> Callable[[date], _Share]:
+    """:func:`_milestone_progress` as a step function of the date."""
+    terms: dict[str, MilestoneTerm] = {t.milestone.id: t for t in a.milestones}
+    if o.terms.milestones:
+        weights = dict(o.terms.milestones)
+    else:
+        weights = {m: Decimal(amounts[m].minor) for m in o.milestones
+                   if m in terms and terms[m].milestone.trigger is not Trigger.ON_SIGNING}
+    total = sum(weights.values(), Decimal(0))
+    if total == 0:
+        return _advance_share(a)
+    done = a.completions
+    achieved: list[tuple[str, date | None]] = []
+    for m in weights:
+        if m not in terms:
+            continue
+        ms = terms[m].milestone
+        when = (done.get(ms.id) if ms.trigger is Trigger.ON_COMPLETION
+                else ms.due_on if ms.trigger is Trigger.ON_DATE else None)
+        achieved.append((m, when))
+    points = sorted({when for _m, when in achieved if when is not None})
+    values = []
+    for p in points:  # the same sum, in the same order, as on any day from p on
+        reached = {m for m, when in achieved if when is not None and when <= p}
+        got = sum((w for m, w in weights.items() if m in reached), Decimal(0))
+        values.append(_reduced(Fraction(got) / Fraction(total)))
+    return _steps(points, values, _reduced(Fraction(0) / Fraction(total)))
+
+
+def _input_share(a: Agreement, o: Obligation) -> Callable[[date], _Share]:
+    """Hours, costs or units reported against the estimate in force, as of a date.
+
+    Reports and revisions of one obligation are in date order (the fold
+    refuses others), so the latest on or before a date is a binary search.
+    """
+    reports = [r for r in a.progress_reports if r.obligation_id == o.id]
+    revisions = [r for r in a.estimates if r.obligation_id == o.id]
+    report_days = [r.as_of for r in reports]
+    revision_days = [r.as_of for r in revisions]
+
+    def share(d: date) -> _Share:
+        i, j = bisect.bisect_right(report_days, d), bisect.bisect_right(revision_days, d)
+        got = reports[i - 1].to_date if i else Decimal(0)
+        estimate = revisions[j - 1].total if j else a.estimate(o.id, d)
+        return _reduced(min(Fraction(got) / Fraction(estimate), Fraction(1)))
+
+    return share
+
+
+def _obligation_share(a: Agreement, o: Obligation, amounts: Mapping[str, Money]
+                      ) -> Callable[[date], _Share]:
+    """:func:`_progress` of one obligation as a function of the date."""
+    p = o.terms.progress
+    if p is Progress.MILESTONES:
+        kind = _milestone_share(a, o, amounts)
+    elif p.is_input:
+        kind = _input_share(a, o)
+    elif p is Progress.STRAIGHT_LINE:
+        period = o.terms.period or _default_period(a, o)
+        kind = _advance_share(a) if period is None else _days_share(period)
+    else:
+        when = (a.completions.get(MilestoneId(o.terms.milestone or ""))
+                if p is Progress.ON_COMPLETION else o.terms.on)
+        kind = _steps([when], [_ONE], _ZERO) if when is not None else (lambda _d: _ZERO)
+    signed, end = a.signed_on, _end_day(a)
+
+    def share(d: date) -> _Share:
+        if d < signed:
+            return _ZERO
+        if end is not None and end <= d:
+            return _ONE
+        return kind(d)
+
+    return share
+
+
+def _end_day(a: Agreement) -> date | None:
+    """The day from which :func:`_ended` is true, if any."""
+    if a.state is AgreementState.CANCELLED and a.cancelled_on is not None:
+        return a.cancelled_on
+    if a.state is AgreementState.COMPLETED:
+        return next(e for e in reversed(a.events) if isinstance(e, Completed)).effective_on
+    return None
+
+
+@attrs.define
+class _Series:
+    """One recurring item's pieces as integers: (start, end, days, price less concessions),
+    sorted by start, and the first day of their earliest service period."""
+
+    item_id: str
+    first: int
+    pieces: list[tuple[int, int, int, int]]
+    #: Piece starts, and the running total of the pieces before each (when pieces do
+    #: not overlap, so all but the last started one are over).
+    starts: list[int] = attrs.Factory(list)
+    before: list[int] | None = None
+
+    def settle(self) -> None:
+        """Sort the pieces and index them (once all are in)."""
+        self.pieces.sort()
+        self.starts = [p[0] for p in self.pieces]
+        if all(a[1] <= b[0] for a, b in itertools.pairwise(self.pieces)):
+            self.before = [0, *itertools.accumulate(p[3] for p in self.pieces)]
+
+    def earned(self, t: int) -> int:
+        """Earned by the day before ordinal ``t`` (:func:`_series_earned`)."""
+        if self.before is not None:
+            k = bisect.bisect_left(self.starts, t)  # pieces that started before t
+            if not k:
+                return 0
+            start, end, days, net = self.pieces[k - 1]
+            last = net if t >= end else round_ratio(net * (t - start), days, Rounding.HALF_UP)
+            return self.before[k - 1] + last
+        total = 0
+        for start, end, days, net in self.pieces:
+            if t >= end:
+                total += net
+            elif t > start:
+                total += round_ratio(net * (t - start), days, Rounding.HALF_UP)
+            else:
+                break  # sorted by start: the rest have not started
+        return total
+
+
+def _series_of(a: Agreement, through: date, less: Mapping[PlanKey, int]
+               ) -> tuple[list[_Series], bool]:
+    """Each series of the plan up to ``through`` in the order it first appears, and whether
+    that order holds at every earlier horizon (each series' earliest piece first)."""
+    found: dict[str, _Series] = {}
+    in_order = True
+    for whole, item in plan_pieces(a, through=through):
+        assert item.period is not None
+        s = found.get(item.item_id)
+        if s is None:
+            s = found[item.item_id] = _Series(item.item_id, whole.toordinal(), [])
+        elif whole.toordinal() < s.first:
+            in_order = False
+            s.first = whole.toordinal()
+        p = item.period
+        assert p.days > 0  # pieces are never empty
+        s.pieces.append((p.start.toordinal(), p.end.toordinal(), p.days,
+                         item.amount.minor - less.get(item.key, 0)))
+    for s in found.values():
+        s.settle()
+    return list(found.values()), in_order
+
+
+def _fast(a: Agreement) -> bool:
+    """Whether the many-dates path models every term of ``a`` (not installments, discounts)."""
+    return not (a.installments or a.discounts)
+
+
+class _Parts:
+    """What an agreement's revenue model is made of whatever the horizon, worked out once
+    per agreement (:meth:`~milestonebill.agreement.Agreement.derived`): milestone
+    amounts (the plan's milestones do not depend on the horizon), the obligations they
+    fund, the concessions, and the latest :class:`_Earning`."""
+
+    def __init__(self, a: Agreement) -> None:
+        self.amounts = _plan_amounts(a, a.signed_on)
+        self.fixed = _fixed_obligations(a, self.amounts)
+        self.less = concessions(a)
+        self.earning: _Earning | None = None
+
+    def earning_to(self, a: Agreement, last: date) -> _Earning:
+        """The model for days up to ``last`` (one made for a later day serves as well).
+
+        A plan that ends is taken whole, so one model serves every date; an
+        open-ended one two years past ``last``, so a report of the next
+        months does not make it again.
+        """
+        if self.earning is None or self.earning.last < last:
+            if not open_ended(a):
+                last = date.max - timedelta(days=1)
+            elif last.year < 9997:
+                last = max(last, add_months(last, 24))
+            self.earning = _Earning(a, last, self)
+        return self.earning
+
+
+class _Earning:
+    """One agreement's revenue model, ready to say what it earned by any day up to ``last``."""
+
+    def __init__(self, a: Agreement, last: date, parts: _Parts) -> None:
+        through = last + timedelta(days=1)
+        self.last = last
+        self.fixed = parts.fixed
+        self.less = parts.less
+        self.series, self.in_order = _series_of(a, through, self.less)
+        self.shares = [_obligation_share(a, o, parts.amounts) for o in self.fixed]
+        self.prices: dict[tuple[str, ...], list[int]] = {}
+
+    def _prices(self, present: tuple[str, ...]) -> list[int]:
+        """The milestone obligations' prices less concessions, as :func:`revenue_model`
+        sets them when the series ``present`` are in the model."""
+        got = self.prices.get(present)
+        if got is None:
+            owner = {m: o.id for o in self.fixed for m in o.milestones}
+            owner.update({s: ObligationId(s) for s in present})
+            less: dict[str, int] = {}
+            for key, minor in self.less.items():
+                if key.item_id in owner:
+                    less[owner[key.item_id]] = less.get(owner[key.item_id], 0) + minor
+            got = self.prices[present] = [o.price.minor - less.get(o.id, 0) for o in self.fixed]
+        return got
+
+    def _present(self, a: Agreement, t: int, through: date) -> list[_Series]:
+        if self.in_order:
+            return [s for s in self.series if s.first < t]
+        order = dict.fromkeys(item.item_id for _w, item in plan_pieces(a, through=through))
+        by_id = {s.item_id: s for s in self.series}
+        return [by_id[i] for i in order]
+
+    def many(self, a: Agreement, days: Sequence[date]) -> list[dict[str, int]]:
+        """Earned by the end of each day per obligation, in minor units (:func:`earned`'s)."""
+        ids = [o.id for o in self.fixed]
+        fixed = list(zip(ids, self.shares, strict=True))
+        plain = self._prices(()) if not self.less else None  # no concession: fixed prices
+        rows: list[dict[str, int]] = []
+        for d in days:
+            t = d.toordinal() + 1  # the ordinal of the day after d
+            if not self.series:
+                present: list[_Series] = []
+            elif self.in_order:
+                present = [s for s in self.series if s.first < t]
+            else:
+                present = self._present(a, t, d + timedelta(days=1))
+            prices = plain if plain is not None else self._prices(
+                tuple(s.item_id for s in present))
+            out: dict[str, int] = {}
+            for (oid, share), price in zip(fixed, prices, strict=True):
+                num, den = share(d)
+                out[oid] = (0 if num == 0 else price if num == den
+                            else round_ratio(price * num, den, Rounding.HALF_UP))
+            for s in present:
+                out[s.item_id] = s.earned(t)
+            rows.append(out)
+        return rows
+
+
+def earned_minor_series(agreement: Agreement, days: Sequence[date]) -> list[dict[str, int]]:
+    """:func:`earned_series` in integer minor units: the bulk path for reports."""
+    checked = [check_date(f"days[{i}]", d) for i, d in enumerate(days)]
+    if not checked:
+        return []
+    if reference() or not _fast(agreement):
+        return [{o: m.minor for o, m in _earned_reference(agreement, d).items()}
+                for d in checked]
+    model = agreement.derived(_Parts).earning_to(agreement, max(checked))
+    return model.many(agreement, checked)
+
+
+def earned_series(agreement: Agreement, days: Sequence[date]) -> list[dict[str, Money]]:
+    """:func:`earned` at each of ``days``, from one revenue model: exactly
+    ``[earned(agreement, d) for d in days]``, without working the model out per day.
+
+    The days may come in any order.  Cumulative, so the revenue of a period
+    is the difference between its last day and the day before it starts:
+
+    >>> from datetime import UTC, datetime
+    >>> from milestonebill.agreement import AgreementId, sign
+    >>> from milestonebill.schedule import Interval, ItemId, RecurringCharge
+    >>> from milestonebill.testing.scenarios import CARD, proposal, usd
+    >>> fee = RecurringCharge(ItemId("ret"), "Retainer", usd("3100.00"), Interval.MONTHLY,
+    ...                       start=date(2026, 1, 1), count=12)
+    >>> a = sign(proposal(recurring=[fee]), option="std", signer="Ada", payment_method=CARD,
+    ...          agreement_id=AgreementId("a-1"), signed_at=datetime(2025, 12, 20, tzinfo=UTC))
+    >>> [str(e["ret"]) for e in earned_series(a, [date(2026, 1, 10), date(2026, 1, 31)])]
+    ['1000.00 USD', '3100.00 USD']
+    """
+    cur = agreement.currency
+    return [{o: Money.from_minor(m, cur) for o, m in row.items()}
+            for row in earned_minor_series(agreement, days)]

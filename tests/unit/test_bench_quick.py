@@ -50,7 +50,7 @@ def _rows(rows: list[dict[str, Any]], workload: str, kind: str) -> list[dict[str
 
 
 def test_quick_run_covers_every_workload(quick_rows: list[dict[str, Any]]) -> None:
-    assert {r["workload"] for r in quick_rows} == {"W1", "W2", "W3", "W4", "W5"}
+    assert {r["workload"] for r in quick_rows} == {"W1", "W2", "W3", "W4", "W5", "W6"}
 
 
 @pytest.mark.parametrize("workload", ["W1", "W2", "W3", "W4"])
@@ -78,6 +78,18 @@ def test_billing_run_issues_charges_and_posts_every_invoice(
     w5 = [r for r in quick_rows if r["workload"] == "W5"]
     assert {r["kind"] for r in w5} == {"floor", "reference", "ours"}
     assert all(r["bad"] == 0 and r["checked"] == r["n"] > 0 for r in w5)
+
+
+def test_every_report_is_timed_and_matches_the_reference_path(
+    quick_rows: list[dict[str, Any]],
+) -> None:
+    w6 = {r["case"]: r for r in quick_rows if r["workload"] == "W6"}
+    assert {"cash_forecast", "monthly_movements", "revenue_schedule",
+            "all reports in sequence", "sum of the per-report medians"} <= set(w6)
+    checked = [r for r in w6.values() if r["differ"] is not None]
+    assert len(checked) == 18
+    assert [(r["case"], r["differ"]) for r in checked] == [(r["case"], 0) for r in checked]
+    assert sum(r["checked"] for r in checked) > 0
 
 
 def test_the_split_check_catches_parts_that_do_not_sum(quick_rows: list[dict[str, Any]]) -> None:

@@ -40,9 +40,10 @@ The package's modules, each importing only those above it:
 * :mod:`~milestonebill.agreement.draft` -- applying operations to a working copy of the terms;
 * :mod:`~milestonebill.agreement.events` -- the events and their JSON;
 * :mod:`~milestonebill.agreement.fold` -- :class:`Agreement` and :func:`apply`;
+* :mod:`~milestonebill.agreement.history` -- the agreement at earlier times, without a replay;
 * :mod:`~milestonebill.agreement.commands` -- :func:`sign` and the event builders;
 * :mod:`~milestonebill.agreement.plan` -- :func:`billing_plan`, :func:`contract_value`,
-  :func:`billed_by_key`;
+  :func:`billed_by_key`, :func:`plan_pieces`;
 * :mod:`~milestonebill.agreement.preview` -- :func:`preview`;
 * :mod:`~milestonebill.agreement.summary` -- :class:`AgreementSummary`, an agreement at a
   glance with a JSON form.
@@ -72,6 +73,7 @@ datetime.date(2026, 4, 1)
 1
 """
 
+from milestonebill.agreement import fold_terms  # noqa: F401 (registers its handlers)
 from milestonebill.agreement.amendments import (
     AddAddOn,
     AddDiscount,
@@ -153,6 +155,7 @@ from milestonebill.agreement.plan import (
     billing_plan,
     changed_since,
     contract_value,
+    plan_pieces,
 )
 from milestonebill.agreement.preview import (
     AmendmentPreview,
@@ -298,6 +301,7 @@ __all__ = [
     "event_from_json",
     "event_to_json",
     "pause",
+    "plan_pieces",
     "preview",
     "propose",
     "reject",

@@ -18,10 +18,11 @@ import enum
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
+from milestonebill._reference import reference
 from milestonebill._validate import utc_datetime
 from milestonebill.agreement.amendments import (
     Amendment,
@@ -65,14 +66,6 @@ from milestonebill.agreement.terms import (
     RecurringTerm,
     term_limit,
 )
-from milestonebill.agreement.time_entries import (
-    ExpenseRecorded,
-    TimeCapRaised,
-    TimeEvent,
-    TimeRecorded,
-    WorkWrittenDown,
-    check_time_event,
-)
 from milestonebill.documents import CreditNote, Invoice
 from milestonebill.errors import (
     DuplicateIdError,
@@ -95,7 +88,11 @@ __all__ = [
     "amended",
     "apply",
     "check_event",
+    "handles",
 ]
+
+
+_T = TypeVar("_T")
 
 
 class AgreementState(enum.Enum):
@@ -183,15 +180,16 @@ class Agreement:
     credits_applied: tuple[CreditApplied, ...] = ()
     progress_reports: tuple[ProgressReported, ...] = ()
     estimates: tuple[EstimateRevised, ...] = ()
-    # Collection terms (docs/terms.md): write-offs and their recoveries,
-    # forfeited customer credit, reminders sent.
+    # The terms of docs/terms.md (handled in fold_terms): collection, installments, discounts.
     write_offs: tuple[InvoiceWrittenOff, ...] = ()
     recoveries: tuple[WriteOffRecovered, ...] = ()
     forfeits: tuple[CreditForfeited, ...] = ()
     reminders: tuple[ReminderSent, ...] = ()
-    # Installment plans and discounts (docs/terms.md).
     installments: tuple[InstallmentTerm, ...] = ()
     discounts: tuple[DiscountTerm, ...] = ()
+    #: Values derived from this immutable agreement alone (plan, balances, earlier
+    #: states; :meth:`derived`): they never go stale.  Not part of equality.
+    _memo: dict[object, Any] = attrs.field(init=False, factory=dict, repr=False)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Agreement) and self.events == other.events
@@ -279,11 +277,31 @@ class Agreement:
                 return inv
         raise NotFoundError(f"agreement {self.id!r} has no invoice {invoice_id!r}")
 
+    def derived(self, compute: Callable[[Agreement], _T]) -> _T:
+        """``compute(self)``, worked out once and kept with this agreement.
+
+        An agreement never changes, so neither does anything computed from it
+        alone: reports that ask about the same agreement (its billing plan,
+        its revenue model, its balances) share the work this way.  ``compute``
+        itself is the key, so pass a function defined once (a new lambda on
+        every call would never be found again).
+        """
+        memo = self._memo
+        if compute in memo:
+            value: _T = memo[compute]
+            return value
+        value = memo[compute] = compute(self)
+        return value
+
     def net_paid(self, invoice_id: str) -> Money:
         """Paid against an issued invoice less what was refunded of it (never negative).
 
         Raises :class:`NotFoundError` for an invoice the agreement did not issue.
         """
+        if not reference():
+            known = self.derived(_balances).get(invoice_id)
+            if known is not None:
+                return Money.from_minor(known[1], self.currency)
         self.invoice(invoice_id)
         paid = self._sum(p.amount for p in self.payments if p.invoice_id == invoice_id)
         refunded = self._sum(r.amount for r in self.refunds if r.invoice_id == invoice_id)
@@ -300,6 +318,10 @@ class Agreement:
         :class:`InvoiceWrittenOff` against it;
         :func:`milestonebill.invoicing.invoice_balance` returns it.
         """
+        if not reference():
+            known = self.derived(_balances).get(invoice_id)
+            if known is not None:
+                return Money.from_minor(known[0], self.currency)
         credited = self._sum(c.total for c in self.credit_notes if c.credits == invoice_id)
         moved = self._sum(c.amount for c in self.credits_added if c.invoice_id == invoice_id)
         applied = self._sum(c.amount for c in self.credits_applied if c.invoice_id == invoice_id)
@@ -345,6 +367,35 @@ class Agreement:
         if not keep:
             raise InvalidTransitionError(f"agreement {self.id!r} was not signed yet at {when}")
         return Agreement.from_events(keep)
+
+
+def _balances(a: Agreement) -> dict[str, tuple[int, int]]:
+    """Per issued invoice: (:meth:`Agreement.balance_of`, :meth:`Agreement.net_paid`) in minor
+    units, for all invoices in one pass over the agreement's lists."""
+    paid: dict[str, int] = {}
+    for p in a.payments:
+        paid[p.invoice_id] = paid.get(p.invoice_id, 0) + p.amount.minor
+    for r in a.refunds:
+        paid[r.invoice_id] = paid.get(r.invoice_id, 0) - r.amount.minor
+    owed: dict[str, int] = {}
+    for inv in a.invoices:
+        owed.setdefault(inv.id, inv.total.minor)
+    for c in a.credit_notes:
+        if c.credits in owed:
+            owed[c.credits] -= c.total.minor
+    for m in a.credits_added:
+        if m.invoice_id in owed:
+            owed[m.invoice_id] += m.amount.minor
+    for x in a.credits_applied:
+        if x.invoice_id in owed:
+            owed[x.invoice_id] -= x.amount.minor
+    for w in a.write_offs:
+        if w.invoice_id in owed:
+            owed[w.invoice_id] -= w.amount.minor
+    for v in a.recoveries:
+        if v.invoice_id in owed:
+            owed[v.invoice_id] += v.amount.minor
+    return {i: (owed[i] - paid.get(i, 0), paid.get(i, 0)) for i in owed}
 
 
 def _last_terms(terms: Sequence[RecurringTerm]) -> tuple[RecurringCharge, ...]:
@@ -670,53 +721,6 @@ def _on_estimate_revised(a: Agreement, e: EstimateRevised) -> _Fields:
     return {"estimates": (*a.estimates, e)}
 
 
-# ---------------------------------------------------------------- collection terms
-
-
-def _positive(a: Agreement, amount: Money, cap: int, what: str) -> None:
-    if amount.currency != a.currency or not 0 < amount.minor <= cap:
-        raise ValidationError("amount", f"a positive amount up to {what} "
-                              f"({Money.from_minor(max(cap, 0), a.currency)})", amount)
-
-
-def _on_invoice_written_off(a: Agreement, e: InvoiceWrittenOff) -> _Fields:
-    balance = a.balance_of(e.invoice_id)
-    if balance.minor <= 0:
-        raise InvalidTransitionError(f"invoice {a.invoice(e.invoice_id).number} has nothing "
-                                     f"owed to write off (balance {balance})")
-    _positive(a, e.amount, balance.minor, "the invoice's balance")
-    return {"write_offs": (*a.write_offs, e)}
-
-
-def _on_write_off_recovered(a: Agreement, e: WriteOffRecovered) -> _Fields:
-    _positive(a, e.amount, a.written_off(e.invoice_id).minor, "what is written off")
-    return {"recoveries": (*a.recoveries, e)}
-
-
-def _on_credit_forfeited(a: Agreement, e: CreditForfeited) -> _Fields:
-    _positive(a, e.amount, a.credit_balance.minor, "the customer credit outstanding")
-    return {"forfeits": (*a.forfeits, e)}
-
-
-def _on_reminder_sent(a: Agreement, e: ReminderSent) -> _Fields:
-    a.invoice(e.invoice_id)
-    if type(e.step) is not int or e.balance.currency != a.currency:
-        raise ValidationError("step", f"a whole number of days, balance in {a.currency.code}",
-                              (e.step, e.balance))
-    if any(r.invoice_id == e.invoice_id and r.step == e.step for r in a.reminders):
-        raise DuplicateIdError("reminder", f"{e.invoice_id}:{e.step}")
-    return {"reminders": (*a.reminders, e)}
-
-
-# ---------------------------------------------------------------- time and materials
-
-
-def _on_time_event(a: Agreement, e: TimeEvent) -> _Fields:
-    # The entries are read from the stream (agreement.time_entries.time_work).
-    check_time_event(a.proposal.time_materials, a.currency, a.events, a.id, e)
-    return {}
-
-
 _HANDLERS: dict[type, Callable[[Agreement, Any], _Fields]] = {
     Signed: _on_signed,
     MilestoneCompleted: _on_milestone_completed,
@@ -737,15 +741,20 @@ _HANDLERS: dict[type, Callable[[Agreement, Any], _Fields]] = {
     CreditApplied: _on_credit_applied,
     ProgressReported: _on_progress_reported,
     EstimateRevised: _on_estimate_revised,
-    InvoiceWrittenOff: _on_invoice_written_off,
-    WriteOffRecovered: _on_write_off_recovered,
-    CreditForfeited: _on_credit_forfeited,
-    ReminderSent: _on_reminder_sent,
-    TimeRecorded: _on_time_event,
-    ExpenseRecorded: _on_time_event,
-    TimeCapRaised: _on_time_event,
-    WorkWrittenDown: _on_time_event,
 }
+
+
+def handles(event_type: type[_T]) -> Callable[[Callable[[Agreement, _T], dict[str, Any]]],
+                                              Callable[[Agreement, _T], dict[str, Any]]]:
+    """Make the decorated function how :func:`apply` folds ``event_type`` (one per type):
+    it raises what it refuses and returns the fields the event changes."""
+    def register(handler: Callable[[Agreement, _T], dict[str, Any]]
+                 ) -> Callable[[Agreement, _T], dict[str, Any]]:
+        if event_type in _HANDLERS:
+            raise ValueError(f"{event_type.__name__} has a handler already")
+        _HANDLERS[event_type] = handler
+        return handler
+    return register
 
 
 def _changes(a: Agreement, e: Event) -> _Fields:

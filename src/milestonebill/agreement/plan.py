@@ -16,14 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+import attrs
+
+from milestonebill._reference import reference
 from milestonebill.agreement.fold import Agreement
 from milestonebill.agreement.terms import (
     DiscountTerm,
     PlanItem,
+    RecurringTerm,
     discount_items,
     installment_items,
     milestone_item,
-    recurring_pieces,
+    service_pieces,
     term_limit,
 )
 from milestonebill.errors import ValidationError
@@ -37,12 +41,30 @@ __all__ = [
     "changed_since",
     "contract_value",
     "open_ended",
+    "plan_pieces",
 ]
 
 
 def open_ended(agreement: Agreement) -> bool:
     """True when a recurring charge has no end, so the plan needs a horizon."""
-    return any(term_limit(t) is None for t in agreement.recurring)
+    if reference():
+        return any(term_limit(t) is None for t in agreement.recurring)
+    known: bool | None = agreement._memo.get("open_ended")
+    if known is None:
+        source: Agreement | None = agreement._memo.get("plan_source")
+        known = (open_ended(source) if source is not None
+                 else any(_unlimited(t) for t in agreement.recurring))
+        agreement._memo["open_ended"] = known
+    return known
+
+
+def _unlimited(term: RecurringTerm) -> bool:
+    """``term_limit(term) is None``, without walking the periods to find the limit."""
+    if term.active_until is not None:
+        return False
+    if term.charge.count is not None:  # limited by its last period, if it has any
+        return next(iter(term.charge.periods()), None) is None
+    return term.charge.end is None
 
 
 def billing_plan(agreement: Agreement, *, through: date | None = None) -> tuple[PlanItem, ...]:
@@ -54,11 +76,51 @@ def billing_plan(agreement: Agreement, *, through: date | None = None) -> tuple[
     requires every recurring charge to end), then the discounts on those
     items (negative amounts; see :class:`~milestonebill.schedule.Discount`).
     Approved amendments are included; pending ones are not.
+
+    The agreement is immutable, so its plan is worked out once, kept with
+    it and cut at each horizon asked for (see :class:`_Plan`); an agreement
+    with discounts has its plan worked out per call.
     """
     if through is None and open_ended(agreement):
         raise ValidationError("through", "a horizon date, since a recurring charge is open-ended",
                               None)
     horizon = through if through is not None else date.max
+    if reference() or agreement.discounts:
+        milestones, pieces = _plan_parts(agreement, horizon)
+        return _discounted(agreement, (*milestones, *(item for _whole, item in pieces)))
+    plan: _Plan | None = agreement._memo.get("plan")
+    if plan is None or plan.horizon < horizon:
+        source: Agreement | None = agreement._memo.get("plan_source")
+        if source is not None:  # an earlier state with the same terms and completions
+            billing_plan(source, through=through)
+            plan = source._memo["plan"]
+        else:
+            # A plan that ends is worked out in full; an open-ended one up to the horizon.
+            plan = _Plan.of(agreement, horizon if open_ended(agreement) else date.max)
+        agreement._memo["plan"] = plan
+    return plan.cut(horizon)
+
+
+def plan_pieces(agreement: Agreement, *, through: date) -> tuple[tuple[date, PlanItem], ...]:
+    """The recurring items of ``billing_plan(agreement, through=through)``, in its order,
+    each with the first day of the service period it is a piece of.
+
+    A piece is in the plan for a horizon ``t`` exactly when that day is before
+    ``t`` (the pieces of one service period come together), so this says how
+    the plan grows with the horizon without working it out again: what
+    revenue over many dates needs (see :func:`milestonebill.revenue.earned_series`).
+    """
+    if reference() or agreement.discounts:
+        return tuple(_plan_parts(agreement, through)[1])
+    billing_plan(agreement, through=through)  # the plan, worked out to the horizon at least
+    plan: _Plan = agreement._memo["plan"]
+    return tuple((start, item) for start, item in plan.pieces if start < through)
+
+
+def _plan_parts(agreement: Agreement, horizon: date
+                ) -> tuple[list[PlanItem], list[tuple[date, PlanItem]]]:
+    """The milestone and installment items, and each recurring piece with the start of
+    its service period."""
     completions = {str(k): v for k, v in agreement.completions.items()}
     items: list[PlanItem] = []
     for mt in agreement.milestones:
@@ -69,10 +131,52 @@ def billing_plan(agreement: Agreement, *, through: date | None = None) -> tuple[
         items.extend(installment_items(it))
     basis = agreement.proposal.proration_basis
     rounding = agreement.proposal.proration_rounding
-    items.extend(recurring_pieces(agreement.recurring, horizon, basis=basis, rounding=rounding))
-    if agreement.discounts:
-        items.extend(discount_items(agreement.discounts, items, _scope(agreement)))
-    return tuple(items)
+    pieces = [(whole.start, item) for whole, item in service_pieces(
+        agreement.recurring, horizon, basis=basis, rounding=rounding)]
+    return items, pieces
+
+
+def _discounted(agreement: Agreement, items: tuple[PlanItem, ...]) -> tuple[PlanItem, ...]:
+    """``items`` and, after them, the agreement's discounts on them (negative amounts)."""
+    if not agreement.discounts:
+        return items
+    return (*items, *discount_items(agreement.discounts, items, _scope(agreement)))
+
+
+@attrs.define
+class _Plan:
+    """An agreement's plan up to ``horizon``, and its cuts at earlier horizons.
+
+    The plan up to an earlier horizon is this one less the recurring pieces
+    whose service period starts on or after it (see
+    :func:`~milestonebill.agreement.terms.service_pieces`).  Only for
+    agreements without discounts: a discount's items depend on every item in
+    the plan (a fixed amount is taken in billing order), so those plans are
+    worked out per horizon.
+    """
+
+    horizon: date
+    milestones: tuple[PlanItem, ...]
+    pieces: list[tuple[date, PlanItem]]
+    cuts: dict[date, tuple[PlanItem, ...]]
+
+    #: How many cuts are kept: horizons a long-lived agreement is asked about vary.
+    KEEP = 64
+
+    @classmethod
+    def of(cls, agreement: Agreement, horizon: date) -> _Plan:
+        milestones, pieces = _plan_parts(agreement, horizon)
+        whole = (*milestones, *(item for _start, item in pieces))
+        return cls(horizon, tuple(milestones), pieces, {horizon: whole})
+
+    def cut(self, horizon: date) -> tuple[PlanItem, ...]:
+        items = self.cuts.get(horizon)
+        if items is None:
+            items = (*self.milestones, *(item for start, item in self.pieces if start < horizon))
+            if len(self.cuts) >= self.KEEP:
+                self.cuts = {self.horizon: self.cuts[self.horizon]}
+            self.cuts[horizon] = items
+        return items
 
 
 def _scope(agreement: Agreement) -> Callable[[DiscountTerm, PlanItem], bool]:
@@ -157,7 +261,18 @@ def billed_by_key(agreement: Agreement) -> dict[PlanKey, tuple[int, InvoiceId, i
     that credit is issued, matching the plan, and the client is paid back
     1,000.00 in all.  ``billing_position`` counts the absorbed part as
     credited, so ``invoiced - credited + scheduled == contract value`` holds.
+
+    Worked out once per agreement (it is immutable); each call gets its own dict.
     """
+    if reference():
+        return _billed_by_key(agreement)
+    known: dict[PlanKey, tuple[int, InvoiceId, int]] | None = agreement._memo.get("billed")
+    if known is None:
+        known = agreement._memo["billed"] = _billed_by_key(agreement)
+    return dict(known)
+
+
+def _billed_by_key(agreement: Agreement) -> dict[PlanKey, tuple[int, InvoiceId, int]]:
     out: dict[PlanKey, tuple[int, InvoiceId, int]] = {}
     for inv in agreement.invoices:
         for line in inv.lines:

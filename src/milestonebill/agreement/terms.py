@@ -33,7 +33,6 @@ from milestonebill.ids import PlanKey
 from milestonebill.money import Money, Rounding
 from milestonebill.periods import DayCount, Period, prorate_pieces
 from milestonebill.schedule import (
-    Charge,
     ChargeKind,
     Discount,
     Installment,
@@ -56,6 +55,7 @@ __all__ = [
     "installment_items",
     "milestone_item",
     "recurring_pieces",
+    "service_pieces",
     "term_limit",
 ]
 
@@ -147,13 +147,16 @@ def term_limit(term: RecurringTerm) -> date | None:
     return min(ends) if ends else None
 
 
-def _charges(charge: RecurringCharge, before: date) -> Iterator[Charge]:
-    """Charges of service periods that start before ``before``."""
-    for c in charge.charges():
-        assert c.period is not None
-        if c.period.start >= before:
+#: A service period with its amount and provenance (:meth:`RecurringCharge.priced_periods`).
+_Priced = tuple[Period, Money, str]
+
+
+def _charges(charge: RecurringCharge, before: date) -> Iterator[_Priced]:
+    """The charge's service periods that start before ``before``, priced."""
+    for priced in charge.priced_periods():
+        if priced[0].start >= before:
             return
-        yield c
+        yield priced
 
 
 def containing_period(charge: RecurringCharge, d: date) -> Period | None:
@@ -166,19 +169,21 @@ def containing_period(charge: RecurringCharge, d: date) -> Period | None:
     return None
 
 
-def _cut_pieces(term: RecurringTerm, through: date) -> Iterator[tuple[Charge, Period]]:
-    """The term's charges with the piece of each service period the term covers."""
+def _cut_pieces(term: RecurringTerm, through: date) -> Iterator[tuple[_Priced, Period]]:
+    """The term's priced service periods with the piece of each that the term covers."""
     stop = through if term.active_until is None else min(through, term.active_until)
     for c in _charges(term.charge, stop):
-        assert c.period is not None
-        lo = max(c.period.start, term.active_from)
-        hi = c.period.end if term.active_until is None else min(c.period.end, term.active_until)
-        if lo < hi:
+        whole = c[0]
+        lo = max(whole.start, term.active_from)
+        hi = whole.end if term.active_until is None else min(whole.end, term.active_until)
+        if lo == whole.start and hi == whole.end:
+            yield c, whole  # the term covers the whole period (the usual case)
+        elif lo < hi:
             yield c, Period(lo, hi)
 
 
 def _price_period(
-    whole: Period, pieces: list[tuple[Charge, Period]], *, basis: DayCount, rounding: Rounding,
+    whole: Period, pieces: list[tuple[_Priced, Period]], *, basis: DayCount, rounding: Rounding,
 ) -> list[tuple[Money, tuple[str, ...]]]:
     """Amount and provenance of each piece of one service period (pieces in date order).
 
@@ -186,13 +191,13 @@ def _price_period(
     each at its own term's price, rounding once across them in date order.
     """
     if len(pieces) == 1 and pieces[0][1] == whole:
-        c = pieces[0][0]
-        return [(c.amount, (c.provenance,))]
-    prorations = prorate_pieces([(c.amount, piece) for c, piece in pieces], whole,
+        _period, amount, provenance = pieces[0][0]
+        return [(amount, (provenance,))]
+    prorations = prorate_pieces([(c[1], piece) for c, piece in pieces], whole,
                                 basis=basis, rounding=rounding)
     out: list[tuple[Money, tuple[str, ...]]] = []
     for k, ((c, _), pr) in enumerate(zip(pieces, prorations, strict=True)):
-        notes = [c.provenance, pr.describe()]
+        notes = [c[2], pr.describe()]
         if k:
             notes.append(f"rounded cumulatively after the earlier pieces of {whole}")
         out.append((pr.amount, tuple(notes)))
@@ -214,24 +219,48 @@ def recurring_pieces(
     to the period's day-weighted price exactly and a piece's amount depends
     only on the pieces before it: a later cut never changes an earlier piece.
     """
+    for _whole, item in service_pieces(terms, through, basis=basis, rounding=rounding):
+        yield item
+
+
+def service_pieces(
+    terms: Sequence[RecurringTerm],
+    through: date,
+    *,
+    basis: DayCount,
+    rounding: Rounding,
+) -> Iterator[tuple[Period, PlanItem]]:
+    """:func:`recurring_pieces` with the whole service period each piece belongs to.
+
+    The pieces for an earlier ``through`` are exactly those whose whole
+    service period starts before it (a service period's pieces come and are
+    priced together), in the same order with the same amounts, which is
+    what lets :func:`~milestonebill.agreement.billing_plan` compute an
+    agreement's plan once and cut it at any earlier horizon.
+    """
     cut = [(t, c, piece) for t in terms for c, piece in _cut_pieces(t, through)]
-    by_period: dict[tuple[str, Period], list[int]] = {}
+    # Only terms of one charge share service periods; a charge with one term
+    # has a period per piece, priced on its own.
+    ids = [t.charge.id for t in terms]
+    shared = {i for i in ids if ids.count(i) > 1}
+    by_period: dict[tuple[str, Period | int], list[int]] = {}
     for i, (t, c, _) in enumerate(cut):
-        assert c.period is not None
-        by_period.setdefault((t.charge.id, c.period), []).append(i)
+        key = (t.charge.id, c[0] if t.charge.id in shared else i)
+        by_period.setdefault(key, []).append(i)
     priced: dict[int, tuple[Money, tuple[str, ...]]] = {}
-    for (_, whole), members in by_period.items():
+    for members in by_period.values():
         members.sort(key=lambda i: cut[i][2].start)
         pieces = [(cut[i][1], cut[i][2]) for i in members]
+        whole = cut[members[0]][1][0]
         priced.update(zip(members, _price_period(whole, pieces, basis=basis, rounding=rounding),
                           strict=True))
-    for i, (t, _, piece) in enumerate(cut):
+    for i, (t, c, piece) in enumerate(cut):
         amount, provenance = priced[i]
         if amount.is_zero():
             continue
         charge = t.charge
         on = piece.start if charge.timing is Timing.IN_ADVANCE else piece.end
-        yield PlanItem(
+        yield c[0], PlanItem(
             key=PlanKey.piece(charge.id, piece.start), kind=ChargeKind.RECURRING, item_id=charge.id,
             name=charge.name, amount=amount, on=on, period=piece, terms=charge.terms,
             provenance=provenance,

@@ -12,8 +12,7 @@ turns these into reports.  For each agreement:
 * :func:`receipts` -- the cash each open invoice and each expected invoice or
   credit note is expected to bring, on the day the :class:`CollectionLag`
   says, with the basis of both dates;
-* :func:`stood` and :func:`earned_total` -- an agreement as it stood at the
-  end of a day, and the revenue it had earned by then.
+* :func:`stood` -- an agreement as it stood at the end of a day.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from typing import Final
 
 import attrs
 
+from milestonebill._reference import reference
 from milestonebill._validate import check_date, check_int, exact_decimal
 from milestonebill.agreement import (
     Agreement,
@@ -38,6 +38,7 @@ from milestonebill.agreement import (
     billed_by_key,
     billing_plan,
     complete_milestone,
+    history,
     propose,
     sign,
 )
@@ -53,7 +54,6 @@ from milestonebill.errors import ValidationError
 from milestonebill.ids import AgreementId, AmendmentId, MilestoneId
 from milestonebill.invoicing import Unbilled, unbilled
 from milestonebill.money import Money, Rounding, round_ratio
-from milestonebill.revenue import earned
 from milestonebill.schedule import ChargeKind, PaymentTerms, Trigger
 
 __all__ = [
@@ -67,7 +67,6 @@ __all__ = [
     "Scenario",
     "Signing",
     "days_late",
-    "earned_total",
     "plan_days",
     "prepare",
     "receipts",
@@ -263,14 +262,7 @@ def stood(agreement: Agreement, day: date) -> Agreement | None:
         return None
     if agreement.events[-1].effective_at <= _end_of(day):
         return agreement
-    return agreement.as_of(day)
-
-
-def earned_total(agreement: Agreement | None, day: date) -> int:
-    """Revenue earned over all obligations by the end of ``day`` (minor units)."""
-    if agreement is None:
-        return 0
-    return sum(m.minor for m in earned(agreement, day).values())
+    return history.as_of(agreement, day)
 
 
 def _check_firm(agreements: Sequence[Agreement], as_of: date) -> None:
@@ -447,15 +439,28 @@ def days_late(agreements: Iterable[Agreement]) -> dict[str, tuple[int, int]]:
     """Per client: (days from due date to payment, summed; paid sent invoices counted)."""
     out: dict[str, tuple[int, int]] = {}
     for a in agreements:
-        if auto_collects(a):
-            continue
-        for inv in a.invoices:
-            paid = [p.effective_at.date() for p in a.payments if p.invoice_id == inv.id]
-            if not paid or a.balance_of(inv.id).minor > 0:
-                continue
+        late = _late_of(a) if reference() else a.derived(_late_of)
+        if late is not None:
             total, n = out.get(a.proposal.client, (0, 0))
-            out[a.proposal.client] = (total + (max(paid) - inv.due_on).days, n + 1)
+            out[a.proposal.client] = (total + late[0], n + late[1])
     return out
+
+
+def _late_of(a: Agreement) -> tuple[int, int] | None:
+    """One agreement's part of :func:`days_late` (``None``: it is charged automatically)."""
+    if auto_collects(a):
+        return None
+    paid_on: dict[str, date] = {}
+    for p in a.payments:
+        day = p.effective_at.date()
+        paid_on[p.invoice_id] = max(day, paid_on.get(p.invoice_id, day))
+    total = n = 0
+    for inv in a.invoices:
+        last = paid_on.get(inv.id)
+        if last is None or a.balance_of(inv.id).minor > 0:
+            continue
+        total, n = total + (last - inv.due_on).days, n + 1
+    return total, n
 
 
 def _settles(a: Agreement, billed_on: date, due_on: date, *, as_of: date, lag: CollectionLag,
@@ -543,28 +548,64 @@ def receipts(prepared: Sequence[Prepared], as_of: date, end: date,
     """Every receipt expected after ``as_of`` from billing before ``end`` (and every
     open invoice), and what is left out, in agreement order."""
     late = days_late(p.past for p in prepared)
-    lag = assumptions.lag
     out: list[ExpectedReceipt] = []
     for p in prepared:
-        out += _open_invoices(p, as_of, lag, late)
-        groups: dict[tuple[date, bool, PaymentTerms], list[Unbilled]] = {}
-        timings: dict[tuple[date, bool, PaymentTerms], list[str]] = {}
-        for day, u in plan_days(p, as_of, end):
-            key = (day, u.credit, PaymentTerms() if u.credit else u.terms)
-            groups.setdefault(key, []).append(u)
-            timings.setdefault(key, []).append(_timing(p, u, day, as_of))
-        for key in sorted(groups, key=lambda k: (k[0], k[1], k[2].net_days)):
-            day, credit, terms = key
-            lines = [u.line for u in groups[key]]
-            cur = p.future.currency
-            tax = compute_tax(lines, assumptions.tax, cur)
-            gross = sum(ln.amount.minor for ln in lines) + sum(t.amount.minor for t in tax)
-            due = terms.due_date(day)
-            when, how = _settles(p.future, day, due, as_of=as_of, lag=lag, late=late)
-            source = ("credit " if credit else "billing ") + ", ".join(
-                str(ln.item_key) for ln in lines)
-            out.append(ExpectedReceipt(p.future.id, source, day, due, when,
-                                       Money.from_minor(-gross if credit else gross, cur),
-                                       "; ".join(dict.fromkeys(timings[key])), how))
-        out += _not_forecast(p)
+        out += _receipts_of(p, as_of, end, assumptions, late)
     return out
+
+
+class _ReceiptsBy(dict[tuple[object, ...], tuple[ExpectedReceipt, ...]]):
+    """An agreement's expected receipts by what they depend on, kept with it
+    (:meth:`~milestonebill.agreement.Agreement.derived`): the cash, receipts and
+    scenario forecasts of one date ask for the same ones."""
+
+    def __init__(self, _agreement: Agreement) -> None:
+        super().__init__()
+
+
+def _receipts_of(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
+                 late: Mapping[str, tuple[int, int]]) -> tuple[ExpectedReceipt, ...]:
+    """:func:`receipts` of one agreement.  When nothing is assumed about it (what is
+    expected is what is known), they depend only on the arguments and on its client's
+    payment history, and are kept with it."""
+    if reference() or p.past is not p.future:
+        return _receipts_computed(p, as_of, end, assumptions, late)
+    key = (as_of, end, assumptions, late.get(p.future.proposal.client), p.completions)
+    try:
+        hash(key)
+    except TypeError:  # a tax rule of the host's that cannot be a key
+        return _receipts_computed(p, as_of, end, assumptions, late)
+    known = p.future.derived(_ReceiptsBy)
+    got = known.get(key)
+    if got is None:
+        if len(known) >= 8:
+            known.clear()
+        got = known[key] = _receipts_computed(p, as_of, end, assumptions, late)
+    return got
+
+
+def _receipts_computed(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
+                       late: Mapping[str, tuple[int, int]]) -> tuple[ExpectedReceipt, ...]:
+    lag = assumptions.lag
+    out = _open_invoices(p, as_of, lag, late)
+    groups: dict[tuple[date, bool, PaymentTerms], list[Unbilled]] = {}
+    timings: dict[tuple[date, bool, PaymentTerms], list[str]] = {}
+    for day, u in plan_days(p, as_of, end):
+        key = (day, u.credit, PaymentTerms() if u.credit else u.terms)
+        groups.setdefault(key, []).append(u)
+        timings.setdefault(key, []).append(_timing(p, u, day, as_of))
+    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2].net_days)):
+        day, credit, terms = key
+        lines = [u.line for u in groups[key]]
+        cur = p.future.currency
+        tax = compute_tax(lines, assumptions.tax, cur)
+        gross = sum(ln.amount.minor for ln in lines) + sum(t.amount.minor for t in tax)
+        due = terms.due_date(day)
+        when, how = _settles(p.future, day, due, as_of=as_of, lag=lag, late=late)
+        source = ("credit " if credit else "billing ") + ", ".join(
+            str(ln.item_key) for ln in lines)
+        out.append(ExpectedReceipt(p.future.id, source, day, due, when,
+                                   Money.from_minor(-gross if credit else gross, cur),
+                                   "; ".join(dict.fromkeys(timings[key])), how))
+    out += _not_forecast(p)
+    return tuple(out)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from milestonebill._validate import check_date
-from milestonebill.agreement import Agreement
+from milestonebill.agreement import Agreement, history
 from milestonebill.errors import ValidationError
 from milestonebill.money import Currency
 
@@ -84,4 +84,4 @@ def replayed(agreement: Agreement, as_of: date) -> Agreement:
     end = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
     if agreement.events[-1].effective_at < end:
         return agreement  # nothing happened after the date: the replay is the agreement
-    return agreement.as_of(as_of)
+    return history.as_of(agreement, as_of)

@@ -18,19 +18,23 @@ Pure functions of agreements, ledger entries and dates:
 
 from __future__ import annotations
 
+import bisect
+import functools
+import math
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from fractions import Fraction
 
 import attrs
 
+from milestonebill._reference import reference
 from milestonebill.agreement import Agreement, billing_plan
 from milestonebill.ledger import Account, JournalEntry
 from milestonebill.money import Currency, Money, allocate_minor
 from milestonebill.periods import Period, add_months
 from milestonebill.recognition import Granularity, buckets
 from milestonebill.reports._table import Table
-from milestonebill.revenue import Obligation, earned, revenue_model
+from milestonebill.revenue import Obligation, earned, earned_minor_series, revenue_model
 
 __all__ = [
     "ContractBalance",
@@ -69,16 +73,27 @@ def revenue_schedule(agreement: Agreement, span: Period, *,
     """
     names: dict[str, str] = {o.id: o.terms.name for o in revenue_model(
         agreement, through=span.end + timedelta(days=1)).obligations}
-    before = earned(agreement, span.start - timedelta(days=1))
+    pieces = _pieces(span, granularity)
+    # Earned by the day before the span and by each piece's last day, all at once.
+    before, *levels = earned_minor_series(agreement, [span.start - timedelta(days=1),
+                                                      *(piece.last_day for piece in pieces)])
+    cur = agreement.currency
     rows: list[RevenueRow] = []
-    for piece in buckets(span, granularity):
-        now = earned(agreement, piece.end - timedelta(days=1))
-        for oid, amount in now.items():
-            delta = amount - before.get(oid, Money.zero(agreement.currency))
-            if delta.minor:
-                rows.append(RevenueRow(agreement.id, oid, names.get(oid, oid), piece, delta))
+    for piece, now in zip(pieces, levels, strict=True):
+        for oid, minor in now.items():
+            delta = minor - before.get(oid, 0)
+            if delta:
+                rows.append(RevenueRow(agreement.id, oid, names.get(oid, oid), piece,
+                                       Money.from_minor(delta, cur)))
         before = now
     return Table("Revenue schedule", rows)
+
+
+@functools.lru_cache(maxsize=64)
+def _pieces(span: Period, granularity: Granularity) -> tuple[Period, ...]:
+    """The span cut at reporting-period boundaries, worked out once per span (the same
+    for every agreement of a firm)."""
+    return tuple(buckets(span, granularity))
 
 
 # ---------------------------------------------------------------- remaining obligations
@@ -176,15 +191,22 @@ def _series_split(agreement: Agreement, o: Obligation, remaining: int, as_of: da
     one, two = add_months(as_of, 12), add_months(as_of, 24)
     after = as_of + timedelta(days=1)
     edges = (after, one + timedelta(days=1), two + timedelta(days=1), date.max)
-    shares = [Fraction(0)] * 3
+    # Per piece: its price times the days it has in each bucket, over its days.
+    parts: list[tuple[int, int, list[int]]] = []
     for item in billing_plan(agreement, through=through):
         if item.item_id != o.series or item.period is None or item.period.end <= after:
             continue
         p = item.period
-        for k in range(3):
-            lo, hi = max(p.start, edges[k]), min(p.end, edges[k + 1])
-            if lo < hi:
-                shares[k] += Fraction(item.amount.minor * (hi - lo).days, p.days)
+        days = [max((min(p.end, edges[k + 1]) - max(p.start, edges[k])).days, 0)
+                for k in range(3)]
+        parts.append((item.amount.minor, p.days, days))
+    shares: list[Fraction] | list[int]
+    if reference():
+        shares = [sum((Fraction(m * d[k], n) for m, n, d in parts), Fraction(0))
+                  for k in range(3)]
+    else:  # the same ratios over one common denominator, in integers
+        den = math.lcm(*(n for _m, n, _d in parts)) if parts else 1
+        shares = [sum(m * d[k] * (den // n) for m, n, d in parts) for k in range(3)]
     if not any(shares):
         return remaining, 0, 0
     a, b, c = allocate_minor(remaining, shares)
@@ -268,19 +290,55 @@ def rollforward(entries: Sequence[JournalEntry], periods: Iterable[Period], *,
     cur = Currency.of(currency)
     mine = [e for e in entries if e.currency == cur
             and (agreement_id is None or e.agreement_id == agreement_id)]
+    ordered = sorted(periods, key=lambda x: x.start)
+    moves = _moves_reference(mine, ordered) if reference() else _moves(mine, ordered)
     rows: list[RollforwardRow] = []
-    for p in sorted(periods, key=lambda x: x.start):
+    for p, (opening, moved) in zip(ordered, moves, strict=True):
+        closing = opening + sum(moved)
+        issue, credit, revenue, other = moved
+        rows.append(RollforwardRow(
+            p, Money.from_minor(opening, cur), Money.from_minor(issue, cur),
+            Money.from_minor(-credit, cur), Money.from_minor(-revenue, cur),
+            Money.from_minor(other, cur), Money.from_minor(closing, cur)))
+    return Table("Deferred revenue roll-forward", rows)
+
+
+_KINDS = ("issue", "credit", "revenue", "other")
+
+
+def _kind(e: JournalEntry) -> int:
+    """Which column of the roll-forward an entry moves (an index into ``_KINDS``)."""
+    return (2 if e.obligation_id is not None else 0 if e.id.endswith(":issue") else
+            1 if e.id.endswith(":credit") else 3)
+
+
+def _moves_reference(mine: Sequence[JournalEntry], periods: Sequence[Period]
+                     ) -> list[tuple[int, list[int]]]:
+    """Per period: the opening balance and the movement of each kind, entry by entry."""
+    out: list[tuple[int, list[int]]] = []
+    for p in periods:
         opening = sum(_movement(e) for e in mine if e.posted_on < p.start)
-        moved = {"issue": 0, "credit": 0, "revenue": 0, "other": 0}
+        moved = [0, 0, 0, 0]
         for e in mine:
             if p.start <= e.posted_on < p.end:
-                kind = ("revenue" if e.obligation_id is not None else
-                        "issue" if e.id.endswith(":issue") else
-                        "credit" if e.id.endswith(":credit") else "other")
-                moved[kind] += _movement(e)
-        closing = opening + sum(moved.values())
-        rows.append(RollforwardRow(
-            p, Money.from_minor(opening, cur), Money.from_minor(moved["issue"], cur),
-            Money.from_minor(-moved["credit"], cur), Money.from_minor(-moved["revenue"], cur),
-            Money.from_minor(moved["other"], cur), Money.from_minor(closing, cur)))
-    return Table("Deferred revenue roll-forward", rows)
+                moved[_kind(e)] += _movement(e)
+        out.append((opening, moved))
+    return out
+
+
+def _moves(mine: Sequence[JournalEntry], periods: Sequence[Period]
+           ) -> list[tuple[int, list[int]]]:
+    """The same from running totals: each entry's movement is worked out once, then
+    every period reads its sums by binary search (periods may overlap or leave gaps)."""
+    dated = sorted((e.posted_on, _kind(e), _movement(e)) for e in mine)
+    days = [d for d, _k, _m in dated]
+    running = [[0] * (len(dated) + 1) for _ in _KINDS]
+    for i, (_d, k, m) in enumerate(dated):
+        for j, column in enumerate(running):
+            column[i + 1] = column[i] + (m if j == k else 0)
+    out: list[tuple[int, list[int]]] = []
+    for p in periods:
+        lo, hi = bisect.bisect_left(days, p.start), bisect.bisect_left(days, p.end)
+        opening = sum(column[lo] for column in running)
+        out.append((opening, [column[hi] - column[lo] for column in running]))
+    return out

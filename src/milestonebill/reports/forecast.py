@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import bisect
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from fractions import Fraction
 
@@ -59,13 +59,13 @@ from milestonebill.reports._forecasting import (
     Prepared,
     Scenario,
     Signing,
-    earned_total,
     plan_days,
     prepare,
     receipts,
     stood,
 )
 from milestonebill.reports._table import Table
+from milestonebill.revenue import earned_minor_series
 
 __all__ = [
     "DEFAULT_ASSUMPTIONS",
@@ -145,11 +145,17 @@ def _basis(period: Period, as_of: date) -> str:
     return f"actual through {as_of}, forecast after"
 
 
-def _index(window: Sequence[Period], d: date | None) -> int | None:
-    """The position of the period holding ``d`` (``None``: outside the window)."""
-    if d is None or not window[0].start <= d < window[-1].end:
-        return None
-    return bisect.bisect_right([p.start for p in window], d) - 1
+def _indexer(window: Sequence[Period]) -> Callable[[date | None], int | None]:
+    """The position of the period of ``window`` holding a day (``None``: outside it)."""
+    starts = [p.start for p in window]
+    first, end = window[0].start, window[-1].end
+
+    def index(d: date | None) -> int | None:
+        if d is None or not first <= d < end:
+            return None
+        return bisect.bisect_right(starts, d) - 1
+
+    return index
 
 
 def _check(as_of: date, assumptions: Assumptions, scenario: Scenario | None) -> None:
@@ -225,12 +231,13 @@ class CashRow:
 def _collected(prepared: Iterable[Prepared], window: Sequence[Period]
                ) -> dict[tuple[str, int], int]:
     out: dict[tuple[str, int], int] = {}
+    index = _indexer(window)
     for p in prepared:
         cur = p.past.currency.code
         moves = [(x.effective_at.date(), x.amount.minor) for x in p.past.payments]
         moves += [(r.effective_at.date(), -r.amount.minor) for r in p.past.refunds]
         for day, minor in moves:
-            i = _index(window, day)
+            i = index(day)
             if i is not None:
                 out[cur, i] = out.get((cur, i), 0) + minor
     return out
@@ -241,8 +248,9 @@ def _cash_rows(prepared: Sequence[Prepared], as_of: date, window: Sequence[Perio
     collected = _collected(prepared, window)
     expected: dict[tuple[str, int, bool], int] = {}
     notes: dict[tuple[str, int], set[str]] = {}
+    index = _indexer(window)
     for r in receipts(prepared, as_of, window[-1].end, assumptions):
-        i = _index(window, r.expected_on)
+        i = index(r.expected_on)
         if i is None:
             continue
         code = r.amount.currency.code
@@ -326,9 +334,10 @@ class BillingRevenueRow:
 def _billed(prepared: Iterable[Prepared], as_of: date, window: Sequence[Period]
             ) -> dict[tuple[str, int], int]:
     out: dict[tuple[str, int], int] = {}
+    index = _indexer(window)
 
     def add(cur: str, d: date, minor: int) -> None:
-        i = _index(window, d)
+        i = index(d)
         if i is not None:
             out[cur, i] = out.get((cur, i), 0) + minor
 
@@ -343,22 +352,36 @@ def _billed(prepared: Iterable[Prepared], as_of: date, window: Sequence[Period]
     return out
 
 
-def _earned_by(p: Prepared, day: date, as_of: date) -> int:
-    if day < p.future.signed_on:
-        return 0
-    return earned_total(stood(p.past, day) if day <= as_of else p.future, day)
+def _earned_by(p: Prepared, days: Sequence[date], as_of: date) -> list[int]:
+    """Revenue earned by the end of each day: through ``as_of`` by the agreement as it
+    stood that day, after it by the agreement as expected.
+
+    Days that see the same agreement share one revenue model
+    (:func:`~milestonebill.revenue.earned_minor_series`).
+    """
+    out = [0] * len(days)
+    seen: dict[int, tuple[Agreement, list[int]]] = {}
+    for i, day in enumerate(days):
+        if day < p.future.signed_on:
+            continue
+        a = stood(p.past, day) if day <= as_of else p.future
+        if a is not None:
+            seen.setdefault(id(a), (a, []))[1].append(i)
+    for a, where in seen.values():
+        for i, row in zip(where, earned_minor_series(a, [days[i] for i in where]), strict=True):
+            out[i] = sum(row.values())
+    return out
 
 
 def _revenue(prepared: Iterable[Prepared], as_of: date, window: Sequence[Period]
              ) -> dict[tuple[str, int], int]:
     out: dict[tuple[str, int], int] = {}
+    days = [window[0].start - timedelta(days=1), *(period.last_day for period in window)]
     for p in prepared:
         cur = p.future.currency.code
-        before = _earned_by(p, window[0].start - timedelta(days=1), as_of)
-        for i, period in enumerate(window):
-            now = _earned_by(p, period.last_day, as_of)
-            out[cur, i] = out.get((cur, i), 0) + now - before
-            before = now
+        levels = _earned_by(p, days, as_of)
+        for i in range(len(window)):
+            out[cur, i] = out.get((cur, i), 0) + levels[i + 1] - levels[i]
     return out
 
 

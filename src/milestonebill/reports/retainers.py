@@ -45,6 +45,7 @@ field: an ``end`` before ``start``, the same agreement given twice, an id in
 
 from __future__ import annotations
 
+import bisect
 import enum
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
@@ -54,8 +55,9 @@ from fractions import Fraction
 
 import attrs
 
+from milestonebill._reference import reference
 from milestonebill._validate import check_date, check_int
-from milestonebill.agreement import Agreement, AgreementState, RecurringTerm
+from milestonebill.agreement import Agreement, AgreementState, RecurringTerm, history
 from milestonebill.agreement.terms import containing_period
 from milestonebill.errors import ValidationError
 from milestonebill.money import Currency, Money, Rounding, round_ratio
@@ -176,7 +178,7 @@ def _as_known(agreement: Agreement, d: date) -> Agreement | None:
         return None
     if agreement.events[-1].effective_at.date() <= d:
         return agreement  # nothing happened after that day: no need to replay
-    return agreement.as_of(d)
+    return history.as_of(agreement, d)
 
 
 def _in_force(terms: Sequence[RecurringTerm], d: date) -> Iterator[tuple[RecurringTerm, Period]]:
@@ -189,8 +191,23 @@ def _in_force(terms: Sequence[RecurringTerm], d: date) -> Iterator[tuple[Recurri
             yield t, period
 
 
+def _known_terms(agreement: Agreement, d: date) -> Agreement | None:
+    """An agreement whose terms, state and client are those of ``agreement`` as it stood
+    at the end of ``d`` (``None`` before its signing).
+
+    When nothing but records (documents, payments, completions) came after the
+    day (see :func:`~milestonebill.agreement.history.changes`), the agreement
+    itself has them, with no replay.
+    """
+    if agreement.signed_on > d:
+        return None
+    if not reference() and history.changes(agreement)[-1].date() <= d:
+        return agreement
+    return _as_known(agreement, d)
+
+
 def _agreement_rows(agreement: Agreement, d: date) -> list[MrrRow]:
-    known = _as_known(agreement, d)
+    known = _known_terms(agreement, d)
     if known is None:
         return []
     cur = known.currency
@@ -328,10 +345,102 @@ def _agreement_mrr(agreement: Agreement, d: date) -> int:
     return sum(r.mrr.minor for r in _agreement_rows(agreement, d))
 
 
+class _Calendar:
+    """One recurring term's service periods and prices, looked up at dates that never
+    go back: one pass over its periods and escalations for all of them."""
+
+    def __init__(self, term: RecurringTerm) -> None:
+        self.term = term
+        self._periods = term.charge.periods()
+        self._period = next(self._periods, None)
+        self._changes = term.charge.price_changes()
+        self._change = next(self._changes, None)
+        self._price = term.charge.amount
+
+    def in_force(self, d: date) -> Period | None:
+        """The service period covering ``d`` inside the term's active range
+        (:func:`_in_force`), if any."""
+        t = self.term
+        if t.active_from > d or (t.active_until is not None and d >= t.active_until):
+            return None
+        p = self._period
+        while p is not None and p.end <= d:
+            p = self._period = next(self._periods, None)
+        return None if p is None or p.start > d else p
+
+    def price(self, on: date) -> int:
+        """The price in force on ``on`` (:meth:`RecurringCharge.price_on`), minor units."""
+        while self._change is not None and self._change[0] <= on:
+            self._price = self._change[1]
+            self._change = next(self._changes, None)
+        return self._price.minor
+
+
+def _levels(terms: Sequence[RecurringTerm], days: Sequence[date]) -> list[int]:
+    """An agreement's MRR (minor units) with these terms at each of ``days`` (ascending):
+    the exact monthly amounts of the charges in force, added and rounded once."""
+    num, den = [0] * len(days), [1] * len(days)
+    for term in terms:
+        calendar = _Calendar(term)
+        interval = term.charge.interval
+        months = interval.months
+        for i, d in enumerate(days):
+            period = calendar.in_force(d)
+            if period is None:
+                continue
+            price = calendar.price(period.start)
+            # monthly_equivalent x 10**exponent: the price over its months (a week is 52/12)
+            n, m = (price, months) if months is not None else (price * 52, 12 * interval.count)
+            num[i], den[i] = num[i] * m + n * den[i], den[i] * m
+    return [round_ratio(n, m, Rounding.HALF_UP) for n, m in zip(num, den, strict=True)]
+
+
+class _Levels(dict[date, int]):
+    """An agreement's MRR by date, kept with it
+    (:meth:`~milestonebill.agreement.Agreement.derived`): movements, monthly
+    movements and retention of one firm ask for the same month boundaries."""
+
+    def __init__(self, _agreement: Agreement) -> None:
+        super().__init__()
+
+
+def _mrr_at(agreement: Agreement, days: Sequence[date]) -> list[int]:
+    """:func:`_agreement_mrr` at each of ``days`` (ascending), one pass per set of terms."""
+    if reference():
+        return [_agreement_mrr(agreement, d) for d in days]
+    known = agreement.derived(_Levels)
+    missing = sorted({d for d in days if d not in known})
+    if missing:
+        if len(known) + len(missing) > 256:  # a long-lived agreement asked about many dates
+            known.clear()
+            missing = sorted(set(days))
+        known.update(zip(missing, _mrr_computed(agreement, missing), strict=True))
+    return [known[d] for d in days]
+
+
+def _mrr_computed(agreement: Agreement, days: Sequence[date]) -> list[int]:
+    out = [0] * len(days)
+    changed = [when.date() for when in history.changes(agreement)]
+    groups: dict[int, tuple[Sequence[RecurringTerm], list[int]]] = {}
+    for i, d in enumerate(days):
+        if agreement.signed_on > d:
+            continue
+        known = bisect.bisect_right(changed, d)  # the changes known by the end of d
+        if known not in groups:
+            terms: Sequence[RecurringTerm] = (agreement.recurring if known == len(changed)
+                                              else history.as_of(agreement, d).recurring)
+            groups[known] = (terms, [])
+        groups[known][1].append(i)
+    for terms, where in groups.values():
+        for i, level in zip(where, _levels(terms, [days[i] for i in where]), strict=True):
+            out[i] = level
+    return out
+
+
 def _movement_rows(chosen: Sequence[Agreement], start: date, end: date) -> list[MovementRow]:
     rows: list[MovementRow] = []
     for a in chosen:
-        opening, closing = _agreement_mrr(a, start), _agreement_mrr(a, end)
+        opening, closing = _mrr_at(a, [start, end])
         if opening == 0 and closing == 0:
             continue
         movement, *moves = _classified(opening, closing)
@@ -451,9 +560,19 @@ def monthly_movements(agreements: Iterable[Agreement], start: date, months: int,
     start = _span(start, start)[0]
     chosen = _selected(agreements, agreement_ids)
     bounds = [add_months(start, i) for i in range(months + 1)]
+    if reference():
+        totals = _monthly_totals_reference(chosen, bounds)
+    else:
+        totals = _monthly_totals(chosen, bounds)
+    return Table("MRR movements by month", totals)
+
+
+def _monthly_totals_reference(chosen: Sequence[Agreement], bounds: Sequence[date]
+                              ) -> list[MovementTotal]:
+    """:func:`monthly_movements` as defined: a row per agreement and month, then their totals."""
     rows: list[MovementRow] = []
     for a in chosen:
-        levels = [_agreement_mrr(a, d) for d in bounds]
+        levels = _mrr_at(a, bounds)
         cur = a.currency
         for i, (opening, closing) in enumerate(itertools.pairwise(levels)):
             if opening == 0 and closing == 0:
@@ -463,8 +582,28 @@ def monthly_movements(agreements: Iterable[Agreement], start: date, months: int,
             rows.append(MovementRow(a.proposal.client, a.id, bounds[i], bounds[i + 1],
                                     movement, Money.from_minor(opening, cur), new, expansion,
                                     contraction, churn, Money.from_minor(closing, cur)))
-    totals = sorted(movement_totals(rows), key=lambda t: (t.start, t.opening.currency.code))
-    return Table("MRR movements by month", totals)
+    return sorted(movement_totals(rows), key=lambda t: (t.start, t.opening.currency.code))
+
+
+def _monthly_totals(chosen: Sequence[Agreement], bounds: Sequence[date]) -> list[MovementTotal]:
+    """The same totals added up in integers, with no row objects in between."""
+    sums: dict[tuple[int, str], list[int]] = {}
+    for a in chosen:
+        levels = _mrr_at(a, bounds)
+        code = a.currency.code
+        for i, (opening, closing) in enumerate(itertools.pairwise(levels)):
+            if opening == 0 and closing == 0:
+                continue
+            _movement, new, expansion, contraction, churn = _classified(opening, closing)
+            acc = sums.setdefault((i, code), [0] * 6)
+            for k, m in enumerate((opening, new, expansion, contraction, churn, closing)):
+                acc[k] += m
+    out: list[MovementTotal] = []
+    for (i, code), acc in sorted(sums.items()):
+        cur = Currency.of(code)
+        out.append(MovementTotal(bounds[i], bounds[i + 1],
+                                 *(Money.from_minor(m, cur) for m in acc)))
+    return out
 
 
 # ---------------------------------------------------------------- net revenue retention

@@ -299,17 +299,44 @@ class RecurringCharge:
             yield from self._limit(stub, whole, self.first_period_proration)
             if self.count == emitted or (self.end is not None and first >= self.end):
                 return
-        k = 0
-        while self.count is None or emitted < self.count:
-            try:
-                a, b = self._boundary(first, k), self._boundary(first, k + 1)
-            except (ValidationError, OverflowError):
+        a = first
+        boundaries = self._boundaries(first)
+        count, end = self.count, self.end
+        while count is None or emitted < count:
+            b = next(boundaries, None)  # the end of one period starts the next
+            if b is None:
                 return  # the calendar ends in year 9999
-            if (self.end is not None and a >= self.end) or a > LATEST_DATE:
+            if (end is not None and a >= end) or a > LATEST_DATE:
                 return
-            yield from self._limit(Period(a, b), Period(a, b), None)
+            service = Period(a, b)
+            if end is not None and b > end and self.final_period_proration:
+                yield _Slot(Period(a, end), service, self.final_period_proration)
+            else:
+                yield _Slot(service, service, None)
             emitted += 1
-            k += 1
+            a = b
+
+    def _boundaries(self, first: date) -> Iterator[date]:
+        """``_boundary(first, k)`` for k = 1, 2, ... while the calendar lasts, each from
+        the anchor (never from the previous one), in integer month arithmetic."""
+        months = self.interval.months
+        if months is None:
+            step = timedelta(weeks=self.interval.count)
+            b = first
+            while True:
+                try:
+                    b += step
+                except OverflowError:
+                    return
+                yield b
+        anchor = self.anchor
+        index = first.year * 12 + first.month - 1
+        while True:
+            index += months
+            year, month0 = divmod(index, 12)
+            if not 1 <= year <= 9999:
+                return
+            yield date(year, month0 + 1, min(anchor, days_in_month(year, month0 + 1)))
 
     def _limit(self, service: Period, whole: Period, basis: DayCount | None) -> Iterator[_Slot]:
         if self.end is not None and service.end > self.end and self.final_period_proration:
@@ -365,6 +392,27 @@ class RecurringCharge:
             price = new
         return price, tuple(applied)
 
+    def price_changes(self) -> Iterator[tuple[date, Money]]:
+        """The price from ``start``, then each escalated price from the day it applies.
+
+        The price in force on a date is the last one listed on or before it
+        (:meth:`price_on`), so a calendar of prices needs one pass, not a
+        replay per date.  Infinite for anniversary escalations.
+
+        >>> from decimal import Decimal
+        >>> rc = RecurringCharge(ItemId("r"), "Retainer", Money("2450.00", "USD"),
+        ...     Interval.MONTHLY, start=date(2025, 1, 31),
+        ...     escalations=(Escalation(percent=Decimal(3), step=Decimal(1)),))
+        >>> import itertools
+        >>> [(d.isoformat(), str(m.amount)) for d, m in itertools.islice(rc.price_changes(), 3)]
+        [('2025-01-31', '2450.00'), ('2026-01-31', '2524.00'), ('2027-01-31', '2600.00')]
+        """
+        price = self.amount
+        yield self.start, price
+        for when, _, e in self._events():
+            price = e.apply(price, base=self.amount)
+            yield when, price
+
     def price_on(self, d: date) -> Money:
         """The escalated price in force on ``d`` (escalations apply from their date on).
 
@@ -377,28 +425,8 @@ class RecurringCharge:
         """
         return self.escalation_history(d)[0]
 
-    def _charge(self, slot: _Slot, price: Money, applied: tuple[str, ...]) -> Charge:
-        proration: Proration | None = None
-        amount = price
-        if slot.basis is not None:
-            proration = prorate(price, slot.service, slot.whole, basis=slot.basis,
-                                rounding=self.proration_rounding)
-            amount = proration.amount
-        on = slot.service.start if self.timing is Timing.IN_ADVANCE else slot.service.end
-        text = f"{self.name} ({self.id}), {self.interval} {self.timing.value}, period {slot.service}"
-        if applied:
-            text += "; escalations: " + "; ".join(applied)
-        if proration is not None:
-            text += "; " + proration.describe()
-        text += f"; {self.terms}"
-        return Charge(
-            item_id=self.id, kind=ChargeKind.RECURRING, name=self.name, on=on, amount=amount,
-            period=slot.service, base_amount=self.amount, escalations=applied,
-            proration=proration, price=price, due=self.terms.due_date(on), provenance=text,
-        )
-
-    def charges(self) -> Iterator[Charge]:
-        """All charges in billing-date order (infinite without ``end`` or ``count``)."""
+    def _priced(self) -> Iterator[tuple[_Slot, Money, tuple[str, ...], Proration | None, str]]:
+        """Each slot with its price, the escalations applied, its proration and provenance."""
         # Periods start in order, so the escalated price is carried forward:
         # each escalation event is applied once, exactly as
         # ``escalation_history(slot.service.start)`` would replay it.
@@ -408,6 +436,9 @@ class RecurringCharge:
         snapshot: tuple[str, ...] = ()
         events = iter(self._events())
         pending = next(events, None)
+        # The provenance text around each period is the same for every charge.
+        head = f"{self.name} ({self.id}), {self.interval} {self.timing.value}, period "
+        tail = f"; {self.terms}"
         for slot in self._slots():
             d = slot.service.start
             while pending is not None and pending[0] <= d:
@@ -417,4 +448,31 @@ class RecurringCharge:
                 price = new
                 snapshot = tuple(applied)
                 pending = next(events, None)
-            yield self._charge(slot, price, snapshot)
+            proration: Proration | None = None
+            if slot.basis is not None:
+                proration = prorate(price, slot.service, slot.whole, basis=slot.basis,
+                                    rounding=self.proration_rounding)
+            text = f"{head}{slot.service}"
+            if snapshot:
+                text += "; escalations: " + "; ".join(snapshot)
+            if proration is not None:
+                text += "; " + proration.describe()
+            yield slot, price, snapshot, proration, text + tail
+
+    def charges(self) -> Iterator[Charge]:
+        """All charges in billing-date order (infinite without ``end`` or ``count``)."""
+        advance = self.timing is Timing.IN_ADVANCE
+        for slot, price, applied, proration, text in self._priced():
+            on = slot.service.start if advance else slot.service.end
+            yield Charge(
+                item_id=self.id, kind=ChargeKind.RECURRING, name=self.name, on=on,
+                amount=price if proration is None else proration.amount, period=slot.service,
+                base_amount=self.amount, escalations=applied, proration=proration, price=price,
+                due=self.terms.due_date(on), provenance=text,
+            )
+
+    def priced_periods(self) -> Iterator[tuple[Period, Money, str]]:
+        """Each service period with its amount and provenance: what :meth:`charges` gives,
+        without building the :class:`Charge` (billing plans need only these)."""
+        for slot, price, _applied, proration, text in self._priced():
+            yield slot.service, price if proration is None else proration.amount, text

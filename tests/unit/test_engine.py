@@ -199,6 +199,21 @@ def test_pending_amendment_is_approved_automatically_when_notice_runs_out() -> N
     assert [i.total for i in s.invoices] == [usd("400.00")]
 
 
+def test_an_automatic_approval_is_stamped_when_notice_ran_out_so_the_host_can_go_on() -> None:
+    # Found by the model check: the approval was stamped at the end of the run's
+    # day, and every host event later that day was refused as out of order.
+    w = World()
+    w.open(proposal([DESIGN], approval=ApprovalRules(auto_approve_after_days=0)))
+    a = w.biller.load(AGR)
+    extra = Milestone(MilestoneId("extra"), "Extra", amount=usd("400.00"))
+    e = propose(a, Amendment(AmendmentId("am-1"), (AddMilestone(D0, extra),)), by="Bo",
+                at=w.clock.now())
+    w.biller.record(AGR, [e])
+    s = w.biller.run(D0)
+    assert [(x.effective_at, x.automatic) for x in s.approvals] == [(e.effective_at, True)]
+    assert [i.total for i in w.complete("extra").invoices] == [usd("400.00")]
+
+
 # ------------------------------------------------------------------ failed payments
 
 

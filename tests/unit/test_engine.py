@@ -584,3 +584,17 @@ def test_postgres_store_bills_retries_and_balances(pg_dsn: str, pg_schema: str) 
         assert w.ledger_sum() == 0
         assert w.balance(Account.CLEARING) == usd("99.99")
         assert [r.number for r in store.invoices(FIRM)] == [1]
+
+
+def test_a_cancelled_agreement_with_an_amendment_awaiting_approval_is_not_parked() -> None:
+    # Found by the model check: the run approved the amendment automatically,
+    # the cancelled agreement refused it, and the agreement was parked.
+    w = World()
+    w.open(proposal([DESIGN], approval=ApprovalRules(auto_approve_after_days=7)))
+    extra = Milestone(MilestoneId("extra"), "Extra", amount=usd("400.00"))
+    w.amend(AddMilestone(D0, extra))
+    w.cancel()
+    assert w.store.next_due(AGR) is None
+    s = w.biller.run(D0 + timedelta(days=7))
+    assert (s.problems, s.parked, s.approvals) == ((), (), ())
+    assert [r.amendment.id for r in w.load().pending_amendments] == ["am-1"]

@@ -178,13 +178,17 @@ def reject(
 def approvals_due(agreement: Agreement, at: datetime) -> tuple[AmendmentApproved, ...]:
     """Automatic approvals whose notice period has run out by ``at``, as events to append.
 
-    Versions follow on from the agreement's, in proposal order.  Each is
-    stamped when its notice ran out (or at the agreement's last event, if
-    that is later), not at ``at``: a run for a day looks to the day's end,
-    and an event stamped there would refuse every host event until then.
+    None once the agreement is cancelled or completed: it takes no more
+    amendments.  Versions follow on from the agreement's, in proposal order.
+    Each is stamped when its notice ran out (or at the agreement's last
+    event, if that is later), not at ``at``: a run for a day looks to the
+    day's end, and an event stamped there would refuse every host event
+    until then.
     """
     at = utc_datetime(at, "at")
     out: list[AmendmentApproved] = []
+    if not agreement.state.amendable:
+        return ()  # a cancelled or completed agreement takes no amendment
     a = agreement
     for r in agreement.pending_amendments:
         if r.auto_approve_at is not None and r.auto_approve_at <= at:

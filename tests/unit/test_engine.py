@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 
 from milestonebill.agreement import (
@@ -12,10 +13,13 @@ from milestonebill.agreement import (
     AgreementId,
     Amendment,
     AmendmentId,
+    AmendmentRejected,
     ApprovalRules,
     Collection,
+    PackageOption,
     PaymentMethodKind,
     PaymentMethodRef,
+    SwitchPackage,
     complete_milestone,
     propose,
 )
@@ -598,3 +602,23 @@ def test_a_cancelled_agreement_with_an_amendment_awaiting_approval_is_not_parked
     s = w.biller.run(D0 + timedelta(days=7))
     assert (s.problems, s.parked, s.approvals) == ((), (), ())
     assert [r.amendment.id for r in w.load().pending_amendments] == ["am-1"]
+
+
+def test_an_amendment_that_no_longer_applies_when_its_notice_runs_out_is_rejected() -> None:
+    # Found by the model check: two pending amendments each switched to the
+    # other package; once the first was approved, approving the second
+    # automatically raised AmendmentError out of every run and every handle.
+    w = World()
+    offer = proposal([DESIGN], approval=ApprovalRules(auto_approve_after_days=1))
+    other = PackageOption("b", "B", offer.options[0].schedule)
+    w.open(attrs.evolve(offer, options=(*offer.options, other)))
+    for n in (1, 2):
+        w.amend(SwitchPackage(D0, "b"), amendment_id=f"am-{n}")
+    s = w.biller.run(w.later(1))
+    assert (s.problems, s.parked, [x.amendment_id for x in s.approvals]) == ((), (), ["am-1"])
+    a = w.load()
+    (lapsed,) = [e for e in a.events if isinstance(e, AmendmentRejected)]
+    assert (lapsed.amendment_id, lapsed.rejected_by) == ("am-2", "automatic")
+    assert "package 'b' is already the current one" in lapsed.reason
+    assert (a.option_id, a.pending_amendments) == ("b", ())
+    assert w.complete("design").invoices != ()

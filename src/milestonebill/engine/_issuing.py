@@ -10,7 +10,13 @@ from typing import Final
 
 import attrs
 
-from milestonebill.agreement import Agreement, CreditIssued, InvoiceIssued, approvals_due
+from milestonebill.agreement import (
+    Agreement,
+    CreditIssued,
+    InvoiceIssued,
+    approvals_due,
+    lapsed_amendments,
+)
 from milestonebill.documents import CreditNote, CreditReason, Invoice, format_number
 from milestonebill.engine._context import Context, end_of
 from milestonebill.engine.results import Tally
@@ -28,15 +34,18 @@ _MAX_DOCUMENTS: Final = 1000
 
 
 def approve(ctx: Context, a: Agreement, as_of: date, tally: Tally) -> Agreement:
-    """Append the automatic approvals whose notice period ran out by ``as_of``."""
-    if not approvals_due(a, end_of(as_of)):
+    """Append the automatic approvals whose notice period ran out by ``as_of``, and
+    the automatic rejections of those that no longer apply."""
+    at = end_of(as_of)
+    if not approvals_due(a, at) and not lapsed_amendments(a, at):
         return a
 
     def work(a: Agreement) -> Agreement:
-        due = approvals_due(a, end_of(as_of))
-        if not due:
+        due = approvals_due(a, at)
+        decided = [*due, *lapsed_amendments(a, at)]
+        if not decided:
             return a
-        new = ctx.append(a, due)
+        new = ctx.append(a, decided)
         tally.approvals.extend(due)
         return new
 

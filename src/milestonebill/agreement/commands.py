@@ -212,8 +212,8 @@ def lapsed_amendments(agreement: Agreement, at: datetime) -> tuple[AmendmentReje
     """
     at = utc_datetime(at, "at")
     a = agreement
-    for e in approvals_due(agreement, at):
-        a = apply(a, e)
+    for approval in approvals_due(agreement, at):
+        a = apply(a, approval)
     out: list[AmendmentRejected] = []
     for r in _notice_ran_out(a, at):
         try:

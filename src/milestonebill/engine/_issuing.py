@@ -13,6 +13,7 @@ import attrs
 from milestonebill.agreement import (
     Agreement,
     CreditIssued,
+    Event,
     InvoiceIssued,
     approvals_due,
     lapsed_amendments,
@@ -42,7 +43,7 @@ def approve(ctx: Context, a: Agreement, as_of: date, tally: Tally) -> Agreement:
 
     def work(a: Agreement) -> Agreement:
         due = approvals_due(a, at)
-        decided = [*due, *lapsed_amendments(a, at)]
+        decided: list[Event] = [*due, *lapsed_amendments(a, at)]
         if not decided:
             return a
         new = ctx.append(a, decided)

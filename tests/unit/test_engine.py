@@ -15,6 +15,7 @@ from milestonebill.agreement import (
     AmendmentId,
     AmendmentRejected,
     ApprovalRules,
+    CancelAgreement,
     Collection,
     PackageOption,
     PaymentMethodKind,
@@ -216,6 +217,48 @@ def test_an_automatic_approval_is_stamped_when_notice_ran_out_so_the_host_can_go
     s = w.biller.run(D0)
     assert [(x.effective_at, x.automatic) for x in s.approvals] == [(e.effective_at, True)]
     assert [i.total for i in w.complete("extra").invoices] == [usd("400.00")]
+
+
+def test_a_run_early_in_the_day_leaves_a_notice_running_out_later_that_day_open() -> None:
+    # Found by the model check's long mode: a 05:00 run approved an amendment
+    # whose notice ran out at 14:00 and stamped it then, so the host's next
+    # event (at 05:00) was refused as out of order -- and the client still had
+    # until 14:00 to answer.
+    w = World()
+    w.open(proposal([DESIGN], approval=ApprovalRules(auto_approve_after_days=1)))
+    w.clock.advance(timedelta(hours=5))  # 14:00
+    extra = Milestone(MilestoneId("extra"), "Extra", amount=usd("400.00"))
+    e = propose(w.biller.load(AGR), Amendment(AmendmentId("am-1"), (AddMilestone(D0, extra),)),
+                by="Bo", at=w.clock.now())
+    w.biller.record(AGR, [e])
+    w.clock.advance(timedelta(hours=15))  # 05:00 the next day
+    assert w.biller.run(w.clock.today()).approvals == ()
+    assert w.biller.dry_run(w.clock.today()).approvals == ()
+    assert [i.total for i in w.complete("design").invoices] == [usd("1000.00")]
+    w.clock.advance(timedelta(days=1))  # the next day's run decides it, stamped when it ran out
+    s = w.biller.run(w.clock.today())
+    assert [x.effective_at for x in s.approvals] == [e.effective_at + timedelta(days=1)]
+    assert [i.total for i in w.complete("extra").invoices] == [usd("400.00")]
+
+
+def test_an_approval_that_cancels_leaves_the_amendments_after_it_pending() -> None:
+    # Found by the model check's long mode: the next automatic approval was
+    # tried on the cancelled agreement, and every run parked it.
+    w = World()
+    w.open(proposal([DESIGN], approval=ApprovalRules(auto_approve_after_days=0)))
+    extra = Milestone(MilestoneId("extra"), "Extra", amount=usd("400.00"))
+    a = w.biller.load(AGR)
+    first = propose(a, Amendment(AmendmentId("am-1"), (CancelAgreement(D0),)), by="Bo",
+                    at=w.clock.now())
+    a = w.biller.record(AGR, [first])
+    second = propose(a, Amendment(AmendmentId("am-2"), (AddMilestone(D0, extra),)), by="Bo",
+                     at=w.clock.now())
+    w.biller.record(AGR, [second])
+    s = w.biller.run(D0)
+    assert (s.problems, s.parked) == ((), ())
+    assert [x.amendment_id for x in s.approvals] == ["am-1"]
+    assert w.biller.load(AGR).state.value == "cancelled"
+    assert w.biller.parked() == ()
 
 
 # ------------------------------------------------------------------ failed payments

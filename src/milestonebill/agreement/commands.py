@@ -191,6 +191,8 @@ def approvals_due(agreement: Agreement, at: datetime) -> tuple[AmendmentApproved
     out: list[AmendmentApproved] = []
     a = agreement
     for r in _notice_ran_out(agreement, at):
+        if not a.state.amendable:
+            break  # an approval just cancelled it: it takes no more amendments
         try:
             e = approve(a, r.amendment.id, by="automatic", at=_stamp(a, r), automatic=True)
         except AmendmentError:

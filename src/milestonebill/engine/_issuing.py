@@ -19,7 +19,7 @@ from milestonebill.agreement import (
     lapsed_amendments,
 )
 from milestonebill.documents import CreditNote, CreditReason, Invoice, format_number
-from milestonebill.engine._context import Context, end_of
+from milestonebill.engine._context import Context
 from milestonebill.engine.results import Tally
 from milestonebill.errors import RefundLimitError, ValidationError
 from milestonebill.ids import InvoiceId
@@ -37,7 +37,7 @@ _MAX_DOCUMENTS: Final = 1000
 def approve(ctx: Context, a: Agreement, as_of: date, tally: Tally) -> Agreement:
     """Append the automatic approvals whose notice period ran out by ``as_of``, and
     the automatic rejections of those that no longer apply."""
-    at = end_of(as_of)
+    at = ctx.decided_by(as_of)
     if not approvals_due(a, at) and not lapsed_amendments(a, at):
         return a
 

@@ -60,7 +60,7 @@ from milestonebill.documents import (
     TaxPolicy,
 )
 from milestonebill.engine import _charging, _isolation, _issuing, _proposing, _refunding
-from milestonebill.engine._context import Context, Settings, end_of, stored
+from milestonebill.engine._context import Context, Settings, stored
 from milestonebill.engine._recognising import recognise_one
 from milestonebill.engine.results import (
     BillingProblem,
@@ -645,7 +645,7 @@ class Biller:
             list[AmendmentApproved], list[CreditNote], list[Invoice], list[PlannedCharge]]:
         ctx, tax = self._ctx, self._ctx.settings.tax
         a = self.load(aid)
-        approvals = approvals_due(a, end_of(as_of))
+        approvals = approvals_due(a, ctx.decided_by(as_of))
         for e in approvals:
             a = apply(a, e)
         credits = due_credit_notes(a, as_of, tax=tax)

@@ -314,6 +314,8 @@ def read(name: str, data: object) -> Proposal | Agreement | Amendment | Engageme
             data = json.loads(data)
         except ValueError as exc:
             raise ValidationError(name, "JSON text", str(exc)) from None
+        except RecursionError:
+            raise ValidationError(name, "JSON text", "nested too deeply to read") from None
     raise_all(_problems(name, _validator(name).iter_errors(data)))
     value = decode(data, _TYPES[name])
     if isinstance(value, SignedTerms):
@@ -342,6 +344,8 @@ def read_toml(name: str, text: str
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(_known(name), "TOML text", str(exc)) from None
+    except RecursionError:
+        raise ValidationError(_known(name), "TOML text", "nested too deeply to read") from None
     return read(name, _iso_dates(data))
 
 

@@ -112,8 +112,9 @@ def next_due(agreement: Agreement, *, today: date, journal: IntentLookup,
     billing = next_billing_date(agreement, today=day, horizon_days=horizon_days)
     if billing is not None:
         candidates.append(billing)
-    candidates += [r.auto_approve_at.date() for r in agreement.pending_amendments
-                   if r.auto_approve_at is not None]
+    if agreement.state.amendable:  # as approvals_due: nothing is approved after the end
+        candidates += [r.auto_approve_at.date() for r in agreement.pending_amendments
+                       if r.auto_approve_at is not None]
     candidates += _charge_dates(agreement, day, policy, journal)
     if _refund_work(agreement, credit_policy, journal):
         candidates.append(day)

@@ -19,34 +19,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from milestonebill.agreement import (
-    AddAddOn,
-    AddMilestone,
-    AddOn,
-    AddRecurringCharge,
     Agreement,
     AgreementId,
     AgreementState,
     Amendment,
     AmendmentId,
-    ApprovalRules,
-    CancelAddOn,
     CancelAgreement,
-    ChangeBillingDay,
-    ChangeMilestoneAmount,
-    ChangeRecurringInterval,
-    ChangeRecurringPrice,
-    Collection,
     CreditIssued,
-    EndRecurringCharge,
     InvoiceIssued,
     Operation,
-    PackageOption,
     Proposal,
-    ProposalId,
-    ProrationPolicy,
-    RemoveMilestone,
-    RescheduleMilestone,
-    SwitchPackage,
     apply,
     complete_milestone,
     event_from_json,
@@ -58,66 +40,18 @@ from milestonebill.agreement import (
 from milestonebill.agreement import sign as sign_proposal
 from milestonebill.errors import AmendmentError
 from milestonebill.invoicing import billing_position, due_credit_notes, due_invoices
-from milestonebill.money import Currency, Money
-from milestonebill.schedule import (
-    BillingSchedule,
-    Interval,
-    IntervalUnit,
-    ItemId,
-    Milestone,
-    MilestoneId,
-    RecurringCharge,
-    Timing,
-    Trigger,
-)
+from milestonebill.testing.strategies import amendment_operations, offers
 
 START = date(2024, 1, 1)
 HORIZON = date(2027, 1, 1)
-INTERVALS = [Interval.MONTHLY, Interval.QUARTERLY, Interval.YEARLY,
-             Interval.every(2, IntervalUnit.WEEK)]
 
 
 def noon(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, 12, tzinfo=UTC)
 
 
-@st.composite
-def money(draw: st.DrawFn, cur: Currency, low: int = 0) -> Money:
-    return Money.from_minor(draw(st.integers(low, 500_000)), cur)
-
-
-@st.composite
-def milestone(draw: st.DrawFn, cur: Currency, mid: str) -> Milestone:
-    trigger = draw(st.sampled_from(list(Trigger)))
-    due = START + timedelta(days=draw(st.integers(0, 400))) if trigger is Trigger.ON_DATE else None
-    return Milestone(MilestoneId(mid), mid, amount=draw(money(cur, 1)), trigger=trigger,
-                     due_on=due)
-
-
-@st.composite
-def recurring(draw: st.DrawFn, cur: Currency, rid: str) -> RecurringCharge:
-    interval = draw(st.sampled_from(INTERVALS))
-    start = START + timedelta(days=draw(st.integers(0, 60)))
-    count = draw(st.none() | st.integers(1, 8))
-    return RecurringCharge(ItemId(rid), rid, draw(money(cur, 1)), interval, start=start,
-                           count=count, timing=draw(st.sampled_from(list(Timing))))
-
-
-@st.composite
-def proposals(draw: st.DrawFn) -> Proposal:
-    cur = Currency.of(draw(st.sampled_from(["USD", "JPY", "KWD"])))
-
-    def package(tag: str) -> BillingSchedule:
-        ms = [draw(milestone(cur, f"{tag}m{i}")) for i in range(draw(st.integers(0, 3)))]
-        rs = [draw(recurring(cur, f"r{i}")) for i in range(draw(st.integers(0, 2)))]
-        return BillingSchedule(currency=cur, milestones=ms, recurring=rs)
-
-    addon = AddOn("extra", "Extra", BillingSchedule(
-        currency=cur, milestones=[draw(milestone(cur, "xm"))], recurring=[draw(recurring(cur, "xr"))]))
-    return Proposal(ProposalId("p"), "Client", cur,
-                    (PackageOption("a", "A", package("a")), PackageOption("b", "B", package("b"))),
-                    (addon,), approval=ApprovalRules(require_client_approval=False),
-                    collection=Collection.SEND_INVOICE)
+def proposals() -> st.SearchStrategy[Proposal]:
+    return offers(start=START)
 
 
 def bill(a: Agreement, d: date) -> Agreement:
@@ -130,43 +64,8 @@ def bill(a: Agreement, d: date) -> Agreement:
     return a
 
 
-@st.composite
-def operation(draw: st.DrawFn, a: Agreement, today: date, n: int) -> Operation:
-    cur = a.currency
-    policy = draw(st.sampled_from(list(ProrationPolicy)))
-    mids = [t.milestone.id for t in a.milestones]
-    rids = sorted({t.charge.id for t in a.recurring})
-    kinds = ["add_m", "add_r", "switch", "addon", "cancel_addon"]
-    if mids:
-        kinds += ["change_m", "remove_m", "reschedule"]
-    if rids:
-        kinds += ["price", "interval", "day", "end"]
-    kind = draw(st.sampled_from(kinds))
-    if kind == "change_m":
-        return ChangeMilestoneAmount(today, draw(st.sampled_from(mids)), draw(money(cur)))
-    if kind == "remove_m":
-        return RemoveMilestone(today, draw(st.sampled_from(mids)))
-    if kind == "reschedule":
-        return RescheduleMilestone(today, draw(st.sampled_from(mids)),
-                                   today + timedelta(days=draw(st.integers(-30, 90))))
-    if kind == "add_m":
-        return AddMilestone(today, draw(milestone(cur, f"new{n}")))
-    if kind == "add_r":
-        return AddRecurringCharge(today, draw(recurring(cur, f"newr{n}")))
-    if kind == "switch":
-        return SwitchPackage(today, "b" if a.option_id == "a" else "a", policy)
-    if kind == "addon":
-        return AddAddOn(today, "extra")
-    if kind == "cancel_addon":
-        return CancelAddOn(today, "extra", policy)
-    rid = ItemId(draw(st.sampled_from(rids)))
-    if kind == "price":
-        return ChangeRecurringPrice(today, rid, draw(money(cur)), policy)
-    if kind == "interval":
-        return ChangeRecurringInterval(today, rid, draw(st.sampled_from(INTERVALS)), policy)
-    if kind == "day":
-        return ChangeBillingDay(today, rid, draw(st.integers(1, 31)), policy)
-    return EndRecurringCharge(today, rid, policy)
+def operation(a: Agreement, today: date, n: int) -> st.SearchStrategy[Operation]:
+    return amendment_operations(a, today, n, start=START)
 
 
 def check_fold(a: Agreement) -> None:

@@ -478,3 +478,11 @@ def test_arguments_that_are_not_utf8_are_refused_before_anything_runs(db: str) -
     code, out, err = run("--db", db, "show", "agr\udcff")
     assert (code, out, err) == (
         2, "", "milestonebill: error: an argument is not UTF-8 text (got 'agr\\xff')\n")
+
+
+def test_an_argument_with_a_lone_surrogate_no_shell_makes_is_refused_too(db: str) -> None:
+    # Found by the CLI fuzzer: '\ud800' (not a surrogateescape byte) raised
+    # UnicodeEncodeError out of main while the refusal was being worded.
+    code, out, err = run("--db", db, "show", "agr\ud800")
+    assert (code, out, err) == (
+        2, "", "milestonebill: error: an argument is not UTF-8 text (got 'agr\\ud800')\n")

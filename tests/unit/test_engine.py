@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 
 from milestonebill.agreement import (
@@ -12,10 +13,14 @@ from milestonebill.agreement import (
     AgreementId,
     Amendment,
     AmendmentId,
+    AmendmentRejected,
     ApprovalRules,
+    CancelAgreement,
     Collection,
+    PackageOption,
     PaymentMethodKind,
     PaymentMethodRef,
+    SwitchPackage,
     complete_milestone,
     propose,
 )
@@ -197,6 +202,63 @@ def test_pending_amendment_is_approved_automatically_when_notice_runs_out() -> N
     s = w.biller.run(D0 + timedelta(days=7))
     assert [x.amendment_id for x in s.approvals] == ["am-1"]
     assert [i.total for i in s.invoices] == [usd("400.00")]
+
+
+def test_an_automatic_approval_is_stamped_when_notice_ran_out_so_the_host_can_go_on() -> None:
+    # Found by the model check: the approval was stamped at the end of the run's
+    # day, and every host event later that day was refused as out of order.
+    w = World()
+    w.open(proposal([DESIGN], approval=ApprovalRules(auto_approve_after_days=0)))
+    a = w.biller.load(AGR)
+    extra = Milestone(MilestoneId("extra"), "Extra", amount=usd("400.00"))
+    e = propose(a, Amendment(AmendmentId("am-1"), (AddMilestone(D0, extra),)), by="Bo",
+                at=w.clock.now())
+    w.biller.record(AGR, [e])
+    s = w.biller.run(D0)
+    assert [(x.effective_at, x.automatic) for x in s.approvals] == [(e.effective_at, True)]
+    assert [i.total for i in w.complete("extra").invoices] == [usd("400.00")]
+
+
+def test_a_run_early_in_the_day_leaves_a_notice_running_out_later_that_day_open() -> None:
+    # Found by the model check's long mode: a 05:00 run approved an amendment
+    # whose notice ran out at 14:00 and stamped it then, so the host's next
+    # event (at 05:00) was refused as out of order -- and the client still had
+    # until 14:00 to answer.
+    w = World()
+    w.open(proposal([DESIGN], approval=ApprovalRules(auto_approve_after_days=1)))
+    w.clock.advance(timedelta(hours=5))  # 14:00
+    extra = Milestone(MilestoneId("extra"), "Extra", amount=usd("400.00"))
+    e = propose(w.biller.load(AGR), Amendment(AmendmentId("am-1"), (AddMilestone(D0, extra),)),
+                by="Bo", at=w.clock.now())
+    w.biller.record(AGR, [e])
+    w.clock.advance(timedelta(hours=15))  # 05:00 the next day
+    assert w.biller.run(w.clock.today()).approvals == ()
+    assert w.biller.dry_run(w.clock.today()).approvals == ()
+    assert [i.total for i in w.complete("design").invoices] == [usd("1000.00")]
+    w.clock.advance(timedelta(days=1))  # the next day's run decides it, stamped when it ran out
+    s = w.biller.run(w.clock.today())
+    assert [x.effective_at for x in s.approvals] == [e.effective_at + timedelta(days=1)]
+    assert [i.total for i in w.complete("extra").invoices] == [usd("400.00")]
+
+
+def test_an_approval_that_cancels_leaves_the_amendments_after_it_pending() -> None:
+    # Found by the model check's long mode: the next automatic approval was
+    # tried on the cancelled agreement, and every run parked it.
+    w = World()
+    w.open(proposal([DESIGN], approval=ApprovalRules(auto_approve_after_days=0)))
+    extra = Milestone(MilestoneId("extra"), "Extra", amount=usd("400.00"))
+    a = w.biller.load(AGR)
+    first = propose(a, Amendment(AmendmentId("am-1"), (CancelAgreement(D0),)), by="Bo",
+                    at=w.clock.now())
+    a = w.biller.record(AGR, [first])
+    second = propose(a, Amendment(AmendmentId("am-2"), (AddMilestone(D0, extra),)), by="Bo",
+                     at=w.clock.now())
+    w.biller.record(AGR, [second])
+    s = w.biller.run(D0)
+    assert (s.problems, s.parked) == ((), ())
+    assert [x.amendment_id for x in s.approvals] == ["am-1"]
+    assert w.biller.load(AGR).state.value == "cancelled"
+    assert w.biller.parked() == ()
 
 
 # ------------------------------------------------------------------ failed payments
@@ -569,3 +631,37 @@ def test_postgres_store_bills_retries_and_balances(pg_dsn: str, pg_schema: str) 
         assert w.ledger_sum() == 0
         assert w.balance(Account.CLEARING) == usd("99.99")
         assert [r.number for r in store.invoices(FIRM)] == [1]
+
+
+def test_a_cancelled_agreement_with_an_amendment_awaiting_approval_is_not_parked() -> None:
+    # Found by the model check: the run approved the amendment automatically,
+    # the cancelled agreement refused it, and the agreement was parked.
+    w = World()
+    w.open(proposal([DESIGN], approval=ApprovalRules(auto_approve_after_days=7)))
+    extra = Milestone(MilestoneId("extra"), "Extra", amount=usd("400.00"))
+    w.amend(AddMilestone(D0, extra))
+    w.cancel()
+    assert w.store.next_due(AGR) is None
+    s = w.biller.run(D0 + timedelta(days=7))
+    assert (s.problems, s.parked, s.approvals) == ((), (), ())
+    assert [r.amendment.id for r in w.load().pending_amendments] == ["am-1"]
+
+
+def test_an_amendment_that_no_longer_applies_when_its_notice_runs_out_is_rejected() -> None:
+    # Found by the model check: two pending amendments each switched to the
+    # other package; once the first was approved, approving the second
+    # automatically raised AmendmentError out of every run and every handle.
+    w = World()
+    offer = proposal([DESIGN], approval=ApprovalRules(auto_approve_after_days=1))
+    other = PackageOption("b", "B", offer.options[0].schedule)
+    w.open(attrs.evolve(offer, options=(*offer.options, other)))
+    for n in (1, 2):
+        w.amend(SwitchPackage(D0, "b"), amendment_id=f"am-{n}")
+    s = w.biller.run(w.later(1))
+    assert (s.problems, s.parked, [x.amendment_id for x in s.approvals]) == ((), (), ["am-1"])
+    a = w.load()
+    (lapsed,) = [e for e in a.events if isinstance(e, AmendmentRejected)]
+    assert (lapsed.amendment_id, lapsed.rejected_by) == ("am-2", "automatic")
+    assert "package 'b' is already the current one" in lapsed.reason
+    assert (a.option_id, a.pending_amendments) == ("b", ())
+    assert w.complete("design").invoices != ()

@@ -112,6 +112,30 @@ def test_unparking_tells_the_host_and_returns_none_the_second_time() -> None:
         "agreement.parked", "agreement.unparked"]
 
 
+
+def test_an_agreement_parked_again_in_the_same_instant_for_another_reason_is_parked() -> None:
+    # Found by the model check: the outbox key of the second parking was the
+    # first one's (agreement and time), so parking failed and every run after
+    # retried the agreement instead of leaving it alone.
+    step = ["before_issue"]
+
+    def hook(at: str) -> None:
+        if at == step[0] and faults.agreement_id == BAD:
+            raise OverflowError(at)
+
+    faults = Faults(hook)
+    w = _world(faults)
+    assert [p.message for p in w.biller.run(D0).parked] == ["before_issue"]
+    w.biller.unpark(BAD)
+    step[0] = "before_charge"
+    s = w.biller.run(D0)
+    assert ([p.message for p in s.parked], [p.parked for p in s.problems]) == (
+        ["before_charge"], [True])
+    assert w.biller.unpark(BAD) is not None
+    assert [n for n in w.notes() if n.startswith("agreement.")] == [
+        "agreement.parked", "agreement.unparked", "agreement.parked", "agreement.unparked"]
+
+
 # ------------------------------------------------------------------ recognise
 
 

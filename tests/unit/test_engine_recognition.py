@@ -13,6 +13,7 @@ from milestonebill.agreement import (
     Agreement,
     AgreementId,
     ApprovalRules,
+    CancelAgreement,
     ChangeRecurringPrice,
     Collection,
 )
@@ -278,3 +279,24 @@ def test_service_periods_are_straight_line_daily_over_a_leap_february() -> None:
     w.recognise(date(2028, 2, 10))
     assert (w.balance(Account.REVENUE), Period.of("2028-02-01", "2028-03-01").days) == (
         Money("-1000", "JPY"), 29)
+
+
+def test_revenue_of_an_obligation_an_amendment_took_away_is_given_back() -> None:
+    # Found by the model check: a cancellation back-dated to the start left the
+    # revenue of the retainer it removed in the ledger for ever.
+    start = date(2026, 3, 2)
+    w = World(clock=FixedClock(datetime.combine(start, time(9), tzinfo=UTC)))
+    retainer = RecurringCharge(ItemId("ret"), "Retainer", Money("310.00", "USD"),
+                               Interval.MONTHLY, start=start, count=1)
+    w.open(proposal(recurring=[retainer], collection=Collection.SEND_INVOICE),
+           payment_method=None, agreement_id=AGR)
+    w.on(date(2026, 3, 31))
+    w.biller.recognise(date(2026, 3, 31))
+    assert w.balance(Account.REVENUE) == Money("-300.00", "USD")
+    w.amend(CancelAgreement(start, credit_unused=True), agreement_id=AGR)
+    w.biller.run(w.clock.today())
+    w.on(date(2026, 4, 30))
+    assert w.biller.recognise(date(2026, 4, 30)).problems == ()
+    assert w.balance(Account.REVENUE) == Money("0.00", "USD")
+    assert w.balance(Account.CONTRACT_ASSET) == Money("0.00", "USD")
+    assert w.balance(Account.CONTRACT_LIABILITY) == Money("0.00", "USD")

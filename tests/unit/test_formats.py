@@ -440,6 +440,21 @@ def test_a_proposal_reads_from_toml_with_bare_dates() -> None:
     assert formats.read("proposal", formats.write(p)) == p
 
 
+@pytest.mark.parametrize("text", ["[" * 100_000, b"[" * 100_000, '{"id": ' * 5_000])
+def test_json_text_nested_too_deeply_is_refused_naming_the_format(text: str | bytes) -> None:
+    # Found by the fuzzer: the parser's RecursionError escaped.
+    with pytest.raises(ValidationError) as info:
+        formats.read("proposal", text)
+    assert (info.value.field, info.value.expected) == ("proposal", "JSON text")
+
+
+@pytest.mark.parametrize("text", ["a = " + "[" * 100_000, "a = " + "{b = " * 5_000])
+def test_toml_text_nested_too_deeply_is_refused_naming_the_format(text: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        formats.read_toml("engagement", text)
+    assert (info.value.field, info.value.expected) == ("engagement", "TOML text")
+
+
 def test_toml_errors_name_the_path_too() -> None:
     with pytest.raises(ValidationError) as info:
         formats.read_toml("proposal", TOML.replace('"500.00"', "500.0"))

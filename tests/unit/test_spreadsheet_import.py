@@ -316,3 +316,31 @@ def test_importing_the_same_file_twice_into_a_sqlite_store_opens_nothing_new(
         for a in import_agreements(path).agreements:
             w.biller.open(a)
         assert w.snapshot("agreements") == (before[0],)
+
+
+# ---------------------------------------------------------------- files that cannot be read
+
+
+def test_a_file_that_is_not_utf8_is_refused_naming_it_and_the_byte(tmp_path: Path) -> None:
+    # Found by the fuzzer: UnicodeDecodeError escaped from the import.
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"agreement_id,client\nagr-1,Caf\xe9\n")
+    with pytest.raises(ValidationError) as info:
+        import_agreements(path)
+    assert info.value.field == "source"
+    assert str(path) in str(info.value)
+    assert "byte 0xe9" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["missing.csv", "."])
+def test_a_file_that_cannot_be_opened_is_refused_naming_it(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        import_agreements(tmp_path / name)
+    assert info.value.field == "source"
+
+
+def test_text_that_is_not_csv_is_refused_naming_the_source() -> None:
+    # A cell beyond the csv module's field limit made it raise csv.Error.
+    with pytest.raises(ValidationError) as info:
+        import_agreements(io.StringIO("agreement_id\n" + "x" * 200_000 + "\n"))
+    assert (info.value.field, info.value.expected) == ("source", "CSV text")

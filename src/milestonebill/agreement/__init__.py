@@ -29,7 +29,8 @@ explicit):
   the service-period pieces that start before ``through``.  ``through`` is
   required when any recurring charge is open-ended.
 * :func:`preview` -- the exact money effect of an amendment.
-* :func:`approvals_due` -- amendments whose notice period has run out.
+* :func:`approvals_due` -- amendments whose notice period has run out;
+  :func:`lapsed_amendments` -- those of them that no longer apply.
 * ``milestonebill.invoicing.due_invoices`` and friends decide what to bill.
 
 The package's modules, each importing only those above it:
@@ -101,6 +102,7 @@ from milestonebill.agreement.commands import (
     cancel,
     complete,
     complete_milestone,
+    lapsed_amendments,
     pause,
     propose,
     reject,
@@ -300,6 +302,7 @@ __all__ = [
     "contract_value",
     "event_from_json",
     "event_to_json",
+    "lapsed_amendments",
     "pause",
     "plan_pieces",
     "preview",

@@ -30,9 +30,9 @@ from milestonebill.agreement.events import (
     Resumed,
     Signed,
 )
-from milestonebill.agreement.fold import Agreement, apply, check_event
+from milestonebill.agreement.fold import Agreement, AmendmentRecord, apply, check_event
 from milestonebill.agreement.proposal import Collection, Proposal
-from milestonebill.errors import ProposalExpiredError, ValidationError
+from milestonebill.errors import AmendmentError, ProposalExpiredError, ValidationError
 from milestonebill.ids import AgreementId, AmendmentId, ObligationId
 from milestonebill.payment_methods import PaymentMethodRef
 from milestonebill.schedule import MilestoneId
@@ -43,6 +43,7 @@ __all__ = [
     "cancel",
     "complete",
     "complete_milestone",
+    "lapsed_amendments",
     "pause",
     "propose",
     "reject",
@@ -178,18 +179,65 @@ def reject(
 def approvals_due(agreement: Agreement, at: datetime) -> tuple[AmendmentApproved, ...]:
     """Automatic approvals whose notice period has run out by ``at``, as events to append.
 
-    Versions follow on from the agreement's, in proposal order.
+    None once the agreement is cancelled or completed: it takes no more
+    amendments.  An amendment that no longer applies (one approved before
+    it changed what it changes) is left out: see :func:`lapsed_amendments`.
+    Versions follow on from the agreement's, in proposal order.  Each is
+    stamped when its notice ran out (or at the agreement's last event, if
+    that is later), not at ``at``: a run for a day looks to the day's end,
+    and an event stamped there would refuse every host event until then.
     """
     at = utc_datetime(at, "at")
     out: list[AmendmentApproved] = []
     a = agreement
-    for r in agreement.pending_amendments:
-        if r.auto_approve_at is not None and r.auto_approve_at <= at:
-            e = approve(a, r.amendment.id, by="automatic", at=max(at, a.events[-1].effective_at),
-                        automatic=True)
+    for r in _notice_ran_out(agreement, at):
+        if not a.state.amendable:
+            break  # an approval just cancelled it: it takes no more amendments
+        try:
+            e = approve(a, r.amendment.id, by="automatic", at=_stamp(a, r), automatic=True)
+        except AmendmentError:
+            continue
+        a = apply(a, e)
+        out.append(e)
+    return tuple(out)
+
+
+def lapsed_amendments(agreement: Agreement, at: datetime) -> tuple[AmendmentRejected, ...]:
+    """Amendments whose notice period ran out by ``at`` but which no longer apply,
+    as automatic rejections (``rejected_by`` ``"automatic"``, the reason
+    saying why) to append right after :func:`approvals_due`'s approvals.
+
+    Two amendments proposed against the same terms -- both switching to
+    package B, say -- are each checked when proposed; once the first is
+    approved the second cannot apply, and approving it automatically would
+    fail on every run.
+    """
+    at = utc_datetime(at, "at")
+    a = agreement
+    for approval in approvals_due(agreement, at):
+        a = apply(a, approval)
+    out: list[AmendmentRejected] = []
+    for r in _notice_ran_out(a, at):
+        try:
+            approve(a, r.amendment.id, by="automatic", at=_stamp(a, r), automatic=True)
+        except AmendmentError as exc:
+            e = reject(a, r.amendment.id, by="automatic", at=_stamp(a, r),
+                       reason=f"no longer applies: {exc}")
             a = apply(a, e)
             out.append(e)
     return tuple(out)
+
+
+def _notice_ran_out(agreement: Agreement, at: datetime) -> list[AmendmentRecord]:
+    if not agreement.state.amendable:
+        return []  # a cancelled or completed agreement takes no amendment
+    return [r for r in agreement.pending_amendments
+            if r.auto_approve_at is not None and r.auto_approve_at <= at]
+
+
+def _stamp(a: Agreement, r: AmendmentRecord) -> datetime:
+    assert r.auto_approve_at is not None
+    return max(r.auto_approve_at, a.events[-1].effective_at)
 
 
 def pause(agreement: Agreement, *, at: datetime, reason: str = "",

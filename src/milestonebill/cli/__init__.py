@@ -198,7 +198,10 @@ def _check_text(argv: Sequence[str]) -> None:
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError:
-            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            try:  # bytes a shell could not decode: show them as bytes
+                shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            except UnicodeEncodeError:  # other lone surrogates (argv given in-process)
+                shown = arg.encode("utf-8", "backslashreplace").decode("utf-8")
             raise UsageError("arguments", "UTF-8 text", shown,
                              f"an argument is not UTF-8 text (got '{shown}')") from None
 

@@ -111,6 +111,16 @@ class Context:
             raise NotFoundError(f"no issued invoice {invoice_id!r}")
         return self.load(rec.agreement_id)
 
+    def decided_by(self, as_of: date) -> datetime:
+        """Until when a run for ``as_of`` decides automatic approvals: the end of the
+        day, but never later than now for today or a day past -- a notice that runs
+        out later today has not run out yet (the client may still answer), and an
+        approval stamped after now would refuse the host's next event."""
+        end = end_of(as_of)
+        if as_of > self.clock.today():
+            return end
+        return min(end, utc_datetime(self.clock.now(), "clock.now()"))
+
     def at(self, a: Agreement) -> datetime:
         """The time to stamp a new event with: now, never before the last event."""
         return max(utc_datetime(self.clock.now(), "clock.now()"), a.events[-1].effective_at)

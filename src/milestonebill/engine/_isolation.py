@@ -18,6 +18,7 @@ billed as it stands, must cost that one agreement and nothing else:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -110,6 +111,14 @@ def finish(ctx: Context, agreement_id: AgreementId, next_due_on: date | None, *,
         release_quietly(ctx, [agreement_id])
 
 
+def _key(kind: str, record: ParkedAgreement) -> str:
+    """The outbox key of one parking (or its unparking).  The time alone is not
+    enough: an agreement unparked and parked again within the clock's
+    resolution for another reason would reuse the first parking's key."""
+    reason = hashlib.sha256(f"{record.error}\n{record.message}".encode()).hexdigest()[:16]
+    return f"{kind}:{record.agreement_id}:{record.parked_at.isoformat()}:{reason}"
+
+
 def _payload(record: ParkedAgreement) -> dict[str, Any]:
     return {"error": record.error, "message": record.message,
             "parked_at": record.parked_at.isoformat()}
@@ -125,8 +134,7 @@ def park(ctx: Context, agreement_id: AgreementId, exc: BaseException, tally: Tal
     try:
         with ctx.store.transaction():
             record = ctx.store.park(agreement_id, error=error, message=message)
-            ctx.notify(f"{PARKED}:{agreement_id}:{record.parked_at.isoformat()}", agreement_id,
-                       PARKED, _payload(record))
+            ctx.notify(_key(PARKED, record), agreement_id, PARKED, _payload(record))
             if held:
                 ctx.store.release(ctx.settings.worker_id, [agreement_id])
     except Exception:
@@ -143,6 +151,5 @@ def unpark(ctx: Context, agreement_id: AgreementId) -> ParkedAgreement | None:
     with ctx.store.transaction():
         record = ctx.store.unpark(agreement_id)
         if record is not None:
-            ctx.notify(f"{UNPARKED}:{agreement_id}:{record.parked_at.isoformat()}",
-                       agreement_id, UNPARKED, _payload(record))
+            ctx.notify(_key(UNPARKED, record), agreement_id, UNPARKED, _payload(record))
     return record

@@ -10,9 +10,16 @@ from typing import Final
 
 import attrs
 
-from milestonebill.agreement import Agreement, CreditIssued, InvoiceIssued, approvals_due
+from milestonebill.agreement import (
+    Agreement,
+    CreditIssued,
+    Event,
+    InvoiceIssued,
+    approvals_due,
+    lapsed_amendments,
+)
 from milestonebill.documents import CreditNote, CreditReason, Invoice, format_number
-from milestonebill.engine._context import Context, end_of
+from milestonebill.engine._context import Context
 from milestonebill.engine.results import Tally
 from milestonebill.errors import RefundLimitError, ValidationError
 from milestonebill.ids import InvoiceId
@@ -28,15 +35,18 @@ _MAX_DOCUMENTS: Final = 1000
 
 
 def approve(ctx: Context, a: Agreement, as_of: date, tally: Tally) -> Agreement:
-    """Append the automatic approvals whose notice period ran out by ``as_of``."""
-    if not approvals_due(a, end_of(as_of)):
+    """Append the automatic approvals whose notice period ran out by ``as_of``, and
+    the automatic rejections of those that no longer apply."""
+    at = ctx.decided_by(as_of)
+    if not approvals_due(a, at) and not lapsed_amendments(a, at):
         return a
 
     def work(a: Agreement) -> Agreement:
-        due = approvals_due(a, end_of(as_of))
-        if not due:
+        due = approvals_due(a, at)
+        decided: list[Event] = [*due, *lapsed_amendments(a, at)]
+        if not decided:
             return a
-        new = ctx.append(a, due)
+        new = ctx.append(a, decided)
         tally.approvals.extend(due)
         return new
 

@@ -32,7 +32,12 @@ def _post_revenue(ctx: Context, agreement_id: AgreementId, as_of: date) -> list[
                               f"({position.last_recognised})", as_of)
     posted: list[JournalEntry] = []
     # Time and materials earns by the right to invoice (milestonebill.timebilling).
-    for obligation_id, amount in {**earned(a, as_of), **time_earned(a, as_of)}.items():
+    targets = {**earned(a, as_of), **time_earned(a, as_of)}
+    # An obligation an amendment took away (a back-dated cancellation, a
+    # removed add-on) has earned nothing: what it had posted is given back.
+    for gone in sorted(position.revenue.keys() - targets.keys()):
+        targets[gone] = Money.zero(a.currency)
+    for obligation_id, amount in targets.items():
         change = amount - Money.from_minor(position.revenue.get(obligation_id, 0), a.currency)
         n = position.revenue_entries.get(obligation_id, 0) + 1
         entry = revenue_entry(a.id, obligation_id, posted_on=as_of, change=change,

@@ -70,7 +70,7 @@ from milestonebill.engine import (
     _timebilling,
 )
 from milestonebill.engine._collecting import CollectionCommands
-from milestonebill.engine._context import Context, Settings, end_of, stored
+from milestonebill.engine._context import Context, Settings, stored
 from milestonebill.engine._hosting import HostCommands
 from milestonebill.engine._linking import WorkLinking
 from milestonebill.engine._recognising import recognise_one
@@ -655,7 +655,7 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
             list[AmendmentApproved], list[CreditNote], list[Invoice], list[PlannedCharge]]:
         ctx, tax = self._ctx, self._ctx.settings.tax
         a = self.load(aid)
-        approvals = approvals_due(a, end_of(as_of))
+        approvals = approvals_due(a, ctx.decided_by(as_of))
         for e in approvals:
             a = apply(a, e)
         credits = due_credit_notes(a, as_of, tax=tax)

@@ -533,11 +533,24 @@ Source = str | os.PathLike[str] | TextIO | Iterable[Mapping[str, object]]
 def _records(source: Source) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The header and the data rows of ``source``, each with its row number."""
     if isinstance(source, str | os.PathLike):
-        with Path(source).open(encoding="utf-8-sig", newline="") as f:
-            return _records(f)
+        try:
+            with Path(source).open(encoding="utf-8-sig", newline="") as f:
+                return _records(f)
+        except UnicodeDecodeError as exc:
+            raise ValidationError(
+                "source", "a CSV file in UTF-8", str(source),
+                f"{str(source)!r} is not UTF-8: byte 0x{exc.object[exc.start]:02x}"
+                f" at offset {exc.start}") from exc
+        except OSError as exc:
+            raise ValidationError("source", "a CSV file that can be read", str(source),
+                                  f"cannot read {str(source)!r}: {exc.strerror or exc}") from exc
     if hasattr(source, "read"):
         # csv.reader, not DictReader: a blank line still counts as a row.
-        lines = list(csv.reader(cast(TextIO, source)))
+        try:
+            lines = list(csv.reader(cast(TextIO, source)))
+        except csv.Error as exc:
+            raise ValidationError("source", "CSV text", getattr(source, "name", "<text>"),
+                                  f"the source is not CSV that can be read: {exc}") from exc
         header = lines[0] if lines else []
         return header, [(n, cells) for n, cells in enumerate(lines[1:], start=2)]
     rows = list(source)

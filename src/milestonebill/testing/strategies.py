@@ -2,8 +2,9 @@
 
 Host applications can use them to property-test their own adapters: money
 and weights, and the parts of random agreement histories -- milestones,
-monthly retainers, what the gateway does with a charge, and the steps of
-an agreement's life (complete, re-price, run).
+monthly retainers, two-package proposals with an add-on, amendment
+operations of every kind, what the gateway does with a charge, and the
+steps of an agreement's life (complete, re-price, run).
 """
 
 from __future__ import annotations
@@ -14,19 +15,47 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
+from milestonebill.agreement import (
+    AddAddOn,
+    AddMilestone,
+    AddOn,
+    AddRecurringCharge,
+    Agreement,
+    ApprovalRules,
+    CancelAddOn,
+    ChangeBillingDay,
+    ChangeMilestoneAmount,
+    ChangeRecurringInterval,
+    ChangeRecurringPrice,
+    Collection,
+    EndRecurringCharge,
+    Operation,
+    PackageOption,
+    Proposal,
+    ProposalId,
+    ProrationPolicy,
+    RemoveMilestone,
+    RescheduleMilestone,
+    SwitchPackage,
+)
 from milestonebill.gateways.memory import Scripted
 from milestonebill.limits import MAX_AMOUNT_MINOR
 from milestonebill.money import ISO_4217_EXPONENTS, Currency, Money
 from milestonebill.schedule import (
+    BillingSchedule,
     Interval,
+    IntervalUnit,
     ItemId,
     Milestone,
     MilestoneId,
     RecurringCharge,
+    Timing,
     Trigger,
 )
 
 __all__ = [
+    "INTERVALS",
+    "amendment_operations",
     "charge_outcomes",
     "complete_steps",
     "currencies",
@@ -37,6 +66,9 @@ __all__ = [
     "minor_amounts",
     "moneys",
     "monthly_retainers",
+    "offered_milestones",
+    "offered_recurring",
+    "offers",
     "reprice_steps",
     "run_steps",
     "sample_currencies",
@@ -44,6 +76,11 @@ __all__ = [
 
 #: A spread of exponents: 0 (JPY), 2 (USD, EUR), 3 (KWD), 4 (CLF).
 sample_currencies = ("USD", "EUR", "JPY", "KWD", "BHD", "CLF", "GBP", "KRW")
+#: The intervals :func:`offers` and :func:`amendment_operations` draw: month,
+#: quarter and year (anchor-based) and two weeks (no anchor).
+INTERVALS: tuple[Interval, ...] = (Interval.MONTHLY, Interval.QUARTERLY, Interval.YEARLY,
+                                   Interval.every(2, IntervalUnit.WEEK))
+_NO_APPROVAL = ApprovalRules(require_client_approval=False)
 
 
 def currencies(*, every: bool = False) -> st.SearchStrategy[Currency]:
@@ -190,3 +227,153 @@ def reprice_steps(
 def run_steps() -> st.SearchStrategy[tuple[str, int, int]]:
     """A step ``("run", 0, 0)``: a billing run on the day."""
     return st.just(("run", 0, 0))
+
+
+# ------------------------------------------------------------ proposals and amendments
+
+
+def offered_milestones(currency: Currency, milestone_id: str, *, start: date,
+                       max_minor: int = 500_000, within_days: int = 400,
+                       ) -> st.SearchStrategy[Milestone]:
+    """A milestone ``milestone_id`` of 1 to ``max_minor`` minor units on any
+    trigger; an ``ON_DATE`` one falls due 0 to ``within_days`` days after ``start``."""
+
+    @st.composite
+    def draw_milestone(draw: st.DrawFn) -> Milestone:
+        trigger = draw(st.sampled_from(list(Trigger)))
+        due = (start + timedelta(days=draw(st.integers(0, within_days)))
+               if trigger is Trigger.ON_DATE else None)
+        return Milestone(MilestoneId(milestone_id), milestone_id,
+                         amount=Money.from_minor(draw(st.integers(1, max_minor)), currency),
+                         trigger=trigger, due_on=due)
+
+    return draw_milestone()
+
+
+def offered_recurring(currency: Currency, item_id: str, *, start: date,
+                      max_minor: int = 500_000, max_count: int = 8,
+                      open_ended: bool = True) -> st.SearchStrategy[RecurringCharge]:
+    """A recurring charge ``item_id`` on one of :data:`INTERVALS`, in advance or in
+    arrears, starting 0 to 60 days after ``start``, for 1 to ``max_count``
+    periods (or, if ``open_ended``, possibly without end)."""
+
+    @st.composite
+    def draw_recurring(draw: st.DrawFn) -> RecurringCharge:
+        count = st.integers(1, max_count)
+        return RecurringCharge(
+            ItemId(item_id), item_id,
+            Money.from_minor(draw(st.integers(1, max_minor)), currency),
+            draw(st.sampled_from(INTERVALS)),
+            start=start + timedelta(days=draw(st.integers(0, 60))),
+            count=draw(st.none() | count if open_ended else count),
+            timing=draw(st.sampled_from(list(Timing))))
+
+    return draw_recurring()
+
+
+def offers(
+    *,
+    start: date,
+    currency: Currency | None = None,
+    collection: Collection = Collection.SEND_INVOICE,
+    approval: ApprovalRules | st.SearchStrategy[ApprovalRules] = _NO_APPROVAL,
+    max_minor: int = 500_000,
+    max_count: int = 8,
+    open_ended: bool = True,
+) -> st.SearchStrategy[Proposal]:
+    """A proposal ``"p"`` with packages ``"a"`` and ``"b"`` (each zero to three
+    milestones ``am0``/``bm0``... on any trigger and zero to two recurring
+    charges ``r0``, ``r1``) and an add-on ``"extra"`` (milestone ``xm``,
+    recurring ``xr``); everything starts on or after ``start``.
+
+    ``currency`` defaults to a draw of USD, JPY or KWD; ``approval`` may be a
+    strategy.  Switching packages between ``a`` and ``b`` keeps the recurring
+    ids, so a switch changes a charge's terms rather than ending it.
+    """
+
+    @st.composite
+    def draw_offer(draw: st.DrawFn) -> Proposal:
+        cur = currency if currency is not None else draw(exponent_currencies())
+
+        def package(tag: str) -> BillingSchedule:
+            ms = [draw(offered_milestones(cur, f"{tag}m{i}", start=start, max_minor=max_minor))
+                  for i in range(draw(st.integers(0, 3)))]
+            rs = [draw(offered_recurring(cur, f"r{i}", start=start, max_minor=max_minor,
+                                         max_count=max_count, open_ended=open_ended))
+                  for i in range(draw(st.integers(0, 2)))]
+            return BillingSchedule(currency=cur, milestones=ms, recurring=rs)
+
+        extra = AddOn("extra", "Extra", BillingSchedule(
+            currency=cur,
+            milestones=[draw(offered_milestones(cur, "xm", start=start, max_minor=max_minor))],
+            recurring=[draw(offered_recurring(cur, "xr", start=start, max_minor=max_minor,
+                                              max_count=max_count, open_ended=open_ended))]))
+        rules = approval if isinstance(approval, ApprovalRules) else draw(approval)
+        return Proposal(ProposalId("p"), "Client", cur,
+                        (PackageOption("a", "A", package("a")),
+                         PackageOption("b", "B", package("b"))),
+                        (extra,), approval=rules, collection=collection)
+
+    return draw_offer()
+
+
+def amendment_operations(agreement: Agreement, effective: date, n: int, *,
+                         start: date | None = None,
+                         max_minor: int = 500_000) -> st.SearchStrategy[Operation]:
+    """One amendment operation of any kind for ``agreement`` (signed from
+    :func:`offers`), effective on ``effective``: a milestone's amount changed
+    (zero included), removed, rescheduled or added (``new<n>``); a recurring
+    charge added (``newr<n>``), re-priced, moved to another interval or
+    billing day, or ended; the package switched; the add-on added or
+    cancelled -- each with any :class:`ProrationPolicy`.  Added items start
+    on or after ``start`` (default ``effective``).  Some may not apply
+    to the agreement as it stands (the add-on is already active, say):
+    proposing them raises :class:`~milestonebill.errors.AmendmentError`.
+    """
+
+    first = effective if start is None else start
+
+    @st.composite
+    def draw_operation(draw: st.DrawFn) -> Operation:
+        cur = agreement.currency
+        policy = draw(st.sampled_from(list(ProrationPolicy)))
+        mids = [t.milestone.id for t in agreement.milestones]
+        rids = sorted({t.charge.id for t in agreement.recurring})
+        kinds = ["add_m", "add_r", "switch", "addon", "cancel_addon"]
+        if mids:
+            kinds += ["change_m", "remove_m", "reschedule"]
+        if rids:
+            kinds += ["price", "interval", "day", "end"]
+        kind = draw(st.sampled_from(kinds))
+        if kind == "change_m":
+            return ChangeMilestoneAmount(effective, draw(st.sampled_from(mids)),
+                                         Money.from_minor(draw(st.integers(0, max_minor)), cur))
+        if kind == "remove_m":
+            return RemoveMilestone(effective, draw(st.sampled_from(mids)))
+        if kind == "reschedule":
+            return RescheduleMilestone(effective, draw(st.sampled_from(mids)),
+                                       effective + timedelta(days=draw(st.integers(-30, 90))))
+        if kind == "add_m":
+            return AddMilestone(effective, draw(offered_milestones(
+                cur, f"new{n}", start=first, max_minor=max_minor)))
+        if kind == "add_r":
+            return AddRecurringCharge(effective, draw(offered_recurring(
+                cur, f"newr{n}", start=first, max_minor=max_minor)))
+        if kind == "switch":
+            return SwitchPackage(effective, "b" if agreement.option_id == "a" else "a", policy)
+        if kind == "addon":
+            return AddAddOn(effective, "extra")
+        if kind == "cancel_addon":
+            return CancelAddOn(effective, "extra", policy)
+        rid = ItemId(draw(st.sampled_from(rids)))
+        if kind == "price":
+            return ChangeRecurringPrice(
+                effective, rid, Money.from_minor(draw(st.integers(0, max_minor)), cur), policy)
+        if kind == "interval":
+            return ChangeRecurringInterval(effective, rid, draw(st.sampled_from(INTERVALS)),
+                                           policy)
+        if kind == "day":
+            return ChangeBillingDay(effective, rid, draw(st.integers(1, 31)), policy)
+        return EndRecurringCharge(effective, rid, policy)
+
+    return draw_operation()

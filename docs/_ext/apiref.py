@@ -20,6 +20,7 @@ import importlib
 import inspect
 import pkgutil
 import types
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,11 @@ def _directive(module: str, name: str) -> str:
         return text
     if inspect.isfunction(obj):
         return f".. autofunction:: {target}\n"
-    return f".. autodata:: {target}\n   :annotation:\n"
+    if isinstance(obj, typing.NewType) or len(repr(obj)) > 80:
+        # An id type says what it wraps in its text; a long value (a table of
+        # migrations, the report catalogue) is described, not printed.
+        return f".. autodata:: {target}\n   :no-value:\n"
+    return f".. autodata:: {target}\n"
 
 
 def pages() -> dict[str, str]:
@@ -177,7 +182,13 @@ def setup(app: Any) -> dict[str, Any]:
         lines: list[str] = args[-1]
         # A constant without a doc comment would show its type's docstring
         # (``dict()`` -> new empty dictionary ...): show nothing instead.
-        if what == "data" and getattr(obj, "__doc__", None) == getattr(type(obj), "__doc__", 0):
+        if what != "data":
+            return
+        if isinstance(obj, typing.NewType):
+            base = getattr(obj.__supertype__, "__name__", str(obj.__supertype__))
+            lines[:] = [f"An identifier: a ``{base}`` that the type checker keeps apart "
+                        f"(``NewType('{obj.__name__}', {base})``).", ""]
+        elif getattr(obj, "__doc__", None) == getattr(type(obj), "__doc__", 0):
             lines.clear()
 
     app.connect("builder-inited", on_init)

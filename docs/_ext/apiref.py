@@ -104,6 +104,14 @@ def _directive(module: str, name: str) -> str:
     return f".. autodata:: {target}\n"
 
 
+def _reexports(module: types.ModuleType) -> list[str]:
+    """The top-level package's names as links to where each is documented."""
+    _, alias = homes()
+    links = [f":py:obj:`{name} <{alias[f'{module.__name__}.{name}']}>`"
+             for name in module.__all__ if f"{module.__name__}.{name}" in alias]
+    return [".. rubric:: Re-exported here", "", ", ".join(links) + ".", ""]
+
+
 def pages() -> dict[str, str]:
     """The reference pages' reST text by file stem (the top-level package)."""
     by_home, _ = homes()
@@ -118,11 +126,13 @@ def pages() -> dict[str, str]:
         for module in modules:
             names = sorted(by_home.get(module, ()))
             mod = importlib.import_module(module)
-            if module != modules[0] or module == PACKAGE:
+            if module != modules[0]:
                 heading = f"``{module}``"
                 lines += [heading, "-" * len(heading), ""]
             lines += [f".. automodule:: {module}", "   :no-members:", ""]
-            if not names and getattr(mod, "__all__", None):
+            if module == PACKAGE:
+                lines += _reexports(mod)
+            elif not names and getattr(mod, "__all__", None):
                 lines += ["Everything here is re-exported from its home module.", ""]
             lines += [_directive(module, name) for name in names]
         out[top] = "\n".join(lines) + "\n"

@@ -128,7 +128,9 @@ class TaxRate:
 class TaxRule(Protocol):
     """Pluggable tax: the rate that applies to a line, or ``None`` for untaxed."""
 
-    def rate_for(self, line: InvoiceLine) -> TaxRate | None: ...
+    def rate_for(self, line: InvoiceLine) -> TaxRate | None:
+        """The rate on ``line`` (a ``Decimal`` fraction inside ``TaxRate``), or
+        ``None`` when the line is not taxed."""
 
 
 @attrs.frozen

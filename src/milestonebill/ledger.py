@@ -304,10 +304,12 @@ class DateRange(Protocol):
     """Anything with a half-open ``[start, end)`` of dates, e.g. ``periods.Period``."""
 
     @property
-    def start(self) -> date: ...
+    def start(self) -> date:
+        """The first day in the range (included)."""
 
     @property
-    def end(self) -> date: ...
+    def end(self) -> date:
+        """The first day after the range (excluded)."""
 
 
 def period_bounds(
@@ -356,11 +358,19 @@ class Ledger(Protocol):
     ``period``; both omitted means all time.
     """
 
-    def post(self, entry: JournalEntry) -> bool: ...
+    def post(self, entry: JournalEntry) -> bool:
+        """Post a balanced entry once: ``True`` if posted now, ``False`` if the
+        identical entry was already there.
 
-    def get_entry(self, entry_id: str) -> JournalEntry | None: ...
+        Raises :class:`~milestonebill.errors.DuplicateIdError` when the id is
+        used by a different entry; nothing is written then.
+        """
 
-    def entries(self, *, agreement_id: str | None = None) -> list[JournalEntry]: ...
+    def get_entry(self, entry_id: str) -> JournalEntry | None:
+        """The entry posted under ``entry_id``, or ``None``."""
+
+    def entries(self, *, agreement_id: str | None = None) -> list[JournalEntry]:
+        """Every entry in posting order, or only one agreement's."""
 
     def balance(
         self,
@@ -369,7 +379,9 @@ class Ledger(Protocol):
         currency: str | Currency,
         as_of: date | None = None,
         period: DateRange | None = None,
-    ) -> Money: ...
+    ) -> Money:
+        """One account's balance, debit minus credit, in integer minor units of
+        ``currency``, on or before ``as_of`` or within the half-open ``period``."""
 
     def balances(
         self,
@@ -377,7 +389,9 @@ class Ledger(Protocol):
         currency: str | Currency,
         as_of: date | None = None,
         period: DateRange | None = None,
-    ) -> dict[Account, Money]: ...
+    ) -> dict[Account, Money]:
+        """Every account's balance in ``currency`` (debit minus credit), with
+        the same ``as_of`` / half-open ``period`` selection as :meth:`balance`."""
 
 
 class SingleBalance:

@@ -31,6 +31,28 @@ customer credit forfeited     Dr customer credit / Cr other income
 late fee invoiced             Dr receivable / Cr other income
 ============================  ===========================================
 
+Entry ids name what posted them (ids contain ``:``, so split from the
+right only where a part is known to hold none):
+
+=============================================  =============================
+entry id                                       posted by
+=============================================  =============================
+``<invoice id>:issue``                         an invoice issued
+``<credit note id>:credit``                    a credit note issued
+``<invoice id>:payment:<attempt>``             a gateway payment
+``<invoice id>:payment:manual:<reference>``    a payment recorded by hand
+``<invoice id>:refund:<event id>``             a refund paid
+``<invoice id>:customer-credit:<event id>``    an over-credit kept as credit
+``<invoice id>:credit-applied:<event id>``     customer credit applied
+``<invoice id>:write-off:<event id>``          a balance written off
+``<invoice id>:recovery:<event id>``           a write-off recovered
+``<agreement id>:forfeit:<event id>``          customer credit forfeited
+``<agreement id>:revenue:<obligation>:<n>``    revenue earned, ``n`` from
+                                               000001 per obligation
+``<agreement id>:net:<date>:<minor units>``    contract asset netted
+                                               against the liability
+=============================================  =============================
+
 A write-off is a credit loss (ASC 326-20), not a price concession: it
 never touches revenue or the contract's balance.  Late fees and forfeited
 credit are other income: neither pays for a promise of the contract.

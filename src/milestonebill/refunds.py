@@ -74,19 +74,24 @@ class Intent(Protocol):
     """
 
     @property
-    def key(self) -> AttemptKey: ...
+    def key(self) -> AttemptKey:
+        """The idempotency key the gateway saw (``ids.refund_key`` / ``attempt_key``)."""
 
     @property
-    def amount(self) -> Money: ...
+    def amount(self) -> Money:
+        """The amount asked for, in integer minor units."""
 
     @property
-    def attempt(self) -> int: ...
+    def attempt(self) -> int:
+        """The attempt number, 1 for the first try."""
 
     @property
-    def finished(self) -> bool: ...
+    def finished(self) -> bool:
+        """Whether the gateway's answer was recorded (``False``: still on its way)."""
 
     @property
-    def outcome_data(self) -> dict[str, Any] | None: ...
+    def outcome_data(self) -> dict[str, Any] | None:
+        """The recorded answer as JSON-ready data, ``None`` while unfinished."""
 
 
 #: Reads the journal record under an idempotency key (``None``: nothing recorded).

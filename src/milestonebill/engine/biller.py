@@ -388,7 +388,9 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         """Record a host event (a completed milestone, an approved amendment...) and
         bill what is now due for that agreement, as of the clock's today.
 
-        Handling the same event again changes nothing.
+        Handling the same event again changes nothing.  Raises what
+        :meth:`record` and :meth:`bill` raise; the event is recorded before
+        billing starts, so a retry after a failure bills it.
         """
         self.record(agreement_id, [event])
         return self.bill(agreement_id)
@@ -398,6 +400,13 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         apply due approvals, issue, charge and retry what is due by ``as_of``.
 
         A parked agreement is left alone: the summary's ``parked`` names it.
+        Money in the summary is in integer minor units.  Raises
+        :class:`~milestonebill.errors.ValidationError` for a bad id or an
+        ``as_of`` outside the supported dates,
+        :class:`~milestonebill.errors.NotFoundError` for an unknown agreement,
+        and lets a store's or gateway's
+        :class:`~milestonebill.errors.InfrastructureError` through (what was
+        committed stays; calling again finishes the job with the same keys).
         """
         day = self._ctx.clock.today() if as_of is None else check_billing_date("as_of", as_of)
         tally = Tally(day)
@@ -741,6 +750,10 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         a processing payment needs nothing; a dispute is passed to the host
         as a ``payment.disputed`` notification.  Duplicate or stale
         deliveries change nothing.  Returns the events appended.
+
+        Raises :class:`~milestonebill.errors.ValidationError` for an event that
+        names no agreement and invoice, and
+        :class:`~milestonebill.errors.NotFoundError` when they are not ours.
         """
         if not isinstance(event, GatewayEvent):
             raise ValidationError("event", "a GatewayEvent", event)

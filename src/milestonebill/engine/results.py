@@ -34,12 +34,20 @@ __all__ = [
 class ChargeOutcome:
     """What one charge attempt came to (``FAILED_RETRYABLE``: left for reconciliation)."""
 
+    #: The agreement whose invoice was charged.
     agreement_id: AgreementId
+    #: The invoice charged.
     invoice_id: InvoiceId
+    #: The attempt number on that invoice, from 1; retries count up.
     attempt: int
+    #: The amount asked for, in integer minor units.
     amount: Money
+    #: What the gateway answered (``SUCCEEDED``, ``DECLINED``, ``PROCESSING``...).
     status: ChargeStatus
+    #: The gateway's decline code (``"insufficient_funds"``) when declined.
     decline_code: str | None = None
+    #: The gateway's id for the payment (Stripe: the PaymentIntent ``pi_...``;
+    #: in memory: ``pi_mem_0001``), ``None`` when no payment was created.
     gateway_ref: str | None = None
 
     def to_json(self) -> dict[str, Any]:

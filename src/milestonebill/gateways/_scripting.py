@@ -103,4 +103,5 @@ def percent_plus_fixed(percent: str | Decimal, fixed_minor: int = 0) -> Callable
             fixed_minor, amount.currency
         )
 
+    fee.__doc__ = f"The fee on an amount: {percent} % half-up plus {fixed_minor} minor units."
     return fee

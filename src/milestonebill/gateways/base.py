@@ -243,11 +243,21 @@ class CustomerRef:
 class MandateAcceptance:
     """Proof that the customer accepted a debit mandate (required for bank accounts).
 
-    ``accepted_at`` must be timezone-aware.
+    ``accepted_at`` must be timezone-aware (a naive one raises
+    :class:`~milestonebill.errors.ValidationError`).  ``Biller.onboard`` builds
+    it from ``mandate_accepted_at``, ``mandate_ip_address`` and
+    ``mandate_user_agent``; build it yourself only to call the gateway directly.
+
+    >>> from datetime import UTC, datetime
+    >>> MandateAcceptance(datetime(2026, 3, 2, 9, tzinfo=UTC), "203.0.113.7", "Mozilla/5.0").ip_address
+    '203.0.113.7'
     """
 
+    #: When the customer accepted the mandate (timezone-aware).
     accepted_at: datetime
+    #: The customer's IP address at acceptance, as the host saw it.
     ip_address: str | None = None
+    #: The customer's browser user agent at acceptance.
     user_agent: str | None = None
 
     def __attrs_post_init__(self) -> None:

@@ -34,6 +34,22 @@ one, and behaves like a careful real gateway:
 <ChargeStatus.FAILED_RETRYABLE: 'failed_retryable'>
 >>> gw.charge(req).status, len(gw.charges)
 (<ChargeStatus.SUCCEEDED: 'succeeded'>, 1)
+
+A webhook body is JSON with ``id`` (``evt_mem_...``), ``type`` (a
+:class:`GatewayEventKind` value), ``created`` (Unix seconds) and ``data``
+(the payment as this gateway knows it, money as ``{"amount",
+"currency"}``); the header is ``t=<Unix seconds>,v1=<hex HMAC-SHA256 of
+"t.body" under the webhook secret>``, Stripe's scheme:
+
+>>> import json
+>>> delivery = gw.deliveries()[-1]
+>>> body = json.loads(delivery.payload)
+>>> body["type"], body["id"], sorted(body["data"])[:5]
+('payment.succeeded', 'evt_mem_000002', ['agreement_id', 'amount', 'attempt', 'charge_status', 'customer_id'])
+>>> body["data"]["payment_ref"], body["data"]["amount"]
+('pi_mem_0001', {'amount': '100.00', 'currency': 'USD'})
+>>> delivery.signature_header.split(",")[0]
+'t=1767225600'
 """
 
 from __future__ import annotations

@@ -75,9 +75,11 @@ class Books(Protocol):
     """What an export reads: every agreement and every journal entry of the firm
     (:class:`milestonebill.engine.StoreBooks` reads them from a store)."""
 
-    def agreements(self) -> Sequence[Agreement]: ...
+    def agreements(self) -> Sequence[Agreement]:
+        """Every agreement of the firm, folded as of now."""
 
-    def entries(self) -> Sequence[JournalEntry]: ...
+    def entries(self) -> Sequence[JournalEntry]:
+        """Every journal entry of the firm, in posting order."""
 
 
 class ItemKind(enum.Enum):

@@ -85,7 +85,13 @@ class AccountingSink(Protocol):
     unknown (unreachable, timed out).
     """
 
-    def send(self, record: SyncRecord) -> str: ...
+    def send(self, record: SyncRecord) -> str:
+        """Create ``record``'s document once under its key; the system's id for it.
+
+        Raises :class:`~milestonebill.errors.DocumentRefusedError` (refused,
+        nothing created) or :class:`~milestonebill.errors.AccountingSinkError`
+        (outcome unknown: send again with the same record).
+        """
 
 
 class SinkFault(enum.Enum):

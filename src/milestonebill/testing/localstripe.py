@@ -66,7 +66,9 @@ def free_port() -> int:
 
 
 class LocalStripe:
-    """A running localstripe; use as a context manager::
+    """A running localstripe on a loopback port.
+
+    Use it as a context manager::
 
         with LocalStripe() as ls:
             gateway = StripeGateway(ls.api_key, base_url=ls.base_url)

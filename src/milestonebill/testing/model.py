@@ -265,11 +265,13 @@ class BillingModel(RuleBasedStateMachine):
 
     @initialize(data=st.data())
     def first_agreement(self, data: st.DataObject) -> None:
+        """Sign the first agreement, so every run of the model has one to bill."""
         self.sign(data)
 
     @precondition(lambda self: len(self.agreements) < _MAX_AGREEMENTS)
     @rule(data=st.data())
     def sign(self, data: st.DataObject) -> None:
+        """Sign a drawn offer (card or bank debit) through the public commands and store it."""
         n = len(self.agreements) + 1
         aid = AgreementId(f"agr-{n}")
         offer = data.draw(offers(start=self.clock.today(), collection=Collection.AUTO_CHARGE,
@@ -301,6 +303,7 @@ class BillingModel(RuleBasedStateMachine):
 
     @rule(data=st.data(), crash=_CRASH)
     def complete(self, data: st.DataObject, crash: Armed) -> None:
+        """Complete a pending milestone of a drawn agreement, possibly crashing mid-write."""
         self._arm(crash)
         aid = self._pick(data)
         if aid is None:
@@ -315,6 +318,7 @@ class BillingModel(RuleBasedStateMachine):
 
     @rule(data=st.data(), crash=_CRASH)
     def amend(self, data: st.DataObject, crash: Armed) -> None:
+        """Propose an amendment of one or two drawn operations (sometimes with a cancellation)."""
         self._arm(crash)
         aid = self._pick(data)
         if aid is None:
@@ -336,6 +340,7 @@ class BillingModel(RuleBasedStateMachine):
 
     @rule(data=st.data(), approved=st.booleans(), crash=_CRASH)
     def decide(self, data: st.DataObject, approved: bool, crash: Armed) -> None:
+        """Approve or reject an amendment that awaits the client."""
         self._arm(crash)
         aid = self._pick(data)
         if aid is None:
@@ -351,6 +356,7 @@ class BillingModel(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def pause_or_resume(self, data: st.DataObject) -> None:
+        """Pause a drawn agreement, or resume it if it is paused."""
         aid = self._pick(data)
         if aid is None:
             return
@@ -361,6 +367,7 @@ class BillingModel(RuleBasedStateMachine):
 
     @rule(data=st.data(), really=st.integers(0, 3))
     def cancel(self, data: st.DataObject, really: int) -> None:
+        """Now and then, cancel a drawn agreement from the host's side."""
         aid = self._pick(data)
         if aid is not None and really == 0:
             self._host_event(aid, lambda a: cancel(a, at=self.clock.now(), reason="ended"))
@@ -381,6 +388,7 @@ class BillingModel(RuleBasedStateMachine):
 
     @rule(crash=_CRASH)
     def run(self, crash: Armed) -> None:
+        """Run the Biller for today (possibly crashing at a step boundary) and check what it parked."""
         self._arm(crash)
         before = self._parked()
         summary = self._act(lambda: self.biller.run(self.clock.today()))
@@ -395,6 +403,7 @@ class BillingModel(RuleBasedStateMachine):
 
     @rule(crash=_CRASH)
     def reconcile(self, crash: Armed) -> None:
+        """Reconcile unfinished charge attempts with the gateway, each with its own key."""
         self._arm(crash)
         self._act(lambda: self.biller.reconcile(grace_seconds=0))
 
@@ -413,6 +422,7 @@ class BillingModel(RuleBasedStateMachine):
 
     @rule(outcomes=st.lists(_OUTCOMES, min_size=1, max_size=3))
     def script(self, outcomes: list[Scripted]) -> None:
+        """Script the gateway's next outcomes: declines, actions required, processing, time-outs."""
         self.gateway.script_next(*outcomes)
 
     @rule(data=st.data(), succeed=st.booleans())
@@ -451,6 +461,7 @@ class BillingModel(RuleBasedStateMachine):
 
     @rule(data=st.data(), percent=st.integers(1, 110), crash=_CRASH)
     def refund(self, data: st.DataObject, percent: int, crash: Armed) -> None:
+        """Refund a share of a paid invoice; more than was paid must be refused and change nothing."""
         aid = self._pick(data, working=True)
         if aid is None:
             return
@@ -474,6 +485,7 @@ class BillingModel(RuleBasedStateMachine):
 
     @rule(data=st.data(), percent=st.integers(0, 110), crash=_CRASH)
     def refund_credit(self, data: st.DataObject, percent: int, crash: Armed) -> None:
+        """Refund a share of the customer credit; more than is held must be refused."""
         aid = self._pick(data, working=True)
         if aid is None:
             return
@@ -495,17 +507,20 @@ class BillingModel(RuleBasedStateMachine):
 
     @rule()
     def restart(self) -> None:
+        """Restart the worker: a new Biller over the surviving store and gateway state."""
         self._restart()
 
     @precondition(lambda self: bool(self.agreements))
     @rule(data=st.data(), step=st.sampled_from(POISON_STEPS))
     def poison(self, data: st.DataObject, step: str) -> None:
+        """Make a drawn agreement fail at one of the run's steps, so the run must park it."""
         aid = self._pick(data)
         assert aid is not None
         self.poisoned[aid] = step
 
     @rule(data=st.data())
     def unpark(self, data: st.DataObject) -> None:
+        """Deploy the fix for a parked agreement and give it back to the runs."""
         parked = sorted(self._parked())
         if not parked:
             return
@@ -571,6 +586,7 @@ class BillingModel(RuleBasedStateMachine):
 
     @invariant()
     def books_add_up(self) -> None:
+        """Invariant: the books hold after every step (``testing.invariants.book_problems``)."""
         self.stats["steps"] += 1
         agreements = self._all()
         problems = book_problems(self.store, self.gateway, agreements, firm_id=FIRM,
@@ -579,6 +595,7 @@ class BillingModel(RuleBasedStateMachine):
 
     @invariant()
     def parked_agreements_are_billed_by_nobody(self) -> None:
+        """Invariant: nothing changes on a parked agreement until it is unparked."""
         for aid in self._parked():
             now = self._signature(aid)
             assert self.frozen.setdefault(aid, now) == now, aid
@@ -628,9 +645,11 @@ class SQLiteBillingModel(BillingModel):
         super().__init__()
 
     def open_store(self) -> BillingStore:
+        """A SQLite file in the model's own directory, on the model's clock."""
         return SQLiteStore(self.directory / "billing.db", clock=self.clock)
 
     def restart_store(self) -> None:
+        """Close the file and open it again, as a new process would after a crash."""
         assert isinstance(self.store, SQLiteStore)
         self.store.close()
         self.store = self.open_store()
@@ -638,6 +657,7 @@ class SQLiteBillingModel(BillingModel):
                                                   clock=self.clock)
 
     def teardown(self) -> None:
+        """Close the SQLite file and remove its directory."""
         assert isinstance(self.store, SQLiteStore)
         self.store.close()
         shutil.rmtree(self.directory, ignore_errors=True)

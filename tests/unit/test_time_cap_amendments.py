@@ -206,6 +206,25 @@ def test_per_invoice_rounding_previews_what_the_invoices_will_bill() -> None:
     assert [t for t, _ in _run(w)] == ["0.01 USD"]
 
 
+def test_per_invoice_a_release_is_the_difference_of_the_rounded_totals() -> None:
+    # t9 (no phase) is 0.015 and t1 (fieldwork) 0.015, of which the phase cap
+    # of 0.01 takes 0.01: 0.025 approved, billed as 0.03 (half up).  Raising
+    # the phase cap to 0.02 approves 0.03 in all, still 0.03 billed: nothing
+    # to bill yet (rounding the 0.005 released on its own would say 0.01).
+    term = TimeAndMaterials(rates=(Rate("senior", usd("0.03"), date(2026, 1, 1)),),
+                            phase_caps=(PhaseCap("fieldwork", usd("0.01")),),
+                            rounding_scope=RoundingScope.PER_INVOICE)
+    w, a = _world(term)
+    w.biller.record_work(a.id, [_time("t9", 9, "0.5"), _time("t1", 10, "0.5", "fieldwork")])
+    assert [t for t, _ in _run(w)] == ["0.03 USD"]
+    raise_ = _raise("0.02", phase="fieldwork")
+    assert preview(w.load(), raise_, as_of=APR_1).time_released == usd("0.00")
+    _propose(w, raise_)
+    w.biller.approve_amendment(a.id, AmendmentId("am-cap"), by="Acme CFO", at=NOON)
+    assert _run(w) == []
+    assert time_totals(w.load()).held == usd("0.00")
+
+
 # ---------------------------------------------------------------- what is refused
 
 

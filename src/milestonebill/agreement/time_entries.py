@@ -6,8 +6,10 @@ The work a firm records against an agreement with a
 * :class:`TimeRecorded` (a :class:`TimeEntry`: day, person, role, hours to
   the minute, description, phase) and :class:`ExpenseRecorded` (an
   :class:`ExpenseEntry`: an amount in minor units);
-* :class:`TimeCapRaised` -- an amendment of the term raising the
-  not-to-exceed cap of the agreement (``phase=""``) or of a phase;
+* :class:`TimeCapRaised` -- the firm raises the not-to-exceed cap of the
+  agreement (``phase=""``) or of a phase, with no approval flow; a
+  :class:`~milestonebill.agreement.RaiseTimeCap` amendment does the same
+  once the client approves it;
 * :class:`WorkWrittenDown` -- the firm gives up what is held of an entry.
 
 :func:`time_work` replays them (with the invoices issued since) into one
@@ -153,8 +155,12 @@ class ExpenseRecorded:
 
 @attrs.frozen
 class TimeCapRaised:
-    """The client approved a higher not-to-exceed ``cap`` for the agreement
-    (``phase=""``) or for ``phase``: held work within it becomes billable."""
+    """The firm recorded a higher not-to-exceed ``cap`` for the agreement
+    (``phase=""``) or for ``phase``: held work within it becomes billable.
+
+    It needs no approval flow (the approval happened elsewhere, or the cap is
+    the firm's own); a raise the client approves in the library is a
+    :class:`~milestonebill.agreement.RaiseTimeCap` amendment."""
 
     event_id: str = attrs.field(validator=_event_id)
     version: int

@@ -11,7 +11,8 @@ cadence:
 * :func:`next_time_billing` -- when the next one falls (the work queue claims
   the agreement then, :func:`milestonebill.work.next_due`);
 * :func:`held_work` -- entries past a cap, held for approval: never billed
-  until a :class:`~milestonebill.agreement.TimeCapRaised` makes room, and
+  until a :class:`~milestonebill.agreement.TimeCapRaised` or an approved
+  :class:`~milestonebill.agreement.RaiseTimeCap` amendment makes room, and
   never dropped unless a :class:`~milestonebill.agreement.WorkWrittenDown`
   says so;
 * :func:`time_totals` -- value, billed, held and written down;

@@ -3,8 +3,11 @@
 Random rate cards (one or two roles, a rate change on a random day), caps
 (none, or on the agreement and a phase), rounding (per line or per invoice,
 half up or half even) in USD or JPY; random histories of time and expense
-entries (some re-sent), cap raises, write-downs of held work and runs.
-After any history, and a last run and recognition:
+entries (some re-sent), cap raises (firm-side, or amendments the client
+approves or rejects), write-downs of held work and runs.  Each amendment's
+preview releases exactly what its approval makes approved; one below what
+is approved is refused and stores nothing.  After any history, and a last
+run and recognition:
 
 * each entry's value is approved + held + written down, exactly, and the
   money totals add up the same way;
@@ -18,6 +21,7 @@ After any history, and a last run and recognition:
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -29,15 +33,20 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from milestonebill.agreement import (
+    Amendment,
+    ApprovalRules,
     Collection,
     ExpenseEntry,
-    TimeCapRaised,
+    RaiseTimeCap,
     TimeEntry,
     WorkWrittenDown,
+    reject,
+    time_caps,
 )
 from milestonebill.clock import FixedClock
-from milestonebill.errors import InvalidTransitionError
+from milestonebill.errors import AmendmentError, InvalidTransitionError
 from milestonebill.gateways.memory import InMemoryGateway
+from milestonebill.ids import AmendmentId
 from milestonebill.ledger import Account
 from milestonebill.money import Money, Rounding, round_ratio
 from milestonebill.schedule import (
@@ -91,8 +100,12 @@ def histories(draw: st.DrawFn) -> tuple[TimeAndMaterials, list[tuple[str, Any]]]
     term = draw(terms())
     cur = term.currency_code
     record = st.tuples(st.just("record"), entries(cur))
+    amend = st.tuples(st.just("amend"), st.tuples(
+        st.sampled_from(["", "design"]),
+        st.one_of(st.integers(-1_000, -1), st.integers(0, 5_000), st.integers(0, 200_000)),
+        st.sampled_from(["approve", "reject", "pending"])))
     step = st.one_of(
-        record, record, record,
+        record, record, record, amend, amend,
         st.tuples(st.just("raise"), st.tuples(st.sampled_from(["", "design"]),
                                               st.integers(1, 500_000))),
         st.tuples(st.just("write_down"), st.integers(0, 7)),
@@ -120,11 +133,12 @@ def _act(w: World[InMemoryGateway], term: TimeAndMaterials, kind: str, arg: Any)
             w.biller.record_work(a.id, [arg])
     elif kind == "raise":
         phase, extra = arg
-        current = [e.cap for e in a.events if isinstance(e, TimeCapRaised) and e.phase == phase]
-        base = current[-1] if current else (term.cap if phase == "" else term.phase_cap(phase))
+        base = time_caps(term, a.events, a.id).get(phase)
         if base is not None:
             w.biller.raise_cap(a.id, Money.from_minor(base.minor + extra, a.currency),
                                phase=phase, reason="approved")
+    elif kind == "amend":
+        _amend(w, term, *arg)
     elif kind == "write_down":
         held = held_work(a)
         if held:
@@ -142,13 +156,43 @@ def _act(w: World[InMemoryGateway], term: TimeAndMaterials, kind: str, arg: Any)
             w.biller.run(day)
 
 
+def _amend(w: World[InMemoryGateway], term: TimeAndMaterials, phase: str, delta: int,
+           decision: str) -> None:
+    """Propose a cap of what is approved under it (rounded up) + ``delta``."""
+    a = w.load()
+    floor = sum((i.approved for i in time_position(a) if phase in ("", i.entry.phase)),
+                start=Fraction(0))
+    new = math.ceil(floor) + delta
+    if time_caps(term, a.events, a.id).get(phase) is None or new <= 0:
+        return
+    op = RaiseTimeCap(w.clock.today(), Money.from_minor(new, a.currency), phase or None)
+    am = Amendment(AmendmentId(f"am-{len(a.amendments)}"), (op,))
+    if delta < 0:
+        with pytest.raises(AmendmentError, match="'new_cap'"):
+            w.biller.propose_amendment(a.id, am, by="pm")
+        assert w.load() == a
+        event("amend: refused below what is approved")
+        return
+    released = w.biller.preview_amendment(a.id, am).time_released
+    a = w.biller.propose_amendment(a.id, am, by="pm")
+    before = time_totals(a).approved
+    if decision == "approve":
+        a = w.biller.approve_amendment(a.id, am.id, by="client")
+    elif decision == "reject":
+        a = w.biller.record(a.id, [reject(a, am.id, by="client", at=w.clock.now())])
+    event(f"amend: {decision}, releases work: {released is not None and released.minor > 0}")
+    assert time_totals(a).approved - before == (released if decision == "approve" else
+                                                Money.from_minor(0, a.currency))
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories())
 def test_time_and_materials_adds_up(history: tuple[TimeAndMaterials, list[tuple[str, Any]]]
                                     ) -> None:
     term, steps = history
     w = World(clock=FixedClock(T0))
-    offer = attrs.evolve(proposal(collection=Collection.SEND_INVOICE, currency=term.currency_code),
+    offer = attrs.evolve(proposal(collection=Collection.SEND_INVOICE, currency=term.currency_code,
+                                  approval=ApprovalRules(require_client_approval=True)),
                          time_materials=term)
     w.open(offer, payment_method=None)
     for kind, arg in steps:
@@ -168,8 +212,7 @@ def test_time_and_materials_adds_up(history: tuple[TimeAndMaterials, list[tuple[
           f"invoices: {min(len(a.invoices), 3)}")
     assert totals.value == totals.approved + totals.held + totals.written_down
     assert totals.billed == totals.approved
-    caps = [e.cap for e in a.events if isinstance(e, TimeCapRaised) and e.phase == ""]
-    cap = caps[-1] if caps else term.cap
+    cap = time_caps(term, a.events, a.id)[""]
     if cap is not None:
         assert totals.billed.minor <= cap.minor
     cur = a.currency

@@ -92,6 +92,7 @@ from milestonebill.agreement.amendments import (
     EndRecurringCharge,
     Operation,
     ProrationPolicy,
+    RaiseTimeCap,
     RemoveMilestone,
     RescheduleMilestone,
     SwitchPackage,
@@ -163,6 +164,7 @@ from milestonebill.agreement.preview import (
     AmendmentPreview,
     PreviewLine,
     ScheduleChange,
+    TimeCapChange,
     preview,
 )
 from milestonebill.agreement.proposal import (
@@ -194,6 +196,7 @@ from milestonebill.agreement.time_entries import (
     TimeRecorded,
     WorkItem,
     WorkWrittenDown,
+    time_caps,
     time_work,
 )
 from milestonebill.ids import (
@@ -272,6 +275,7 @@ __all__ = [
     "Proposal",
     "ProposalId",
     "ProrationPolicy",
+    "RaiseTimeCap",
     "RecurringStatus",
     "RecurringTerm",
     "Refunded",
@@ -283,6 +287,7 @@ __all__ = [
     "Signed",
     "SspApproach",
     "SwitchPackage",
+    "TimeCapChange",
     "TimeCapRaised",
     "TimeEntry",
     "TimeRecorded",
@@ -312,5 +317,6 @@ __all__ = [
     "resume",
     "revise_estimate",
     "sign",
+    "time_caps",
     "time_work",
 ]

@@ -59,6 +59,7 @@ __all__ = [
     "EndRecurringCharge",
     "Operation",
     "ProrationPolicy",
+    "RaiseTimeCap",
     "RemoveMilestone",
     "RescheduleMilestone",
     "SwitchPackage",
@@ -284,6 +285,40 @@ class EndDiscount:
     discount_id: ItemId = attrs.field(validator=_id)
 
 
+def _cap_phase(_inst: object, attr: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None:
+        check_id(attr.name, value)
+
+
+@attrs.frozen
+class RaiseTimeCap:
+    """Set the not-to-exceed cap of a time-and-materials term: of the agreement
+    (``phase=None``) or of ``phase``, to ``new_cap``.
+
+    The client's approval of a higher cap, through the amendment flow (approval
+    rules, notice period, :func:`~milestonebill.agreement.preview`).  From the
+    moment the amendment is approved, work held past the old cap becomes
+    billable, first recorded first, as far as ``new_cap`` goes; the next run
+    bills it.  ``new_cap`` is refused below what is already approved (billed or
+    still to bill) under that cap, in another currency, for a phase without a
+    cap, or on an agreement without a time-and-materials term.  A firm-side
+    raise that needs no approval is :class:`~milestonebill.agreement.TimeCapRaised`.
+    """
+
+    effective: date = attrs.field(validator=_day)
+    new_cap: Money
+    phase: str | None = attrs.field(default=None, validator=_cap_phase)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.new_cap, Money) or self.new_cap.minor <= 0:
+            raise ValidationError("new_cap", "a positive Money", self.new_cap)
+
+    @property
+    def scope(self) -> str:
+        """The cap it sets: ``""`` for the agreement's, else the phase."""
+        return self.phase or ""
+
+
 Operation = (
     ChangeMilestoneAmount
     | AddMilestone
@@ -301,12 +336,13 @@ Operation = (
     | ChangeInstallments
     | AddDiscount
     | EndDiscount
+    | RaiseTimeCap
 )
 _OPERATION_TYPES = (
     ChangeMilestoneAmount, AddMilestone, RemoveMilestone, RescheduleMilestone,
     ChangeRecurringPrice, ChangeRecurringInterval, ChangeBillingDay, AddRecurringCharge,
     EndRecurringCharge, AddAddOn, CancelAddOn, SwitchPackage, CancelAgreement,
-    ChangeInstallments, AddDiscount, EndDiscount,
+    ChangeInstallments, AddDiscount, EndDiscount, RaiseTimeCap,
 )
 
 

@@ -36,6 +36,7 @@ from milestonebill.agreement.amendments import (
     EndRecurringCharge,
     Operation,
     ProrationPolicy,
+    RaiseTimeCap,
     RemoveMilestone,
     RescheduleMilestone,
     SwitchPackage,
@@ -49,6 +50,7 @@ from milestonebill.agreement.terms import (
     containing_period,
     term_limit,
 )
+from milestonebill.agreement.time_entries import check_cap_raise
 from milestonebill.errors import AmendmentError, ValidationError
 from milestonebill.money import Currency, Money
 from milestonebill.periods import DayCount, add_months
@@ -61,6 +63,7 @@ from milestonebill.schedule import (
     Milestone,
     MilestoneId,
     RecurringCharge,
+    TimeAndMaterials,
     Timing,
     Trigger,
 )
@@ -74,7 +77,12 @@ __all__ = [
 
 @attrs.define
 class Draft:
-    """Mutable working copy of an agreement's terms while operations apply."""
+    """Mutable working copy of an agreement's terms while operations apply.
+
+    ``events`` is the agreement's stream so far and ``agreement_id`` its id,
+    for the operations that depend on recorded work (:class:`RaiseTimeCap`);
+    ``time_raises`` collects those applied to this draft, in order.
+    """
 
     currency: Currency
     option_id: str
@@ -86,6 +94,9 @@ class Draft:
     cancelled_on: date | None = None
     installments: list[InstallmentTerm] = attrs.Factory(list)
     discounts: list[DiscountTerm] = attrs.Factory(list)
+    events: tuple[object, ...] = ()
+    agreement_id: str = ""
+    time_raises: list[RaiseTimeCap] = attrs.Factory(list)
 
 
 class Catalogue:
@@ -95,7 +106,8 @@ class Catalogue:
     schedule's total), so every milestone in a catalogue has an ``amount``.
     ``plans`` and ``discounts`` are the installment plans and discounts of
     each option and add-on (by its id); ``obligations`` the ids of each
-    option's stated obligations.
+    option's stated obligations; ``time_materials`` the proposal's
+    time-and-materials term, if any.
     """
 
     def __init__(
@@ -106,12 +118,14 @@ class Catalogue:
         plans: Mapping[str, tuple[InstallmentPlan, ...]] | None = None,
         discounts: Mapping[str, tuple[Discount, ...]] | None = None,
         obligations: Mapping[str, frozenset[str]] | None = None,
+        time_materials: TimeAndMaterials | None = None,
     ) -> None:
         self.options = options
         self.addons = addons
         self.plans = plans or {}
         self.discounts = discounts or {}
         self.obligations = obligations or {}
+        self.time_materials = time_materials
 
     @classmethod
     def of(cls, proposal: Proposal) -> Catalogue:
@@ -123,7 +137,8 @@ class Catalogue:
                    plans={k: s.installments for k, s in entries},
                    discounts={k: s.discounts for k, s in entries},
                    obligations={o.id: frozenset(t.id for t in o.obligations)
-                                for o in proposal.options})
+                                for o in proposal.options},
+                   time_materials=proposal.time_materials)
 
 
 def _offered(s: BillingSchedule) -> tuple[tuple[Milestone, ...], tuple[RecurringCharge, ...]]:
@@ -576,6 +591,17 @@ def _end_discount(d: Draft, op: EndDiscount, _c: Catalogue) -> None:
     d.changed[op.discount_id] = op.effective
 
 
+def _raise_time_cap(d: Draft, op: RaiseTimeCap, catalogue: Catalogue) -> None:
+    # The cap applies when the amendment is approved (time_entries replays it);
+    # here it is only checked against the work recorded so far.
+    try:
+        check_cap_raise(catalogue.time_materials, d.currency, d.events, d.agreement_id,
+                        (*d.time_raises, op))
+    except ValidationError as exc:
+        raise _fail(op, str(exc)) from exc
+    d.time_raises.append(op)
+
+
 _HANDLERS: dict[type, Callable[[Draft, Any, Catalogue], None]] = {
     ChangeMilestoneAmount: _change_milestone_amount,
     AddMilestone: _add_milestone,
@@ -593,6 +619,7 @@ _HANDLERS: dict[type, Callable[[Draft, Any, Catalogue], None]] = {
     ChangeInstallments: _change_installments,
     AddDiscount: _add_discount,
     EndDiscount: _end_discount,
+    RaiseTimeCap: _raise_time_cap,
 }
 
 

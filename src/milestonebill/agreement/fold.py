@@ -440,7 +440,7 @@ def _draft(a: Agreement) -> Draft:
         recurring=list(a.recurring), addons=list(a.addons),
         completions={str(k): v for k, v in a.completions.items()},
         changed=dict(a.changed_on),
-        cancelled_on=a.cancelled_on,
+        cancelled_on=a.cancelled_on, events=a.events, agreement_id=a.id,
         installments=list(a.installments), discounts=list(a.discounts),
     )
 

@@ -4,18 +4,21 @@ The preview compares the billing plan before and after the amendment with
 what was already billed per plan key: new and extra charges, credits for
 unused prepaid time or removed items (each referencing the invoice that
 billed the item), the change in contract value, and the full schedule diff.
+A :class:`~milestonebill.agreement.RaiseTimeCap` is priced by the held
+time-and-materials work it would release and the caps before and after.
 See ``docs/agreements.md`` for a worked example.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 import attrs
 
 from milestonebill._json import decode, encode
-from milestonebill.agreement.amendments import Amendment
+from milestonebill.agreement.amendments import Amendment, RaiseTimeCap
 from milestonebill.agreement.fold import Agreement, amended
 from milestonebill.agreement.plan import (
     billed_by_key,
@@ -25,6 +28,7 @@ from milestonebill.agreement.plan import (
     open_ended,
 )
 from milestonebill.agreement.terms import PlanItem
+from milestonebill.agreement.time_entries import time_caps, time_work
 from milestonebill.errors import InvalidTransitionError, ValidationError
 from milestonebill.ids import AmendmentId, InvoiceId, PlanKey
 from milestonebill.money import Money
@@ -33,6 +37,7 @@ __all__ = [
     "AmendmentPreview",
     "PreviewLine",
     "ScheduleChange",
+    "TimeCapChange",
     "preview",
 ]
 
@@ -47,6 +52,16 @@ class ScheduleChange:
     after: Money | None
     on_before: date | None
     on_after: date | None
+
+
+@attrs.frozen
+class TimeCapChange:
+    """A not-to-exceed cap of the time-and-materials term that an amendment sets:
+    the agreement's (``phase=""``) or a phase's, ``before`` and ``after``."""
+
+    phase: str
+    before: Money
+    after: Money
 
 
 @attrs.frozen
@@ -82,6 +97,8 @@ class AmendmentPreview:
     contract_value_before: Money
     contract_value_after: Money
     changes: tuple[ScheduleChange, ...]
+    time_caps: tuple[TimeCapChange, ...] = ()
+    time_released: Money | None = None
 
     @property
     def charges_total(self) -> Money:
@@ -161,8 +178,31 @@ def preview(
     return AmendmentPreview(
         amendment.id, tuple(charges), tuple(credits),
         contract_value(agreement, through=horizon), contract_value(after, through=horizon),
-        tuple(changes),
+        tuple(changes), *_time_release(agreement, amendment),
     )
+
+
+def _time_release(agreement: Agreement, amendment: Amendment
+                  ) -> tuple[tuple[TimeCapChange, ...], Money | None]:
+    """The caps ``amendment`` sets and the held work it releases, in money."""
+    raises = [op for op in amendment.operations if isinstance(op, RaiseTimeCap)]
+    term = agreement.proposal.time_materials
+    if not raises or term is None:
+        return (), None
+    caps = time_caps(term, agreement.events, agreement.id)
+    changes: dict[str, TimeCapChange] = {}
+    for op in raises:
+        before = changes[op.scope].before if op.scope in changes else caps[op.scope]
+        assert before is not None  # amended() refused a raise of a cap that does not exist
+        changes[op.scope] = TimeCapChange(op.scope, before, op.new_cap)
+    # Time invoices bill the rounded running total of what is approved, so the
+    # release is the difference of the rounded totals after and before.
+    before_total = sum((w.approved for w in time_work(term, agreement.events, agreement.id)),
+                       start=Fraction(0))
+    after_total = sum((w.approved for w in time_work(term, agreement.events, agreement.id,
+                                                      raises=raises)), start=Fraction(0))
+    released = term.round_total(after_total) - term.round_total(before_total)
+    return tuple(changes.values()), Money.from_minor(released, agreement.currency)
 
 
 def _move(after: Agreement, key: PlanKey, item: PlanItem | None,

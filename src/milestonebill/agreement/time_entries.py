@@ -6,8 +6,10 @@ The work a firm records against an agreement with a
 * :class:`TimeRecorded` (a :class:`TimeEntry`: day, person, role, hours to
   the minute, description, phase) and :class:`ExpenseRecorded` (an
   :class:`ExpenseEntry`: an amount in minor units);
-* :class:`TimeCapRaised` -- an amendment of the term raising the
-  not-to-exceed cap of the agreement (``phase=""``) or of a phase;
+* :class:`TimeCapRaised` -- the firm raises the not-to-exceed cap of the
+  agreement (``phase=""``) or of a phase, with no approval flow; a
+  :class:`~milestonebill.agreement.RaiseTimeCap` amendment does the same
+  once the client approves it;
 * :class:`WorkWrittenDown` -- the firm gives up what is held of an entry.
 
 :func:`time_work` replays them (with the invoices issued since) into one
@@ -21,6 +23,7 @@ crossed inside an entry splits it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,6 +33,7 @@ from typing import Any
 import attrs
 
 from milestonebill._validate import check_id, check_text, utc_datetime
+from milestonebill.agreement.amendments import Amendment, RaiseTimeCap
 from milestonebill.errors import DuplicateIdError, InvalidTransitionError, ValidationError
 from milestonebill.limits import EARLIEST_DATE, LATEST_DATE, MAX_KEY_LENGTH
 from milestonebill.money import Currency, Money
@@ -44,9 +48,11 @@ __all__ = [
     "TimeRecorded",
     "WorkItem",
     "WorkWrittenDown",
+    "check_cap_raise",
     "check_time_event",
     "entry_value",
     "line_id_for",
+    "time_caps",
     "time_work",
 ]
 
@@ -149,8 +155,12 @@ class ExpenseRecorded:
 
 @attrs.frozen
 class TimeCapRaised:
-    """The client approved a higher not-to-exceed ``cap`` for the agreement
-    (``phase=""``) or for ``phase``: held work within it becomes billable."""
+    """The firm recorded a higher not-to-exceed ``cap`` for the agreement
+    (``phase=""``) or for ``phase``: held work within it becomes billable.
+
+    It needs no approval flow (the approval happened elsewhere, or the cap is
+    the firm's own); a raise the client approves in the library is a
+    :class:`~milestonebill.agreement.RaiseTimeCap` amendment."""
 
     event_id: str = attrs.field(validator=_event_id)
     version: int
@@ -209,15 +219,41 @@ class _Replay:
         self.caps: dict[str, int | None] = {"": None if term.cap is None else term.cap.minor}
         self.caps.update({p.phase: p.cap.minor for p in term.phase_caps})
         self.items: dict[str, dict[str, Any]] = {}
+        self.proposed: dict[str, tuple[RaiseTimeCap, ...]] = {}
+
+    def set_cap(self, scope: str, cap: Money) -> None:
+        self.caps[scope] = cap.minor
+        self.release()
+
+    def approved(self, scope: str) -> Fraction:
+        """What is approved (billed or still to bill) under the cap of ``scope``."""
+        return sum((i["approved"] for i in self.items.values()
+                    if scope == "" or i["entry"].phase == scope), Fraction(0))
+
+    def amendment(self, e: object) -> bool:
+        """Follow a cap raise proposed or approved through an amendment (the
+        events are read by shape: agreement.events imports this module)."""
+        amendment = getattr(e, "amendment", None)
+        if isinstance(amendment, Amendment):
+            ops = tuple(op for op in amendment.operations if isinstance(op, RaiseTimeCap))
+            if getattr(e, "requires_approval", True):
+                self.proposed[amendment.id] = ops
+            else:
+                for op in ops:
+                    self.set_cap(op.scope, op.new_cap)
+            return True
+        if hasattr(e, "approved_by"):
+            for op in self.proposed.pop(getattr(e, "amendment_id", ""), ()):
+                self.set_cap(op.scope, op.new_cap)
+            return True
+        return False
 
     def room(self, phase: str) -> Fraction | None:
         rooms = []
         for scope in ("", phase) if phase else ("",):
             cap = self.caps.get(scope)
             if cap is not None:
-                used = sum((i["approved"] for i in self.items.values()
-                            if scope == "" or i["entry"].phase == scope), Fraction(0))
-                rooms.append(max(Fraction(cap) - used, Fraction(0)))
+                rooms.append(max(Fraction(cap) - self.approved(scope), Fraction(0)))
         return min(rooms, default=None)
 
     def release(self) -> None:
@@ -236,13 +272,12 @@ class _Replay:
                                             "billed": Fraction(0), "lines": 0}
             self.release()
         elif isinstance(e, TimeCapRaised):
-            self.caps[e.phase] = e.cap.minor
-            self.release()
+            self.set_cap(e.phase, e.cap)
         elif isinstance(e, WorkWrittenDown):
             item = self.items[e.entry_id]
             item["written_down"] += item["held"]
             item["held"] = Fraction(0)
-        else:
+        elif not self.amendment(e):
             invoice = getattr(e, "invoice", None)
             for ln in getattr(invoice, "lines", ()):
                 entry_id = _entry_of_line(agreement_id, ln.line_id)
@@ -263,16 +298,67 @@ def _entry_of_line(agreement_id: str, line_id: str) -> str | None:
     return line_id[len(prefix):].partition(":")[2]
 
 
-def time_work(term: TimeAndMaterials | None, events: Iterable[object],
-              agreement_id: str) -> tuple[WorkItem, ...]:
-    """Every entry's position after ``events`` (an agreement's stream), in the
-    order the entries were recorded; ``()`` without a term."""
-    if term is None:
-        return ()
+def _replay(term: TimeAndMaterials, events: Iterable[object], agreement_id: str) -> _Replay:
     replay = _Replay(term)
     for e in events:
         replay.apply(e, agreement_id)
+    return replay
+
+
+def time_work(term: TimeAndMaterials | None, events: Iterable[object], agreement_id: str,
+              *, raises: Iterable[RaiseTimeCap] = ()) -> tuple[WorkItem, ...]:
+    """Every entry's position after ``events`` (an agreement's stream), in the
+    order the entries were recorded; ``()`` without a term.
+
+    A cap is raised by a :class:`TimeCapRaised` where it stands in the stream,
+    and by a :class:`~milestonebill.agreement.RaiseTimeCap` when its amendment
+    is approved (or proposed, when it needs no approval).  ``raises`` are
+    applied after ``events``, as if approved now (for pricing an amendment).
+    """
+    if term is None:
+        return ()
+    replay = _replay(term, events, agreement_id)
+    for op in raises:
+        replay.set_cap(op.scope, op.new_cap)
     return tuple(WorkItem(**i) for i in replay.items.values())
+
+
+def time_caps(term: TimeAndMaterials | None, events: Iterable[object],
+              agreement_id: str) -> dict[str, Money | None]:
+    """The caps in force after ``events``: ``""`` the agreement's, then each phase's
+    (``None``: no cap); ``{}`` without a term."""
+    if term is None:
+        return {}
+    cur = Currency.of(term.currency_code)
+    caps = _replay(term, events, agreement_id).caps
+    return {k: None if v is None else Money.from_minor(v, cur) for k, v in caps.items()}
+
+
+def check_cap_raise(term: TimeAndMaterials | None, currency: Currency, events: Iterable[object],
+                    agreement_id: str, raises: Sequence[RaiseTimeCap]) -> None:
+    """Refuse the last of ``raises`` (those before it apply first), after ``events``.
+
+    Raises :class:`ValidationError` naming ``time_materials`` (no term),
+    ``phase`` (no cap there to raise) or ``new_cap`` (another currency, or
+    below what is approved -- billed or still to bill -- under that cap).
+    """
+    if term is None:
+        raise ValidationError("time_materials", "an agreement with a time-and-materials term",
+                              None)
+    replay = _replay(term, events, agreement_id)
+    for earlier in raises[:-1]:
+        replay.set_cap(earlier.scope, earlier.new_cap)
+    op = raises[-1]
+    if replay.caps.get(op.scope) is None:
+        raise ValidationError("phase", "the agreement (None) or a phase that has a cap",
+                              op.phase)
+    if op.new_cap.currency != currency:
+        raise ValidationError("new_cap", f"an amount in {currency.code}", op.new_cap)
+    floor = replay.approved(op.scope)
+    if op.new_cap.minor < floor:
+        least = Money.from_minor(math.ceil(floor), currency)
+        raise ValidationError("new_cap", f"at least what is already billed and approved under "
+                              f"that cap ({least})", op.new_cap)
 
 
 def check_time_event(term: TimeAndMaterials | None, currency: Currency,
@@ -293,9 +379,7 @@ def check_time_event(term: TimeAndMaterials | None, currency: Currency,
             raise ValidationError("role", f"a role with a rate in force on "
                                   f"{entry.on.isoformat()}", entry.role)
     elif isinstance(e, TimeCapRaised):
-        current = (term.cap if e.phase == "" else term.phase_cap(e.phase))
-        raised = [x.cap for x in events if isinstance(x, TimeCapRaised) and x.phase == e.phase]
-        current = raised[-1] if raised else current
+        current = time_caps(term, events, agreement_id).get(e.phase)
         if current is None:
             raise ValidationError("phase", "a phase (or the agreement) that has a cap", e.phase)
         if e.cap.currency != currency or e.cap.minor <= current.minor:

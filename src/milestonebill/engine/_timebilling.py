@@ -134,7 +134,9 @@ class TimeCommands:
 
         Work held past the old cap becomes billable, first recorded first, as
         far as the new cap goes; the next run bills it.  With ``event_id``
-        (your request's id) a retry changes nothing.
+        (your request's id) a retry changes nothing.  No approval is asked:
+        for a raise the client approves, propose a
+        :class:`~milestonebill.agreement.RaiseTimeCap` amendment.
         """
         reason = _reason(reason)
         ctx = self._ctx

@@ -5,8 +5,8 @@ Random rate cards (one or two roles, a rate change on a random day), caps
 half up or half even) in USD or JPY; random histories of time and expense
 entries (some re-sent), cap raises (firm-side, or amendments the client
 approves or rejects), write-downs of held work and runs.  Each amendment's
-preview releases exactly what its approval makes approved; one below what
-is approved is refused and stores nothing.  After any history, and a last
+preview releases exactly what its approval makes approved; one not above
+the cap in force is refused and stores nothing.  After any history, and a last
 run and recognition:
 
 * each entry's value is approved + held + written down, exactly, and the
@@ -21,7 +21,6 @@ run and recognition:
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -158,20 +157,19 @@ def _act(w: World[InMemoryGateway], term: TimeAndMaterials, kind: str, arg: Any)
 
 def _amend(w: World[InMemoryGateway], term: TimeAndMaterials, phase: str, delta: int,
            decision: str) -> None:
-    """Propose a cap of what is approved under it (rounded up) + ``delta``."""
+    """Propose a cap of the one in force + ``delta`` (a cap is only ever raised)."""
     a = w.load()
-    floor = sum((i.approved for i in time_position(a) if phase in ("", i.entry.phase)),
-                start=Fraction(0))
-    new = math.ceil(floor) + delta
-    if time_caps(term, a.events, a.id).get(phase) is None or new <= 0:
+    current = time_caps(term, a.events, a.id).get(phase)
+    if current is None or current.minor + delta <= 0:
         return
+    new = current.minor + delta
     op = RaiseTimeCap(w.clock.today(), Money.from_minor(new, a.currency), phase or None)
     am = Amendment(AmendmentId(f"am-{len(a.amendments)}"), (op,))
-    if delta < 0:
-        with pytest.raises(AmendmentError, match="'new_cap'"):
+    if delta <= 0:
+        with pytest.raises(AmendmentError, match="'new_cap' must be above the cap in force"):
             w.biller.propose_amendment(a.id, am, by="pm")
         assert w.load() == a
-        event("amend: refused below what is approved")
+        event("amend: refused, not above the cap in force")
         return
     released = w.biller.preview_amendment(a.id, am).time_released
     a = w.biller.propose_amendment(a.id, am, by="pm")

@@ -228,22 +228,21 @@ def test_per_invoice_a_release_is_the_difference_of_the_rounded_totals() -> None
 # ---------------------------------------------------------------- what is refused
 
 
-def test_a_cap_below_what_is_billed_and_approved_is_refused_and_nothing_is_stored() -> None:
+def test_a_cap_not_above_the_one_in_force_is_refused_and_nothing_is_stored() -> None:
     w, a = _held_after_april()
-    with pytest.raises(AmendmentError, match=r"'new_cap' must be at least .*1000\.00"):
-        _propose(w, _raise("999.99"))
+    for lower in ("999.99", "1000.00"):
+        with pytest.raises(AmendmentError,
+                           match=r"'new_cap' must be above the cap in force \(1000\.00 USD\)"):
+            _propose(w, _raise(lower))
     assert w.load() == a
 
 
-def test_a_cap_may_be_set_lower_while_nothing_is_approved_above_it() -> None:
+def test_a_cap_is_only_raised_even_while_nothing_is_approved_above_it() -> None:
     w, a = _world()
     w.biller.record_work(a.id, [_time("t1", 9, "4")])
-    _propose(w, _raise("800.00"))
-    w.biller.approve_amendment(a.id, AmendmentId("am-cap"), by="Acme CFO", at=NOON)
-    # 600.00 approved; t2's 450.00 now meets a cap of 800.00: 200.00 in, 250.00 held.
-    w.biller.record_work(a.id, [_time("t2", 10, "3")])
-    assert _run(w) == [("800.00 USD", ["t1 600.00 USD", "t2 200.00 USD"])]
-    assert time_totals(w.load()).held == usd("250.00")
+    with pytest.raises(AmendmentError, match="'new_cap' must be above the cap in force"):
+        _propose(w, _raise("800.00"))
+    assert w.load().amendments == ()
 
 
 def test_a_cap_in_another_currency_is_refused() -> None:

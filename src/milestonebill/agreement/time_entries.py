@@ -339,8 +339,9 @@ def check_cap_raise(term: TimeAndMaterials | None, currency: Currency, events: I
     """Refuse the last of ``raises`` (those before it apply first), after ``events``.
 
     Raises :class:`ValidationError` naming ``time_materials`` (no term),
-    ``phase`` (no cap there to raise) or ``new_cap`` (another currency, or
-    below what is approved -- billed or still to bill -- under that cap).
+    ``phase`` (no cap there to raise) or ``new_cap`` (another currency, not
+    above the cap in force, or below what is approved -- billed or still to
+    bill -- under that cap).
     """
     if term is None:
         raise ValidationError("time_materials", "an agreement with a time-and-materials term",
@@ -349,11 +350,15 @@ def check_cap_raise(term: TimeAndMaterials | None, currency: Currency, events: I
     for earlier in raises[:-1]:
         replay.set_cap(earlier.scope, earlier.new_cap)
     op = raises[-1]
-    if replay.caps.get(op.scope) is None:
+    current = replay.caps.get(op.scope)
+    if current is None:
         raise ValidationError("phase", "the agreement (None) or a phase that has a cap",
                               op.phase)
     if op.new_cap.currency != currency:
         raise ValidationError("new_cap", f"an amount in {currency.code}", op.new_cap)
+    if op.new_cap.minor <= current:
+        raise ValidationError("new_cap", f"above the cap in force "
+                              f"({Money.from_minor(current, currency)})", op.new_cap)
     floor = replay.approved(op.scope)
     if op.new_cap.minor < floor:
         least = Money.from_minor(math.ceil(floor), currency)

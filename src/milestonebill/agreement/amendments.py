@@ -27,9 +27,11 @@ from milestonebill._validate import (
     check_billing_date,
     check_id,
     check_int,
-    check_text,
     exact_decimal,
 )
+from milestonebill.agreement._fields import checked_id as _id
+from milestonebill.agreement._fields import day as _day
+from milestonebill.agreement._fields import text as _text
 from milestonebill.errors import ValidationError
 from milestonebill.ids import AmendmentId
 from milestonebill.money import Money
@@ -89,16 +91,10 @@ class ProrationPolicy(enum.Enum):
 # ---------------------------------------------------------------- operations
 
 
-def _day(_inst: object, attr: attrs.Attribute[Any], value: date) -> None:
-    check_billing_date(attr.name, value)
 
 
-def _id(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
-    check_id(attr.name, value)
 
 
-def _text(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
-    check_text(attr.name, value)
 
 
 

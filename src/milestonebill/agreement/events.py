@@ -20,13 +20,16 @@ import attrs
 
 from milestonebill._json import decode_tagged, encode_tagged
 from milestonebill._validate import (
-    check_billing_date,
     check_id,
-    check_text,
     exact_decimal,
     redact_card_numbers,
-    utc_datetime,
 )
+from milestonebill.agreement._fields import checked_id as _id
+from milestonebill.agreement._fields import day as _day
+from milestonebill.agreement._fields import effective_at as _effective_at
+from milestonebill.agreement._fields import event_id as _event_id
+from milestonebill.agreement._fields import reason as _reason
+from milestonebill.agreement._fields import text as _text
 from milestonebill.agreement.amendments import Amendment
 from milestonebill.agreement.proposal import Proposal
 
@@ -40,7 +43,6 @@ from milestonebill.agreement.time_entries import (
 from milestonebill.documents import CreditNote, Invoice
 from milestonebill.errors import ValidationError
 from milestonebill.ids import AgreementId, AmendmentId, InvoiceId, ObligationId
-from milestonebill.limits import EARLIEST_DATE, LATEST_DATE, MAX_KEY_LENGTH
 from milestonebill.money import Money
 from milestonebill.payment_methods import PaymentMethodRef
 from milestonebill.schedule import MilestoneId
@@ -84,20 +86,10 @@ __all__ = [
 # that already moved is redacted instead of refused, so it is never lost.
 
 
-def _effective_at(value: object) -> datetime:
-    at = utc_datetime(value)
-    if not EARLIEST_DATE <= at.date() <= LATEST_DATE:
-        raise ValidationError("effective_at", f"a time from {EARLIEST_DATE} to {LATEST_DATE}",
-                              at)
-    return at
 
 
-def _event_id(_inst: object, _attr: object, value: str) -> None:
-    check_id("event_id", value, max_length=MAX_KEY_LENGTH)
 
 
-def _id(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
-    check_id(attr.name, value)
 
 
 def _ids(_inst: object, attr: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
@@ -105,12 +97,8 @@ def _ids(_inst: object, attr: attrs.Attribute[Any], value: tuple[str, ...]) -> N
         check_id(f"{attr.name}[{i}]", v)
 
 
-def _text(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
-    check_text(attr.name, value)
 
 
-def _day(_inst: object, attr: attrs.Attribute[Any], value: date) -> None:
-    check_billing_date(attr.name, value)
 
 
 def _reported(value: str) -> str:
@@ -379,10 +367,6 @@ class EstimateRevised:
 # each against the invoice or the credit it concerns.
 
 
-def _reason(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
-    check_text(attr.name, value)
-    if not value.strip():
-        raise ValidationError(attr.name, "a reason (non-empty text)", value)
 
 
 @attrs.frozen

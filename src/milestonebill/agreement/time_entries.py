@@ -32,10 +32,14 @@ from typing import Any
 
 import attrs
 
-from milestonebill._validate import check_id, check_text, utc_datetime
+from milestonebill._validate import check_id
+from milestonebill.agreement._fields import checked_id as _checked_id
+from milestonebill.agreement._fields import effective_at as _effective_at
+from milestonebill.agreement._fields import event_id as _event_id
+from milestonebill.agreement._fields import reason as _reason
+from milestonebill.agreement._fields import text as _text
 from milestonebill.agreement.amendments import Amendment, RaiseTimeCap
 from milestonebill.errors import DuplicateIdError, InvalidTransitionError, ValidationError
-from milestonebill.limits import EARLIEST_DATE, LATEST_DATE, MAX_KEY_LENGTH
 from milestonebill.money import Currency, Money
 from milestonebill.schedule.time_materials import TimeAndMaterials, hours_in_minutes
 
@@ -57,28 +61,14 @@ __all__ = [
 ]
 
 
-# The same field rules as the other events (agreement.events), kept here so
-# that module can list these events without an import cycle.
 
 
-def _effective_at(value: object) -> datetime:
-    at = utc_datetime(value)
-    if not EARLIEST_DATE <= at.date() <= LATEST_DATE:
-        raise ValidationError("effective_at", f"a time from {EARLIEST_DATE} to {LATEST_DATE}",
-                              at)
-    return at
 
 
-def _event_id(_inst: object, _attr: object, value: str) -> None:
-    check_id("event_id", value, max_length=MAX_KEY_LENGTH)
 
 
-def _checked_id(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
-    check_id(attr.name, value)
 
 
-def _text(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
-    check_text(attr.name, value)
 
 
 def _phase(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
@@ -95,10 +85,6 @@ def _hours(_inst: object, attr: attrs.Attribute[Any], value: Decimal) -> None:
     hours_in_minutes(value, attr.name)
 
 
-def _reason(_inst: object, attr: attrs.Attribute[Any], value: str) -> None:
-    check_text(attr.name, value)
-    if not value.strip():
-        raise ValidationError(attr.name, "a reason (non-empty text)", value)
 
 
 @attrs.frozen(kw_only=True)

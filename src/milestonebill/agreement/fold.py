@@ -255,7 +255,13 @@ class Agreement:
 
     def estimate(self, obligation_id: str, as_of: date | None = None) -> Decimal:
         """The estimated total of an input-measured obligation in force on ``as_of``
-        (the latest revision dated on or before it; default: the latest)."""
+        (the latest revision dated on or before it, inclusive; default: the latest).
+
+        The estimate is an exact ``Decimal`` in the obligation's own measure
+        (hours, cost), not money.  Raises
+        :class:`~milestonebill.errors.NotFoundError` when the agreement has no
+        such obligation measured against an estimate.
+        """
         terms = next((o for o in self.obligation_terms if o.id == obligation_id), None)
         if terms is None or terms.estimate is None:
             raise NotFoundError(f"agreement {self.id!r} has no obligation {obligation_id!r} "
@@ -339,7 +345,11 @@ class Agreement:
 
     @classmethod
     def from_events(cls, events: Iterable[Event]) -> Agreement:
-        """Fold a stream of events; the first must be :class:`Signed` at version 1."""
+        """Fold a stream of events; the first must be :class:`Signed` at version 1.
+
+        Raises :class:`~milestonebill.errors.InvalidTransitionError` when the first event is not
+        :class:`Signed`, and whatever :func:`apply` raises for a later event.
+        """
         it = iter(events)
         first = next(it, None)
         if not isinstance(first, Signed):
@@ -354,7 +364,8 @@ class Agreement:
         """The agreement as it stood at ``when`` (a date means the end of that UTC day).
 
         Events are replayed up to and including ``when``; a date before the
-        signing raises :class:`InvalidTransitionError`.
+        signing raises :class:`~milestonebill.errors.InvalidTransitionError`, and anything but a
+        date or datetime raises :class:`~milestonebill.errors.ValidationError` naming ``when``.
         """
         if isinstance(when, datetime):
             cutoff = utc_datetime(when, "when")

@@ -68,8 +68,9 @@ def obligations_from_schedule(
     (the plan's fee) as SSP -- discounts are not modelled here; each recurring
     charge becomes an over-time series whose period spans its service
     periods and whose SSP is the sum of its charges.  Open-ended recurring
-    charges need ``until`` (periods starting before it are counted).
-    ``ssp`` overrides any SSP by item id.
+    charges need ``until`` (periods starting before it are counted; it is
+    excluded) -- without it they raise :class:`~milestonebill.errors.ValidationError` naming
+    ``until``.  ``ssp`` overrides any SSP by item id (:class:`~milestonebill.money.Money`).
 
     >>> from milestonebill.schedule import (BillingSchedule, Milestone, MilestoneId,
     ...     RecurringCharge, ItemId, Interval)

@@ -28,6 +28,10 @@ The errors a name raises are checked too, by reading its source (AST):
   method, of its class's docstring) that says *every* ... *raises* and names
   the error, e.g. "Every function here raises :class:`ValidationError` for
   bad input".
+* An adapter's method whose docstring starts "See :meth:`Port.name`" (it
+  implements that port method and documents itself there) is read together
+  with the docstring of the method it points at: the port states the
+  errors for every adapter.
 * Names still to fix are listed in ``docstring_raises_todo.txt`` beside this
   file.  That list may only shrink: a listed name that no longer violates
   fails the test, so it must be removed.
@@ -36,6 +40,7 @@ The errors a name raises are checked too, by reading its source (AST):
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -174,6 +179,36 @@ def convention(doc: str, error: type) -> bool:
     )
 
 
+SEE_ALSO = re.compile(r"See :meth:`~?([\w.]+)`")
+
+
+@functools.cache
+def public_names() -> dict[str, Any]:
+    """Every public name by its short name, as a reference in a docstring uses it."""
+    names: dict[str, Any] = {}
+    for module_name in public_modules():
+        module = importlib.import_module(module_name)
+        for name in getattr(module, "__all__", ()):
+            names.setdefault(name, getattr(module, name))
+    return names
+
+
+def pointed_at(func: Callable[..., Any], doc: str) -> str:
+    """The docstring of the method ``doc`` starts by pointing at ("See :meth:`X.y`")."""
+    match = SEE_ALSO.match(doc.strip())
+    if match is None:
+        return ""
+    first, *rest = match.group(1).split(".")
+    obj: Any = func.__globals__.get(first) or public_names().get(first)
+    if first == "milestonebill":
+        obj = milestonebill
+        while rest and inspect.ismodule(obj) and not hasattr(obj, rest[0]):
+            obj = importlib.import_module(f"{obj.__name__}.{rest.pop(0)}")
+    for attr in rest:
+        obj = getattr(obj, attr, None)
+    return own_doc(obj) if callable(obj) else ""
+
+
 def checked_callables() -> dict[str, tuple[Callable[..., Any], str, list[str]]]:
     """Each checked callable by its defining name: the callable, its docstring,
     and the docstrings whose stated convention also covers it."""
@@ -203,7 +238,8 @@ def class_callables(cls: type) -> dict[str, tuple[Callable[..., Any], str, list[
         func = inspect.unwrap(member)
         owner = vars(inspect.getmodule(func) or milestonebill).get(func.__qualname__.split(".")[0])
         notes = [own_doc(inspect.getmodule(func)), own_doc(owner) if inspect.isclass(owner) else ""]
-        found[f"{func.__module__}.{func.__qualname__}"] = (func, own_doc(func), notes)
+        doc = own_doc(func)
+        found[f"{func.__module__}.{func.__qualname__}"] = (func, doc + pointed_at(func, doc), notes)
     return found
 
 
@@ -268,3 +304,16 @@ def test_a_re_raise_of_a_caught_error_is_not_counted() -> None:
             raise exc
 
     assert raised_directly(relay) == set()
+
+
+def test_an_adapter_method_is_read_with_the_port_method_it_points_at() -> None:
+    from milestonebill.ledger import InMemoryLedger
+    from milestonebill.stores.memory import InMemoryStore
+
+    assert "DuplicateIdError" in pointed_at(
+        InMemoryStore.record_attempt, "See :meth:`AgreementStore.record_attempt`."
+    )
+    assert "DuplicateIdError" in pointed_at(
+        InMemoryLedger.post, "See :meth:`milestonebill.ledger.Ledger.post`."
+    )
+    assert pointed_at(InMemoryLedger.post, "Posts it.") == ""

@@ -240,7 +240,10 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         Opening the same agreement again is a no-op; a different agreement
         under a used id raises :class:`~milestonebill.errors.ConcurrencyError`
         or :class:`~milestonebill.errors.DuplicateIdError`.  Nothing is billed
-        yet: :meth:`run` (or :meth:`bill`) does that.
+        yet: :meth:`run` (or :meth:`bill`) does that.  Raises
+        :class:`~milestonebill.errors.ValidationError` naming ``agreement`` for anything but an
+        :class:`~milestonebill.agreement.Agreement`, or ``agreement.events``
+        when it holds events other than ``Signed`` and host events.
         """
         if not isinstance(agreement, Agreement):
             raise ValidationError("agreement", "an Agreement (see agreement.sign)", agreement)
@@ -263,7 +266,9 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         The events must follow on from the stored version (optimistic
         concurrency: a stale caller gets
         :class:`~milestonebill.errors.ConcurrencyError`); events already
-        stored are skipped.  Everything is checked before anything is written.
+        stored are skipped.  Everything is checked before anything is written:
+        :class:`~milestonebill.errors.ValidationError` names ``events`` when it is not a sequence,
+        or ``events[i]`` for one that is not a host event.
         """
         if isinstance(events, _HOST_EVENTS) or not isinstance(events, Sequence):
             raise ValidationError("events", "a sequence of events", events)
@@ -692,7 +697,11 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         the invoice less what was refunded, moved to customer credit or
         applied elsewhere) raises :class:`~milestonebill.errors.RefundLimitError`
         naming the invoice, the amount and the maximum; nothing is written
-        and the gateway is not called.
+        and the gateway is not called.  ``amount`` is
+        :class:`~milestonebill.money.Money` in the invoice's currency; an
+        amount that no single gateway payment on the invoice can cover raises
+        :class:`~milestonebill.errors.ValidationError` naming ``amount``, also before anything is
+        written.
         """
         ctx = self._ctx
         check_text("reason", reason)

@@ -334,7 +334,8 @@ _SOURCE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
 def check_source(value: object) -> str:
     """``value`` if it names a source of work links (``karbon``, ``bigtime``...):
-    lower-case letters, digits, ``-`` and ``_``, starting with a letter."""
+    lower-case letters, digits, ``-`` and ``_``, starting with a letter.
+    Anything else raises :class:`~milestonebill.errors.ValidationError` naming ``source``."""
     if not isinstance(value, str) or _SOURCE.fullmatch(value) is None:
         raise ValidationError("source", "a source name of lower-case letters, digits, '-' "
                               "and '_', starting with a letter, at most 64 characters "
@@ -382,7 +383,8 @@ class WorkLink:
     ``keeper``, ``bigtime``...) and ``external_id`` (the tool's id), and what
     it delivers: a milestone or an obligation of an agreement, or the
     agreement as a whole (a project).  At most one of ``milestone_id`` and
-    ``obligation_id`` is set.
+    ``obligation_id`` is set: both raise :class:`~milestonebill.errors.ValidationError` naming
+    ``obligation_id`` (as does a malformed ``source``, naming ``source``).
 
     >>> link = WorkLink("karbon", "4ngPvWJ9Kd8r", AgreementId("agr-1"),
     ...                 milestone_id=MilestoneId("design"))
@@ -421,7 +423,11 @@ class WorkLink:
 
     @classmethod
     def from_json(cls, data: object) -> WorkLink:
-        """A link from its JSON form (``milestone_id`` and ``obligation_id`` optional)."""
+        """A link from its JSON form (``milestone_id`` and ``obligation_id`` optional).
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``link`` for a value that is
+        not such an object, ``link.<key>`` for an unknown key, or the
+        missing field."""
         known = {"source", "external_id", "agreement_id", "milestone_id", "obligation_id"}
         if not isinstance(data, Mapping):
             raise ValidationError("link", "an object with source, external_id and "
@@ -568,11 +574,17 @@ class WorkQueue(Protocol):
     workers never bill one agreement at once."""
 
     def set_next_due(self, agreement_id: AgreementId, next_due_on: date | None) -> None:
-        """Record when the agreement next has date-driven work (``None``: nothing due)."""
+        """Record when the agreement next has date-driven work (``None``: nothing due).
+
+        Raises :class:`~milestonebill.errors.NotFoundError` for an agreement without a stream.
+        """
         ...
 
     def next_due(self, agreement_id: AgreementId) -> date | None:
-        """The date recorded by :meth:`set_next_due`."""
+        """The date recorded by :meth:`set_next_due`.
+
+        Raises :class:`~milestonebill.errors.NotFoundError` for an agreement without a stream.
+        """
         ...
 
     def list_due(self, as_of: date) -> list[AgreementId]:
@@ -594,7 +606,12 @@ class WorkQueue(Protocol):
     def complete(
         self, worker_id: WorkerId, agreement_id: AgreementId, next_due_on: date | None
     ) -> None:
-        """Set the next due date and release the claim; ``LeaseLostError`` if not held."""
+        """Set the next due date and release the claim.
+
+        Raises :class:`~milestonebill.errors.LeaseLostError` when ``worker_id``
+        no longer holds a live lease (nothing is changed then), and
+        :class:`~milestonebill.errors.NotFoundError` for an agreement without a stream.
+        """
         ...
 
     def claim_one(
@@ -604,8 +621,8 @@ class WorkQueue(Protocol):
 
         ``True`` when ``worker_id`` now holds it: nobody held it, the lease
         had expired, or ``worker_id`` held it already (the lease is renewed).
-        ``False`` when another worker holds a live lease.  ``NotFoundError``
-        for an agreement without a stream.  Give it back with :meth:`release`
+        ``False`` when another worker holds a live lease.  Raises
+        :class:`~milestonebill.errors.NotFoundError` for an agreement without a stream.  Give it back with :meth:`release`
         (or :meth:`complete`).
         """
         ...
@@ -643,7 +660,11 @@ class DocumentNumbers(Protocol):
         agreement_id: AgreementId | None = None,
         payload: Mapping[str, Any] | str | None = None,
     ) -> int:
-        """The invoice's number: the firm's next (1, 2, 3 ...) or the one it already has."""
+        """The invoice's number: the firm's next (1, 2, 3 ...) or the one it already has.
+
+        Raises :class:`~milestonebill.errors.DuplicateIdError` when ``invoice_id`` was already numbered
+        for another firm or agreement.
+        """
         ...
 
     def get_invoice(self, invoice_id: InvoiceId) -> InvoiceRecord | None:
@@ -669,11 +690,20 @@ class AttemptJournal(Protocol):
         amount: Money,
     ) -> AttemptRecord:
         """Record the intent to charge, stamped ``recorded_at`` from the store's clock;
-        the same request again returns the stored record (with its first time)."""
+        the same request again returns the stored record (with its first time).
+
+        ``amount`` is :class:`~milestonebill.money.Money`.  A different request
+        under a used ``key`` raises :class:`~milestonebill.errors.DuplicateIdError`.
+        """
         ...
 
     def complete_attempt(self, key: AttemptKey, outcome: Mapping[str, Any] | str) -> AttemptRecord:
-        """Record the gateway's outcome once; the same outcome again is a no-op."""
+        """Record the gateway's outcome once; the same outcome again is a no-op.
+
+        Raises :class:`~milestonebill.errors.NotFoundError` when no attempt was recorded under
+        ``key``, and :class:`~milestonebill.errors.DuplicateIdError` when it already has a different
+        outcome.
+        """
         ...
 
     def get_attempt(self, key: AttemptKey) -> AttemptRecord | None:
@@ -696,7 +726,10 @@ class Outbox(Protocol):
         kind: str,
         payload: Mapping[str, Any] | str,
     ) -> Notification:
-        """Queue a notification for the host; the same key again returns the stored one."""
+        """Queue a notification for the host; the same key again returns the stored one.
+
+        A different notification under a used ``key`` raises :class:`~milestonebill.errors.DuplicateIdError`.
+        """
         ...
 
     def pending_notifications(self, limit: int = 100) -> list[Notification]:
@@ -704,7 +737,11 @@ class Outbox(Protocol):
         ...
 
     def ack(self, keys: Sequence[str]) -> None:
-        """Mark notifications delivered (unknown keys are ignored)."""
+        """Mark notifications delivered (unknown keys are ignored).
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``keys``
+        for a single string instead of a sequence of keys.
+        """
         ...
 
 
@@ -721,7 +758,11 @@ class WorkLinks(Protocol):
     """
 
     def link_work(self, link: WorkLink) -> WorkLink:
-        """Store ``link``; return the stored link (the same link again: the stored one)."""
+        """Store ``link``; return the stored link (the same link again: the stored one).
+
+        Another link under the same ``(source, external_id)`` raises
+        :class:`~milestonebill.errors.DuplicateIdError`.
+        """
         ...
 
     def unlink_work(self, source: str, external_id: str) -> WorkLink | None:

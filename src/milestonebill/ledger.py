@@ -423,7 +423,8 @@ class SingleBalance:
         as_of: date | None = None,
         period: DateRange | None = None,
     ) -> dict[Account, Money]:
-        """Debit minus credit for every account with lines in range."""
+        """Debit minus credit for every account with lines in range (``as_of``
+        inclusive, ``period`` half-open), as :class:`Money` in ``currency``."""
         raise NotImplementedError  # pragma: no cover - every ledger defines it
 
     def balance(
@@ -434,7 +435,8 @@ class SingleBalance:
         as_of: date | None = None,
         period: DateRange | None = None,
     ) -> Money:
-        """Debit minus credit on ``account``; see :class:`Ledger`."""
+        """Debit minus credit on ``account`` as :class:`Money` (``as_of``
+        inclusive, ``period`` half-open); see :class:`Ledger`."""
         key = account_of(account)
         return self.balances(currency=currency, as_of=as_of, period=period).get(
             key, Money.zero(currency)
@@ -495,7 +497,8 @@ class InMemoryLedger(SingleBalance):
         as_of: date | None = None,
         period: DateRange | None = None,
     ) -> dict[Account, Money]:
-        """Debit minus credit for every account with lines in range."""
+        """Debit minus credit for every account with lines in range (``as_of``
+        inclusive, ``period`` half-open), as :class:`Money` in ``currency``."""
         cur = Currency.of(currency)
         lo, hi = period_bounds(as_of, period)
         with self._lock:

@@ -120,7 +120,12 @@ def contract_from_schedule(
     ssp: Mapping[str, Money] | None = None,
     over_time: Collection[str] = (),
 ) -> Contract:
-    """A :class:`Contract` from a schedule; the price defaults to everything it bills."""
+    """A :class:`Contract` from a schedule; the price defaults to everything it bills.
+
+    ``price`` is :class:`~milestonebill.money.Money` (or a
+    :class:`TransactionPrice`); ``until`` bounds open-ended recurring charges: the
+    periods that start before it count (the day itself is excluded).
+    """
     obligations = obligations_from_schedule(schedule, until=until, ssp=ssp, over_time=over_time)
     if price is None:
         billed = list(schedule.milestone_amounts().values())
@@ -196,7 +201,12 @@ def contract_from_agreement(
     ssp: Mapping[str, Money] | None = None,
     over_time: Collection[str] = (),
 ) -> Contract:
-    """A :class:`Contract` for an agreement; the price is its current contract value."""
+    """A :class:`Contract` for an agreement; the price is its current contract value.
+
+    ``through`` bounds open-ended recurring charges: the pieces that start before it
+    count (the day itself is excluded).  Amounts are
+    :class:`~milestonebill.money.Money`.
+    """
     from milestonebill.agreement import contract_value
 
     obligations = obligations_from_agreement(agreement, through=through, ssp=ssp,

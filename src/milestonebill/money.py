@@ -487,7 +487,7 @@ class Money:
         return _make(round_ratio(self.minor * f.numerator, f.denominator, rounding), self.currency)
 
     def with_currency_check(self, currency: str | Currency) -> Money:
-        """Return self, raising :class:`CurrencyMismatchError` if not in ``currency``."""
+        """Return self, raising :class:`~milestonebill.errors.CurrencyMismatchError` if not in ``currency``."""
         cur = Currency.of(currency)
         if self.currency != cur:
             raise CurrencyMismatchError(self.currency.code, cur.code, "use")

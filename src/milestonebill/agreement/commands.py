@@ -72,9 +72,9 @@ def sign(
 ) -> Agreement:
     """Sign ``proposal`` for ``option``; the agreement's first event is :class:`Signed`.
 
-    Raises :class:`ProposalExpiredError` after ``valid_until``,
-    :class:`NotFoundError` for an unknown option or add-on, and
-    :class:`ValidationError` (field ``payment_method``) when the proposal
+    Raises :class:`~milestonebill.errors.ProposalExpiredError` after ``valid_until``,
+    :class:`~milestonebill.errors.NotFoundError` for an unknown option or add-on, and
+    :class:`~milestonebill.errors.ValidationError` (field ``payment_method``) when the proposal
     charges automatically and no payment method is given.
     """
     at = utc_datetime(signed_at, "signed_at")
@@ -130,7 +130,7 @@ def propose(
     """An :class:`AmendmentProposed` event; approval need and deadline follow the rules.
 
     The amendment is checked against the agreement now (an
-    :class:`AmendmentError` if it cannot apply).
+    :class:`~milestonebill.errors.AmendmentError` if it cannot apply).
     """
     rules = agreement.proposal.approval
     at = utc_datetime(at, "at")

@@ -271,13 +271,22 @@ class Agreement:
         return revisions[-1].total if revisions else terms.estimate
 
     def progress(self, obligation_id: str, as_of: date | None = None) -> Decimal:
-        """Hours, costs or units reported to date for an obligation by ``as_of``."""
+        """Hours, costs or units reported to date for an obligation by ``as_of``.
+
+        An exact ``Decimal`` in the obligation's own measure (not money): the
+        latest report dated on or before ``as_of`` (inclusive; default: the
+        latest), 0 before the first.
+        """
         reports = [r for r in self.progress_reports if r.obligation_id == obligation_id
                    and (as_of is None or r.as_of <= as_of)]
         return reports[-1].to_date if reports else Decimal(0)
 
     def invoice(self, invoice_id: str) -> Invoice:
-        """The issued invoice with this id, or :class:`NotFoundError`."""
+        """The issued invoice with this id.
+
+        Raises :class:`~milestonebill.errors.NotFoundError` for an invoice the
+        agreement did not issue.
+        """
         for inv in self.invoices:
             if inv.id == invoice_id:
                 return inv
@@ -302,7 +311,7 @@ class Agreement:
     def net_paid(self, invoice_id: str) -> Money:
         """Paid against an issued invoice less what was refunded of it (never negative).
 
-        Raises :class:`NotFoundError` for an invoice the agreement did not issue.
+        Raises :class:`~milestonebill.errors.NotFoundError` for an invoice the agreement did not issue.
         """
         if not reference():
             known = self.derived(_balances).get(invoice_id)
@@ -470,7 +479,7 @@ def amended(agreement: Agreement, amendment: Amendment) -> Agreement:
 
     No event is recorded: the result's events (and so its equality) are the
     agreement's own, only the terms differ.  For pricing (see
-    :func:`~milestonebill.agreement.preview`); raises :class:`AmendmentError`
+    :func:`~milestonebill.agreement.preview`); raises :class:`~milestonebill.errors.AmendmentError`
     if the amendment cannot apply.
     """
     return attrs.evolve(agreement, **_apply_amendment(agreement, amendment))
@@ -788,10 +797,10 @@ def check_event(agreement: Agreement, event: Event) -> None:
 def apply(agreement: Agreement, event: Event) -> Agreement:
     """Apply one event; re-applying an event id already seen is a no-op.
 
-    Raises :class:`EventOrderError` when ``event.version`` is not
+    Raises :class:`~milestonebill.errors.EventOrderError` when ``event.version`` is not
     ``agreement.version + 1`` or its time runs backwards,
-    :class:`DuplicateIdError` when a known id comes with different content,
-    and :class:`InvalidTransitionError` for an event the state does not allow.
+    :class:`~milestonebill.errors.DuplicateIdError` when a known id comes with different content,
+    and :class:`~milestonebill.errors.InvalidTransitionError` for an event the state does not allow.
     Nothing is applied when it raises.
     """
     for seen in agreement.events:

@@ -142,7 +142,7 @@ def preview(
 ) -> AmendmentPreview:
     """Price ``amendment`` against ``agreement`` without applying it.
 
-    Raises :class:`AmendmentError` if it cannot apply, :class:`~milestonebill.errors.InvalidTransitionError`
+    Raises :class:`~milestonebill.errors.AmendmentError` if it cannot apply, :class:`~milestonebill.errors.InvalidTransitionError`
     when the agreement cannot be amended in its state, and :class:`~milestonebill.errors.ValidationError`
     naming ``through`` when it is missing and a recurring charge is
     open-ended.  ``through`` is the contract-value horizon (excluded; required

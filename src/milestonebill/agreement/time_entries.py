@@ -325,7 +325,7 @@ def check_cap_raise(term: TimeAndMaterials | None, currency: Currency, events: I
                     agreement_id: str, raises: Sequence[RaiseTimeCap]) -> None:
     """Refuse the last of ``raises`` (those before it apply first), after ``events``.
 
-    Raises :class:`ValidationError` naming ``time_materials`` (no term),
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``time_materials`` (no term),
     ``phase`` (no cap there to raise) or ``new_cap`` (another currency, not
     above the cap in force, or below what is approved -- billed or still to
     bill -- under that cap).

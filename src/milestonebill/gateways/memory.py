@@ -5,7 +5,7 @@
 one, and behaves like a careful real gateway:
 
 * a repeated idempotency key replays the first outcome and moves no money;
-* the same key with a different amount raises :class:`IdempotencyError`
+* the same key with a different amount raises :class:`~milestonebill.errors.IdempotencyError`
   naming the key;
 * outcomes can be scripted for the next calls or per payment method:
   succeed, decline with a code, require customer action, stay processing,
@@ -351,7 +351,7 @@ class InMemoryGateway:
     def detach_payment_method(
         self, payment_method_id: PaymentMethodId, *, idempotency_key: str
     ) -> None:
-        """Detach; later charges to it raise :class:`GatewayError`.  Detaching twice is harmless."""
+        """Detach; later charges to it raise :class:`~milestonebill.errors.GatewayError`.  Detaching twice is harmless."""
         with self._lock:
             self.calls += 1
             method = self._methods.get(payment_method_id)

@@ -299,7 +299,8 @@ def problem(check: Callable[..., object], *args: object,
 
 
 def raise_all(problems: Sequence[ValidationError]) -> None:
-    """Raise the one problem, or all of them as :class:`~milestonebill.errors.InvalidInputError`; nothing if none."""
+    """Raise the one problem, or all of them as :class:`~milestonebill.errors.InvalidInputError`;
+    nothing if none."""
     if len(problems) == 1:
         raise problems[0]
     if problems:

@@ -125,8 +125,8 @@ class InvoiceLine:
 class TaxRate:
     """A named flat tax rate, ``rate`` as an exact fraction (``Decimal('0.2')`` is 20 %).
 
-    Raises :class:`~milestonebill.errors.ValidationError` naming ``rate`` for anything but a finite,
-    non-negative ``Decimal``, or ``name`` for empty text.
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``rate`` for anything but a
+    finite, non-negative ``Decimal``, or ``name`` for empty text.
     """
 
     name: str
@@ -431,8 +431,8 @@ class NumberingPolicy:
 def next_number(policy: NumberingPolicy, last: str | None) -> str:
     """The number after ``last`` (``None``: the first number).  Pure, no gaps.
 
-    Raises :class:`~milestonebill.errors.ValidationError` naming ``last`` when it is not a number of
-    this policy.
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``last`` when it is not a number
+    of this policy.
 
     >>> p = NumberingPolicy(prefix="2026-", width=4)
     >>> next_number(p, None), next_number(p, "2026-0041"), next_number(p, "2026-9999")

@@ -180,8 +180,8 @@ class Currency:
     def of(cls, code: str | Currency) -> Currency:
         """The currency with this ISO 4217 code (case-insensitive).
 
-        Raises :class:`~milestonebill.errors.ValidationError` naming ``currency`` for a code that is not in
-        the pinned ISO 4217 table, or for something that is not text.
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``currency`` for a code that
+        is not in the pinned ISO 4217 table, or for something that is not text.
         """
         if isinstance(code, Currency):
             return code
@@ -217,9 +217,9 @@ Weight: TypeAlias = int | Decimal | Fraction
 def as_fraction(value: Ratio, field: str = "ratio") -> Fraction:
     """Convert an exact number to a ``Fraction``; floats raise ``TypeError``.
 
-    Text is a decimal (``'0.25'``) or a fraction (``'1/3'``) of at most 18
-    digits each.  Raises :class:`~milestonebill.errors.ValidationError` naming ``field`` for other text
-    or a zero denominator.
+    Text is a decimal (``'0.25'``) or a fraction (``'1/3'``) of at most 18 digits each.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``field`` for other text or a zero
+    denominator.
 
     >>> as_fraction("0.25"), as_fraction(Decimal("1.5")), as_fraction(3)
     (Fraction(1, 4), Fraction(3, 2), Fraction(3, 1))
@@ -398,10 +398,9 @@ class Money:
     def total(cls, items: Iterable[Money], *, currency: str | Currency | None = None) -> Money:
         """Sum of ``items``; ``currency`` is required when ``items`` may be empty.
 
-        Raises :class:`~milestonebill.errors.CurrencyMismatchError` when the
-        items are in more than one currency (or not in ``currency``), and
-        :class:`~milestonebill.errors.ValidationError` naming ``currency`` when there are no items and
-        no ``currency``.
+        Raises :class:`~milestonebill.errors.CurrencyMismatchError` when the items are in more than
+        one currency (or not in ``currency``), and :class:`~milestonebill.errors.ValidationError`
+        naming ``currency`` when there are no items and no ``currency``.
 
         >>> Money.total([], currency="JPY")
         Money('0', 'JPY')
@@ -487,7 +486,8 @@ class Money:
         return _make(round_ratio(self.minor * f.numerator, f.denominator, rounding), self.currency)
 
     def with_currency_check(self, currency: str | Currency) -> Money:
-        """Return self, raising :class:`~milestonebill.errors.CurrencyMismatchError` if not in ``currency``."""
+        """Return self, raising :class:`~milestonebill.errors.CurrencyMismatchError` if not in
+        ``currency``."""
         cur = Currency.of(currency)
         if self.currency != cur:
             raise CurrencyMismatchError(self.currency.code, cur.code, "use")
@@ -657,8 +657,8 @@ def allocate(total: Money, weights: Sequence[Weight]) -> tuple[Money, ...]:
 def allocate_evenly(total: Money, n: int) -> tuple[Money, ...]:
     """Split ``total`` into ``n`` parts that differ by at most one minor unit.
 
-    The parts are :class:`Money` in ``total``'s currency, larger ones first.
-    Raises :class:`~milestonebill.errors.ValidationError` naming ``n`` unless it is a whole number of
+    The parts are :class:`Money` in ``total``'s currency, larger ones first.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``n`` unless it is a whole number of
     parts, 1 or more.
 
     >>> allocate_evenly(Money("0.100", "KWD"), 3)
@@ -705,9 +705,9 @@ def allocate_rows(
 ) -> list[list[int]]:
     """Bulk path with a weight list per total (``len(totals) == len(weight_rows)``).
 
-    Totals and parts are integer minor units.  Raises :class:`~milestonebill.errors.ValidationError`
-    naming ``weight_rows`` when the counts differ, or ``weights`` for a row
-    whose sum is not positive.
+    Totals and parts are integer minor units.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``weight_rows`` when the counts differ,
+    or ``weights`` for a row whose sum is not positive.
 
     >>> allocate_rows([100, 10], [[1, 3], [1, 1, 1]])
     [[25, 75], [4, 3, 3]]

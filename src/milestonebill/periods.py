@@ -116,9 +116,9 @@ def _months_between(start: date, end: date) -> int:
 class Period:
     """A half-open range of dates ``[start, end)`` with ``start < end``.
 
-    ``start`` is in the period and ``end`` is not.  Raises :class:`~milestonebill.errors.ValidationError`
-    naming ``start`` or ``end`` for a value that is not a date, and ``end``
-    when it is not after ``start``.
+    ``start`` is in the period and ``end`` is not.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``start`` or ``end`` for a value that is
+    not a date, and ``end`` when it is not after ``start``.
 
     >>> q = Period.of("2024-01-15", "2024-04-15")
     >>> q.days
@@ -153,8 +153,8 @@ class Period:
     def of(cls, start: date | str, end: date | str) -> Period:
         """A half-open period ``[start, end)`` from two dates or ISO date strings.
 
-        Raises :class:`~milestonebill.errors.ValidationError` naming ``start`` or ``end`` for text that is
-        not an ISO date, or ``end`` when it is not after ``start``.
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``start`` or ``end`` for text
+        that is not an ISO date, or ``end`` when it is not after ``start``.
         """
         return cls(parse_date("start", start), parse_date("end", end))
 
@@ -162,7 +162,7 @@ class Period:
     def month(cls, year: int, month: int) -> Period:
         """The calendar month ``[1st of month, 1st of next month)``.
 
-        Raises :class:`~milestonebill.errors.ValidationError` naming ``month`` unless it is 1 to 12.
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``month`` outside 1-12.
 
         >>> Period.month(2024, 12)
         Period.of('2024-12-01', '2025-01-01')
@@ -209,7 +209,7 @@ class Period:
     def split_at(self, d: date) -> tuple[Period, Period]:
         """Split into ``[start, d)`` and ``[d, end)``; ``d`` must be strictly inside.
 
-        Raises :class:`~milestonebill.errors.ValidationError` naming ``d`` when it is not strictly inside.
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``d`` if not strictly inside.
         """
         if not self.start < d < self.end:
             raise ValidationError("d", f"a date strictly inside {self}", d)
@@ -303,10 +303,10 @@ def _measure(p: Period, basis: DayCount) -> Fraction:
 def day_fraction(used: Period, whole: Period, *, basis: DayCount) -> Fraction:
     """The exact share of ``whole`` that ``used`` represents on ``basis``.
 
-    ``used`` must lie inside ``whole`` (both half-open).  The result is an
-    exact ``Fraction``, never rounded.  Raises :class:`~milestonebill.errors.ValidationError` naming
-    ``basis`` (not a :class:`DayCount`), ``used`` (not inside ``whole``) or
-    ``whole`` (zero length on a 30/360 basis).
+    ``used`` must lie inside ``whole`` (both half-open).  The result is an exact ``Fraction``,
+    never rounded.  Raises :class:`~milestonebill.errors.ValidationError` naming ``basis`` (not a
+    :class:`DayCount`), ``used`` (not inside ``whole``) or ``whole`` (zero length on a 30/360
+    basis).
 
     >>> jan = Period.month(2024, 1)
     >>> used = Period.of("2024-01-09", "2024-02-01")
@@ -364,11 +364,10 @@ def prorate(
 ) -> Proration:
     """Charge ``amount`` (the price of ``whole``) for the part ``used``.
 
-    ``amount`` is :class:`Money`; ``used`` and ``whole`` are half-open
-    periods.  The exact fraction is applied once and rounded once to the
-    minor unit.  Raises :class:`~milestonebill.errors.ValidationError` naming ``amount`` (not Money),
-    ``rounding`` (not a :class:`Rounding`) or ``used`` (not inside
-    ``whole``).
+    ``amount`` is :class:`Money`; ``used`` and ``whole`` are half-open periods.  The exact fraction
+    is applied once and rounded once to the minor unit.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``amount`` (not Money), ``rounding`` (not
+    a :class:`Rounding`) or ``used`` (not inside ``whole``).
 
     >>> jan = Period.month(2024, 1)
     >>> used = Period.of("2024-01-09", "2024-02-01")

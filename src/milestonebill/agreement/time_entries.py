@@ -357,11 +357,11 @@ def check_time_event(term: TimeAndMaterials | None, currency: Currency,
                      events: Sequence[object], agreement_id: str, e: TimeEvent) -> None:
     """Refuse ``e`` when it cannot follow ``events`` (the stream so far).
 
-    Raises :class:`~milestonebill.errors.InvalidTransitionError` when there is no time-and-materials term
-    or a write-down has nothing held; :class:`~milestonebill.errors.DuplicateIdError`
-    for an entry id already recorded; :class:`~milestonebill.errors.ValidationError` naming
-    ``amount`` (another currency), ``role`` (no rate in force on the day),
-    ``phase`` (no cap) or ``cap`` (not above the cap in force).
+    Raises :class:`~milestonebill.errors.InvalidTransitionError` when there is no
+    time-and-materials term or a write-down has nothing held;
+    :class:`~milestonebill.errors.DuplicateIdError` for an entry id already recorded;
+    :class:`~milestonebill.errors.ValidationError` naming ``amount`` (another currency), ``role``
+    (no rate in force on the day), ``phase`` (no cap) or ``cap`` (not above the cap in force).
     """
     if term is None:
         raise InvalidTransitionError(f"agreement {agreement_id!r} has no time-and-materials "

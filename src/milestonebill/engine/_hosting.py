@@ -220,5 +220,6 @@ class HostCommands:
         return preview(self._ctx.load(agreement_id), amendment, as_of=day, through=through)
 
     def agreement_of(self, invoice_id: InvoiceId) -> Agreement:
-        """The agreement an issued invoice belongs to (:class:`~milestonebill.errors.NotFoundError` if none)."""
+        """The agreement an issued invoice belongs to (:class:`~milestonebill.errors.NotFoundError`
+        if none)."""
         return self._ctx.agreement_of(invoice_id)

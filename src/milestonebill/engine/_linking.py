@@ -99,10 +99,10 @@ class WorkLinking:
         """Record, in one unit of work, the events each builder makes for its agreement
         as stored (events already stored are skipped); the agreements after.
 
-        A builder that raises leaves nothing written for any agreement.  When
-        another writer appended first, every agreement is loaded and built
-        again.  Raises :class:`~milestonebill.errors.ValidationError` naming ``builders`` when it is
-        not a mapping of agreement id to builder.
+        A builder that raises leaves nothing written for any agreement.  When another writer
+        appended first, every agreement is loaded and built again.  Raises
+        :class:`~milestonebill.errors.ValidationError` naming ``builders`` when it is not a mapping
+        of agreement id to builder.
         """
         if not isinstance(builders, Mapping):
             raise ValidationError("builders", "a mapping of agreement id to builder", builders)

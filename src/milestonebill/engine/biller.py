@@ -231,7 +231,8 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
     # ------------------------------------------------------------ streams
 
     def load(self, agreement_id: AgreementId) -> Agreement:
-        """The agreement as folded from its stored events (:class:`~milestonebill.errors.NotFoundError` if none)."""
+        """The agreement as folded from its stored events
+        (:class:`~milestonebill.errors.NotFoundError` if none)."""
         return self._ctx.load(agreement_id)
 
     def open(self, agreement: Agreement) -> Agreement:
@@ -290,7 +291,8 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         return _proposing.propose(self._ctx, proposal, at)
 
     def load_proposal(self, proposal_id: ProposalId) -> ProposalRecord:
-        """The proposal as folded from its stream (:class:`~milestonebill.errors.NotFoundError` if none)."""
+        """The proposal as folded from its stream (:class:`~milestonebill.errors.NotFoundError` if
+        none)."""
         return _proposing.load(self._ctx, proposal_id)
 
     def send(self, proposal_id: ProposalId, *, recipient: str = "",

@@ -351,7 +351,8 @@ class InMemoryGateway:
     def detach_payment_method(
         self, payment_method_id: PaymentMethodId, *, idempotency_key: str
     ) -> None:
-        """Detach; later charges to it raise :class:`~milestonebill.errors.GatewayError`.  Detaching twice is harmless."""
+        """Detach; later charges to it raise :class:`~milestonebill.errors.GatewayError`.
+        Detaching twice is harmless."""
         with self._lock:
             self.calls += 1
             method = self._methods.get(payment_method_id)

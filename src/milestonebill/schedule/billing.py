@@ -274,9 +274,9 @@ class BillingSchedule:
     ) -> tuple[Charge, ...]:
         """Charges billed on dates in ``[start, end)``, by (date, schedule order).
 
-        The range is half-open: a charge on ``start`` is in, one on ``end``
-        is not.  Raises :class:`~milestonebill.errors.ValidationError` naming ``end`` when it is before
-        ``start`` or either is not a date.
+        The range is half-open: a charge on ``start`` is in, one on ``end`` is not.  Raises
+        :class:`~milestonebill.errors.ValidationError` naming ``end`` when it is before ``start``
+        or either is not a date.
 
         Schedule order is the milestones as listed, then the recurring items
         as listed, then the installment plans.  Charges are before discounts

@@ -110,8 +110,8 @@ class Escalation:
     def step_minor(self, currency: Currency) -> int:
         """The rounding step in integer minor units of ``currency`` (1 without a step).
 
-        Raises :class:`~milestonebill.errors.ValidationError` naming ``step`` when it is not a whole
-        number of ``currency``'s minor units.
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``step`` when it is not a
+        whole number of ``currency``'s minor units.
         """
         if self.step is None:
             return 1

@@ -219,7 +219,8 @@ class TimeAndMaterials:
         return self.rates[0].amount.currency.code
 
     def rate_for(self, role: str, on: date) -> Rate:
-        """The rate of ``role`` in force on ``on``; :class:`~milestonebill.errors.NotFoundError` when none is."""
+        """The rate of ``role`` in force on ``on``; :class:`~milestonebill.errors.NotFoundError`
+        when none is."""
         in_force = [r for r in self.rates if r.role == role and r.effective_from <= on]
         if not in_force:
             raise NotFoundError("rate", f"{role} on {on.isoformat()}")

@@ -138,7 +138,8 @@ class WorkItemLinks:
         return cls(links)
 
     def link_for(self, item: WorkItemCompleted) -> WorkItemLink:
-        """The delivery's own link, else the receiver's (:class:`~milestonebill.errors.NotFoundError` if none)."""
+        """The delivery's own link, else the receiver's
+        (:class:`~milestonebill.errors.NotFoundError` if none)."""
         if item.agreement_id is not None and item.milestone_id is not None:
             return WorkItemLink(item.agreement_id, item.milestone_id)
         found = self.links.get(item.work_item_id)

@@ -7,6 +7,17 @@ is applied) and numbered ``agreement.version + 1``; append it with
 :func:`~milestonebill.agreement.apply` or an agreement store.  An
 ``event_id`` may be given; the default is derived from the agreement id,
 the version and the command.
+
+A refused command raises what :func:`~milestonebill.agreement.apply` would:
+:class:`~milestonebill.errors.InvalidTransitionError` when the agreement's
+state does not allow it (a milestone completed twice, a paused agreement
+paused again), :class:`~milestonebill.errors.NotFoundError` for a milestone
+or amendment the agreement does not have,
+:class:`~milestonebill.errors.AmendmentError` for an amendment that cannot
+apply, and :class:`~milestonebill.errors.ValidationError` naming an argument
+it refuses (a naive ``at``, an ``obligation_id`` not measured by input).  Times are
+timezone-aware datetimes; ``effective_on``, ``completed_on`` and ``as_of``
+are dates, each counted as the whole day.
 """
 
 from __future__ import annotations

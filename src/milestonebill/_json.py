@@ -555,6 +555,9 @@ def canonical_json(value: Mapping[str, Any] | str, field: str = "payload") -> st
 
     Floats are refused (money is never a float; write amounts as strings).
 
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``field`` for a
+    value that is not a JSON object, holds a float, or cannot be serialised.
+
     >>> canonical_json({"b": 1, "a": {"amount": "1.50"}})
     '{"a":{"amount":"1.50"},"b":1}'
     >>> canonical_json('{"x": [1, 2]}')

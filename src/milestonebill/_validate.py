@@ -299,7 +299,8 @@ def problem(check: Callable[..., object], *args: object,
 
 
 def raise_all(problems: Sequence[ValidationError]) -> None:
-    """Raise the one problem, or all of them as :class:`InvalidInputError`; nothing if none."""
+    """Raise the one problem, or all of them as :class:`~milestonebill.errors.InvalidInputError`;
+    nothing if none."""
     if len(problems) == 1:
         raise problems[0]
     if problems:
@@ -359,7 +360,7 @@ def exact_decimal(value: object, field: str) -> Decimal:
     written by :data:`NUMBER_GRAMMAR`, infinities, NaN and numbers beyond
     :data:`~milestonebill.limits.MAX_DECIMAL_DIGITS` digits before the point
     or :data:`~milestonebill.limits.MAX_DECIMAL_PLACES` after it raise
-    :class:`ValidationError`.
+    :class:`~milestonebill.errors.ValidationError`.
     """
     if isinstance(value, float):
         raise TypeError(f"{field!r} must be Decimal, int or str, never float (got {value!r})")

@@ -133,6 +133,10 @@ def straight_line_many(
 
     1,000.00 from 15 Jan to 14 Apr 2025 inclusive, and 100.00 over February:
 
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``starts`` when the
+    sequences differ in length, ``ends[i]`` for an end not after its start, or
+    ``rounding`` for anything but a :class:`~milestonebill.money.Rounding`.
+
     >>> straight_line_many([100000, 10000], [date(2025, 1, 15), date(2024, 2, 1)],
     ...                    [date(2025, 4, 15), date(2024, 3, 1)])
     [[18889, 31111, 34444, 15556], [10000]]

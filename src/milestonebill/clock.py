@@ -85,7 +85,11 @@ class FixedClock:
         return self
 
     def advance(self, delta: timedelta | None = None, *, days: int = 0) -> FixedClock:
-        """Move the clock forward by ``delta`` plus ``days``; returns the clock."""
+        """Move the clock forward by ``delta`` plus ``days``; returns the clock.
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``delta``
+        for a step backwards (use :meth:`set` to go back).
+        """
         step = (delta or timedelta()) + timedelta(days=days)
         if step < timedelta():
             raise ValidationError("delta", "a step forward (use set() to go back)", step)

@@ -350,7 +350,8 @@ def planned_charges(agreement: Agreement, as_of: date, drafts: Sequence[Invoice]
     """The charges a run on ``as_of`` makes: due and retried invoices, then the new
     ``drafts``, each less the customer credit applied to it first.
 
-    ``reserved`` is credit an unfinished customer-credit refund holds.
+    ``reserved`` is credit an unfinished customer-credit refund holds, in
+    integer minor units.
     """
     if not auto_collects(agreement):
         return []

@@ -2,6 +2,16 @@
 
 ``agreement`` (whose events carry issued documents) and ``invoicing`` (which
 decides what is due) both build on these; ``invoicing`` re-exports them.
+
+Amounts are :class:`~milestonebill.money.Money` (integer minor units inside),
+tax rates are exact ``Decimal`` fractions, and a line's ``period`` is a
+half-open :class:`~milestonebill.periods.Period` (start included, end
+excluded).  Every value here checks itself when it is built -- by its
+constructor, ``build`` or ``from_json`` -- and raises
+:class:`~milestonebill.errors.ValidationError` naming the field and the value it got (a
+line in another currency raises
+:class:`~milestonebill.errors.CurrencyMismatchError`); nothing half-built
+escapes.
 """
 
 from __future__ import annotations
@@ -113,7 +123,11 @@ class InvoiceLine:
 
 @attrs.frozen
 class TaxRate:
-    """A named flat tax rate, ``rate`` as an exact fraction (``Decimal('0.2')`` is 20 %)."""
+    """A named flat tax rate, ``rate`` as an exact fraction (``Decimal('0.2')`` is 20 %).
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``rate`` for anything but a
+    finite, non-negative ``Decimal``, or ``name`` for empty text.
+    """
 
     name: str
     rate: Decimal
@@ -248,7 +262,9 @@ class Invoice:
     """An invoice: numbered when issued, unnumbered (``number=None``) as a draft.
 
     ``subtotal``, ``tax_total`` and ``total`` are checked against the lines.
-    Build one with :meth:`build`.
+    Build one with :meth:`build`.  Raises :class:`~milestonebill.errors.ValidationError` naming the
+    field for no lines, totals that do not match them, a negative subtotal,
+    or ``invoice.due_on`` before ``issued_on``.
     """
 
     id: InvoiceId
@@ -394,7 +410,9 @@ class NumberingPolicy:
     """Document numbers: ``prefix`` then a sequence zero-padded to ``width``.
 
     The store enforces that numbers are used without gaps; this policy only
-    says what the next one is (:func:`next_number`).
+    says what the next one is (:func:`next_number`).  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``width`` (not 1 to 18), ``start``
+    (negative) or ``prefix`` (ending in a digit).
     """
 
     prefix: str = "INV-"
@@ -412,6 +430,9 @@ class NumberingPolicy:
 
 def next_number(policy: NumberingPolicy, last: str | None) -> str:
     """The number after ``last`` (``None``: the first number).  Pure, no gaps.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``last`` when it is not a number
+    of this policy.
 
     >>> p = NumberingPolicy(prefix="2026-", width=4)
     >>> next_number(p, None), next_number(p, "2026-0041"), next_number(p, "2026-9999")

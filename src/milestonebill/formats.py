@@ -172,7 +172,11 @@ class SignedTerms:
 
     @classmethod
     def of(cls, agreement: Agreement) -> SignedTerms:
-        """The terms ``agreement`` was signed on (later events are not part of them)."""
+        """The terms ``agreement`` was signed on (later events are not part of them).
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming
+        ``agreement`` when its first event is not ``Signed``.
+        """
         first = agreement.events[0]
         if not isinstance(first, Signed):  # pragma: no cover - an Agreement starts signed
             raise ValidationError("agreement", "an agreement that starts with Signed", first)
@@ -328,6 +332,10 @@ def read_toml(name: str, text: str
     """Like :func:`read`, from TOML text.  TOML's own dates and times are taken as
     their ISO text; it has no null, so leave out what has no value.
 
+    Raises :class:`~milestonebill.errors.ValidationError` naming the kind for text
+    that is not TOML (or is nested too deeply), and whatever :func:`read` raises for
+    the data.
+
     >>> read_toml("engagement", '''
     ... engagement = "Audit"
     ... signed_on = 2025-01-15
@@ -362,6 +370,9 @@ def _iso_dates(value: Any) -> Any:
 def write(value: Proposal | Agreement | SignedTerms | Amendment | Engagement | Request
           ) -> dict[str, Any]:
     """The JSON form of ``value`` (an agreement is written as its :class:`SignedTerms`).
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``value`` for a
+    type this module does not write.
 
     >>> from milestonebill.testing.scenarios import proposal
     >>> offer = proposal([("launch", "1000.00")])

@@ -148,7 +148,12 @@ class PlanKey(str):
 
     @classmethod
     def discount(cls, discount_id: str, key: str) -> PlanKey:
-        """The key of discount ``discount_id`` on the item of ``key``."""
+        """The key of discount ``discount_id`` on the item of ``key``.
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming
+        ``discount_id`` when it holds ``':'``, or ``key`` when it is itself a
+        discount's key.
+        """
         if ":" in discount_id or not discount_id:
             raise ValidationError("discount_id", "an id without ':'", discount_id)
         item = cls.parse(key)
@@ -158,7 +163,11 @@ class PlanKey(str):
 
     @classmethod
     def parse(cls, text: object, field: str = "item_key") -> PlanKey:
-        """Check that ``text`` is a plan key and return it typed."""
+        """Check that ``text`` is a plan key and return it typed.
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``field``
+        for text that is not a plan key.
+        """
         if isinstance(text, str) and _valid(text):
             return cls(text)
         raise ValidationError(field, _EXPECTED, text)

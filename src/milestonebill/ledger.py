@@ -144,6 +144,8 @@ _NORMAL_SIDE = {
 def account_of(value: object) -> Account:
     """The :class:`Account` named by ``value`` (an ``Account`` or its stored name).
 
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``account`` for any other value.
+
     >>> account_of("revenue") is Account.REVENUE
     True
     """
@@ -231,6 +233,15 @@ class JournalEntry:
 
     ``agreement_id`` names the contract the entry belongs to and
     ``obligation_id`` the performance obligation (revenue entries).
+    ``posted_on`` is the one date the entry counts on.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``lines`` for fewer than two lines
+    (or ``lines[i]`` for one that is not a :class:`JournalLine`), or an id
+    that is not a valid key;
+    :class:`~milestonebill.errors.CurrencyMismatchError` when the lines are in
+    more than one currency; and
+    :class:`~milestonebill.errors.UnbalancedEntryError` when debits and
+    credits differ.
 
     >>> e = JournalEntry(id=EntryId("pay-1"), posted_on=date(2024, 1, 31),
     ...     lines=[JournalLine.dr(Account.CLEARING, Money("97.10", "EUR")),
@@ -279,7 +290,7 @@ class JournalEntry:
 
     @property
     def total(self) -> Money:
-        """The sum of the debits (equal to the sum of the credits)."""
+        """The sum of the debits (equal to the sum of the credits), as :class:`Money`."""
         return Money.from_minor(
             sum(line.amount.minor for line in self.lines if line.side is Side.DEBIT),
             self.currency,
@@ -317,7 +328,9 @@ def period_bounds(
 ) -> tuple[date | None, date | None]:
     """Turn the ``as_of``/``period`` filters into a half-open ``[lo, hi)`` range.
 
-    ``as_of`` includes the day itself; ``period`` is half-open.
+    ``as_of`` includes the day itself; ``period`` is half-open.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``as_of`` when both are given, or
+    ``period`` when its start is not before its end.
 
     >>> period_bounds(date(2024, 2, 29), None)
     (None, datetime.date(2024, 3, 1))
@@ -337,7 +350,11 @@ def period_bounds(
 def sum_balances(
     rows: Iterable[tuple[str, int]], currency: str | Currency
 ) -> dict[Account, Money]:
-    """Sum ``(account, signed_minor)`` rows into a balance per account."""
+    """Sum ``(account, signed_minor)`` rows into a balance per account.
+
+    The rows are integer minor units (debit positive); the balances are
+    :class:`Money` in ``currency``, debit minus credit.
+    """
     cur = Currency.of(currency)
     acc: dict[Account, int] = {}
     for account, minor in rows:
@@ -380,8 +397,10 @@ class Ledger(Protocol):
         as_of: date | None = None,
         period: DateRange | None = None,
     ) -> Money:
-        """One account's balance, debit minus credit, in integer minor units of
-        ``currency``, on or before ``as_of`` or within the half-open ``period``."""
+        """One account's balance, debit minus credit, as :class:`Money` in
+        ``currency``, on or before ``as_of`` (inclusive) or within the
+        half-open ``period``; giving both raises
+        :class:`~milestonebill.errors.ValidationError`."""
 
     def balances(
         self,
@@ -404,7 +423,8 @@ class SingleBalance:
         as_of: date | None = None,
         period: DateRange | None = None,
     ) -> dict[Account, Money]:
-        """Debit minus credit for every account with lines in range."""
+        """Debit minus credit for every account with lines in range (``as_of``
+        inclusive, ``period`` half-open), as :class:`Money` in ``currency``."""
         raise NotImplementedError  # pragma: no cover - every ledger defines it
 
     def balance(
@@ -415,7 +435,8 @@ class SingleBalance:
         as_of: date | None = None,
         period: DateRange | None = None,
     ) -> Money:
-        """Debit minus credit on ``account``; see :class:`Ledger`."""
+        """Debit minus credit on ``account`` as :class:`Money` (``as_of``
+        inclusive, ``period`` half-open); see :class:`Ledger`."""
         key = account_of(account)
         return self.balances(currency=currency, as_of=as_of, period=period).get(
             key, Money.zero(currency)
@@ -439,7 +460,12 @@ class InMemoryLedger(SingleBalance):
             return InMemoryLedger(self._entries)
 
     def post(self, entry: JournalEntry) -> bool:
-        """Post ``entry`` once; see :class:`Ledger`."""
+        """Post ``entry`` once; see :class:`Ledger`.
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``entry`` for anything but a
+        :class:`JournalEntry`, and :class:`~milestonebill.errors.DuplicateIdError`
+        for a different entry under a used id; nothing is written then.
+        """
         if not isinstance(entry, JournalEntry):
             raise ValidationError("entry", "a JournalEntry", entry)
         with self._lock:
@@ -471,7 +497,8 @@ class InMemoryLedger(SingleBalance):
         as_of: date | None = None,
         period: DateRange | None = None,
     ) -> dict[Account, Money]:
-        """Debit minus credit for every account with lines in range."""
+        """Debit minus credit for every account with lines in range (``as_of``
+        inclusive, ``period`` half-open), as :class:`Money` in ``currency``."""
         cur = Currency.of(currency)
         lo, hi = period_bounds(as_of, period)
         with self._lock:

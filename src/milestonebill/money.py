@@ -178,7 +178,11 @@ class Currency:
 
     @classmethod
     def of(cls, code: str | Currency) -> Currency:
-        """The currency with this ISO 4217 code (case-insensitive)."""
+        """The currency with this ISO 4217 code (case-insensitive).
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``currency`` for a code that
+        is not in the pinned ISO 4217 table, or for something that is not text.
+        """
         if isinstance(code, Currency):
             return code
         if not isinstance(code, str):
@@ -212,6 +216,10 @@ Weight: TypeAlias = int | Decimal | Fraction
 
 def as_fraction(value: Ratio, field: str = "ratio") -> Fraction:
     """Convert an exact number to a ``Fraction``; floats raise ``TypeError``.
+
+    Text is a decimal (``'0.25'``) or a fraction (``'1/3'``) of at most 18 digits each.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``field`` for other text or a zero
+    denominator.
 
     >>> as_fraction("0.25"), as_fraction(Decimal("1.5")), as_fraction(3)
     (Fraction(1, 4), Fraction(3, 2), Fraction(3, 1))
@@ -323,6 +331,13 @@ class Money:
     :data:`~milestonebill.limits.MAX_AMOUNT_DIGITS` digits in minor units,
     so it is stored and read back unchanged.
 
+    Raises :class:`~milestonebill.errors.InvalidAmountError` (a
+    :class:`~milestonebill.errors.ValidationError`) naming ``amount`` for
+    text outside the grammar, an amount past the bound, or one finer than
+    the minor unit without a ``rounding``; ``TypeError`` for a float.
+    Mixing currencies in arithmetic raises
+    :class:`~milestonebill.errors.CurrencyMismatchError`.
+
     >>> Money("19.99", "EUR").amount
     Decimal('19.99')
     >>> Money.from_minor(1999, "EUR")
@@ -358,7 +373,11 @@ class Money:
 
     @classmethod
     def from_minor(cls, minor: int, currency: str | Currency) -> Money:
-        """An amount given in integer minor units (cents, yen, fils)."""
+        """An amount given in integer minor units (cents, yen, fils).
+
+        Raises :class:`~milestonebill.errors.InvalidAmountError` naming
+        ``minor`` past the 18-digit bound; ``TypeError`` for a non-int.
+        """
         if type(minor) is not int:
             if isinstance(minor, float | bool):
                 raise TypeError(
@@ -378,6 +397,10 @@ class Money:
     @classmethod
     def total(cls, items: Iterable[Money], *, currency: str | Currency | None = None) -> Money:
         """Sum of ``items``; ``currency`` is required when ``items`` may be empty.
+
+        Raises :class:`~milestonebill.errors.CurrencyMismatchError` when the items are in more than
+        one currency (or not in ``currency``), and :class:`~milestonebill.errors.ValidationError`
+        naming ``currency`` when there are no items and no ``currency``.
 
         >>> Money.total([], currency="JPY")
         Money('0', 'JPY')
@@ -450,6 +473,10 @@ class Money:
     def scale(self, ratio: Ratio, *, rounding: Rounding) -> Money:
         """Multiply by an exact ratio and round once, to the minor unit.
 
+        ``ratio`` is exact (int, ``Decimal``, ``Fraction`` or text, see
+        :func:`as_fraction`); the result is a :class:`Money` in the same
+        currency.
+
         >>> Money("100.00", "USD").scale("0.0725", rounding=Rounding.HALF_UP)
         Money('7.25', 'USD')
         >>> Money("100.00", "USD").scale(Fraction(1, 3), rounding=Rounding.HALF_EVEN)
@@ -459,7 +486,8 @@ class Money:
         return _make(round_ratio(self.minor * f.numerator, f.denominator, rounding), self.currency)
 
     def with_currency_check(self, currency: str | Currency) -> Money:
-        """Return self, raising :class:`CurrencyMismatchError` if not in ``currency``."""
+        """Return self, raising :class:`~milestonebill.errors.CurrencyMismatchError` if not in
+        ``currency``."""
         cur = Currency.of(currency)
         if self.currency != cur:
             raise CurrencyMismatchError(self.currency.code, cur.code, "use")
@@ -485,6 +513,10 @@ class Money:
     @classmethod
     def from_json(cls, data: object, field: str = "money") -> Money:
         """Parse the form made by :meth:`to_json`; numbers in JSON must be strings.
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``field``
+        (or ``field.amount``, ``field.currency``) for a shape, amount or
+        currency it cannot read.
 
         >>> Money.from_json({"amount": "1.005", "currency": "USD"}, "fee")
         Traceback (most recent call last):
@@ -575,6 +607,10 @@ def _split_evenly(total: int, n: int) -> list[int]:
 def allocate_minor(total: SupportsIndex, weights: Sequence[Weight]) -> list[int]:
     """Split an integer ``total`` by ``weights`` with the largest-remainder method.
 
+    ``total`` and the parts are integer minor units; ``weights`` are exact
+    non-negative numbers with a positive sum (else
+    :class:`~milestonebill.errors.ValidationError` naming ``weights``).
+
     Each part is ``floor(total * w / sum(w))``; the units left over go one
     each to the parts with the largest remainders, ties to the lowest index.
     A negative total is split as its absolute value and negated, so
@@ -621,6 +657,10 @@ def allocate(total: Money, weights: Sequence[Weight]) -> tuple[Money, ...]:
 def allocate_evenly(total: Money, n: int) -> tuple[Money, ...]:
     """Split ``total`` into ``n`` parts that differ by at most one minor unit.
 
+    The parts are :class:`Money` in ``total``'s currency, larger ones first.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``n`` unless it is a whole number of
+    parts, 1 or more.
+
     >>> allocate_evenly(Money("0.100", "KWD"), 3)
     (Money('0.034', 'KWD'), Money('0.033', 'KWD'), Money('0.033', 'KWD'))
     """
@@ -664,6 +704,10 @@ def allocate_rows(
     totals: Sequence[int], weight_rows: Sequence[Sequence[Weight]]
 ) -> list[list[int]]:
     """Bulk path with a weight list per total (``len(totals) == len(weight_rows)``).
+
+    Totals and parts are integer minor units.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``weight_rows`` when the counts differ,
+    or ``weights`` for a row whose sum is not positive.
 
     >>> allocate_rows([100, 10], [[1, 3], [1, 1, 1]])
     [[25, 75], [4, 3, 3]]

@@ -60,6 +60,10 @@ class PaymentMethodRef:
     (non-empty, no surrounding spaces) that holds no card number; a card
     number is never echoed in the error (only its last four digits).
 
+    Raises :class:`~milestonebill.errors.ValidationError` naming the field for an
+    empty or non-text id or a ``kind`` that is not a :class:`PaymentMethodKind`, and
+    :class:`~milestonebill.errors.CardNumberError` for an id that is a card number.
+
     >>> PaymentMethodRef("stripe", "cus_Q1", "pm_1Nq", PaymentMethodKind.CARD).kind.name
     'CARD'
     >>> PaymentMethodRef("stripe", "cus_Q1", "4242-4242-4242-4242", PaymentMethodKind.CARD)

@@ -77,7 +77,9 @@ def add_months(anchor: date, n: int, *, day: int | None = None) -> date:
     ``day`` defaults to ``anchor.day``.  The result is always computed from
     the anchor, never from a previous result, so a schedule anchored on the
     31st bills 31 Jan, 29 Feb (leap year), 31 Mar -- it does not drift to
-    the 29th.  ``n`` may be negative.
+    the 29th.  ``n`` may be negative.  Raises :class:`~milestonebill.errors.ValidationError` naming
+    ``n`` (not an int, or a result outside years 1 to 9999) or ``day`` (not
+    1 to 31).
 
     >>> add_months(date(2023, 1, 31), 1)
     datetime.date(2023, 2, 28)
@@ -114,6 +116,10 @@ def _months_between(start: date, end: date) -> int:
 class Period:
     """A half-open range of dates ``[start, end)`` with ``start < end``.
 
+    ``start`` is in the period and ``end`` is not.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``start`` or ``end`` for a value that is
+    not a date, and ``end`` when it is not after ``start``.
+
     >>> q = Period.of("2024-01-15", "2024-04-15")
     >>> q.days
     91
@@ -145,12 +151,18 @@ class Period:
 
     @classmethod
     def of(cls, start: date | str, end: date | str) -> Period:
-        """A period from two dates or ISO date strings."""
+        """A half-open period ``[start, end)`` from two dates or ISO date strings.
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``start`` or ``end`` for text
+        that is not an ISO date, or ``end`` when it is not after ``start``.
+        """
         return cls(parse_date("start", start), parse_date("end", end))
 
     @classmethod
     def month(cls, year: int, month: int) -> Period:
         """The calendar month ``[1st of month, 1st of next month)``.
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``month`` outside 1-12.
 
         >>> Period.month(2024, 12)
         Period.of('2024-12-01', '2025-01-01')
@@ -189,13 +201,16 @@ class Period:
         return self.start <= other.start and other.end <= self.end
 
     def overlap(self, other: Period) -> Period | None:
-        """The common part of two periods, or ``None`` when they do not meet."""
+        """The common part of two periods (half-open), or ``None`` when they do not meet."""
         start = max(self.start, other.start)
         end = min(self.end, other.end)
         return Period(start, end) if start < end else None
 
     def split_at(self, d: date) -> tuple[Period, Period]:
-        """Split into ``[start, d)`` and ``[d, end)``; ``d`` must be strictly inside."""
+        """Split into ``[start, d)`` and ``[d, end)``; ``d`` must be strictly inside.
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``d`` if not strictly inside.
+        """
         if not self.start < d < self.end:
             raise ValidationError("d", f"a date strictly inside {self}", d)
         return Period(self.start, d), Period(d, self.end)
@@ -288,7 +303,10 @@ def _measure(p: Period, basis: DayCount) -> Fraction:
 def day_fraction(used: Period, whole: Period, *, basis: DayCount) -> Fraction:
     """The exact share of ``whole`` that ``used`` represents on ``basis``.
 
-    ``used`` must lie inside ``whole``.
+    ``used`` must lie inside ``whole`` (both half-open).  The result is an exact ``Fraction``,
+    never rounded.  Raises :class:`~milestonebill.errors.ValidationError` naming ``basis`` (not a
+    :class:`DayCount`), ``used`` (not inside ``whole``) or ``whole`` (zero length on a 30/360
+    basis).
 
     >>> jan = Period.month(2024, 1)
     >>> used = Period.of("2024-01-09", "2024-02-01")
@@ -346,7 +364,10 @@ def prorate(
 ) -> Proration:
     """Charge ``amount`` (the price of ``whole``) for the part ``used``.
 
-    The exact fraction is applied once and rounded once to the minor unit.
+    ``amount`` is :class:`Money`; ``used`` and ``whole`` are half-open periods.  The exact fraction
+    is applied once and rounded once to the minor unit.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``amount`` (not Money), ``rounding`` (not
+    a :class:`Rounding`) or ``used`` (not inside ``whole``).
 
     >>> jan = Period.month(2024, 1)
     >>> used = Period.of("2024-01-09", "2024-02-01")
@@ -388,7 +409,11 @@ def prorate_partition(
     normalised to sum to one (they already do for additive bases such as
     actual days and 30E/360), and rounding is cumulative: piece ``i`` gets
     ``round(amount * (w1 + ... + wi)) - round(amount * (w1 + ... + wi-1))``,
-    so no minor unit is lost or invented and the last piece ties.
+    so no minor unit is lost or invented and the last piece ties.  The pieces
+    are half-open: a cut date starts the piece after it.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``amount``, ``rounding``, the
+    offending ``cuts[i]``, or ``whole`` when its length is zero on ``basis``.
 
     >>> parts = prorate_partition(Money("100.00", "USD"), Period.month(2024, 1),
     ...                           [date(2024, 1, 11), date(2024, 1, 21)],
@@ -461,7 +486,11 @@ def prorate_pieces(
     :func:`prorate_partition`): a piece's amount depends only on the pieces
     before it, and a lone piece is charged what :func:`prorate` charges.
     When the prices share a sign, each piece is within one minor unit of
-    its worth.
+    its worth.  Pieces and ``whole`` are half-open periods.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``rounding`` or the offending
+    ``parts[i]`` (a price in another currency, or a piece out of order,
+    overlapping or outside ``whole``).
 
     Ten days of January at 100.00, ten at 300.00, then eleven at 100.00 (the
     last piece alone would round to 35.48; the three sum to 5100.00/31):
@@ -500,6 +529,10 @@ def prorate_pieces(
 
 def prorate_minor(amount_minor: int, used_days: int, whole_days: int, rounding: Rounding) -> int:
     """Bulk path: prorate integer minor units by ``used_days / whole_days``.
+
+    Returns integer minor units.  Raises :class:`~milestonebill.errors.ValidationError` naming
+    ``whole_days`` (not positive) or ``used_days`` (not between 0 and
+    ``whole_days``).
 
     >>> prorate_minor(10000, 23, 31, Rounding.HALF_UP)
     7419

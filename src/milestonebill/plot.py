@@ -300,6 +300,10 @@ def ar_aging(rows: Iterable[_AgingRow], *, currency: str | Currency | None = Non
     The ``top`` clients by total are drawn largest first and the rest summed
     into one "other clients" bar.  Payments processing or awaiting the
     client's action have their own colours: they are never drawn as overdue.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``top`` unless it
+    is a whole number, 1 or more, or ``rows`` when they are in more than one
+    currency and no ``currency`` is given.
     """
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ValidationError("top", "a whole number of clients, at least 1", top)

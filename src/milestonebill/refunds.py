@@ -147,7 +147,7 @@ def pending_refunds(agreement: Agreement, invoice_id: str) -> int:
 
 
 def owed_back(agreement: Agreement, invoice_id: InvoiceId) -> int:
-    """What ``invoice_id`` owes the client, less refunds already on their way."""
+    """What ``invoice_id`` owes the client (minor units), less refunds already on their way."""
     return max(0, -invoice_balance(agreement, invoice_id).minor
                - pending_refunds(agreement, invoice_id))
 
@@ -166,7 +166,8 @@ def _gateway_payments(agreement: Agreement, invoice_id: str) -> Iterable[tuple[P
 
 
 def payment_headroom(agreement: Agreement, invoice_id: str) -> list[tuple[PaymentSucceeded, int]]:
-    """Gateway payments on ``invoice_id`` that can still refund something, with how much."""
+    """Gateway payments on ``invoice_id`` that can still refund something, with how
+    much (minor units)."""
     return [(p, room) for p, room in _gateway_payments(agreement, invoice_id) if room > 0]
 
 
@@ -258,7 +259,7 @@ def credit_refund_intent_on(agreement: Agreement, invoice_id: str,
 
 
 def credit_reserved(agreement: Agreement, journal: IntentLookup) -> int:
-    """Customer credit held for the interrupted customer-credit refund, if any."""
+    """Customer credit (minor units) held for the interrupted customer-credit refund, if any."""
     if agreement.credit_balance.minor <= 0:
         return 0
     for inv in agreement.invoices:

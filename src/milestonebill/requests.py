@@ -229,6 +229,9 @@ class WorkItemCompleted:
     item to the milestone it delivers; leave both out when the receiver
     keeps the link (:class:`~milestonebill.integrations.practice.WorkItemLinks`).
     ``evidence`` is shown as the completion's evidence (a title or a URL).
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``agreement_id`` or
+    ``milestone_id`` when one is given without the other.
     """
 
     delivery_id: str

@@ -12,7 +12,7 @@ Life of an engagement, as pure values (no clock, no I/O):
    ``Agreement.from_events(events)`` and :func:`apply` fold them.  Events
    carry ``event_id``, ``version`` (1, 2, 3, ... with no gaps) and
    ``effective_at`` (aware UTC).  Re-applying an event id is a no-op; a
-   version that is not the next one raises :class:`EventOrderError`.
+   version that is not the next one raises :class:`~milestonebill.errors.EventOrderError`.
 4. Amendments (:class:`Amendment`, a tuple of typed operations) are
    proposed, then approved (explicitly, or automatically after the
    proposal's notice period -- see :func:`approvals_due`) or rejected.

@@ -109,7 +109,11 @@ class ChangeMilestoneAmount:
 
 @attrs.frozen
 class AddMilestone:
-    """Add a milestone; it must have a fixed ``amount`` (no percentage)."""
+    """Add a milestone; it must have a fixed ``amount`` (no percentage).
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``milestone.amount`` for a
+    percentage milestone.
+    """
 
     effective: date = attrs.field(validator=_day)
     milestone: Milestone
@@ -240,7 +244,10 @@ class ChangeInstallments:
     installment's date; never before ``effective``), every ``interval``
     (default: the plan's) on ``anchor_day`` (default: the plan's when
     ``start`` is not given, else ``start``'s day).  Installment numbers go
-    on from the kept ones.
+    on from the kept ones.  ``amount`` is :class:`~milestonebill.money.Money`.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``count`` when both ``count`` and
+    ``weights`` are given, or the field that is out of range.
     """
 
     effective: date = attrs.field(validator=_day)
@@ -299,6 +306,9 @@ class RaiseTimeCap:
     still to bill) under that cap, in another currency, for a phase without a
     cap, or on an agreement without a time-and-materials term.  A firm-side
     raise that needs no approval is :class:`~milestonebill.agreement.TimeCapRaised`.
+
+    ``new_cap`` is :class:`~milestonebill.money.Money`; one that is not a
+    positive Money raises :class:`~milestonebill.errors.ValidationError` naming ``new_cap``.
     """
 
     effective: date = attrs.field(validator=_day)
@@ -352,7 +362,11 @@ def _operations(value: Iterable[Operation]) -> tuple[Operation, ...]:
 
 @attrs.frozen
 class Amendment:
-    """One or more operations proposed and approved together, applied in order."""
+    """One or more operations proposed and approved together, applied in order.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``operations`` when there is none,
+    or ``id`` for an id that is not a valid key.
+    """
 
     id: AmendmentId
     operations: tuple[Operation, ...] = attrs.field(converter=_operations)

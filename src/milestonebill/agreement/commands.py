@@ -7,6 +7,17 @@ is applied) and numbered ``agreement.version + 1``; append it with
 :func:`~milestonebill.agreement.apply` or an agreement store.  An
 ``event_id`` may be given; the default is derived from the agreement id,
 the version and the command.
+
+A refused command raises what :func:`~milestonebill.agreement.apply` would:
+:class:`~milestonebill.errors.InvalidTransitionError` when the agreement's
+state does not allow it (a milestone completed twice, a paused agreement
+paused again), :class:`~milestonebill.errors.NotFoundError` for a milestone
+or amendment the agreement does not have,
+:class:`~milestonebill.errors.AmendmentError` for an amendment that cannot
+apply, and :class:`~milestonebill.errors.ValidationError` naming an argument
+it refuses (a naive ``at``, an ``obligation_id`` not measured by input).  Times are
+timezone-aware datetimes; ``effective_on``, ``completed_on`` and ``as_of``
+are dates, each counted as the whole day.
 """
 
 from __future__ import annotations
@@ -72,9 +83,9 @@ def sign(
 ) -> Agreement:
     """Sign ``proposal`` for ``option``; the agreement's first event is :class:`Signed`.
 
-    Raises :class:`ProposalExpiredError` after ``valid_until``,
-    :class:`NotFoundError` for an unknown option or add-on, and
-    :class:`ValidationError` (field ``payment_method``) when the proposal
+    Raises :class:`~milestonebill.errors.ProposalExpiredError` after ``valid_until``,
+    :class:`~milestonebill.errors.NotFoundError` for an unknown option or add-on, and
+    :class:`~milestonebill.errors.ValidationError` (field ``payment_method``) when the proposal
     charges automatically and no payment method is given.
     """
     at = utc_datetime(signed_at, "signed_at")
@@ -130,7 +141,7 @@ def propose(
     """An :class:`AmendmentProposed` event; approval need and deadline follow the rules.
 
     The amendment is checked against the agreement now (an
-    :class:`AmendmentError` if it cannot apply).
+    :class:`~milestonebill.errors.AmendmentError` if it cannot apply).
     """
     rules = agreement.proposal.approval
     at = utc_datetime(at, "at")

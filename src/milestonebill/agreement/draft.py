@@ -353,7 +353,7 @@ def _add_milestones(d: Draft, op: object, milestones: tuple[Milestone, ...], sou
 
 
 def apply_operation(d: Draft, op: Operation, catalogue: Catalogue) -> None:
-    """Apply one operation to the draft, or raise :class:`AmendmentError`."""
+    """Apply one operation to the draft, or raise :class:`~milestonebill.errors.AmendmentError`."""
     try:
         _apply_operation(d, op, catalogue)
     except ValidationError as exc:

@@ -465,8 +465,9 @@ _EVENTS_BY_NAME = {t.__name__: t for t in _EVENT_TYPES}
 def event_to_json(event: Event) -> dict[str, Any]:
     """The JSON form of an event: its fields plus a ``"type"`` discriminator.
 
-    Money is ``{"amount": "12.30", "currency": "USD"}``; the round trip
-    through :func:`event_from_json` is exact.
+    Money is ``{"amount": "12.30", "currency": "USD"}``; the round trip through
+    :func:`event_from_json` is exact.  Raises :class:`~milestonebill.errors.ValidationError` naming
+    ``event`` for anything that is not an agreement event.
 
     >>> from datetime import UTC
     >>> e = Paused("agr-1/2", 2, datetime(2026, 5, 1, 12, tzinfo=UTC), reason="client request")

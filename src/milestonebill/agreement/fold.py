@@ -254,8 +254,9 @@ class Agreement:
         return self.proposal.option(self.option_id).obligations
 
     def estimate(self, obligation_id: str, as_of: date | None = None) -> Decimal:
-        """The estimated total of an input-measured obligation in force on ``as_of``
-        (the latest revision dated on or before it; default: the latest)."""
+        """The estimated total (hours, cost or units; not money) of an input-measured obligation
+        in force on ``as_of`` (the latest revision dated on or before it; default: the latest).
+        Raises :class:`~milestonebill.errors.NotFoundError` for no such obligation."""
         terms = next((o for o in self.obligation_terms if o.id == obligation_id), None)
         if terms is None or terms.estimate is None:
             raise NotFoundError(f"agreement {self.id!r} has no obligation {obligation_id!r} "
@@ -265,13 +266,13 @@ class Agreement:
         return revisions[-1].total if revisions else terms.estimate
 
     def progress(self, obligation_id: str, as_of: date | None = None) -> Decimal:
-        """Hours, costs or units reported to date for an obligation by ``as_of``."""
+        """Hours, costs or units reported to date for an obligation by ``as_of`` (inclusive)."""
         reports = [r for r in self.progress_reports if r.obligation_id == obligation_id
                    and (as_of is None or r.as_of <= as_of)]
         return reports[-1].to_date if reports else Decimal(0)
 
     def invoice(self, invoice_id: str) -> Invoice:
-        """The issued invoice with this id, or :class:`NotFoundError`."""
+        """The issued invoice with this id (:class:`~milestonebill.errors.NotFoundError` if none)."""
         for inv in self.invoices:
             if inv.id == invoice_id:
                 return inv
@@ -296,8 +297,7 @@ class Agreement:
     def net_paid(self, invoice_id: str) -> Money:
         """Paid against an issued invoice less what was refunded of it (never negative).
 
-        Raises :class:`NotFoundError` for an invoice the agreement did not issue.
-        """
+        Raises :class:`~milestonebill.errors.NotFoundError` for an invoice it did not issue."""
         if not reference():
             known = self.derived(_balances).get(invoice_id)
             if known is not None:
@@ -339,7 +339,8 @@ class Agreement:
 
     @classmethod
     def from_events(cls, events: Iterable[Event]) -> Agreement:
-        """Fold a stream of events; the first must be :class:`Signed` at version 1."""
+        """Fold a stream of events; the first must be :class:`Signed` at version 1, else
+        :class:`~milestonebill.errors.InvalidTransitionError` (later events: see :func:`apply`)."""
         it = iter(events)
         first = next(it, None)
         if not isinstance(first, Signed):
@@ -354,8 +355,8 @@ class Agreement:
         """The agreement as it stood at ``when`` (a date means the end of that UTC day).
 
         Events are replayed up to and including ``when``; a date before the
-        signing raises :class:`InvalidTransitionError`.
-        """
+        signing raises :class:`~milestonebill.errors.InvalidTransitionError`, and anything but a
+        date or datetime raises :class:`~milestonebill.errors.ValidationError` naming ``when``."""
         if isinstance(when, datetime):
             cutoff = utc_datetime(when, "when")
             keep = [e for e in self.events if e.effective_at <= cutoff]
@@ -459,7 +460,7 @@ def amended(agreement: Agreement, amendment: Amendment) -> Agreement:
 
     No event is recorded: the result's events (and so its equality) are the
     agreement's own, only the terms differ.  For pricing (see
-    :func:`~milestonebill.agreement.preview`); raises :class:`AmendmentError`
+    :func:`~milestonebill.agreement.preview`); raises :class:`~milestonebill.errors.AmendmentError`
     if the amendment cannot apply.
     """
     return attrs.evolve(agreement, **_apply_amendment(agreement, amendment))
@@ -777,12 +778,11 @@ def check_event(agreement: Agreement, event: Event) -> None:
 def apply(agreement: Agreement, event: Event) -> Agreement:
     """Apply one event; re-applying an event id already seen is a no-op.
 
-    Raises :class:`EventOrderError` when ``event.version`` is not
+    Raises :class:`~milestonebill.errors.EventOrderError` when ``event.version`` is not
     ``agreement.version + 1`` or its time runs backwards,
-    :class:`DuplicateIdError` when a known id comes with different content,
-    and :class:`InvalidTransitionError` for an event the state does not allow.
-    Nothing is applied when it raises.
-    """
+    :class:`~milestonebill.errors.DuplicateIdError` when a known id comes with different content,
+    and :class:`~milestonebill.errors.InvalidTransitionError` for an event the state does not
+    allow.  Nothing is applied when it raises."""
     for seen in agreement.events:
         if seen.event_id == event.event_id:
             if seen == event:

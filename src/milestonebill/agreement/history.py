@@ -91,6 +91,10 @@ def _kept(agreement: Agreement, when: datetime | date) -> int:
 def as_of(agreement: Agreement, when: datetime | date) -> Agreement:
     """The agreement as it stood at ``when``: exactly :meth:`Agreement.as_of`.
 
+    ``when`` is included (a date means the end of that UTC day).  Raises
+    :class:`~milestonebill.errors.InvalidTransitionError` when the agreement was not signed yet at
+    ``when``.
+
     >>> from datetime import UTC, datetime
     >>> from milestonebill.agreement import AgreementId, apply, complete_milestone, sign
     >>> from milestonebill.ids import MilestoneId

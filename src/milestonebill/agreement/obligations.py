@@ -127,8 +127,8 @@ class ObligationTerms:
       date, weighted by amount -- the package's when nothing is mapped).
     * ``milestone`` -- ``ON_COMPLETION``: the milestone whose completion
       satisfies it; ``on`` -- ``ON_DATE``: the date; ``period`` --
-      ``STRAIGHT_LINE``: the period (default: signing to the last dated
-      milestone).
+      ``STRAIGHT_LINE``: the half-open period ``[start, end)`` (default:
+      signing to the last dated milestone).
     * ``expected_end`` -- when the firm expects to finish, for the timing of
       remaining performance obligations.
     """

@@ -142,9 +142,12 @@ def preview(
 ) -> AmendmentPreview:
     """Price ``amendment`` against ``agreement`` without applying it.
 
-    Raises :class:`AmendmentError` if it cannot apply.  ``through`` is the
-    contract-value horizon (required with open-ended recurring charges).
-    See ``docs/agreements.md`` for a worked example.
+    Raises :class:`~milestonebill.errors.AmendmentError` if it cannot apply,
+    :class:`~milestonebill.errors.InvalidTransitionError` when the agreement cannot be amended in
+    its state, and :class:`~milestonebill.errors.ValidationError` naming ``through`` when it is
+    missing and a recurring charge is open-ended.  ``through`` is the contract-value horizon
+    (excluded; required with open-ended recurring charges).  Amounts in the preview are
+    :class:`~milestonebill.money.Money`.  See ``docs/agreements.md`` for a worked example.
     """
     if not agreement.state.amendable:
         raise InvalidTransitionError(f"agreement {agreement.id!r} is {agreement.state.value}")

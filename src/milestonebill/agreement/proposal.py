@@ -202,7 +202,7 @@ class Proposal:
         return problems
 
     def option(self, option_id: str) -> PackageOption:
-        """The package option with this id, or :class:`NotFoundError`."""
+        """The package option with this id, or :class:`~milestonebill.errors.NotFoundError`."""
         for o in self.options:
             if o.id == option_id:
                 return o
@@ -210,7 +210,7 @@ class Proposal:
                             f"(options: {[o.id for o in self.options]})")
 
     def addon(self, addon_id: str) -> AddOn:
-        """The add-on with this id, or :class:`NotFoundError`."""
+        """The add-on with this id, or :class:`~milestonebill.errors.NotFoundError`."""
         for a in self.addons:
             if a.id == addon_id:
                 return a

@@ -104,8 +104,9 @@ class TimeEntry:
 
 @attrs.frozen(kw_only=True)
 class ExpenseEntry:
-    """An expense billed at cost: ``amount`` (positive, minor units) spent by
-    ``person`` on ``on``."""
+    """An expense billed at cost: ``amount`` (a positive
+    :class:`~milestonebill.money.Money`) spent by ``person`` on ``on``.
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``amount`` for anything else."""
 
     entry_id: str = attrs.field(validator=_checked_id)
     on: date = attrs.field(validator=_worked_on)
@@ -324,7 +325,7 @@ def check_cap_raise(term: TimeAndMaterials | None, currency: Currency, events: I
                     agreement_id: str, raises: Sequence[RaiseTimeCap]) -> None:
     """Refuse the last of ``raises`` (those before it apply first), after ``events``.
 
-    Raises :class:`ValidationError` naming ``time_materials`` (no term),
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``time_materials`` (no term),
     ``phase`` (no cap there to raise) or ``new_cap`` (another currency, not
     above the cap in force, or below what is approved -- billed or still to
     bill -- under that cap).
@@ -354,7 +355,14 @@ def check_cap_raise(term: TimeAndMaterials | None, currency: Currency, events: I
 
 def check_time_event(term: TimeAndMaterials | None, currency: Currency,
                      events: Sequence[object], agreement_id: str, e: TimeEvent) -> None:
-    """Refuse ``e`` when it cannot follow ``events`` (the stream so far)."""
+    """Refuse ``e`` when it cannot follow ``events`` (the stream so far).
+
+    Raises :class:`~milestonebill.errors.InvalidTransitionError` when there is no
+    time-and-materials term or a write-down has nothing held;
+    :class:`~milestonebill.errors.DuplicateIdError` for an entry id already recorded;
+    :class:`~milestonebill.errors.ValidationError` naming ``amount`` (another currency), ``role``
+    (no rate in force on the day), ``phase`` (no cap) or ``cap`` (not above the cap in force).
+    """
     if term is None:
         raise InvalidTransitionError(f"agreement {agreement_id!r} has no time-and-materials "
                                      f"term")

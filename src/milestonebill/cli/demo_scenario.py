@@ -224,7 +224,11 @@ class DemoWalk:
         self.recognitions: list[RecognitionSummary] = []
 
     def payment_method(self) -> PaymentMethodRef:
-        """Create the gateway customer and save the card through the setup flow."""
+        """Create the gateway customer and save the card through the setup flow.
+
+        Raises :class:`~milestonebill.errors.GatewayError` if the in-memory
+        gateway does not save the demo card.
+        """
         aid = self.plan.agreement_id
         customer = self.gateway.create_customer(
             CustomerRequest(reference=aid, name=self.plan.proposal.client))

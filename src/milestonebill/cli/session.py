@@ -225,6 +225,10 @@ def open_session(args: Any, *, gateway: bool = False, firm: bool = False) -> Ite
     ``firm``: the command issues documents, so ``--firm`` is required.
     Secrets (the Stripe key) are added to ``args.secrets`` so error reports
     can hide them.
+
+    Raises :class:`~milestonebill.cli.common.UsageError` naming ``--firm`` when the command
+    issues invoices without one, or ``--gateway-state`` when the in-memory gateway
+    has no state file to share with a PostgreSQL store.
     """
     config = config_for(args)
     environ: Mapping[str, str] = getattr(args, "environ", os.environ)

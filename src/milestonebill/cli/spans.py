@@ -97,7 +97,13 @@ def add_span_options(parser: Any, *, what: str) -> None:
 
 def span_of(args: argparse.Namespace, *, required: bool) -> Period | None:
     """The period ``--period`` or ``--from``/``--to`` gave (``None`` when neither and
-    not ``required``)."""
+    not ``required``).
+
+    The result is half-open: ``--to`` is the last day included, so the period ends
+    the day after it.  Raises :class:`~milestonebill.cli.common.UsageError` naming the
+    option for ``--period`` given with ``--from``/``--to``, one end without the
+    other, no period where one is ``required``, or ``--to`` before ``--from``.
+    """
     period: Period | None = args.period
     start, last = args.span_from, args.span_to
     if period is not None and (start is not None or last is not None):

@@ -137,9 +137,12 @@ class CollectionCommands:
                        received_at: datetime | None = None) -> Agreement:
         """Record money received outside the gateway (a bank transfer, a cheque).
 
-        Posts cash against receivable; a partial amount leaves a balance.
-        The same ``reference`` again is a no-op.  On a written-off invoice
-        the payment first recovers the write-off (see :meth:`write_off`).
+        Posts cash against receivable; a partial amount leaves a balance.  The same ``reference``
+        again is a no-op.  On a written-off invoice the payment first recovers the write-off (see
+        :meth:`write_off`).  ``amount`` is :class:`~milestonebill.money.Money`; one that is not
+        positive or not in the invoice's currency raises
+        :class:`~milestonebill.errors.ValidationError` naming ``amount`` (an unknown invoice:
+        :class:`~milestonebill.errors.NotFoundError`); nothing is written then.
         """
         ctx = self._ctx
         check_id("reference", reference)

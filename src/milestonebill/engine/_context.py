@@ -96,7 +96,8 @@ class Context:
         return self.store.get_attempt(key)
 
     def load(self, agreement_id: AgreementId) -> Agreement:
-        """The agreement folded from its stored events (:class:`NotFoundError` if none)."""
+        """The agreement folded from its stored events
+        (:class:`~milestonebill.errors.NotFoundError` if none)."""
         check_id("agreement_id", agreement_id)
         events = self.store.load(agreement_id)
         if not events:

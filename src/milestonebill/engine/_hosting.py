@@ -210,10 +210,16 @@ class HostCommands:
                           ) -> AmendmentPreview:
         """What ``amendment`` would charge and credit, to the cent, if approved on
         ``as_of`` (default today); nothing is stored (see
-        :func:`~milestonebill.agreement.preview`)."""
+        :func:`~milestonebill.agreement.preview`).
+
+        ``through`` is the contract-value horizon and is excluded (recurring
+        pieces that start before it count); amounts in the preview are
+        :class:`~milestonebill.money.Money`.
+        """
         day = self._ctx.clock.today() if as_of is None else check_date("as_of", as_of)
         return preview(self._ctx.load(agreement_id), amendment, as_of=day, through=through)
 
     def agreement_of(self, invoice_id: InvoiceId) -> Agreement:
-        """The agreement an issued invoice belongs to (:class:`NotFoundError` if none)."""
+        """The agreement an issued invoice belongs to (:class:`~milestonebill.errors.NotFoundError`
+        if none)."""
         return self._ctx.agreement_of(invoice_id)

@@ -97,7 +97,7 @@ def check_refund(ctx: Context, a: Agreement, cn: CreditNote) -> None:
     """Refuse a refund credit note the invoice cannot pay out (nothing is written).
 
     More than :func:`~milestonebill.refunds.refund_cap` raises
-    :class:`RefundLimitError`; so does nothing: a refund of an invoice whose
+    :class:`~milestonebill.errors.RefundLimitError`; so does nothing: a refund of an invoice whose
     payment an unfinished customer-credit refund is using is refused until
     that one is finished (its cash may have left at the gateway already).
     """

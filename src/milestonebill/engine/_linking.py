@@ -77,7 +77,9 @@ class WorkLinking:
 
     def find_work_link(self, source: str, external_ids: Sequence[str]) -> WorkLink | None:
         """The link of the first of ``external_ids`` that has one (most specific first:
-        the task, then its project, then its client), or ``None``."""
+        the task, then its project, then its client), or ``None``.  Raises
+        :class:`~milestonebill.errors.ValidationError` naming ``external_ids`` when it is a single
+        string or not a sequence."""
         if isinstance(external_ids, str):
             raise ValidationError("external_ids", "a sequence of external ids", external_ids)
         for external_id in external_ids:
@@ -97,9 +99,10 @@ class WorkLinking:
         """Record, in one unit of work, the events each builder makes for its agreement
         as stored (events already stored are skipped); the agreements after.
 
-        A builder that raises leaves nothing written for any agreement.  When
-        another writer appended first, every agreement is loaded and built
-        again.
+        A builder that raises leaves nothing written for any agreement.  When another writer
+        appended first, every agreement is loaded and built again.  Raises
+        :class:`~milestonebill.errors.ValidationError` naming ``builders`` when it is not a mapping
+        of agreement id to builder.
         """
         if not isinstance(builders, Mapping):
             raise ValidationError("builders", "a mapping of agreement id to builder", builders)

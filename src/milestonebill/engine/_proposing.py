@@ -79,7 +79,8 @@ def _decoded(payload: str) -> ProposalEvent:
 
 
 def load(ctx: Context, proposal_id: ProposalId) -> ProposalRecord:
-    """The proposal folded from its stored stream (:class:`NotFoundError` if none)."""
+    """The proposal folded from its stored stream (:class:`~milestonebill.errors.NotFoundError` if
+    none)."""
     check_id("proposal_id", proposal_id)
     events = ctx.store.load_proposal(proposal_id)
     if not events:

@@ -174,7 +174,10 @@ class TimeCommands:
     def bill_time(self, agreement_id: AgreementId, *, through: date) -> Agreement:
         """Bill now the approved work done up to ``through`` not billed yet (the
         ``on_demand`` cadence; any cadence may bill early).  Nothing to bill is a
-        no-op; the invoice is charged by the next run like any other."""
+        no-op; the invoice is charged by the next run like any other.
+
+        ``through`` is inclusive: work done on that day is billed.
+        """
         check_id("agreement_id", agreement_id)
         check_date("through", through)
         ctx = self._ctx

@@ -231,7 +231,8 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
     # ------------------------------------------------------------ streams
 
     def load(self, agreement_id: AgreementId) -> Agreement:
-        """The agreement as folded from its stored events (:class:`NotFoundError` if none)."""
+        """The agreement as folded from its stored events
+        (:class:`~milestonebill.errors.NotFoundError` if none)."""
         return self._ctx.load(agreement_id)
 
     def open(self, agreement: Agreement) -> Agreement:
@@ -240,7 +241,10 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         Opening the same agreement again is a no-op; a different agreement
         under a used id raises :class:`~milestonebill.errors.ConcurrencyError`
         or :class:`~milestonebill.errors.DuplicateIdError`.  Nothing is billed
-        yet: :meth:`run` (or :meth:`bill`) does that.
+        yet: :meth:`run` (or :meth:`bill`) does that.  Raises
+        :class:`~milestonebill.errors.ValidationError` naming ``agreement`` for anything but an
+        :class:`~milestonebill.agreement.Agreement`, or ``agreement.events``
+        when it holds events other than ``Signed`` and host events.
         """
         if not isinstance(agreement, Agreement):
             raise ValidationError("agreement", "an Agreement (see agreement.sign)", agreement)
@@ -263,7 +267,9 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         The events must follow on from the stored version (optimistic
         concurrency: a stale caller gets
         :class:`~milestonebill.errors.ConcurrencyError`); events already
-        stored are skipped.  Everything is checked before anything is written.
+        stored are skipped.  Everything is checked before anything is written:
+        :class:`~milestonebill.errors.ValidationError` names ``events`` when it is not a sequence,
+        or ``events[i]`` for one that is not a host event.
         """
         if isinstance(events, _HOST_EVENTS) or not isinstance(events, Sequence):
             raise ValidationError("events", "a sequence of events", events)
@@ -285,7 +291,8 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         return _proposing.propose(self._ctx, proposal, at)
 
     def load_proposal(self, proposal_id: ProposalId) -> ProposalRecord:
-        """The proposal as folded from its stream (:class:`NotFoundError` if none)."""
+        """The proposal as folded from its stream (:class:`~milestonebill.errors.NotFoundError` if
+        none)."""
         return _proposing.load(self._ctx, proposal_id)
 
     def send(self, proposal_id: ProposalId, *, recipient: str = "",
@@ -692,7 +699,11 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         the invoice less what was refunded, moved to customer credit or
         applied elsewhere) raises :class:`~milestonebill.errors.RefundLimitError`
         naming the invoice, the amount and the maximum; nothing is written
-        and the gateway is not called.
+        and the gateway is not called.  ``amount`` is
+        :class:`~milestonebill.money.Money` in the invoice's currency; an
+        amount that no single gateway payment on the invoice can cover raises
+        :class:`~milestonebill.errors.ValidationError` naming ``amount``, also before anything is
+        written.
         """
         ctx = self._ctx
         check_text("reason", reason)

@@ -84,7 +84,8 @@ def is_month_end(day: date) -> bool:
 def nightly(biller: Biller, as_of: date, *, recognise: bool | None = None) -> NightlySummary:
     """Run the nightly job for ``as_of`` (see the module docs); safe to run again, and
     from several processes at once.  ``recognise`` forces recognition on (or off);
-    by default it runs at month ends."""
+    by default it runs at month ends.  Anything but ``True``, ``False`` or ``None``
+    raises :class:`~milestonebill.errors.ValidationError` naming ``recognise``."""
     check_date("as_of", as_of)
     if recognise is not None and not isinstance(recognise, bool):
         raise ValidationError("recognise", "true, false or None (at month ends)", recognise)

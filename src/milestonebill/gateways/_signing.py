@@ -82,10 +82,10 @@ def verify(
 ) -> datetime:
     """Check ``header`` for ``payload``; return the signed time (UTC).
 
-    Raises :class:`WebhookSignatureError` when the header is malformed (no
+    Raises :class:`~milestonebill.errors.WebhookSignatureError` when the header is malformed (no
     timestamp, several, one that is not whole seconds since 1970 up to the
     year 9999), no ``v1`` signature matches, or the timestamp is further than
-    ``tolerance`` from ``now``; :class:`ValidationError` when ``payload`` is
+    ``tolerance`` from ``now``; :class:`~milestonebill.errors.ValidationError` when ``payload`` is
     not bytes or ``header`` not text.
     """
     _require_aware("now", now)

@@ -90,6 +90,11 @@ def to_stripe_amount(money: Money, field: str = "amount") -> int:
 def from_stripe_amount(amount: int, currency: str) -> Money:
     """A Stripe ``amount`` and ``currency`` as :class:`Money`.
 
+    ``amount`` is Stripe's integer in the currency's smallest unit (Stripe's
+    own, which for a few currencies differs from ISO 4217's minor unit).
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``amount``
+    for a non-integer or one that is not a whole number of minor units.
+
     >>> from_stripe_amount(1234, "usd"), from_stripe_amount(500, "isk")
     (Money('12.34', 'USD'), Money('5', 'ISK'))
     """
@@ -169,7 +174,8 @@ def map_payment_intent(
 ) -> ChargeResult:
     """A PaymentIntent (as a plain mapping) as a :class:`ChargeResult`.
 
-    ``amount`` defaults to the PaymentIntent's own amount.
+    ``amount`` (:class:`Money`) defaults to the PaymentIntent's own amount.
+    Raises :class:`~milestonebill.errors.GatewayError` for a status this adapter does not know.
     """
     pi_id = ref_of(pi)
     charged = amount if amount is not None else from_stripe_amount(pi["amount"], pi["currency"])

@@ -268,7 +268,8 @@ class MandateAcceptance:
 class SetupRequest:
     """Save ``payment_method_token`` (from the client's browser) for off-session use.
 
-    For ``BANK_DEBIT`` a :class:`MandateAcceptance` is required.
+    For ``BANK_DEBIT`` a :class:`MandateAcceptance` is required: without one
+    :class:`~milestonebill.errors.ValidationError` names ``mandate``.
     """
 
     customer_id: CustomerId = attrs.field(validator=lambda _i, _a, v: check_id("customer_id", v))
@@ -320,7 +321,9 @@ class ChargeRequest:
     """Charge one invoice off-session, as attempt number ``attempt``.
 
     The idempotency key is derived from ``(agreement_id, invoice_id,
-    attempt)``; there is no way to pass a random one.
+    attempt)``; there is no way to pass a random one.  ``metadata`` using one
+    of those three reserved keys raises :class:`~milestonebill.errors.ValidationError` naming
+    ``metadata``.
     """
 
     agreement_id: str = attrs.field(validator=lambda _i, _a, v: check_id("agreement_id", v))

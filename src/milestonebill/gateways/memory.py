@@ -5,7 +5,7 @@
 one, and behaves like a careful real gateway:
 
 * a repeated idempotency key replays the first outcome and moves no money;
-* the same key with a different amount raises :class:`IdempotencyError`
+* the same key with a different amount raises :class:`~milestonebill.errors.IdempotencyError`
   naming the key;
 * outcomes can be scripted for the next calls or per payment method:
   succeed, decline with a code, require customer action, stay processing,
@@ -351,7 +351,8 @@ class InMemoryGateway:
     def detach_payment_method(
         self, payment_method_id: PaymentMethodId, *, idempotency_key: str
     ) -> None:
-        """Detach; later charges to it raise :class:`GatewayError`.  Detaching twice is harmless."""
+        """Detach; later charges to it raise :class:`~milestonebill.errors.GatewayError`.
+        Detaching twice is harmless."""
         with self._lock:
             self.calls += 1
             method = self._methods.get(payment_method_id)
@@ -380,7 +381,13 @@ class InMemoryGateway:
             return self._execute(request, script, fingerprint)
 
     def refund(self, request: RefundRequest) -> RefundResult:
-        """Refund all or part of a succeeded payment; more than is left is refused."""
+        """Refund all or part of a succeeded payment; more than is left is refused.
+
+        Raises :class:`~milestonebill.errors.GatewayError` for an unknown or unsucceeded payment,
+        :class:`~milestonebill.errors.CurrencyMismatchError` for an amount in
+        another currency, and :class:`~milestonebill.errors.ValidationError` naming ``amount``
+        when it is not positive or more than is left to refund.
+        """
         with self._lock:
             self.calls += 1
             key = request.idempotency_key
@@ -527,7 +534,10 @@ class InMemoryGateway:
         ``Scripted.succeed()`` (the debit cleared / the customer authenticated)
         or ``Scripted.decline(code)``; emits the matching webhook and returns
         the new state.  The stored replay for the key is *not* changed: like
-        Stripe, an idempotent replay returns the first response.
+        Stripe, an idempotent replay returns the first response.  Raises
+        :class:`~milestonebill.errors.GatewayError` for an unknown payment or one already
+        resolved, and :class:`~milestonebill.errors.ValidationError` naming ``outcome`` for
+        anything but those two outcomes.
         """
         with self._lock:
             payment = self._payments.get(gateway_ref)
@@ -553,7 +563,11 @@ class InMemoryGateway:
             raise ValidationError("outcome", "Scripted.succeed() or Scripted.decline(code)", outcome)
 
     def open_dispute(self, gateway_ref: str, reason: str = "fraudulent") -> GatewayEvent:
-        """The customer's bank disputes a succeeded payment; emits ``DISPUTE_OPENED``."""
+        """The customer's bank disputes a succeeded payment; emits ``DISPUTE_OPENED``.
+
+        Raises :class:`~milestonebill.errors.GatewayError` when there is no succeeded payment
+        ``gateway_ref``.
+        """
         with self._lock:
             payment = self._payments.get(gateway_ref)
             if payment is None or payment.status is not ChargeStatus.SUCCEEDED:

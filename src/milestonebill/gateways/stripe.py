@@ -393,7 +393,8 @@ class StripeGateway:
         transaction with one request (a bank debit's fee is only known once
         it settles); if Stripe cannot be reached that raises
         :class:`~milestonebill.errors.GatewayUnavailableError` -- answer the
-        delivery with an error and Stripe sends it again.
+        delivery with an error and Stripe sends it again.  Without a webhook
+        secret it raises :class:`~milestonebill.errors.GatewayError`.
         """
         if self._webhook_secret is None:
             raise GatewayError(

@@ -422,7 +422,11 @@ class Export:
 
 
 def check_unique_numbers(documents: Iterable[Document]) -> None:
-    """Refuse an export in which two documents of a kind share a number."""
+    """Refuse an export in which two documents of a kind share a number.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``<kind>.number``
+    for the first number two documents share.
+    """
     seen: dict[tuple[str, str], str] = {}
     for d in documents:
         other = seen.setdefault((d.kind, d.number), d.source_id)

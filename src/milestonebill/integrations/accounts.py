@@ -143,7 +143,11 @@ class AccountMap:
         raise_all(problems)
 
     def ref(self, account: Account, obligation_id: str | None = None) -> Ref:
-        """The firm's account for a line on ``account`` (of ``obligation_id``'s revenue)."""
+        """The firm's account for a line on ``account`` (of ``obligation_id``'s revenue).
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming
+        ``accounts.<account>`` when the map has no account for it.
+        """
         if account is Account.REVENUE and obligation_id is not None:
             own = self.revenue.get(obligation_id)
             if own is not None:
@@ -160,7 +164,12 @@ class AccountMap:
 
     def tax(self, tax_lines: tuple[TaxLine, ...], field: str) -> Ref | None:
         """The tax code of a document's tax lines: ``no_tax`` for none, else the one
-        rate's code; ``field`` names the document in errors."""
+        rate's code; ``field`` names the document in errors.
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming
+        ``<field>.tax_lines`` for a document with more than one tax rate, or
+        ``tax_rates.<name>`` for a rate the map has no code for.
+        """
         if not tax_lines:
             return self.no_tax
         if len(tax_lines) > 1:
@@ -200,6 +209,10 @@ class AccountMap:
         """Read the JSON form (parsed, or JSON text); see :func:`account_map_schema`.
 
         ``contract_liability`` may name the ``deferred_revenue`` account.
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming the field
+        for text that is not JSON, an account given twice (under its name and
+        its alias), or anything the schema refuses.
         """
         if isinstance(data, str | bytes):
             try:
@@ -219,7 +232,12 @@ class AccountMap:
 
 
 def read_account_map(path: str | os.PathLike[str]) -> AccountMap:
-    """Read an account map file (UTF-8 JSON); errors name the file and the field."""
+    """Read an account map file (UTF-8 JSON); errors name the file and the field.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``accounts`` for a
+    file that cannot be read as UTF-8 JSON, and what :meth:`AccountMap.from_json`
+    raises for its content.
+    """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -142,6 +142,10 @@ def xero_journal_csv_parts(books: Books, period: Period, accounts: AccountMap, *
     The files are filled in order, so together they are the one file's lines
     in its order; no entries, no files.  A journal of more than ``max_lines``
     lines cannot be imported and is refused naming its entry.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``max_lines``
+    unless it is positive, and naming the entry of a journal longer than
+    ``max_lines``.
     """
     if max_lines < 1:
         raise ValidationError("max_lines", "a positive number of lines", max_lines)

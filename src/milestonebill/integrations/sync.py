@@ -126,7 +126,13 @@ class InMemorySink:
         self._faults = {k: list(v) for k, v in (faults or {}).items()}
 
     def send(self, record: SyncRecord) -> str:
-        """See :class:`AccountingSink`."""
+        """See :class:`AccountingSink`.
+
+        As scripted: :class:`~milestonebill.errors.DocumentRefusedError` when
+        the document is refused (or its idempotency key was used for another
+        document), and :class:`~milestonebill.errors.AccountingSinkError` when
+        the system is unreachable or times out after creating it.
+        """
         self.calls.append(record.key)
         known = self._ids.get(record.key)
         if known is not None:

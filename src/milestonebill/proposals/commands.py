@@ -66,6 +66,9 @@ def _checked(record: ProposalRecord, event: _E) -> _E:
 def draft(proposal: Proposal, *, at: datetime, event_id: str | None = None) -> ProposalRecord:
     """A new proposal record whose first event is :class:`ProposalDrafted`.
 
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``proposal`` for
+    anything but a :class:`~milestonebill.agreement.Proposal`.
+
     >>> from datetime import UTC
     >>> from milestonebill.testing.scenarios import proposal
     >>> r = draft(proposal([("audit", "900.00")]), at=datetime(2026, 3, 2, tzinfo=UTC))
@@ -136,6 +139,9 @@ def accept(
     when the proposal is not open.  ``None`` when it was already accepted
     the same way (agreement, option, signer, add-ons): a retry; accepted
     otherwise raises.
+
+    An ``addons`` that is not a sequence of ids raises
+    :class:`~milestonebill.errors.ValidationError` naming ``addons``.
 
     >>> from datetime import UTC, date
     >>> from milestonebill.testing.scenarios import T0, proposal
@@ -276,6 +282,10 @@ def record_payment_method(record: ProposalRecord, *, payment_method: PaymentMeth
                           event_id: str | None = None) -> PaymentMethodSaved | None:
     """A :class:`PaymentMethodSaved` event for the linked customer's saved method;
     ``None`` if this very method is recorded already.  A later one replaces it.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``payment_method``
+    for anything but a :class:`~milestonebill.payment_methods.PaymentMethodRef` (its
+    value is not shown).
 
     >>> from datetime import UTC, date
     >>> from milestonebill.proposals import apply_event

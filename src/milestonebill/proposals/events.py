@@ -162,6 +162,9 @@ _EVENTS_BY_NAME: Final = {t.__name__: t for t in _EVENT_TYPES}
 def proposal_event_to_json(event: ProposalEvent) -> dict[str, Any]:
     """The JSON form of a proposal event: its fields plus a ``"type"`` discriminator.
 
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``event`` for
+    anything but a proposal event.
+
     >>> from datetime import UTC
     >>> e = ProposalDeclined("prop-1/3/decline", 3, datetime(2026, 4, 1, tzinfo=UTC), "budget")
     >>> proposal_event_to_json(e)

@@ -122,7 +122,12 @@ class ProposalRecord:
 
     @classmethod
     def from_events(cls, events: Iterable[ProposalEvent]) -> ProposalRecord:
-        """Fold a stream; the first event must be :class:`ProposalDrafted` at version 1."""
+        """Fold a stream; the first event must be :class:`ProposalDrafted` at version 1.
+
+        Raises :class:`~milestonebill.errors.InvalidTransitionError` when the
+        first event is not ``ProposalDrafted``, and
+        :class:`~milestonebill.errors.EventOrderError` when it is not version 1.
+        """
         it = iter(events)
         first = next(it, None)
         if not isinstance(first, ProposalDrafted):

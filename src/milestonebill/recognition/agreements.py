@@ -68,8 +68,9 @@ def obligations_from_schedule(
     (the plan's fee) as SSP -- discounts are not modelled here; each recurring
     charge becomes an over-time series whose period spans its service
     periods and whose SSP is the sum of its charges.  Open-ended recurring
-    charges need ``until`` (periods starting before it are counted).
-    ``ssp`` overrides any SSP by item id.
+    charges need ``until`` (periods starting before it are counted; it is
+    excluded) -- without it they raise :class:`~milestonebill.errors.ValidationError` naming
+    ``until``.  ``ssp`` overrides any SSP by item id (:class:`~milestonebill.money.Money`).
 
     >>> from milestonebill.schedule import (BillingSchedule, Milestone, MilestoneId,
     ...     RecurringCharge, ItemId, Interval)
@@ -119,7 +120,12 @@ def contract_from_schedule(
     ssp: Mapping[str, Money] | None = None,
     over_time: Collection[str] = (),
 ) -> Contract:
-    """A :class:`Contract` from a schedule; the price defaults to everything it bills."""
+    """A :class:`Contract` from a schedule; the price defaults to everything it bills.
+
+    ``price`` is :class:`~milestonebill.money.Money` (or a
+    :class:`TransactionPrice`); ``until`` bounds open-ended recurring charges: the
+    periods that start before it count (the day itself is excluded).
+    """
     obligations = obligations_from_schedule(schedule, until=until, ssp=ssp, over_time=over_time)
     if price is None:
         billed = list(schedule.milestone_amounts().values())
@@ -195,7 +201,12 @@ def contract_from_agreement(
     ssp: Mapping[str, Money] | None = None,
     over_time: Collection[str] = (),
 ) -> Contract:
-    """A :class:`Contract` for an agreement; the price is its current contract value."""
+    """A :class:`Contract` for an agreement; the price is its current contract value.
+
+    ``through`` bounds open-ended recurring charges: the pieces that start before it
+    count (the day itself is excluded).  Amounts are
+    :class:`~milestonebill.money.Money`.
+    """
     from milestonebill.agreement import contract_value
 
     obligations = obligations_from_agreement(agreement, through=through, ssp=ssp,

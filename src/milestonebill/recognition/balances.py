@@ -6,6 +6,15 @@ contract liability), the :func:`portfolio_balances` of many, the balanced
 :func:`journal_entries` that post its whole story, and schedules laid out as
 a :func:`revenue_waterfall`.  Everything here is also importable from
 :mod:`milestonebill.recognition`.
+
+Units: amounts are :class:`~milestonebill.money.Money` in the contract's
+currency; a balance "at the end of ``as_of``" includes that day's events;
+waterfall periods are half-open :class:`~milestonebill.periods.Period` s.
+
+Every value and function here raises :class:`~milestonebill.errors.ValidationError` naming the
+field and the value for bad input: an amount in another currency, no
+contracts or schedules and no ``currency`` to fall back on, or a schedule
+coarser than the waterfall's periods.
 """
 
 from __future__ import annotations

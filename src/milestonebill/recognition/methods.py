@@ -7,6 +7,17 @@ Point in time (:func:`recognise_at`), straight line under four named
 reporting period of a :class:`Granularity`.  Everything here is also
 importable from :mod:`milestonebill.recognition`.  Every over-time schedule recognises ``round(cumulative target) - recognised
 so far`` in each reporting period, so nothing drifts and the last period ties.
+
+Units: amounts are :class:`~milestonebill.money.Money`; ``service`` and each
+reporting period are half-open :class:`~milestonebill.periods.Period` s
+(start included, end excluded); units delivered and costs are exact numbers
+(int, ``Decimal``, ``Fraction``; never float).
+
+Every function here raises :class:`~milestonebill.errors.ValidationError` naming the field and the
+value for bad input: an empty list of deliveries or cost reports, an
+argument of the wrong type (``service`` not a Period, ``granularity`` not a
+:class:`Granularity`, ``convention`` not a :class:`Convention`), negative
+units, or a total below what was already delivered.
 """
 
 from __future__ import annotations

@@ -6,6 +6,16 @@ variable consideration net of the constraint, :func:`estimate_transaction_price`
 :func:`allocate_transaction_price` shares the price out by relative
 standalone selling price.  Everything here is also importable from
 :mod:`milestonebill.recognition`.
+
+Units: prices, SSPs and outcomes are :class:`~milestonebill.money.Money`;
+probabilities are exact ``Decimal`` values from 0 to 1; an obligation's
+``period`` is a half-open :class:`~milestonebill.periods.Period` (start
+included, end excluded).
+
+Every value here checks itself when it is built, and every function its
+arguments: bad input raises :class:`~milestonebill.errors.ValidationError` naming the field and
+the value (no obligations, duplicate ids, an amount in another currency, a
+probability outside 0 to 1, outcomes whose probabilities do not sum to 1).
 """
 
 from __future__ import annotations
@@ -368,7 +378,10 @@ class Contract:
         return self.price.currency
 
     def obligation(self, id: str) -> PerformanceObligation:
-        """The obligation with this id."""
+        """The obligation with this id.
+
+        Raises :class:`~milestonebill.errors.NotFoundError` for an id the contract does not hold.
+        """
         for o in self.obligations:
             if o.id == id:
                 return o
@@ -424,7 +437,10 @@ class Allocation:
     method: str = "largest remainder"
 
     def amount(self, obligation_id: str) -> Money:
-        """The amount allocated to one obligation."""
+        """The amount allocated to one obligation, as :class:`~milestonebill.money.Money`.
+
+        Raises :class:`~milestonebill.errors.NotFoundError` for an id the allocation does not hold.
+        """
         for line in self.lines:
             if line.obligation_id == obligation_id:
                 return line.amount

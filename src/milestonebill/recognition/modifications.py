@@ -236,6 +236,11 @@ def modify_contract(
       ``progress_places`` rounds the progress first (3 places gives the 51.2%
       of ASC 606-10-55-133); ``None`` keeps it exact.
 
+    Amounts are :class:`~milestonebill.money.Money`; progress is an exact
+    ``Decimal`` from 0 to 1.  Raises :class:`~milestonebill.errors.ValidationError` naming
+    ``positions`` when there is none, or the field of ``modification`` that
+    does not fit the treatment (``added``, ``progress``, ``affects``).
+
     ASC 606-10-55-125 (Example 7): cleaning at 100,000 a year, two years
     done; year 3 cut to 80,000 and three more years added for 200,000 (SSP
     80,000 a year) -- prospective, 70,000 a year from now on:

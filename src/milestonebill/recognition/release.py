@@ -12,6 +12,14 @@ billing) into revenue.  Posting both would count the receivable twice.
 Biller posts these) and :func:`recognition_entries` gives one such entry per
 reporting period.  Everything here is also importable from
 :mod:`milestonebill.recognition`.
+
+Units: amounts are :class:`~milestonebill.money.Money`; service periods are
+half-open :class:`~milestonebill.periods.Period` s, and "by the end of
+``as_of``" includes that day.  Every function here raises
+:class:`~milestonebill.errors.ValidationError` naming the argument for one of the wrong type
+(``rounding`` not a :class:`~milestonebill.money.Rounding`, ``activity``
+not a :class:`~milestonebill.recognition.ContractActivity`, a balance that
+is not Money).
 """
 
 from __future__ import annotations

@@ -81,6 +81,10 @@ class Logo:
     Build one with :meth:`of` (bytes or a path), which reads the kind from
     the bytes.  SVG is shown through an ``<img>`` element, where a browser
     runs none of its scripts.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``logo`` for bytes
+    that are not a supported image or are too large, or ``logo.media_type`` when it
+    is not what the bytes are.
     """
 
     data: bytes = attrs.field(repr=lambda d: f"<{len(d)} bytes>")
@@ -101,7 +105,12 @@ class Logo:
 
     @classmethod
     def of(cls, source: bytes | str | os.PathLike[str]) -> Logo:
-        """A logo from image bytes, or from the file at a path (read now)."""
+        """A logo from image bytes, or from the file at a path (read now).
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``logo``
+        for a file that cannot be read or is too large, or bytes that are not a
+        supported image.
+        """
         if isinstance(source, bytes):
             data = source
         elif isinstance(source, str | os.PathLike):

@@ -135,7 +135,12 @@ def render_proposal(proposal: Proposal, *, branding: Branding, locale: str = "en
     payment schedule (on signing, on completion or dated, with amounts and
     payment terms; recurring charges per period), then the terms that follow
     from the proposal (how invoices are paid, how changes are approved, how
-    long the offer stands) and the firm's own ``conditions`` text."""
+    long the offer stands) and the firm's own ``conditions`` text.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``proposal`` for
+    anything but a :class:`~milestonebill.agreement.Proposal`, or ``issued_on`` for
+    a non-date.
+    """
     t = words_for(locale)
     branding, address = _common(branding, client_address)
     if not isinstance(proposal, Proposal):

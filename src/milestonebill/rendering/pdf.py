@@ -39,6 +39,9 @@ def to_pdf(*documents: str) -> bytes:
 
     ``documents`` are pages from :func:`~milestonebill.rendering.render_invoice`
     and its siblings (any HTML works, but only ``data:`` URIs are loaded).
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``documents`` when
+    there is none, or ``documents[i]`` for one that is not text.
     """
     if not documents:
         raise ValidationError("documents", "at least one HTML document", documents)

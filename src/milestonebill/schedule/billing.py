@@ -274,6 +274,10 @@ class BillingSchedule:
     ) -> tuple[Charge, ...]:
         """Charges billed on dates in ``[start, end)``, by (date, schedule order).
 
+        The range is half-open: a charge on ``start`` is in, one on ``end`` is not.  Raises
+        :class:`~milestonebill.errors.ValidationError` naming ``end`` when it is before ``start``
+        or either is not a date.
+
         Schedule order is the milestones as listed, then the recurring items
         as listed, then the installment plans.  Charges are before discounts
         (the agreement's billing plan applies those).  Milestones on signing need ``signed_on``; milestones on
@@ -303,6 +307,8 @@ class BillingSchedule:
         completions: Mapping[MilestoneId, date] = _NO_COMPLETIONS,
     ) -> Charge | None:
         """The first charge billed strictly after ``d``, or ``None`` if there is none.
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``d`` when it is not a date.
 
         >>> from milestonebill.schedule import Interval, ItemId
         >>> s = BillingSchedule(currency="USD", recurring=[RecurringCharge(ItemId("r"), "Support",

@@ -46,7 +46,9 @@ class Charge:
     ``base_amount`` is the item's amount before escalation and proration,
     ``price`` (recurring only) the escalated price in force for the
     period, ``escalations`` the escalations applied to reach it, in order,
-    and ``proration`` how a partial period was prorated.
+    and ``proration`` how a partial period was prorated.  Amounts are
+    :class:`~milestonebill.money.Money`; ``period`` (recurring only) is the
+    half-open service period ``[start, end)`` the charge pays for.
     """
 
     item_id: str

@@ -85,6 +85,11 @@ class Discount:
     and needs ``evidence``: the statement that the conditions of ASC
     606-10-32-37 are met (each obligation is regularly sold on its own and
     the bundle regularly at this discount).
+
+    The window is half-open: an item dated on ``starts_on`` is discounted,
+    one dated on ``ends_on`` is not.  Bad fields raise
+    :class:`~milestonebill.errors.ValidationError` naming each one (all of
+    them at once).
     """
 
     id: ItemId

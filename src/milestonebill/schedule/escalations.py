@@ -108,7 +108,11 @@ class Escalation:
         raise_all(problems)
 
     def step_minor(self, currency: Currency) -> int:
-        """The rounding step in minor units of ``currency``."""
+        """The rounding step in integer minor units of ``currency`` (1 without a step).
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``step`` when it is not a
+        whole number of ``currency``'s minor units.
+        """
         if self.step is None:
             return 1
         f = Fraction(self.step) * 10**currency.exponent

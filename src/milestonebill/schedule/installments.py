@@ -139,7 +139,11 @@ class InstallmentPlan:
         return allocate(self.amount, list(weights))
 
     def dates(self) -> tuple[date, ...]:
-        """The installments' dates: ``start``, then a recurring charge's period starts."""
+        """The installments' dates: ``start``, then a recurring charge's period starts.
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``count`` when the
+        installments would not all fall by the end of the calendar (year 9999).
+        """
         weekly = self.interval.unit is IntervalUnit.WEEK
         anchor = self.anchor_day if weekly else (self.anchor_day or self.start.day)
         # The periods of this charge start exactly where the installments fall.

@@ -125,7 +125,13 @@ def _role(_inst: object, attr: attrs.Attribute[str], value: str) -> None:
 
 @attrs.frozen
 class Rate:
-    """The hourly rate of ``role`` from ``effective_from`` (until the next one)."""
+    """The hourly rate of ``role`` from ``effective_from`` (until the next one).
+
+    ``amount`` is :class:`~milestonebill.money.Money` per hour;
+    ``effective_from`` is the first day the rate applies (included).  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``rate.amount`` for anything but a
+    positive Money, ``rate.effective_from`` for a non-date, or ``role``.
+    """
 
     role: str = attrs.field(validator=_role)
     amount: Money
@@ -213,7 +219,8 @@ class TimeAndMaterials:
         return self.rates[0].amount.currency.code
 
     def rate_for(self, role: str, on: date) -> Rate:
-        """The rate of ``role`` in force on ``on``; :class:`NotFoundError` when none is."""
+        """The rate of ``role`` in force on ``on``; :class:`~milestonebill.errors.NotFoundError`
+        when none is."""
         in_force = [r for r in self.rates if r.role == role and r.effective_from <= on]
         if not in_force:
             raise NotFoundError("rate", f"{role} on {on.isoformat()}")

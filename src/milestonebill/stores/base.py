@@ -334,7 +334,8 @@ _SOURCE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
 def check_source(value: object) -> str:
     """``value`` if it names a source of work links (``karbon``, ``bigtime``...):
-    lower-case letters, digits, ``-`` and ``_``, starting with a letter."""
+    lower-case letters, digits, ``-`` and ``_``, starting with a letter.
+    Anything else raises :class:`~milestonebill.errors.ValidationError` naming ``source``."""
     if not isinstance(value, str) or _SOURCE.fullmatch(value) is None:
         raise ValidationError("source", "a source name of lower-case letters, digits, '-' "
                               "and '_', starting with a letter, at most 64 characters "
@@ -382,7 +383,8 @@ class WorkLink:
     ``keeper``, ``bigtime``...) and ``external_id`` (the tool's id), and what
     it delivers: a milestone or an obligation of an agreement, or the
     agreement as a whole (a project).  At most one of ``milestone_id`` and
-    ``obligation_id`` is set.
+    ``obligation_id`` is set: both raise :class:`~milestonebill.errors.ValidationError` naming
+    ``obligation_id`` (as does a malformed ``source``, naming ``source``).
 
     >>> link = WorkLink("karbon", "4ngPvWJ9Kd8r", AgreementId("agr-1"),
     ...                 milestone_id=MilestoneId("design"))
@@ -421,7 +423,11 @@ class WorkLink:
 
     @classmethod
     def from_json(cls, data: object) -> WorkLink:
-        """A link from its JSON form (``milestone_id`` and ``obligation_id`` optional)."""
+        """A link from its JSON form (``milestone_id`` and ``obligation_id`` optional).
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``link`` for a value that is
+        not such an object, ``link.<key>`` for an unknown key, or the
+        missing field."""
         known = {"source", "external_id", "agreement_id", "milestone_id", "obligation_id"}
         if not isinstance(data, Mapping):
             raise ValidationError("link", "an object with source, external_id and "
@@ -483,7 +489,6 @@ class UnitOfWork(Protocol):
 
     def transaction(self) -> AbstractContextManager[None]:
         """Run the calls this thread makes inside the block in one transaction."""
-        ...
 
 
 @runtime_checkable
@@ -505,19 +510,15 @@ class EventStreams(Protocol):
         different content raises ``DuplicateIdError``.  ``event.version``
         must be 0 or the position the event will take.
         """
-        ...
 
     def load(self, agreement_id: AgreementId, *, after_version: int = 0) -> list[StoredEvent]:
         """The stream's events with version > ``after_version``, in order."""
-        ...
 
     def version(self, agreement_id: AgreementId) -> int:
         """The stream's current version (0 when it does not exist)."""
-        ...
 
     def agreement_ids(self) -> list[AgreementId]:
         """Every agreement with a stream, sorted."""
-        ...
 
     def agreement_of_event(self, event_id: EventId) -> AgreementId | None:
         """The agreement whose stream holds ``event_id`` (``None``: no stream does).
@@ -525,7 +526,6 @@ class EventStreams(Protocol):
         Event ids are unique across agreements; a host that derives them from
         an outside identity (a delivery, a time entry) finds where it went.
         """
-        ...
 
 
 @runtime_checkable
@@ -545,21 +545,17 @@ class ProposalStreams(Protocol):
         expected_version: int,
     ) -> int:
         """Append ``events`` after ``expected_version``; return the new version."""
-        ...
 
     def load_proposal(
         self, proposal_id: ProposalId, *, after_version: int = 0
     ) -> list[StoredProposalEvent]:
         """The proposal stream's events with version > ``after_version``, in order."""
-        ...
 
     def proposal_version(self, proposal_id: ProposalId) -> int:
         """The proposal stream's current version (0 when it does not exist)."""
-        ...
 
     def proposal_ids(self) -> list[ProposalId]:
         """Every proposal with a stream, sorted."""
-        ...
 
 
 @runtime_checkable
@@ -568,47 +564,47 @@ class WorkQueue(Protocol):
     workers never bill one agreement at once."""
 
     def set_next_due(self, agreement_id: AgreementId, next_due_on: date | None) -> None:
-        """Record when the agreement next has date-driven work (``None``: nothing due)."""
-        ...
+        """Record when the agreement next has date-driven work (``None``: nothing due).
+
+        Raises :class:`~milestonebill.errors.NotFoundError` for an agreement without a stream."""
 
     def next_due(self, agreement_id: AgreementId) -> date | None:
-        """The date recorded by :meth:`set_next_due`."""
-        ...
+        """The date recorded by :meth:`set_next_due`.
+
+        Raises :class:`~milestonebill.errors.NotFoundError` for an agreement without a stream."""
 
     def list_due(self, as_of: date) -> list[AgreementId]:
         """Agreements not parked whose next due date is on or before ``as_of``,
         sorted by (date, id)."""
-        ...
 
     def claim(
         self, worker_id: WorkerId, as_of: date, *, limit: int, lease_seconds: float
     ) -> list[AgreementId]:
         """Lease up to ``limit`` due agreements, not parked, that nobody else holds,
         earliest due first."""
-        ...
 
     def release(self, worker_id: WorkerId, agreement_ids: Sequence[AgreementId]) -> None:
         """Give back claims without changing anything (unknown or lost claims are ignored)."""
-        ...
 
     def complete(
         self, worker_id: WorkerId, agreement_id: AgreementId, next_due_on: date | None
     ) -> None:
-        """Set the next due date and release the claim; ``LeaseLostError`` if not held."""
-        ...
+        """Set the next due date and release the claim.
+
+        Raises :class:`~milestonebill.errors.LeaseLostError` when ``worker_id``
+        no longer holds a live lease (nothing is changed then), and
+        :class:`~milestonebill.errors.NotFoundError` for an agreement without a stream."""
 
     def claim_one(
         self, worker_id: WorkerId, agreement_id: AgreementId, *, lease_seconds: float
     ) -> bool:
         """Lease one agreement, due or not.
 
-        ``True`` when ``worker_id`` now holds it: nobody held it, the lease
-        had expired, or ``worker_id`` held it already (the lease is renewed).
-        ``False`` when another worker holds a live lease.  ``NotFoundError``
-        for an agreement without a stream.  Give it back with :meth:`release`
-        (or :meth:`complete`).
+        ``True`` when ``worker_id`` now holds it: nobody held it, the lease had expired, or
+        ``worker_id`` held it already (the lease is renewed).  ``False`` when another worker holds a
+        live lease.  Raises :class:`~milestonebill.errors.NotFoundError` for an agreement without a
+        stream.  Give it back with :meth:`release` (or :meth:`complete`).
         """
-        ...
 
     def park(self, agreement_id: AgreementId, *, error: str, message: str) -> ParkedAgreement:
         """Set the agreement aside: :meth:`claim` and :meth:`list_due` skip it.
@@ -618,17 +614,14 @@ class WorkQueue(Protocol):
         the stored record unchanged.  ``NotFoundError`` for an agreement
         without a stream.
         """
-        ...
 
     def unpark(self, agreement_id: AgreementId) -> ParkedAgreement | None:
         """Give a parked agreement back to the work queue; return the record
         removed (``None`` if it was not parked).  ``NotFoundError`` for an
         agreement without a stream."""
-        ...
 
     def parked(self) -> list[ParkedAgreement]:
         """Every parked agreement, in the order they were parked (then by id)."""
-        ...
 
 
 @runtime_checkable
@@ -643,16 +636,16 @@ class DocumentNumbers(Protocol):
         agreement_id: AgreementId | None = None,
         payload: Mapping[str, Any] | str | None = None,
     ) -> int:
-        """The invoice's number: the firm's next (1, 2, 3 ...) or the one it already has."""
-        ...
+        """The invoice's number: the firm's next (1, 2, 3 ...) or the one it already has.
+
+        Raises :class:`~milestonebill.errors.DuplicateIdError` when ``invoice_id`` was already
+        numbered for another firm or agreement."""
 
     def get_invoice(self, invoice_id: InvoiceId) -> InvoiceRecord | None:
         """The invoice record, if a number was issued."""
-        ...
 
     def invoices(self, firm_id: FirmId) -> list[InvoiceRecord]:
         """The firm's invoices by number."""
-        ...
 
 
 @runtime_checkable
@@ -669,20 +662,23 @@ class AttemptJournal(Protocol):
         amount: Money,
     ) -> AttemptRecord:
         """Record the intent to charge, stamped ``recorded_at`` from the store's clock;
-        the same request again returns the stored record (with its first time)."""
-        ...
+        the same request again returns the stored record (with its first time).
+
+        ``amount`` is :class:`~milestonebill.money.Money`.  A different request
+        under a used ``key`` raises :class:`~milestonebill.errors.DuplicateIdError`."""
 
     def complete_attempt(self, key: AttemptKey, outcome: Mapping[str, Any] | str) -> AttemptRecord:
-        """Record the gateway's outcome once; the same outcome again is a no-op."""
-        ...
+        """Record the gateway's outcome once; the same outcome again is a no-op.
+
+        Raises :class:`~milestonebill.errors.NotFoundError` when no attempt was recorded under
+        ``key``, and :class:`~milestonebill.errors.DuplicateIdError` when it already has a
+        different outcome."""
 
     def get_attempt(self, key: AttemptKey) -> AttemptRecord | None:
         """The attempt recorded under ``key``."""
-        ...
 
     def unfinished_attempts(self) -> list[AttemptRecord]:
         """Attempts without an outcome, in the order they were recorded."""
-        ...
 
 
 @runtime_checkable
@@ -696,16 +692,20 @@ class Outbox(Protocol):
         kind: str,
         payload: Mapping[str, Any] | str,
     ) -> Notification:
-        """Queue a notification for the host; the same key again returns the stored one."""
-        ...
+        """Queue a notification for the host; the same key again returns the stored one.
+
+        A different notification under a used ``key`` raises
+        :class:`~milestonebill.errors.DuplicateIdError`.
+        """
 
     def pending_notifications(self, limit: int = 100) -> list[Notification]:
         """Unacknowledged notifications, oldest first."""
-        ...
 
     def ack(self, keys: Sequence[str]) -> None:
-        """Mark notifications delivered (unknown keys are ignored)."""
-        ...
+        """Mark notifications delivered (unknown keys are ignored).
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``keys``
+        for a single string instead of a sequence of keys."""
 
 
 @runtime_checkable
@@ -721,21 +721,20 @@ class WorkLinks(Protocol):
     """
 
     def link_work(self, link: WorkLink) -> WorkLink:
-        """Store ``link``; return the stored link (the same link again: the stored one)."""
-        ...
+        """Store ``link``; return the stored link (the same link again: the stored one).
+
+        Another link under the same ``(source, external_id)`` raises
+        :class:`~milestonebill.errors.DuplicateIdError`."""
 
     def unlink_work(self, source: str, external_id: str) -> WorkLink | None:
         """Remove the link of a work item; return it (``None`` if there was none)."""
-        ...
 
     def work_link(self, source: str, external_id: str) -> WorkLink | None:
         """The link of a work item, if any."""
-        ...
 
     def work_links(self, *, source: str | None = None,
                    agreement_id: AgreementId | None = None) -> list[WorkLink]:
         """Every link (of one source, to one agreement), by source then external id."""
-        ...
 
 
 @runtime_checkable
@@ -755,28 +754,23 @@ class SyncJournal(Protocol):
         request again returns the stored record; a different one under the same
         ``(target, source_id)``, or a ``number`` the target already shows for
         another document, raises ``DuplicateIdError``."""
-        ...
 
     def complete_sync(self, target: str, source_id: str, target_id: str) -> SyncRecord:
         """Record the id the system gave the document, stamped ``sent_at``; the same
         id again is a no-op, another raises ``DuplicateIdError``; ``NotFoundError``
         without an intent."""
-        ...
 
     def discard_sync(self, target: str, source_id: str) -> SyncRecord | None:
         """Forget an intent the system refused (nothing was created there); return
         the record removed, ``None`` if there was none.  A completed record is
         never forgotten: ``InvalidTransitionError``."""
-        ...
 
     def get_sync(self, target: str, source_id: str) -> SyncRecord | None:
         """The record of ``source_id`` for ``target``, if any."""
-        ...
 
     def syncs(self, target: str, *, unfinished: bool = False) -> list[SyncRecord]:
         """The target's records in the order they were recorded (with ``unfinished``,
         only those without a ``target_id``)."""
-        ...
 
 
 @runtime_checkable

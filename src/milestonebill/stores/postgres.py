@@ -195,7 +195,11 @@ class PostgresStore(SQLStore, SyncSQL):
     ``dsn`` is a libpq connection string; ``schema`` (lower-case identifier)
     holds the tables; ``pool_size`` bounds the connections this process
     opens.  One instance per process; threads share its pool.  Close it, or
-    use it as a context manager.
+    use it as a context manager.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``schema`` for a
+    name that is not a lower-case SQL identifier, and
+    :class:`~milestonebill.errors.StoreError` when the server cannot be
+    reached.
     """
 
     FOR_UPDATE = " FOR UPDATE"

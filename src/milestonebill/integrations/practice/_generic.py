@@ -119,7 +119,12 @@ class WorkItemLinks:
 
     @classmethod
     def from_json(cls, data: object) -> WorkItemLinks:
-        """Links from their JSON form (every problem named by its path)."""
+        """Links from their JSON form (every problem named by its path).
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``links``
+        for a value that is not an object, or ``links.<id>`` for an entry
+        without ``agreement_id`` and ``milestone_id``.
+        """
         if not isinstance(data, dict):
             raise ValidationError("links", "an object of work-item id to link", data)
         links: dict[str, WorkItemLink] = {}
@@ -133,7 +138,8 @@ class WorkItemLinks:
         return cls(links)
 
     def link_for(self, item: WorkItemCompleted) -> WorkItemLink:
-        """The delivery's own link, else the receiver's (:class:`NotFoundError` if none)."""
+        """The delivery's own link, else the receiver's
+        (:class:`~milestonebill.errors.NotFoundError` if none)."""
         if item.agreement_id is not None and item.milestone_id is not None:
             return WorkItemLink(item.agreement_id, item.milestone_id)
         found = self.links.get(item.work_item_id)
@@ -194,6 +200,9 @@ def record_work_item(biller: Biller, item: WorkItemCompleted,
     (the receiver's file) gives, else the one the store links the work item
     to under the source :data:`GENERIC_SOURCE`
     (:meth:`~milestonebill.engine.Biller.link_work`).
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``item`` for
+    anything but a :class:`~milestonebill.requests.WorkItemCompleted`.
     """
     if not isinstance(item, WorkItemCompleted):
         raise ValidationError("item", "a WorkItemCompleted", item)

@@ -146,6 +146,10 @@ def _completed_at(value: object) -> datetime:
 def hours_from_minutes(minutes: int) -> Decimal:
     """Whole minutes as hours, to the millionth of an hour (rounded half to even).
 
+    Returns an exact ``Decimal`` of hours.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``minutes`` unless it is a
+    whole number, 0 or more.
+
     >>> hours_from_minutes(384), hours_from_minutes(90), hours_from_minutes(0)
     (Decimal('6.4'), Decimal('1.5'), Decimal('0'))
     """

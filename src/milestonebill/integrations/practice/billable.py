@@ -56,7 +56,12 @@ class BillableTime:
 
 def record_billable_time(biller: Biller, logged: Iterable[TimeLogged], *,
                          roles: Mapping[str, str]) -> BillableTime:
-    """Record the billable entries of ``logged`` on the agreements they are linked to."""
+    """Record the billable entries of ``logged`` on the agreements they are linked to.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``logged[i]`` for
+    an entry that is not a time entry, or ``roles`` for a billable entry's person
+    who has no role in it; nothing is recorded then.
+    """
     groups: dict[AgreementId, list[TimeEntry]] = {}
     skipped: list[TimeLogged] = []
     for i, t in enumerate(logged):

@@ -154,6 +154,11 @@ def work_item_completion(work_item: Mapping[str, Any] | bytes,
     Completed at the notification's ``TimeStamp`` (the change it reports),
     by the work item's ``AssigneeEmailAddress`` when it has one; looked up
     by ``WorkItemKey``, then ``ClientKey``.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``notification``
+    for anything but a Karbon notification, and
+    :class:`~milestonebill.errors.WebhookPayloadError` naming
+    ``work_item.WorkItemKey`` when the work item fetched is not the one notified.
     """
     if not isinstance(notification, KarbonNotification):
         raise ValidationError("notification", "a KarbonNotification", notification)

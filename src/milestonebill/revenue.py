@@ -48,6 +48,7 @@ deposit is no progress:
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -224,6 +225,12 @@ def _by_ssp(a: Agreement, stated: Sequence[ObligationTerms], total: Money
     return {line.obligation_id: line.amount for line in allocation.lines}
 
 
+@functools.lru_cache(maxsize=4096)
+def _straight_line(item_id: str, name: str) -> ObligationTerms:
+    """A series' terms, checked once per id and name (values: safe to share)."""
+    return ObligationTerms(ObligationId(item_id), name, Progress.STRAIGHT_LINE)
+
+
 def _series(a: Agreement, through: date) -> list[Obligation]:
     if not reference():  # the same from the bulk plan's columns
         c = plan_columns(a, through=through)
@@ -232,9 +239,8 @@ def _series(a: Agreement, through: date) -> list[Obligation]:
         for item_id, name, minor in zip(c.item_ids, c.names, c.minors, strict=True):
             names.setdefault(item_id, name)  # the name on its first piece
             totals[item_id] = totals.get(item_id, 0) + minor
-        return [Obligation(ObligationTerms(ObligationId(i), names[i], Progress.STRAIGHT_LINE),
-                           Money.from_minor(minor, a.currency), series=i)
-                for i, minor in totals.items()]
+        return [Obligation(_straight_line(i, names[i]), Money.from_minor(minor, a.currency),
+                           series=i) for i, minor in totals.items()]
     pieces: dict[str, list[PlanItem]] = {}
     for item in billing_plan(a, through=through):
         if item.kind is ChargeKind.RECURRING:
@@ -579,11 +585,18 @@ def _input_share(a: Agreement, o: Obligation) -> Callable[[date], _Share]:
     report_days = [r.as_of for r in reports]
     revision_days = [r.as_of for r in revisions]
 
+    known: dict[tuple[int, int], _Share] = {}  # with a revision in force: by (i, j) alone
+
     def share(d: date) -> _Share:
         i, j = bisect.bisect_right(report_days, d), bisect.bisect_right(revision_days, d)
+        if j and (i, j) in known:
+            return known[i, j]
         got = reports[i - 1].to_date if i else Decimal(0)
         estimate = revisions[j - 1].total if j else a.estimate(o.id, d)
-        return _reduced(min(Fraction(got) / Fraction(estimate), Fraction(1)))
+        out = _reduced(min(Fraction(got) / Fraction(estimate), Fraction(1)))
+        if j:
+            known[i, j] = out
+        return out
 
     return share
 

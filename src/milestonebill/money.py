@@ -359,6 +359,9 @@ class Money:
     @classmethod
     def from_minor(cls, minor: int, currency: str | Currency) -> Money:
         """An amount given in integer minor units (cents, yen, fils)."""
+        if type(minor) is int and type(currency) is Currency \
+                and -MAX_AMOUNT_MINOR <= minor <= MAX_AMOUNT_MINOR:
+            return _make_unchecked(minor, currency)  # the usual case, checked in one go
         if type(minor) is not int:
             if isinstance(minor, float | bool):
                 raise TypeError(

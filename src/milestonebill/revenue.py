@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -567,11 +568,17 @@ def _milestone_share(a: Agreement, o: Obligation, amounts: Mapping[str, Money]
         achieved.append((m, when))
     points = sorted({when for _m, when in achieved if when is not None})
     values = []
+    # Weights from amounts are whole minor units: their ratio reduced in integers.
+    whole = not o.terms.milestones and total > 0 and not reference()
     for p in points:  # the same sum, in the same order, as on any day from p on
         reached = {m for m, when in achieved if when is not None and when <= p}
         got = sum((w for m, w in weights.items() if m in reached), Decimal(0))
-        values.append(_reduced(Fraction(got) / Fraction(total)))
-    return _steps(points, values, _reduced(Fraction(0) / Fraction(total)))
+        if whole:
+            g = math.gcd(int(got), int(total))
+            values.append((int(got) // g, int(total) // g))
+        else:
+            values.append(_reduced(Fraction(got) / Fraction(total)))
+    return _steps(points, values, _ZERO)
 
 
 def _input_share(a: Agreement, o: Obligation) -> Callable[[date], _Share]:

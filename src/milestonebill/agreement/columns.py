@@ -72,8 +72,13 @@ class PlanColumns:
         if not self.wholes or max(self.wholes) < t:
             return self
         keep = [i for i, w in enumerate(self.wholes) if w < t]
-        return PlanColumns(*(tuple(col[i] for i in keep) for col in (
-            self.item_ids, self.wholes, self.starts, self.ends, self.minors, self.names)))
+
+        def ints(col: tuple[int, ...]) -> tuple[int, ...]:
+            return tuple(col[i] for i in keep)
+
+        return PlanColumns(tuple(self.item_ids[i] for i in keep), ints(self.wholes),
+                           ints(self.starts), ints(self.ends), ints(self.minors),
+                           tuple(self.names[i] for i in keep))
 
 
 def plan_columns(agreement: Agreement, *, through: date) -> PlanColumns:

@@ -195,8 +195,9 @@ def _series_split(agreement: Agreement, o: Obligation, remaining: int, as_of: da
     # Per piece: its price times the days it has in each bucket, over its days.
     parts: list[tuple[int, int, list[int]]] = []
     cuts = [d.toordinal() for d in edges]
-    c = plan_columns(agreement, through=through)  # the bulk plan: no PlanItem is made
-    for item_id, start, end, minor in zip(c.item_ids, c.starts, c.ends, c.minors, strict=True):
+    cols = plan_columns(agreement, through=through)  # the bulk plan: no PlanItem is made
+    for item_id, start, end, minor in zip(cols.item_ids, cols.starts, cols.ends, cols.minors,
+                                          strict=True):
         if item_id != o.series or end <= cuts[0]:
             continue
         days = [max(min(end, cuts[k + 1]) - max(start, cuts[k]), 0) for k in range(3)]

@@ -128,7 +128,9 @@ def fixed_items(agreement: Agreement) -> tuple[PlanItem, ...]:
         return tuple(_plan_parts(agreement, date.min)[0])  # no recurring piece starts before
     known: tuple[PlanItem, ...] | None = agreement._memo.get("fixed")
     if known is None:
-        known = agreement._memo["fixed"] = tuple(_fixed_parts(agreement))
+        source: Agreement | None = agreement._memo.get("plan_source")  # same terms
+        known = agreement._memo["fixed"] = (fixed_items(source) if source is not None
+                                            else tuple(_fixed_parts(agreement)))
     return known
 
 

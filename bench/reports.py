@@ -382,11 +382,19 @@ def w6_reports(cfg: Config, *, check: bool | None = None, cache_dir: Path | None
 
 def _profile(firm: FirmData, name: str, top: int) -> None:
     jobs = report_jobs(firm)
-    if name not in jobs.calls:
-        raise SystemExit(f"unknown report {name!r}; choose from {sorted(jobs.calls)}")
+    if name == "sequence":  # every report, one after another on the same agreements
+        calls = list(jobs.calls.values())
+    elif name in jobs.calls:
+        calls = [jobs.calls[name]]
+    else:
+        raise SystemExit(f"unknown report {name!r}; choose 'sequence' or one of "
+                         f"{sorted(jobs.calls)}")
     jobs.fresh()
+    gc.collect()
+    gc.freeze()  # as the timed runs do: the collector scans only what the reports make
     prof = cProfile.Profile()
-    prof.runcall(jobs.calls[name])
+    prof.runcall(lambda: [run() for run in calls])
+    gc.unfreeze()
     pstats.Stats(prof).sort_stats("cumulative").print_stats(top)
     pstats.Stats(prof).sort_stats("tottime").print_stats(top)
 
@@ -402,7 +410,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--tile", type=int, default=1, metavar="K",
                    help="run on K renamed copies of the firm")
     p.add_argument("--regenerate", action="store_true", help="build the cached firm anew")
-    p.add_argument("--profile", default=None, metavar="REPORT", help="cProfile one report")
+    p.add_argument("--profile", default=None, metavar="REPORT", help="cProfile one report ('sequence': all of them in turn)")
     p.add_argument("--pin", type=int, default=None, metavar="CPU", help="pin to this CPU")
     p.add_argument("--library", default=None, metavar="SRC",
                    help="import milestonebill from this source tree (to measure an older one)")

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Protocol
 
+from milestonebill._reference import reference
 from milestonebill.agreement import Agreement, ObligationTerms, billing_plan
 from milestonebill.ids import ObligationId, PlanKey
 from milestonebill.money import Money, allocate_minor
@@ -52,6 +53,8 @@ def plan_discounts(a: Agreement, through: date
     period's key; on milestones and installments, each discount's total."""
     pieces: dict[PlanKey, int] = {}
     totals: dict[str, int] = {}
+    if not a.discounts and not reference():  # nothing to find: the plan is not needed
+        return pieces, []
     for i in billing_plan(a, through=through):
         inner, did = i.key.discounted, i.key.discount_id
         if i.kind is not ChargeKind.DISCOUNT or inner is None or did is None:

@@ -378,6 +378,9 @@ class Money:
         Raises :class:`~milestonebill.errors.InvalidAmountError` naming
         ``minor`` past the 18-digit bound; ``TypeError`` for a non-int.
         """
+        if type(minor) is int and type(currency) is Currency \
+                and -MAX_AMOUNT_MINOR <= minor <= MAX_AMOUNT_MINOR:
+            return _make_unchecked(minor, currency)  # the usual case, checked in one go
         if type(minor) is not int:
             if isinstance(minor, float | bool):
                 raise TypeError(

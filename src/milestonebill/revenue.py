@@ -48,7 +48,8 @@ deposit is no progress:
 from __future__ import annotations
 
 import bisect
-import itertools
+import functools
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -57,6 +58,7 @@ from fractions import Fraction
 import attrs
 
 from milestonebill._reference import reference
+from milestonebill._series import Series, series_of
 from milestonebill._validate import check_date
 from milestonebill.agreement import (
     Agreement,
@@ -69,9 +71,9 @@ from milestonebill.agreement import (
     SspApproach,
     billed_by_key,
     billing_plan,
-    plan_pieces,
 )
-from milestonebill.agreement.plan import open_ended
+from milestonebill.agreement.columns import plan_columns
+from milestonebill.agreement.plan import fixed_items, open_ended
 from milestonebill.discounting import discount_allocation, plan_discounts
 from milestonebill.errors import NotFoundError
 from milestonebill.ids import ContractId, MilestoneId, ObligationId, PlanKey
@@ -162,7 +164,8 @@ def _milestone_groups(a: Agreement) -> dict[str, list[str]]:
 def _plan_amounts(a: Agreement, through: date) -> dict[str, Money]:
     """The price each milestone and installment plan pays (before discounts)."""
     out: dict[str, Money] = {}
-    for i in billing_plan(a, through=through):
+    # The fast path reads only the items no horizon changes (no recurring piece is made).
+    for i in billing_plan(a, through=through) if reference() else fixed_items(a):
         if i.kind in (ChargeKind.MILESTONE, ChargeKind.INSTALLMENT):
             out[i.item_id] = out[i.item_id] + i.amount if i.item_id in out else i.amount
     return out
@@ -223,7 +226,22 @@ def _by_ssp(a: Agreement, stated: Sequence[ObligationTerms], total: Money
     return {line.obligation_id: line.amount for line in allocation.lines}
 
 
+@functools.lru_cache(maxsize=4096)
+def _straight_line(item_id: str, name: str) -> ObligationTerms:
+    """A series' terms, checked once per id and name (values: safe to share)."""
+    return ObligationTerms(ObligationId(item_id), name, Progress.STRAIGHT_LINE)
+
+
 def _series(a: Agreement, through: date) -> list[Obligation]:
+    if not reference():  # the same from the bulk plan's columns
+        c = plan_columns(a, through=through)
+        names: dict[str, str] = {}
+        totals: dict[str, int] = {}
+        for item_id, name, minor in zip(c.item_ids, c.names, c.minors, strict=True):
+            names.setdefault(item_id, name)  # the name on its first piece
+            totals[item_id] = totals.get(item_id, 0) + minor
+        return [Obligation(_straight_line(i, names[i]), Money.from_minor(minor, a.currency),
+                           series=i) for i, minor in totals.items()]
     pieces: dict[str, list[PlanItem]] = {}
     for item in billing_plan(a, through=through):
         if item.kind is ChargeKind.RECURRING:
@@ -383,6 +401,10 @@ def _advance_span(a: Agreement) -> Period | None:
     """The recurring services an up-front fee is earned over (``None``: none, or open-ended)."""
     if not a.recurring or open_ended(a):
         return None
+    if not reference():  # the same from the bulk plan's columns
+        c = plan_columns(a, through=date.max)
+        return (Period(date.fromordinal(min(c.starts)), date.fromordinal(max(c.ends)))
+                if c.starts else None)
     pieces = [i.period for i in billing_plan(a) if i.kind is ChargeKind.RECURRING
               and i.period is not None]
     if not pieces:
@@ -546,11 +568,17 @@ def _milestone_share(a: Agreement, o: Obligation, amounts: Mapping[str, Money]
         achieved.append((m, when))
     points = sorted({when for _m, when in achieved if when is not None})
     values = []
+    # Weights from amounts are whole minor units: their ratio reduced in integers.
+    whole = not o.terms.milestones and total > 0 and not reference()
     for p in points:  # the same sum, in the same order, as on any day from p on
         reached = {m for m, when in achieved if when is not None and when <= p}
         got = sum((w for m, w in weights.items() if m in reached), Decimal(0))
-        values.append(_reduced(Fraction(got) / Fraction(total)))
-    return _steps(points, values, _reduced(Fraction(0) / Fraction(total)))
+        if whole:
+            g = math.gcd(int(got), int(total))
+            values.append((int(got) // g, int(total) // g))
+        else:
+            values.append(_reduced(Fraction(got) / Fraction(total)))
+    return _steps(points, values, _ZERO)
 
 
 def _input_share(a: Agreement, o: Obligation) -> Callable[[date], _Share]:
@@ -564,11 +592,18 @@ def _input_share(a: Agreement, o: Obligation) -> Callable[[date], _Share]:
     report_days = [r.as_of for r in reports]
     revision_days = [r.as_of for r in revisions]
 
+    known: dict[tuple[int, int], _Share] = {}  # with a revision in force: by (i, j) alone
+
     def share(d: date) -> _Share:
         i, j = bisect.bisect_right(report_days, d), bisect.bisect_right(revision_days, d)
+        if j and (i, j) in known:
+            return known[i, j]
         got = reports[i - 1].to_date if i else Decimal(0)
         estimate = revisions[j - 1].total if j else a.estimate(o.id, d)
-        return _reduced(min(Fraction(got) / Fraction(estimate), Fraction(1)))
+        out = _reduced(min(Fraction(got) / Fraction(estimate), Fraction(1)))
+        if j:
+            known[i, j] = out
+        return out
 
     return share
 
@@ -607,69 +642,6 @@ def _end_day(a: Agreement) -> date | None:
     if a.state is AgreementState.COMPLETED:
         return next(e for e in reversed(a.events) if isinstance(e, Completed)).effective_on
     return None
-
-
-@attrs.define
-class _Series:
-    """One recurring item's pieces as integers: (start, end, days, price less concessions),
-    sorted by start, and the first day of their earliest service period."""
-
-    item_id: str
-    first: int
-    pieces: list[tuple[int, int, int, int]]
-    #: Piece starts, and the running total of the pieces before each (when pieces do
-    #: not overlap, so all but the last started one are over).
-    starts: list[int] = attrs.Factory(list)
-    before: list[int] | None = None
-
-    def settle(self) -> None:
-        """Sort the pieces and index them (once all are in)."""
-        self.pieces.sort()
-        self.starts = [p[0] for p in self.pieces]
-        if all(a[1] <= b[0] for a, b in itertools.pairwise(self.pieces)):
-            self.before = [0, *itertools.accumulate(p[3] for p in self.pieces)]
-
-    def earned(self, t: int) -> int:
-        """Earned by the day before ordinal ``t`` (:func:`_series_earned`)."""
-        if self.before is not None:
-            k = bisect.bisect_left(self.starts, t)  # pieces that started before t
-            if not k:
-                return 0
-            start, end, days, net = self.pieces[k - 1]
-            last = net if t >= end else round_ratio(net * (t - start), days, Rounding.HALF_UP)
-            return self.before[k - 1] + last
-        total = 0
-        for start, end, days, net in self.pieces:
-            if t >= end:
-                total += net
-            elif t > start:
-                total += round_ratio(net * (t - start), days, Rounding.HALF_UP)
-            else:
-                break  # sorted by start: the rest have not started
-        return total
-
-
-def _series_of(a: Agreement, through: date, less: Mapping[PlanKey, int]
-               ) -> tuple[list[_Series], bool]:
-    """Each series of the plan up to ``through`` in the order it first appears, and whether
-    that order holds at every earlier horizon (each series' earliest piece first)."""
-    found: dict[str, _Series] = {}
-    in_order = True
-    for whole, item in plan_pieces(a, through=through):
-        assert item.period is not None
-        s = found.get(item.item_id)
-        if s is None:
-            s = found[item.item_id] = _Series(item.item_id, whole.toordinal(), [])
-        elif whole.toordinal() < s.first:
-            in_order = False
-            s.first = whole.toordinal()
-        p = item.period
-        assert p.days > 0  # pieces are never empty
-        s.pieces.append((p.start.toordinal(), p.end.toordinal(), p.days,
-                         item.amount.minor - less.get(item.key, 0)))
-    for s in found.values():
-        s.settle()
-    return list(found.values()), in_order
 
 
 def _fast(a: Agreement) -> bool:
@@ -713,7 +685,7 @@ class _Earning:
         self.last = last
         self.fixed = parts.fixed
         self.less = parts.less
-        self.series, self.in_order = _series_of(a, through, self.less)
+        self.series, self.in_order = series_of(a, through, self.less)
         self.shares = [_obligation_share(a, o, parts.amounts) for o in self.fixed]
         self.prices: dict[tuple[str, ...], list[int]] = {}
 
@@ -731,10 +703,10 @@ class _Earning:
             got = self.prices[present] = [o.price.minor - less.get(o.id, 0) for o in self.fixed]
         return got
 
-    def _present(self, a: Agreement, t: int, through: date) -> list[_Series]:
+    def _present(self, a: Agreement, t: int, through: date) -> list[Series]:
         if self.in_order:
             return [s for s in self.series if s.first < t]
-        order = dict.fromkeys(item.item_id for _w, item in plan_pieces(a, through=through))
+        order = dict.fromkeys(plan_columns(a, through=through).item_ids)
         by_id = {s.item_id: s for s in self.series}
         return [by_id[i] for i in order]
 
@@ -747,7 +719,7 @@ class _Earning:
         for d in days:
             t = d.toordinal() + 1  # the ordinal of the day after d
             if not self.series:
-                present: list[_Series] = []
+                present: list[Series] = []
             elif self.in_order:
                 present = [s for s in self.series if s.first < t]
             else:

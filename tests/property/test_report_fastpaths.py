@@ -45,6 +45,7 @@ from milestonebill.agreement import (
     history,
     plan_pieces,
 )
+from milestonebill.agreement.columns import plan_columns
 from milestonebill.agreement.plan import open_ended
 from milestonebill.errors import AmendmentError, InvalidTransitionError, ValidationError
 from milestonebill.ids import InvoiceId
@@ -212,6 +213,57 @@ def test_the_plan_cut_at_any_horizon_is_the_plan_worked_out_there(
         with reference_path():
             want = billing_plan(a)
         assert billing_plan(b) == want
+
+
+def _columns_of(a: Agreement, through: date) -> tuple[tuple[Any, ...], ...]:
+    """The bulk plan's columns as the plan's pieces define them (a definition of its own)."""
+    pieces = plan_pieces(a, through=through)
+    return tuple(zip(*[(item.item_id, whole.toordinal(), item.period.start.toordinal(),
+                        item.period.end.toordinal(), item.amount.minor, item.name)
+                       for whole, item in pieces if item.period is not None], strict=True))
+
+
+@EXAMPLES
+@given(lives(), days, st.randoms(use_true_random=False))
+def test_the_bulk_plan_is_the_plans_pieces_as_columns(
+        a: Agreement, horizons: list[date], rnd: Any) -> None:
+    b = fresh([a])[0]
+    rnd.shuffle(horizons)
+    for h in horizons:
+        with reference_path():
+            want = _columns_of(a, h)
+            plain = plan_columns(a, through=h)
+        got = plan_columns(b, through=h)
+        cols = (got.item_ids, got.wholes, got.starts, got.ends, got.minors, got.names)
+        assert (h, cols) == (h, want or ((),) * 6)
+        assert got == plain
+
+
+@st.composite
+def charges(draw: st.DrawFn) -> RecurringCharge:
+    """Recurring charges of every shape: stubs, ends, counts, cut last periods, escalations."""
+    interval = draw(st.sampled_from([Interval.WEEKLY, Interval.MONTHLY, Interval.QUARTERLY,
+                                     Interval.YEARLY, Interval.every(2, IntervalUnit.WEEK)]))
+    start = START + timedelta(days=draw(st.integers(0, 400)))
+    anchor = None if interval.months is None else draw(st.none() | st.integers(1, 31))
+    end = draw(st.none() | st.integers(1, 1500).map(lambda n: start + timedelta(days=n)))
+    escalations = draw(st.lists(st.builds(Escalation, percent=st.integers(1, 9).map(Decimal)),
+                                max_size=2))
+    return RecurringCharge(
+        ItemId("r"), "R", Money.from_minor(draw(st.integers(0, 10**7)), "USD"), interval,
+        start=start, anchor_day=anchor, end=end, count=draw(st.none() | st.integers(1, 40)),
+        first_period_proration=DayCount.ACTUAL_OVER_PERIOD, escalations=escalations,
+        final_period_proration=draw(st.none() | st.just(DayCount.ACTUAL_OVER_PERIOD)))
+
+
+@EXAMPLES
+@given(charges(), st.integers(0, 2000))
+def test_a_charges_periods_in_minor_units_are_its_priced_periods(
+        charge: RecurringCharge, days_after: int) -> None:
+    before = START + timedelta(days=days_after)
+    want = [(p.start, p.end, m.minor) for p, m, _text in itertools.takewhile(
+        lambda t: t[0].start < before, charge.priced_periods())]
+    assert list(charge.minor_periods(before)) == want
 
 
 @EXAMPLES

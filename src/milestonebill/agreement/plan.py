@@ -40,6 +40,7 @@ __all__ = [
     "billing_plan",
     "changed_since",
     "contract_value",
+    "fixed_items",
     "open_ended",
     "plan_pieces",
 ]
@@ -117,10 +118,36 @@ def plan_pieces(agreement: Agreement, *, through: date) -> tuple[tuple[date, Pla
     return tuple((start, item) for start, item in plan.pieces if start < through)
 
 
+def fixed_items(agreement: Agreement) -> tuple[PlanItem, ...]:
+    """The milestone and installment items of the plan, in its order: what
+    ``billing_plan`` lists before the recurring pieces, which no horizon changes.
+
+    Worked out once per agreement, without the recurring pieces.
+    """
+    if reference():
+        return tuple(_plan_parts(agreement, date.min)[0])  # no recurring piece starts before
+    known: tuple[PlanItem, ...] | None = agreement._memo.get("fixed")
+    if known is None:
+        source: Agreement | None = agreement._memo.get("plan_source")  # same terms
+        known = agreement._memo["fixed"] = (fixed_items(source) if source is not None
+                                            else tuple(_fixed_parts(agreement)))
+    return known
+
+
 def _plan_parts(agreement: Agreement, horizon: date
                 ) -> tuple[list[PlanItem], list[tuple[date, PlanItem]]]:
     """The milestone and installment items, and each recurring piece with the start of
     its service period."""
+    items = _fixed_parts(agreement)
+    basis = agreement.proposal.proration_basis
+    rounding = agreement.proposal.proration_rounding
+    pieces = [(whole.start, item) for whole, item in service_pieces(
+        agreement.recurring, horizon, basis=basis, rounding=rounding)]
+    return items, pieces
+
+
+def _fixed_parts(agreement: Agreement) -> list[PlanItem]:
+    """The milestone and installment items, in plan order."""
     completions = {str(k): v for k, v in agreement.completions.items()}
     items: list[PlanItem] = []
     for mt in agreement.milestones:
@@ -129,11 +156,7 @@ def _plan_parts(agreement: Agreement, horizon: date
             items.append(item)
     for it in agreement.installments:
         items.extend(installment_items(it))
-    basis = agreement.proposal.proration_basis
-    rounding = agreement.proposal.proration_rounding
-    pieces = [(whole.start, item) for whole, item in service_pieces(
-        agreement.recurring, horizon, basis=basis, rounding=rounding)]
-    return items, pieces
+    return items
 
 
 def _discounted(agreement: Agreement, items: tuple[PlanItem, ...]) -> tuple[PlanItem, ...]:

@@ -28,7 +28,8 @@ from fractions import Fraction
 import attrs
 
 from milestonebill._reference import reference
-from milestonebill.agreement import Agreement, billing_plan
+from milestonebill.agreement import Agreement
+from milestonebill.agreement.columns import plan_columns
 from milestonebill.ledger import Account, JournalEntry
 from milestonebill.money import Currency, Money, allocate_minor
 from milestonebill.periods import Period, add_months
@@ -193,13 +194,14 @@ def _series_split(agreement: Agreement, o: Obligation, remaining: int, as_of: da
     edges = (after, one + timedelta(days=1), two + timedelta(days=1), date.max)
     # Per piece: its price times the days it has in each bucket, over its days.
     parts: list[tuple[int, int, list[int]]] = []
-    for item in billing_plan(agreement, through=through):
-        if item.item_id != o.series or item.period is None or item.period.end <= after:
+    cuts = [d.toordinal() for d in edges]
+    cols = plan_columns(agreement, through=through)  # the bulk plan: no PlanItem is made
+    for item_id, start, end, minor in zip(cols.item_ids, cols.starts, cols.ends, cols.minors,
+                                          strict=True):
+        if item_id != o.series or end <= cuts[0]:
             continue
-        p = item.period
-        days = [max((min(p.end, edges[k + 1]) - max(p.start, edges[k])).days, 0)
-                for k in range(3)]
-        parts.append((item.amount.minor, p.days, days))
+        days = [max(min(end, cuts[k + 1]) - max(start, cuts[k]), 0) for k in range(3)]
+        parts.append((minor, end - start, days))
     shares: list[Fraction] | list[int]
     if reference():
         shares = [sum((Fraction(m * d[k], n) for m, n, d in parts), Fraction(0))

@@ -476,3 +476,36 @@ class RecurringCharge:
         without building the :class:`Charge` (billing plans need only these)."""
         for slot, price, _applied, proration, text in self._priced():
             yield slot.service, price if proration is None else proration.amount, text
+
+    def minor_periods(self, before: date) -> Iterator[tuple[date, date, int]]:
+        """Each service period that starts before ``before`` as ``(start, end, amount in
+        minor units)``: :meth:`priced_periods` without the provenance text or the
+        :class:`Period` and :class:`Money` of each (bulk billing plans need only these).
+
+        >>> rc = RecurringCharge(ItemId("r"), "Retainer", Money("1000.00", "USD"),
+        ...                      Interval.MONTHLY, start=date(2024, 1, 31))
+        >>> [(s.isoformat(), m) for s, _e, m in rc.minor_periods(date(2024, 3, 1))]
+        [('2024-01-31', 100000), ('2024-02-29', 100000)]
+        """
+        first = self._first_boundary()
+        if first != self.start or (self.end is not None and self.final_period_proration):
+            # A prorated stub or a cut last period: priced the long way.
+            for period, amount, _text in self.priced_periods():
+                if period.start >= before:
+                    return
+                yield period.start, period.end, amount.minor
+            return
+        base = price = self.amount
+        events = iter(self._events())
+        pending = next(events, None)
+        count, end = self.count, self.end
+        a = first
+        for emitted, b in enumerate(self._boundaries(first)):  # ``_slots``' periods here
+            if (count is not None and emitted >= count) or (end is not None and a >= end) \
+                    or a > LATEST_DATE or a >= before:
+                return
+            while pending is not None and pending[0] <= a:
+                price = pending[2].apply(price, base=base)
+                pending = next(events, None)
+            yield a, b, price.minor
+            a = b

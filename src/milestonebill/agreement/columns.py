@@ -1,0 +1,141 @@
+"""The recurring part of an agreement's billing plan as integer columns: the bulk plan.
+
+:func:`plan_columns` gives what :func:`~milestonebill.agreement.plan_pieces`
+gives -- each recurring piece that starts before a horizon, in plan order --
+as plain integers: the item id, the first day of the piece's whole service
+period, the piece's first and end day (date ordinals, half-open) and its
+amount in minor units.  No :class:`~milestonebill.agreement.PlanItem`, no
+:class:`~milestonebill.money.Money`, no :class:`~milestonebill.periods.Period`
+and no provenance text is made: revenue over many dates needs only these
+numbers, and the objects stay available from ``plan_pieces`` for a caller
+who reads them.
+
+Agreements whose pieces are all whole service periods of charges that no
+amendment cut (the usual retainer) are worked out straight from each
+charge's calendar (:meth:`~milestonebill.schedule.RecurringCharge.minor_periods`);
+any other agreement -- a term that starts or ends inside a service period,
+a charge split over terms, discounts -- takes its columns from
+``plan_pieces``, and so does everything inside
+:func:`~milestonebill._reference.reference_path`.  Like the plan, the
+columns are worked out once per agreement and cut at each horizon.
+
+>>> from datetime import UTC, datetime
+>>> from milestonebill.agreement import AgreementId, sign
+>>> from milestonebill.money import Money
+>>> from milestonebill.schedule import Interval, ItemId, RecurringCharge
+>>> from milestonebill.testing.scenarios import CARD, proposal
+>>> fee = RecurringCharge(ItemId("ret"), "Retainer", Money("3100.00", "USD"),
+...                       Interval.MONTHLY, start=date(2026, 1, 1))
+>>> a = sign(proposal(recurring=[fee]), option="std", signer="Ada", payment_method=CARD,
+...          agreement_id=AgreementId("a-1"), signed_at=datetime(2025, 12, 20, tzinfo=UTC))
+>>> cols = plan_columns(a, through=date(2026, 3, 1))
+>>> len(cols), cols.minors, date.fromordinal(cols.ends[-1])
+(2, (310000, 310000), datetime.date(2026, 3, 1))
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import attrs
+
+from milestonebill._reference import reference
+from milestonebill.agreement.fold import Agreement
+from milestonebill.agreement.plan import open_ended, plan_pieces
+
+__all__ = ["PlanColumns", "plan_columns"]
+
+
+@attrs.frozen
+class PlanColumns:
+    """Recurring plan pieces as columns, one position per piece, in plan order.
+
+    ``wholes`` is the first day of each piece's whole service period,
+    ``starts`` and ``ends`` the piece itself (half-open), all as
+    :meth:`date.toordinal` numbers; ``minors`` the amount in minor units;
+    ``names`` the name of the charge the piece bills.
+    """
+
+    item_ids: tuple[str, ...]
+    wholes: tuple[int, ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    minors: tuple[int, ...]
+    names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.minors)
+
+    def cut(self, through: date) -> PlanColumns:
+        """The pieces whose whole service period starts before ``through``."""
+        t = through.toordinal()
+        if not self.wholes or max(self.wholes) < t:
+            return self
+        keep = [i for i, w in enumerate(self.wholes) if w < t]
+
+        def ints(col: tuple[int, ...]) -> tuple[int, ...]:
+            return tuple(col[i] for i in keep)
+
+        return PlanColumns(tuple(self.item_ids[i] for i in keep), ints(self.wholes),
+                           ints(self.starts), ints(self.ends), ints(self.minors),
+                           tuple(self.names[i] for i in keep))
+
+
+def plan_columns(agreement: Agreement, *, through: date) -> PlanColumns:
+    """The pieces of ``plan_pieces(agreement, through=through)`` as integer columns."""
+    if reference() or agreement.discounts:
+        return _from_pieces(agreement, through)
+    known: tuple[date, PlanColumns] | None = agreement._memo.get("columns")
+    if known is None or known[0] < through:
+        source: Agreement | None = agreement._memo.get("plan_source")
+        if source is not None:  # an earlier state with the same terms (history.as_of)
+            plan_columns(source, through=through)
+            known = source._memo["columns"]
+        else:
+            horizon = through if open_ended(agreement) else date.max
+            cols = _bulk(agreement, horizon)
+            known = (horizon, cols if cols is not None else _from_pieces(agreement, horizon))
+        agreement._memo["columns"] = known
+    return known[1].cut(through)
+
+
+def _from_pieces(agreement: Agreement, through: date) -> PlanColumns:
+    """The columns read off the plan's pieces (the plain definition)."""
+    pieces = plan_pieces(agreement, through=through)
+    periods = [item.period for _whole, item in pieces]
+    return PlanColumns(
+        tuple(item.item_id for _whole, item in pieces),
+        tuple(whole.toordinal() for whole, _item in pieces),
+        tuple(p.start.toordinal() for p in periods if p is not None),
+        tuple(p.end.toordinal() for p in periods if p is not None),
+        tuple(item.amount.minor for _whole, item in pieces),
+        tuple(item.name for _whole, item in pieces))
+
+
+def _bulk(agreement: Agreement, horizon: date) -> PlanColumns | None:
+    """The columns straight from each charge's calendar; ``None`` when a piece would be
+    prorated (a term cut inside a service period, a charge split over terms)."""
+    terms = agreement.recurring
+    if len({t.charge.id for t in terms}) != len(terms):
+        return None
+    ids: list[str] = []
+    wholes: list[int] = []
+    ends: list[int] = []
+    minors: list[int] = []
+    names: list[str] = []
+    for t in terms:
+        until = t.active_until
+        stop = horizon if until is None else min(horizon, until)
+        for start, end, minor in t.charge.minor_periods(stop):
+            if start < t.active_from or (until is not None and end > until):
+                if max(start, t.active_from) < (end if until is None else min(end, until)):
+                    return None  # the term covers part of this period: prorated
+                continue  # the term covers none of it
+            if minor:
+                ids.append(t.charge.id)
+                wholes.append(start.toordinal())
+                ends.append(end.toordinal())
+                minors.append(minor)
+                names.append(t.charge.name)
+    whole = tuple(wholes)
+    return PlanColumns(tuple(ids), whole, whole, tuple(ends), tuple(minors), tuple(names))

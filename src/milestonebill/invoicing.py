@@ -421,6 +421,9 @@ def refund_credit_note(
 
     It reduces the invoice balance but is tied to no plan item, so the
     items stay billed (use an amendment to change what the contract is worth).
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``reason``
+    (not REFUND or GOODWILL) or ``amount`` (not positive, or above the
+    invoice's subtotal).
     """
     if reason not in (CreditReason.REFUND, CreditReason.GOODWILL):
         raise ValidationError("reason", "REFUND or GOODWILL", reason)
@@ -466,7 +469,9 @@ def unbilled(agreement: Agreement, *, through: date) -> tuple[Unbilled, ...]:
     adjustments and credits from amendments -- with that day, which may
     lie before ``through`` or after it (a piece billed in arrears).  An
     on-completion milestone not yet delivered has no day and is left out;
-    a paused agreement has nothing pending.
+    a paused agreement has nothing pending.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``through`` when it
+    is not a date.
 
     >>> from datetime import UTC, datetime
     >>> from milestonebill.agreement import (AgreementId, Collection, PackageOption, Proposal,

@@ -136,7 +136,7 @@ class RevenueModel:
         return Money.total((o.price for o in self.obligations), currency=self.currency)
 
     def obligation(self, obligation_id: str) -> Obligation:
-        """The obligation with this id."""
+        """The obligation with this id; :class:`~milestonebill.errors.NotFoundError` if none."""
         for o in self.obligations:
             if o.id == obligation_id:
                 return o

@@ -81,6 +81,9 @@ def billing_plan(agreement: Agreement, *, through: date | None = None) -> tuple[
     The agreement is immutable, so its plan is worked out once, kept with
     it and cut at each horizon asked for (see :class:`_Plan`); an agreement
     with discounts has its plan worked out per call.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``through``
+    when it is ``None`` and a recurring charge is open-ended.
     """
     if through is None and open_ended(agreement):
         raise ValidationError("through", "a horizon date, since a recurring charge is open-ended",

@@ -104,7 +104,11 @@ class Table(Generic[Row]):
     @classmethod
     def from_json(cls, data: object, row: type[Row]) -> Table[Row]:
         """Read the form :meth:`to_json` writes, each row as a ``row`` (the report's row
-        class, such as :class:`~milestonebill.reports.RevenueRow`)."""
+        class, such as :class:`~milestonebill.reports.RevenueRow`).
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming the field
+        for data that is not that form (no list of ``rows``, an unknown key).
+        """
         if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
             raise ValidationError("table", "an object with a list of 'rows'", data)
         unknown = sorted(set(data) - {"title", "locale", "rows"})
@@ -121,7 +125,9 @@ class Table(Generic[Row]):
         "decimal"``, exact) or of integer minor units (``money="minor"``);
         the rows' currency is a ``currency`` column (a report never adds
         different currencies, so one row has one).  Dates stay
-        ``datetime.date`` objects; nothing is converted to float.
+        ``datetime.date`` objects; nothing is converted to float.  Raises
+        :class:`~milestonebill.errors.ValidationError` naming ``money`` for
+        anything but ``"decimal"`` or ``"minor"``.
         """
         if money not in ("decimal", "minor"):
             raise ValidationError("money", "'decimal' or 'minor'", money)

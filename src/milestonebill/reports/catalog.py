@@ -158,7 +158,11 @@ class ReportQuery:
 
     @property
     def span(self) -> Period:
-        """``[start, end)``; the reports that take a period require both."""
+        """``[start, end)``; the reports that take a period require both.
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming ``start``
+        when either end is missing.
+        """
         if self.start is None or self.end is None:
             raise ValidationError("start", "given with end: the report covers a period",
                                   self.start)

@@ -183,7 +183,9 @@ def expected_receipts(agreements: Sequence[Agreement], as_of: date, *, through: 
     are before the failure rate; a credit an amendment makes is negative.
     Billing days follow the plan exactly as
     :func:`~milestonebill.invoicing.due_invoices` would bill it, one
-    expected invoice per agreement, day and payment terms.
+    expected invoice per agreement, day and payment terms.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``through`` when it
+    is not after ``as_of``, or the assumption that does not hold.
 
     >>> from datetime import UTC, datetime
     >>> from milestonebill.agreement import AgreementId, Collection, sign
@@ -465,7 +467,9 @@ def compare_scenarios(agreements: Sequence[Agreement], scenarios: Sequence[Scena
 
     One row per scenario, currency and period (a currency only a scenario
     brings has a zero base).  Each scenario is computed from the same
-    agreements and assumptions with its changes applied on top.
+    agreements and assumptions with its changes applied on top.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``measure`` (not a
+    :class:`Measure`) or ``scenarios`` (names missing or repeated).
 
     >>> from datetime import UTC, datetime
     >>> from milestonebill.agreement import AgreementId, sign

@@ -66,7 +66,8 @@ class Interval:
     """``count`` units between charges: ``Interval.every(2, IntervalUnit.WEEK)``.
 
     At most ten years: :data:`~milestonebill.limits.MAX_INTERVAL_WEEKS` weeks,
-    :data:`~milestonebill.limits.MAX_INTERVAL_MONTHS` months or a tenth of that in years.
+    :data:`~milestonebill.limits.MAX_INTERVAL_MONTHS` months or a tenth of that in years;
+    :class:`~milestonebill.errors.ValidationError` names ``unit`` or ``count`` otherwise.
 
     >>> Interval.QUARTERLY, str(Interval.MONTHLY), str(Interval.every(6, IntervalUnit.WEEK))
     (Interval(unit=<IntervalUnit.MONTH: 'month'>, count=3), 'every 1 month', 'every 6 weeks')

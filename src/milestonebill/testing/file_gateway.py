@@ -136,7 +136,11 @@ class FileGateway:
         """Nothing to do: this gateway keeps no payment methods."""
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
-        """Charge once per key; a repeated key replays the first result."""
+        """Charge once per key; a repeated key replays the first result.
+
+        Raises :class:`~milestonebill.errors.IdempotencyError` when a key is
+        reused with a different amount.
+        """
         key = request.idempotency_key
         with self._state() as s:
             s["calls"] += 1
@@ -162,7 +166,11 @@ class FileGateway:
             return result
 
     def refund(self, request: RefundRequest) -> RefundResult:
-        """Refund a succeeded charge once per key."""
+        """Refund a succeeded charge once per key.
+
+        Raises :class:`~milestonebill.errors.GatewayError` for a payment this
+        gateway never made.
+        """
         key = request.idempotency_key
         with self._state() as s:
             s["calls"] += 1

@@ -166,18 +166,46 @@ def resolve(aliases: dict[str, str], target: str) -> str | None:
     return None
 
 
+def by_short_name(documented: set[str], name: str, module: str | None) -> str | None:
+    """The one documented name whose last part is ``name``: a short reference
+    (``:class:`Proposal```) written in ``module``.  When several share it, the
+    one whose module shares the longest prefix with ``module`` wins; a tie is
+    no answer, so the reference stays broken and the strict build fails."""
+    found = [d for d in documented if d.rpartition(".")[2] == name]
+    if len(found) <= 1:
+        return found[0] if found else None
+    here = (module or "").split(".")
+
+    def shared(d: str) -> int:
+        n = 0
+        for a, b in zip(d.split("."), here, strict=False):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    best = max(shared(d) for d in found)
+    top = [d for d in found if shared(d) == best]
+    return top[0] if len(top) == 1 else None
+
+
 def setup(app: Any) -> dict[str, Any]:
     """Register the page writer and the alias resolver with Sphinx."""
     aliases: dict[str, str] = {}
+    documented: set[str] = set()
 
     def on_init(app: Any) -> None:
         write_pages(Path(app.srcdir) / "reference")
         aliases.update(homes()[1])
+        documented.update(aliases.values())
 
     def on_missing(app: Any, env: Any, node: Any, contnode: Any) -> Any:
         if node.get("refdomain") != "py":
             return None
-        canonical = resolve(aliases, node.get("reftarget", ""))
+        target = node.get("reftarget", "")
+        canonical = resolve(aliases, target)
+        if canonical is None and "." not in target:
+            canonical = by_short_name(documented, target, node.get("py:module"))
         if canonical is None:
             return None
         domain = env.get_domain("py")

@@ -373,7 +373,7 @@ def mrr_movements(rows: Iterable[_MovementRow], *, currency: str | Currency | No
 
 
 def save_png(fig: Figure, path: str | os.PathLike[str]) -> None:
-    """Write ``fig`` to ``path`` as a PNG of :data:`FIGSIZE` x :data:`DPI` pixels."""
+    """Write ``fig`` to ``path`` as a PNG of 960 x 540 pixels (``FIGSIZE`` inches at ``DPI``)."""
     fig.savefig(path, format="png", dpi=DPI)
 
 

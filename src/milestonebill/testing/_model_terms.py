@@ -114,7 +114,7 @@ class TermRules(RuleBasedStateMachine):
             assert self._snapshot() == before
             self.stats["write-offs retried"] += 1
 
-    @rule(data=st.data(), percent=st.integers(1, 130))
+    @rule(data=st.data(), percent=st.integers(1, 200))
     def pay_by_hand(self, data: st.DataObject, percent: int) -> None:
         """A client pays an invoice by wire: part of it, all or more.  It settles
         what is owed first, then recovers a write-off, and the rest is an
@@ -146,7 +146,9 @@ class TermRules(RuleBasedStateMachine):
     def forfeit(self, data: st.DataObject, percent: int) -> None:
         """The client lets customer credit lapse: all, a share, or more than it
         holds (refused, and nothing changes)."""
-        aid = self._pick(data, working=True)
+        holding = [aid for aid in self.agreements if self._load(aid).credit_balance.minor > 0]
+        aid = (data.draw(st.sampled_from(holding), label="agreement with credit") if holding
+               else self._pick(data, working=True))
         if aid is None:
             return
         a = self._load(aid)

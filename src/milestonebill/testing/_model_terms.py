@@ -49,6 +49,8 @@ class TermRules(RuleBasedStateMachine):
     counter: int
     #: Entries recorded (or offered) per agreement, to send some again.
     sent: dict[AgreementId, list[_Entry]]
+    #: Caps raised by :meth:`raise_cap`: (agreement, phase, cap in minor units).
+    caps_asked: set[tuple[AgreementId, str, int]]
 
     def _load(self, aid: AgreementId) -> Agreement:
         raise NotImplementedError
@@ -233,9 +235,21 @@ class TermRules(RuleBasedStateMachine):
         current = time_caps(a.proposal.time_materials, a.events, a.id).get(phase)
         cap = Money.from_minor(max(1, (0 if current is None else current.minor) + more),
                                a.currency)
+        asked = (aid, phase, cap.minor)
+        if asked in self.caps_asked:
+            # The same request again (its id comes from the cap): a retry, so a
+            # no-op even when the cap in force is now higher.
+            before = self._snapshot()
+            self._act(lambda: self.biller.raise_cap(aid, cap, reason="change order signed",
+                                                    phase=phase))
+            assert self._snapshot() == before
+            self.stats["cap raises repeated"] += 1
+            return
         done, refused = self._attempt(lambda: self.biller.raise_cap(
             aid, cap, reason="change order signed", phase=phase),
             ValidationError, InvalidTransitionError)
+        if done:
+            self.caps_asked.add(asked)
         if done or refused is not None:
             assert done == (current is not None and cap.minor > current.minor), refused
             self.stats["caps raised" if done else "cap raises refused"] += 1

@@ -179,6 +179,7 @@ class BillingModel(TermRules):
         self.counter = 0
         self.sent: dict[AgreementId, list[TimeEntry | ExpenseEntry]] = {}
         self.counted: set[tuple[AgreementId, str, str]] = set()
+        self.caps_asked: set[tuple[AgreementId, str, int]] = set()
         #: The last month end recognised.
         self.month_end = T0.date() - timedelta(days=T0.day)
         self.biller = self._new_biller()

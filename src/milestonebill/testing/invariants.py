@@ -18,16 +18,28 @@ The checks, in integer minor units:
   zero, and per agreement: receivable = what its invoices still owe;
   customer credit = its outstanding credit; clearing + cash + gateway fees
   = paid - refunded; contract liability - contract asset = billed - revenue
-  (net of credit notes, before tax), and never both at once;
-* **money** -- credit added = credit applied + outstanding;
-  (paid - refunded) + what invoices owe - outstanding credit = invoiced -
-  credited; per invoice, refunds never exceed payments, and the client
-  never has more back than it paid;
+  (net of credit notes and late fees, before tax), and never both at once;
+* **money** -- credit added = credit applied + forfeited + outstanding;
+  (paid - refunded) + what invoices owe + written off (not recovered) -
+  outstanding credit - forfeited credit = invoiced - credited (what was
+  invoiced splits exactly into paid, credit applied, written off and still
+  owed); per invoice, refunds never exceed payments, and the client never
+  has more back than it paid;
 * **conservation** -- invoiced - credited + still scheduled = the
   agreement's current value (:func:`~milestonebill.invoicing.billing_position`);
+* **reminders and late fees** -- each reminder step is sent at most once
+  per invoice; late fees fall only under a late-fee term, never on a
+  late-fee invoice, never before the day they fall, at most as many per
+  invoice as the term allows, a fixed fee is the term's amount and a
+  percentage that does not compound is at most the percentage of the
+  invoice's total;
+* **time and materials** -- per entry, approved + held + written down =
+  its value, and billed is between zero and approved; what time invoices
+  billed is within the cap in force, of the agreement and of each phase;
 * **revenue** (:func:`revenue_problems`, right after a recognition) -- what
-  each agreement's obligations have earned by the day, never below zero
-  nor above the transaction price.
+  each agreement's obligations have earned by the day (time and materials
+  included), never below zero nor above the transaction price (plus the
+  time approved, variable consideration outside it).
 
 >>> from milestonebill.testing.scenarios import FIRM, World, proposal
 >>> w = World()
@@ -44,15 +56,18 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 
-from milestonebill.agreement import Agreement
+from milestonebill.agreement import Agreement, time_caps
+from milestonebill.documents import LineKind
 from milestonebill.gateways.base import GatewayEventKind
 from milestonebill.gateways.memory import InMemoryGateway
 from milestonebill.ids import AgreementId, FirmId
 from milestonebill.invoicing import billing_position
 from milestonebill.ledger import Account
 from milestonebill.money import Money
+from milestonebill.reminders import is_late_fee_invoice
 from milestonebill.revenue import earned, revenue_model
 from milestonebill.stores.base import BillingStore
+from milestonebill.timebilling import time_earned, time_position, time_totals
 
 __all__ = ["book_problems", "check_books", "gateway_payments", "revenue_problems",
            "settled_problems"]
@@ -138,8 +153,14 @@ def _ledger(store: BillingStore) -> tuple[list[str], dict[str, dict[str, int]]]:
 def _money(a: Agreement, books: Mapping[str, int], horizon: date) -> list[str]:
     paid, refunded = _total(p.amount for p in a.payments), _total(r.amount for r in a.refunds)
     outstanding = a.credit_balance.minor
+    forfeited = _total(f.amount for f in a.forfeits)
     owed = sum(a.balance_of(i.id).minor for i in a.invoices)
-    billed = _total(i.subtotal for i in a.invoices) - _total(c.subtotal for c in a.credit_notes)
+    written_off = sum(a.written_off(i.id).minor for i in a.invoices)
+    # Late fees are other income, never part of the contract's balance.
+    fees = sum(ln.amount.minor for i in a.invoices for ln in i.lines
+               if ln.kind is LineKind.LATE_FEE)
+    billed = (_total(i.subtotal for i in a.invoices) - fees
+              - _total(c.subtotal for c in a.credit_notes))
     liability = -books.get(Account.CONTRACT_LIABILITY, 0)
     asset = books.get(Account.CONTRACT_ASSET, 0)
     revenue = -books.get(Account.REVENUE, 0)
@@ -152,13 +173,15 @@ def _money(a: Agreement, books: Mapping[str, int], horizon: date) -> list[str]:
         "liability - asset == billed - revenue": liability - asset == billed - revenue,
         "contract asset and liability never both": min(liability, asset) == 0
             and liability >= 0 and asset >= 0,
-        "credit added == applied + outstanding":
+        "credit added == applied + forfeited + outstanding":
             _total(c.amount for c in a.credits_added)
-            == _total(c.amount for c in a.credits_applied) + outstanding,
-        "(paid - refunded) + owed - outstanding == invoiced - credited":
-            (paid - refunded) + owed - outstanding
+            == _total(c.amount for c in a.credits_applied) + forfeited + outstanding,
+        "(paid - refunded) + owed + written off - outstanding - forfeited"
+        " == invoiced - credited":
+            (paid - refunded) + owed + written_off - outstanding - forfeited
             == _total(i.total for i in a.invoices) - _total(c.total for c in a.credit_notes),
-        "refunds + outstanding credit <= paid": refunded + outstanding <= paid,
+        "refunds + outstanding + forfeited credit <= paid":
+            refunded + outstanding + forfeited <= paid,
         "refunds per invoice <= payments per invoice": all(
             _total(r.amount for r in a.refunds if r.invoice_id == i.id)
             <= _total(p.amount for p in a.payments if p.invoice_id == i.id)
@@ -167,6 +190,74 @@ def _money(a: Agreement, books: Mapping[str, int], horizon: date) -> list[str]:
             billing_position(a, through=horizon + _BEYOND).balanced,
     }
     return [f"{a.id}: not {what}" for what, holds in checks.items() if not holds]
+
+
+def _reminders_and_fees(a: Agreement) -> list[str]:
+    """Each reminder step once; late fees only as the agreement's term allows."""
+    problems = [f"{a.id}: reminder {step} of {inv} sent {n} times"
+                for (inv, step), n in Counter((r.invoice_id, r.step) for r in a.reminders).items()
+                if n > 1]
+    term = a.proposal.late_fee
+    fees: dict[str, list[tuple[int, date, int]]] = defaultdict(list)
+    for inv in a.invoices:
+        for ln in inv.lines:
+            if ln.kind is LineKind.LATE_FEE and ln.adjusts is not None:
+                n = int(ln.line_id.rsplit(":", 1)[1])
+                fees[ln.adjusts].append((n, inv.issued_on, ln.amount.minor))
+    for invoice_id, charged in fees.items():
+        if term is None:
+            problems.append(f"{a.id}: late fees on {invoice_id} without a late-fee term")
+            continue
+        late = a.invoice(invoice_id)
+        if is_late_fee_invoice(late):
+            problems.append(f"{a.id}: a late fee on the late-fee invoice {invoice_id}")
+        if term.limit is not None and len(charged) > term.limit:
+            problems.append(f"{a.id}: {len(charged)} late fees on {invoice_id}, "
+                            f"the term allows {term.limit}")
+        if len({n for n, _on, _m in charged}) != len(charged):
+            problems.append(f"{a.id}: a late fee on {invoice_id} charged twice")
+        for n, on, minor in charged:
+            if on < term.assessment_day(late.due_on, n):
+                problems.append(f"{a.id}: late fee {n} on {invoice_id} charged on {on}, "
+                                f"before it fell")
+            if term.fixed is not None and minor != term.fixed.minor:
+                problems.append(f"{a.id}: late fee {minor} on {invoice_id}, the term says "
+                                f"{term.fixed}")
+            if not term.compound and term.percent is not None \
+                    and minor > term.fee_on(late.total).minor:
+                problems.append(f"{a.id}: late fee {minor} on {invoice_id} is more than "
+                                f"{term.percent} % of its total {late.total}")
+    return problems
+
+
+def _time(a: Agreement) -> list[str]:
+    """Each entry's value adds up; nothing billed past a cap in force."""
+    term = a.proposal.time_materials
+    if term is None:
+        return []
+    problems = []
+    phase_of: dict[str, str] = {}
+    for w in time_position(a):
+        phase_of[w.entry.entry_id] = w.entry.phase
+        if w.approved + w.held + w.written_down != w.value:
+            problems.append(f"{a.id}: entry {w.entry.entry_id}: approved {w.approved} + held "
+                            f"{w.held} + written down {w.written_down} != {w.value}")
+        if not 0 <= w.billed <= w.approved or min(w.held, w.written_down) < 0:
+            problems.append(f"{a.id}: entry {w.entry.entry_id}: billed {w.billed} outside "
+                            f"0..{w.approved}, or a negative part")
+    billed: Counter[str] = Counter()
+    for inv in a.invoices:
+        for ln in inv.lines:
+            if ln.kind in (LineKind.TIME, LineKind.EXPENSE):
+                billed[""] += ln.amount.minor
+                phase = phase_of.get(ln.item_id, "")
+                if phase:
+                    billed[phase] += ln.amount.minor
+    for scope, cap in time_caps(term, a.events, a.id).items():
+        if cap is not None and billed[scope] > cap.minor:
+            problems.append(f"{a.id}: time billed {billed[scope]} past the cap "
+                            f"{scope or 'of the agreement'} {cap}")
+    return problems
 
 
 def book_problems(store: BillingStore, gateway: InMemoryGateway,
@@ -182,7 +273,7 @@ def book_problems(store: BillingStore, gateway: InMemoryGateway,
     ledger, books = _ledger(store)
     problems += ledger
     for aid, a in agreements.items():
-        problems += _money(a, books.get(aid, {}), horizon)
+        problems += _money(a, books.get(aid, {}), horizon) + _reminders_and_fees(a) + _time(a)
     return problems
 
 
@@ -197,8 +288,11 @@ def revenue_problems(store: BillingStore, agreements: Mapping[AgreementId, Agree
     for aid, a in agreements.items():
         revenue = -sum(line.signed_minor for e in store.entries(agreement_id=aid)
                        for line in e.lines if line.account == Account.REVENUE)
-        earned_minor = _total(earned(a, as_of).values())
-        price = revenue_model(a, through=as_of + timedelta(days=1)).transaction_price.minor
+        # Time and materials is variable consideration, earned as approved
+        # (docs/terms.md): on top of the fixed transaction price.
+        earned_minor = _total(earned(a, as_of).values()) + _total(time_earned(a, as_of).values())
+        price = (revenue_model(a, through=as_of + timedelta(days=1)).transaction_price.minor
+                 + time_totals(a).approved.minor)
         if revenue != earned_minor:
             problems.append(f"{aid}: revenue {revenue} posted, {earned_minor} earned by {as_of}")
         if not 0 <= revenue <= max(price, 0):

@@ -1,9 +1,10 @@
 """A stateful model check of billing: random lives of agreements through the public API.
 
 :class:`BillingModel` is a Hypothesis ``RuleBasedStateMachine``.  Each
-example signs up to four agreements (a card or a bank debit; USD, JPY or
-KWD; two packages and an add-on from
-:func:`~milestonebill.testing.strategies.offers`) and then, in any order:
+example signs up to four agreements (a card, a bank debit or an invoice
+the client pays itself; USD, JPY or KWD; two packages and an add-on from
+:func:`~milestonebill.testing.strategies.offers`, with installment plans,
+discounts, late fees and time-and-materials terms) and then, in any order:
 completes milestones; proposes amendments of every kind
 (:func:`~milestonebill.testing.strategies.amendment_operations`, plus
 cancellation), approves or rejects those that wait for the client; pauses,
@@ -11,7 +12,11 @@ resumes and cancels; moves the clock on and runs; scripts the gateway
 (success, soft and hard declines, customer action, processing, failing
 before the charge, timing out after it) and settles processing payments;
 delivers the gateway's webhooks late, out of order and more than once;
-refunds invoices and customer credit; reconciles; recognises revenue at
+refunds invoices and customer credit; writes invoices off (whole or part)
+and records payments by hand that recover them; forfeits customer credit;
+records time and expenses (some sent again), raises caps and writes held
+work down (:class:`~milestonebill.testing._model_terms.TermRules`); sends
+reminders and late fees on its runs; reconciles; recognises revenue at
 month ends; poisons an agreement with an error milestonebill does not
 raise (so a run parks it) and unparks it; and crashes the worker at any
 step boundary through :class:`~milestonebill.testing.faults.Faults`, then
@@ -49,7 +54,7 @@ from pathlib import Path
 from typing import ClassVar, Final, TypeVar
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from milestonebill.agreement import (
     Agreement,
@@ -60,8 +65,10 @@ from milestonebill.agreement import (
     CancelAgreement,
     Collection,
     Event,
+    ExpenseEntry,
     PaymentMethodKind,
     PaymentMethodRef,
+    TimeEntry,
     approve,
     cancel,
     complete_milestone,
@@ -85,10 +92,12 @@ from milestonebill.gateways.base import ChargeStatus, GatewayEvent, GatewayEvent
 from milestonebill.gateways.memory import InMemoryGateway, Scripted, percent_plus_fixed
 from milestonebill.ids import AgreementId, InvoiceId, WorkerId
 from milestonebill.money import Money
+from milestonebill.reminders import ReminderSchedule, is_late_fee_invoice
 from milestonebill.schedule import MilestoneId
 from milestonebill.stores.base import BillingStore
 from milestonebill.stores.memory import InMemoryStore
 from milestonebill.stores.sqlite import SQLiteStore
+from milestonebill.testing._model_terms import TermRules
 from milestonebill.testing.faults import CREDIT_STEPS, REFUND_STEPS, STEPS, Faults
 from milestonebill.testing.invariants import (
     book_problems,
@@ -120,6 +129,8 @@ POISON_STEPS: Final = ("before_issue", "before_attempt", "before_charge")
 _MAX_AGREEMENTS: Final = 4
 _RETRY: Final = RetryPolicy(max_attempts=3, spacing_days=(2, 5), same_key_retries=1)
 _FEES: Final = percent_plus_fixed("2.9", 30)
+#: Reminders before, on and after the due date (the runs send them).
+_REMINDERS: Final = ReminderSchedule((-3, 0, 5, 15))
 _APPROVALS: Final = st.builds(ApprovalRules, require_client_approval=st.booleans(),
                               auto_approve_after_days=st.none() | st.integers(0, 10))
 #: Most steps run as they should; some arm a crash at a step boundary.
@@ -142,7 +153,7 @@ class Poisoned(OverflowError):
     bug, or a host adapter's): a run must park the agreement and go on."""
 
 
-class BillingModel(RuleBasedStateMachine):
+class BillingModel(TermRules):
     """Random lives of agreements through the Biller, with the books checked at every step."""
 
     #: What the examples did, summed over every example since the last reset.
@@ -166,6 +177,9 @@ class BillingModel(RuleBasedStateMachine):
         self.pending: list[GatewayEvent] = []
         self.delivered: list[GatewayEvent] = []
         self.counter = 0
+        self.sent: dict[AgreementId, list[TimeEntry | ExpenseEntry]] = {}
+        self.counted: set[tuple[AgreementId, str, str]] = set()
+        self.caps_asked: set[tuple[AgreementId, str, int]] = set()
         #: The last month end recognised.
         self.month_end = T0.date() - timedelta(days=T0.day)
         self.biller = self._new_biller()
@@ -185,7 +199,7 @@ class BillingModel(RuleBasedStateMachine):
         return Biller(self.faults.store(self.store), self.faults.gateway(self.gateway),
                       clock=self.clock, firm_id=FIRM, retry_policy=_RETRY,
                       credit_policies=self.policies, worker_id=WorkerId(f"w{self.generation}"),
-                      reconcile_grace_seconds=0)
+                      reconcile_grace_seconds=0, reminders=_REMINDERS)
 
     def _restart(self) -> None:
         self.generation += 1
@@ -271,20 +285,26 @@ class BillingModel(RuleBasedStateMachine):
     @precondition(lambda self: len(self.agreements) < _MAX_AGREEMENTS)
     @rule(data=st.data())
     def sign(self, data: st.DataObject) -> None:
-        """Sign a drawn offer (card or bank debit) through the public commands and store it."""
+        """Sign a drawn offer (card, bank debit or sent invoices; with the terms of
+        docs/terms.md) through the public commands and store it."""
         n = len(self.agreements) + 1
         aid = AgreementId(f"agr-{n}")
-        offer = data.draw(offers(start=self.clock.today(), collection=Collection.AUTO_CHARGE,
-                                 approval=_APPROVALS, max_count=6), label="offer")
+        collection = data.draw(st.sampled_from([Collection.AUTO_CHARGE, Collection.AUTO_CHARGE,
+                                                Collection.SEND_INVOICE]), label="collection")
+        offer = data.draw(offers(start=self.clock.today(), collection=collection,
+                                 approval=_APPROVALS, max_count=6, terms=True), label="offer")
         kind = data.draw(st.sampled_from(PaymentMethodKind), label="payment method")
         addons = data.draw(st.sampled_from([(), ("extra",)]), label="add-ons")
         self.policies[aid] = data.draw(st.sampled_from(CreditPolicy), label="credit policy")
-        method = PaymentMethodRef("memory", f"cus-{n}", f"pm-{n}", kind)
+        method = (PaymentMethodRef("memory", f"cus-{n}", f"pm-{n}", kind)
+                  if collection is Collection.AUTO_CHARGE else None)
         a = sign(offer, option=data.draw(st.sampled_from(["a", "b"]), label="package"),
                  signer="Ada", payment_method=method, agreement_id=aid, addons=addons,
                  signed_at=self.clock.now())
         self.agreements.append(aid)
-        self.stats[f"signed {kind.value}"] += 1
+        self.stats[f"signed {kind.value if method else 'send invoice'}"] += 1
+        self.stats["signed with late fees"] += offer.late_fee is not None
+        self.stats["signed with time and materials"] += offer.time_materials is not None
         self.biller = self._new_biller()
         self._act(lambda: self.biller.open(a))
 
@@ -329,8 +349,8 @@ class BillingModel(RuleBasedStateMachine):
         self.counter += 1
         n, today = self.counter, self.clock.today()
         effective = today + timedelta(days=data.draw(st.integers(-5, 20), label="effective"))
-        ops = list(data.draw(st.lists(amendment_operations(a, effective, n), min_size=1,
-                                      max_size=2), label="operations"))
+        ops = list(data.draw(st.lists(amendment_operations(a, effective, n, terms=True),
+                                      min_size=1, max_size=2), label="operations"))
         if data.draw(st.integers(0, 11), label="cancel too") == 0:
             ops.append(CancelAgreement(effective, data.draw(st.booleans())))
         for op in ops:
@@ -589,9 +609,20 @@ class BillingModel(RuleBasedStateMachine):
         """Invariant: the books hold after every step (``testing.invariants.book_problems``)."""
         self.stats["steps"] += 1
         agreements = self._all()
+        self._count_terms(agreements)
         problems = book_problems(self.store, self.gateway, agreements, firm_id=FIRM,
                                  horizon=self.clock.today())
         assert not problems, problems
+
+    def _count_terms(self, agreements: dict[AgreementId, Agreement]) -> None:
+        """Count the reminders and late fees the runs sent (each once)."""
+        now = {(aid, kind, x) for aid, a in agreements.items()
+               for kind, x in [*(("reminders sent", r.event_id) for r in a.reminders),
+                               *(("late fees charged", i.id) for i in a.invoices
+                                 if is_late_fee_invoice(i))]}
+        for _aid, kind, _x in now - self.counted:
+            self.stats[kind] += 1
+        self.counted |= now
 
     @invariant()
     def parked_agreements_are_billed_by_nobody(self) -> None:

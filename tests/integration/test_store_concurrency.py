@@ -82,14 +82,20 @@ def _process_one(store: AgreementStore, worker: WorkerId, a: AgreementId) -> tup
     return a, number
 
 
-def _worker(target: Target, n: int, start: Any, out: Any) -> None:
+def _worker(target: Target, n: int, start: Any, claimed: Any, out: Any) -> None:
     worker = WorkerId(f"worker-{n}-pid-{os.getpid()}")
     store = _open(target)
     done: list[tuple[str, int]] = []
     try:
         start.wait(timeout=60)
-        while batch := store.claim(worker, AS_OF, limit=10, lease_seconds=300):
+        batch = store.claim(worker, AS_OF, limit=10, lease_seconds=300)
+        # Every worker holds a batch before any works on it, so the workers
+        # overlap however the scheduler orders them (a fast first worker could
+        # otherwise drain the queue alone on a busy machine).
+        claimed.wait(timeout=60)
+        while batch:
             done.extend(_process_one(store, worker, a) for a in batch)
+            batch = store.claim(worker, AS_OF, limit=10, lease_seconds=300)
         out.put((worker, done, None))
     except Exception as exc:  # report to the parent instead of dying silently
         out.put((worker, done, repr(exc)))
@@ -99,9 +105,10 @@ def _worker(target: Target, n: int, start: Any, out: Any) -> None:
 
 def _run_workers(target: Target, processes: int) -> dict[str, list[tuple[str, int]]]:
     ctx = multiprocessing.get_context("spawn")
-    start = ctx.Barrier(processes)
+    start, claimed = ctx.Barrier(processes), ctx.Barrier(processes)
     out = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(target, n, start, out)) for n in range(processes)]
+    procs = [ctx.Process(target=_worker, args=(target, n, start, claimed, out))
+             for n in range(processes)]
     for p in procs:
         p.start()
     results: dict[str, list[tuple[str, int]]] = {}

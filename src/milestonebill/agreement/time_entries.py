@@ -23,7 +23,6 @@ crossed inside an entry splits it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -326,9 +325,9 @@ def check_cap_raise(term: TimeAndMaterials | None, currency: Currency, events: I
     """Refuse the last of ``raises`` (those before it apply first), after ``events``.
 
     Raises :class:`~milestonebill.errors.ValidationError` naming ``time_materials`` (no term),
-    ``phase`` (no cap there to raise) or ``new_cap`` (another currency, not
-    above the cap in force, or below what is approved -- billed or still to
-    bill -- under that cap).
+    ``phase`` (no cap there to raise) or ``new_cap`` (another currency, or
+    not above the cap in force -- and so never below what is approved under
+    it, billed or still to bill).
     """
     if term is None:
         raise ValidationError("time_materials", "an agreement with a time-and-materials term",
@@ -343,14 +342,12 @@ def check_cap_raise(term: TimeAndMaterials | None, currency: Currency, events: I
                               op.phase)
     if op.new_cap.currency != currency:
         raise ValidationError("new_cap", f"an amount in {currency.code}", op.new_cap)
+    # Work is approved only up to the cap in force, so a cap above it is never
+    # below what is already billed or still to bill.
+    assert replay.approved(op.scope) <= current
     if op.new_cap.minor <= current:
         raise ValidationError("new_cap", f"above the cap in force "
                               f"({Money.from_minor(current, currency)})", op.new_cap)
-    floor = replay.approved(op.scope)
-    if op.new_cap.minor < floor:
-        least = Money.from_minor(math.ceil(floor), currency)
-        raise ValidationError("new_cap", f"at least what is already billed and approved under "
-                              f"that cap ({least})", op.new_cap)
 
 
 def check_time_event(term: TimeAndMaterials | None, currency: Currency,

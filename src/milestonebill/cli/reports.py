@@ -86,7 +86,7 @@ def _option_params(args: argparse.Namespace, name: str, report: Report) -> dict[
 def _span(args: argparse.Namespace, name: str, report: Report,
           params: dict[str, str]) -> Period | None:
     """The period given, checked against what the report takes."""
-    if name == "mrr-movements":
+    if "months" in report.parameters:  # a period, or months instead of one
         span = span_of(args, required=False)
         if "months" in params and span is not None:
             raise UsageError("--months", "given without --period or --from/--to",

@@ -40,6 +40,7 @@ __all__ = [
     "DuplicateIdError",
     "EventOrderError",
     "GatewayError",
+    "GatewayRateLimitedError",
     "GatewayUnavailableError",
     "IdempotencyError",
     "InfrastructureError",
@@ -284,6 +285,22 @@ class GatewayUnavailableError(GatewayError):
     Connection failures, timeouts, 5xx answers and rate limits.  Retrying the
     same call with the same idempotency key is safe.
     """
+
+
+class GatewayRateLimitedError(GatewayUnavailableError):
+    """A gateway answered that we call it too often (HTTP 429).
+
+    ``retry_after`` is how many seconds it asked us to wait (``None``: it did
+    not say).  Retrying the same call with the same idempotency key after
+    waiting is safe; the Biller backs off and asks again.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.retry_after))
 
 
 class WebhookSignatureError(GatewayError, ValueError):

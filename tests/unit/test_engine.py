@@ -60,7 +60,7 @@ from milestonebill.schedule import (
 )
 from milestonebill.stores.memory import InMemoryStore
 from milestonebill.stores.sqlite import SQLiteStore
-from milestonebill.testing.faults import STEPS, Faults
+from milestonebill.testing.faults import BATCH_STEPS, STEPS, Faults
 from milestonebill.testing.scenarios import AGREEMENT as AGR
 from milestonebill.testing.scenarios import FIRM, STORE_PARTS, T0, World, proposal, usd
 
@@ -402,14 +402,24 @@ def test_a_crash_between_charge_and_outcome_is_reconciled_with_the_same_key() ->
     assert fresh.run(D0).charges == ()
 
 
-def test_the_fault_hook_sees_every_step_in_order() -> None:
+def test_the_fault_hook_sees_every_step_of_a_run_in_order() -> None:
     seen: list[str] = []
     w = World(faults=Faults(seen.append))
     deposit = Milestone(MilestoneId("dep"), "Deposit", amount=usd("250.00"),
                         trigger=Trigger.ON_SIGNING)
     w.open(proposal([deposit]))
     w.biller.run(D0)
-    assert tuple(seen) == STEPS
+    assert tuple(seen) == BATCH_STEPS
+
+
+def test_the_fault_hook_sees_every_step_of_one_agreement_in_order() -> None:
+    seen: list[str] = []
+    w = World(faults=Faults(seen.append))
+    deposit = Milestone(MilestoneId("dep"), "Deposit", amount=usd("250.00"),
+                        trigger=Trigger.ON_SIGNING)
+    a = w.open(proposal([deposit]))
+    w.biller.bill(a.id, D0)
+    assert tuple(seen) == STEPS[:-1]
 
 
 # ------------------------------------------------------------------ payments and refunds

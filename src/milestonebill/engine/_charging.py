@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -36,6 +36,7 @@ from milestonebill.engine.results import ChargeOutcome, Tally
 from milestonebill.errors import (
     DuplicateIdError,
     GatewayError,
+    GatewayRateLimitedError,
     GatewayUnavailableError,
     NotFoundError,
 )
@@ -53,7 +54,11 @@ from milestonebill.postings import payment_entry
 from milestonebill.refunds import open_intent, refund_key
 from milestonebill.stores.base import AttemptRecord
 
-__all__ = ["charge_event_result", "collect", "finish_interrupted", "redrive", "settle"]
+#: The longest wait between two asks after rate-limited answers, in seconds.
+_MAX_BACKOFF: Final = 30.0
+
+__all__ = ["answer", "ask", "charge_event_result", "collect", "finish_interrupted", "intent",
+           "journal", "journal_due", "redrive", "request_of", "settle"]
 
 
 def collect(ctx: Context, a: Agreement, as_of: date, tally: Tally) -> Agreement:
@@ -75,36 +80,90 @@ def _request(a: Agreement, invoice: Invoice, attempt: int, amount: Money) -> Cha
 
 def _charge(ctx: Context, a: Agreement, invoice: Invoice, *, attempt: int, amount: Money,
             tally: Tally) -> Agreement:
+    a = ctx.unit(a, lambda a: journal(ctx, a, invoice, attempt=attempt, amount=amount))
+    return _call_and_settle(ctx, a, intent(a, invoice, attempt, amount), tally,
+                            reconciling=False)
+
+
+def intent(a: Agreement, invoice: Invoice, attempt: int, amount: Money) -> ChargeAttempted:
+    """The journalled attempt to charge ``amount`` on ``invoice`` (after :func:`journal`)."""
+    key = _request(a, invoice, attempt, amount).idempotency_key
+    return next(x for x in a.attempts if x.idempotency_key == key)
+
+
+def journal(ctx: Context, a: Agreement, invoice: Invoice, *, attempt: int, amount: Money
+            ) -> Agreement:
+    """Unit of work 2 (inside the caller's transaction): record the intent to charge
+    in the attempt journal and as ``ChargeAttempted``, unless it is recorded."""
     key = AttemptKey(_request(a, invoice, attempt, amount).idempotency_key)
+    if any(x.idempotency_key == key for x in a.attempts):
+        return a
+    ctx.store.record_attempt(key, a.id, invoice.id, attempt, amount)
+    e = ChargeAttempted(f"{a.id}:attempt:{invoice.id}:{attempt}", a.version + 1,
+                        ctx.at(a), invoice.id, attempt, key, amount)
+    return ctx.append(a, [e])
 
-    def work(a: Agreement) -> Agreement:
-        if any(x.idempotency_key == key for x in a.attempts):
-            return a
-        ctx.store.record_attempt(key, a.id, invoice.id, attempt, amount)
-        e = ChargeAttempted(f"{a.id}:attempt:{invoice.id}:{attempt}", a.version + 1,
-                            ctx.at(a), invoice.id, attempt, key, amount)
-        return ctx.append(a, [e])
 
-    a = ctx.unit(a, work)
-    x = next(x for x in a.attempts if x.idempotency_key == key)
-    return _call_and_settle(ctx, a, x, tally, reconciling=False)
+def journal_due(ctx: Context, a: Agreement, as_of: date
+                ) -> tuple[Agreement, list[ChargeAttempted]]:
+    """Journal every charge :func:`collect` would make (inside the caller's transaction);
+    the gateway is not called: the attempts are returned for :func:`ask` and
+    :func:`answer`."""
+    intents: list[ChargeAttempted] = []
+    for st in due_charges(a, as_of, ctx.settings.retry_policy):
+        invoice = a.invoice(st.invoice_id)
+        a = journal(ctx, a, invoice, attempt=st.next_attempt, amount=st.balance)
+        intents.append(intent(a, invoice, st.next_attempt, st.balance))
+    return a, intents
+
+
+def request_of(a: Agreement, x: ChargeAttempted) -> ChargeRequest:
+    """The gateway request of a journalled attempt (its key is the attempt's)."""
+    return _request(a, a.invoice(x.invoice_id), x.attempt, x.amount)
+
+
+def _backoff(n: int) -> float:
+    """Seconds to wait before the ``n``-th ask after a 429 that named no wait:
+    doubling from a quarter second, at most :data:`_MAX_BACKOFF`."""
+    return min(_MAX_BACKOFF, 0.25 * float(2 ** max(n - 1, 0)))
+
+
+def ask(ctx: Context, request: ChargeRequest) -> tuple[ChargeResult | None, GatewayError | None]:
+    """The gateway's answer to ``request``: :func:`_ask_gateway`, callable from a thread."""
+    return _ask_gateway(ctx, request)
 
 
 def _ask_gateway(ctx: Context, request: ChargeRequest
                  ) -> tuple[ChargeResult | None, GatewayError | None]:
-    """The gateway's answer, asking again with the same key after a retryable failure."""
+    """The gateway's answer, asking again with the same key after a retryable failure.
+
+    A rate-limited answer (:class:`~milestonebill.errors.GatewayRateLimitedError`)
+    waits before asking again, as long as the gateway asked (or the retry
+    policy's back-off), and does not use up one of the retries.
+    """
     result: ChargeResult | None = None
     error: GatewayError | None = None
-    for _ in range(1 + ctx.settings.retry_policy.same_key_retries):
+    tries, limited = 0, 0
+    while tries < 1 + ctx.settings.retry_policy.same_key_retries:
         try:
             result = ctx.gateway.charge(request)
             error = None
+        except GatewayRateLimitedError as exc:
+            result, error = None, exc
+            limited += 1
+            if limited > ctx.settings.rate_limit_retries:
+                break
+            ctx.sleep(exc.retry_after if exc.retry_after is not None
+                      else _backoff(limited))
+            continue
         except GatewayUnavailableError as exc:
             result, error = None, exc
+            tries += 1
             continue
         except GatewayError as exc:
             result, error = None, exc
             break
+        tries += 1
         if result.status is not ChargeStatus.FAILED_RETRYABLE:
             break
     return result, error
@@ -112,8 +171,17 @@ def _ask_gateway(ctx: Context, request: ChargeRequest
 
 def _call_and_settle(ctx: Context, a: Agreement, x: ChargeAttempted, tally: Tally, *,
                      reconciling: bool) -> Agreement:
+    return answer(ctx, a, x, _ask_gateway(ctx, request_of(a, x)), tally,
+                  reconciling=reconciling)
+
+
+def answer(ctx: Context, a: Agreement, x: ChargeAttempted,
+           asked: tuple[ChargeResult | None, GatewayError | None], tally: Tally, *,
+           reconciling: bool) -> Agreement:
+    """Record what the gateway answered to attempt ``x`` (unit of work 3): ``asked``
+    is what :func:`ask` returned."""
+    result, error = asked
     invoice = a.invoice(x.invoice_id)
-    result, error = _ask_gateway(ctx, _request(a, invoice, x.attempt, x.amount))
     outcomes = tally.reconciled if reconciling else tally.charges
     if result is None or result.status is ChargeStatus.FAILED_RETRYABLE:
         # The charge may or may not have happened: leave the attempt open so

@@ -6,8 +6,10 @@ Private to :mod:`milestonebill.engine`.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
 from typing import Any, Final
 
 import attrs
@@ -50,6 +52,12 @@ class Settings:
     batch_size: int
     horizon_days: int
     reminders: ReminderSchedule = NO_REMINDERS
+    #: Gateway calls one worker has in flight at once (1: one after another).
+    gateway_concurrency: int = 8
+    #: How often one charge is asked again after rate-limited (429) answers.
+    rate_limit_retries: int = 8
+    #: How many of each kind of result a run's summary keeps (counts are always whole).
+    summary_limit: int = 1000
 
     @property
     def credit_firm(self) -> FirmId:
@@ -75,7 +83,7 @@ def decoded(payload: str) -> Event:
 
 def end_of(day: date) -> datetime:
     """The last instant of ``day`` (UTC)."""
-    return datetime.combine(day, time.max, tzinfo=UTC)
+    return datetime.combine(day, clock_time.max, tzinfo=UTC)
 
 
 @attrs.frozen
@@ -86,6 +94,8 @@ class Context:
     gateway: PaymentGateway
     clock: Clock
     settings: Settings
+    #: Waits between rate-limited asks (tests pass a function that records).
+    sleep: Callable[[float], None] = time.sleep
 
     def credit_policy_for(self, agreement_id: str) -> CreditPolicy:
         """The credit policy in force for one agreement."""

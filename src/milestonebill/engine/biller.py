@@ -66,8 +66,7 @@ from milestonebill.engine import (
     _issuing,
     _proposing,
     _refunding,
-    _reminding,
-    _timebilling,
+    _running,
 )
 from milestonebill.engine._collecting import CollectionCommands
 from milestonebill.engine._context import Context, Settings, stored
@@ -84,7 +83,6 @@ from milestonebill.engine.results import (
     Tally,
 )
 from milestonebill.errors import (
-    InfrastructureError,
     MilestonebillError,
     ValidationError,
 )
@@ -158,6 +156,11 @@ def _check_settings(s: Settings, clock: object) -> None:
         partial(check_id, "firm_id", s.firm_id), partial(check_id, "worker_id", s.worker_id),
         partial(check_int, "batch_size", s.batch_size, at_least=1),
         partial(check_int, "horizon_days", s.horizon_days, at_least=1),
+        partial(check_int, "gateway_concurrency", s.gateway_concurrency, at_least=1,
+                at_most=256),
+        partial(check_int, "rate_limit_retries", s.rate_limit_retries, at_least=0,
+                at_most=100),
+        partial(check_int, "summary_limit", s.summary_limit, at_least=0),
         partial(check_seconds, "lease_seconds", s.lease_seconds, allow_zero=False),
         partial(check_seconds, "reconcile_grace_seconds", s.reconcile_grace_seconds,
                 allow_zero=True)])
@@ -181,7 +184,12 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
     the next billing date is looked for.  ``reminders`` (a
     :class:`~milestonebill.reminders.ReminderSchedule`, default none) says
     when clients who pay by invoice are reminded of unpaid invoices (see
-    ``docs/terms.md``).  Every setting is checked at once:
+    ``docs/terms.md``).  ``gateway_concurrency`` is how many gateway calls
+    one worker has in flight at once in :meth:`run` (1: one after another),
+    ``rate_limit_retries`` how often one charge is asked again after
+    rate-limited (429) answers, waiting as the gateway asks or backing off;
+    ``summary_limit`` how many of each kind of result a run's summary keeps
+    (``docs/batching.md``).  Every setting is checked at once:
     several bad ones raise :class:`~milestonebill.errors.InvalidInputError`
     listing each.
     """
@@ -205,11 +213,15 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         batch_size: int = 50,
         horizon_days: int = 400,
         reminders: ReminderSchedule = NO_REMINDERS,
+        gateway_concurrency: int = 8,
+        rate_limit_retries: int = 8,
+        summary_limit: int = 1000,
     ) -> None:
         settings = Settings(firm_id, numbering, credit_numbering, tax, retry_policy,
                             credit_policy, {} if credit_policies is None else credit_policies,
                             worker_id, lease_seconds, reconcile_grace_seconds, batch_size,
-                            horizon_days, reminders)
+                            horizon_days, reminders, gateway_concurrency,
+                            rate_limit_retries, summary_limit)
         _check_settings(settings, clock)
         self._ctx = Context(store, gateway, clock, attrs.evolve(
             settings, credit_policies=dict(settings.credit_policies)))
@@ -423,12 +435,12 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         if record is not None:
             tally.parked.append(record)
             return tally.freeze()
-        a = self._process(agreement_id, day, tally)
+        a = _running.process(self._ctx, agreement_id, day, tally)
         self._ctx.store.set_next_due(a.id, self._ctx.next_due(a, day))
         return tally.freeze()
 
-    def run(self, as_of: date, *,
-            progress: Callable[[int], None] | None = None) -> RunSummary:
+    def run(self, as_of: date, *, progress: Callable[[int], None] | None = None,
+            results: Callable[[object], None] | None = None) -> RunSummary:
         """Do everything date-driven that is due by ``as_of``, for every agreement.
 
         Claims due agreements in batches (a lease, so workers never share
@@ -452,47 +464,25 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         starts, and one another worker took over is left to it.
         ``progress``, if given, is called after each agreement with the
         number handled so far (for a progress bar).
+
+        A claim batch is billed in three steps (``docs/batching.md``): one
+        transaction issues the invoices and journals the charge intents of
+        every agreement on the common path, the gateway is called for them
+        (up to ``gateway_concurrency`` calls at once), and one transaction
+        records the outcomes and gives the claims back.  The summary keeps
+        at most ``summary_limit`` of each kind of result (its ``counts``
+        count them all); ``results``, if given, is called with every
+        result (an :class:`~milestonebill.documents.Invoice`, a
+        :class:`~milestonebill.engine.results.ChargeOutcome`, a
+        :class:`~milestonebill.engine.results.BillingProblem`...) as it is
+        recorded; anything but a function there raises
+        :class:`~milestonebill.errors.ValidationError` naming ``results``.
         """
         check_billing_date("as_of", as_of)
         _check_progress(progress)
-        s, store = self._ctx.settings, self._ctx.store
-        tally = Tally(as_of)
-        seen: set[str] = set()
-        while ids := store.claim(s.worker_id, as_of, limit=s.batch_size,
-                                 lease_seconds=s.lease_seconds):
-            claimed_at = utc_datetime(self._ctx.clock.now(), "clock.now()")
-            for n, aid in enumerate(ids):
-                try:
-                    self._run_one(aid, as_of, tally, seen, claimed_at)
-                except BaseException:
-                    # Leave nothing leased until expiry on the way out.
-                    _isolation.release_quietly(self._ctx, ids[n:])
-                    raise
-                if progress is not None:
-                    progress(len(seen))
-        return tally.freeze()
-
-    def _run_one(self, aid: AgreementId, as_of: date, tally: Tally, seen: set[str],
-                 claimed_at: datetime) -> None:
-        ctx = self._ctx
-        if aid in seen:  # never loop on one agreement within a run
-            _isolation.finish(ctx, aid, _isolation.tomorrow(as_of), version=None,
-                              as_of=as_of, tally=tally)
-            return
-        seen.add(aid)
-        if not _isolation.still_held(ctx, aid, as_of, claimed_at, tally):
-            return
-        try:
-            a = self._process(aid, as_of, tally)
-            nxt = ctx.next_due(a, as_of)
-        except InfrastructureError as exc:
-            tally.problem(aid, exc)
-            _isolation.finish(ctx, aid, _isolation.tomorrow(as_of), version=None,
-                              as_of=as_of, tally=tally)
-        except Exception as exc:
-            _isolation.park(ctx, aid, exc, tally)
-        else:
-            _isolation.finish(ctx, aid, nxt, version=a.version, as_of=as_of, tally=tally)
+        if results is not None and not callable(results):
+            raise ValidationError("results", "a function of one result", results)
+        return _running.run(self._ctx, as_of, progress, results)
 
     def parked(self) -> tuple[ParkedAgreement, ...]:
         """Every parked agreement, in the order they were parked."""
@@ -509,18 +499,6 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         """
         check_id("agreement_id", agreement_id)
         return _isolation.unpark(self._ctx, agreement_id)
-
-    def _process(self, agreement_id: AgreementId, as_of: date, tally: Tally) -> Agreement:
-        ctx = self._ctx
-        a = ctx.load(agreement_id)
-        tally.agreements.append(a.id)
-        a = _charging.finish_interrupted(ctx, a, tally)
-        a = _issuing.approve(ctx, a, as_of, tally)
-        a = _issuing.issue_due(ctx, a, as_of, tally)
-        a = _timebilling.bill_due(ctx, a, as_of, tally)
-        a = _refunding.settle_credits(ctx, a)
-        a = _charging.collect(ctx, a, as_of, tally)
-        return _reminding.remind(ctx, a, as_of, tally)
 
     def reconcile(self, *, grace_seconds: float | None = None) -> tuple[ChargeOutcome, ...]:
         """Finish unfinished charge attempts store-wide, each with its original key.

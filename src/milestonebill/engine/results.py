@@ -5,8 +5,9 @@ Values only; the Biller builds them with a :class:`Tally` while it works.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Any
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -24,7 +25,9 @@ __all__ = [
     "BillingProblem",
     "ChargeOutcome",
     "DryRun",
+    "Kept",
     "RecognitionSummary",
+    "RunCounts",
     "RunSummary",
     "Tally",
 ]
@@ -88,12 +91,33 @@ class BillingProblem:
 
 
 @attrs.frozen
+class RunCounts:
+    """How many of each kind of result a run had, whether or not its summary kept them."""
+
+    agreements: int = 0
+    approvals: int = 0
+    invoices: int = 0
+    credit_notes: int = 0
+    charges: int = 0
+    reconciled: int = 0
+    problems: int = 0
+    parked: int = 0
+
+
+@attrs.frozen
 class RunSummary:
     """What :meth:`Biller.run`, :meth:`Biller.bill` or :meth:`Biller.handle` did.
 
     ``parked`` lists the agreements this call set aside (each also in
     ``problems``), or for :meth:`Biller.bill` the agreement left alone
     because it was parked before.
+
+    So that a run's memory does not grow with its size, :meth:`Biller.run`
+    keeps at most ``summary_limit`` (a Biller setting, default 1,000) of each
+    kind of result in these tuples -- the first ones -- while ``counts``
+    counts them all; :attr:`complete` says whether anything was left out.
+    To see every result of a large run, pass ``results`` to
+    :meth:`Biller.run`: it is called with each one as it happens.
     """
 
     as_of: date
@@ -105,6 +129,19 @@ class RunSummary:
     reconciled: tuple[ChargeOutcome, ...] = ()
     problems: tuple[BillingProblem, ...] = ()
     parked: tuple[ParkedAgreement, ...] = ()
+    #: How many of each kind there were (``None`` in a summary built by hand:
+    #: the lengths of the tuples).
+    counts: RunCounts | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True when the tuples hold every result (``counts`` equals their lengths)."""
+        c = self.counts
+        return c is None or (c.agreements, c.approvals, c.invoices, c.credit_notes, c.charges,
+                             c.reconciled, c.problems, c.parked) == tuple(map(len, (
+                                 self.agreements, self.approvals, self.invoices,
+                                 self.credit_notes, self.charges, self.reconciled,
+                                 self.problems, self.parked)))
 
     @property
     def failures(self) -> tuple[ChargeOutcome, ...]:
@@ -201,19 +238,64 @@ class DryRun:
         return decode(data, cls)  # type: ignore[no-any-return]
 
 
+_T = TypeVar("_T")
+
+
+class Kept(list[_T]):
+    """A list that keeps its first ``limit`` items but counts every one added.
+
+    ``sink``, if given, sees every item as it is added (kept or not), so a
+    host can stream a run's results somewhere of its own.
+    """
+
+    def __init__(self, limit: int | None = None,
+                 sink: Callable[[object], None] | None = None) -> None:
+        super().__init__()
+        self.limit = limit
+        self.sink = sink
+        self.total = 0
+
+    def append(self, item: _T) -> None:
+        """Count ``item``, pass it to the sink, keep it while there is room."""
+        self.total += 1
+        if self.sink is not None:
+            self.sink(item)
+        if self.limit is None or len(self) < self.limit:
+            super().append(item)
+
+    def extend(self, items: Iterable[_T]) -> None:
+        """:meth:`append` each of ``items``."""
+        for item in items:
+            self.append(item)
+
+
+_KINDS: Final = ("agreements", "approvals", "invoices", "credit_notes", "charges", "reconciled",
+                 "problems", "parked")
+
+
 @attrs.define
 class Tally:
-    """What a run did so far (mutable while the Biller works; :meth:`freeze` it)."""
+    """What a run did so far (mutable while the Biller works; :meth:`freeze` it).
+
+    ``limit`` caps how many of each kind of result are kept (``None``: all);
+    counts are always whole.  ``sink`` sees every result as it is added.
+    """
 
     as_of: date
-    agreements: list[AgreementId] = attrs.Factory(list)
-    approvals: list[AmendmentApproved] = attrs.Factory(list)
-    invoices: list[Invoice] = attrs.Factory(list)
-    credit_notes: list[CreditNote] = attrs.Factory(list)
-    charges: list[ChargeOutcome] = attrs.Factory(list)
-    reconciled: list[ChargeOutcome] = attrs.Factory(list)
-    problems: list[BillingProblem] = attrs.Factory(list)
-    parked: list[ParkedAgreement] = attrs.Factory(list)
+    agreements: Kept[AgreementId] = attrs.field(init=False)
+    approvals: Kept[AmendmentApproved] = attrs.field(init=False)
+    invoices: Kept[Invoice] = attrs.field(init=False)
+    credit_notes: Kept[CreditNote] = attrs.field(init=False)
+    charges: Kept[ChargeOutcome] = attrs.field(init=False)
+    reconciled: Kept[ChargeOutcome] = attrs.field(init=False)
+    problems: Kept[BillingProblem] = attrs.field(init=False)
+    parked: Kept[ParkedAgreement] = attrs.field(init=False)
+    limit: int | None = None
+    sink: Callable[[object], None] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        for kind in _KINDS:
+            setattr(self, kind, Kept(self.limit, self.sink))
 
     def problem(self, agreement_id: str, exc: BaseException) -> None:
         """Note an agreement the run could not finish."""
@@ -225,8 +307,14 @@ class Tally:
         self.problems.append(BillingProblem(record.agreement_id, record.error, record.message,
                                             parked=True))
 
+    def merge(self, other: Tally) -> None:
+        """Add what ``other`` (one agreement's part of a batch) did."""
+        for kind in _KINDS:
+            getattr(self, kind).extend(getattr(other, kind))
+
     def freeze(self) -> RunSummary:
         """The summary so far."""
         return RunSummary(self.as_of, tuple(self.agreements), tuple(self.approvals),
                           tuple(self.invoices), tuple(self.credit_notes), tuple(self.charges),
-                          tuple(self.reconciled), tuple(self.problems), tuple(self.parked))
+                          tuple(self.reconciled), tuple(self.problems), tuple(self.parked),
+                          RunCounts(*(getattr(self, kind).total for kind in _KINDS)))

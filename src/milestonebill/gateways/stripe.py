@@ -55,6 +55,7 @@ import stripe
 
 from milestonebill.errors import (
     GatewayError,
+    GatewayRateLimitedError,
     GatewayUnavailableError,
     IdempotencyError,
     MilestonebillError,
@@ -506,6 +507,9 @@ class StripeGateway:
             mapped: GatewayError = IdempotencyError(
                 key, f"was reused with different parameters at Stripe while {doing}: {message}"
             )
+        elif isinstance(exc, stripe.RateLimitError) or exc.http_status == 429:
+            mapped = GatewayRateLimitedError(f"Stripe rate limited us while {doing}: {message}",
+                                             _retry_after(exc))
         elif self._transient(exc):
             mapped = GatewayUnavailableError(f"Stripe unavailable while {doing}: {message}")
         elif isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
@@ -515,6 +519,18 @@ class StripeGateway:
             where = f" (parameter {self._scrub(str(param))!r})" if param else ""
             mapped = GatewayError(f"Stripe refused the request while {doing}{where}: {message}")
         return self._chained(mapped, exc)
+
+
+def _retry_after(exc: stripe.StripeError) -> float | None:
+    """The seconds a 429 answer's ``Retry-After`` header asks for (``None``: none, or
+    not a number of seconds)."""
+    headers = exc.headers or {}
+    value = next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+    try:
+        seconds = float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds is not None and 0 <= seconds <= 3600 else None
 
 
 def _id_of(obj: Any) -> str:

@@ -163,6 +163,17 @@ class InMemoryStore(SingleBalance):
             finally:
                 self._local.depth = 0
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """See :class:`~milestonebill.stores.batch.Savepoints` (a snapshot of the state)."""
+        with self.transaction():
+            snapshot = self._state.copy()
+            try:
+                yield
+            except BaseException:
+                self._state = snapshot
+                raise
+
     # ------------------------------------------------------------ streams
 
     def append(

@@ -40,6 +40,7 @@ from milestonebill.clock import Clock
 from milestonebill.errors import ConcurrencyError, StoreError, ValidationError
 from milestonebill.stores._common import SYSTEM_CLOCK
 from milestonebill.stores._sql import Cursor, Migration
+from milestonebill.stores._sql_batch import BatchSQL
 from milestonebill.stores._sql_links import SQLStore
 from milestonebill.stores._sql_sync import SyncSQL
 
@@ -188,7 +189,7 @@ _IDENT = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _MIGRATION_LOCK = 0x6D62696C
 
 
-class PostgresStore(SQLStore, SyncSQL):
+class PostgresStore(SQLStore, SyncSQL, BatchSQL):
     """An :class:`~milestonebill.stores.base.AgreementStore` and
     :class:`~milestonebill.ledger.Ledger` in PostgreSQL.
 

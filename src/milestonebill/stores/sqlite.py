@@ -40,6 +40,7 @@ from milestonebill.clock import Clock
 from milestonebill.errors import ConcurrencyError, StoreError
 from milestonebill.stores._common import SYSTEM_CLOCK
 from milestonebill.stores._sql import Cursor, Migration
+from milestonebill.stores._sql_batch import BatchSQL
 from milestonebill.stores._sql_links import SQLStore
 from milestonebill.stores._sql_sync import SyncSQL
 
@@ -188,7 +189,7 @@ def _ts(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class SQLiteStore(SQLStore, SyncSQL):
+class SQLiteStore(SQLStore, SyncSQL, BatchSQL):
     """An :class:`~milestonebill.stores.base.AgreementStore` and
     :class:`~milestonebill.ledger.Ledger` in one SQLite file.
 

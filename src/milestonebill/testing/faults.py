@@ -13,6 +13,10 @@ and the gateway shows every step boundary from outside:
 * ``before_charge`` / ``after_charge`` and ``before_refund`` /
   ``after_refund`` around each gateway call;
 * ``before_complete`` before a claim is completed at the end of a run;
+* a run's batched transactions hold several units (:data:`BATCH_STEPS`):
+  ``before_<unit>`` fires once per unit and agreement in them, and
+  ``after_<unit>`` for each when the transaction commits; a savepoint that
+  rolls back forgets the units begun in it;
 * for :meth:`~milestonebill.engine.Biller.onboard` (:data:`ONBOARD_STEPS`):
   ``before_customer`` / ``after_customer`` and ``before_setup`` /
   ``after_setup`` around the gateway calls that create the customer and
@@ -57,8 +61,9 @@ from milestonebill.stores.base import (
     StoredEvent,
     StoredProposalEvent,
 )
+from milestonebill.stores.batch import Savepoints
 
-__all__ = ["CREDIT_STEPS", "ONBOARD_STEPS", "REFUND_STEPS", "STEPS", "Faults"]
+__all__ = ["BATCH_STEPS", "CREDIT_STEPS", "ONBOARD_STEPS", "REFUND_STEPS", "STEPS", "Faults"]
 
 #: The steps of one invoice's life, in the order they happen in a run.
 STEPS: Final[tuple[str, ...]] = (
@@ -67,6 +72,15 @@ STEPS: Final[tuple[str, ...]] = (
     "before_charge", "after_charge",
     "before_outcome", "after_outcome",
     "before_complete",
+)
+
+#: The steps of one invoice's life on the batched path of a run
+#: (``docs/batching.md``): its issue and charge intent commit together, the
+#: gateway is called, its outcome and the claim's completion commit together.
+BATCH_STEPS: Final[tuple[str, ...]] = (
+    "before_issue", "before_attempt", "after_issue", "after_attempt",
+    "before_charge", "after_charge",
+    "before_outcome", "before_complete", "after_outcome",
 )
 
 #: Around the unit of work that moves over-credits to customer credit and
@@ -126,14 +140,28 @@ class Faults:
         return getattr(self._local, "depth", 0)
 
     def begin(self, unit: str) -> None:
-        """A call that identifies ``unit`` is about to reach the store."""
+        """A call that identifies ``unit`` is about to reach the store.
+
+        Inside a transaction, ``before_<unit>`` fires once per unit and
+        agreement: a batched transaction that issues several agreements'
+        invoices fires it for each, and ``after_<unit>`` for each when it
+        commits.
+        """
         if self._depth == 0:
             self.hook(f"before_{unit}")
             self._local.after = unit
             return
-        if getattr(self._local, "unit", None) is None:
-            self._local.unit = unit
+        units: list[tuple[str, AgreementId | None]] = self._units
+        if (unit, self.agreement_id) not in units:
+            units.append((unit, self.agreement_id))
             self.hook(f"before_{unit}")
+
+    @property
+    def _units(self) -> list[tuple[str, AgreementId | None]]:
+        units = getattr(self._local, "units", None)
+        if units is None:
+            units = self._local.units = []
+        return cast(list[tuple[str, AgreementId | None]], units)
 
     @contextmanager
     def unit(self, inner: BillingStore) -> Iterator[None]:
@@ -145,14 +173,26 @@ class Faults:
                 yield
         except BaseException:
             if outer:
-                self._local.unit = None
+                self._local.units = []
             raise
         finally:
             self._local.depth = self._depth - 1
         if outer:
-            done, self._local.unit = getattr(self._local, "unit", None), None
-            if done is not None:
-                self.hook(f"after_{done}")
+            done, self._local.units = self._units, []
+            for unit, agreement_id in done:
+                self.about(agreement_id)
+                self.hook(f"after_{unit}")
+
+    @contextmanager
+    def savepoint(self, inner: BillingStore) -> Iterator[None]:
+        """A savepoint: the units begun in it are forgotten when it rolls back."""
+        mark = len(self._units)
+        try:
+            with cast(Savepoints, inner).savepoint():
+                yield
+        except BaseException:
+            del self._units[mark:]
+            raise
 
     def settle(self) -> None:
         """A call made outside any transaction has returned."""
@@ -173,6 +213,9 @@ class _Store:
 
     def transaction(self) -> Any:
         return self._faults.unit(self._inner)
+
+    def savepoint(self) -> Any:
+        return self._faults.savepoint(self._inner)
 
     def issue_invoice_number(self, firm_id: FirmId, invoice_id: InvoiceId, *,
                              agreement_id: AgreementId | None = None,

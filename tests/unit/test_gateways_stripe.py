@@ -16,6 +16,7 @@ import stripe
 
 from milestonebill.errors import (
     GatewayError,
+    GatewayRateLimitedError,
     GatewayUnavailableError,
     IdempotencyError,
     MilestonebillError,
@@ -154,15 +155,22 @@ def test_a_card_error_is_a_decline_with_its_code_and_hardness(decline_code: str,
 @pytest.mark.parametrize(
     "answer",
     [error(500, message="boom"), error(503, message="down"),
-     (429, {"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "slow"}}),
      connection_error("connection reset")],
-    ids=["500", "503", "429", "connection"],
+    ids=["500", "503", "connection"],
 )
 def test_transient_failures_are_retryable_results_not_exceptions(answer: Answer) -> None:
     result = gateway(always(answer)).charge(REQ)
     assert (result.status, result.idempotency_key) == (ChargeStatus.FAILED_RETRYABLE,
                                                        REQ.idempotency_key)
     assert retry_advice(result) is RetryAdvice.RETRY_SAME_KEY
+
+
+def test_a_rate_limited_charge_raises_so_the_biller_can_wait() -> None:
+    answer = (429, {"error": {"type": "invalid_request_error", "code": "rate_limit",
+                              "message": "slow"}})
+    with pytest.raises(GatewayRateLimitedError) as caught:
+        gateway(always(answer)).charge(REQ)
+    assert isinstance(caught.value, GatewayUnavailableError)
 
 
 def test_network_retries_are_on_and_reuse_the_same_key() -> None:

@@ -13,8 +13,10 @@ versions are refused at construction).  What it does:
   agreement, invoice and attempt, and the request's derived idempotency key;
 * mapping outcomes to :class:`~milestonebill.gateways.base.ChargeResult`
   (``CardError`` becomes a hard or soft decline, ``authentication_required``
-  a required action carrying the PaymentIntent id, connection errors, 5xx
-  and 429 a retryable failure); no vendor exception escapes;
+  a required action carrying the PaymentIntent id, connection errors and
+  5xx a retryable failure, 429 a
+  :class:`~milestonebill.errors.GatewayRateLimitedError` with the wait
+  Stripe asked for); no vendor exception escapes;
 * refunds, full or partial, with idempotency keys; the fee read from the
   charge's balance transaction (expanded on the charge; fetched for a
   ``payment_intent.succeeded`` webhook, which is never expanded -- the
@@ -347,6 +349,9 @@ class StripeGateway:
             return self._clean(self._read("charging", lambda: map_charge_error(
                 get_in(body, "error") or {}, idempotency_key=key, amount=request.amount)))
         if isinstance(pi, stripe.StripeError):
+            if isinstance(pi, stripe.RateLimitError) or pi.http_status == 429:
+                # Raised, not returned: the Biller waits before asking again.
+                raise self._failure(pi, "charging", key)
             if self._transient(pi):
                 _log.warning("Stripe unavailable while charging (key %s): %s", key,
                              type(pi).__name__)

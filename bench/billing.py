@@ -59,6 +59,24 @@ class W5Seed:
 
 def _w5_seed(n: int, path: Path) -> W5Seed:
     """Open ``n`` agreements of 12 milestones through the Biller; complete ~10%."""
+    from milestonebill.stores.sqlite import SQLiteStore
+
+    with SQLiteStore(path, clock=_clock()) as store:
+        return W5Seed(path, _w5_open(n, store))
+
+
+def _clock() -> Any:
+    from datetime import UTC, datetime
+
+    from milestonebill.clock import FixedClock
+
+    return FixedClock(datetime(2026, 1, 5, 9, tzinfo=UTC))
+
+
+def _w5_open(n: int, store: Any, *, milestones: int = MILESTONES,
+             completing: float = COMPLETING) -> dict[str, list[tuple[int, int]]]:
+    """Open ``n`` agreements in ``store`` and record their completions (the W5 inputs);
+    ``completing=1.0`` with ``milestones=1``: one invoice per agreement."""
     from datetime import UTC, datetime
 
     from milestonebill.agreement import (
@@ -72,45 +90,42 @@ def _w5_seed(n: int, path: Path) -> W5Seed:
         complete_milestone,
         sign,
     )
-    from milestonebill.clock import FixedClock
     from milestonebill.engine import Biller, FirmId
     from milestonebill.gateways.memory import InMemoryGateway
     from milestonebill.money import Currency, Money, allocate_many
     from milestonebill.schedule import BillingSchedule, Milestone, MilestoneId
-    from milestonebill.stores.sqlite import SQLiteStore
 
     rng = random.Random(SEED + 5)
     usd = Currency.of("USD")
     fees = [rng.randint(10_000_00, 2_000_000_00) for _ in range(n)]
-    parts = allocate_many(fees, [1] * MILESTONES)
+    parts = allocate_many(fees, [1] * milestones)
     signed_at = datetime(2026, 1, 2, 9, tzinfo=UTC)
     done_at = datetime(2026, 1, 4, 9, tzinfo=UTC)
-    clock = FixedClock(datetime(2026, 1, 5, 9, tzinfo=UTC))
+    clock = _clock()
     card = PaymentMethodRef("memory", "cus_bench", "pm_bench", PaymentMethodKind.CARD)
     completed: dict[str, list[tuple[int, int]]] = {}
-    with SQLiteStore(path, clock=clock) as store:
-        biller = Biller(store, InMemoryGateway(), clock=clock, firm_id=FirmId("firm"))
-        for a in range(n):
-            plan = BillingSchedule(currency=usd, milestones=[
-                Milestone(MilestoneId(f"m{m:02d}"), f"Milestone {m + 1}",
-                          amount=Money.from_minor(parts[a][m], usd))
-                for m in range(MILESTONES)])
-            proposal = Proposal(ProposalId(f"p-{a:06d}"), f"Client {a}", usd,
-                                (PackageOption("std", "Standard", plan),))
-            agreement = biller.open(sign(proposal, option="std", signer="Sam", payment_method=card,
-                                         agreement_id=AgreementId(f"agr-{a:06d}"),
-                                         signed_at=signed_at))
-            events = []
-            for m in range(MILESTONES):
-                if rng.random() < COMPLETING:
-                    e = complete_milestone(agreement, MilestoneId(f"m{m:02d}"), by="Sam",
-                                           at=done_at, evidence="accepted")
-                    agreement = apply(agreement, e)
-                    events.append(e)
-                    completed.setdefault(agreement.id, []).append((m, parts[a][m]))
-            if events:
-                biller.record(agreement.id, events)
-    return W5Seed(path, completed)
+    biller = Biller(store, InMemoryGateway(), clock=clock, firm_id=FirmId("firm"))
+    for a in range(n):
+        plan = BillingSchedule(currency=usd, milestones=[
+            Milestone(MilestoneId(f"m{m:02d}"), f"Milestone {m + 1}",
+                      amount=Money.from_minor(parts[a][m], usd))
+            for m in range(milestones)])
+        proposal = Proposal(ProposalId(f"p-{a:06d}"), f"Client {a}", usd,
+                            (PackageOption("std", "Standard", plan),))
+        agreement = biller.open(sign(proposal, option="std", signer="Sam", payment_method=card,
+                                     agreement_id=AgreementId(f"agr-{a:06d}"),
+                                     signed_at=signed_at))
+        events = []
+        for m in range(milestones):
+            if rng.random() < completing:
+                e = complete_milestone(agreement, MilestoneId(f"m{m:02d}"), by="Sam",
+                                       at=done_at, evidence="accepted")
+                agreement = apply(agreement, e)
+                events.append(e)
+                completed.setdefault(agreement.id, []).append((m, parts[a][m]))
+        if events:
+            biller.record(agreement.id, events)
+    return completed
 
 
 def _fresh_copy(seed: W5Seed, path: Path) -> None:
@@ -317,12 +332,19 @@ def w5_billing(cfg: Config) -> list[Row]:
             reset_peak_rss()
             live["rss"] = status_bytes("VmRSS")
 
+        def setup_alone() -> None:
+            _fresh_copy(seed, run_path)
+            live["store"] = SQLiteStore(run_path, clock=clock)
+            live["biller"] = Biller(_OneAtATime(live["store"]), InMemoryGateway(), clock=clock,
+                                    firm_id=FirmId("firm"))
+            live["rss"] = status_bytes("VmRSS")
+
         def run_ours() -> tuple[int, int, int]:
             summary = live["biller"].run(W5_AS_OF)
             peaks.append(peak_rss_bytes() - live["rss"])
             live.pop("store").close()
             live.pop("biller")
-            return len(summary.invoices), len(summary.charges), len(summary.problems)
+            return _counts(summary)
 
         items = seed.invoices
         note = (f"{n:,} agreements x {MILESTONES} milestones, {seed.invoices:,} invoices "
@@ -336,13 +358,15 @@ def w5_billing(cfg: Config) -> list[Row]:
                       setup=lambda: _fresh_copy(seed, ref_path)),
             Contender("milestonebill Biller.run (SQLite, in-memory gateway)", "ours", items,
                       run_ours, note, setup=setup_ours),
+            Contender("milestonebill Biller.run, one agreement at a time (as before #17)",
+                      "ours-alone", items, run_ours, note, setup=setup_alone),
         ]
 
         def check(c: Contender, out: Any) -> tuple[int | None, int | None, int]:
             path = {"floor": floor_path, "reference": ref_path}.get(c.kind, run_path)
             invoices, revenue, balance = _ledger_check(path, seed)
             bad = int(invoices != seed.invoices) + int(revenue != seed.revenue) + int(balance != 0)
-            if c.kind == "ours":
+            if c.kind.startswith("ours"):
                 issued, charged, problems = out
                 bad += int(issued != seed.invoices) + int(charged != seed.invoices) + problems
             return bad, None, invoices
@@ -350,7 +374,228 @@ def w5_billing(cfg: Config) -> list[Row]:
         rows = run_case("W5", "billing run", contenders, cfg, check)
         mib = 1024 * 1024
         for r in rows:
+            if r.kind.startswith("ours"):
+                trips = _round_trips(seed, run_path, batched=r.kind == "ours")
+                r.note += f"; {trips} per invoice"
             if r.kind == "ours":
                 r.note += (f"; peak RSS +{statistics.median(peaks) / mib:.0f} MiB during the run;"
                            f" seeding the store took {seeding:.0f} s")
+    rows += w5_postgres(cfg)
+    rows += w5_latency(cfg)
+    rows += w5_memory(cfg)
     return rows
+
+
+# ------------------------------------------------------------------ issue #17 parts of W5
+
+
+class _OneAtATime:
+    """A store without the savepoint role: ``Biller.run`` bills one agreement at a time."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "savepoint":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def _counts(summary: Any) -> tuple[int, int, int]:
+    """(invoices, charges, problems) of a run, counted in full."""
+    c = summary.counts
+    return c.invoices, c.charges, c.problems
+
+
+def _round_trips(seed: W5Seed, path: Path, *, batched: bool) -> str:
+    """Commits and SELECTs per invoice of one untimed run, from SQLite's trace."""
+    from milestonebill.engine import Biller, FirmId
+    from milestonebill.gateways.memory import InMemoryGateway
+    from milestonebill.stores.sqlite import SQLiteStore
+
+    _fresh_copy(seed, path)
+    seen = {"COMMIT": 0, "SELECT": 0}
+
+    def trace(sql: str) -> None:
+        word = sql.lstrip().split(" ", 1)[0].upper()
+        if word in seen:
+            seen[word] += 1
+
+    with SQLiteStore(path, clock=_clock()) as store:
+        store._conn.set_trace_callback(trace)  # the store's own connection: measuring only
+        target: Any = store if batched else _OneAtATime(store)
+        summary = Biller(target, InMemoryGateway(), clock=_clock(), firm_id=FirmId("firm")
+                         ).run(W5_AS_OF)
+    n = max(1, _counts(summary)[0])
+    return f"{seen['COMMIT'] / n:.2f} commits, {seen['SELECT'] / n:.1f} SELECTs"
+
+
+def _size(cfg: Config, full: int, quick: int) -> int:
+    return max(8, int((quick if cfg.quick else full) * cfg.scale))
+
+
+def _pg_worker(dsn: str, schema: str, worker: str, out: Any) -> None:
+    """One worker process of the PostgreSQL run: ``Biller.run`` to the end."""
+    from milestonebill.engine import Biller, FirmId, WorkerId
+    from milestonebill.gateways.memory import InMemoryGateway
+    from milestonebill.stores.postgres import PostgresStore
+
+    with PostgresStore(dsn, schema=schema, clock=_clock(), pool_size=1) as store:
+        summary = Biller(store, InMemoryGateway(), clock=_clock(), firm_id=FirmId("firm"),
+                         worker_id=WorkerId(worker)).run(W5_AS_OF)
+        out.put(_counts(summary))
+
+
+def _pg_run(dsn: str, n: int, workers: int) -> tuple[float, int, int, float]:
+    """(seconds, invoices, problems, seeding s) of ``workers`` processes billing ``n``
+    W5 agreements seeded into a fresh schema on the server."""
+    import multiprocessing
+    import uuid
+
+    import psycopg
+
+    from milestonebill.stores.postgres import PostgresStore
+
+    schema = f"bench_w5_{uuid.uuid4().hex[:10]}"
+    try:
+        t0 = time.perf_counter()
+        with PostgresStore(dsn, schema=schema, clock=_clock(), pool_size=1) as store:
+            _w5_open(n, store)
+        seeding = time.perf_counter() - t0
+        ctx = multiprocessing.get_context("spawn")
+        out = ctx.Queue()
+        procs = [ctx.Process(target=_pg_worker, args=(dsn, schema, f"w{i}", out))
+                 for i in range(workers)]
+        t0 = time.perf_counter()
+        for p in procs:
+            p.start()
+        got = [out.get(timeout=3600) for _ in procs]
+        elapsed = time.perf_counter() - t0
+        for p in procs:
+            p.join()
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    return elapsed, sum(g[0] for g in got), sum(g[2] for g in got), seeding
+
+
+def w5_postgres(cfg: Config) -> list[Row]:
+    """W5 on the PostgreSQL server (``MILESTONEBILL_PG_DSN``): 1 worker and 4 workers."""
+    import os
+
+    dsn = os.environ.get("MILESTONEBILL_PG_DSN")
+    if not dsn or optional_module("psycopg") is None:
+        return [unavailable("W5", "billing run on PostgreSQL", "Biller.run (PostgresStore)",
+                            "MILESTONEBILL_PG_DSN not set")]
+    n = _size(cfg, 2_000, 200)
+    rows = []
+    for workers in (1, 4):
+        elapsed, invoices, problems, seeding = _pg_run(dsn, n, workers)
+        rows.append(Row("W5", "billing run on PostgreSQL",
+                        f"milestonebill Biller.run (PostgresStore), {workers} worker"
+                        f"{'s' if workers > 1 else ''}", "ours", invoices, elapsed, [elapsed],
+                        invoices / elapsed, bad=problems, checked=invoices,
+                        note=f"{n:,} agreements; {invoices / elapsed / workers:.0f} invoices/s "
+                        f"per worker; seeding took {seeding:.0f} s; one run, not a median"))
+    return rows
+
+
+class _Latency:
+    """An in-memory gateway that takes ``seconds`` to answer each charge (a card network)."""
+
+    def __init__(self, seconds: float) -> None:
+        from milestonebill.gateways.memory import InMemoryGateway
+
+        self._inner = InMemoryGateway()
+        self._seconds = seconds
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def charge(self, request: Any) -> Any:
+        time.sleep(self._seconds)  # outside the inner gateway's lock: calls overlap
+        return self._inner.charge(request)
+
+
+def w5_latency(cfg: Config) -> list[Row]:
+    """10,000 charges through a gateway answering in 300 ms, from one worker."""
+    import tempfile
+
+    from milestonebill.engine import Biller, FirmId
+    from milestonebill.stores.sqlite import SQLiteStore
+
+    n = _size(cfg, 10_000, 500)
+    width, batch = 128, 512
+    with tempfile.TemporaryDirectory(prefix="mb-bench-") as tmp:
+        path = Path(tmp) / "latency.sqlite"
+        with SQLiteStore(path, clock=_clock()) as store:
+            _w5_open(n, store, milestones=1, completing=1.0)
+        with SQLiteStore(path, clock=_clock()) as store:
+            gateway = _Latency(0.3)
+            biller = Biller(store, gateway, clock=_clock(), firm_id=FirmId("firm"),
+                            gateway_concurrency=width, batch_size=batch)
+            t0 = time.perf_counter()
+            invoices, charges, problems = _counts(biller.run(W5_AS_OF))
+            elapsed = time.perf_counter() - t0
+            money = len(gateway.charges)
+    return [Row("W5", "10,000 charges, gateway answering in 300 ms",
+                f"milestonebill Biller.run (SQLite, gateway_concurrency={width}, "
+                f"batch_size={batch})", "ours", charges, elapsed, [elapsed], charges / elapsed,
+                bad=problems + int(money != n) + int(invoices != n), checked=charges,
+                note=f"{n:,} agreements, one invoice each; target < 60 s; sequential calls "
+                f"would take {n * 0.3:,.0f} s; one run")]
+
+
+def memory_child(mode: str, n: int, path: str) -> dict[str, Any]:
+    """In a fresh interpreter: seed ``n`` W5 agreements (``seed``) or run them (``run``),
+    reporting the process's peak RSS."""
+    from milestonebill.engine import Biller, FirmId
+    from milestonebill.gateways.memory import InMemoryGateway
+    from milestonebill.stores.sqlite import SQLiteStore
+
+    if mode == "seed":
+        _w5_seed(n, Path(path))
+        return {}
+    with SQLiteStore(path, clock=_clock()) as store:
+        biller = Biller(store, InMemoryGateway(), clock=_clock(), firm_id=FirmId("firm"))
+        before = status_bytes("VmRSS")
+        t0 = time.perf_counter()
+        invoices, _, problems = _counts(biller.run(W5_AS_OF))
+        elapsed = time.perf_counter() - t0
+    return {"peak": peak_rss_bytes(), "before": before, "invoices": invoices,
+            "problems": problems, "seconds": elapsed}
+
+
+def _child(mode: str, n: int, path: Path) -> dict[str, Any]:
+    import subprocess
+    import sys
+
+    code = ("import json, sys; from bench.billing import memory_child; "
+            "print(json.dumps(memory_child(sys.argv[1], int(sys.argv[2]), sys.argv[3])))")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", code, mode, str(n), str(path)], cwd=root,
+                          check=True, capture_output=True, text=True, timeout=7200)
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def w5_memory(cfg: Config) -> list[Row]:
+    """Peak RSS of a run over 10,000 and over 100,000 agreements, each in a fresh process."""
+    import tempfile
+
+    small, large = _size(cfg, 10_000, 500), _size(cfg, 100_000, 5_000)
+    got: dict[int, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="mb-bench-") as tmp:
+        for n in (small, large):
+            path = Path(tmp) / f"memory-{n}.sqlite"
+            _child("seed", n, path)
+            got[n] = _child("run", n, path)
+    mib = 1024 * 1024
+    ratio = got[large]["peak"] / got[small]["peak"]
+    return [Row("W5", "run memory", f"milestonebill Biller.run, {n:,} agreements", "memory",
+                got[n]["invoices"], got[n]["seconds"], [got[n]["seconds"]],
+                got[n]["invoices"] / got[n]["seconds"], bad=got[n]["problems"],
+                note=f"peak RSS {got[n]['peak'] / mib:.0f} MiB (before the run "
+                f"{got[n]['before'] / mib:.0f} MiB)" + (
+                    f"; {ratio:.2f}x the {small:,}-agreement run (target <= 1.2)"
+                    if n == large else ""))
+            for n in (small, large)]

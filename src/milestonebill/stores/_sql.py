@@ -42,6 +42,7 @@ from milestonebill.stores._common import (
     lease_until,
     now_utc,
     plan_append,
+    trusted,
 )
 from milestonebill.stores.base import (
     AgreementId,
@@ -232,7 +233,7 @@ class SQLStoreBase(SingleBalance, abc.ABC):
     # ----------------------------------------------------------------- streams
 
     def _stored(self, t: Streams[Stored], r: Row) -> Stored:
-        return t.kind(r[0], EventId(r[1]), int(r[2]), r[3], self._ts_out(r[4]), r[5])
+        return trusted(t.kind, r[0], EventId(r[1]), int(r[2]), r[3], self._ts_out(r[4]), r[5])
 
     def _append(self, t: Streams[Stored], stream_id: str, events: Sequence[Stored],
                 expected_version: int) -> int:

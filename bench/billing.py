@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bench.common import (
     SEED,
@@ -414,10 +414,11 @@ def _round_trips(seed: W5Seed, path: Path, *, batched: bool) -> str:
     from milestonebill.stores.sqlite import SQLiteStore
 
     _fresh_copy(seed, path)
-    seen = {"COMMIT": 0, "SELECT": 0}
+    seen = {"COMMIT": 0, "SELECT": 0, "BEGIN IMMEDIATE": 0}
 
     def trace(sql: str) -> None:
-        word = sql.lstrip().split(" ", 1)[0].upper()
+        text = sql.lstrip().upper()
+        word = "BEGIN IMMEDIATE" if text.startswith("BEGIN IMMEDIATE") else text.split(" ", 1)[0]
         if word in seen:
             seen[word] += 1
 
@@ -427,7 +428,8 @@ def _round_trips(seed: W5Seed, path: Path, *, batched: bool) -> str:
         summary = Biller(target, InMemoryGateway(), clock=_clock(), firm_id=FirmId("firm")
                          ).run(W5_AS_OF)
     n = max(1, _counts(summary)[0])
-    return f"{seen['COMMIT'] / n:.2f} commits, {seen['SELECT'] / n:.1f} SELECTs"
+    return (f"{seen['COMMIT'] / n:.2f} commits ({seen['BEGIN IMMEDIATE'] / n:.2f} of them "
+            f"writing), {seen['SELECT'] / n:.1f} SELECTs")
 
 
 def _size(cfg: Config, full: int, quick: int) -> int:
@@ -441,9 +443,11 @@ def _pg_worker(dsn: str, schema: str, worker: str, out: Any) -> None:
     from milestonebill.stores.postgres import PostgresStore
 
     with PostgresStore(dsn, schema=schema, clock=_clock(), pool_size=1) as store:
-        summary = Biller(store, InMemoryGateway(), clock=_clock(), firm_id=FirmId("firm"),
-                         worker_id=WorkerId(worker)).run(W5_AS_OF)
-        out.put(_counts(summary))
+        biller = Biller(store, InMemoryGateway(), clock=_clock(), firm_id=FirmId("firm"),
+                        worker_id=WorkerId(worker))
+        start = time.time()
+        summary = biller.run(W5_AS_OF)
+        out.put((*_counts(summary), start, time.time()))
 
 
 def _pg_run(dsn: str, n: int, workers: int) -> tuple[float, int, int, float]:
@@ -466,11 +470,11 @@ def _pg_run(dsn: str, n: int, workers: int) -> tuple[float, int, int, float]:
         out = ctx.Queue()
         procs = [ctx.Process(target=_pg_worker, args=(dsn, schema, f"w{i}", out))
                  for i in range(workers)]
-        t0 = time.perf_counter()
         for p in procs:
             p.start()
         got = [out.get(timeout=3600) for _ in procs]
-        elapsed = time.perf_counter() - t0
+        # From the first worker's start to the last one's end, without interpreter start-up.
+        elapsed = max(g[4] for g in got) - min(g[3] for g in got)
         for p in procs:
             p.join()
     finally:
@@ -546,18 +550,29 @@ def w5_latency(cfg: Config) -> list[Row]:
                 f"would take {n * 0.3:,.0f} s; one run")]
 
 
+class _Remote:
+    """A gateway that keeps nothing in this process, as a remote one does: every charge
+    succeeds (the in-memory gateway remembers every charge, which would be measured
+    as the run's memory)."""
+
+    def charge(self, request: Any) -> Any:
+        from milestonebill.gateways.base import ChargeResult, ChargeStatus
+
+        return ChargeResult(ChargeStatus.SUCCEEDED, request.amount, request.idempotency_key,
+                            gateway_ref="pi_" + request.idempotency_key[-16:])
+
+
 def memory_child(mode: str, n: int, path: str) -> dict[str, Any]:
     """In a fresh interpreter: seed ``n`` W5 agreements (``seed``) or run them (``run``),
     reporting the process's peak RSS."""
     from milestonebill.engine import Biller, FirmId
-    from milestonebill.gateways.memory import InMemoryGateway
     from milestonebill.stores.sqlite import SQLiteStore
 
     if mode == "seed":
         _w5_seed(n, Path(path))
         return {}
     with SQLiteStore(path, clock=_clock()) as store:
-        biller = Biller(store, InMemoryGateway(), clock=_clock(), firm_id=FirmId("firm"))
+        biller = Biller(store, cast(Any, _Remote()), clock=_clock(), firm_id=FirmId("firm"))
         before = status_bytes("VmRSS")
         t0 = time.perf_counter()
         invoices, _, problems = _counts(biller.run(W5_AS_OF))

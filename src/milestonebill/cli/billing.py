@@ -24,7 +24,7 @@ from milestonebill.cli.failures import EXIT_OK, EXIT_REFUSED
 from milestonebill.cli.output import emit_json, money_text, progress_bar, to_json
 from milestonebill.cli.session import open_session
 from milestonebill.engine import ChargeOutcome, DryRun, RecognitionSummary, RunSummary
-from milestonebill.engine.results import BillingProblem
+from milestonebill.engine.results import BillingProblem, RunCounts
 from milestonebill.ids import AgreementId
 
 __all__ = [
@@ -56,7 +56,10 @@ def _problem_lines(problems: tuple[BillingProblem, ...]) -> list[str]:
 def run_text(s: RunSummary) -> str:
     """A run summary for people."""
     numbers: dict[str, str] = {i.id: i.number or i.id for i in s.invoices}
-    lines = [f"run as of {s.as_of}: {_plural(len(s.agreements), 'agreement')} handled"]
+    c = s.counts or RunCounts(len(s.agreements), len(s.approvals), len(s.invoices),
+                              len(s.credit_notes), len(s.charges), len(s.reconciled),
+                              len(s.problems), len(s.parked))
+    lines = [f"run as of {s.as_of}: {_plural(c.agreements, 'agreement')} handled"]
     lines += [f"  approved amendment {a.amendment_id} (notice period over)" for a in s.approvals]
     lines += [f"  issued {cn.number}  {cn.agreement_id}  credit {money_text(cn.total)} "
               f"on {numbers.get(cn.credits, cn.credits)}" for cn in s.credit_notes]
@@ -65,10 +68,13 @@ def run_text(s: RunSummary) -> str:
     lines += [_charge_line(c, numbers) for c in (*s.reconciled, *s.charges)]
     lines += _problem_lines(s.problems)
     failed = len(s.failures)
-    lines.append(f"{_plural(len(s.invoices), 'invoice')}, "
-                 f"{_plural(len(s.credit_notes), 'credit note')}, "
-                 f"{_plural(len(s.charges) + len(s.reconciled), 'charge')} ({failed} not "
-                 f"succeeded), {_plural(len(s.problems), 'problem')}")
+    listed = "" if s.complete else " of those listed"
+    if not s.complete:
+        lines.append("  (the first of each kind listed; the counts below are whole)")
+    lines.append(f"{_plural(c.invoices, 'invoice')}, "
+                 f"{_plural(c.credit_notes, 'credit note')}, "
+                 f"{_plural(c.charges + c.reconciled, 'charge')} ({failed}{listed} not "
+                 f"succeeded), {_plural(c.problems, 'problem')}")
     return "\n".join(lines) + "\n"
 
 

@@ -80,6 +80,7 @@ from milestonebill.engine.results import (
     ChargeOutcome,
     DryRun,
     RecognitionSummary,
+    RunCounts,
     RunSummary,
 )
 from milestonebill.ids import FirmId, WorkerId
@@ -108,6 +109,7 @@ __all__ = [
     "RecognitionSummary",
     "ReminderSchedule",
     "RetryPolicy",
+    "RunCounts",
     "RunSummary",
     "StoreBooks",
     "SystemClock",

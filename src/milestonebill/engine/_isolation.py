@@ -81,8 +81,9 @@ def still_held(ctx: Context, agreement_id: AgreementId, as_of: date, claimed_at:
 
 
 def finish(ctx: Context, agreement_id: AgreementId, next_due_on: date | None, *,
-           version: int | None, as_of: date, tally: Tally) -> None:
-    """Store the next due date and give back the claim.
+           version: int | None, as_of: date, tally: Tally) -> bool:
+    """Store the next due date and give back the claim; ``False`` when the store
+    failed (the claim is given back with the agreement still due).
 
     When the claim ran out meanwhile (a gateway slower than the lease), take
     it back unless another worker holds it -- that worker sets the date --
@@ -93,22 +94,24 @@ def finish(ctx: Context, agreement_id: AgreementId, next_due_on: date | None, *,
     s, store = ctx.settings, ctx.store
     try:
         store.complete(s.worker_id, agreement_id, next_due_on)
-        return
+        return True
     except LeaseLostError:
         pass
     except Exception as exc:
         tally.problem(agreement_id, exc)
         release_quietly(ctx, [agreement_id])
-        return
+        return False
     try:
         if not store.claim_one(s.worker_id, agreement_id, lease_seconds=s.lease_seconds):
-            return
+            return True  # the worker holding it sets the date
         if version is not None and store.version(agreement_id) != version:
             next_due_on = ctx.next_due(ctx.load(agreement_id), as_of)
         store.complete(s.worker_id, agreement_id, next_due_on)
     except Exception as exc:
         tally.problem(agreement_id, exc)
         release_quietly(ctx, [agreement_id])
+        return False
+    return True
 
 
 def _key(kind: str, record: ParkedAgreement) -> str:

@@ -83,13 +83,13 @@ class _Run:
             tally.problem(aid, exc)
             nxt = _isolation.tomorrow(as_of)
             _isolation.finish(ctx, aid, nxt, version=None, as_of=as_of, tally=tally)
+            self.again.add(aid)  # in trouble: never take it up twice in one run
         except Exception as exc:
             _isolation.park(ctx, aid, exc, tally)
             nxt = None
+            self.again.add(aid)
         else:
-            _isolation.finish(ctx, aid, nxt, version=a.version, as_of=as_of, tally=tally)
-            if nxt is not None and nxt <= as_of:
-                self.again.add(aid)  # finish may not have stored it; never loop on it
+            self._finish(aid, nxt, a.version)
         self.done(aid, nxt)
 
     def batch(self, ids: list[AgreementId], claimed_at: datetime) -> None:
@@ -140,10 +140,10 @@ class _Run:
         return a
 
     def _finish(self, aid: AgreementId, next_due: date | None, version: int) -> None:
-        _isolation.finish(self.ctx, aid, next_due, version=version, as_of=self.as_of,
-                          tally=self.tally)
-        if next_due is not None and next_due <= self.as_of:
-            self.again.add(aid)
+        stored = _isolation.finish(self.ctx, aid, next_due, version=version, as_of=self.as_of,
+                                   tally=self.tally)
+        if not stored or (next_due is not None and next_due <= self.as_of):
+            self.again.add(aid)  # it may come back due today: never loop on it
 
 
 def run(ctx: Context, as_of: date, progress: Callable[[int], None] | None,

@@ -601,16 +601,15 @@ class SQLStoreBase(SingleBalance, abc.ABC):
                             recorded_at=now_utc(self._clock))
         assert rec.recorded_at is not None
         with self._tx() as cur:
-            self._run(
+            r = self._one(
                 cur,
                 "INSERT INTO charge_attempts (key, agreement_id, invoice_id, attempt, "
                 "amount_minor, currency, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (key) DO NOTHING",
+                f"ON CONFLICT (key) DO NOTHING RETURNING {self._ATTEMPT_COLS}",
                 (key, agreement_id, invoice_id, attempt, amount.minor, amount.currency.code,
                  self._ts_in(rec.recorded_at)),
-            )
-            r = self._one(cur, f"SELECT {self._ATTEMPT_COLS} FROM charge_attempts WHERE key = ?",
-                          (key,))
+            ) or self._one(cur, f"SELECT {self._ATTEMPT_COLS} FROM charge_attempts WHERE key = ?",
+                           (key,))
             assert r is not None
             stored = self._attempt(r)
             if not stored.same_request(rec):
@@ -672,13 +671,12 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         check_id("kind", kind)
         body = canonical_json(payload)
         with self._tx() as cur:
-            self._run(
-                cur,
-                "INSERT INTO notifications (key, agreement_id, kind, payload, acked) "
-                "VALUES (?, ?, ?, ?, 0) ON CONFLICT (key) DO NOTHING",
-                (key, agreement_id, kind, body),
-            )
-            r = self._one(cur, f"SELECT {self._NOTE_COLS} FROM notifications WHERE key = ?", (key,))
+            # One round trip when the key is new; a second read only for a repeat.
+            r = self._one(cur, "INSERT INTO notifications (key, agreement_id, kind, payload, acked) "
+                          "VALUES (?, ?, ?, ?, 0) ON CONFLICT (key) DO NOTHING "
+                          f"RETURNING {self._NOTE_COLS}", (key, agreement_id, kind, body),
+                          ) or self._one(cur, f"SELECT {self._NOTE_COLS} FROM notifications "
+                                         "WHERE key = ?", (key,))
             assert r is not None
             note = self._note(r)
             if (note.agreement_id, note.kind, note.payload) != (agreement_id, kind, body):

@@ -528,7 +528,7 @@ def w5_latency(cfg: Config) -> list[Row]:
     from milestonebill.engine import Biller, FirmId
     from milestonebill.stores.sqlite import SQLiteStore
 
-    n = _size(cfg, 10_000, 500)
+    n = _size(cfg, 10_000, 200)
     width, batch = 128, 512
     with tempfile.TemporaryDirectory(prefix="mb-bench-") as tmp:
         path = Path(tmp) / "latency.sqlite"
@@ -597,7 +597,7 @@ def w5_memory(cfg: Config) -> list[Row]:
     """Peak RSS of a run over 10,000 and over 100,000 agreements, each in a fresh process."""
     import tempfile
 
-    small, large = _size(cfg, 10_000, 500), _size(cfg, 100_000, 5_000)
+    small, large = _size(cfg, 10_000, 200), _size(cfg, 100_000, 1_000)
     got: dict[int, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="mb-bench-") as tmp:
         for n in (small, large):
@@ -609,7 +609,7 @@ def w5_memory(cfg: Config) -> list[Row]:
     return [Row("W5", "run memory", f"milestonebill Biller.run, {n:,} agreements", "memory",
                 got[n]["invoices"], got[n]["seconds"], [got[n]["seconds"]],
                 got[n]["invoices"] / got[n]["seconds"], bad=got[n]["problems"],
-                note=f"peak RSS {got[n]['peak'] / mib:.0f} MiB (before the run "
+                checked=got[n]["invoices"], note=f"peak RSS {got[n]['peak'] / mib:.0f} MiB (before the run "
                 f"{got[n]['before'] / mib:.0f} MiB)" + (
                     f"; {ratio:.2f}x the {small:,}-agreement run (target <= 1.2)"
                     if n == large else ""))

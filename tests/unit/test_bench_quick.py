@@ -75,8 +75,10 @@ def test_floor_loops_give_correct_outputs(quick_rows: list[dict[str, Any]], work
 def test_billing_run_issues_charges_and_posts_every_invoice(
     quick_rows: list[dict[str, Any]],
 ) -> None:
-    w5 = [r for r in quick_rows if r["workload"] == "W5"]
-    assert {r["kind"] for r in w5} == {"floor", "reference", "ours"}
+    w5 = [r for r in quick_rows if r["workload"] == "W5" and r["kind"] != "n/a"]
+    # The batched run and the one-at-a-time run; PostgreSQL (when the server is
+    # there), a slow gateway and the run's memory are "ours" and "memory" rows.
+    assert {r["kind"] for r in w5} == {"floor", "reference", "ours", "ours-alone", "memory"}
     assert all(r["bad"] == 0 and r["checked"] == r["n"] > 0 for r in w5)
 
 

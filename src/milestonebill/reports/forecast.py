@@ -47,6 +47,7 @@ import attrs
 from milestonebill._validate import check_date, check_int
 from milestonebill.agreement import Agreement
 from milestonebill.errors import ValidationError
+from milestonebill.invoicing import unbilled_minor
 from milestonebill.money import Currency, Money, Rounding, round_ratio
 from milestonebill.periods import Period
 from milestonebill.reports._forecasting import (
@@ -59,7 +60,6 @@ from milestonebill.reports._forecasting import (
     Prepared,
     Scenario,
     Signing,
-    plan_days,
     prepare,
     receipts,
     stood,
@@ -337,6 +337,7 @@ def _billed(prepared: Iterable[Prepared], as_of: date, window: Sequence[Period]
             ) -> dict[tuple[str, int], int]:
     out: dict[tuple[str, int], int] = {}
     index = _indexer(window)
+    tomorrow, end = as_of + timedelta(days=1), window[-1].end
 
     def add(cur: str, d: date, minor: int) -> None:
         i = index(d)
@@ -349,8 +350,9 @@ def _billed(prepared: Iterable[Prepared], as_of: date, window: Sequence[Period]
             add(cur, inv.issued_on, inv.subtotal.minor)
         for cn in p.past.credit_notes:
             add(cur, cn.issued_on, -cn.subtotal.minor)
-        for day, u in plan_days(p, as_of, window[-1].end):
-            add(cur, day, -u.line.amount.minor if u.credit else u.line.amount.minor)
+        for day, minor in unbilled_minor(p.future, through=end):
+            if (day := max(day, tomorrow)) < end:  # as plan_days places it
+                add(cur, day, minor)
     return out
 
 

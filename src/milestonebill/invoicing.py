@@ -274,12 +274,15 @@ def _line(agreement: Agreement, d: _Delta, kind: LineKind,
     )
 
 
+_LINE_KINDS = {ChargeKind.MILESTONE: LineKind.MILESTONE, ChargeKind.RECURRING: LineKind.RECURRING,
+               ChargeKind.INSTALLMENT: LineKind.INSTALLMENT}
+
+
 def _charge_kind(d: _Delta) -> LineKind:
     """The kind of an invoice line for a positive difference."""
     if d.documents or d.item is None:
         return LineKind.ADJUSTMENT
-    return {ChargeKind.MILESTONE: LineKind.MILESTONE, ChargeKind.RECURRING: LineKind.RECURRING,
-            ChargeKind.INSTALLMENT: LineKind.INSTALLMENT}.get(d.item.kind, LineKind.ADJUSTMENT)
+    return _LINE_KINDS.get(d.item.kind, LineKind.ADJUSTMENT)
 
 
 @attrs.frozen

@@ -65,7 +65,7 @@ from milestonebill.reports._forecasting import (
     stood,
 )
 from milestonebill.reports._table import Table
-from milestonebill.revenue import earned_minor_series
+from milestonebill.revenue import earned_minor_with_time
 
 __all__ = [
     "DEFAULT_ASSUMPTIONS",
@@ -361,7 +361,7 @@ def _earned_by(p: Prepared, days: Sequence[date], as_of: date) -> list[int]:
     stood that day, after it by the agreement as expected.
 
     Days that see the same agreement share one revenue model
-    (:func:`~milestonebill.revenue.earned_minor_series`).
+    (:func:`~milestonebill.revenue.earned_minor_with_time`: time and materials too).
     """
     out = [0] * len(days)
     seen: dict[int, tuple[Agreement, list[int]]] = {}
@@ -372,7 +372,7 @@ def _earned_by(p: Prepared, days: Sequence[date], as_of: date) -> list[int]:
         if a is not None:
             seen.setdefault(id(a), (a, []))[1].append(i)
     for a, where in seen.values():
-        for i, row in zip(where, earned_minor_series(a, [days[i] for i in where]), strict=True):
+        for i, row in zip(where, earned_minor_with_time(a, [days[i] for i in where]), strict=True):
             out[i] = sum(row.values())
     return out
 

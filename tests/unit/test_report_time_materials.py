@@ -7,6 +7,8 @@ column of the billing and revenue forecast show the time obligation beside
 the milestone, month by month exactly what the ledger's revenue account
 received -- including work approved late (held in March, released in May),
 which recognition catches up when it is approved, never by rewriting March.
+Approved time not yet billed is forecast (billing and cash) on its cadence
+day as the Biller then billed it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from milestonebill.agreement import Collection, TimeEntry
 from milestonebill.gateways.memory import InMemoryGateway
 from milestonebill.ledger import Account, JournalEntry
 from milestonebill.periods import Period
-from milestonebill.reports import billing_revenue_forecast, revenue_schedule
+from milestonebill.reports import billing_revenue_forecast, expected_receipts, revenue_schedule
 from milestonebill.revenue import earned, earned_minor_with_time
 from milestonebill.schedule import Rate, TimeAndMaterials, TimeCadence
 from milestonebill.stores.sqlite import SQLiteStore
@@ -108,3 +110,26 @@ def test_time_earned_at_many_days_is_time_earned_at_each(
     want = [time_earned(a, d)[TIME_OBLIGATION].minor for d in days]
     assert time_earned_minor_series(a, days) == want
     assert [row[TIME_OBLIGATION] for row in earned_minor_with_time(a, days)] == want
+
+
+def test_approved_time_not_yet_billed_is_forecast_on_its_billing_day_as_the_biller_bills_it(
+        lived: tuple[World[InMemoryGateway], str]) -> None:
+    w, _aid = lived
+    final = w.load()
+    march = final.as_of(date(2026, 3, 31))
+    # On 31 March 7 h are approved up to the cap (1,000.00) and not billed; the
+    # monthly cadence bills them on 1 April, which is what the Biller did.
+    (issued,) = [i for i in final.invoices if i.issued_on == date(2026, 4, 1)]
+    rows = billing_revenue_forecast([march], date(2026, 3, 31), periods=2)
+    assert [(r.period, r.billed) for r in rows] == [(MONTHS[1], issued.subtotal),
+                                                    (MONTHS[2], usd("0.00"))]
+    (receipt,) = [r for r in expected_receipts([march], date(2026, 3, 31),
+                                               through=date(2026, 6, 1))
+                  if r.source == "time and materials"]
+    assert (receipt.billed_on, receipt.due_on, receipt.amount) == (
+        issued.issued_on, issued.due_on, issued.total)
+    # Once billed, it is an open invoice, not time still to bill.
+    april = final.as_of(date(2026, 4, 1))
+    assert [r.source for r in expected_receipts([april], date(2026, 4, 1),
+                                                through=date(2026, 6, 1))
+            if r.source == "time and materials"] == []

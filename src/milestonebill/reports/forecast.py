@@ -63,6 +63,7 @@ from milestonebill.reports._forecasting import (
     prepare,
     receipts,
     stood,
+    time_billing,
 )
 from milestonebill.reports._table import Table
 from milestonebill.revenue import earned_minor_with_time
@@ -353,6 +354,8 @@ def _billed(prepared: Iterable[Prepared], as_of: date, window: Sequence[Period]
         for day, minor in unbilled_minor(p.future, through=end):
             if (day := max(day, tomorrow)) < end:  # as plan_days places it
                 add(cur, day, minor)
+        for day, minor, _tax in time_billing(p, as_of, end):
+            add(cur, day, minor)
     return out
 
 

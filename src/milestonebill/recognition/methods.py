@@ -30,9 +30,11 @@ from fractions import Fraction
 
 import attrs
 
+from milestonebill._trusted import constructor, fraction
 from milestonebill.errors import ValidationError
 from milestonebill.ids import ObligationId
-from milestonebill.money import Money, Ratio, Rounding, as_fraction, round_ratio
+from milestonebill.limits import MAX_AMOUNT_MINOR
+from milestonebill.money import Currency, Money, Ratio, Rounding, as_fraction, round_ratio
 from milestonebill.periods import DayCount, Period, add_months, day_fraction
 from milestonebill.recognition._quantum import quantum_of, quantum_step, round_to_step
 
@@ -147,6 +149,11 @@ class RecognitionLine:
     cumulative: Money
     progress: Fraction
     catch_up: Money | None = None
+
+
+_make_line = constructor(RecognitionLine)
+_make_period = constructor(Period)
+_make_money = constructor(Money)
 
 
 def _lines(value: Iterable[RecognitionLine]) -> tuple[RecognitionLine, ...]:
@@ -309,35 +316,62 @@ def recognise_straight_line(
     )
 
 
-def _month_pieces(service: Period) -> Iterator[Period]:
-    """The calendar-month pieces of ``service``, walking month indices as integers."""
-    start, end = service.start, service.end
-    cur = start
-    index = start.year * 12 + start.month  # index of the month after ``cur``'s
-    while cur < end:
-        year, month0 = divmod(index, 12)
-        nxt = date(year, month0 + 1, 1) if year <= 9999 else end
-        piece = Period(cur, nxt if nxt < end else end)
-        yield piece
-        cur = piece.end
-        index += 1
-
-
 def _daily_lines(
     amount: Money, service: Period, granularity: Granularity, rounding: Rounding, step: int
 ) -> list[RecognitionLine]:
     """``Convention.DAILY``: cumulative targets ``amount x elapsed / total`` in integer days.
 
     Gives the lines of ``day_fraction`` on ``ACTUAL_OVER_PERIOD`` and
-    ``_cumulative_lines`` without ``Fraction`` arithmetic per period.
+    ``_cumulative_lines`` without ``Fraction`` arithmetic per period.  Month
+    pieces are walked as integer month indices, and the values of each line
+    (a ``Period`` of two dates in order, two ``Money`` within the bound) are
+    built through trusted constructors: they are valid by construction.
     """
+    if granularity is not Granularity.MONTH:
+        return _daily_lines_of(amount, service, buckets(service, granularity), rounding, step)
+    cur = amount.currency
+    minor = amount.minor
+    start, end = service.start, service.end
+    total = (end - start).days
+    den = total * step
+    half_up = rounding is Rounding.HALF_UP and minor >= 0 and step == 1
+    one_day = timedelta(days=1)
+    out: list[RecognitionLine] = []
+    append = out.append
+    done = 0
+    a = start
+    index = start.year * 12 + start.month  # index of the month after ``a``'s
+    while a < end:
+        year, month0 = divmod(index, 12)
+        nxt = date(year, month0 + 1, 1) if year <= 9999 else end
+        b = nxt if nxt < end else end
+        elapsed = (b - start).days
+        if elapsed == total:
+            cum = minor
+        elif half_up:
+            cum = (2 * minor * elapsed + total) // (2 * total)  # round_ratio, HALF_UP, >= 0
+        else:
+            cum = _bounded(round_ratio(minor * elapsed, den, rounding) * step, cur)
+        part = cum - done
+        if not -MAX_AMOUNT_MINOR <= part <= MAX_AMOUNT_MINOR:
+            _bounded(part, cur)  # raises, naming the amount
+        append(_make_line(_make_period(a, b), b - one_day, _make_money(part, cur),
+                          _make_money(cum, cur), fraction(elapsed, total), None))
+        done = cum
+        a = b
+        index += 1
+    return out
+
+
+def _daily_lines_of(
+    amount: Money, service: Period, pieces: Iterable[Period], rounding: Rounding, step: int
+) -> list[RecognitionLine]:
+    """``Convention.DAILY`` over any reporting pieces (weeks, quarters, years)."""
     cur = amount.currency
     minor = amount.minor
     start = service.start
     total = (service.end - start).days
     den = total * step
-    pieces = (_month_pieces(service) if granularity is Granularity.MONTH
-              else buckets(service, granularity))
     one_day = timedelta(days=1)
     from_minor = Money.from_minor
     out: list[RecognitionLine] = []
@@ -349,6 +383,13 @@ def _daily_lines(
                                    from_minor(cum, cur), Fraction(elapsed, total)))
         done = cum
     return out
+
+
+def _bounded(minor: int, currency: Currency) -> int:
+    """``minor`` when ``Money.from_minor`` would take it; its error otherwise."""
+    if -MAX_AMOUNT_MINOR <= minor <= MAX_AMOUNT_MINOR:
+        return minor
+    return Money.from_minor(minor, currency).minor
 
 
 def _days_30e(p: Period) -> int:

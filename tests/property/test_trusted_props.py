@@ -171,7 +171,7 @@ def reference_slots(rc: RecurringCharge) -> list[tuple[Period, Period, DayCount 
         service = Period(a, reference_boundary(rc, first, k + 1))
         out.append((service, service, None))
         k += 1
-    cut = []
+    cut: list[tuple[Period, Period, DayCount | None]] = []
     for service, whole, basis in out:
         if rc.end is not None and service.end > rc.end and rc.final_period_proration:
             cut.append((Period(service.start, rc.end), whole, rc.final_period_proration))

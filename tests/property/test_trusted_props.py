@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from milestonebill._trusted import constructor, fraction
+from milestonebill.limits import LATEST_DATE
 from milestonebill.money import Currency, Money, Rounding
 from milestonebill.periods import DayCount, Period, Proration, add_months, days_in_month, prorate
 from milestonebill.recognition import RecognitionLine
@@ -168,6 +169,8 @@ def reference_slots(rc: RecurringCharge) -> list[tuple[Period, Period, DayCount 
         if (rc.end is not None and a >= rc.end) or (out and rc.end is not None
                                                      and out[-1][0].end >= rc.end):
             break
+        if a > LATEST_DATE:  # billing stops at the latest date it computes from
+            break
         service = Period(a, reference_boundary(rc, first, k + 1))
         out.append((service, service, None))
         k += 1
@@ -221,3 +224,18 @@ def test_an_unbounded_series_starts_like_the_straightforward_one(
                          escalations=(Escalation(percent=Decimal(3)),))
     bounded = attrs.evolve(rc, count=30)
     assert list(itertools.islice(rc.charges(), 30)) == reference_charges(bounded)
+
+
+@settings(deadline=None, max_examples=50)
+@given(st.dates(min_value=date(9890, 1, 1), max_value=date(9899, 12, 31)),
+       st.sampled_from([None, 1, 30, 31]), st.sampled_from([Interval.MONTHLY, Interval.WEEKLY]))
+def test_a_series_stops_at_the_latest_billing_date_like_the_straightforward_one(
+    start: date, anchor: int | None, interval: Interval,
+) -> None:
+    weekly = interval.unit is IntervalUnit.WEEK
+    rc = RecurringCharge(ItemId("r"), "R", Money("100.00", "USD"), interval, start=start,
+                         anchor_day=None if weekly else anchor,
+                         first_period_proration=DayCount.ACTUAL_OVER_PERIOD)
+    got = list(itertools.islice(rc.charges(), 1000))
+    assert len(got) < 1000
+    assert got == reference_charges(attrs.evolve(rc, count=999))

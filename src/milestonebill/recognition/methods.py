@@ -23,6 +23,7 @@ units, or a total below what was already delivered.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -34,7 +35,7 @@ from milestonebill._trusted import constructor, fraction
 from milestonebill.errors import ValidationError
 from milestonebill.ids import ObligationId
 from milestonebill.limits import MAX_AMOUNT_MINOR
-from milestonebill.money import Currency, Money, Ratio, Rounding, as_fraction, round_ratio
+from milestonebill.money import Money, Ratio, Rounding, as_fraction, round_ratio
 from milestonebill.periods import DayCount, Period, add_months, day_fraction
 from milestonebill.recognition._quantum import quantum_of, quantum_step, round_to_step
 
@@ -340,27 +341,48 @@ def _daily_lines(
     append = out.append
     done = 0
     a = start
-    index = start.year * 12 + start.month  # index of the month after ``a``'s
+    index = start.year * 12 + start.month - 1  # ``a``'s month: year * 12 + month - 1
     while a < end:
-        year, month0 = divmod(index, 12)
-        nxt = date(year, month0 + 1, 1) if year <= 9999 else end
-        b = nxt if nxt < end else end
+        if a.day == 1 and index < _LAST_MONTH and (whole := _calendar_month(index))[2] <= end:
+            piece, on, b = whole  # a whole calendar month: shared with every schedule
+        else:
+            year, month0 = divmod(index + 1, 12)
+            nxt = date(year, month0 + 1, 1) if year <= 9999 else end
+            b = nxt if nxt < end else end
+            piece, on = _make_period(a, b), b - one_day
         elapsed = (b - start).days
         if elapsed == total:
             cum = minor
         elif half_up:
             cum = (2 * minor * elapsed + total) // (2 * total)  # round_ratio, HALF_UP, >= 0
         else:
-            cum = _bounded(round_ratio(minor * elapsed, den, rounding) * step, cur)
+            cum = round_ratio(minor * elapsed, den, rounding) * step
+            if not -MAX_AMOUNT_MINOR <= cum <= MAX_AMOUNT_MINOR:
+                Money.from_minor(cum - done, cur)  # raises for the first amount past the
+                Money.from_minor(cum, cur)  # bound, as the checked constructor would
         part = cum - done
         if not -MAX_AMOUNT_MINOR <= part <= MAX_AMOUNT_MINOR:
-            _bounded(part, cur)  # raises, naming the amount
-        append(_make_line(_make_period(a, b), b - one_day, _make_money(part, cur),
-                          _make_money(cum, cur), fraction(elapsed, total), None))
+            Money.from_minor(part, cur)  # raises, naming the amount
+        append(_make_line(piece, on, _make_money(part, cur), _make_money(cum, cur),
+                          fraction(elapsed, total), None))
         done = cum
         a = b
         index += 1
     return out
+
+
+#: The index of December 9999: the one month whose end is not a date.
+_LAST_MONTH = 9999 * 12 + 11
+
+
+@functools.lru_cache(maxsize=4096)
+def _calendar_month(index: int) -> tuple[Period, date, date]:
+    """Month ``index`` (``year * 12 + month - 1``, before December 9999) as its
+    ``Period``, last day and end: the middle pieces of every monthly schedule."""
+    year, month0 = divmod(index, 12)
+    nyear, nmonth0 = divmod(index + 1, 12)
+    end = date(nyear, nmonth0 + 1, 1)
+    return _make_period(date(year, month0 + 1, 1), end), end - timedelta(days=1), end
 
 
 def _daily_lines_of(
@@ -383,13 +405,6 @@ def _daily_lines_of(
                                    from_minor(cum, cur), Fraction(elapsed, total)))
         done = cum
     return out
-
-
-def _bounded(minor: int, currency: Currency) -> int:
-    """``minor`` when ``Money.from_minor`` would take it; its error otherwise."""
-    if -MAX_AMOUNT_MINOR <= minor <= MAX_AMOUNT_MINOR:
-        return minor
-    return Money.from_minor(minor, currency).minor
 
 
 def _days_30e(p: Period) -> int:

@@ -24,7 +24,7 @@ import functools
 import heapq
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
-from itertools import repeat
+from itertools import islice, repeat
 from typing import ClassVar
 
 import attrs
@@ -135,6 +135,7 @@ class _Slot:
 
 
 _make_period = constructor(Period)
+_AFTER_LATEST = LATEST_DATE + timedelta(days=1)
 #: The month index (``year * 12 + month - 1``) of January of the year after 9999.
 _END_INDEX = 10_000 * 12
 
@@ -502,12 +503,13 @@ class RecurringCharge:
         head = f"{self.name} ({self.id}), {self.interval} {self.timing.value}, period ["
         tail = f"; {self.terms}"
         delay = timedelta(days=self.terms.net_days)
-        item, name, kind, count, end = self.id, self.name, ChargeKind.RECURRING, self.count, self.end
+        item, name, kind = self.id, self.name, ChargeKind.RECURRING
+        # No period starts on or after ``end``, nor after the latest billing date.
+        stop = _AFTER_LATEST if self.end is None else min(self.end, _AFTER_LATEST)
         a = self.start
         a_text = a.isoformat()
-        for emitted, b in enumerate(self._boundaries(a)):
-            if (count is not None and emitted >= count) or (end is not None and a >= end) \
-                    or a > LATEST_DATE:
+        for b in islice(self._boundaries(a), self.count):
+            if a >= stop:
                 return
             if pending is not None and pending[0] <= a:
                 while pending is not None and pending[0] <= a:

@@ -339,6 +339,7 @@ def _daily_lines(
     one_day = timedelta(days=1)
     out: list[RecognitionLine] = []
     append = out.append
+    shared: dict[int, Money] = {}
     done = 0
     a = start
     index = start.year * 12 + start.month - 1  # ``a``'s month: year * 12 + month - 1
@@ -363,8 +364,11 @@ def _daily_lines(
         part = cum - done
         if not -MAX_AMOUNT_MINOR <= part <= MAX_AMOUNT_MINOR:
             Money.from_minor(part, cur)  # raises, naming the amount
-        append(_make_line(piece, on, _make_money(part, cur), _make_money(cum, cur),
-                          fraction(elapsed, total), None))
+        share = shared.get(part)  # most months recognise one of a few amounts
+        if share is None:
+            share = shared[part] = _make_money(part, cur)
+        append(_make_line(piece, on, share, _make_money(cum, cur), fraction(elapsed, total),
+                          None))
         done = cum
         a = b
         index += 1

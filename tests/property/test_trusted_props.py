@@ -211,6 +211,8 @@ def test_charges_equal_the_charges_built_the_straightforward_way(rc: RecurringCh
     assert got == want
     assert [repr(c) for c in got] == [repr(c) for c in want]
     assert [hash(c) for c in got] == [hash(c) for c in want]
+    # What billing plans read: the same periods, amounts and provenance.
+    assert list(rc.priced_periods()) == [(c.period, c.amount, c.provenance) for c in want]
 
 
 @settings(deadline=None)

@@ -542,6 +542,12 @@ class RecurringCharge:
     def priced_periods(self) -> Iterator[tuple[Period, Money, str]]:
         """Each service period with its amount and provenance: what :meth:`charges` gives,
         without building the :class:`Charge` (billing plans need only these)."""
+        if self._first_boundary() == self.start and not (
+            self.end is not None and self.final_period_proration
+        ):  # every period whole: the one-pass charges, read back
+            for c in self._whole_charges():
+                yield c.period, c.amount, c.provenance
+            return
         for slot, price, _applied, proration, text in self._priced():
             yield slot.service, price if proration is None else proration.amount, text
 

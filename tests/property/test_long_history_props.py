@@ -77,12 +77,12 @@ def _charge(a: Agreement, d: date, n: int, data: st.DataObject) -> Agreement:
     inv = data.draw(st.sampled_from(owed))
     attempt = 1 + sum(1 for x in a.attempts if x.invoice_id == inv.id)
     balance = a.balance_of(inv.id)
-    a = apply(a, ChargeAttempted(f"at{n}", a.version + 1, noon(d), inv.id, attempt,
+    a = apply(a, ChargeAttempted(f"{a.id}/at{n}", a.version + 1, noon(d), inv.id, attempt,
                                  f"key-{inv.id}-{attempt}", balance))
     if data.draw(st.booleans()):
-        return apply(a, PaymentSucceeded(f"pay{n}", a.version + 1, noon(d), inv.id, balance,
+        return apply(a, PaymentSucceeded(f"{a.id}/pay{n}", a.version + 1, noon(d), inv.id, balance,
                                          f"ch{n}", attempt))
-    return apply(a, PaymentFailed(f"fail{n}", a.version + 1, noon(d), inv.id, attempt,
+    return apply(a, PaymentFailed(f"{a.id}/fail{n}", a.version + 1, noon(d), inv.id, attempt,
                                   "card_declined"))
 
 

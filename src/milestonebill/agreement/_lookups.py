@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 from milestonebill.agreement.events import (
     ChargeAttempted,
@@ -35,9 +35,27 @@ from milestonebill.agreement.events import (
 )
 from milestonebill.documents import CreditNote, Invoice
 
-__all__ = ["Accounts", "Folded", "Lookups", "balances", "hand_on", "lookups"]
+__all__ = ["GROWN", "Accounts", "Folded", "Lookups", "appended", "balances", "hand_on", "lookups"]
 
 _KEY = "lookups"
+_T = TypeVar("_T")
+
+#: The fields of an agreement that its events only ever append to: a
+#: :func:`~milestonebill.agreement.fold` grows them as lists and freezes them once.
+GROWN: Final = ("attempts", "completion_records", "credit_notes", "credits_added",
+                "credits_applied", "estimates", "failures", "forfeits", "invoices", "payments",
+                "progress_reports", "recoveries", "refunds", "reminders", "write_offs")
+
+
+def appended(items: tuple[_T, ...], item: _T) -> tuple[_T, ...]:
+    """``items`` and then ``item``: what a handler returns for a field in :data:`GROWN`.
+
+    Inside a fold the field is the fold's own list, which grows in place (so
+    a fold of n events does not copy n tuples); anywhere else a new tuple."""
+    if isinstance(items, list):
+        items.append(item)
+        return items
+    return (*items, item)
 
 
 class Folded(Protocol):

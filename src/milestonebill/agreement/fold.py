@@ -24,7 +24,14 @@ import attrs
 
 from milestonebill._reference import reference
 from milestonebill._validate import utc_datetime
-from milestonebill.agreement._lookups import Lookups, balances, hand_on, lookups
+from milestonebill.agreement._lookups import (
+    GROWN,
+    Lookups,
+    appended,
+    balances,
+    hand_on,
+    lookups,
+)
 from milestonebill.agreement.amendments import (
     Amendment,
     CancelAgreement,
@@ -502,7 +509,7 @@ def _on_milestone_completed(a: Agreement, e: MilestoneCompleted) -> _Fields:
         raise NotFoundError(f"agreement {a.id!r} has no milestone {e.milestone_id!r}")
     if e.milestone_id in a.completions:
         raise InvalidTransitionError(f"milestone {e.milestone_id!r} is already completed")
-    return {"completion_records": (*a.completion_records, Completion(
+    return {"completion_records": appended(a.completion_records, Completion(
         e.milestone_id, e.completed_on, e.completed_by, e.evidence))}
 
 
@@ -587,7 +594,7 @@ def _on_invoice_issued(a: Agreement, e: InvoiceIssued) -> _Fields:
     known = lookups(a)
     if inv.id in known.invoices or inv.number in known.invoice_numbers:
         raise DuplicateIdError("invoice", inv.id)
-    return {"invoices": (*a.invoices, inv)}
+    return {"invoices": appended(a.invoices, inv)}
 
 
 def _on_credit_issued(a: Agreement, e: CreditIssued) -> _Fields:
@@ -601,7 +608,7 @@ def _on_credit_issued(a: Agreement, e: CreditIssued) -> _Fields:
                               None)
     if any(c.id == cn.id for c in a.credit_notes):
         raise DuplicateIdError("credit note", cn.id)
-    return {"credit_notes": (*a.credit_notes, cn)}
+    return {"credit_notes": appended(a.credit_notes, cn)}
 
 
 def _on_charge_attempted(a: Agreement, e: ChargeAttempted) -> _Fields:
@@ -612,19 +619,19 @@ def _on_charge_attempted(a: Agreement, e: ChargeAttempted) -> _Fields:
         raise ValidationError("attempt", f"the next attempt number {want}", e.attempt)
     if e.idempotency_key in known.attempt_keys:
         raise DuplicateIdError("idempotency key", e.idempotency_key)
-    return {"attempts": (*a.attempts, e)}
+    return {"attempts": appended(a.attempts, e)}
 
 
 def _on_payment_succeeded(a: Agreement, e: PaymentSucceeded) -> _Fields:
     a.invoice(e.invoice_id)
     if e.amount.currency != a.currency or e.amount.minor <= 0:
         raise ValidationError("amount", f"a positive amount in {a.currency.code}", e.amount)
-    return {"payments": (*a.payments, e)}
+    return {"payments": appended(a.payments, e)}
 
 
 def _on_payment_failed(a: Agreement, e: PaymentFailed) -> _Fields:
     a.invoice(e.invoice_id)
-    return {"failures": (*a.failures, e)}
+    return {"failures": appended(a.failures, e)}
 
 
 def _on_refunded(a: Agreement, e: Refunded) -> _Fields:
@@ -632,7 +639,7 @@ def _on_refunded(a: Agreement, e: Refunded) -> _Fields:
     if e.amount.currency != a.currency or not 0 < e.amount.minor <= paid.minor:
         raise ValidationError("amount", f"a positive amount up to what was paid ({paid})",
                               e.amount)
-    return {"refunds": (*a.refunds, e)}
+    return {"refunds": appended(a.refunds, e)}
 
 
 def _on_customer_credit_added(a: Agreement, e: CustomerCreditAdded) -> _Fields:
@@ -641,7 +648,7 @@ def _on_customer_credit_added(a: Agreement, e: CustomerCreditAdded) -> _Fields:
         raise ValidationError("amount", "a positive amount up to what the invoice owes "
                               f"the client ({Money.from_minor(max(owed, 0), a.currency)})",
                               e.amount)
-    return {"credits_added": (*a.credits_added, e)}
+    return {"credits_added": appended(a.credits_added, e)}
 
 
 def _on_credit_applied(a: Agreement, e: CreditApplied) -> _Fields:
@@ -650,7 +657,7 @@ def _on_credit_applied(a: Agreement, e: CreditApplied) -> _Fields:
         raise ValidationError("amount", "a positive amount up to the invoice balance and "
                               f"the customer credit ({Money.from_minor(max(cap, 0), a.currency)})",
                               e.amount)
-    return {"credits_applied": (*a.credits_applied, e)}
+    return {"credits_applied": appended(a.credits_applied, e)}
 
 
 _HANDLERS: dict[type, Callable[[Agreement, Any], _Fields]] = {
@@ -730,20 +737,25 @@ def fold(agreement: Agreement, events: Iterable[Event]) -> Agreement:
     known = _locked(agreement)
     try:
         log = list(agreement.events)
-        a = agreement
+        # The agreements in between hold lists that grow as the events fold
+        # (``appended``); each handler reads them whole as of its own event.
+        grown: dict[str, Any] = {name: list(getattr(agreement, name)) for name in GROWN}
+        a = attrs.evolve(agreement, events=cast("tuple[Event, ...]", log), **grown)
+        hand_on(agreement, a, known, log[-1], added=True)
+        folded = False
         for e in events:
             changes = _accepted(a, e, known)
             if changes is None:
                 continue
             log.append(e)
-            # The handlers of later events read ``events`` of this intermediate
-            # agreement: the growing list, whole at the time each one runs.
             before, a = a, attrs.evolve(a, events=cast("tuple[Event, ...]", log), **changes)
             known.add((e,))
             hand_on(before, a, known, e, added=True)
-        if a is agreement:
+            folded = True
+        if not folded:
             return agreement
-        after = attrs.evolve(a, events=tuple(log))
+        frozen: dict[str, Any] = {name: tuple(getattr(a, name)) for name in GROWN}
+        after = attrs.evolve(a, events=tuple(log), **frozen)
         hand_on(a, after, known, log[-1], added=True)
         return after
     finally:

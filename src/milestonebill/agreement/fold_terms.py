@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from milestonebill.agreement._lookups import appended
 from milestonebill.agreement.events import (
     CreditForfeited,
     EstimateRevised,
@@ -50,19 +51,19 @@ def _on_invoice_written_off(a: Agreement, e: InvoiceWrittenOff) -> dict[str, Any
         raise InvalidTransitionError(f"invoice {a.invoice(e.invoice_id).number} has nothing "
                                      f"owed to write off (balance {balance})")
     _positive(a, e.amount, balance.minor, "the invoice's balance")
-    return {"write_offs": (*a.write_offs, e)}
+    return {"write_offs": appended(a.write_offs, e)}
 
 
 @handles(WriteOffRecovered)
 def _on_write_off_recovered(a: Agreement, e: WriteOffRecovered) -> dict[str, Any]:
     _positive(a, e.amount, a.written_off(e.invoice_id).minor, "what is written off")
-    return {"recoveries": (*a.recoveries, e)}
+    return {"recoveries": appended(a.recoveries, e)}
 
 
 @handles(CreditForfeited)
 def _on_credit_forfeited(a: Agreement, e: CreditForfeited) -> dict[str, Any]:
     _positive(a, e.amount, a.credit_balance.minor, "the customer credit outstanding")
-    return {"forfeits": (*a.forfeits, e)}
+    return {"forfeits": appended(a.forfeits, e)}
 
 
 @handles(ReminderSent)
@@ -73,7 +74,7 @@ def _on_reminder_sent(a: Agreement, e: ReminderSent) -> dict[str, Any]:
                               (e.step, e.balance))
     if any(r.invoice_id == e.invoice_id and r.step == e.step for r in a.reminders):
         raise DuplicateIdError("reminder", f"{e.invoice_id}:{e.step}")
-    return {"reminders": (*a.reminders, e)}
+    return {"reminders": appended(a.reminders, e)}
 
 
 def _on_time_event(a: Agreement, e: TimeEvent) -> dict[str, Any]:
@@ -117,7 +118,7 @@ def _on_progress_reported(a: Agreement, e: ProgressReported) -> dict[str, Any]:
     if e.to_date > estimate:
         raise ValidationError("to_date", f"at most the estimate in force ({estimate}); "
                               "revise the estimate first", e.to_date)
-    return {"progress_reports": (*a.progress_reports, e)}
+    return {"progress_reports": appended(a.progress_reports, e)}
 
 
 @handles(EstimateRevised)
@@ -128,4 +129,4 @@ def _on_estimate_revised(a: Agreement, e: EstimateRevised) -> dict[str, Any]:
     if e.total <= 0 or e.total < done:
         raise ValidationError("total", f"a positive total, at least the {done} reported "
                               "to date", e.total)
-    return {"estimates": (*a.estimates, e)}
+    return {"estimates": appended(a.estimates, e)}

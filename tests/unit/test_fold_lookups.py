@@ -154,3 +154,25 @@ def test_threads_applying_events_to_one_agreement_each_get_their_own_result() ->
     for n, a in results.items():
         assert state(a) == state(Agreement.from_events([*EVENTS[:4], others[n], charges[n]]))
     assert len(results) == len(others)
+
+
+def test_an_older_agreement_numbers_attempts_from_its_own_history() -> None:
+    base = Agreement.from_events(EVENTS[:3])  # signed, the first invoice, its attempt 1
+    first = EVENTS[2]
+    assert isinstance(first, ChargeAttempted)
+    retry = attrs.evolve(first, event_id="retry", version=4, attempt=2, idempotency_key="k2")
+    ahead = apply(base, retry)
+    assert state(apply(base, retry)) == state(ahead)  # base's lookups are cut back, not reused
+    third = attrs.evolve(retry, event_id="third", attempt=3, idempotency_key="k3")
+    with pytest.raises(ValidationError):
+        apply(base, third)
+    assert apply(ahead, attrs.evolve(third, version=5)).attempts[-1].attempt == 3
+
+
+def test_folding_what_the_chain_went_on_with_gives_the_agreement_it_went_on_to() -> None:
+    base = Agreement.from_events(EVENTS[:4])
+    ahead = fold(base, EVENTS[4:7])
+    assert fold(base, EVENTS[4:7]) is ahead
+    shorter = fold(base, EVENTS[4:6])
+    assert shorter is not ahead
+    assert state(shorter) == state(Agreement.from_events(EVENTS[:6]))

@@ -9,9 +9,12 @@ attempt -- in constant time instead of a scan of everything folded so far.
 One :class:`Lookups` is shared along a chain of agreements, each made by
 applying one event to the one before: applying an event to the agreement it
 describes (its *tip*) extends it in place for the new agreement.  An older
-agreement of the chain, or one that forked from it, finds that the shared
-lookups describe a different tip and builds its own from its events (linear,
-once).  A lock makes the check, the handler's reads and the extension one
+agreement of the chain finds that the shared lookups describe a later one
+and cuts its own from them: a copy (at C speed) less the few events after
+it -- the usual case when a worker folds new events onto an agreement it
+folded before, while the result of its last unit of work went on without
+it.  Lookups that describe no later state of it are built from its events
+(linear, once).  A lock makes the check, the handler's reads and the extension one
 step, so two threads applying events to the same agreement never see each
 other's half-applied event.
 """
@@ -19,7 +22,8 @@ other's half-applied event.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+import weakref
+from collections.abc import Iterable, Sequence
 from typing import Any, Final, Protocol, TypeVar
 
 from milestonebill.agreement.events import (
@@ -35,7 +39,17 @@ from milestonebill.agreement.events import (
 )
 from milestonebill.documents import CreditNote, Invoice
 
-__all__ = ["GROWN", "Accounts", "Folded", "Lookups", "appended", "balances", "hand_on", "lookups"]
+__all__ = [
+    "GROWN",
+    "Accounts",
+    "Folded",
+    "Lookups",
+    "appended",
+    "balances",
+    "hand_on",
+    "lookups",
+    "went_on",
+]
 
 _KEY = "lookups"
 _T = TypeVar("_T")
@@ -100,12 +114,16 @@ class Lookups:
     """Keyed views of one agreement's events (see the module docstring)."""
 
     __slots__ = ("attempt_keys", "events", "invoice_numbers", "invoices", "last",
-                 "last_attempt", "lock")
+                 "last_attempt", "lock", "tip", "tip_agreement")
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         #: The last event folded in: the lookups describe the agreement it ends.
         self.last: Event | None = None
+        #: That agreement's events (a fold's growing list while it runs).
+        self.tip: Sequence[Event] = ()
+        #: That agreement, while something else holds it.
+        self.tip_agreement: weakref.ref[Folded] | None = None
         self.events: dict[str, Event] = {}
         self.invoices: dict[str, Invoice] = {}
         self.invoice_numbers: set[str] = set()
@@ -130,20 +148,73 @@ class Lookups:
                     e.attempt, self.last_attempt.get(e.invoice_id, 0))
             self.last = e
 
+    def _remove(self, e: Event) -> None:
+        """Take out an event :meth:`add` took in last (of those still in)."""
+        del self.events[e.event_id]
+        if isinstance(e, InvoiceIssued) and self.invoices.get(e.invoice.id) is e.invoice:
+            del self.invoices[e.invoice.id]
+            self.invoice_numbers.discard(e.invoice.number or "")
+        elif isinstance(e, ChargeAttempted):
+            self.attempt_keys.discard(e.idempotency_key)
+            # The fold numbers each invoice's attempts 1, 2, 3...: the one before is the last.
+            if e.attempt > 1:
+                self.last_attempt[e.invoice_id] = e.attempt - 1
+            else:
+                self.last_attempt.pop(e.invoice_id, None)
+
+    def cut_for(self, agreement: Folded) -> Lookups | None:
+        """New lookups for ``agreement`` when it is an earlier state of the one these
+        describe: copies (C speed) less the few events after it.  None otherwise."""
+        with self.lock:
+            n, last = len(agreement.events), self.last
+            if last is None or last.version < n or len(self.tip) < last.version \
+                    or self.tip[n - 1] is not agreement.events[-1]:
+                return None
+            cut = Lookups()
+            cut.events, cut.invoices = dict(self.events), dict(self.invoices)
+            cut.invoice_numbers, cut.attempt_keys = set(self.invoice_numbers), set(
+                self.attempt_keys)
+            cut.last_attempt = dict(self.last_attempt)
+            for e in reversed(self.tip[n:last.version]):
+                cut._remove(e)
+            cut.last, cut.tip = agreement.events[-1], agreement.events
+            cut.tip_agreement = weakref.ref(agreement)
+            return cut
+
 
 def lookups(agreement: Folded) -> Lookups:
     """The lookups of ``agreement``: the shared ones when they describe it, else
-    new ones built from its events (and kept with it)."""
+    new ones cut back from them or built from its events (and kept with it)."""
     memo = agreement._memo
     found = memo.get(_KEY)
+    built: Lookups | None = None
     if isinstance(found, Lookups):
         with found.lock:
             if found.describes(agreement):
                 return found
-    built = Lookups()
-    built.add(agreement.events)
+        built = found.cut_for(agreement)
+    if built is None:
+        built = Lookups()
+        built.add(agreement.events)
+        built.tip = agreement.events
+        built.tip_agreement = weakref.ref(agreement)
     memo[_KEY] = built
     return built
+
+
+def went_on(agreement: Folded, events: Sequence[Event]) -> Folded | None:
+    """The later agreement of ``agreement``'s chain that applied exactly ``events`` to it,
+    if one is still held: folding them again would give the same agreement."""
+    found = agreement._memo.get(_KEY)
+    if not isinstance(found, Lookups) or not events:
+        return None
+    with found.lock:
+        tip = found.tip_agreement() if found.tip_agreement is not None else None
+        n = len(agreement.events)
+        if tip is None or len(tip.events) != n + len(events) \
+                or tip.events[n - 1] is not agreement.events[-1]:
+            return None
+    return tip if tuple(tip.events[n:]) == tuple(events) else None
 
 
 def hand_on(before: Folded, after: Folded, found: Lookups, event: Event, *,
@@ -153,6 +224,8 @@ def hand_on(before: Folded, after: Folded, found: Lookups, event: Event, *,
     if added or found.describes(before):
         if not added:
             found.add((event,))
+        found.tip = after.events
+        found.tip_agreement = weakref.ref(after)
         after._memo[_KEY] = found
 
 

@@ -31,6 +31,7 @@ from milestonebill.agreement._lookups import (
     balances,
     hand_on,
     lookups,
+    went_on,
 )
 from milestonebill.agreement.amendments import (
     Amendment,
@@ -733,7 +734,13 @@ def apply(agreement: Agreement, event: Event) -> Agreement:
 
 def fold(agreement: Agreement, events: Iterable[Event]) -> Agreement:
     """``events`` applied in order, as :func:`apply` one at a time would, in time
-    linear in the history: the events tuple is built once, at the end."""
+    linear in the history: the events tuple is built once, at the end.  When
+    a later agreement made from this one by applying exactly ``events`` is
+    still held, that agreement is the answer."""
+    events = list(events)
+    ahead = went_on(agreement, events)
+    if ahead is not None:
+        return cast(Agreement, ahead)
     known = _locked(agreement)
     try:
         log = list(agreement.events)

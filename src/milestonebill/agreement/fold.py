@@ -759,7 +759,8 @@ def fold(agreement: Agreement, events: Iterable[Event]) -> Agreement:
             known.add((e,))
             hand_on(before, a, known, e, added=True)
             folded = True
-        if not folded:
+        if not folded:  # all replays: the lookups stay the agreement's own
+            hand_on(a, agreement, known, log[-1], added=True)
             return agreement
         frozen: dict[str, Any] = {name: tuple(getattr(a, name)) for name in GROWN}
         after = attrs.evolve(a, events=tuple(log), **frozen)

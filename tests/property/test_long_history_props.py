@@ -148,6 +148,24 @@ def test_a_fold_that_replays_its_events_changes_nothing(data: st.DataObject) -> 
     assert all(apply(a, e) is a for e in again)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_an_earlier_agreement_of_a_chain_folds_on_as_if_it_were_new(data: st.DataObject) -> None:
+    # Older agreements cut their lookups back from the chain's, or get the
+    # agreement the chain went on to: either way the fold of a fresh one.
+    events = history(data)
+    chain = [Agreement.from_events(events[:1])]
+    for e in events[1:]:
+        chain.append(apply(chain[-1], e))
+    for _ in range(4):
+        i = data.draw(st.integers(0, len(events) - 1))
+        j = data.draw(st.integers(i, len(events) - 1))
+        again = fold(chain[i], events[i + 1:j + 1])
+        assert state(again) == state(Agreement.from_events(events[:j + 1]))
+        if j > i:
+            assert state(apply(chain[i], events[i + 1])) == state(chain[i + 1])
+
+
 # ---------------------------------------------------------------- through the stores
 
 

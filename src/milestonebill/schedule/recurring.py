@@ -546,6 +546,7 @@ class RecurringCharge:
             self.end is not None and self.final_period_proration
         ):  # every period whole: the one-pass charges, read back
             for c in self._whole_charges():
+                assert c.period is not None  # a recurring charge always has its period
                 yield c.period, c.amount, c.provenance
             return
         for slot, price, _applied, proration, text in self._priced():

@@ -110,11 +110,45 @@ def _object_run(periods: ModuleType, inp: W2Inputs,
     return object_run
 
 
+def _bound_run(periods: ModuleType, inp: W2Inputs, n_obj: int,
+               exact: tuple[list[int], list[int]]) -> Callable[[], list[tuple[int, int]]]:
+    """What ``prorate``'s objects alone cost: per row the two ``Period``s and two ``Money``s
+    a caller builds and two ``Proration``s with their ``Money``, built unchecked from the
+    answers worked out beforehand (nothing computed, nothing checked): the object API's
+    bound."""
+    from fractions import Fraction
+
+    from milestonebill import money
+    from milestonebill._trusted import constructor
+
+    usd = money.Currency.of("USD")
+    from_minor = money.Money.from_minor
+    make_money, make_proration = constructor(money.Money), constructor(periods.Proration)
+    basis, half_up = periods.DayCount.ACTUAL_OVER_PERIOD, money.Rounding.HALF_UP
+    period_of = periods.Period
+    fo = date.fromordinal
+    rows = [(fo(s), fo(c), fo(e), a, b, x, y, Fraction(u, w)) for s, c, e, a, b, x, y, u, w in
+            zip(inp.start[:n_obj], inp.change, inp.end, inp.old, inp.new, exact[0], exact[1],
+                inp.unused, inp.whole, strict=False)]
+
+    def bound_run() -> list[tuple[int, int]]:
+        out = []
+        for s, c, e, a, b, x, y, share in rows:
+            whole, unused = period_of(s, e), period_of(c, e)
+            from_minor(a, usd), from_minor(b, usd)
+            credit = make_proration(make_money(x, usd), share, basis, half_up, unused, whole)
+            charge = make_proration(make_money(y, usd), share, basis, half_up, unused, whole)
+            out.append((credit.amount.minor, charge.amount.minor))
+        return out
+
+    return bound_run
+
+
 def _checker(exact: tuple[list[int], list[int]],
              ours: tuple[list[int], list[int]] | None) -> Check:
     """Bad: differs from the exact half-up answer; differ: from milestonebill's bulk one."""
     def check(c: Contender, out: Any) -> tuple[int | None, int | None, int]:
-        if c.kind == "ours-object":
+        if c.kind in ("ours-object", "bound"):
             credit = [x for x, _ in out]
             charge = [y for _, y in out]
         else:
@@ -182,6 +216,11 @@ def w2_proration(cfg: Config) -> list[Row]:
                                        f"first {n_obj:,}"))
 
     exact = floor_run()  # exact: integer half-up of the rational a*u/w
+    if periods is not None and hasattr(periods, "Proration") \
+            and optional_module("milestonebill._trusted") is not None:
+        contenders.insert(3, Contender("bound: prorate()'s objects, nothing computed", "bound",
+                                       n_obj, _bound_run(periods, inp, n_obj, exact),
+                                       f"first {n_obj:,}; see the W2 analysis"))
     ours: tuple[list[int], list[int]] | None = None
     reference = next((c for c in contenders if c.kind == "ours-bulk"), None)
     if reference is not None:

@@ -175,5 +175,17 @@ def w4_recurring(cfg: Config) -> list[Row]:
                          if dates[k] != reference[0][k] or amounts[k] != reference[1][k])
         return bad, differ, len(dates)
 
-    rows += run_case("W4", "60 monthly invoices", contenders, cfg, check)
-    return rows
+    case_rows = run_case("W4", "60 monthly invoices", contenders, cfg, check)
+    _note_ratio_to_rrule(case_rows)
+    return rows + case_rows
+
+
+def _note_ratio_to_rrule(rows: list[Row]) -> None:
+    """Issue #17's target for the object API: at least twice dateutil.rrule's speed."""
+    ours = next((r for r in rows if r.kind == "ours-object" and r.per_s), None)
+    rrule = next((r for r in rows if r.contender.startswith("dateutil.rrule") and r.per_s),
+                 None)
+    if ours is not None and rrule is not None:
+        ratio = ours.per_s / rrule.per_s
+        ours.note = (f"{ours.note}; {ratio:.2f}x dateutil.rrule in this run "
+                     f"(target >= 2x: {'met' if ratio >= 2 else 'not met'})")

@@ -121,6 +121,7 @@ __all__ = [
     "next_number",
     "refund_credit_note",
     "unbilled",
+    "unbilled_minor",
 ]
 
 
@@ -273,12 +274,15 @@ def _line(agreement: Agreement, d: _Delta, kind: LineKind,
     )
 
 
+_LINE_KINDS = {ChargeKind.MILESTONE: LineKind.MILESTONE, ChargeKind.RECURRING: LineKind.RECURRING,
+               ChargeKind.INSTALLMENT: LineKind.INSTALLMENT}
+
+
 def _charge_kind(d: _Delta) -> LineKind:
     """The kind of an invoice line for a positive difference."""
     if d.documents or d.item is None:
         return LineKind.ADJUSTMENT
-    return {ChargeKind.MILESTONE: LineKind.MILESTONE, ChargeKind.RECURRING: LineKind.RECURRING,
-            ChargeKind.INSTALLMENT: LineKind.INSTALLMENT}.get(d.item.kind, LineKind.ADJUSTMENT)
+    return _LINE_KINDS.get(d.item.kind, LineKind.ADJUSTMENT)
 
 
 @attrs.frozen
@@ -520,6 +524,41 @@ def _unbilled(agreement: Agreement, through: date) -> tuple[Unbilled, ...]:
         out.append(Unbilled(_line(agreement, d, r.kind, r.credits), not r.on_invoice, d.due,
                             d.terms))
     return tuple(sorted(out, key=lambda u: u.billable_on))
+
+
+def unbilled_minor(agreement: Agreement, *, through: date) -> list[tuple[date, int]]:
+    """:func:`unbilled` as ``(billable day, minor units)`` pairs, without the lines: the
+    bulk path for forecasts that only add amounts up.
+
+    The amount is what the line would come to on its document, negative for
+    a credit (``-line.amount`` when ``credit``), in the order
+    :func:`unbilled` gives.  Raises :class:`~milestonebill.errors.ValidationError`
+    naming ``through`` when it is not a date.
+
+    >>> from datetime import UTC, datetime
+    >>> from milestonebill.agreement import AgreementId, sign
+    >>> from milestonebill.schedule import Interval, ItemId, RecurringCharge
+    >>> from milestonebill.testing.scenarios import CARD, proposal, usd
+    >>> fee = RecurringCharge(ItemId("ret"), "Retainer", usd("900.00"), Interval.MONTHLY,
+    ...                       start=date(2026, 1, 1), count=3)
+    >>> a = sign(proposal(recurring=[fee]), option="std", signer="Ada", payment_method=CARD,
+    ...          agreement_id=AgreementId("a-1"), signed_at=datetime(2025, 12, 20, tzinfo=UTC))
+    >>> unbilled_minor(a, through=date(2026, 2, 15))
+    [(datetime.date(2026, 1, 1), 90000), (datetime.date(2026, 2, 1), 90000)]
+    """
+    if not isinstance(through, date):
+        raise ValidationError("through", "a date", through)
+    known = None if reference() else agreement.derived(_UnbilledBy).get(through)
+    if known is not None or reference():
+        lines = known if known is not None else _unbilled(agreement, through)
+        return [(u.billable_on, -u.line.amount.minor if u.credit else u.line.amount.minor)
+                for u in lines]
+    out: list[tuple[date, int]] = []
+    for r in _routed(_pending(agreement, _plan_horizon(agreement, through))):
+        minor = -abs(r.delta.minor) if r.kind is LineKind.DISCOUNT else abs(r.delta.minor)
+        out.append((r.delta.due, minor if r.on_invoice else -minor))
+    out.sort(key=lambda pair: pair[0])  # stable, as unbilled sorts
+    return out
 
 
 class InvoiceStatus(enum.Enum):

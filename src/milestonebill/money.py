@@ -51,7 +51,7 @@ import copy
 import decimal
 import enum
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from functools import total_ordering
@@ -60,6 +60,7 @@ from typing import Final, SupportsIndex, TypeAlias
 
 import attrs
 
+from milestonebill._trusted import constructor
 from milestonebill._validate import check_decimal_size, decimal_from_text
 from milestonebill.errors import CurrencyMismatchError, InvalidAmountError, ValidationError
 from milestonebill.limits import MAX_AMOUNT_DIGITS, MAX_AMOUNT_MINOR, MAX_DECIMAL_PLACES
@@ -551,11 +552,8 @@ def _make(minor: int, currency: Currency) -> Money:
     return _make_unchecked(minor, currency)
 
 
-def _make_unchecked(minor: int, currency: Currency) -> Money:
-    m = object.__new__(Money)
-    object.__setattr__(m, "minor", minor)
-    object.__setattr__(m, "currency", currency)
-    return m
+#: ``Money`` from an int already within the bound and a ``Currency``: no checks.
+_make_unchecked: Callable[[int, Currency], Money] = constructor(Money)
 
 
 # ---------------------------------------------------------------- allocation

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import calendar
 import enum
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from fractions import Fraction
@@ -37,9 +38,11 @@ from operator import le
 
 import attrs
 
+from milestonebill._trusted import constructor
 from milestonebill._validate import check_date, parse_date
 from milestonebill.errors import ValidationError
-from milestonebill.money import Money, Rounding, round_ratio
+from milestonebill.limits import MAX_AMOUNT_MINOR
+from milestonebill.money import Currency, Money, Rounding, round_ratio
 
 __all__ = [
     "DayCount",
@@ -112,7 +115,7 @@ def _months_between(start: date, end: date) -> int:
     return k
 
 
-@attrs.frozen(order=True, repr=False)
+@attrs.frozen(order=True, repr=False, init=False)
 class Period:
     """A half-open range of dates ``[start, end)`` with ``start < end``.
 
@@ -138,16 +141,13 @@ class Period:
     start: date
     end: date
 
-    def __attrs_post_init__(self) -> None:
-        start, end = self.start, self.end
-        if type(start) is date and type(end) is date and start < end:
-            return  # the common case, checked in one line: plain dates in order
-        for name, value in (("start", start), ("end", end)):
-            if isinstance(value, str):
-                raise ValidationError(name, "a date (use Period.of for ISO strings)", value)
-            check_date(name, value)
-        if not self.start < self.end:
-            raise ValidationError("end", f"after start {self.start.isoformat()}", self.end)
+    def __init__(self, start: date, end: date) -> None:
+        # Written out rather than generated: a schedule builds one per line,
+        # and the common case -- plain dates in order -- is checked in one test.
+        if not (type(start) is date and type(end) is date and start < end):
+            _check_bounds(start, end)
+        _set_start(self, start)
+        _set_end(self, end)
 
     @classmethod
     def of(cls, start: date | str, end: date | str) -> Period:
@@ -228,6 +228,22 @@ class Period:
 
     def __str__(self) -> str:
         return f"[{self.start.isoformat()}, {self.end.isoformat()})"
+
+
+_set_start = vars(Period)["start"].__set__
+_set_end = vars(Period)["end"].__set__
+
+
+def _check_bounds(start: object, end: object) -> None:
+    """Raise the error that names what makes ``[start, end)`` not a period."""
+    for name, value in (("start", start), ("end", end)):
+        if isinstance(value, str):
+            raise ValidationError(name, "a date (use Period.of for ISO strings)", value)
+        check_date(name, value)
+    assert isinstance(start, date)
+    assert isinstance(end, date)
+    if not start < end:
+        raise ValidationError("end", f"after start {start.isoformat()}", end)
 
 
 class DayCount(enum.Enum):
@@ -359,6 +375,10 @@ class Proration:
         )
 
 
+_make_money = constructor(Money)
+_make_proration = constructor(Proration)
+
+
 def prorate(
     amount: Money, used: Period, whole: Period, *, basis: DayCount, rounding: Rounding
 ) -> Proration:
@@ -383,15 +403,35 @@ def prorate(
     if not isinstance(rounding, Rounding):
         raise ValidationError("rounding", "a Rounding", rounding)
     if basis is DayCount.ACTUAL_OVER_PERIOD:
-        if not whole.contains_period(used):
+        start, end = used.start, used.end
+        if not (whole.start <= start and end <= whole.end):
             raise ValidationError("used", f"a period inside {whole}", str(used))
-        # Integer days: the same rational as the day fraction, rounded once.
-        u = (used.end - used.start).days
+        # Integer days: the same rational as the day fraction, rounded once;
+        # the fields are valid by construction, so the values are built unchecked.
+        u = (end - start).days
         w = (whole.end - whole.start).days
-        charged = Money.from_minor(round_ratio(amount.minor * u, w, rounding), amount.currency)
-        return Proration(charged, Fraction(u, w), basis, rounding, used, whole)
+        exact = amount.minor * u
+        if rounding is Rounding.HALF_UP and exact >= 0:
+            minor = (2 * exact + w) // (2 * w)  # round_ratio's HALF_UP for a non-negative ratio
+        else:
+            minor = _checked_minor(round_ratio(exact, w, rounding), amount.currency)
+        return _make_proration(_make_money(minor, amount.currency), _day_share(u, w), basis,
+                               rounding, used, whole)
     fraction = day_fraction(used, whole, basis=basis)
     return Proration(amount.scale(fraction, rounding=rounding), fraction, basis, rounding, used, whole)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_share(used_days: int, whole_days: int) -> Fraction:
+    """``Fraction(used_days, whole_days)``, shared: the same few day counts recur."""
+    return Fraction(used_days, whole_days)
+
+
+def _checked_minor(minor: int, currency: Currency) -> int:
+    """``minor`` if it is within the amount bound (``Money.from_minor``'s own check)."""
+    if -MAX_AMOUNT_MINOR <= minor <= MAX_AMOUNT_MINOR:
+        return minor
+    return Money.from_minor(minor, currency).minor  # raises, naming the amount
 
 
 def prorate_partition(

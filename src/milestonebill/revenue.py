@@ -86,6 +86,7 @@ from milestonebill.recognition import (
     allocate_transaction_price,
 )
 from milestonebill.schedule import ChargeKind, Trigger
+from milestonebill.timebilling import TIME_OBLIGATION, time_earned_minor_series
 
 __all__ = [
     "PACKAGE",
@@ -95,6 +96,7 @@ __all__ = [
     "discount_allocation",
     "earned",
     "earned_minor_series",
+    "earned_minor_with_time",
     "earned_series",
     "revenue_model",
 ]
@@ -747,6 +749,20 @@ def earned_minor_series(agreement: Agreement, days: Sequence[date]) -> list[dict
                 for d in checked]
     model = agreement.derived(_Parts).earning_to(agreement, max(checked))
     return model.many(agreement, checked)
+
+
+def earned_minor_with_time(agreement: Agreement, days: Sequence[date]) -> list[dict[str, int]]:
+    """:func:`earned_minor_series` with time and materials beside the obligations of the
+    plan: what the term earned by the right to invoice
+    (:func:`~milestonebill.timebilling.time_earned`), under
+    :data:`~milestonebill.timebilling.TIME_OBLIGATION` -- together, what month-end
+    recognition (``Biller.recognise``) posts.  Raises :class:`~milestonebill.errors.ValidationError` naming
+    ``days[i]`` for a day that is not a date."""
+    rows = earned_minor_series(agreement, days)
+    if agreement.proposal.time_materials is None:
+        return rows
+    return [{**row, TIME_OBLIGATION: t}
+            for row, t in zip(rows, time_earned_minor_series(agreement, days), strict=True)]
 
 
 def earned_series(agreement: Agreement, days: Sequence[date]) -> list[dict[str, Money]]:

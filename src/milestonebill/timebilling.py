@@ -25,13 +25,17 @@ The Biller issues the drafts in ``run`` (see ``docs/terms.md``).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
+from collections.abc import Sequence
 from datetime import date
 from fractions import Fraction
 from typing import Final
 
 import attrs
 
+from milestonebill._validate import check_date
 from milestonebill.agreement import Agreement, ExpenseEntry, TimeEntry, WorkItem, time_work
 from milestonebill.agreement.time_entries import line_id_for
 from milestonebill.documents import NO_TAX, Invoice, InvoiceLine, LineKind, TaxPolicy
@@ -45,6 +49,7 @@ __all__ = [
     "held_work",
     "next_time_billing",
     "time_earned",
+    "time_earned_minor_series",
     "time_invoices_due",
     "time_position",
     "time_totals",
@@ -213,3 +218,44 @@ def time_earned(agreement: Agreement, as_of: date) -> dict[str, Money]:
     done = sum((w.approved for w in time_position(agreement) if w.entry.on <= as_of),
                Fraction(0))
     return {TIME_OBLIGATION: Money.from_minor(term.round_total(done), agreement.currency)}
+
+
+def time_earned_minor_series(agreement: Agreement, days: Sequence[date]) -> list[int]:
+    """:func:`time_earned` at each of ``days``, in minor units (``0`` each without a
+    term): the entries are read once, for reports over many dates.
+
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``days[i]``
+    for a day that is not a date.
+
+    >>> from decimal import Decimal
+    >>> import attrs
+    >>> from datetime import UTC, datetime
+    >>> from milestonebill.agreement import AgreementId, TimeEntry, TimeRecorded, apply, sign
+    >>> from milestonebill.schedule import Rate, TimeAndMaterials
+    >>> from milestonebill.testing.scenarios import CARD, proposal, usd
+    >>> term = TimeAndMaterials(rates=(Rate("senior", usd("150.00"), date(2026, 1, 1)),))
+    >>> a = sign(attrs.evolve(proposal(), time_materials=term), option="std", signer="Ada",
+    ...          payment_method=CARD, agreement_id=AgreementId("a-t"),
+    ...          signed_at=datetime(2026, 1, 5, tzinfo=UTC))
+    >>> a = apply(a, TimeRecorded("a-t:time:T-1", a.version + 1, datetime(2026, 1, 9, 18,
+    ...     tzinfo=UTC), TimeEntry(
+    ...     entry_id="T-1", on=date(2026, 1, 9), person="ada", role="senior",
+    ...     hours=Decimal("2.5"))))
+    >>> time_earned_minor_series(a, [date(2026, 1, 8), date(2026, 1, 9), date(2026, 2, 1)])
+    [0, 37500, 37500]
+    """
+    checked = [check_date(f"days[{i}]", d) for i, d in enumerate(days)]
+    term = agreement.proposal.time_materials
+    if term is None:
+        return [0] * len(checked)
+    by_day: dict[date, Fraction] = {}
+    for w in time_position(agreement):
+        by_day[w.entry.on] = by_day.get(w.entry.on, Fraction(0)) + w.approved
+    ons = sorted(by_day)
+    done = [term.round_total(x) for x in itertools.accumulate(by_day[d] for d in ons)]
+    out: list[int] = []
+    for d in checked:
+        k = bisect.bisect_right(ons, d)  # the days worked on or before d
+        out.append(done[k - 1] if k else 0)
+    return out
+

@@ -41,23 +41,30 @@ def _settings(examples: int, steps: int, *, fixed: bool) -> settings:
                     derandomize=fixed, database=None, suppress_health_check=_QUIET)
 
 
+# What the fixed examples must reach (not a result: a guard against a model
+# that stopped exercising them) -- and the terms of docs/terms.md.
+_REACHED = ("crashes", "runs", "webhooks delivered", "write-offs", "late fees charged",
+            "entries recorded", "caps raised")
+
+
 @pytest.mark.parametrize(("machine", "examples"), [(BillingModel, 100), (SQLiteBillingModel, 100)],
                          ids=["memory", "sqlite"])
 def test_the_books_add_up_after_every_step_of_any_history(
         machine: type[RuleBasedStateMachine], examples: int) -> None:
     BillingModel.stats.clear()
     run_state_machine_as_test(machine, settings=_settings(examples, 40, fixed=True))
-    # The fixed examples reach the parts that matter (not a result: a guard
-    # against a model that stopped exercising them).
-    seen = BillingModel.stats
-    assert seen["crashes"] > 0
-    assert seen["runs"] > 0
-    assert seen["webhooks delivered"] > 0
-    # ... and the terms of docs/terms.md.
-    assert seen["write-offs"] > 0
-    assert seen["late fees charged"] > 0
-    assert seen["entries recorded"] > 0
-    assert seen["caps raised"] > 0
+    # The fixed examples are the same from run to run of one environment, but
+    # what Hypothesis draws for them may shift with the modules a session
+    # imported first.  A part they happen not to reach is looked for in up to
+    # three more batches of fresh examples -- which check the books just the
+    # same -- before the guard fails: a model that truly stopped exercising a
+    # part still fails it.
+    for _ in range(3):
+        if all(BillingModel.stats[k] > 0 for k in _REACHED):
+            break
+        run_state_machine_as_test(machine, settings=_settings(examples, 40, fixed=False))
+    missing = [k for k in _REACHED if BillingModel.stats[k] == 0]
+    assert not missing, f"the model check never reached: {missing}"
 
 
 @pytest.mark.slow

@@ -49,6 +49,7 @@ from milestonebill.agreement.columns import plan_columns
 from milestonebill.agreement.plan import open_ended
 from milestonebill.errors import AmendmentError, InvalidTransitionError, ValidationError
 from milestonebill.ids import InvoiceId
+from milestonebill.invoicing import unbilled, unbilled_minor
 from milestonebill.ledger import JournalEntry
 from milestonebill.limits import EARLIEST_DATE, LATEST_DATE
 from milestonebill.money import Currency, Money
@@ -274,6 +275,19 @@ def test_revenue_at_many_dates_is_revenue_at_each(a: Agreement, when: list[date]
     b = fresh([a])[0]
     assert [list(e.items()) for e in earned_series(b, when)] == want
     assert [list(earned(b, d).items()) for d in when] == want
+
+
+@given(lives(), days)
+def test_unbilled_amounts_without_lines_are_the_lines_amounts(a: Agreement, when: list[date]
+                                                              ) -> None:
+    for through in when:
+        with reference_path():
+            want = [(u.billable_on, -u.line.amount.minor if u.credit else u.line.amount.minor)
+                    for u in unbilled(fresh([a])[0], through=through)]
+        b = fresh([a])[0]
+        assert unbilled_minor(b, through=through) == want  # worked out without lines
+        unbilled(b, through=through)
+        assert unbilled_minor(b, through=through) == want  # read off the kept lines
 
 
 @EXAMPLES

@@ -47,7 +47,12 @@ from milestonebill.documents import (
 )
 from milestonebill.errors import AmendmentError, ValidationError
 from milestonebill.ids import ObligationId
-from milestonebill.invoicing import billing_position, due_credit_notes, due_invoices
+from milestonebill.invoicing import (
+    billing_position,
+    due_credit_notes,
+    due_invoices,
+    unbilled_minor,
+)
 from milestonebill.money import Currency, Money, Rounding
 from milestonebill.schedule import (
     BillingSchedule,
@@ -306,7 +311,10 @@ def test_raising_a_discounted_item_bills_the_difference_less_its_discount() -> N
     assert [(c.key, str(c.amount)) for c in pv.charges] == [
         ("m:design", "1000.00 USD"), ("d:loyal:m:design", "-100.00 USD")]
     assert (pv.credits, pv.charges_total, pv.value_change) == ((), usd("900.00"), usd("900.00"))
-    a = bill(amend(a, date(2024, 3, 5), *am.operations), date(2024, 3, 5))
+    a = amend(a, date(2024, 3, 5), *am.operations)
+    assert unbilled_minor(a, through=date(2024, 4, 1)) == [
+        (date(2024, 3, 5), 100000), (date(2024, 3, 5), -10000)]
+    a = bill(a, date(2024, 3, 5))
     assert lines(a.invoices[-1]) == [("ADJUSTMENT", "1000.00 USD"), ("DISCOUNT", "-100.00 USD")]
     assert a.invoices[-1].lines[1].adjusts == a.invoices[0].id
     assert a.invoices[-1].total == usd("900.00")
@@ -323,7 +331,11 @@ def test_lowering_a_discounted_item_credits_the_difference_less_its_discount() -
     assert [(c.key, str(c.amount)) for c in pv.credits] == [
         ("m:design", "1000.00 USD"), ("d:loyal:m:design", "-100.00 USD")]
     assert pv.credits_total == usd("900.00")
-    a = bill(amend(a, date(2024, 3, 5), *am.operations), date(2024, 3, 5))
+    a = amend(a, date(2024, 3, 5), *am.operations)
+    # The forecasts' amounts without lines: the credit and its discount given back.
+    assert unbilled_minor(a, through=date(2024, 4, 1)) == [
+        (date(2024, 3, 5), -100000), (date(2024, 3, 5), 10000)]
+    a = bill(a, date(2024, 3, 5))
     (cn,) = a.credit_notes
     assert lines(cn) == [("CREDIT", "1000.00 USD"), ("DISCOUNT", "-100.00 USD")]
     assert (cn.credits, cn.total) == (a.invoices[0].id, usd("900.00"))

@@ -147,6 +147,7 @@ from milestonebill.agreement.fold import (
     AmendmentStatus,
     Completion,
     apply,
+    fold,
 )
 from milestonebill.agreement.obligations import (
     ObligationTerms,
@@ -307,6 +308,7 @@ __all__ = [
     "contract_value",
     "event_from_json",
     "event_to_json",
+    "fold",
     "lapsed_amendments",
     "pause",
     "plan_pieces",

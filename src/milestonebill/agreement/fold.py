@@ -18,12 +18,21 @@ import enum
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
 from milestonebill._reference import reference
 from milestonebill._validate import utc_datetime
+from milestonebill.agreement._lookups import (
+    GROWN,
+    Lookups,
+    appended,
+    balances,
+    hand_on,
+    lookups,
+    went_on,
+)
 from milestonebill.agreement.amendments import (
     Amendment,
     CancelAgreement,
@@ -88,6 +97,7 @@ __all__ = [
     "amended",
     "apply",
     "check_event",
+    "fold",
     "handles",
 ]
 
@@ -273,9 +283,9 @@ class Agreement:
 
     def invoice(self, invoice_id: str) -> Invoice:
         """The issued invoice with this id (:class:`~milestonebill.errors.NotFoundError` if none)."""
-        for inv in self.invoices:
-            if inv.id == invoice_id:
-                return inv
+        found = lookups(self).invoices.get(invoice_id)
+        if found is not None:
+            return found
         raise NotFoundError(f"agreement {self.id!r} has no invoice {invoice_id!r}")
 
     def derived(self, compute: Callable[[Agreement], _T]) -> _T:
@@ -299,7 +309,7 @@ class Agreement:
 
         Raises :class:`~milestonebill.errors.NotFoundError` for an invoice it did not issue."""
         if not reference():
-            known = self.derived(_balances).get(invoice_id)
+            known = self.derived(balances).get(invoice_id)
             if known is not None:
                 return Money.from_minor(known[1], self.currency)
         self.invoice(invoice_id)
@@ -319,7 +329,7 @@ class Agreement:
         :func:`milestonebill.invoicing.invoice_balance` returns it.
         """
         if not reference():
-            known = self.derived(_balances).get(invoice_id)
+            known = self.derived(balances).get(invoice_id)
             if known is not None:
                 return Money.from_minor(known[0], self.currency)
         credited = self._sum(c.total for c in self.credit_notes if c.credits == invoice_id)
@@ -346,10 +356,7 @@ class Agreement:
         if not isinstance(first, Signed):
             raise InvalidTransitionError("an agreement's first event must be Signed "
                                          f"(got {type(first).__name__})")
-        agreement = _from_signed(first)
-        for e in it:
-            agreement = apply(agreement, e)
-        return agreement
+        return fold(_from_signed(first), it)
 
     def as_of(self, when: datetime | date) -> Agreement:
         """The agreement as it stood at ``when`` (a date means the end of that UTC day).
@@ -368,35 +375,6 @@ class Agreement:
         if not keep:
             raise InvalidTransitionError(f"agreement {self.id!r} was not signed yet at {when}")
         return Agreement.from_events(keep)
-
-
-def _balances(a: Agreement) -> dict[str, tuple[int, int]]:
-    """Per issued invoice: (:meth:`Agreement.balance_of`, :meth:`Agreement.net_paid`) in minor
-    units, for all invoices in one pass over the agreement's lists."""
-    paid: dict[str, int] = {}
-    for p in a.payments:
-        paid[p.invoice_id] = paid.get(p.invoice_id, 0) + p.amount.minor
-    for r in a.refunds:
-        paid[r.invoice_id] = paid.get(r.invoice_id, 0) - r.amount.minor
-    owed: dict[str, int] = {}
-    for inv in a.invoices:
-        owed.setdefault(inv.id, inv.total.minor)
-    for c in a.credit_notes:
-        if c.credits in owed:
-            owed[c.credits] -= c.total.minor
-    for m in a.credits_added:
-        if m.invoice_id in owed:
-            owed[m.invoice_id] += m.amount.minor
-    for x in a.credits_applied:
-        if x.invoice_id in owed:
-            owed[x.invoice_id] -= x.amount.minor
-    for w in a.write_offs:
-        if w.invoice_id in owed:
-            owed[w.invoice_id] -= w.amount.minor
-    for v in a.recoveries:
-        if v.invoice_id in owed:
-            owed[v.invoice_id] += v.amount.minor
-    return {i: (owed[i] - paid.get(i, 0), paid.get(i, 0)) for i in owed}
 
 
 def _last_terms(terms: Sequence[RecurringTerm]) -> tuple[RecurringCharge, ...]:
@@ -532,7 +510,7 @@ def _on_milestone_completed(a: Agreement, e: MilestoneCompleted) -> _Fields:
         raise NotFoundError(f"agreement {a.id!r} has no milestone {e.milestone_id!r}")
     if e.milestone_id in a.completions:
         raise InvalidTransitionError(f"milestone {e.milestone_id!r} is already completed")
-    return {"completion_records": (*a.completion_records, Completion(
+    return {"completion_records": appended(a.completion_records, Completion(
         e.milestone_id, e.completed_on, e.completed_by, e.evidence))}
 
 
@@ -614,10 +592,10 @@ def _on_invoice_issued(a: Agreement, e: InvoiceIssued) -> _Fields:
                               (inv.agreement_id, inv.currency.code))
     if inv.number is None:
         raise ValidationError("invoice.number", "a number on an issued invoice", None)
-    for other in a.invoices:
-        if other.id == inv.id or other.number == inv.number:
-            raise DuplicateIdError("invoice", inv.id)
-    return {"invoices": (*a.invoices, inv)}
+    known = lookups(a)
+    if inv.id in known.invoices or inv.number in known.invoice_numbers:
+        raise DuplicateIdError("invoice", inv.id)
+    return {"invoices": appended(a.invoices, inv)}
 
 
 def _on_credit_issued(a: Agreement, e: CreditIssued) -> _Fields:
@@ -631,30 +609,30 @@ def _on_credit_issued(a: Agreement, e: CreditIssued) -> _Fields:
                               None)
     if any(c.id == cn.id for c in a.credit_notes):
         raise DuplicateIdError("credit note", cn.id)
-    return {"credit_notes": (*a.credit_notes, cn)}
+    return {"credit_notes": appended(a.credit_notes, cn)}
 
 
 def _on_charge_attempted(a: Agreement, e: ChargeAttempted) -> _Fields:
     a.invoice(e.invoice_id)
-    previous = [x.attempt for x in a.attempts if x.invoice_id == e.invoice_id]
-    want = max(previous, default=0) + 1
+    known = lookups(a)
+    want = known.last_attempt.get(e.invoice_id, 0) + 1
     if e.attempt != want:
         raise ValidationError("attempt", f"the next attempt number {want}", e.attempt)
-    if any(x.idempotency_key == e.idempotency_key for x in a.attempts):
+    if e.idempotency_key in known.attempt_keys:
         raise DuplicateIdError("idempotency key", e.idempotency_key)
-    return {"attempts": (*a.attempts, e)}
+    return {"attempts": appended(a.attempts, e)}
 
 
 def _on_payment_succeeded(a: Agreement, e: PaymentSucceeded) -> _Fields:
     a.invoice(e.invoice_id)
     if e.amount.currency != a.currency or e.amount.minor <= 0:
         raise ValidationError("amount", f"a positive amount in {a.currency.code}", e.amount)
-    return {"payments": (*a.payments, e)}
+    return {"payments": appended(a.payments, e)}
 
 
 def _on_payment_failed(a: Agreement, e: PaymentFailed) -> _Fields:
     a.invoice(e.invoice_id)
-    return {"failures": (*a.failures, e)}
+    return {"failures": appended(a.failures, e)}
 
 
 def _on_refunded(a: Agreement, e: Refunded) -> _Fields:
@@ -662,7 +640,7 @@ def _on_refunded(a: Agreement, e: Refunded) -> _Fields:
     if e.amount.currency != a.currency or not 0 < e.amount.minor <= paid.minor:
         raise ValidationError("amount", f"a positive amount up to what was paid ({paid})",
                               e.amount)
-    return {"refunds": (*a.refunds, e)}
+    return {"refunds": appended(a.refunds, e)}
 
 
 def _on_customer_credit_added(a: Agreement, e: CustomerCreditAdded) -> _Fields:
@@ -671,7 +649,7 @@ def _on_customer_credit_added(a: Agreement, e: CustomerCreditAdded) -> _Fields:
         raise ValidationError("amount", "a positive amount up to what the invoice owes "
                               f"the client ({Money.from_minor(max(owed, 0), a.currency)})",
                               e.amount)
-    return {"credits_added": (*a.credits_added, e)}
+    return {"credits_added": appended(a.credits_added, e)}
 
 
 def _on_credit_applied(a: Agreement, e: CreditApplied) -> _Fields:
@@ -680,46 +658,7 @@ def _on_credit_applied(a: Agreement, e: CreditApplied) -> _Fields:
         raise ValidationError("amount", "a positive amount up to the invoice balance and "
                               f"the customer credit ({Money.from_minor(max(cap, 0), a.currency)})",
                               e.amount)
-    return {"credits_applied": (*a.credits_applied, e)}
-
-
-def _input_event(a: Agreement, e: ProgressReported | EstimateRevised,
-                 earlier: Sequence[ProgressReported | EstimateRevised], what: str) -> None:
-    """Checks both input-measure events share: the obligation is measured by
-    hours, costs or units, and the events of one obligation are in date order
-    from signing on."""
-    _require(a, e, _AMENDABLE)
-    terms = next((o for o in a.obligation_terms if o.id == e.obligation_id), None)
-    if terms is None or not terms.progress.is_input:
-        raise ValidationError("obligation_id", "an obligation of the package measured by "
-                              "hours, costs or units", e.obligation_id)
-    first = earlier[-1].as_of if earlier else a.signed_on
-    if e.as_of < first:
-        raise ValidationError("as_of", f"on or after {what} ({first})", e.as_of)
-
-
-def _on_progress_reported(a: Agreement, e: ProgressReported) -> _Fields:
-    earlier = [r for r in a.progress_reports if r.obligation_id == e.obligation_id]
-    _input_event(a, e, earlier, "the last report" if earlier else "signing")
-    floor = earlier[-1].to_date if earlier else 0
-    if e.to_date < floor:
-        raise ValidationError("to_date", f"at least {floor} (progress to date never goes "
-                              "backwards)", e.to_date)
-    estimate = a.estimate(e.obligation_id, e.as_of)
-    if e.to_date > estimate:
-        raise ValidationError("to_date", f"at most the estimate in force ({estimate}); "
-                              "revise the estimate first", e.to_date)
-    return {"progress_reports": (*a.progress_reports, e)}
-
-
-def _on_estimate_revised(a: Agreement, e: EstimateRevised) -> _Fields:
-    earlier = [r for r in a.estimates if r.obligation_id == e.obligation_id]
-    _input_event(a, e, earlier, "the last revision" if earlier else "signing")
-    done = a.progress(e.obligation_id)
-    if e.total <= 0 or e.total < done:
-        raise ValidationError("total", f"a positive total, at least the {done} reported "
-                              "to date", e.total)
-    return {"estimates": (*a.estimates, e)}
+    return {"credits_applied": appended(a.credits_applied, e)}
 
 
 _HANDLERS: dict[type, Callable[[Agreement, Any], _Fields]] = {
@@ -740,8 +679,6 @@ _HANDLERS: dict[type, Callable[[Agreement, Any], _Fields]] = {
     Refunded: _on_refunded,
     CustomerCreditAdded: _on_customer_credit_added,
     CreditApplied: _on_credit_applied,
-    ProgressReported: _on_progress_reported,
-    EstimateRevised: _on_estimate_revised,
 }
 
 
@@ -783,11 +720,74 @@ def apply(agreement: Agreement, event: Event) -> Agreement:
     :class:`~milestonebill.errors.DuplicateIdError` when a known id comes with different content,
     and :class:`~milestonebill.errors.InvalidTransitionError` for an event the state does not
     allow.  Nothing is applied when it raises."""
-    for seen in agreement.events:
-        if seen.event_id == event.event_id:
-            if seen == event:
-                return agreement
-            raise DuplicateIdError("event", event.event_id)
+    known = _locked(agreement)
+    try:
+        changes = _accepted(agreement, event, known)
+        if changes is None:
+            return agreement
+        after = attrs.evolve(agreement, events=(*agreement.events, event), **changes)
+        hand_on(agreement, after, known, event)
+        return after
+    finally:
+        known.lock.release()
+
+
+def fold(agreement: Agreement, events: Iterable[Event]) -> Agreement:
+    """``events`` applied in order, as :func:`apply` one at a time would, in time
+    linear in the history: the events tuple is built once, at the end.  When
+    a later agreement made from this one by applying exactly ``events`` is
+    still held, that agreement is the answer."""
+    events = list(events)
+    ahead = went_on(agreement, events)
+    if ahead is not None:
+        return cast(Agreement, ahead)
+    known = _locked(agreement)
+    try:
+        log = list(agreement.events)
+        # The agreements in between hold lists that grow as the events fold
+        # (``appended``); each handler reads them whole as of its own event.
+        grown: dict[str, Any] = {name: list(getattr(agreement, name)) for name in GROWN}
+        a = attrs.evolve(agreement, events=cast("tuple[Event, ...]", log), **grown)
+        hand_on(agreement, a, known, log[-1], added=True)
+        folded = False
+        for e in events:
+            changes = _accepted(a, e, known)
+            if changes is None:
+                continue
+            log.append(e)
+            before, a = a, attrs.evolve(a, events=cast("tuple[Event, ...]", log), **changes)
+            known.add((e,))
+            hand_on(before, a, known, e, added=True)
+            folded = True
+        if not folded:  # all replays: the lookups stay the agreement's own
+            hand_on(a, agreement, known, log[-1], added=True)
+            return agreement
+        frozen: dict[str, Any] = {name: tuple(getattr(a, name)) for name in GROWN}
+        after = attrs.evolve(a, events=tuple(log), **frozen)
+        hand_on(a, after, known, log[-1], added=True)
+        return after
+    finally:
+        known.lock.release()
+
+
+def _locked(agreement: Agreement) -> Lookups:
+    """The lookups of ``agreement`` with their lock held (release it)."""
+    while True:
+        known = lookups(agreement)
+        known.lock.acquire()
+        if known.describes(agreement):
+            return known
+        known.lock.release()  # another thread extended them first: build our own
+
+
+def _accepted(agreement: Agreement, event: Event, known: Lookups) -> _Fields | None:
+    """The fields ``event`` changes, or None when it was applied already; raises what
+    :func:`apply` refuses."""
+    seen = known.events.get(event.event_id)
+    if seen is not None:
+        if seen == event:
+            return None
+        raise DuplicateIdError("event", event.event_id)
     want = agreement.version + 1
     if event.version != want:
         raise EventOrderError(agreement.id, want, event.version)
@@ -796,5 +796,4 @@ def apply(agreement: Agreement, event: Event) -> Agreement:
         raise EventOrderError(agreement.id, want, event.version,
                               f"effective_at {event.effective_at.isoformat()} is before the "
                               f"previous event's {last.isoformat()}")
-    changes = _changes(agreement, event)
-    return attrs.evolve(agreement, events=(*agreement.events, event), **changes)
+    return _changes(agreement, event)

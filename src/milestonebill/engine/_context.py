@@ -16,11 +16,19 @@ import attrs
 
 from milestonebill._json import parse_json_object
 from milestonebill._validate import check_id, utc_datetime
-from milestonebill.agreement import Agreement, Event, apply, event_from_json, event_to_json
+from milestonebill.agreement import (
+    Agreement,
+    Event,
+    apply,
+    event_from_json,
+    event_to_json,
+    fold,
+)
 from milestonebill.clock import Clock
 from milestonebill.collection import CreditPolicy, RetryPolicy
 from milestonebill.documents import NumberingPolicy, TaxPolicy
-from milestonebill.errors import ConcurrencyError, NotFoundError
+from milestonebill.engine._snapshots import Snapshots
+from milestonebill.errors import ConcurrencyError, MilestonebillError, NotFoundError
 from milestonebill.gateways.base import PaymentGateway
 from milestonebill.ids import AgreementId, AttemptKey, EventId, FirmId, InvoiceId, WorkerId
 from milestonebill.postings import ContractPosition
@@ -96,6 +104,8 @@ class Context:
     settings: Settings
     #: Waits between rate-limited asks (tests pass a function that records).
     sleep: Callable[[float], None] = time.sleep
+    #: The agreements :meth:`load` folded, so the next load folds only what is new.
+    snapshots: Snapshots = attrs.field(factory=Snapshots, eq=False, repr=False)
 
     def credit_policy_for(self, agreement_id: str) -> CreditPolicy:
         """The credit policy in force for one agreement."""
@@ -107,12 +117,34 @@ class Context:
 
     def load(self, agreement_id: AgreementId) -> Agreement:
         """The agreement folded from its stored events
-        (:class:`~milestonebill.errors.NotFoundError` if none)."""
+        (:class:`~milestonebill.errors.NotFoundError` if none).
+
+        The last fold of it this Biller made is the start when the store still
+        holds the event it ended with: then only the events after it are read
+        and folded (see ``Long histories`` in ``docs/architecture.md``)."""
         check_id("agreement_id", agreement_id)
+        known = self.snapshots.get(agreement_id)
+        if known is not None:
+            a = known.agreement
+            rows = self.store.load(agreement_id, after_version=a.version - 1)
+            if rows and rows[0].event_id == a.events[-1].event_id \
+                    and rows[0].payload == known.payload:
+                if len(rows) == 1:
+                    return a
+                try:
+                    a = fold(a, [decoded(e.payload) for e in rows[1:]])
+                except MilestonebillError:
+                    pass  # the full fold below says what is wrong, if anything is
+                else:
+                    self.snapshots.put(a, rows[-1].payload)
+                    return a
+            self.snapshots.drop(agreement_id)
         events = self.store.load(agreement_id)
         if not events:
             raise NotFoundError(f"no agreement {agreement_id!r} in the store")
-        return Agreement.from_events(decoded(e.payload) for e in events)
+        a = Agreement.from_events(decoded(e.payload) for e in events)
+        self.snapshots.put(a, events[-1].payload)
+        return a
 
     def agreement_of(self, invoice_id: InvoiceId) -> Agreement:
         """The agreement an issued invoice belongs to."""

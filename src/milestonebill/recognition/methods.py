@@ -23,6 +23,7 @@ units, or a total below what was already delivered.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -30,8 +31,10 @@ from fractions import Fraction
 
 import attrs
 
+from milestonebill._trusted import constructor, fraction
 from milestonebill.errors import ValidationError
 from milestonebill.ids import ObligationId
+from milestonebill.limits import MAX_AMOUNT_MINOR
 from milestonebill.money import Money, Ratio, Rounding, as_fraction, round_ratio
 from milestonebill.periods import DayCount, Period, add_months, day_fraction
 from milestonebill.recognition._quantum import quantum_of, quantum_step, round_to_step
@@ -147,6 +150,11 @@ class RecognitionLine:
     cumulative: Money
     progress: Fraction
     catch_up: Money | None = None
+
+
+_make_line = constructor(RecognitionLine)
+_make_period = constructor(Period)
+_make_money = constructor(Money)
 
 
 def _lines(value: Iterable[RecognitionLine]) -> tuple[RecognitionLine, ...]:
@@ -309,35 +317,87 @@ def recognise_straight_line(
     )
 
 
-def _month_pieces(service: Period) -> Iterator[Period]:
-    """The calendar-month pieces of ``service``, walking month indices as integers."""
-    start, end = service.start, service.end
-    cur = start
-    index = start.year * 12 + start.month  # index of the month after ``cur``'s
-    while cur < end:
-        year, month0 = divmod(index, 12)
-        nxt = date(year, month0 + 1, 1) if year <= 9999 else end
-        piece = Period(cur, nxt if nxt < end else end)
-        yield piece
-        cur = piece.end
-        index += 1
-
-
 def _daily_lines(
     amount: Money, service: Period, granularity: Granularity, rounding: Rounding, step: int
 ) -> list[RecognitionLine]:
     """``Convention.DAILY``: cumulative targets ``amount x elapsed / total`` in integer days.
 
     Gives the lines of ``day_fraction`` on ``ACTUAL_OVER_PERIOD`` and
-    ``_cumulative_lines`` without ``Fraction`` arithmetic per period.
+    ``_cumulative_lines`` without ``Fraction`` arithmetic per period.  Month
+    pieces are walked as integer month indices, and the values of each line
+    (a ``Period`` of two dates in order, two ``Money`` within the bound) are
+    built through trusted constructors: they are valid by construction.
     """
+    if granularity is not Granularity.MONTH:
+        return _daily_lines_of(amount, service, buckets(service, granularity), rounding, step)
+    cur = amount.currency
+    minor = amount.minor
+    start, end = service.start, service.end
+    total = (end - start).days
+    den = total * step
+    half_up = rounding is Rounding.HALF_UP and minor >= 0 and step == 1
+    one_day = timedelta(days=1)
+    out: list[RecognitionLine] = []
+    append = out.append
+    shared: dict[int, Money] = {}
+    done = 0
+    a = start
+    index = start.year * 12 + start.month - 1  # ``a``'s month: year * 12 + month - 1
+    while a < end:
+        if a.day == 1 and index < _LAST_MONTH and (whole := _calendar_month(index))[2] <= end:
+            piece, on, b = whole  # a whole calendar month: shared with every schedule
+        else:
+            year, month0 = divmod(index + 1, 12)
+            nxt = date(year, month0 + 1, 1) if year <= 9999 else end
+            b = nxt if nxt < end else end
+            piece, on = _make_period(a, b), b - one_day
+        elapsed = (b - start).days
+        if elapsed == total:
+            cum = minor
+        elif half_up:
+            cum = (2 * minor * elapsed + total) // (2 * total)  # round_ratio, HALF_UP, >= 0
+        else:
+            cum = round_ratio(minor * elapsed, den, rounding) * step
+            if not -MAX_AMOUNT_MINOR <= cum <= MAX_AMOUNT_MINOR:
+                Money.from_minor(cum - done, cur)  # raises for the first amount past the
+                Money.from_minor(cum, cur)  # bound, as the checked constructor would
+        part = cum - done
+        if not -MAX_AMOUNT_MINOR <= part <= MAX_AMOUNT_MINOR:
+            Money.from_minor(part, cur)  # raises, naming the amount
+        share = shared.get(part)  # most months recognise one of a few amounts
+        if share is None:
+            share = shared[part] = _make_money(part, cur)
+        append(_make_line(piece, on, share, _make_money(cum, cur), fraction(elapsed, total),
+                          None))
+        done = cum
+        a = b
+        index += 1
+    return out
+
+
+#: The index of December 9999: the one month whose end is not a date.
+_LAST_MONTH = 9999 * 12 + 11
+
+
+@functools.lru_cache(maxsize=4096)
+def _calendar_month(index: int) -> tuple[Period, date, date]:
+    """Month ``index`` (``year * 12 + month - 1``, before December 9999) as its
+    ``Period``, last day and end: the middle pieces of every monthly schedule."""
+    year, month0 = divmod(index, 12)
+    nyear, nmonth0 = divmod(index + 1, 12)
+    end = date(nyear, nmonth0 + 1, 1)
+    return _make_period(date(year, month0 + 1, 1), end), end - timedelta(days=1), end
+
+
+def _daily_lines_of(
+    amount: Money, service: Period, pieces: Iterable[Period], rounding: Rounding, step: int
+) -> list[RecognitionLine]:
+    """``Convention.DAILY`` over any reporting pieces (weeks, quarters, years)."""
     cur = amount.currency
     minor = amount.minor
     start = service.start
     total = (service.end - start).days
     den = total * step
-    pieces = (_month_pieces(service) if granularity is Granularity.MONTH
-              else buckets(service, granularity))
     one_day = timedelta(days=1)
     from_minor = Money.from_minor
     out: list[RecognitionLine] = []

@@ -55,6 +55,7 @@ from milestonebill.ids import AgreementId, AmendmentId, MilestoneId
 from milestonebill.invoicing import Unbilled, unbilled
 from milestonebill.money import Money, Rounding, round_ratio
 from milestonebill.schedule import ChargeKind, PaymentTerms, Trigger
+from milestonebill.timebilling import time_invoices_due, time_position
 
 __all__ = [
     "DEFAULT_ASSUMPTIONS",
@@ -71,6 +72,7 @@ __all__ = [
     "prepare",
     "receipts",
     "stood",
+    "time_billing",
 ]
 
 #: Who hypothetical events are recorded as made by.
@@ -415,6 +417,35 @@ def plan_days(p: Prepared, as_of: date, end: date) -> list[tuple[date, Unbilled]
     return [(d, u) for d, u in out if d < end]
 
 
+def time_billing(p: Prepared, as_of: date, end: date, tax: TaxPolicy = NO_TAX
+                 ) -> list[tuple[date, int, int]]:
+    """Time and materials approved and not yet billed, as the time invoices its cadence
+    issues before ``end``: ``(billing day, subtotal, tax)`` in minor units per day.
+
+    Each entry is billed on its cadence day (the day after ``as_of`` when that
+    has passed); work not yet recorded has no amount, and a term billed on
+    demand is not forecast.  A day's invoice bills everything due by then, so
+    what it adds is the difference from the day before -- rounded per line or
+    per invoice exactly as the Biller rounds.
+    """
+    a = p.future
+    term = a.proposal.time_materials
+    if term is None:
+        return []
+    tomorrow = as_of + timedelta(days=1)
+    days = sorted({max(d, tomorrow) for w in time_position(a) if w.unbilled > 0
+                   and (d := term.next_billing_day(w.entry.on)) is not None})
+    out: list[tuple[date, int, int]] = []
+    before = before_tax = 0
+    for day in (d for d in days if d < end):
+        for inv in time_invoices_due(a, day, tax=tax):
+            if inv.subtotal.minor > before:
+                tax_minor = inv.total.minor - inv.subtotal.minor
+                out.append((day, inv.subtotal.minor - before, tax_minor - before_tax))
+                before, before_tax = inv.subtotal.minor, tax_minor
+    return out
+
+
 @attrs.frozen
 class ExpectedReceipt:
     """Cash expected from one open invoice, or from one invoice (or credit note) still
@@ -607,5 +638,13 @@ def _receipts_computed(p: Prepared, as_of: date, end: date, assumptions: Assumpt
         out.append(ExpectedReceipt(p.future.id, source, day, due, when,
                                    Money.from_minor(-gross if credit else gross, cur),
                                    "; ".join(dict.fromkeys(timings[key])), how))
+    term = p.future.proposal.time_materials
+    for day, minor, tax_minor in time_billing(p, as_of, end, assumptions.tax):
+        assert term is not None  # time_billing gives nothing without a term
+        due = term.terms.due_date(day)
+        when, how = _settles(p.future, day, due, as_of=as_of, lag=lag, late=late)
+        out.append(ExpectedReceipt(p.future.id, "time and materials", day, due, when,
+                                   Money.from_minor(minor + tax_minor, p.future.currency),
+                                   "approved time on its billing day", how))
     out += _not_forecast(p)
     return tuple(out)

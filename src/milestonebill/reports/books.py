@@ -35,7 +35,8 @@ from milestonebill.money import Currency, Money, allocate_minor
 from milestonebill.periods import Period, add_months
 from milestonebill.recognition import Granularity, buckets
 from milestonebill.reports._table import Table
-from milestonebill.revenue import Obligation, earned, earned_minor_series, revenue_model
+from milestonebill.revenue import Obligation, earned, earned_minor_with_time, revenue_model
+from milestonebill.timebilling import TIME_OBLIGATION
 
 __all__ = [
     "ContractBalance",
@@ -74,10 +75,11 @@ def revenue_schedule(agreement: Agreement, span: Period, *,
     """
     names: dict[str, str] = {o.id: o.terms.name for o in revenue_model(
         agreement, through=span.end + timedelta(days=1)).obligations}
+    names[TIME_OBLIGATION] = "Time and materials"
     pieces = _pieces(span, granularity)
     # Earned by the day before the span and by each piece's last day, all at once.
-    before, *levels = earned_minor_series(agreement, [span.start - timedelta(days=1),
-                                                      *(piece.last_day for piece in pieces)])
+    before, *levels = earned_minor_with_time(agreement, [span.start - timedelta(days=1),
+                                                         *(piece.last_day for piece in pieces)])
     cur = agreement.currency
     rows: list[RevenueRow] = []
     for piece, now in zip(pieces, levels, strict=True):

@@ -47,6 +47,7 @@ import attrs
 from milestonebill._validate import check_date, check_int
 from milestonebill.agreement import Agreement
 from milestonebill.errors import ValidationError
+from milestonebill.invoicing import unbilled_minor
 from milestonebill.money import Currency, Money, Rounding, round_ratio
 from milestonebill.periods import Period
 from milestonebill.reports._forecasting import (
@@ -59,13 +60,13 @@ from milestonebill.reports._forecasting import (
     Prepared,
     Scenario,
     Signing,
-    plan_days,
     prepare,
     receipts,
     stood,
+    time_billing,
 )
 from milestonebill.reports._table import Table
-from milestonebill.revenue import earned_minor_series
+from milestonebill.revenue import earned_minor_with_time
 
 __all__ = [
     "DEFAULT_ASSUMPTIONS",
@@ -337,6 +338,7 @@ def _billed(prepared: Iterable[Prepared], as_of: date, window: Sequence[Period]
             ) -> dict[tuple[str, int], int]:
     out: dict[tuple[str, int], int] = {}
     index = _indexer(window)
+    tomorrow, end = as_of + timedelta(days=1), window[-1].end
 
     def add(cur: str, d: date, minor: int) -> None:
         i = index(d)
@@ -349,8 +351,11 @@ def _billed(prepared: Iterable[Prepared], as_of: date, window: Sequence[Period]
             add(cur, inv.issued_on, inv.subtotal.minor)
         for cn in p.past.credit_notes:
             add(cur, cn.issued_on, -cn.subtotal.minor)
-        for day, u in plan_days(p, as_of, window[-1].end):
-            add(cur, day, -u.line.amount.minor if u.credit else u.line.amount.minor)
+        for day, minor in unbilled_minor(p.future, through=end):
+            if (day := max(day, tomorrow)) < end:  # as plan_days places it
+                add(cur, day, minor)
+        for day, minor, _tax in time_billing(p, as_of, end):
+            add(cur, day, minor)
     return out
 
 
@@ -359,7 +364,7 @@ def _earned_by(p: Prepared, days: Sequence[date], as_of: date) -> list[int]:
     stood that day, after it by the agreement as expected.
 
     Days that see the same agreement share one revenue model
-    (:func:`~milestonebill.revenue.earned_minor_series`).
+    (:func:`~milestonebill.revenue.earned_minor_with_time`: time and materials too).
     """
     out = [0] * len(days)
     seen: dict[int, tuple[Agreement, list[int]]] = {}
@@ -370,7 +375,7 @@ def _earned_by(p: Prepared, days: Sequence[date], as_of: date) -> list[int]:
         if a is not None:
             seen.setdefault(id(a), (a, []))[1].append(i)
     for a, where in seen.values():
-        for i, row in zip(where, earned_minor_series(a, [days[i] for i in where]), strict=True):
+        for i, row in zip(where, earned_minor_with_time(a, [days[i] for i in where]), strict=True):
             out[i] = sum(row.values())
     return out
 

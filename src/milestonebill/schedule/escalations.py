@@ -17,6 +17,7 @@ milestonebill.errors.ValidationError: 'percent' must be given, or fixed given (e
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -38,6 +39,12 @@ def _step(value: Decimal | int | str | None) -> Decimal | None:
 
 def _dates(value: Iterable[date]) -> tuple[date, ...]:
     return tuple(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _ratio(percent: Decimal) -> tuple[int, int]:
+    """``percent`` as ``(numerator, denominator)``; a charge applies the same one each year."""
+    return percent.as_integer_ratio()
 
 
 @attrs.frozen(kw_only=True)
@@ -127,11 +134,15 @@ class Escalation:
         step = self.step_minor(price.currency)
         if self.percent is not None:
             source = price if self.compounding else base
-            exact = price.minor + source.minor * Fraction(self.percent) / 100
+            # price + source x percent / 100 as one integer ratio: rounding depends only
+            # on the rational's value, so it need not be reduced.
+            num, den = _ratio(self.percent)
+            exact, over = price.minor * 100 * den + source.minor * num, 100 * den
         else:
             assert self.fixed is not None
-            exact = Fraction(price.minor + self.fixed.with_currency_check(price.currency).minor)
-        rounded = round_ratio(exact.numerator, exact.denominator * step, self.rounding) * step
+            exact = price.minor + self.fixed.with_currency_check(price.currency).minor
+            over = 1
+        rounded = round_ratio(exact, over * step, self.rounding) * step
         return Money.from_minor(rounded, price.currency)
 
     def describe(self) -> str:

@@ -20,13 +20,16 @@ can cut the last period.  Each period is billed at its start or its end
 from __future__ import annotations
 
 import enum
+import functools
 import heapq
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
+from itertools import islice, repeat
 from typing import ClassVar
 
 import attrs
 
+from milestonebill._trusted import constructor
 from milestonebill._validate import check_id, check_int, check_text, problem, raise_all
 from milestonebill.errors import ValidationError
 from milestonebill.ids import ItemId
@@ -129,6 +132,32 @@ class _Slot:
     service: Period
     whole: Period
     basis: DayCount | None
+
+
+_make_period = constructor(Period)
+_AFTER_LATEST = LATEST_DATE + timedelta(days=1)
+#: The month index (``year * 12 + month - 1``) of January of the year after 9999.
+_END_INDEX = 10_000 * 12
+
+
+@functools.lru_cache(maxsize=8192)
+def _anchored(index: int, anchor: int) -> date:
+    """Day ``anchor`` (clamped to the month's end) of month ``index``; schedules share the
+    date objects, as they share the months they bill in."""
+    year, month0 = divmod(index, 12)
+    return date(year, month0 + 1, min(anchor, days_in_month(year, month0 + 1)))
+
+
+def _weekly(first: date, step: timedelta) -> Iterator[date]:
+    b = first
+    while True:
+        try:
+            b += step
+        except OverflowError:
+            return
+        yield b
+
+_make_charge = constructor(Charge)
 
 
 # ---------------------------------------------------------------- recurring charges
@@ -322,22 +351,9 @@ class RecurringCharge:
         the anchor (never from the previous one), in integer month arithmetic."""
         months = self.interval.months
         if months is None:
-            step = timedelta(weeks=self.interval.count)
-            b = first
-            while True:
-                try:
-                    b += step
-                except OverflowError:
-                    return
-                yield b
-        anchor = self.anchor
+            return _weekly(first, timedelta(weeks=self.interval.count))
         index = first.year * 12 + first.month - 1
-        while True:
-            index += months
-            year, month0 = divmod(index, 12)
-            if not 1 <= year <= 9999:
-                return
-            yield date(year, month0 + 1, min(anchor, days_in_month(year, month0 + 1)))
+        return map(_anchored, range(index + months, _END_INDEX, months), repeat(self.anchor))
 
     def _limit(self, service: Period, whole: Period, basis: DayCount | None) -> Iterator[_Slot]:
         if self.end is not None and service.end > self.end and self.final_period_proration:
@@ -462,6 +478,57 @@ class RecurringCharge:
 
     def charges(self) -> Iterator[Charge]:
         """All charges in billing-date order (infinite without ``end`` or ``count``)."""
+        if self._first_boundary() == self.start and not (
+            self.end is not None and self.final_period_proration
+        ):
+            return self._whole_charges()  # no stub and no cut: every period is whole
+        return self._prorated_charges()
+
+    def _whole_charges(self) -> Iterator[Charge]:
+        """:meth:`charges` of a series whose periods are all whole, in one pass.
+
+        What ``_slots`` and ``_priced`` give without a proration, built in one
+        loop: each boundary date is computed once (it ends one period and
+        starts the next, and so does its text), the escalation text is joined
+        once per price change, and the ``Period`` and ``Charge`` of each
+        period -- valid by construction -- skip re-validation.
+        """
+        advance = self.timing is Timing.IN_ADVANCE
+        base = price = self.amount
+        applied: list[str] = []
+        snapshot: tuple[str, ...] = ()
+        escalated = ""
+        events = iter(self._events())
+        pending = next(events, None)
+        head = f"{self.name} ({self.id}), {self.interval} {self.timing.value}, period ["
+        tail = f"; {self.terms}"
+        delay = timedelta(days=self.terms.net_days)
+        item, name, kind = self.id, self.name, ChargeKind.RECURRING
+        # No period starts on or after ``end``, nor after the latest billing date.
+        stop = _AFTER_LATEST if self.end is None else min(self.end, _AFTER_LATEST)
+        a = self.start
+        a_text = a.isoformat()
+        for b in islice(self._boundaries(a), self.count):
+            if a >= stop:
+                return
+            if pending is not None and pending[0] <= a:
+                while pending is not None and pending[0] <= a:
+                    when, _, e = pending
+                    new = e.apply(price, base=base)
+                    applied.append(f"{when.isoformat()} {e.describe()}: {price.amount} -> {new}")
+                    price = new
+                    pending = next(events, None)
+                snapshot = tuple(applied)
+                escalated = "; escalations: " + "; ".join(snapshot)
+            b_text = b.isoformat()
+            on = a if advance else b
+            yield _make_charge(item, kind, name, on, price, _make_period(a, b), base, snapshot,
+                               None, price, on + delay,
+                               f"{head}{a_text}, {b_text}){escalated}{tail}")
+            a, a_text = b, b_text
+
+    def _prorated_charges(self) -> Iterator[Charge]:
+        """:meth:`charges` of a series with a prorated first or last period."""
         advance = self.timing is Timing.IN_ADVANCE
         for slot, price, applied, proration, text in self._priced():
             on = slot.service.start if advance else slot.service.end
@@ -475,6 +542,13 @@ class RecurringCharge:
     def priced_periods(self) -> Iterator[tuple[Period, Money, str]]:
         """Each service period with its amount and provenance: what :meth:`charges` gives,
         without building the :class:`Charge` (billing plans need only these)."""
+        if self._first_boundary() == self.start and not (
+            self.end is not None and self.final_period_proration
+        ):  # every period whole: the one-pass charges, read back
+            for c in self._whole_charges():
+                assert c.period is not None  # a recurring charge always has its period
+                yield c.period, c.amount, c.provenance
+            return
         for slot, price, _applied, proration, text in self._priced():
             yield slot.service, price if proration is None else proration.amount, text
 

@@ -198,7 +198,13 @@ def entry_value(term: TimeAndMaterials, entry: TimeEntry | ExpenseEntry) -> Frac
 
 
 class _Replay:
-    """The mutable state :func:`time_work` folds events into."""
+    """The mutable state :func:`time_work` folds events into.
+
+    What is approved under each cap is kept as a running total per scope
+    (``""`` the agreement, else a phase), and the entries with something held
+    in recording order, so an event costs what it changes, not a pass over
+    every entry: a replay is linear in the stream.
+    """
 
     def __init__(self, term: TimeAndMaterials) -> None:
         self.term = term
@@ -206,6 +212,8 @@ class _Replay:
         self.caps.update({p.phase: p.cap.minor for p in term.phase_caps})
         self.items: dict[str, dict[str, Any]] = {}
         self.proposed: dict[str, tuple[RaiseTimeCap, ...]] = {}
+        self._approved: dict[str, Fraction] = {}
+        self._held: dict[str, None] = {}  # entry ids with something held, in recording order
 
     def set_cap(self, scope: str, cap: Money) -> None:
         self.caps[scope] = cap.minor
@@ -213,8 +221,7 @@ class _Replay:
 
     def approved(self, scope: str) -> Fraction:
         """What is approved (billed or still to bill) under the cap of ``scope``."""
-        return sum((i["approved"] for i in self.items.values()
-                    if scope == "" or i["entry"].phase == scope), Fraction(0))
+        return self._approved.get(scope, Fraction(0))
 
     def amendment(self, e: object) -> bool:
         """Follow a cap raise proposed or approved through an amendment (the
@@ -243,12 +250,22 @@ class _Replay:
         return min(rooms, default=None)
 
     def release(self) -> None:
-        for item in self.items.values():
-            if item["held"] > 0:
-                room = self.room(item["entry"].phase)
-                take = item["held"] if room is None else min(item["held"], room)
+        """Approve what is held, oldest entry first, as far as the caps allow."""
+        for entry_id in list(self._held):
+            if self.room("") == 0:
+                return  # the agreement's cap is reached: no entry can take more
+            item = self.items[entry_id]
+            phase = item["entry"].phase
+            room = self.room(phase)
+            take = item["held"] if room is None else min(item["held"], room)
+            if take:
                 item["approved"] += take
                 item["held"] -= take
+                self._approved[""] = self.approved("") + take
+                if phase:
+                    self._approved[phase] = self.approved(phase) + take
+            if item["held"] <= 0:
+                del self._held[entry_id]
 
     def apply(self, e: object, agreement_id: str) -> None:
         if isinstance(e, TimeRecorded | ExpenseRecorded):
@@ -256,6 +273,8 @@ class _Replay:
             self.items[e.entry.entry_id] = {"entry": e.entry, "value": v, "approved": Fraction(0),
                                             "held": v, "written_down": Fraction(0),
                                             "billed": Fraction(0), "lines": 0}
+            if v > 0:
+                self._held[e.entry.entry_id] = None
             self.release()
         elif isinstance(e, TimeCapRaised):
             self.set_cap(e.phase, e.cap)
@@ -263,6 +282,7 @@ class _Replay:
             item = self.items[e.entry_id]
             item["written_down"] += item["held"]
             item["held"] = Fraction(0)
+            self._held.pop(e.entry_id, None)
         elif not self.amendment(e):
             invoice = getattr(e, "invoice", None)
             for ln in getattr(invoice, "lines", ()):
@@ -363,10 +383,11 @@ def check_time_event(term: TimeAndMaterials | None, currency: Currency,
     if term is None:
         raise InvalidTransitionError(f"agreement {agreement_id!r} has no time-and-materials "
                                      f"term")
-    items = {w.entry.entry_id: w for w in time_work(term, events, agreement_id)}
     if isinstance(e, TimeRecorded | ExpenseRecorded):
         entry = e.entry
-        if entry.entry_id in items:
+        # Only whether the id was recorded matters here: no replay of the work.
+        if any(isinstance(x, TimeRecorded | ExpenseRecorded) and x.entry.entry_id == entry.entry_id
+               for x in events):
             raise DuplicateIdError("time entry", entry.entry_id)
         if isinstance(entry, ExpenseEntry) and entry.amount.currency != currency:
             raise ValidationError("amount", f"an amount in {currency.code}", entry.amount)
@@ -382,6 +403,7 @@ def check_time_event(term: TimeAndMaterials | None, currency: Currency,
             raise ValidationError("cap", f"an amount in {currency.code} above the cap in force "
                                   f"({current})", e.cap)
     else:
-        item = items.get(e.entry_id)
+        item = next((w for w in time_work(term, events, agreement_id)
+                     if w.entry.entry_id == e.entry_id), None)
         if item is None or item.held <= 0:
             raise InvalidTransitionError(f"entry {e.entry_id!r} has nothing held to write down")

@@ -21,18 +21,22 @@ from milestonebill.agreement import (
     Agreement,
     AgreementId,
     Collection,
+    MilestoneCompleted,
     ObligationTerms,
     PackageOption,
     Progress,
     Proposal,
     ProposalId,
     apply,
+    billing_plan,
     history,
     report_progress,
     revise_estimate,
     sign,
 )
+from milestonebill.agreement._lookups import KEEPS_PLAN
 from milestonebill.agreement.fold import _changes
+from milestonebill.agreement.plan import fixed_items
 from milestonebill.errors import InvalidTransitionError, ValidationError
 from milestonebill.gateways.memory import Scripted
 from milestonebill.ids import InvoiceId, ObligationId
@@ -114,6 +118,29 @@ def test_each_appending_event_changes_only_its_list_by_one_value(
                 checked += 1
             state = apply(state, e)
     assert checked > 100
+
+
+def test_the_events_that_hand_the_plan_on_are_those_that_only_append_but_completions() -> None:
+    assert set(history.APPENDS) - {MilestoneCompleted} == KEEPS_PLAN
+
+
+def test_a_plan_handed_on_from_event_to_event_is_the_plan_worked_out_afresh(
+        streams: list[Agreement]) -> None:
+    handed = 0
+    for a in streams:
+        state = Agreement.from_events(a.events[:1])
+        for e in a.events[1:]:
+            asked = state._memo.get("plan")
+            state = apply(state, e)
+            handed += asked is not None and state._memo.get("plan") is asked
+            through = state.signed_on + timedelta(days=400)
+            plan = billing_plan(state, through=through)  # kept, and handed on by the next
+            fixed = fixed_items(state)
+            with reference_path():
+                fresh = attrs.evolve(state)
+                assert plan == billing_plan(fresh, through=through)
+                assert fixed == fixed_items(fresh)
+    assert handed > 100
 
 
 def test_the_agreement_after_each_event_is_the_replay_of_the_stream_so_far(

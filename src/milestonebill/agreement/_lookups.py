@@ -29,11 +29,15 @@ from typing import Any, Final, Protocol, TypeVar
 from milestonebill.agreement.events import (
     ChargeAttempted,
     CreditApplied,
+    CreditIssued,
     CustomerCreditAdded,
+    EstimateRevised,
     Event,
     InvoiceIssued,
     InvoiceWrittenOff,
+    PaymentFailed,
     PaymentSucceeded,
+    ProgressReported,
     Refunded,
     WriteOffRecovered,
 )
@@ -217,10 +221,31 @@ def went_on(agreement: Folded, events: Sequence[Event]) -> Folded | None:
     return tip if tuple(tip.events[n:]) == tuple(events) else None
 
 
+#: The events that leave the billing plan as it was: they only record what
+#: happened under the terms (the plan reads the terms and the completions).
+#: :data:`milestonebill.agreement.history.APPENDS` less ``MilestoneCompleted``;
+#: ``tests/unit/test_agreement_history.py`` checks the two agree.
+KEEPS_PLAN: Final = frozenset({InvoiceIssued, CreditIssued, ChargeAttempted, PaymentSucceeded,
+                               PaymentFailed, Refunded, CustomerCreditAdded, CreditApplied,
+                               ProgressReported, EstimateRevised})
+
+#: What an agreement keeps of its billing plan (``agreement/plan.py``, ``columns.py``).
+_PLAN_KEYS: Final = ("plan", "fixed", "columns")
+
+
 def hand_on(before: Folded, after: Folded, found: Lookups, event: Event, *,
             added: bool = False) -> None:
     """Give ``found`` (the lookups of ``before``) to ``after``, extended by ``event``
-    unless ``added`` says it is in them already (call with their lock held)."""
+    unless ``added`` says it is in them already (call with their lock held).
+
+    When ``event`` leaves the billing plan as it was (:data:`KEEPS_PLAN`), the
+    plan ``before`` worked out is handed on too, so a unit of work that
+    issues, charges and records does not work the plan out again each time."""
+    if type(event) in KEEPS_PLAN:
+        for key in _PLAN_KEYS:
+            plan = before._memo.get(key)
+            if plan is not None:
+                after._memo.setdefault(key, plan)
     if added or found.describes(before):
         if not added:
             found.add((event,))

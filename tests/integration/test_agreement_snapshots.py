@@ -168,3 +168,16 @@ def test_snapshots_stay_within_their_budget_of_events() -> None:
     kept.put(attrs.evolve(Agreement.from_events(EVENTS[:11]), id=AgreementId("d")), "p")
     # One beyond the whole budget alone is not kept, and pushes nothing out.
     assert [kept.get(x) is not None for x in ("b", "c", "d")] == [True, True, False]
+
+
+def test_snapshots_keep_at_most_their_number_of_agreements() -> None:
+    # Short agreements hold far more than their events (lookups, plan, balances):
+    # the count bounds what a run over many of them keeps.
+    kept = Snapshots(budget=1_000, agreements=2)
+    for name in ("a", "b", "c"):
+        kept.put(attrs.evolve(Agreement.from_events(EVENTS[:1]), id=AgreementId(name)), "p")
+    assert kept.get("a") is None
+    assert kept.get("b") is not None  # b is now the most recently used
+    kept.put(attrs.evolve(Agreement.from_events(EVENTS[:1]), id=AgreementId("d")), "p")
+    assert [kept.get(x) is not None for x in ("b", "c", "d")] == [True, False, True]
+    assert len(kept) == 2

@@ -20,11 +20,17 @@ from typing import Final
 
 from milestonebill.agreement import Agreement
 
-__all__ = ["SNAPSHOT_EVENTS", "Snapshot", "Snapshots"]
+__all__ = ["SNAPSHOT_AGREEMENTS", "SNAPSHOT_EVENTS", "Snapshot", "Snapshots"]
 
 #: How many events the snapshots of one Biller hold at most, all agreements
-#: together (about 1 KB of memory each); the least recently loaded go first.
+#: together; the least recently loaded go first.
 SNAPSHOT_EVENTS: Final = 50_000
+
+#: How many agreements they hold at most.  A kept agreement holds more than
+#: its events (its lookups, plan and balances: 30-40 KB for a short W5
+#: agreement), so a budget of events alone let a billing run over many short
+#: agreements keep 300 MB (docs/performance.md, W5 run memory).
+SNAPSHOT_AGREEMENTS: Final = 1_000
 
 
 class Snapshot:
@@ -40,11 +46,13 @@ class Snapshot:
 class Snapshots:
     """Per agreement id, the last snapshot loaded; least recently used out first."""
 
-    def __init__(self, budget: int = SNAPSHOT_EVENTS) -> None:
+    def __init__(self, budget: int = SNAPSHOT_EVENTS,
+                 agreements: int = SNAPSHOT_AGREEMENTS) -> None:
         self._lock = threading.Lock()
         self._kept: OrderedDict[str, Snapshot] = OrderedDict()
         self._events = 0
         self._budget = budget
+        self._agreements = agreements
 
     def __len__(self) -> int:
         with self._lock:
@@ -60,14 +68,15 @@ class Snapshots:
 
     def put(self, agreement: Agreement, payload: str) -> None:
         """Keep ``agreement`` (whose last event is stored as ``payload``), unless it alone
-        is beyond the budget; evict the least recently used to stay within it."""
+        is beyond the budget; evict the least recently used to stay within it (events
+        and agreements)."""
         with self._lock:
             self._pop(agreement.id)
             if agreement.version > self._budget:
                 return
             self._kept[agreement.id] = Snapshot(agreement, payload)
             self._events += agreement.version
-            while self._events > self._budget:
+            while self._events > self._budget or len(self._kept) > self._agreements:
                 self._pop(next(iter(self._kept)))
 
     def drop(self, agreement_id: str) -> None:

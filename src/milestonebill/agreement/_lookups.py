@@ -35,6 +35,7 @@ from milestonebill.agreement.events import (
     Event,
     InvoiceIssued,
     InvoiceWrittenOff,
+    MilestoneCompleted,
     PaymentFailed,
     PaymentSucceeded,
     ProgressReported,
@@ -44,7 +45,9 @@ from milestonebill.agreement.events import (
 from milestonebill.documents import CreditNote, Invoice
 
 __all__ = [
+    "APPENDS",
     "GROWN",
+    "KEEPS_PLAN",
     "Accounts",
     "Folded",
     "Lookups",
@@ -221,13 +224,26 @@ def went_on(agreement: Folded, events: Sequence[Event]) -> Folded | None:
     return tip if tuple(tip.events[n:]) == tuple(events) else None
 
 
-#: The events that leave the billing plan as it was: they only record what
+#: The events whose handler in the fold does nothing but append one value to
+#: one tuple field of the agreement, and that field: published as
+#: :data:`milestonebill.agreement.history.APPENDS`.
+APPENDS: Final[dict[type, str]] = {
+    MilestoneCompleted: "completion_records",
+    InvoiceIssued: "invoices",
+    CreditIssued: "credit_notes",
+    ChargeAttempted: "attempts",
+    PaymentSucceeded: "payments",
+    PaymentFailed: "failures",
+    Refunded: "refunds",
+    CustomerCreditAdded: "credits_added",
+    CreditApplied: "credits_applied",
+    ProgressReported: "progress_reports",
+    EstimateRevised: "estimates",
+}
+
+#: The events that leave the billing plan as it was: those that only record what
 #: happened under the terms (the plan reads the terms and the completions).
-#: :data:`milestonebill.agreement.history.APPENDS` less ``MilestoneCompleted``;
-#: ``tests/unit/test_agreement_history.py`` checks the two agree.
-KEEPS_PLAN: Final = frozenset({InvoiceIssued, CreditIssued, ChargeAttempted, PaymentSucceeded,
-                               PaymentFailed, Refunded, CustomerCreditAdded, CreditApplied,
-                               ProgressReported, EstimateRevised})
+KEEPS_PLAN: Final = frozenset(APPENDS) - {MilestoneCompleted}
 
 #: What an agreement keeps of its billing plan (``agreement/plan.py``, ``columns.py``).
 _PLAN_KEYS: Final = ("plan", "fixed", "columns")

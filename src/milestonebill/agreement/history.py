@@ -34,41 +34,18 @@ import attrs
 
 from milestonebill._reference import reference
 from milestonebill._validate import utc_datetime
-from milestonebill.agreement.events import (
-    ChargeAttempted,
-    CreditApplied,
-    CreditIssued,
-    CustomerCreditAdded,
-    EstimateRevised,
-    Event,
-    InvoiceIssued,
-    MilestoneCompleted,
-    PaymentFailed,
-    PaymentSucceeded,
-    ProgressReported,
-    Refunded,
-)
+from milestonebill.agreement._lookups import APPENDS as _APPENDED
+from milestonebill.agreement.events import Event
 from milestonebill.agreement.fold import Agreement
 from milestonebill.errors import InvalidTransitionError, ValidationError
 
 __all__ = ["APPENDS", "as_of", "changes"]
 
 #: The events whose handler in the fold does nothing but append one value to
-#: one tuple field of the agreement, and that field.
+#: one tuple field of the agreement, and that field (the fold hands the
+#: billing plan on along them, completions apart).
 #: ``tests/unit/test_agreement_history.py`` checks it against the handlers.
-APPENDS: Final[dict[type, str]] = {
-    MilestoneCompleted: "completion_records",
-    InvoiceIssued: "invoices",
-    CreditIssued: "credit_notes",
-    ChargeAttempted: "attempts",
-    PaymentSucceeded: "payments",
-    PaymentFailed: "failures",
-    Refunded: "refunds",
-    CustomerCreditAdded: "credits_added",
-    CreditApplied: "credits_applied",
-    ProgressReported: "progress_reports",
-    EstimateRevised: "estimates",
-}
+APPENDS: Final[dict[type, str]] = _APPENDED
 
 #: How many earlier states an agreement keeps (reports ask for a few dates).
 _KEEP: Final = 8

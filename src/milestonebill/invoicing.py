@@ -548,9 +548,10 @@ def unbilled_minor(agreement: Agreement, *, through: date) -> list[tuple[date, i
     """
     if not isinstance(through, date):
         raise ValidationError("through", "a date", through)
-    known = None if reference() else agreement.derived(_UnbilledBy).get(through)
-    if known is not None or reference():
-        lines = known if known is not None else _unbilled(agreement, through)
+    # The plain definition reads the lines; so does a caller who kept them already.
+    lines = (_unbilled(agreement, through) if reference()
+             else agreement.derived(_UnbilledBy).get(through))
+    if lines is not None:
         return [(u.billable_on, -u.line.amount.minor if u.credit else u.line.amount.minor)
                 for u in lines]
     out: list[tuple[date, int]] = []

@@ -64,6 +64,7 @@ __all__ = [
     "PaymentMethodId",
     "PlanKey",
     "ProposalId",
+    "TenantId",
     "WorkerId",
     "charge_idempotency_key",
     "customer_idempotency_key",
@@ -92,6 +93,8 @@ EventId = NewType("EventId", str)
 FirmId = NewType("FirmId", str)
 #: A worker process that claims agreements to bill.
 WorkerId = NewType("WorkerId", str)
+#: One firm on a shared deployment: part of the identity of everything stored.
+TenantId = NewType("TenantId", str)
 #: The idempotency key of one charge or refund attempt.
 AttemptKey = NewType("AttemptKey", str)
 #: A ledger journal entry.

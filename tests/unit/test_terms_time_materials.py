@@ -19,6 +19,7 @@ from milestonebill.agreement import (
     ExpenseEntry,
     TimeEntry,
     TimeRecorded,
+    apply,
     event_from_json,
     event_to_json,
 )
@@ -141,6 +142,26 @@ def test_a_changed_entry_with_the_same_id_is_refused() -> None:
     with pytest.raises(DuplicateIdError, match="t1"):
         w.biller.record_work(a.id, [_time("t1", date(2026, 3, 2), "1.5")])
     assert w.load().version == a.version + 1
+
+
+def test_an_earlier_state_of_the_agreement_has_not_seen_entries_recorded_after_it() -> None:
+    # The fold keeps recorded entry ids by key; an agreement earlier in the
+    # chain must not inherit the ids its successors recorded.
+    _, a = _world(_term())
+    at = a.events[-1].effective_at
+
+    def entry(event_id: str, version: int, entry_id: str, hours: str) -> TimeRecorded:
+        return TimeRecorded(event_id, version, at, _time(entry_id, date(2026, 3, 2), hours))
+
+    one = apply(a, entry("e1", a.version + 1, "t1", "1"))
+    two = apply(one, entry("e2", one.version + 1, "t2", "1"))
+    with pytest.raises(DuplicateIdError, match="t2"):
+        apply(two, entry("e3", two.version + 1, "t2", "2"))
+    fork = apply(one, entry("e3", one.version + 1, "t2", "2"))
+    assert [x.entry.hours for x in fork.events if isinstance(x, TimeRecorded)] == [
+        Decimal("1"), Decimal("2")]
+    with pytest.raises(DuplicateIdError, match="t1"):
+        apply(fork, entry("e4", fork.version + 1, "t1", "3"))
 
 
 def test_time_events_read_back_from_json() -> None:

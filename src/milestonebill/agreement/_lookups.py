@@ -3,8 +3,8 @@
 Private to :mod:`milestonebill.agreement`.  A :class:`Lookups` answers, for
 one agreement, the questions :func:`~milestonebill.agreement.apply` and its
 handlers ask on every event -- has this event id been seen, which invoice has
-this id or number, which attempt keys are taken, what is an invoice's last
-attempt -- in constant time instead of a scan of everything folded so far.
+this id or number, which attempt keys and time-entry ids are taken, what is
+an invoice's last attempt -- in constant time instead of a scan of everything folded so far.
 
 One :class:`Lookups` is shared along a chain of agreements, each made by
 applying one event to the one before: applying an event to the agreement it
@@ -42,6 +42,7 @@ from milestonebill.agreement.events import (
     Refunded,
     WriteOffRecovered,
 )
+from milestonebill.agreement.time_entries import ExpenseRecorded, TimeRecorded
 from milestonebill.documents import CreditNote, Invoice
 
 __all__ = [
@@ -121,7 +122,7 @@ class Lookups:
     """Keyed views of one agreement's events (see the module docstring)."""
 
     __slots__ = ("attempt_keys", "events", "invoice_numbers", "invoices", "last",
-                 "last_attempt", "lock", "tip", "tip_agreement")
+                 "last_attempt", "lock", "time_entries", "tip", "tip_agreement")
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -136,6 +137,8 @@ class Lookups:
         self.invoice_numbers: set[str] = set()
         self.attempt_keys: set[str] = set()
         self.last_attempt: dict[str, int] = {}
+        #: The ids of the time and expense entries recorded.
+        self.time_entries: set[str] = set()
 
     def describes(self, agreement: Folded) -> bool:
         """True when these lookups are exactly ``agreement``'s (its last event is theirs)."""
@@ -153,6 +156,8 @@ class Lookups:
                 self.attempt_keys.add(e.idempotency_key)
                 self.last_attempt[e.invoice_id] = max(
                     e.attempt, self.last_attempt.get(e.invoice_id, 0))
+            elif isinstance(e, TimeRecorded | ExpenseRecorded):
+                self.time_entries.add(e.entry.entry_id)
             self.last = e
 
     def _remove(self, e: Event) -> None:
@@ -168,6 +173,8 @@ class Lookups:
                 self.last_attempt[e.invoice_id] = e.attempt - 1
             else:
                 self.last_attempt.pop(e.invoice_id, None)
+        elif isinstance(e, TimeRecorded | ExpenseRecorded):
+            self.time_entries.discard(e.entry.entry_id)
 
     def cut_for(self, agreement: Folded) -> Lookups | None:
         """New lookups for ``agreement`` when it is an earlier state of the one these
@@ -182,6 +189,7 @@ class Lookups:
             cut.invoice_numbers, cut.attempt_keys = set(self.invoice_numbers), set(
                 self.attempt_keys)
             cut.last_attempt = dict(self.last_attempt)
+            cut.time_entries = set(self.time_entries)
             for e in reversed(self.tip[n:last.version]):
                 cut._remove(e)
             cut.last, cut.tip = agreement.events[-1], agreement.events

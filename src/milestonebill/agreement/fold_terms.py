@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from milestonebill.agreement._lookups import appended
+from milestonebill.agreement._lookups import appended, lookups
 from milestonebill.agreement.events import (
     CreditForfeited,
     EstimateRevised,
@@ -79,7 +79,8 @@ def _on_reminder_sent(a: Agreement, e: ReminderSent) -> dict[str, Any]:
 
 def _on_time_event(a: Agreement, e: TimeEvent) -> dict[str, Any]:
     # The entries are read from the stream (agreement.time_entries.time_work).
-    check_time_event(a.proposal.time_materials, a.currency, a.events, a.id, e)
+    check_time_event(a.proposal.time_materials, a.currency, a.events, a.id, e,
+                     recorded=lookups(a).time_entries)
     return {}
 
 

@@ -23,7 +23,7 @@ crossed inside an entry splits it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -371,8 +371,12 @@ def check_cap_raise(term: TimeAndMaterials | None, currency: Currency, events: I
 
 
 def check_time_event(term: TimeAndMaterials | None, currency: Currency,
-                     events: Sequence[object], agreement_id: str, e: TimeEvent) -> None:
+                     events: Sequence[object], agreement_id: str, e: TimeEvent, *,
+                     recorded: Container[str] | None = None) -> None:
     """Refuse ``e`` when it cannot follow ``events`` (the stream so far).
+
+    ``recorded``, when given, holds the ids of the entries ``events`` recorded
+    (the fold keeps them), so a new entry is checked without a scan.
 
     Raises :class:`~milestonebill.errors.InvalidTransitionError` when there is no
     time-and-materials term or a write-down has nothing held;
@@ -386,8 +390,9 @@ def check_time_event(term: TimeAndMaterials | None, currency: Currency,
     if isinstance(e, TimeRecorded | ExpenseRecorded):
         entry = e.entry
         # Only whether the id was recorded matters here: no replay of the work.
-        if any(isinstance(x, TimeRecorded | ExpenseRecorded) and x.entry.entry_id == entry.entry_id
-               for x in events):
+        if entry.entry_id in recorded if recorded is not None else any(
+                isinstance(x, TimeRecorded | ExpenseRecorded)
+                and x.entry.entry_id == entry.entry_id for x in events):
             raise DuplicateIdError("time entry", entry.entry_id)
         if isinstance(entry, ExpenseEntry) and entry.amount.currency != currency:
             raise ValidationError("amount", f"an amount in {currency.code}", entry.amount)

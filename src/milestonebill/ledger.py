@@ -102,6 +102,9 @@ class Account(enum.StrEnum):
     CASH = "cash"
     CLEARING = "clearing"
     GATEWAY_FEES = "gateway_fees"
+    #: The platform's cut of payments taken on the firm's connected account
+    #: (Stripe Connect's application fee): an expense, like gateway fees.
+    PLATFORM_FEES = "platform_fees"
     REFUNDS = "refunds"
     #: Receivables written off as uncollectible (a credit loss, ASC 326), less
     #: what was recovered later.
@@ -131,6 +134,7 @@ _NORMAL_SIDE = {
     Account.CASH: Side.DEBIT,
     Account.CLEARING: Side.DEBIT,
     Account.GATEWAY_FEES: Side.DEBIT,
+    Account.PLATFORM_FEES: Side.DEBIT,
     Account.REFUNDS: Side.DEBIT,
     Account.BAD_DEBT: Side.DEBIT,
     Account.DEFERRED_REVENUE: Side.CREDIT,

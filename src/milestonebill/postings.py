@@ -20,8 +20,8 @@ credit note issued            the reverse: Dr contract liability (up to its
                               balance), contract asset, tax payable
 revenue earned                Cr revenue / Dr contract liability (up to its
                               balance), contract asset
-payment received              Dr clearing (or cash) and gateway fees /
-                              Cr receivable
+payment received              Dr clearing (or cash), gateway fees and
+                              platform fees / Cr receivable
 refund paid                   Dr receivable / Cr clearing
 over-credit kept as credit    Dr receivable / Cr customer credit
 customer credit applied       Dr customer credit / Cr receivable
@@ -210,14 +210,28 @@ def netting_entry(agreement_id: str, posted_on: date, position: ContractPosition
 def payment_entry(agreement_id: str, e: PaymentSucceeded, entry_id: str,
                   account: Account) -> JournalEntry:
     """Money received into ``account`` (clearing for gateway payments, cash for
-    payments recorded by hand), the gateway's fee apart when it is known and in
-    the payment's currency."""
-    fee = e.fee
+    payments recorded by hand), net of the fees taken out of it: the gateway's
+    fee and the platform's application fee, each apart when it is known, in
+    the payment's currency and leaves something to receive (a fee that does
+    not stays in ``account``'s line).  The receivable is cleared by the whole
+    amount either way.
+
+    >>> from datetime import UTC, datetime
+    >>> from milestonebill.agreement import PaymentSucceeded
+    >>> from milestonebill.money import Money
+    >>> paid = PaymentSucceeded("agr-1:paid:inv-1:1", 3, datetime(2026, 5, 4, tzinfo=UTC),
+    ...     "inv-1", Money("1000.00", "USD"), "pi_1", 1, fee=Money("29.30", "USD"),
+    ...     application_fee=Money("15.30", "USD"))
+    >>> entry = payment_entry("agr-1", paid, "inv-1:payment:1", Account.CLEARING)
+    >>> [(ln.account.value, ln.side.value, str(ln.amount)) for ln in entry.lines]
+    [('clearing', 'debit', '955.40 USD'), ('gateway_fees', 'debit', '29.30 USD'), ('platform_fees', 'debit', '15.30 USD'), ('receivable', 'credit', '1000.00 USD')]
+    """
     lines: list[JournalLine] = []
     net = e.amount
-    if fee is not None and fee.currency == e.amount.currency and 0 < fee.minor < e.amount.minor:
-        net = e.amount - fee
-        lines.append(JournalLine.dr(Account.GATEWAY_FEES, fee))
+    for fee, to in ((e.fee, Account.GATEWAY_FEES), (e.application_fee, Account.PLATFORM_FEES)):
+        if fee is not None and fee.currency == net.currency and 0 < fee.minor < net.minor:
+            net = net - fee
+            lines.append(JournalLine.dr(to, fee))
     return JournalEntry(
         id=EntryId(entry_id), posted_on=e.effective_at.date(),
         lines=(JournalLine.dr(account, net), *lines, JournalLine.cr(Account.RECEIVABLE, e.amount)),

@@ -41,6 +41,7 @@ from milestonebill.gateways.base import (
 )
 from milestonebill.gateways.stripe import (
     STRIPE_API_VERSION,
+    ApplicationFee,
     StripeGateway,
     from_stripe_amount,
     map_event,
@@ -234,9 +235,11 @@ def fixture_responder(name: str) -> Responder:
             bt = copy.deepcopy(res["balance_transaction"])
             bt.update(fee=59, currency="usd")
             charge["balance_transaction"] = bt
+            fee = params.get("application_fee_amount")
             pi.update(status="succeeded", amount=int(params.get("amount", 1250)),
                       currency=params.get("currency", "usd"), last_payment_error=None,
-                      latest_charge=charge)
+                      latest_charge=charge,
+                      application_fee_amount=None if fee is None else int(fee))
             return 200, pi
         if path == "/v1/refunds":
             refund = copy.deepcopy(res["refund"])
@@ -258,18 +261,22 @@ def gateway_with(client: CapturingClient) -> StripeGateway:
                          webhook_secret=WEBHOOK_SECRET)
 
 
-def settled_webhook() -> tuple[bytes, str, datetime]:
-    """A signed payment_intent.succeeded as Stripe sends it: not expanded."""
+def settled_webhook(account: str | None = None) -> tuple[bytes, str, datetime]:
+    """A signed payment_intent.succeeded as Stripe sends it: not expanded (a
+    Connect endpoint's names the connected ``account``)."""
     at = datetime(2026, 3, 31, 12, tzinfo=UTC)
     pi = {"id": "pi_settled", "object": "payment_intent", "amount": 70000, "currency": "usd",
           "status": "succeeded", "latest_charge": "ch_settled",
           "metadata": {"agreement_id": "agr-1", "invoice_id": "INV-0002", "attempt": "2"}}
-    payload = json.dumps({"id": "evt_1", "object": "event", "type": "payment_intent.succeeded",
-                          "created": int(at.timestamp()), "data": {"object": pi}}).encode()
+    event = {"id": "evt_1", "object": "event", "type": "payment_intent.succeeded",
+             "created": int(at.timestamp()), "data": {"object": pi}}
+    if account is not None:
+        event["account"] = account
+    payload = json.dumps(event).encode()
     return payload, _signing.sign(WEBHOOK_SECRET, payload, at), at
 
 
-def exercise(gw: StripeGateway) -> None:
+def exercise(gw: StripeGateway, account: str | None = None) -> None:
     """Every call the adapter makes, card and bank account."""
     cust = gw.create_customer(CustomerRequest(reference="client-1", name="Ada", email="a@example.com",
                                               metadata={"crm": "42"}))
@@ -290,7 +297,7 @@ def exercise(gw: StripeGateway) -> None:
                             reason="requested_by_customer"))
     gw.refund(RefundRequest("agr-1", "INV-0001", "CN-2", "pi_1", reason="scope reduced"))
     gw.detach_payment_method(PaymentMethodId("pm_1"), idempotency_key=detach_idempotency_key("pm_1"))
-    gw.parse_webhook(*settled_webhook())  # a settled bank debit: its fee is fetched
+    gw.parse_webhook(*settled_webhook(account))  # a settled bank debit: its fee is fetched
 
 
 @pytest.fixture(params=FIXTURE_FILES)
@@ -469,3 +476,78 @@ def test_the_example_event_as_published_maps_or_is_ignored(name: str) -> None:
     event = fixtures(name)["event"]
     assert event["type"] in ("payment_intent.created", "plan.created")
     assert map_event(event) is None
+
+
+# ------------------------------------------------------------- Stripe Connect
+
+CONNECTED = "acct_1ShapesConnected"
+PLATFORM_CUT = ApplicationFee(basis_points=290, fixed_minor=30)
+
+
+@pytest.fixture(params=FIXTURE_FILES)
+def connected(request: pytest.FixtureRequest) -> list[Captured]:
+    """Every call of a firm's gateway on its connected account, with a platform fee."""
+    client = CapturingClient(fixture_responder(request.param))
+    exercise(StripeGateway("sk_test_shapes", http_client=client, max_network_retries=0,
+                           environ={}, webhook_secret=WEBHOOK_SECRET, stripe_account=CONNECTED,
+                           application_fee=PLATFORM_CUT), CONNECTED)
+    return client.captured
+
+
+def test_every_connected_request_fits_stripes_description(connected: list[Captured]) -> None:
+    problems = [p for c in connected for p in problems_with(c.method, c.path, list(c.params))]
+    assert problems == []
+
+
+def test_every_connected_request_names_the_account_and_only_it(
+    connected: list[Captured],
+) -> None:
+    # Customers, SetupIntents, PaymentIntents, refunds, the detach and the
+    # fee's retrieve: every endpoint the adapter uses, each time.
+    touched = {(c.method, found[0]) for c in connected
+               if (found := find_operation(c.method, c.path)) is not None}
+    assert len(touched) == 7
+    assert [c.headers.get("Stripe-Account") for c in connected] == [CONNECTED] * len(connected)
+
+
+def test_the_header_is_the_one_stripe_documents_for_connected_accounts() -> None:
+    # The description has no header parameters; it names the header in the
+    # text of the parameters that need it (application fees among them).
+    fee = parameter_schema(spec()["paths"]["/v1/payment_intents"]["post"], "POST",
+                           "application_fee_amount")
+    charge_fee = parameter_schema(spec()["paths"]["/v1/charges"]["post"], "POST",
+                                  "application_fee_amount")
+    assert fee is not None
+    assert charge_fee is not None
+    assert fee["type"] == "integer"
+    assert "`Stripe-Account` header" in charge_fee["description"]
+
+
+def test_each_charge_sends_the_platforms_fee_as_a_whole_number_within_the_amount(
+    connected: list[Captured],
+) -> None:
+    creates = [dict(c.params) for c in connected if c.path == "/v1/payment_intents"]
+    sent = [(int(p["amount"]), int(p["application_fee_amount"])) for p in creates]
+    assert sent == [(125000, 3655), (70000, 2060)]
+    assert all(0 <= fee <= amount for amount, fee in sent)
+    assert [Money.from_minor(fee, "USD") for _amount, fee in sent] == [
+        PLATFORM_CUT.for_amount(Money("1250.00", "USD")),
+        PLATFORM_CUT.for_amount(Money("700.00", "USD"))]
+
+
+def test_the_fields_a_connect_webhook_and_payment_are_read_from_exist() -> None:
+    schemas = spec()["components"]["schemas"]
+    account = schemas["event"]["properties"]["account"]
+    fee = schemas["payment_intent"]["properties"]["application_fee_amount"]
+    assert (account["type"], fee["type"], fee.get("nullable")) == ("string", "integer", True)
+
+
+@pytest.mark.parametrize("name", FIXTURE_FILES)
+def test_a_connected_charge_reports_the_fee_stripe_answered(name: str) -> None:
+    gw = StripeGateway("sk_test_shapes", http_client=CapturingClient(fixture_responder(name)),
+                       max_network_retries=0, environ={}, stripe_account=CONNECTED,
+                       application_fee=PLATFORM_CUT)
+    result = gw.charge(ChargeRequest("agr-1", "INV-1", 1, Money("1000.00", "USD"),
+                                     CustomerId("cus_1"), PaymentMethodId("pm_1")))
+    assert (result.status, result.application_fee) == (ChargeStatus.SUCCEEDED,
+                                                       Money("29.30", "USD"))

@@ -16,16 +16,31 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from milestonebill.errors import ValidationError
-from milestonebill.gateways.memory import InMemoryGateway
+from milestonebill.gateways.base import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    CustomerRef,
+    CustomerRequest,
+    GatewayEvent,
+    PaymentMethodId,
+    RefundRequest,
+    RefundResult,
+    SetupRequest,
+    SetupResult,
+)
+from milestonebill.gateways.connect import ApplicationFee
+from milestonebill.gateways.memory import InMemoryGateway, percent_plus_fixed
 from milestonebill.integrations.accounting import Books, Export
 from milestonebill.integrations.accounts import AccountMap, Ref
 from milestonebill.integrations.csv import (
@@ -42,7 +57,7 @@ from milestonebill.periods import Period, add_months
 from milestonebill.reports.catalog import Books as ReadBooks
 from milestonebill.testing.accounting import FIRST, SECOND, accounting_world, example_account_map
 from milestonebill.testing.firm import Firm, generated_firm
-from milestonebill.testing.scenarios import World
+from milestonebill.testing.scenarios import World, proposal
 
 Totals = dict[tuple[str, str], int]
 
@@ -333,3 +348,58 @@ def test_a_period_with_nothing_posted_exports_nothing() -> None:
     amap = example_account_map("EUR")
     assert (quickbooks_export(books, empty, amap).documents,
             xero_journal_csv(books, empty, amap).splitlines()[1:]) == ((), [])
+
+
+# ------------------------------------------------------------ a platform's application fee
+
+
+class PlatformCut:
+    """An in-memory gateway on a Connect platform: each payment reports the
+    platform's application fee beside the gateway's own."""
+
+    name = "memory"
+
+    def __init__(self, inner: InMemoryGateway, cut: ApplicationFee) -> None:
+        self.inner, self.cut = inner, cut
+
+    def create_customer(self, request: CustomerRequest) -> CustomerRef:
+        return self.inner.create_customer(request)
+
+    def save_payment_method(self, request: SetupRequest) -> SetupResult:
+        return self.inner.save_payment_method(request)
+
+    def detach_payment_method(self, payment_method_id: PaymentMethodId, *,
+                              idempotency_key: str) -> None:
+        self.inner.detach_payment_method(payment_method_id, idempotency_key=idempotency_key)
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        result = self.inner.charge(request)
+        if result.status is not ChargeStatus.SUCCEEDED:
+            return result
+        return attrs.evolve(result, application_fee=self.cut.for_amount(result.amount))
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        return self.inner.refund(request)
+
+    def parse_webhook(self, payload: bytes, signature_header: str,
+                      now: datetime) -> GatewayEvent | None:
+        return self.inner.parse_webhook(payload, signature_header, now)
+
+
+def test_every_export_ties_with_a_platforms_application_fee() -> None:
+    gw = PlatformCut(InMemoryGateway(fees=percent_plus_fixed("2.9", 30)),
+                     ApplicationFee(basis_points=150, fixed_minor=30))
+    w = World(gateway=gw)
+    w.open(proposal([("design", "1000.00"), ("build", "1500.00")]), agreement_id=FIRST)
+    w.complete("design", FIRST)
+    w.later(3)
+    w.complete("build", FIRST)
+    w.biller.recognise(w.clock.today())
+    books = ReadBooks.of([w.load(FIRST)], w.store.entries())
+    period = Period(w.start.date(), w.clock.today() + timedelta(1))
+    amap = example_account_map("USD")
+    expected = nonzero(ledger_totals(w.store, books, period, amap))
+    # 1.5 % + 0.30 of 1,000.00 and of 1,500.00: 15.30 + 22.80.
+    assert expected[("USD", amap.ref(Account.PLATFORM_FEES).id)] == 3810
+    assert {name: nonzero(t) for name, t in _all_exports(books, period, amap).items()} == \
+        dict.fromkeys(("quickbooks", "xero", "xero-csv", "quickbooks-csv"), expected)

@@ -43,7 +43,7 @@ from milestonebill.reports import (
 from milestonebill.testing.firm import Firm, generated_firm
 
 PAST = date(2024, 6, 30)
-CASH = (Account.CLEARING, Account.CASH, Account.GATEWAY_FEES)
+CASH = (Account.CLEARING, Account.CASH, Account.GATEWAY_FEES, Account.PLATFORM_FEES)
 
 
 @pytest.fixture(scope="module")

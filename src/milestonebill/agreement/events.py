@@ -247,7 +247,9 @@ class ChargeAttempted:
 
 @attrs.frozen
 class PaymentSucceeded:
-    """Money was received against an invoice; ``fee`` is the gateway's fee if known."""
+    """Money was received against an invoice; ``fee`` is the gateway's fee if known,
+    ``application_fee`` the platform's cut of a payment on a connected account
+    (events stored before it existed read as ``None``)."""
 
     event_id: str = attrs.field(validator=_event_id)
     version: int
@@ -257,6 +259,7 @@ class PaymentSucceeded:
     gateway_reference: str
     attempt: int | None = None
     fee: Money | None = None
+    application_fee: Money | None = None
 
 
 @attrs.frozen

@@ -234,7 +234,7 @@ def _paid(ctx: Context, a: Agreement, x: ChargeAttempted, result: ChargeResult,
           base: dict[str, Any]) -> Agreement:
     paid = PaymentSucceeded(f"{a.id}:paid:{x.invoice_id}:{x.attempt}", a.version + 1, ctx.at(a),
                             x.invoice_id, result.amount, result.gateway_ref or x.idempotency_key,
-                            x.attempt, result.fee)
+                            x.attempt, result.fee, result.application_fee)
     a = recover(ctx, a, paid)  # a payment on a written-off invoice reverses the write-off
     paid = attrs.evolve(paid, version=a.version + 1)
     new = ctx.append(a, [paid])
@@ -334,4 +334,4 @@ def charge_event_result(a: Agreement, event: GatewayEvent) -> tuple[ChargeAttemp
                                  idempotency_key=attempt.idempotency_key,
                                  gateway_ref=event.payment_ref, decline_code=event.decline_code,
                                  decline_hard=event.decline_hard, message=event.message,
-                                 fee=event.fee)
+                                 fee=event.fee, application_fee=event.application_fee)

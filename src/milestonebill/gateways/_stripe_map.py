@@ -33,6 +33,7 @@ from milestonebill.money import Currency, Money
 
 __all__ = [
     "STRIPE_TYPES",
+    "application_fee_of",
     "decline_of",
     "fee_of",
     "from_stripe_amount",
@@ -44,6 +45,7 @@ __all__ = [
     "map_refund",
     "map_setup_intent",
     "ref_of",
+    "stripe_step",
     "text_in",
     "to_stripe_amount",
 ]
@@ -55,6 +57,21 @@ _T = TypeVar("_T")
 _STRIPE_EXPONENT: Final[dict[str, int]] = {"ISK": 2, "MGA": 0}
 # Three-decimal currencies whose last digit Stripe requires to be zero.
 _ROUND_TO_TEN: Final = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+
+
+def stripe_step(currency: Currency) -> int:
+    """The smallest amount Stripe can charge in ``currency``, in ISO minor units.
+
+    1 for most currencies; 10 for the three-decimal ones (Stripe wants a
+    last digit of 0); 100 for MGA, which Stripe keeps zero-decimal.
+
+    >>> stripe_step(Currency.of("USD")), stripe_step(Currency.of("KWD")), stripe_step(Currency.of("MGA"))
+    (1, 10, 100)
+    """
+    if currency.code in _ROUND_TO_TEN:
+        return 10
+    shift = _STRIPE_EXPONENT.get(currency.code, currency.exponent) - currency.exponent
+    return 10**-shift if shift < 0 else 1
 
 
 def to_stripe_amount(money: Money, field: str = "amount") -> int:
@@ -155,6 +172,22 @@ def fee_of(charge: Any) -> Money | None:
         return None
 
 
+def application_fee_of(pi: Mapping[str, Any]) -> Money | None:
+    """The platform's application fee a PaymentIntent names, when it names a readable one.
+
+    ``application_fee_amount`` is in the PaymentIntent's currency (Stripe
+    caps what it collects at the amount); absent or null means none.
+    """
+    value = pi.get("application_fee_amount")
+    currency = pi.get("currency")
+    if type(value) is not int or value < 0 or not isinstance(currency, str):
+        return None
+    try:
+        return from_stripe_amount(value, currency)
+    except ValidationError:
+        return None
+
+
 def latest_charge(pi: Mapping[str, Any]) -> Any:
     latest = pi.get("latest_charge")
     if latest is not None:
@@ -183,7 +216,8 @@ def map_payment_intent(
     common: dict[str, Any] = {"amount": charged, "idempotency_key": idempotency_key,
                               "gateway_ref": pi_id}
     if status == "succeeded":
-        return ChargeResult(ChargeStatus.SUCCEEDED, fee=fee_of(latest_charge(pi)), **common)
+        return ChargeResult(ChargeStatus.SUCCEEDED, fee=fee_of(latest_charge(pi)),
+                            application_fee=application_fee_of(pi), **common)
     if status == "processing":
         return ChargeResult(ChargeStatus.PROCESSING, **common)
     if status in ("requires_action", "requires_confirmation"):
@@ -317,9 +351,12 @@ def _payment_event(kind: str, obj: Mapping[str, Any], base: dict[str, Any]) -> G
     decline_code: str | None = None
     hard = False
     message: str | None = None
+    application_fee: Money | None = None
     if kind == "payment_intent.succeeded":
         status, event_kind = ChargeStatus.SUCCEEDED, GatewayEventKind.PAYMENT_SUCCEEDED
         fee = fee_of(latest_charge(obj))
+        if obj.get("application_fee_amount") is not None:
+            application_fee = _amount(obj, "application_fee_amount")
     elif kind == "payment_intent.processing":
         status, event_kind = ChargeStatus.PROCESSING, GatewayEventKind.PAYMENT_PROCESSING
     else:
@@ -332,7 +369,7 @@ def _payment_event(kind: str, obj: Mapping[str, Any], base: dict[str, Any]) -> G
     return GatewayEvent(
         kind=event_kind, payment_ref=base["object_ref"], amount=amount,
         charge_status=status, decline_code=decline_code,
-        decline_hard=hard, message=message, fee=fee,
+        decline_hard=hard, message=message, fee=fee, application_fee=application_fee,
         customer_id=_opt(CustomerId, obj.get("customer")),
         payment_method_id=_opt(PaymentMethodId, obj.get("payment_method")),
         **_link(obj.get("metadata")), **base,

@@ -368,7 +368,10 @@ class ChargeResult:
     ``gateway_ref`` identifies the payment at the gateway (a PaymentIntent
     id); ``action_ref`` is what the host needs to bring the client back when
     ``status`` is ``REQUIRES_ACTION``; ``fee`` is the gateway's fee when known
-    (it may be in the settlement currency, not the charge currency).
+    (it may be in the settlement currency, not the charge currency);
+    ``application_fee`` is the platform's cut of a charge made on a connected
+    account (Stripe Connect's ``application_fee_amount``), in the charge's
+    currency, ``None`` when the platform takes none.
     """
 
     status: ChargeStatus
@@ -380,6 +383,7 @@ class ChargeResult:
     message: str | None = None
     fee: Money | None = None
     action_ref: str | None = None
+    application_fee: Money | None = None
 
 
 @attrs.frozen
@@ -430,7 +434,8 @@ class GatewayEvent:
     order with :func:`settle_status` gives the same result (out of order).
     Fields not relevant to a ``kind`` are ``None``.  ``amount`` is the
     payment amount, or for ``PAYMENT_REFUNDED`` the total refunded so far,
-    or for ``DISPUTE_OPENED`` the disputed amount.
+    or for ``DISPUTE_OPENED`` the disputed amount.  ``application_fee`` is
+    the platform's cut of a payment on a connected account, when it took one.
     """
 
     event_id: str
@@ -450,6 +455,7 @@ class GatewayEvent:
     customer_id: CustomerId | None = None
     payment_method_id: PaymentMethodId | None = None
     reason: str | None = None
+    application_fee: Money | None = None
 
 
 @attrs.frozen

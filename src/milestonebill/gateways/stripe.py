@@ -25,7 +25,12 @@ versions are refused at construction).  What it does:
   with a tolerance window, then ``payment_intent.succeeded`` /
   ``payment_failed`` / ``processing``, ``charge.refunded``,
   ``charge.dispute.created`` and ``setup_intent.succeeded`` are mapped;
-  anything malformed is a typed error.
+  anything malformed is a typed error;
+* Stripe Connect: with ``stripe_account`` every request carries the
+  ``Stripe-Account`` header (the client's ``stripe_account`` option), an
+  :class:`~milestonebill.gateways.connect.ApplicationFee` sets each
+  PaymentIntent's ``application_fee_amount``, and a webhook of any other
+  account (or of none) is refused.
 
 Duplicate and out-of-order deliveries are harmless because every mapped
 event carries Stripe's event id (drop ids already seen) and states the
@@ -62,6 +67,7 @@ from milestonebill.errors import (
     IdempotencyError,
     MilestonebillError,
     ValidationError,
+    WebhookPayloadError,
 )
 from milestonebill.gateways import _signing, _webhook
 from milestonebill.gateways._stripe_map import (
@@ -98,6 +104,12 @@ from milestonebill.gateways.base import (
     SetupResult,
     SetupStatus,
 )
+from milestonebill.gateways.connect import (
+    ApplicationFee,
+    ConnectWebhookRouter,
+    check_stripe_account,
+    event_account,
+)
 from milestonebill.money import Money
 
 __all__ = [
@@ -106,6 +118,8 @@ __all__ = [
     "STRIPE_API_VERSION",
     "SUPPORTED_API_VERSIONS",
     "WEBHOOK_SECRET_ENV",
+    "ApplicationFee",
+    "ConnectWebhookRouter",
     "StripeGateway",
     "from_stripe_amount",
     "map_charge_error",
@@ -213,6 +227,18 @@ class StripeGateway:
     :data:`SUPPORTED_API_VERSIONS` (anything else raises
     :class:`~milestonebill.errors.ValidationError` here, before any request).
 
+    Stripe Connect: ``stripe_account`` (``acct_...``) is the firm's
+    connected account; every request then carries it in the
+    ``Stripe-Account`` header, so customers, SetupIntents, PaymentIntents,
+    refunds and retrieves all happen on that account, and
+    :meth:`parse_webhook` refuses an event of any other account or of none.
+    ``application_fee`` (only with ``stripe_account``) is the platform's cut,
+    sent as ``application_fee_amount`` on each PaymentIntent and reported
+    back as :attr:`ChargeResult.application_fee
+    <milestonebill.gateways.base.ChargeResult.application_fee>`.  A bad
+    value raises :class:`~milestonebill.errors.ValidationError` naming
+    ``stripe_account`` or ``application_fee``.
+
     No error the adapter raises carries a secret: messages are scrubbed,
     and the Stripe exception is chained as ``__cause__`` only when no key
     shows anywhere in its own chain (its text, arguments and attributes);
@@ -233,8 +259,21 @@ class StripeGateway:
         http_client: stripe.HTTPClient | None = None,
         stripe_version: str | None = None,
         environ: Mapping[str, str] | None = None,
+        stripe_account: str | None = None,
+        application_fee: ApplicationFee | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
+        account = None if stripe_account is None else check_stripe_account(stripe_account)
+        if application_fee is not None and not isinstance(application_fee, ApplicationFee):
+            raise ValidationError("application_fee", "an ApplicationFee", application_fee)
+        if application_fee is not None and account is None:
+            raise ValidationError("application_fee", "given only with a stripe_account (a "
+                                  "platform takes its fee on a connected account's charges)",
+                                  application_fee)
+        #: The connected account every request names (``None``: the key's own account).
+        self.stripe_account: str | None = account
+        #: The platform's cut of each charge, or ``None``.
+        self.application_fee: ApplicationFee | None = application_fee
         key = api_key or _from_env(API_KEY_ENV, env)
         if not key or not isinstance(key, str):
             # The value is never shown: it may be a key, just of the wrong type.
@@ -268,12 +307,14 @@ class StripeGateway:
             max_network_retries=max_network_retries,
             http_client=http_client,
             stripe_version=version,
+            stripe_account=account,
         )
 
     def __repr__(self) -> str:
         return (
             f"StripeGateway(api_key='***', base_url={self.base_url!r}, "
-            f"max_network_retries={self.max_network_retries})"
+            f"max_network_retries={self.max_network_retries}, "
+            f"stripe_account={self.stripe_account!r})"
         )
 
     # ------------------------------------------------------------ the port
@@ -342,6 +383,11 @@ class StripeGateway:
         }
         if request.description is not None:
             params["description"] = request.description
+        if self.application_fee is not None:
+            cut = self.application_fee.for_amount(request.amount)
+            if cut.minor:
+                params["application_fee_amount"] = to_stripe_amount(cut,
+                                                                     "application_fee_amount")
         pi = self._call(lambda: self._client.v1.payment_intents.create(
             cast(Any, params), {"idempotency_key": key}))
         if isinstance(pi, stripe.CardError):
@@ -394,6 +440,10 @@ class StripeGateway:
         :class:`~milestonebill.errors.WebhookSignatureError`; a correctly
         signed body that is not a Stripe event of the shape expected raises
         :class:`~milestonebill.errors.WebhookPayloadError` naming the field.
+        With a ``stripe_account``, an event whose ``account`` is another
+        one, or that has none (an event of the platform's own account),
+        raises :class:`~milestonebill.errors.WebhookPayloadError` naming
+        ``account``; without one, an event that names an account does.
         Webhook payloads are never expanded, so for a succeeded payment of
         one of our invoices the fee is read from the payment's balance
         transaction with one request (a bank debit's fee is only known once
@@ -409,7 +459,9 @@ class StripeGateway:
             )
         _signing.verify(self._webhook_secret.reveal(), payload, signature_header, now,
                         self._tolerance)
-        event = map_event(_webhook.load_object(payload))
+        body = _webhook.load_object(payload)
+        self._check_account(event_account(body))
+        event = map_event(body)
         if (event is not None and event.kind is GatewayEventKind.PAYMENT_SUCCEEDED
                 and event.fee is None and event.invoice_id is not None
                 and event.payment_ref is not None):
@@ -417,6 +469,15 @@ class StripeGateway:
         return event
 
     # --------------------------------------------------------------- private
+
+    def _check_account(self, account: str | None) -> None:
+        """Refuse a webhook of an account this gateway does not act for."""
+        if account == self.stripe_account:
+            return
+        expected = ("an event of the platform's own account (no 'account')"
+                    if self.stripe_account is None
+                    else f"an event of the connected account {self.stripe_account!r}")
+        raise WebhookPayloadError("account", expected, account)
 
     def _settled_fee(self, payment_ref: str) -> Money | None:
         """A settled payment's fee, from its latest charge's balance transaction."""

@@ -95,7 +95,7 @@ class AccountMap:
     * ``accounts`` -- each library account the books post (``receivable``,
       ``contract_asset``, ``contract_liability`` (or ``deferred_revenue``),
       ``revenue``, ``tax_payable``, ``clearing``, ``cash``, ``gateway_fees``,
-      ``customer_credit``, ...) to the firm's account;
+      ``platform_fees`` (Stripe Connect), ``customer_credit``, ...) to the firm's account;
     * ``revenue`` -- an obligation's own revenue account, by obligation id
       (the rest earn into ``accounts.revenue``);
     * ``customers`` -- each client (the proposal's client name) to its

@@ -171,9 +171,10 @@ def _sales(item: PeriodItem, doc: Invoice | CreditNote, amap: AccountMap, kind: 
 
 
 def _deposit_account(entry: JournalEntry) -> Account | None:
-    """Where a payment's money went: its debit that is not the gateway's fee."""
+    """Where a payment's money went: its debit that is not the gateway's or the
+    platform's fee."""
     return next((ln.account for ln in entry.lines if ln.debit is not None
-                 and ln.account is not Account.GATEWAY_FEES), None)
+                 and ln.account not in (Account.GATEWAY_FEES, Account.PLATFORM_FEES)), None)
 
 
 def _payment(item: PeriodItem, amap: AccountMap) -> tuple[Document, list[Posting]] | None:

@@ -152,9 +152,10 @@ def _sales(item: PeriodItem, doc: Invoice | CreditNote, amap: AccountMap
 
 def _money_line(entry: JournalEntry, debit: bool) -> Account | None:
     """The account the money moved through: a payment's debit that is not the
-    gateway's fee, a refund's credit."""
+    gateway's or the platform's fee, a refund's credit."""
     return next((ln.account for ln in entry.lines if (ln.debit is not None) == debit
-                 and ln.account not in (Account.GATEWAY_FEES, Account.RECEIVABLE)), None)
+                 and ln.account not in (Account.GATEWAY_FEES, Account.PLATFORM_FEES,
+                                        Account.RECEIVABLE)), None)
 
 
 def _payment(item: PeriodItem, amap: AccountMap) -> tuple[Document, list[Posting]] | None:

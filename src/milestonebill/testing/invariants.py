@@ -16,8 +16,8 @@ The checks, in integer minor units:
   without a gap, one per document the agreements hold;
 * **ledger** -- every entry balances, every currency's accounts sum to
   zero, and per agreement: receivable = what its invoices still owe;
-  customer credit = its outstanding credit; clearing + cash + gateway fees
-  = paid - refunded; contract liability - contract asset = billed - revenue
+  customer credit = its outstanding credit; clearing + cash + gateway and
+  platform fees = paid - refunded; contract liability - contract asset = billed - revenue
   (net of credit notes and late fees, before tax), and never both at once;
 * **money** -- credit added = credit applied + forfeited + outstanding;
   (paid - refunded) + what invoices owe + written off (not recovered) -
@@ -169,7 +169,8 @@ def _money(a: Agreement, books: Mapping[str, int], horizon: date) -> list[str]:
         "customer credit == -outstanding": books.get(Account.CUSTOMER_CREDIT, 0) == -outstanding,
         "clearing + cash + fees == paid - refunded":
             books.get(Account.CLEARING, 0) + books.get(Account.CASH, 0)
-            + books.get(Account.GATEWAY_FEES, 0) == paid - refunded,
+            + books.get(Account.GATEWAY_FEES, 0) + books.get(Account.PLATFORM_FEES, 0)
+            == paid - refunded,
         "liability - asset == billed - revenue": liability - asset == billed - revenue,
         "contract asset and liability never both": min(liability, asset) == 0
             and liability >= 0 and asset >= 0,

@@ -307,8 +307,8 @@ class World(Generic[_G]):
           written off - forfeited == invoiced - credited (a balance below zero
           is owed to the client; written off is net of recoveries);
         * the ledger balances; receivable == invoice balances; customer
-          credit == -outstanding; clearing + cash + gateway fees == payments -
-          refunds; bad debt == written off; other income == -(forfeited +
+          credit == -outstanding; clearing + cash + gateway and platform fees
+          == payments - refunds; bad debt == written off; other income == -(forfeited +
           late fees invoiced).
         """
         a = self.load(agreement_id)
@@ -341,7 +341,7 @@ class World(Generic[_G]):
             "customer credit == -outstanding": account(Account.CUSTOMER_CREDIT) == -outstanding,
             "clearing + cash + fees == paid - refunded":
             account(Account.CLEARING) + account(Account.CASH) + account(Account.GATEWAY_FEES)
-            == paid - refunded,
+            + account(Account.PLATFORM_FEES) == paid - refunded,
             "bad debt == written off": account(Account.BAD_DEBT_EXPENSE) == written_off,
             "other income == -(forfeited + late fees)":
             account(Account.OTHER_INCOME) == -(forfeited + late_fees),

@@ -12,10 +12,14 @@ environment variable; an empty variable counts as unset.
   and ``--connect-timeout SECONDS`` (default 10);
 * ``--firm ID`` (``MILESTONEBILL_FIRM``): the firm's invoice number
   sequence; no default: commands that issue invoices require it;
+* ``--tenant ID`` (``MILESTONEBILL_TENANT``, default ``default``): the
+  tenant whose data the command reads and writes, on a store shared by
+  many firms (``docs/tenancy.md``);
 * ``--gateway memory|stripe`` (``MILESTONEBILL_GATEWAY``, default ``memory``);
 * ``--gateway-state FILE`` (``MILESTONEBILL_GATEWAY_STATE``): the in-memory
-  gateway's state; default ``PATH.gateway.json`` beside ``--db``; required
-  with ``--dsn``;
+  gateway's state; default ``PATH.gateway.json`` beside ``--db`` (for a
+  tenant other than ``default``, ``PATH.TENANT.gateway.json``: each firm
+  has its own gateway); required with ``--dsn``;
 * ``--json``, ``--quiet``, ``--debug``.
 
 The Stripe key is read from ``STRIPE_API_KEY`` only (never an option, never
@@ -26,8 +30,11 @@ double such as localstripe).
 >>> p = argparse.ArgumentParser()
 >>> add_global_options(p)
 >>> c = config_of(p.parse_args(["--firm", "acme"]), {"MILESTONEBILL_DB": "/srv/b.db"})
->>> c.db, c.firm, c.gateway, c.gateway_state
-('/srv/b.db', 'acme', 'memory', '/srv/b.db.gateway.json')
+>>> c.db, c.firm, c.tenant, c.gateway, c.gateway_state
+('/srv/b.db', 'acme', 'default', 'memory', '/srv/b.db.gateway.json')
+>>> c = config_of(p.parse_args(["--tenant", "acme-llp"]), {"MILESTONEBILL_DB": "/srv/b.db"})
+>>> c.tenant, c.gateway_state
+('acme-llp', '/srv/b.db.acme-llp.gateway.json')
 """
 
 from __future__ import annotations
@@ -37,10 +44,13 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Final
+from urllib.parse import quote
 
 import attrs
 
 from milestonebill.cli.common import UsageError, id_arg
+from milestonebill.errors import ValidationError
+from milestonebill.stores.tenancy import DEFAULT_TENANT, check_tenant
 
 __all__ = [
     "DEFAULT_DB",
@@ -49,6 +59,7 @@ __all__ = [
     "add_global_options",
     "config_of",
     "redacted_dsn",
+    "tenant_arg",
 ]
 
 #: The SQLite file used when neither ``--db``/``--dsn`` nor their variables are set.
@@ -76,6 +87,8 @@ class Config:
     debug: bool = False
     quiet: bool = False
     connect_timeout: float = 10.0
+    #: The tenant the store is bound to (``docs/tenancy.md``).
+    tenant: str = DEFAULT_TENANT
 
     @property
     def store_label(self) -> str:
@@ -114,6 +127,9 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--firm", metavar="ID", type=id_arg,
                    help="the firm's invoice number sequence (env MILESTONEBILL_FIRM); "
                    "required to issue invoices")
+    g.add_argument("--tenant", metavar="ID", type=tenant_arg,
+                   help="the tenant (firm) whose data the command reads and writes on a "
+                   f"shared store (env MILESTONEBILL_TENANT; default {DEFAULT_TENANT})")
     g.add_argument("--gateway", choices=GATEWAYS,
                    help="payment gateway (env MILESTONEBILL_GATEWAY; default memory); "
                    "stripe reads its key from STRIPE_API_KEY only")
@@ -126,6 +142,14 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
                    "standard error")
     o.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     o.add_argument("--debug", action="store_true", help="show the traceback of an error")
+
+
+def tenant_arg(text: str) -> str:
+    """An argparse ``type`` for a tenant id (checked as the stores check it)."""
+    try:
+        return check_tenant(text)
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(f"must be {exc.expected} (got {text!r})") from None
 
 
 def _seconds(text: str) -> float:
@@ -177,17 +201,27 @@ def config_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
             id_arg(firm)
         except argparse.ArgumentTypeError:
             raise UsageError("MILESTONEBILL_FIRM", "an id", firm) from None
+    tenant = getattr(args, "tenant", None) or _env(environ, "MILESTONEBILL_TENANT") \
+        or DEFAULT_TENANT
+    try:
+        tenant_arg(tenant)
+    except argparse.ArgumentTypeError:
+        raise UsageError("MILESTONEBILL_TENANT", "a tenant id", tenant) from None
     gateway = getattr(args, "gateway", None) or _env(environ, "MILESTONEBILL_GATEWAY") or "memory"
     if gateway not in GATEWAYS:
         raise UsageError("MILESTONEBILL_GATEWAY", "memory or stripe", gateway)
     state = getattr(args, "gateway_state", None) or _env(environ, "MILESTONEBILL_GATEWAY_STATE")
     if gateway == "memory":
         if state is None and db is not None:
-            state = f"{db}.gateway.json"
+            # One gateway per firm: tenants reuse agreement ids, so they would
+            # share idempotency keys in one in-memory gateway.
+            state = (f"{db}.gateway.json" if tenant == DEFAULT_TENANT
+                     else f"{db}.{quote(tenant, safe='')}.gateway.json")
         state = None if state is None else os.path.abspath(state)
     else:
         state = None
     return Config(db, dsn, schema, firm, gateway, state, json=bool(getattr(args, "json", False)),
                   debug=bool(getattr(args, "debug", False)),
                   quiet=bool(getattr(args, "quiet", False)),
-                  connect_timeout=getattr(args, "connect_timeout", None) or 10.0)
+                  connect_timeout=getattr(args, "connect_timeout", None) or 10.0,
+                  tenant=tenant)

@@ -33,7 +33,7 @@ from milestonebill.cli.billing import run_text
 from milestonebill.cli.common import UsageError, date_arg, decimal_arg, id_arg
 from milestonebill.cli.failures import EXIT_OK
 from milestonebill.cli.output import emit_json, money_text, text_table
-from milestonebill.cli.session import config_for, open_session, open_store
+from milestonebill.cli.session import bind_tenant, config_for, open_session, open_store
 from milestonebill.errors import ValidationError
 from milestonebill.ids import AgreementId
 from milestonebill.schedule import MilestoneId
@@ -55,9 +55,10 @@ def _init(args: argparse.Namespace, out: TextIO) -> int:
     opened = open_store(config, create=True)
     with closing(opened.store):
         applied = opened.store.migrate()
+        bind_tenant(opened.store, config)  # registers the tenant once its table exists
     kind = "SQLite" if config.db is not None else "PostgreSQL"
     doc = {"store": kind.lower(), "location": config.store_label, "created": opened.created,
-           "applied": applied, "schema_version": max(opened.known),
+           "applied": applied, "schema_version": max(opened.known), "tenant": config.tenant,
            "gateway": config.gateway, "gateway_state": config.gateway_state}
     if args.json:
         emit_json(out, doc)

@@ -13,6 +13,9 @@
   afterwards (the money moved).  ``stripe`` builds a
   :class:`~milestonebill.gateways.stripe.StripeGateway` from
   ``STRIPE_API_KEY`` (and ``STRIPE_API_BASE``).
+* The tenant: with ``--tenant`` the store is bound to that tenant
+  (:func:`bind_tenant`), so the command reads and writes that firm's data
+  only (``docs/tenancy.md``).
 * The Biller, on the system clock, as worker ``cli-<host>-<pid>``.
 """
 
@@ -36,8 +39,10 @@ from milestonebill.gateways.base import PaymentGateway
 from milestonebill.gateways.memory import InMemoryGateway
 from milestonebill.ids import FirmId, WorkerId
 from milestonebill.stores.base import BillingStore
+from milestonebill.stores.tenancy import DEFAULT_TENANT, TenantBound
 
-__all__ = ["NO_FIRM", "Session", "StoreOpened", "config_for", "open_session", "open_store"]
+__all__ = ["NO_FIRM", "Session", "StoreOpened", "bind_tenant", "config_for", "open_session",
+           "open_store"]
 
 #: The firm of a Biller that never numbers a document (reports, dry runs, records).
 NO_FIRM = FirmId("no-firm-given")
@@ -113,6 +118,24 @@ def _current(opened: StoreOpened, config: Config) -> BillingStore:
                          f"this version needs {max(opened.known)}: run 'milestonebill init'")
     store: BillingStore = opened.store
     return store
+
+
+def bind_tenant(store: BillingStore, config: Config) -> BillingStore:
+    """``store`` bound to the configured tenant: a view sharing its connection
+    (the caller closes ``store`` itself).  The store is opened for the
+    default tenant first so that a schema behind the code gets the usual
+    "run milestonebill init" answer before any tenant is registered.
+
+    Raises :class:`~milestonebill.errors.StoreError` when ``--tenant`` names
+    another tenant and the store cannot be bound to one.
+    """
+    if config.tenant == DEFAULT_TENANT:
+        return store
+    if not isinstance(store, TenantBound):
+        raise StoreError(f"{config.store_label} cannot be bound to tenant {config.tenant!r}: "
+                         "this store does not support tenants")
+    bound: BillingStore = store.for_tenant(config.tenant)
+    return bound
 
 
 # ------------------------------------------------------------------ gateways
@@ -251,8 +274,9 @@ def open_session(args: Any, *, gateway: bool = False, firm: bool = False) -> Ite
                                  "MILESTONEBILL_GATEWAY_STATE): where the gateway keeps its state")
             state = stack.enter_context(_StateFile(config.gateway_state))
             gw = memory = state.load()
-        store = _current(open_store(config), config)
-        stack.callback(store.close)  # type: ignore[attr-defined]
+        root = _current(open_store(config), config)
+        stack.callback(root.close)  # type: ignore[attr-defined]
+        store = bind_tenant(root, config)
         if state is not None and memory is not None:
             stack.callback(state.save, memory)
         biller = Biller(store, gw, clock=SystemClock(),

@@ -83,6 +83,7 @@ from milestonebill.engine.results import (
     RunCounts,
     RunSummary,
 )
+from milestonebill.engine.tenants import TenantBiller, TenantFailure, TenantScheduler
 from milestonebill.ids import FirmId, WorkerId
 from milestonebill.refunds import refundable
 from milestonebill.reminders import DEFAULT_REMINDERS, NO_REMINDERS, ReminderSchedule
@@ -113,6 +114,9 @@ __all__ = [
     "RunSummary",
     "StoreBooks",
     "SystemClock",
+    "TenantBiller",
+    "TenantFailure",
+    "TenantScheduler",
     "WorkerId",
     "collection_state",
     "dunning_status",

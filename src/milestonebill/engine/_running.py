@@ -147,11 +147,18 @@ class _Run:
 
 
 def run(ctx: Context, as_of: date, progress: Callable[[int], None] | None,
-        results: Callable[[object], None] | None) -> RunSummary:
-    """See :meth:`milestonebill.engine.Biller.run`."""
+        results: Callable[[object], None] | None, limit: int | None = None) -> RunSummary:
+    """See :meth:`milestonebill.engine.Biller.run` (``limit``: claim at most that
+    many agreements in all; the last claim batch is cut to fit)."""
     s, store = ctx.settings, ctx.store
     state = _Run(ctx, as_of, Tally(as_of, limit=s.summary_limit, sink=results), progress)
-    while ids := store.claim(s.worker_id, as_of, limit=s.batch_size,
-                             lease_seconds=s.lease_seconds):
+    left = limit
+    while left is None or left > 0:
+        size = s.batch_size if left is None else min(s.batch_size, left)
+        ids = store.claim(s.worker_id, as_of, limit=size, lease_seconds=s.lease_seconds)
+        if not ids:
+            break
+        if left is not None:
+            left -= len(ids)
         state.batch(list(ids), utc_datetime(ctx.clock.now(), "clock.now()"))
     return state.tally.freeze()

@@ -87,7 +87,7 @@ from milestonebill.errors import (
     ValidationError,
 )
 from milestonebill.gateways.base import GatewayEvent, GatewayEventKind, PaymentGateway
-from milestonebill.ids import AgreementId, FirmId, InvoiceId, ProposalId, WorkerId
+from milestonebill.ids import AgreementId, FirmId, InvoiceId, ProposalId, TenantId, WorkerId
 from milestonebill.invoicing import due_credit_notes, due_invoices, refund_credit_note
 from milestonebill.ledger import JournalEntry
 from milestonebill.money import Money
@@ -96,6 +96,7 @@ from milestonebill.proposals import ProposalRecord, decline, send, view, withdra
 from milestonebill.refunds import credit_reserved, payment_to_refund
 from milestonebill.reminders import NO_REMINDERS, ReminderSchedule, late_fees_due
 from milestonebill.stores.base import AttemptRecord, BillingStore, ParkedAgreement
+from milestonebill.stores.tenancy import DEFAULT_TENANT, TenantBound
 from milestonebill.timebilling import time_invoices_due
 
 __all__ = ["Biller"]
@@ -225,6 +226,15 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         _check_settings(settings, clock)
         self._ctx = Context(store, gateway, clock, attrs.evolve(
             settings, credit_policies=dict(settings.credit_policies)))
+
+    @property
+    def tenant(self) -> TenantId:
+        """The tenant (firm) whose data this Biller bills: its store's tenant
+        (:class:`~milestonebill.stores.tenancy.TenantBound`), or
+        :data:`~milestonebill.stores.tenancy.DEFAULT_TENANT` for a store
+        that is not bound to one (a host's own store, say)."""
+        store = self._ctx.store
+        return store.tenant if isinstance(store, TenantBound) else DEFAULT_TENANT
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -439,7 +449,8 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         self._ctx.store.set_next_due(a.id, self._ctx.next_due(a, day))
         return tally.freeze()
 
-    def run(self, as_of: date, *, progress: Callable[[int], None] | None = None,
+    def run(self, as_of: date, *, limit: int | None = None,
+            progress: Callable[[int], None] | None = None,
             results: Callable[[object], None] | None = None) -> RunSummary:
         """Do everything date-driven that is due by ``as_of``, for every agreement.
 
@@ -477,12 +488,23 @@ class Biller(HostCommands, WorkLinking, CollectionCommands, TimeCommands):
         :class:`~milestonebill.engine.results.BillingProblem`...) as it is
         recorded; anything but a function there raises
         :class:`~milestonebill.errors.ValidationError` naming ``results``.
+
+        ``limit`` (default: no limit) caps how many agreements this call
+        claims in all, so a worker can take a short turn and come back:
+        the rest stay due for the next call (or another worker), and
+        nothing is billed twice.  The fair multi-tenant worker
+        (:class:`~milestonebill.engine.tenants.TenantScheduler`,
+        ``docs/tenancy.md``) runs each tenant's Biller this way.  A
+        ``limit`` that is not a whole number of at least 1 raises
+        :class:`~milestonebill.errors.ValidationError` naming ``limit``.
         """
         check_billing_date("as_of", as_of)
+        if limit is not None:
+            check_int("limit", limit, at_least=1, unit="agreements")
         _check_progress(progress)
         if results is not None and not callable(results):
             raise ValidationError("results", "a function of one result", results)
-        return _running.run(self._ctx, as_of, progress, results)
+        return _running.run(self._ctx, as_of, progress, results, limit)
 
     def parked(self) -> tuple[ParkedAgreement, ...]:
         """Every parked agreement, in the order they were parked."""

@@ -15,6 +15,7 @@ from milestonebill._json import decode, encode
 from milestonebill.agreement import AmendmentApproved
 from milestonebill.collection import PlannedCharge
 from milestonebill.documents import CreditNote, Invoice
+from milestonebill.errors import ValidationError
 from milestonebill.gateways.base import ChargeStatus
 from milestonebill.ids import AgreementId, InvoiceId
 from milestonebill.ledger import Account, JournalEntry
@@ -90,6 +91,10 @@ class BillingProblem:
         return cls(AgreementId(agreement_id), type(exc).__name__, str(exc))
 
 
+_KINDS: Final = ("agreements", "approvals", "invoices", "credit_notes", "charges", "reconciled",
+                 "problems", "parked")
+
+
 @attrs.frozen
 class RunCounts:
     """How many of each kind of result a run had, whether or not its summary kept them."""
@@ -149,6 +154,38 @@ class RunSummary:
         return tuple(c for c in (*self.reconciled, *self.charges)
                      if c.status is not ChargeStatus.SUCCEEDED)
 
+    def combine(self, other: RunSummary, *, limit: int | None = None) -> RunSummary:
+        """One summary of two runs on the same date: this one's results, then ``other``'s.
+
+        Each tuple keeps at most ``limit`` results (``None``: all), the
+        first ones; ``counts`` adds both runs' counts, so :attr:`complete`
+        says whether anything was left out.  This is how
+        :class:`~milestonebill.engine.tenants.TenantScheduler` reports the
+        many short runs of one tenant as one.  Raises
+        :class:`~milestonebill.errors.ValidationError` naming ``other`` for
+        anything but a summary of the same ``as_of``, or ``limit`` for less
+        than 0.
+
+        >>> a = RunSummary(date(2026, 3, 2), agreements=(AgreementId("agr-1"),))
+        >>> b = RunSummary(date(2026, 3, 2), agreements=(AgreementId("agr-2"),))
+        >>> both = a.combine(b)
+        >>> both.agreements, both.counts.agreements
+        (('agr-1', 'agr-2'), 2)
+        >>> capped = a.combine(b, limit=1)
+        >>> capped.agreements, capped.counts.agreements, capped.complete
+        (('agr-1',), 2, False)
+        """
+        if not isinstance(other, RunSummary) or other.as_of != self.as_of:
+            raise ValidationError("other", f"a RunSummary as of {self.as_of.isoformat()}", other)
+        if limit is not None and (type(limit) is not int or limit < 0):
+            raise ValidationError("limit", "a whole number of results, 0 or more, or None",
+                                  limit)
+        mine, theirs = self.counts or _counted(self), other.counts or _counted(other)
+        kept: dict[str, Any] = {k: (getattr(self, k) + getattr(other, k))[:limit]
+                                for k in _KINDS}
+        total = RunCounts(*(getattr(mine, k) + getattr(theirs, k) for k in _KINDS))
+        return RunSummary(self.as_of, counts=total, **kept)
+
     def to_json(self) -> dict[str, Any]:
         """The JSON form: invoices, credit notes and outcomes in theirs.
 
@@ -162,6 +199,11 @@ class RunSummary:
     def from_json(cls, data: object) -> RunSummary:
         """Read the form :meth:`to_json` writes."""
         return decode(data, cls)  # type: ignore[no-any-return]
+
+
+def _counted(summary: RunSummary) -> RunCounts:
+    """The counts of a summary built by hand: the lengths of its tuples."""
+    return RunCounts(*(len(getattr(summary, k)) for k in _KINDS))
 
 
 @attrs.frozen
@@ -267,10 +309,6 @@ class Kept(list[_T]):
         """:meth:`append` each of ``items``."""
         for item in items:
             self.append(item)
-
-
-_KINDS: Final = ("agreements", "approvals", "invoices", "credit_notes", "charges", "reconciled",
-                 "problems", "parked")
 
 
 @attrs.define

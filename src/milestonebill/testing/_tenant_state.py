@@ -14,11 +14,10 @@ from typing import Any, Protocol
 from hypothesis import strategies as st
 
 from milestonebill.errors import MilestonebillError
-from milestonebill.ledger import Account, EntryId, JournalEntry, JournalLine, Ledger
+from milestonebill.ledger import Account, EntryId, JournalEntry, JournalLine
 from milestonebill.money import Money
 from milestonebill.stores.base import (
     AgreementId,
-    AgreementStore,
     AttemptKey,
     EventId,
     FirmId,
@@ -29,14 +28,14 @@ from milestonebill.stores.base import (
     StoredProposalEvent,
     SyncJournal,
     SyncRecord,
+    TenantBillingStore,
     WorkerId,
     WorkLink,
 )
 from milestonebill.stores.batch import Savepoints
-from milestonebill.stores.tenancy import TenantBound
 
 
-class TenantStore(AgreementStore, Ledger, SyncJournal, Savepoints, TenantBound, Protocol):
+class TenantStore(TenantBillingStore, SyncJournal, Savepoints, Protocol):
     """What the tenant contract needs: every role of a shipped store, bound to a tenant."""
 
 

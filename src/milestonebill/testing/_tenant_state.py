@@ -159,7 +159,9 @@ def snapshot(store: TenantStore, *, extra_agreements: Iterable[str] = ()) -> dic
     Each read is asked about the contract's ids (and the store's own
     agreements), so a read that leaked another tenant's row shows up as a
     difference.  Outbox ``seq`` numbers are left out: a shared database may
-    number them across tenants, and only their order is the contract.
+    number them across tenants, and only their order is the contract.  The
+    times the store stamped (attempts, parks, syncs) are in, so compare
+    snapshots of stores on a fixed clock.
     """
     ids = store.agreement_ids()
     agreements = sorted({*AGREEMENTS, *ids, *extra_agreements})

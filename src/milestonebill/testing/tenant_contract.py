@@ -422,10 +422,11 @@ class TenantIsolationContract:
         self, both: tuple[TenantStore, TenantStore]
     ) -> None:
         a, b = both
+        b.issue_invoice_number(_ACME, InvoiceId("inv-5"))
         a.platform().rename_tenant(TENANT_A, _C)
         c = b.for_tenant(_C)
         assert (c.issue_invoice_number(_ACME, InvoiceId("inv-9")),
-                a.issue_invoice_number(_ACME, InvoiceId("inv-9"))) == (2, 1)
+                b.issue_invoice_number(_ACME, InvoiceId("inv-9"))) == (2, 3)
 
     def test_renaming_onto_a_registered_empty_tenant_is_allowed(
         self, both: tuple[TenantStore, TenantStore]

@@ -18,6 +18,7 @@ from milestonebill.testing.store_contract import (
     LedgerContract,
     StoreFactory,
 )
+from milestonebill.testing.tenant_contract import populate
 
 T_CONTRACT = datetime(2024, 1, 31, 9, tzinfo=UTC)
 
@@ -61,6 +62,67 @@ class TestPostgresStore(AgreementStoreContract):
 
         def make(clock: Clock) -> AgreementStore:
             store = PostgresStore(pg_dsn, schema=pg_schema, clock=clock, pool_size=2)
+            opened.append(store)
+            return store
+
+        yield make
+        for store in opened:
+            store.close()
+
+
+# The same contract on a store bound to a named tenant, sharing its database with a
+# busy default tenant that holds data under the contract's own ids: nothing the
+# contract reads, counts or claims may come from the other tenant.
+
+BOUND = "firm-x"
+
+
+class TestInMemoryStoreBoundToATenant(AgreementStoreContract):
+    @pytest.fixture
+    def make_store(self) -> StoreFactory:
+        roots: list[InMemoryStore] = []
+
+        def make(clock: Clock) -> AgreementStore:
+            if not roots:
+                roots.append(InMemoryStore(clock=clock))
+                populate(roots[0], "busy")
+            return roots[0].for_tenant(BOUND)  # each handle a view of its own
+
+        return make
+
+
+class TestSQLiteStoreBoundToATenant(AgreementStoreContract):
+    @pytest.fixture
+    def make_store(self, sqlite_path: Path) -> Iterator[StoreFactory]:
+        opened: list[SQLiteStore] = []
+
+        def make(clock: Clock) -> AgreementStore:
+            if not opened:
+                opened.append(SQLiteStore(sqlite_path, clock=clock))
+                populate(opened[0], "busy")
+            store = SQLiteStore(sqlite_path, clock=clock, tenant=BOUND)
+            opened.append(store)
+            return store
+
+        yield make
+        for store in opened:
+            store.close()
+
+
+@pytest.mark.postgres
+class TestPostgresStoreBoundToATenant(AgreementStoreContract):
+    @pytest.fixture
+    def make_store(self, pg_dsn: str, pg_schema: str) -> Iterator[StoreFactory]:
+        from milestonebill.stores.postgres import PostgresStore
+
+        opened: list[PostgresStore] = []
+
+        def make(clock: Clock) -> AgreementStore:
+            if not opened:
+                opened.append(PostgresStore(pg_dsn, schema=pg_schema, clock=clock, pool_size=2))
+                populate(opened[0], "busy")
+            store = PostgresStore(pg_dsn, schema=pg_schema, clock=clock, pool_size=2,
+                                  tenant=BOUND)
             opened.append(store)
             return store
 

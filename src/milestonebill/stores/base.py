@@ -10,34 +10,32 @@ port is the intersection of small role protocols, one per job:
   :class:`~milestonebill.errors.ConcurrencyError`); re-appending an event id
   already stored with the same content is a no-op, so retries are safe.
 * **proposal streams** (:class:`ProposalStreams`) -- each proposal's own
-  stream of :class:`StoredProposalEvent` records, with the same rules, kept
-  apart from the agreements: :meth:`~AgreementStore.agreement_ids`, due work
-  and claims never see a proposal.  A proposal id and an agreement id may be
-  equal; so may their event ids.
-* **due work** (:class:`WorkQueue`) -- :meth:`~AgreementStore.set_next_due`,
-  :meth:`~AgreementStore.list_due` and leased claims
-  (:meth:`~AgreementStore.claim`, :meth:`~AgreementStore.claim_one`,
-  :meth:`~AgreementStore.release`, :meth:`~AgreementStore.complete`) so two
-  workers never process the same agreement at once; parked agreements
-  (:meth:`~AgreementStore.park`, :meth:`~AgreementStore.unpark`,
-  :meth:`~AgreementStore.parked`) are never handed out as work.
+  stream, with the same rules, apart from the agreements (never listed, due
+  or claimed as one); a proposal id and an agreement id may be equal.
+* **due work** (:class:`WorkQueue`) -- next due dates and leased claims, so
+  two workers never process the same agreement at once; parked agreements
+  are never handed out as work.
 * **document numbers** (:class:`DocumentNumbers`) -- :meth:`~AgreementStore.issue_invoice_number`,
   gap-free per firm and idempotent per invoice id.
 * **charge attempts** (:class:`AttemptJournal`) -- an intent journal: record the attempt *before*
-  calling the gateway, complete it after; :meth:`~AgreementStore.unfinished_attempts`
-  lists what a crash left behind, each stamped with ``recorded_at``.
+  calling the gateway, complete it after; what a crash left behind is listed.
 * **outbox** (:class:`Outbox`) -- notifications for the host, delivered at least once.
 * **work links** (:class:`WorkLinks`) -- which agreement, milestone or
   obligation an external work item or project (a practice-management tool's
-  id, by source) delivers: :meth:`~AgreementStore.link_work`,
-  :meth:`~AgreementStore.unlink_work`, :meth:`~AgreementStore.work_link`,
-  :meth:`~AgreementStore.work_links`.
+  id, by source) delivers.
 * **ledger** -- every shipped store is also a :class:`~milestonebill.ledger.Ledger`.
 * **sync journal** (:class:`SyncJournal`) -- what was sent to which accounting
-  system: each document's intent recorded before it is sent, completed with
-  the id the system gave it, so an export never sends a document twice.
-  Every shipped store has this role too; it is not part of
-  :class:`AgreementStore`, so a host's own store needs it only to sync.
+  system, so an export never sends a document twice.  Every shipped store has
+  it; it is not part of :class:`AgreementStore` (a host's store needs it only to sync).
+
+Tenants (:mod:`milestonebill.stores.tenancy`)
+---------------------------------------------
+Every shipped store is also bound to one tenant (a firm on a shared
+deployment): each method above reads, writes, counts and locks that tenant's
+rows only, so two tenants may reuse every id and each numbers invoices from 1.
+The roles do not require it, so a host's single-firm store keeps working as a
+:class:`BillingStore`; :class:`TenantBillingStore` names a store that is both
+(:mod:`milestonebill.testing.tenant_contract` checks one).
 
 Units of work (:class:`UnitOfWork`)
 -----------------------------------
@@ -51,7 +49,7 @@ the Biller's invoice record, its events, ledger postings and outbox entries
         store.post(entry)
         store.add_notification(key, agr, "invoice.issued", {...})
 
-Calls made by the same thread inside the block join its transaction; if the
+Calls made on the store by the same thread inside the block join it; if the
 block raises, *all* of it is rolled back, including the invoice number, so
 a rollback leaves no gap.  Transactions do not nest: an inner
 ``transaction()`` joins the outer one.  An error raised by the store inside
@@ -88,6 +86,7 @@ from milestonebill.ids import (
 from milestonebill.ledger import Ledger
 from milestonebill.limits import MAX_ID_LENGTH, MAX_KEY_LENGTH
 from milestonebill.money import Money
+from milestonebill.stores.tenancy import TenantBound
 
 __all__ = [
     "AgreementId",
@@ -112,6 +111,7 @@ __all__ = [
     "StoredProposalEvent",
     "SyncJournal",
     "SyncRecord",
+    "TenantBillingStore",
     "UnitOfWork",
     "WorkLink",
     "WorkLinks",
@@ -791,3 +791,9 @@ class AgreementStore(UnitOfWork, EventStreams, ProposalStreams, WorkQueue, Docum
 @runtime_checkable
 class BillingStore(AgreementStore, Ledger, Protocol):
     """A store that is also the ledger, so one transaction covers both."""
+
+
+@runtime_checkable
+class TenantBillingStore(BillingStore, TenantBound, Protocol):
+    """A :class:`BillingStore` bound to one tenant (:class:`~milestonebill.stores.tenancy.TenantBound`),
+    as every shipped store is: its calls see that tenant's data only."""

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Self
 
 import attrs
 
@@ -72,6 +72,7 @@ from milestonebill.stores.base import (
     WorkLink,
     canonical_json,
 )
+from milestonebill.stores.tenancy import DEFAULT_TENANT, PlatformStore, TenantId, check_tenant
 
 __all__ = ["InMemoryStore"]
 
@@ -105,6 +106,70 @@ class _State:
             dict(self.parked), dict(self.links), dict(self.syncs),
         )
 
+    def holds_data(self) -> bool:
+        """True when anything at all was stored (due dates and leases need a stream)."""
+        return bool(self.streams or self.proposals or self.invoices or self.attempts
+                    or self.notifications or self.parked or self.links or self.syncs
+                    or self.ledger.entries())
+
+
+class _Shared:
+    """What a root store and its tenant views share: every tenant's state, one lock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.lock = threading.RLock()
+        # Per thread: how deep each tenant's open transaction is, by tenant.
+        self.local = threading.local()
+        self.states: dict[str, _State] = {}
+        self.registered: set[str] = set()
+
+    def state(self, tenant: str) -> _State:
+        found = self.states.get(tenant)
+        if found is None:
+            found = self.states[tenant] = _State()
+        return found
+
+    def depths(self) -> dict[str, int]:
+        depths: dict[str, int] | None = getattr(self.local, "depths", None)
+        if depths is None:
+            depths = self.local.depths = {}
+        return depths
+
+
+class _Platform:
+    """The :class:`~milestonebill.stores.tenancy.PlatformStore` of an in-memory store."""
+
+    def __init__(self, shared: _Shared) -> None:
+        self._shared = shared
+
+    def tenants(self) -> list[TenantId]:
+        """See :meth:`~milestonebill.stores.tenancy.PlatformStore.tenants`."""
+        with self._shared.lock:
+            return sorted(TenantId(t) for t in self._shared.registered)
+
+    def rename_tenant(self, old: str, new: str) -> None:
+        """See :meth:`~milestonebill.stores.tenancy.PlatformStore.rename_tenant`.
+
+        Not inside a unit of work of this store (its rollback could not undo
+        the move): :class:`~milestonebill.errors.InvalidTransitionError`.
+        """
+        src, dst = check_tenant(old, "old"), check_tenant(new, "new")
+        shared = self._shared
+        with shared.lock:
+            if any(shared.depths().values()):
+                raise InvalidTransitionError("rename_tenant cannot run inside a unit of work")
+            state = shared.states.get(src)
+            if src not in shared.registered and (state is None or not state.holds_data()):
+                raise NotFoundError(f"tenant {src!r} is not known")
+            target = shared.states.get(dst)
+            if target is not None and target.holds_data():
+                raise DuplicateIdError("tenant", dst, "already holds data (tenants are never merged)")
+            shared.states.pop(src, None)
+            shared.registered.discard(src)
+            shared.states[dst] = state if state is not None else _State()
+            shared.registered.add(dst)
+
 
 def _append_to(
     streams: dict[str, tuple[Stored, ...]],
@@ -127,41 +192,97 @@ def _append_to(
 
 class InMemoryStore(SingleBalance):
     """An :class:`~milestonebill.stores.base.AgreementStore` and
-    :class:`~milestonebill.ledger.Ledger` held in memory.
+    :class:`~milestonebill.ledger.Ledger` held in memory, bound to one tenant.
 
     ``clock`` returns the aware UTC time used for claim leases and to stamp
-    charge attempts (inject a fake one in tests).
+    charge attempts (inject a fake one in tests).  ``tenant`` (default
+    :data:`~milestonebill.stores.tenancy.DEFAULT_TENANT`) is the firm every
+    call reads and writes (see :mod:`milestonebill.stores.tenancy`);
+    :meth:`for_tenant` gives a view bound to another firm over the same
+    process state, lock and clock.  A unit of work belongs to one view: a
+    rollback on one tenant's view leaves every other tenant's writes alone.
+
+    Two firms in one store reuse ids without meeting; each numbers its
+    invoices from 1:
+
+    >>> from milestonebill.stores.base import FirmId, InvoiceId
+    >>> acme = InMemoryStore(tenant="acme")
+    >>> globex = acme.for_tenant("globex")
+    >>> acme.issue_invoice_number(FirmId("main"), InvoiceId("inv-1"), payload={"for": "acme"})
+    1
+    >>> globex.issue_invoice_number(FirmId("main"), InvoiceId("inv-1"), payload={"for": "globex"})
+    1
+    >>> acme.issue_invoice_number(FirmId("main"), InvoiceId("inv-2"))
+    2
+    >>> [r.payload for r in globex.invoices(FirmId("main"))]
+    ['{"for":"globex"}']
+    >>> globex.tenant, acme.platform().tenants()
+    ('globex', ['acme', 'globex'])
     """
 
-    def __init__(self, *, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, *, clock: Clock = SYSTEM_CLOCK, tenant: str = DEFAULT_TENANT) -> None:
+        self._tenant = check_tenant(tenant)
+        self._shared = _Shared(clock)
         self._clock = clock
-        self._state = _State()
-        self._lock = threading.RLock()
-        self._local = threading.local()
+        self._lock = self._shared.lock
+        self._shared.registered.add(self._tenant)
+
+    # ------------------------------------------------------------ tenancy
+
+    @property
+    def tenant(self) -> TenantId:
+        """The tenant every call of this store reads and writes."""
+        return self._tenant
+
+    def for_tenant(self, tenant: str) -> Self:
+        """A store bound to ``tenant`` over this one's state, lock and clock
+        (see :meth:`~milestonebill.stores.tenancy.TenantBound.for_tenant`)."""
+        bound = check_tenant(tenant)
+        view = object.__new__(type(self))
+        view._tenant = bound
+        view._shared = self._shared
+        view._clock = self._clock
+        view._lock = self._lock
+        with self._lock:
+            self._shared.registered.add(bound)
+        return view
+
+    def platform(self) -> PlatformStore:
+        """Listing and renaming tenants (see :class:`~milestonebill.stores.tenancy.PlatformStore`)."""
+        return _Platform(self._shared)
+
+    @property
+    def _state(self) -> _State:
+        return self._shared.state(self._tenant)
+
+    @_state.setter
+    def _state(self, state: _State) -> None:
+        self._shared.states[self._tenant] = state
 
     # ------------------------------------------------------------ transactions
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One unit of work; see :mod:`milestonebill.stores.base`."""
+        """One unit of work over this tenant's data; see :mod:`milestonebill.stores.base`."""
         with self._lock:
-            depth: int = getattr(self._local, "depth", 0)
+            depths = self._shared.depths()
+            depth = depths.get(self._tenant, 0)
             if depth:
-                self._local.depth = depth + 1
+                depths[self._tenant] = depth + 1
                 try:
                     yield
                 finally:
-                    self._local.depth = depth
+                    depths[self._tenant] = depth
                 return
             snapshot = self._state.copy()
-            self._local.depth = 1
+            depths[self._tenant] = 1
             try:
                 yield
             except BaseException:
                 self._state = snapshot
                 raise
             finally:
-                self._local.depth = 0
+                del depths[self._tenant]
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

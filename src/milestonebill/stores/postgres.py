@@ -41,10 +41,107 @@ from milestonebill.errors import ConcurrencyError, StoreError, ValidationError
 from milestonebill.stores._common import SYSTEM_CLOCK
 from milestonebill.stores._sql import Cursor, Migration
 from milestonebill.stores._sql_batch import BatchSQL
+from milestonebill.stores._sql_ledger import LedgerSQL
 from milestonebill.stores._sql_links import SQLStore
 from milestonebill.stores._sql_sync import SyncSQL
+from milestonebill.stores._sql_tenancy import TENANT_TABLES, TenantSQL, has_tenancy
+from milestonebill.stores.tenancy import DEFAULT_TENANT, check_tenant
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
+
+#: The tables whose sequence numbers order them; they keep their ``seq`` key.
+_SEQUENCED = ("charge_attempts", "notifications", "accounting_syncs")
+
+#: Migration 8's keys: ``tenant_id`` first in every one.
+_TENANT_KEYS = (
+    "ALTER TABLE agreements ADD PRIMARY KEY (tenant_id, agreement_id)",
+    "ALTER TABLE events ADD PRIMARY KEY (tenant_id, event_id), "
+    "ADD UNIQUE (tenant_id, agreement_id, version), "
+    "ADD FOREIGN KEY (tenant_id, agreement_id) REFERENCES agreements (tenant_id, agreement_id) "
+    "ON UPDATE CASCADE",
+    "ALTER TABLE parked_agreements ADD PRIMARY KEY (tenant_id, agreement_id), "
+    "ADD FOREIGN KEY (tenant_id, agreement_id) REFERENCES agreements (tenant_id, agreement_id) "
+    "ON UPDATE CASCADE",
+    "ALTER TABLE proposals ADD PRIMARY KEY (tenant_id, proposal_id)",
+    "ALTER TABLE proposal_events ADD PRIMARY KEY (tenant_id, event_id), "
+    "ADD UNIQUE (tenant_id, proposal_id, version), "
+    "ADD FOREIGN KEY (tenant_id, proposal_id) REFERENCES proposals (tenant_id, proposal_id) "
+    "ON UPDATE CASCADE",
+    "ALTER TABLE invoice_counters ADD PRIMARY KEY (tenant_id, firm_id)",
+    "ALTER TABLE invoices ADD PRIMARY KEY (tenant_id, invoice_id), "
+    "ADD UNIQUE (tenant_id, firm_id, number), "
+    "ADD FOREIGN KEY (tenant_id, firm_id) REFERENCES invoice_counters (tenant_id, firm_id) "
+    "ON UPDATE CASCADE",
+    "ALTER TABLE charge_attempts ADD UNIQUE (tenant_id, key)",
+    "ALTER TABLE notifications ADD UNIQUE (tenant_id, key)",
+    "ALTER TABLE journal_entries ADD PRIMARY KEY (tenant_id, entry_id)",
+    "ALTER TABLE journal_lines ADD PRIMARY KEY (tenant_id, entry_id, line_no), "
+    "ADD FOREIGN KEY (tenant_id, entry_id) REFERENCES journal_entries (tenant_id, entry_id) "
+    "ON UPDATE CASCADE",
+    "ALTER TABLE work_links ADD PRIMARY KEY (tenant_id, source, external_id)",
+    "ALTER TABLE accounting_syncs ADD UNIQUE (tenant_id, target, source_id), "
+    "ADD UNIQUE (tenant_id, target, kind, number)",
+)
+
+#: Indexes, each leading with the tenant.
+_TENANT_INDEXES = (
+    "CREATE INDEX agreements_due ON agreements (tenant_id, next_due_on, agreement_id)",
+    "CREATE INDEX attempts_open ON charge_attempts (tenant_id, seq) WHERE outcome IS NULL",
+    "CREATE INDEX notifications_pending ON notifications (tenant_id, seq) WHERE acked = 0",
+    "CREATE INDEX lines_balance ON journal_lines (tenant_id, currency, account, posted_on)",
+    "CREATE INDEX entries_agreement ON journal_entries (tenant_id, agreement_id)",
+    "CREATE INDEX entries_posted ON journal_entries (tenant_id, posted_on, entry_id)",
+    "CREATE INDEX work_links_agreement ON work_links (tenant_id, agreement_id)",
+    "CREATE INDEX accounting_syncs_open ON accounting_syncs (tenant_id, target, seq) "
+    "WHERE target_id IS NULL",
+)
+_OLD_INDEXES = ("agreements_due", "attempts_open", "notifications_pending", "lines_balance",
+                "entries_agreement", "work_links_agreement", "accounting_syncs_open")
+
+
+def _quoted(names: tuple[str, ...]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+def _tenancy_steps() -> tuple[str, ...]:
+    """Migration 8: ``tenant_id`` first in every key, existing rows in ``'default'``.
+
+    PostgreSQL changes keys in place: each table gains the column (filled
+    with ``'default'``, then without a default, so an insert that forgets
+    the tenant fails), loses its old keys -- found in the catalogue, so
+    their names do not matter; foreign keys first -- and gets the new ones.
+    The rows and their ``BIGSERIAL`` sequences stay where they are.
+    """
+    steps = [f"ALTER TABLE {t} ADD COLUMN tenant_id TEXT NOT NULL DEFAULT 'default'"
+             for t in TENANT_TABLES]
+    steps += [f"ALTER TABLE {t} ALTER COLUMN tenant_id DROP DEFAULT" for t in TENANT_TABLES]
+    steps.append(f"""DO $$
+        DECLARE c record;
+        BEGIN
+            FOR c IN SELECT con.conname, rel.relname FROM pg_constraint con
+                JOIN pg_class rel ON rel.oid = con.conrelid
+                WHERE rel.relnamespace = current_schema()::regnamespace
+                AND rel.relname IN ({_quoted(TENANT_TABLES)})
+                AND (con.contype IN ('f', 'u')
+                     OR (con.contype = 'p' AND rel.relname NOT IN ({_quoted(_SEQUENCED)})))
+                ORDER BY con.contype = 'f' DESC
+            LOOP
+                EXECUTE 'ALTER TABLE ' || quote_ident(c.relname)
+                    || ' DROP CONSTRAINT ' || quote_ident(c.conname);
+            END LOOP;
+        END $$""")
+    steps += list(_TENANT_KEYS)
+    steps += [f"DROP INDEX IF EXISTS {i}" for i in _OLD_INDEXES]
+    steps += list(_TENANT_INDEXES)
+    steps.append("""CREATE TABLE tenants (
+        tenant_id TEXT PRIMARY KEY,
+        created_at TIMESTAMPTZ NOT NULL
+    )""")
+    any_rows = " OR ".join(f"EXISTS (SELECT 1 FROM {t})" for t in TENANT_TABLES)
+    steps.append(f"INSERT INTO tenants (tenant_id, created_at) SELECT 'default', now() "
+                 f"WHERE {any_rows}")
+    return tuple(steps)
+
 
 #: The schema, as ordered steps.  Never edit a released step; add a new one.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -176,6 +273,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX IF NOT EXISTS accounting_syncs_open ON accounting_syncs (target, seq) "
         "WHERE target_id IS NULL",
     )),
+    Migration(8, "tenants: the tenant first in every key, existing rows in 'default'",
+              _tenancy_steps()),
 )
 
 _SCHEMA_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
@@ -189,7 +288,7 @@ _IDENT = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _MIGRATION_LOCK = 0x6D62696C
 
 
-class PostgresStore(SQLStore, SyncSQL, BatchSQL):
+class PostgresStore(SQLStore, SyncSQL, BatchSQL, LedgerSQL, TenantSQL):
     """An :class:`~milestonebill.stores.base.AgreementStore` and
     :class:`~milestonebill.ledger.Ledger` in PostgreSQL.
 
@@ -215,8 +314,9 @@ class PostgresStore(SQLStore, SyncSQL, BatchSQL):
         pool_size: int = 4,
         connect_timeout: float = 30.0,
         migrations: tuple[Migration, ...] = MIGRATIONS,
+        tenant: str = DEFAULT_TENANT,
     ) -> None:
-        super().__init__(clock)
+        super().__init__(clock, check_tenant(tenant))
         if not isinstance(schema, str) or not _IDENT.fullmatch(schema):
             raise ValidationError("schema", "a lower-case SQL identifier", schema)
         self.schema = schema
@@ -239,6 +339,8 @@ class PostgresStore(SQLStore, SyncSQL, BatchSQL):
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
         try:
             self.migrate(migrations)
+            if has_tenancy(migrations):
+                self._register()
         except BaseException:
             self._pool.close()
             raise
@@ -283,7 +385,9 @@ class PostgresStore(SQLStore, SyncSQL, BatchSQL):
     # ------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
-        """Close the connection pool (idempotent)."""
+        """Close the connection pool (idempotent); on a :meth:`for_tenant` view, nothing."""
+        if self._view:
+            return
         with self._lock:
             self._pool.close()
 

@@ -1,0 +1,279 @@
+"""Tenants in the relational stores: one SQLite file or PostgreSQL schema, many firms.
+
+Two tenants reuse every id (agreement, events, invoice and firm, attempt
+key, notification key, journal entry, work link, sync) and each sees only
+its own; a view shares its root's connection; ``rename_tenant`` moves a
+single-firm store into a named tenant.  The PostgreSQL tests below these
+check the second line of defence (row-level security) as a role that is
+not a superuser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from milestonebill.errors import DuplicateIdError, NotFoundError, ValidationError
+from milestonebill.ids import EntryId, MilestoneId
+from milestonebill.ledger import Account, JournalEntry, JournalLine
+from milestonebill.money import Money
+from milestonebill.stores.base import (
+    AgreementId,
+    AttemptKey,
+    EventId,
+    FirmId,
+    InvoiceId,
+    ProposalId,
+    StoredEvent,
+    StoredProposalEvent,
+    SyncRecord,
+    WorkerId,
+    WorkLink,
+)
+from milestonebill.stores.sqlite import SQLiteStore
+from milestonebill.stores.tenancy import PlatformStore, TenantBound
+
+if TYPE_CHECKING:
+    from milestonebill.stores.postgres import PostgresStore
+
+    Store = SQLiteStore | PostgresStore
+else:
+    Store = Any
+
+AGR = AgreementId("agr-1")
+ON = date(2024, 3, 1)
+AT = datetime(2024, 3, 1, 9, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Store]]:
+    """Open stores on one database: a SQLite file, or one PostgreSQL schema."""
+    opened: list[Store] = []
+
+    def make(**kwargs: Any) -> Store:
+        store: Store
+        if request.param == "sqlite":
+            store = SQLiteStore(tmp_path / "shared.db", **kwargs)
+        else:
+            from milestonebill.stores.postgres import PostgresStore
+
+            store = PostgresStore(request.getfixturevalue("pg_dsn"),
+                                  schema=request.getfixturevalue("pg_schema"), **kwargs)
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+def fill(store: Store, label: str, amount: str) -> None:
+    """One of everything a store keeps, under the ids every tenant here reuses."""
+    payload = {"by": label}
+    store.append(AGR, [StoredEvent(AGR, EventId("e1"), 0, "Signed", AT, payload),
+                       StoredEvent(AGR, EventId("e2"), 0, "Noted", AT, payload)], 0)
+    store.set_next_due(AGR, ON)
+    store.append_proposal(ProposalId("p-1"), [StoredProposalEvent(
+        ProposalId("p-1"), EventId("e1"), 0, "ProposalDrafted", AT, payload)], 0)
+    store.issue_invoice_number(FirmId("acme"), InvoiceId("inv-1"), agreement_id=AGR,
+                               payload=payload)
+    store.record_attempt(AttemptKey("k-1"), AGR, InvoiceId("inv-1"), 1, Money(amount, "USD"))
+    store.add_notification("n-1", AGR, "invoice.issued", payload)
+    money = Money(amount, "USD")
+    store.post(JournalEntry(EntryId("je-1"), ON, (JournalLine.dr(Account.RECEIVABLE, money),
+                                                   JournalLine.cr(Account.REVENUE, money)),
+                            memo=label, agreement_id=AGR))
+    store.link_work(WorkLink("karbon", "w-1", AGR, milestone_id=MilestoneId(f"m-{label}")))
+    store.record_sync(SyncRecord("xero", "inv-1", "invoice", "INV-1", f"key-{label}",
+                                 f'{{"by": "{label}"}}'))
+
+
+def seen(store: Store) -> dict[str, object]:
+    """What a store shows of the ids ``fill`` used."""
+    return {
+        "events": [(e.event_id, e.payload) for e in store.load(AGR)],
+        "agreements": store.agreement_ids(),
+        "proposal": [e.payload for e in store.load_proposal(ProposalId("p-1"))],
+        "invoices": [(i.number, i.payload) for i in store.invoices(FirmId("acme"))],
+        "attempt": [(a.key, a.amount) for a in store.unfinished_attempts()],
+        "notes": [(n.key, n.payload) for n in store.pending_notifications()],
+        "entries": [e.memo for e in store.entries()],
+        "receivable": store.balance(Account.RECEIVABLE, currency="USD"),
+        "links": [link.milestone_id for link in store.work_links()],
+        "syncs": [s.body for s in store.syncs("xero")],
+        "event_of": store.agreement_of_event(EventId("e2")),
+        "due": store.list_due(ON),
+    }
+
+
+def expected(label: str, amount: str) -> dict[str, object]:
+    payload = f'{{"by":"{label}"}}'
+    return {
+        "events": [("e1", payload), ("e2", payload)],
+        "agreements": [AGR],
+        "proposal": [payload],
+        "invoices": [(1, payload)],
+        "attempt": [("k-1", Money(amount, "USD"))],
+        "notes": [("n-1", payload)],
+        "entries": [label],
+        "receivable": Money(amount, "USD"),
+        "links": [f"m-{label}"],
+        "syncs": [f'{{"by": "{label}"}}'],
+        "event_of": AGR,
+        "due": [AGR],
+    }
+
+
+# ---------------------------------------------------------------------- isolation
+
+
+def test_two_tenants_reuse_every_id_in_one_database(open_store: Callable[..., Store]) -> None:
+    a = open_store(tenant="a")
+    b = open_store(tenant="b")
+    fill(a, "a", "100.00")
+    fill(b, "b", "250.00")
+    assert (seen(a), seen(b)) == (expected("a", "100.00"), expected("b", "250.00"))
+
+
+def test_a_tenant_without_data_sees_nothing_of_anothers(open_store: Callable[..., Store]) -> None:
+    a = open_store(tenant="a")
+    fill(a, "a", "100.00")
+    b = a.for_tenant("b")
+    assert (b.agreement_ids(), b.list_due(ON), b.claim(WorkerId("w"), ON, limit=10,
+                                                         lease_seconds=60),
+            b.unfinished_attempts(), b.pending_notifications(), b.entries(), b.work_links(),
+            b.syncs("xero"), b.parked(), b.proposal_ids(), b.invoices(FirmId("acme")),
+            b.get_invoice(InvoiceId("inv-1")), b.get_attempt(AttemptKey("k-1")),
+            b.get_entry("je-1"), b.version(AGR), b.agreement_of_event(EventId("e1"))) == (
+        [], [], [], [], [], [], [], [], [], [], [], None, None, None, 0, None)
+
+
+def test_a_tenant_cannot_change_anothers_rows(open_store: Callable[..., Store]) -> None:
+    a = open_store(tenant="a")
+    fill(a, "a", "100.00")
+    b = a.for_tenant("b")
+    b.ack(["n-1"])
+    b.release(WorkerId("w"), [AGR])
+    assert b.unlink_work("karbon", "w-1") is None
+    assert b.discard_sync("xero", "inv-1") is None
+    with pytest.raises(NotFoundError):
+        b.set_next_due(AGR, None)
+    with pytest.raises(NotFoundError):
+        b.park(AGR, error="E", message="m")
+    with pytest.raises(NotFoundError):
+        b.complete_attempt(AttemptKey("k-1"), {"status": "succeeded"})
+    assert seen(a) == expected("a", "100.00")
+
+
+def test_claims_take_only_the_bound_tenants_agreements(open_store: Callable[..., Store]) -> None:
+    a = open_store(tenant="a")
+    b = a.for_tenant("b")
+    fill(a, "a", "100.00")
+    fill(b, "b", "250.00")
+    assert b.claim(WorkerId("w"), ON, limit=10, lease_seconds=60) == [AGR]
+    # b's lease does not hold a's agreement of the same id
+    assert a.claim(WorkerId("w2"), ON, limit=10, lease_seconds=60) == [AGR]
+
+
+# ---------------------------------------------------------------------- views
+
+
+def test_a_store_is_tenant_bound_and_its_platform_lists_tenants(
+        open_store: Callable[..., Store]) -> None:
+    root = open_store()
+    view = root.for_tenant("zeta")
+    open_store(tenant="acme")
+    assert (isinstance(root, TenantBound), isinstance(root.platform(), PlatformStore),
+            root.tenant, view.tenant, type(view) is type(root),
+            view.platform().tenants()) == (
+        True, True, "default", "zeta", True, ["acme", "default", "zeta"])
+
+
+def test_closing_a_view_leaves_its_root_open(open_store: Callable[..., Store]) -> None:
+    root = open_store(tenant="a")
+    with root.for_tenant("b") as view:
+        view.issue_invoice_number(FirmId("acme"), InvoiceId("inv-1"))
+    view.close()
+    assert root.issue_invoice_number(FirmId("acme"), InvoiceId("inv-1")) == 1
+
+
+def test_a_view_inside_its_roots_transaction_joins_it_for_its_own_tenant(
+        open_store: Callable[..., Store]) -> None:
+    root = open_store(tenant="a")
+    view = root.for_tenant("b")
+    with root.transaction():
+        root.issue_invoice_number(FirmId("acme"), InvoiceId("inv-a"))
+        n = view.issue_invoice_number(FirmId("acme"), InvoiceId("inv-b"))
+        inside = ([i.invoice_id for i in view.invoices(FirmId("acme"))],
+                  [i.invoice_id for i in root.invoices(FirmId("acme"))])
+    assert (n, inside) == (1, (["inv-b"], ["inv-a"]))
+
+
+def test_a_failed_transaction_rolls_back_both_tenants_writes(
+        open_store: Callable[..., Store]) -> None:
+    root = open_store(tenant="a")
+    view = root.for_tenant("b")
+    def fail() -> None:
+        with view.transaction():
+            view.issue_invoice_number(FirmId("acme"), InvoiceId("inv-b"))
+            root.issue_invoice_number(FirmId("acme"), InvoiceId("inv-a"))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail()
+    assert (root.invoices(FirmId("acme")), view.invoices(FirmId("acme"))) == ([], [])
+
+
+@pytest.mark.parametrize("bad", ["", " a", "a\n", 7])
+def test_a_bad_tenant_is_refused_by_name(open_store: Callable[..., Store], bad: object) -> None:
+    root = open_store()
+    with pytest.raises(ValidationError) as err:
+        root.for_tenant(bad)  # type: ignore[arg-type]
+    assert (err.value.field, root.platform().tenants()) == ("tenant", ["default"])
+
+
+def test_a_bad_tenant_opens_no_sqlite_file(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as err:
+        SQLiteStore(tmp_path / "x.db", tenant="")
+    assert (err.value.field, (tmp_path / "x.db").exists()) == ("tenant", False)
+
+
+# ---------------------------------------------------------------------- rename
+
+
+def test_rename_moves_every_row_to_the_new_tenant(open_store: Callable[..., Store]) -> None:
+    root = open_store()
+    fill(root, "a", "100.00")
+    acme = root.for_tenant("acme")
+    root.platform().rename_tenant("default", "acme")
+    assert (seen(acme), root.agreement_ids(), root.entries(), root.platform().tenants()) == (
+        expected("a", "100.00"), [], [], ["acme"])
+
+
+def test_rename_onto_a_tenant_with_data_is_refused_and_changes_nothing(
+        open_store: Callable[..., Store]) -> None:
+    a = open_store(tenant="a")
+    b = a.for_tenant("b")
+    fill(a, "a", "100.00")
+    b.add_notification("only-b", None, "x", {})
+    with pytest.raises(DuplicateIdError) as err:
+        a.platform().rename_tenant("a", "b")
+    assert (err.value.ident, seen(a), [n.key for n in b.pending_notifications()],
+            a.platform().tenants()) == ("b", expected("a", "100.00"), ["only-b"], ["a", "b"])
+
+
+def test_rename_of_an_unknown_tenant_is_not_found(open_store: Callable[..., Store]) -> None:
+    with pytest.raises(NotFoundError):
+        open_store().platform().rename_tenant("nobody", "acme")
+
+
+@pytest.mark.parametrize(("old", "new", "field"), [("", "x", "old"), ("default", " x", "new")])
+def test_rename_names_the_bad_id(open_store: Callable[..., Store], old: str, new: str,
+                                 field: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        open_store().platform().rename_tenant(old, new)
+    assert err.value.field == field

@@ -277,3 +277,181 @@ def test_rename_names_the_bad_id(open_store: Callable[..., Store], old: str, new
     with pytest.raises(ValidationError) as err:
         open_store().platform().rename_tenant(old, new)
     assert err.value.field == field
+
+
+# ---------------------------------------------------------------------- PostgreSQL RLS
+
+
+@pytest.fixture
+def app_role(pg_dsn: str, pg_schema: str) -> Iterator[tuple[PostgresStore, Callable[..., PostgresStore]]]:
+    """The schema's owner (a superuser here, as in CI) and a way to open stores as a
+    plain LOGIN role granted by ``grant_app_role``; the role is dropped afterwards."""
+    import uuid
+
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    from milestonebill.stores.postgres import PostgresStore
+
+    role = f"mb_app_{uuid.uuid4().hex[:12]}"
+    opened: list[PostgresStore] = []
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+    owner = PostgresStore(pg_dsn, schema=pg_schema, tenant="a")
+    opened.append(owner)
+    owner.grant_app_role(role)
+
+    def as_app(**kwargs: Any) -> PostgresStore:
+        store = PostgresStore(make_conninfo(pg_dsn, user=role), schema=pg_schema,
+                              migrate=False, **kwargs)
+        opened.append(store)
+        return store
+
+    try:
+        yield owner, as_app
+    finally:
+        for store in opened:
+            store.close()
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
+
+
+def raw(store: Store, sql: str) -> list[tuple[Any, ...]]:
+    """Run ``sql`` as written -- no tenant filter added -- in one of the store's transactions."""
+    with store._tx() as cur:
+        cur.execute(sql)
+        if getattr(cur, "description", None) is None:
+            return []
+        return [tuple(r) for r in cur.fetchall()]
+
+
+pg = pytest.mark.postgres
+
+
+@pg
+def test_row_security_binds_the_app_role_and_not_the_superuser(
+        app_role: tuple[PostgresStore, Callable[..., PostgresStore]]) -> None:
+    owner, as_app = app_role
+    app = as_app(tenant="a")
+    assert (owner.row_security_enforced(), app.row_security_enforced()) == (False, True)
+
+
+@pg
+def test_a_query_without_a_tenant_filter_sees_only_the_set_tenants_rows(
+        app_role: tuple[PostgresStore, Callable[..., PostgresStore]]) -> None:
+    owner, as_app = app_role
+    fill(owner, "a", "100.00")
+    fill(owner.for_tenant("b"), "b", "250.00")
+    app = as_app(tenant="a")
+    assert (raw(app, "SELECT tenant_id, event_id FROM events ORDER BY 1, 2"),
+            raw(app, "SELECT count(*) FROM journal_lines"),
+            raw(app, "SELECT tenant_id FROM invoices")) == (
+        [("a", "e1"), ("a", "e2")], [(2,)], [("a",)])
+
+
+@pg
+def test_an_update_without_a_tenant_filter_changes_only_the_set_tenants_rows(
+        app_role: tuple[PostgresStore, Callable[..., PostgresStore]]) -> None:
+    owner, as_app = app_role
+    b = owner.for_tenant("b")
+    fill(owner, "a", "100.00")
+    fill(b, "b", "250.00")
+    app = as_app(tenant="a")
+    changed = raw(app, "UPDATE notifications SET acked = 1 RETURNING tenant_id")
+    raw(app, "UPDATE events SET payload = '{}'")
+    raw(app, "DELETE FROM work_links")
+    assert (changed, owner.pending_notifications(), seen(b)) == (
+        [("a",)], [], expected("b", "250.00"))
+
+
+@pg
+def test_a_connection_that_set_no_tenant_sees_no_rows(
+        app_role: tuple[PostgresStore, Callable[..., PostgresStore]]) -> None:
+    import psycopg
+
+    from milestonebill.stores.postgres import PostgresStore
+
+    owner, as_app = app_role
+    fill(owner, "a", "100.00")
+    app = as_app(tenant="a")
+    assert isinstance(app, PostgresStore)
+    conninfo = app._pool.conninfo
+    assert isinstance(conninfo, str)
+    with psycopg.connect(conninfo, options=f"-c search_path={app.schema}") as conn:
+        assert (conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+                             ).fetchall(),
+                conn.execute("SELECT count(*) FROM events").fetchall()) == ([(False,)], [(0,)])
+
+
+@pg
+def test_writing_another_tenants_row_is_refused_by_the_policy(
+        app_role: tuple[PostgresStore, Callable[..., PostgresStore]]) -> None:
+    from milestonebill.errors import StoreError
+
+    _, as_app = app_role
+    app = as_app(tenant="a")
+    with pytest.raises(StoreError, match="row-level security"):
+        raw(app, "INSERT INTO notifications (tenant_id, key, kind, payload) "
+                 "VALUES ('b', 'n-x', 'x', '{}')")
+    assert app.for_tenant("b").pending_notifications() == []
+
+
+@pg
+def test_the_app_role_works_through_every_port_under_row_security(
+        app_role: tuple[PostgresStore, Callable[..., PostgresStore]]) -> None:
+    _, as_app = app_role
+    a = as_app(tenant="a")
+    b = a.for_tenant("b")
+    fill(a, "a", "100.00")
+    fill(b, "b", "250.00")
+    with a.transaction():  # the view joins a's transaction and switches the setting
+        inside = seen(b)
+        mine = seen(a)
+    assert (inside, mine, a.platform().tenants()) == (
+        expected("b", "250.00"), expected("a", "100.00"), ["a", "b"])
+
+
+@pg
+def test_the_app_role_cannot_rename_a_tenant(
+        app_role: tuple[PostgresStore, Callable[..., PostgresStore]]) -> None:
+    from milestonebill.errors import StoreError
+
+    owner, as_app = app_role
+    fill(owner, "a", "100.00")
+    app = as_app(tenant="a")
+    with pytest.raises(StoreError):
+        app.platform().rename_tenant("a", "c")
+    assert (seen(app), app.platform().tenants(), app.row_security_enforced()) == (
+        expected("a", "100.00"), ["a"], True)
+
+
+@pg
+def test_the_owners_rename_keeps_row_security_forced(
+        app_role: tuple[PostgresStore, Callable[..., PostgresStore]]) -> None:
+    owner, as_app = app_role
+    fill(owner, "a", "100.00")
+    owner.platform().rename_tenant("a", "c")
+    app = as_app(tenant="c")
+    assert (seen(app), app.row_security_enforced()) == (expected("a", "100.00"), True)
+
+
+@pg
+def test_migrate_false_refuses_a_schema_behind_the_migrations(pg_dsn: str,
+                                                              pg_schema: str) -> None:
+    from milestonebill.errors import StoreError
+    from milestonebill.stores.postgres import MIGRATIONS, PostgresStore
+
+    PostgresStore(pg_dsn, schema=pg_schema, migrations=MIGRATIONS[:7]).close()
+    with pytest.raises(StoreError, match="migrations"):
+        PostgresStore(pg_dsn, schema=pg_schema, migrate=False)
+
+
+@pg
+@pytest.mark.parametrize("bad", ["", "x; DROP TABLE events", 'a"b', "1abc"])
+def test_grant_app_role_refuses_a_name_that_is_not_an_identifier(
+        app_role: tuple[PostgresStore, Callable[..., PostgresStore]], bad: str) -> None:
+    owner, _ = app_role
+    with pytest.raises(ValidationError) as err:
+        owner.grant_app_role(bad)
+    assert err.value.field == "role"

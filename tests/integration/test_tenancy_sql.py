@@ -54,13 +54,19 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
     """Open stores on one database: a SQLite file, or one PostgreSQL schema."""
     opened: list[Store] = []
 
-    def make(**kwargs: Any) -> Store:
+    def make(*, v7: bool = False, **kwargs: Any) -> Store:
+        """``v7``: only the migrations from before tenancy."""
         store: Store
         if request.param == "sqlite":
-            store = SQLiteStore(tmp_path / "shared.db", **kwargs)
-        else:
-            from milestonebill.stores.postgres import PostgresStore
+            from milestonebill.stores.sqlite import MIGRATIONS as LITE
 
+            store = SQLiteStore(tmp_path / "shared.db", **kwargs,
+                                **({"migrations": LITE[:7]} if v7 else {}))
+        else:
+            from milestonebill.stores.postgres import MIGRATIONS, PostgresStore
+
+            if v7:
+                kwargs["migrations"] = MIGRATIONS[:7]
             store = PostgresStore(request.getfixturevalue("pg_dsn"),
                                   schema=request.getfixturevalue("pg_schema"), **kwargs)
         opened.append(store)
@@ -279,6 +285,110 @@ def test_rename_names_the_bad_id(open_store: Callable[..., Store], old: str, new
     assert err.value.field == field
 
 
+# ---------------------------------------------------------------------- migration 8
+
+EMPTY: dict[str, object] = {
+    "events": [], "agreements": [], "proposal": [], "invoices": [], "attempt": [], "notes": [],
+    "entries": [], "receivable": Money(0, "USD"), "links": [], "syncs": [], "event_of": None,
+    "due": [],
+}
+
+
+def fill_v7(old: Store) -> None:
+    """What ``fill(store, "old", "100.00")`` wrote before migration 8, row by row."""
+    payload = '{"by":"old"}'
+    ts, on = old._ts_in(AT), old._date_in(ON)
+    money = Money("100.00", "USD")
+    body = JournalEntry(EntryId("je-1"), ON, (JournalLine.dr(Account.RECEIVABLE, money),
+                                              JournalLine.cr(Account.REVENUE, money)),
+                        memo="old", agreement_id=AGR).canonical()
+    rows: list[tuple[str, tuple[Any, ...]]] = [
+        ("INSERT INTO agreements (agreement_id, version, next_due_on) VALUES (?, 2, ?)",
+         (AGR, on)),
+        ("INSERT INTO events VALUES ('e1', ?, 1, 'Signed', ?, ?)", (AGR, ts, payload)),
+        ("INSERT INTO events VALUES ('e2', ?, 2, 'Noted', ?, ?)", (AGR, ts, payload)),
+        ("INSERT INTO proposals VALUES ('p-1', 1)", ()),
+        ("INSERT INTO proposal_events VALUES ('e1', 'p-1', 1, 'ProposalDrafted', ?, ?)",
+         (ts, payload)),
+        ("INSERT INTO invoice_counters VALUES ('acme', 1)", ()),
+        ("INSERT INTO invoices VALUES ('inv-1', 'acme', 1, ?, ?)", (AGR, payload)),
+        ("INSERT INTO charge_attempts (key, agreement_id, invoice_id, attempt, amount_minor, "
+         "currency, recorded_at) VALUES ('k-1', ?, 'inv-1', 1, 10000, 'USD', ?)", (AGR, ts)),
+        ("INSERT INTO notifications (key, agreement_id, kind, payload) "
+         "VALUES ('n-1', ?, 'invoice.issued', ?)", (AGR, payload)),
+        ("INSERT INTO journal_entries VALUES ('je-1', ?, 'USD', ?, 'old', ?)", (on, AGR, body)),
+        ("INSERT INTO journal_lines VALUES ('je-1', 0, 'receivable', 'USD', ?, 10000)", (on,)),
+        ("INSERT INTO journal_lines VALUES ('je-1', 1, 'revenue', 'USD', ?, -10000)", (on,)),
+        ("INSERT INTO work_links VALUES ('karbon', 'w-1', ?, 'm-old', NULL)", (AGR,)),
+        ("INSERT INTO accounting_syncs (target, source_id, kind, number, idempotency_key, body, "
+         "recorded_at) VALUES ('xero', 'inv-1', 'invoice', 'INV-1', 'key-old', ?, ?)",
+         ('{"by": "old"}', ts)),
+    ]
+    with old._tx() as cur:
+        for sql, params in rows:
+            old._run(cur, sql, params)
+
+
+def test_migration_8_keeps_a_single_firm_stores_data_in_default(
+        open_store: Callable[..., Store]) -> None:
+    fill_v7(open_store(v7=True))
+    store = open_store()
+    assert (seen(store), store.platform().tenants(), store.migrate()) == (
+        expected("old", "100.00"), ["default"], [])
+
+
+def test_migration_8_of_an_empty_store_registers_only_the_tenant_opened(
+        open_store: Callable[..., Store]) -> None:
+    open_store(v7=True)
+    assert open_store(tenant="acme").platform().tenants() == ["acme"]
+
+
+def test_order_columns_continue_after_migration_8(open_store: Callable[..., Store]) -> None:
+    fill_v7(open_store(v7=True))
+    store = open_store()
+    store.record_attempt(AttemptKey("k-2"), AGR, InvoiceId("inv-1"), 2, Money("1.00", "USD"))
+    store.add_notification("n-2", None, "x", {})
+    assert ([a.key for a in store.unfinished_attempts()],
+            [n.key for n in store.pending_notifications()]) == (["k-1", "k-2"], ["n-1", "n-2"])
+
+
+def test_migration_8_leaves_sqlite_foreign_keys_whole(sqlite_path: Path) -> None:
+    from milestonebill.stores.sqlite import MIGRATIONS
+
+    old = SQLiteStore(sqlite_path, migrations=MIGRATIONS[:7])
+    fill_v7(old)
+    old.close()
+    with SQLiteStore(sqlite_path) as store:
+        problems = store._conn.execute("PRAGMA foreign_key_check").fetchall()
+        tables = {r[0] for r in store._conn.execute(
+            "SELECT name FROM sqlite_master WHERE name LIKE '%_v7'")}
+        assert (problems, tables, seen(store)) == ([], set(), expected("old", "100.00"))
+
+
+def test_a_migrated_store_moves_into_a_named_tenant(open_store: Callable[..., Store]) -> None:
+    fill_v7(open_store(v7=True))
+    default = open_store()
+    acme = default.for_tenant("acme")
+    default.platform().rename_tenant("default", "acme")
+    assert (seen(acme), seen(default), default.platform().tenants()) == (
+        expected("old", "100.00"), EMPTY, ["acme"])
+    # and acme goes on billing where it stood: its next invoice of firm acme is number 2
+    assert acme.issue_invoice_number(FirmId("acme"), InvoiceId("inv-2")) == 2
+
+
+def test_moving_a_migrated_store_onto_a_tenant_with_data_changes_nothing(
+        open_store: Callable[..., Store]) -> None:
+    fill_v7(open_store(v7=True))
+    default = open_store()
+    acme = default.for_tenant("acme")
+    acme.issue_invoice_number(FirmId("acme"), InvoiceId("inv-9"))
+    with pytest.raises(DuplicateIdError):
+        default.platform().rename_tenant("default", "acme")
+    assert (seen(default), [i.invoice_id for i in acme.invoices(FirmId("acme"))],
+            default.platform().tenants()) == (
+        expected("old", "100.00"), ["inv-9"], ["acme", "default"])
+
+
 # ---------------------------------------------------------------------- PostgreSQL RLS
 
 
@@ -455,3 +565,34 @@ def test_grant_app_role_refuses_a_name_that_is_not_an_identifier(
     with pytest.raises(ValidationError) as err:
         owner.grant_app_role(bad)
     assert err.value.field == "role"
+
+
+@pg
+def test_an_owner_that_is_not_a_superuser_can_rename_under_forced_security(
+        pg_dsn: str, pg_schema: str) -> None:
+    import uuid
+
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    from milestonebill.stores.postgres import PostgresStore
+
+    role = f"mb_owner_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f'GRANT CREATE ON DATABASE "{conn.info.dbname}" TO {role}')
+    try:
+        with PostgresStore(make_conninfo(pg_dsn, user=role), schema=pg_schema,
+                           tenant="a") as owner:
+            fill(owner, "a", "100.00")
+            fill(owner.for_tenant("b"), "b", "250.00")
+            c = owner.for_tenant("c")  # registered, without data: a may move in
+            owner.platform().rename_tenant("a", "c")
+            assert (owner.row_security_enforced(), seen(c), seen(owner.for_tenant("b")),
+                    seen(owner), owner.platform().tenants()) == (
+                True, expected("a", "100.00"), expected("b", "250.00"), EMPTY, ["b", "c"])
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {pg_schema} CASCADE")
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")

@@ -60,8 +60,9 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
         if request.param == "sqlite":
             from milestonebill.stores.sqlite import MIGRATIONS as LITE
 
-            store = SQLiteStore(tmp_path / "shared.db", **kwargs,
-                                **({"migrations": LITE[:7]} if v7 else {}))
+            if v7:
+                kwargs["migrations"] = LITE[:7]
+            store = SQLiteStore(tmp_path / "shared.db", **kwargs)
         else:
             from milestonebill.stores.postgres import MIGRATIONS, PostgresStore
 

@@ -597,3 +597,67 @@ def test_an_owner_that_is_not_a_superuser_can_rename_under_forced_security(
             conn.execute(f"DROP SCHEMA IF EXISTS {pg_schema} CASCADE")
             conn.execute(f"DROP OWNED BY {role}")
             conn.execute(f"DROP ROLE {role}")
+
+
+# ---------------------------------------------------------------------- one file per tenant
+
+
+def test_each_tenant_gets_a_file_of_its_own(tmp_path: Path) -> None:
+    from milestonebill.stores.sqlite import SQLiteTenantFiles
+
+    files = SQLiteTenantFiles(tmp_path / "tenants")
+    with files.store("a") as a, files.store("b") as b:
+        fill(a, "a", "100.00")
+        fill(b, "b", "250.00")
+        assert (seen(a), seen(b), a.tenant, a.platform().tenants(), b.platform().tenants()) == (
+            expected("a", "100.00"), expected("b", "250.00"), "a", ["a"], ["b"])
+    assert (sorted(p.name for p in (tmp_path / "tenants").glob("*.db")), files.tenants()) == (
+        ["a.db", "b.db"], ["a", "b"])
+
+
+def test_reopening_a_tenants_file_finds_its_data(tmp_path: Path) -> None:
+    from milestonebill.stores.sqlite import SQLiteTenantFiles
+
+    files = SQLiteTenantFiles(tmp_path)
+    with files.store("Acme LLP") as acme:
+        fill(acme, "a", "100.00")
+    with files.store("Acme LLP") as again:
+        assert seen(again) == expected("a", "100.00")
+
+
+@pytest.mark.parametrize(("tenant", "name"), [
+    ("acme", "acme.db"),
+    ("Acme", "%41cme.db"),
+    ("../etc/passwd", "%2E%2E%2Fetc%2Fpasswd.db"),
+    (".", "%2E.db"),
+    ("con", "%63on.db"),
+    ("café", "caf%C3%A9.db"),
+])
+def test_a_tenant_id_maps_to_one_safe_file_name(tmp_path: Path, tenant: str, name: str) -> None:
+    from milestonebill.stores.sqlite import SQLiteTenantFiles
+
+    files = SQLiteTenantFiles(tmp_path)
+    with files.store(tenant):
+        pass
+    assert ([p.name for p in tmp_path.iterdir() if p.suffix == ".db"], files.tenants()) == (
+        [name], [tenant])
+
+
+@pytest.mark.parametrize("bad", ["", " acme", "a\x00b", "x" * 198, "é" * 40])
+def test_a_tenant_that_cannot_be_a_file_is_refused_before_anything_is_made(
+        tmp_path: Path, bad: str) -> None:
+    from milestonebill.stores.sqlite import SQLiteTenantFiles
+
+    files = SQLiteTenantFiles(tmp_path / "tenants")
+    with pytest.raises(ValidationError) as err:
+        files.store(bad)
+    assert (err.value.field, (tmp_path / "tenants").exists()) == ("tenant", False)
+
+
+def test_files_the_helper_did_not_name_are_not_tenants(tmp_path: Path) -> None:
+    from milestonebill.stores.sqlite import SQLiteTenantFiles
+
+    for name in ("Upper.db", "%zz.db", "%FF.db", "notes.txt", "con.db"):
+        (tmp_path / name).write_text("")
+    (tmp_path / "dir.db").mkdir()
+    assert SQLiteTenantFiles(tmp_path).tenants() == []

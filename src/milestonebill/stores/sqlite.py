@@ -30,14 +30,16 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 from milestonebill.clock import Clock
-from milestonebill.errors import ConcurrencyError, StoreError
+from milestonebill.errors import ConcurrencyError, StoreError, ValidationError
 from milestonebill.stores._common import SYSTEM_CLOCK
 from milestonebill.stores._sql import Cursor, Migration
 from milestonebill.stores._sql_batch import BatchSQL
@@ -45,9 +47,9 @@ from milestonebill.stores._sql_ledger import LedgerSQL
 from milestonebill.stores._sql_links import SQLStore
 from milestonebill.stores._sql_sync import SyncSQL
 from milestonebill.stores._sql_tenancy import TenantSQL, has_tenancy
-from milestonebill.stores.tenancy import DEFAULT_TENANT, check_tenant
+from milestonebill.stores.tenancy import DEFAULT_TENANT, TenantId, check_tenant
 
-__all__ = ["MIGRATIONS", "SQLiteStore"]
+__all__ = ["MAX_TENANT_FILE_NAME", "MIGRATIONS", "SQLiteStore", "SQLiteTenantFiles"]
 
 #: Old tables renamed aside by migration 8, parents first (children follow the
 #: renamed parent in their foreign keys), dropped again children first.
@@ -520,3 +522,105 @@ class SQLiteStore(SQLStore, SyncSQL, BatchSQL, LedgerSQL, TenantSQL):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+#: Characters a tenant's file name keeps as they are; every other one is
+#: written as ``%XX`` per UTF-8 byte.  No capitals, so two tenants never get
+#: names that differ only in case (one file on a case-insensitive disk).
+_FILE_SAFE: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+#: Names Windows keeps for devices, whatever the extension.
+_RESERVED: Final = frozenset(["con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                              *(f"lpt{i}" for i in range(10))])
+#: The longest file name (in bytes, ``.db`` included) a tenant may get.
+MAX_TENANT_FILE_NAME: Final = 200
+
+
+def _file_stem(tenant: str) -> str:
+    stem = "".join(ch if ch in _FILE_SAFE else "".join(f"%{b:02X}" for b in ch.encode())
+                   for ch in tenant)
+    if stem in _RESERVED:
+        stem = f"%{ord(stem[0]):02X}{stem[1:]}"
+    return stem
+
+
+def _tenant_of(stem: str) -> str | None:
+    try:
+        tenant = urllib.parse.unquote(stem, errors="strict")
+    except UnicodeDecodeError:
+        return None
+    return tenant if _file_stem(tenant) == stem else None
+
+
+class SQLiteTenantFiles:
+    """One SQLite file per tenant, all in one directory: the other way to keep firms apart.
+
+    Where one shared file holds every tenant's rows side by side (each
+    store bound to one of them), this keeps each tenant in a file of its
+    own, so a firm's data can be copied, restored or deleted as a file.
+    :meth:`store` opens ``<directory>/<name>.db`` bound to the tenant.
+
+    The file name is the tenant id mapped, never refused for its
+    characters: lower-case ASCII letters, digits, ``-`` and ``_`` stay as
+    they are, every other character becomes ``%XX`` for each of its UTF-8
+    bytes (``Acme LLP`` is ``%41cme%20%4C%4C%50.db``), and a name Windows
+    reserves (``con``, ``nul``, ``com1``...) has its first letter written
+    so.  The mapping is one-to-one even on a case-insensitive disk, and no
+    name is ``.``, ``..`` or holds a separator, so no tenant id reaches
+    outside the directory.  An id whose name would be longer than
+    :data:`MAX_TENANT_FILE_NAME` bytes is refused.
+
+    >>> import tempfile
+    >>> from milestonebill.stores.base import FirmId, InvoiceId
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     files = SQLiteTenantFiles(tmp)
+    ...     with files.store("Acme LLP") as acme, files.store("beta") as beta:
+    ...         n = (acme.issue_invoice_number(FirmId("acme"), InvoiceId("inv-1")),
+    ...              beta.issue_invoice_number(FirmId("acme"), InvoiceId("inv-1")))
+    ...     print(n, files.path("Acme LLP").name, files.tenants())
+    (1, 1) %41cme%20%4C%4C%50.db ['Acme LLP', 'beta']
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+
+    def path(self, tenant: str) -> Path:
+        """The file of ``tenant``; raises :class:`~milestonebill.errors.ValidationError`
+        naming ``tenant`` for a bad id or one whose file name would be too long."""
+        name = _file_stem(check_tenant(tenant)) + ".db"
+        if len(name) > MAX_TENANT_FILE_NAME:
+            raise ValidationError("tenant", f"an id whose file name fits in "
+                                  f"{MAX_TENANT_FILE_NAME} bytes (it needs {len(name)})", tenant)
+        return self.directory / name
+
+    def store(
+        self,
+        tenant: str,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        busy_timeout: float = 30.0,
+        migrations: tuple[Migration, ...] = MIGRATIONS,
+    ) -> SQLiteStore:
+        """A :class:`SQLiteStore` on ``tenant``'s file (created with the directory
+        if missing), bound to ``tenant``.
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming
+        ``tenant`` (see :meth:`path`), before anything is created, and
+        :class:`~milestonebill.errors.StoreError` when the directory or the
+        file cannot be made or opened.
+        """
+        path = self.path(tenant)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {str(self.directory)!r}: {exc}") from exc
+        return SQLiteStore(path, clock=clock, busy_timeout=busy_timeout, migrations=migrations,
+                           tenant=tenant)
+
+    def tenants(self) -> list[TenantId]:
+        """The tenants with a file in the directory, sorted (files whose names
+        this class would not have written are left out)."""
+        if not self.directory.is_dir():
+            return []
+        found = (_tenant_of(p.name[:-3]) for p in self.directory.iterdir()
+                 if p.name.endswith(".db") and p.is_file())
+        return sorted(TenantId(t) for t in found if t is not None)

@@ -4,6 +4,11 @@ Subclasses supply a connection-bound transaction, the placeholder style,
 value conversions for dates and timestamps, and the dialect's locking
 clauses; everything else -- the queries and the rules -- lives here, so the
 SQLite and PostgreSQL stores cannot drift apart.
+
+Every query names the store's tenant: ``tenant_id = ?`` in each ``WHERE``
+(the first parameter), ``tenant_id`` in each insert and conflict target.
+The ledger's queries are in :mod:`~milestonebill.stores._sql_ledger`, the
+tenant views and platform calls in :mod:`~milestonebill.stores._sql_tenancy`.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Final, Self
 from milestonebill.errors import DuplicateIdError, NotFoundError
 from milestonebill.stores._common import now_utc
 from milestonebill.stores._sql import Cursor, Migration, SQLStoreBase
-from milestonebill.stores.tenancy import TenantId, check_tenant
+from milestonebill.stores.tenancy import PlatformStore, TenantId, check_tenant
 
 #: The schema step that made the tenant part of every key (both dialects).
 TENANCY_VERSION: Final = 8
@@ -66,8 +66,10 @@ class TenantSQL(SQLStoreBase):
         view._register()
         return view
 
-    def platform(self) -> SQLPlatform:
-        """The calls that see every tenant of this database (see :class:`SQLPlatform`)."""
+    def platform(self) -> PlatformStore:
+        """The calls that see every tenant of this database: listing tenants and
+        :meth:`~milestonebill.stores.tenancy.PlatformStore.rename_tenant` (on
+        PostgreSQL, the tables' owner's alone)."""
         return SQLPlatform(self)
 
     # ----------------------------------------------------------------- registry

@@ -207,7 +207,7 @@ def floor_billing_sql(seed: W5Seed, path: Path) -> int:
                      "VALUES ('default', ?, ?, ?, ?, ?)", invoices)
     conn.executemany("INSERT INTO events (tenant_id, event_id, agreement_id, version, type, effective_at, "
                      "payload) VALUES ('default', ?, ?, ?, ?, ?, ?)", events)
-    conn.executemany("UPDATE agreements SET version = ? WHERE agreement_id = ?", versions)
+    conn.executemany("UPDATE agreements SET version = ? WHERE tenant_id = 'default' AND agreement_id = ?", versions)
     conn.executemany("INSERT INTO charge_attempts (tenant_id, key, agreement_id, invoice_id, attempt, "
                      "amount_minor, currency, outcome) VALUES ('default', ?, ?, ?, ?, ?, ?, ?)", attempts)
     conn.executemany("INSERT INTO notifications (tenant_id, key, agreement_id, kind, payload) "
@@ -250,7 +250,7 @@ def floor_billing_exactly_once(seed: W5Seed, path: Path) -> int:
         small = json.dumps({"invoice_id": invoice, "amount": money, "attempt": 1})
         v = versions[agreement]
         ex("BEGIN IMMEDIATE")
-        ex("UPDATE invoice_counters SET last_number = ? WHERE firm_id = 'firm'", (number,))
+        ex("UPDATE invoice_counters SET last_number = ? WHERE tenant_id = 'default' AND firm_id = 'firm'", (number,))
         ex("INSERT INTO invoices (tenant_id, invoice_id, firm_id, number, agreement_id, payload) "
            "VALUES ('default', ?, 'firm', ?, ?, ?)", (invoice, number, agreement, small))
         ex("INSERT INTO events (tenant_id, event_id, agreement_id, version, type, effective_at, payload) "
@@ -275,12 +275,12 @@ def floor_billing_exactly_once(seed: W5Seed, path: Path) -> int:
                                                           at, small))
         ex("COMMIT")
         ex("BEGIN IMMEDIATE")
-        ex("UPDATE charge_attempts SET outcome = ? WHERE key = ?",
+        ex("UPDATE charge_attempts SET outcome = ? WHERE tenant_id = 'default' AND key = ?",
            ('{"status": "succeeded"}', f"key-{invoice}-1"))
         ex("INSERT INTO events (tenant_id, event_id, agreement_id, version, type, effective_at, payload) "
            "VALUES ('default', ?, ?, ?, 'PaymentSucceeded', ?, ?)", (f"{invoice}:paid:1", agreement, v + 3,
                                                            at, small))
-        ex("UPDATE agreements SET version = ? WHERE agreement_id = ?", (v + 3, agreement))
+        ex("UPDATE agreements SET version = ? WHERE tenant_id = 'default' AND agreement_id = ?", (v + 3, agreement))
         entry = f"{invoice}:payment:1"
         ex("INSERT INTO journal_entries (tenant_id, entry_id, posted_on, currency, agreement_id, memo, body) "
            "VALUES ('default', ?, ?, 'USD', ?, 'payment', ?)", (entry, on, agreement, small))

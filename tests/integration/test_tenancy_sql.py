@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from milestonebill.clock import Clock
 from milestonebill.errors import DuplicateIdError, NotFoundError, ValidationError
 from milestonebill.ids import EntryId, MilestoneId
 from milestonebill.ledger import Account, JournalEntry, JournalLine
@@ -36,6 +37,7 @@ from milestonebill.stores.base import (
 )
 from milestonebill.stores.sqlite import SQLiteStore
 from milestonebill.stores.tenancy import PlatformStore, TenantBound
+from milestonebill.testing.store_contract import AgreementStoreContract, StoreFactory
 
 if TYPE_CHECKING:
     from milestonebill.stores.postgres import PostgresStore
@@ -184,6 +186,26 @@ def test_claims_take_only_the_bound_tenants_agreements(open_store: Callable[...,
     assert b.claim(WorkerId("w"), ON, limit=10, lease_seconds=60) == [AGR]
     # b's lease does not hold a's agreement of the same id
     assert a.claim(WorkerId("w2"), ON, limit=10, lease_seconds=60) == [AGR]
+
+
+class TestSQLiteStoreBesideANeighbour(AgreementStoreContract):
+    """The whole store contract, as a tenant whose file also holds another
+    tenant's rows under the same ids: any query that leaked would show them."""
+
+    @pytest.fixture
+    def make_store(self, sqlite_path: Path) -> Iterator[StoreFactory]:
+        with SQLiteStore(sqlite_path, tenant="neighbour") as neighbour:
+            fill(neighbour, "n", "999.00")
+        opened: list[SQLiteStore] = []
+
+        def make(clock: Clock) -> SQLiteStore:
+            store = SQLiteStore(sqlite_path, clock=clock, tenant="t1")
+            opened.append(store)
+            return store
+
+        yield make
+        for store in opened:
+            store.close()
 
 
 # ---------------------------------------------------------------------- views
@@ -661,3 +683,20 @@ def test_files_the_helper_did_not_name_are_not_tenants(tmp_path: Path) -> None:
         (tmp_path / name).write_text("")
     (tmp_path / "dir.db").mkdir()
     assert SQLiteTenantFiles(tmp_path).tenants() == []
+
+
+@pg
+class TestPostgresAppRoleBesideANeighbour(AgreementStoreContract):
+    """The whole store contract as the app role under row-level security, beside
+    another tenant's rows under the same ids."""
+
+    @pytest.fixture
+    def make_store(self, app_role: tuple[PostgresStore, Callable[..., PostgresStore]]
+                   ) -> StoreFactory:
+        owner, as_app = app_role
+        fill(owner.for_tenant("neighbour"), "n", "999.00")
+
+        def make(clock: Clock) -> PostgresStore:
+            return as_app(tenant="t1", clock=clock, pool_size=2)
+
+        return make

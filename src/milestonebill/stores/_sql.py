@@ -186,8 +186,11 @@ class SQLStoreBase(abc.ABC):
         cur: Cursor | None = getattr(self._local, "cursor", None)
         try:
             if cur is not None:
-                with self._joined(cur):
+                if self._local.tenant == self._tenant:
                     yield cur
+                else:
+                    with self._joined(cur):
+                        yield cur
                 return
             with self._begin(write) as cur:
                 self._local.cursor = cur
@@ -205,16 +208,13 @@ class SQLStoreBase(abc.ABC):
 
     @contextmanager
     def _joined(self, cur: Cursor) -> Iterator[None]:
-        """Join the thread's open transaction, for this store's tenant.
+        """Join the thread's open transaction, begun for another tenant.
 
         A tenant view shares its root's connection, so a call of one inside
         the other's :meth:`transaction` joins it; every query names its own
         tenant, and the session's tenant is switched for the call and back.
         """
         outer: TenantId = self._local.tenant
-        if outer == self._tenant:
-            yield
-            return
         self._set_tenant(cur, self._tenant)
         self._local.tenant = self._tenant
         try:

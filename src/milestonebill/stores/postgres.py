@@ -102,7 +102,6 @@ _TENANT_INDEXES = (
     "CREATE INDEX notifications_pending ON notifications (tenant_id, seq) WHERE acked = 0",
     "CREATE INDEX lines_balance ON journal_lines (tenant_id, currency, account, posted_on)",
     "CREATE INDEX entries_agreement ON journal_entries (tenant_id, agreement_id)",
-    "CREATE INDEX entries_posted ON journal_entries (tenant_id, posted_on, entry_id)",
     "CREATE INDEX work_links_agreement ON work_links (tenant_id, agreement_id)",
     "CREATE INDEX accounting_syncs_open ON accounting_syncs (tenant_id, target, seq) "
     "WHERE target_id IS NULL",

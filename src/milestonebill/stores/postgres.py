@@ -111,9 +111,9 @@ _OLD_INDEXES = ("agreements_due", "attempts_open", "notifications_pending", "lin
 
 
 #: The session setting each transaction of a bound store starts by setting.
-_TENANT_SETTING: Final = "milestonebill.tenant"
+_TENANT_SETTING: Final[str] = "milestonebill.tenant"
 #: Row-level security's test: the row is the set tenant's (no setting, no rows).
-_OWN_ROWS: Final = f"tenant_id = current_setting('{_TENANT_SETTING}', true)"
+_OWN_ROWS: Final[str] = f"tenant_id = current_setting('{_TENANT_SETTING}', true)"
 #: A role name ``grant_app_role`` accepts (it is quoted as written).
 _ROLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 

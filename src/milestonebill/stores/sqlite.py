@@ -526,12 +526,12 @@ class SQLiteStore(SQLStore, SyncSQL, BatchSQL, LedgerSQL, TenantSQL):
 #: Characters a tenant's file name keeps as they are; every other one is
 #: written as ``%XX`` per UTF-8 byte.  No capitals, so two tenants never get
 #: names that differ only in case (one file on a case-insensitive disk).
-_FILE_SAFE: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+_FILE_SAFE: Final[frozenset[str]] = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 #: Names Windows keeps for devices, whatever the extension.
-_RESERVED: Final = frozenset(["con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+_RESERVED: Final[frozenset[str]] = frozenset(["con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
                               *(f"lpt{i}" for i in range(10))])
 #: The longest file name (in bytes, ``.db`` included) a tenant may get.
-MAX_TENANT_FILE_NAME: Final = 200
+MAX_TENANT_FILE_NAME: Final[int] = 200
 
 
 def _file_stem(tenant: str) -> str:
@@ -566,7 +566,7 @@ class SQLiteTenantFiles:
     so.  The mapping is one-to-one even on a case-insensitive disk, and no
     name is ``.``, ``..`` or holds a separator, so no tenant id reaches
     outside the directory.  An id whose name would be longer than
-    :data:`MAX_TENANT_FILE_NAME` bytes is refused.
+    :data:`~milestonebill.stores.sqlite.MAX_TENANT_FILE_NAME` bytes is refused.
 
     >>> import tempfile
     >>> from milestonebill.stores.base import FirmId, InvoiceId
@@ -597,7 +597,6 @@ class SQLiteTenantFiles:
         *,
         clock: Clock = SYSTEM_CLOCK,
         busy_timeout: float = 30.0,
-        migrations: tuple[Migration, ...] = MIGRATIONS,
     ) -> SQLiteStore:
         """A :class:`SQLiteStore` on ``tenant``'s file (created with the directory
         if missing), bound to ``tenant``.
@@ -612,8 +611,7 @@ class SQLiteTenantFiles:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create {str(self.directory)!r}: {exc}") from exc
-        return SQLiteStore(path, clock=clock, busy_timeout=busy_timeout, migrations=migrations,
-                           tenant=tenant)
+        return SQLiteStore(path, clock=clock, busy_timeout=busy_timeout, tenant=tenant)
 
     def tenants(self) -> list[TenantId]:
         """The tenants with a file in the directory, sorted (files whose names

@@ -202,20 +202,20 @@ def floor_billing_sql(seed: W5Seed, path: Path) -> int:
             entries.append((entry, on, "USD", agreement, kind, body))
             lines += [(entry, 0, debit, "USD", on, total), (entry, 1, credit, "USD", on, -total)]
     conn.execute("BEGIN IMMEDIATE")
-    conn.execute("INSERT INTO invoice_counters VALUES ('firm', ?)", (len(invoices),))
-    conn.executemany("INSERT INTO invoices (invoice_id, firm_id, number, agreement_id, payload) "
-                     "VALUES (?, ?, ?, ?, ?)", invoices)
-    conn.executemany("INSERT INTO events (event_id, agreement_id, version, type, effective_at, "
-                     "payload) VALUES (?, ?, ?, ?, ?, ?)", events)
-    conn.executemany("UPDATE agreements SET version = ? WHERE agreement_id = ?", versions)
-    conn.executemany("INSERT INTO charge_attempts (key, agreement_id, invoice_id, attempt, "
-                     "amount_minor, currency, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)", attempts)
-    conn.executemany("INSERT INTO notifications (key, agreement_id, kind, payload) "
-                     "VALUES (?, ?, ?, ?)", notes)
-    conn.executemany("INSERT INTO journal_entries (entry_id, posted_on, currency, agreement_id, "
-                     "memo, body) VALUES (?, ?, ?, ?, ?, ?)", entries)
-    conn.executemany("INSERT INTO journal_lines (entry_id, line_no, account, currency, posted_on, "
-                     "signed_minor) VALUES (?, ?, ?, ?, ?, ?)", lines)
+    conn.execute("INSERT INTO invoice_counters VALUES ('default', 'firm', ?)", (len(invoices),))
+    conn.executemany("INSERT INTO invoices (tenant_id, invoice_id, firm_id, number, agreement_id, payload) "
+                     "VALUES ('default', ?, ?, ?, ?, ?)", invoices)
+    conn.executemany("INSERT INTO events (tenant_id, event_id, agreement_id, version, type, effective_at, "
+                     "payload) VALUES ('default', ?, ?, ?, ?, ?, ?)", events)
+    conn.executemany("UPDATE agreements SET version = ? WHERE tenant_id = 'default' AND agreement_id = ?", versions)
+    conn.executemany("INSERT INTO charge_attempts (tenant_id, key, agreement_id, invoice_id, attempt, "
+                     "amount_minor, currency, outcome) VALUES ('default', ?, ?, ?, ?, ?, ?, ?)", attempts)
+    conn.executemany("INSERT INTO notifications (tenant_id, key, agreement_id, kind, payload) "
+                     "VALUES ('default', ?, ?, ?, ?)", notes)
+    conn.executemany("INSERT INTO journal_entries (tenant_id, entry_id, posted_on, currency, agreement_id, "
+                     "memo, body) VALUES ('default', ?, ?, ?, ?, ?, ?)", entries)
+    conn.executemany("INSERT INTO journal_lines (tenant_id, entry_id, line_no, account, currency, posted_on, "
+                     "signed_minor) VALUES ('default', ?, ?, ?, ?, ?, ?)", lines)
     conn.execute("COMMIT")
     conn.close()
     return len(invoices)
@@ -238,7 +238,7 @@ def floor_billing_exactly_once(seed: W5Seed, path: Path) -> int:
     at = f"{on}T09:00:00+00:00"
     ex = conn.execute
     versions = dict(conn.execute("SELECT agreement_id, version FROM agreements"))
-    ex("INSERT INTO invoice_counters VALUES ('firm', 0)")
+    ex("INSERT INTO invoice_counters VALUES ('default', 'firm', 0)")
     count = 0
     for number, (agreement, done) in enumerate(sorted(seed.completed.items()), start=1):
         invoice = f"inv_{agreement}_{number:06d}"
@@ -250,44 +250,44 @@ def floor_billing_exactly_once(seed: W5Seed, path: Path) -> int:
         small = json.dumps({"invoice_id": invoice, "amount": money, "attempt": 1})
         v = versions[agreement]
         ex("BEGIN IMMEDIATE")
-        ex("UPDATE invoice_counters SET last_number = ? WHERE firm_id = 'firm'", (number,))
-        ex("INSERT INTO invoices (invoice_id, firm_id, number, agreement_id, payload) "
-           "VALUES (?, 'firm', ?, ?, ?)", (invoice, number, agreement, small))
-        ex("INSERT INTO events (event_id, agreement_id, version, type, effective_at, payload) "
-           "VALUES (?, ?, ?, 'InvoiceIssued', ?, ?)", (f"{invoice}:issued", agreement, v + 1, at,
+        ex("UPDATE invoice_counters SET last_number = ? WHERE tenant_id = 'default' AND firm_id = 'firm'", (number,))
+        ex("INSERT INTO invoices (tenant_id, invoice_id, firm_id, number, agreement_id, payload) "
+           "VALUES ('default', ?, 'firm', ?, ?, ?)", (invoice, number, agreement, small))
+        ex("INSERT INTO events (tenant_id, event_id, agreement_id, version, type, effective_at, payload) "
+           "VALUES ('default', ?, ?, ?, 'InvoiceIssued', ?, ?)", (f"{invoice}:issued", agreement, v + 1, at,
                                                         body))
         for kind, debit, credit in (("issue", "receivable", "revenue"),):
             entry = f"{invoice}:{kind}"
-            ex("INSERT INTO journal_entries (entry_id, posted_on, currency, agreement_id, memo, "
-               "body) VALUES (?, ?, 'USD', ?, ?, ?)", (entry, on, agreement, kind, body))
-            ex("INSERT INTO journal_lines VALUES (?, 0, ?, 'USD', ?, ?)", (entry, debit, on, total))
-            ex("INSERT INTO journal_lines VALUES (?, 1, ?, 'USD', ?, ?)",
+            ex("INSERT INTO journal_entries (tenant_id, entry_id, posted_on, currency, agreement_id, memo, "
+               "body) VALUES ('default', ?, ?, 'USD', ?, ?, ?)", (entry, on, agreement, kind, body))
+            ex("INSERT INTO journal_lines VALUES ('default', ?, 0, ?, 'USD', ?, ?)", (entry, debit, on, total))
+            ex("INSERT INTO journal_lines VALUES ('default', ?, 1, ?, 'USD', ?, ?)",
                (entry, credit, on, -total))
-        ex("INSERT INTO notifications (key, agreement_id, kind, payload) VALUES (?, ?, ?, ?)",
+        ex("INSERT INTO notifications (tenant_id, key, agreement_id, kind, payload) VALUES ('default', ?, ?, ?, ?)",
            (f"invoice.issued:{invoice}", agreement, "invoice.issued", small))
         ex("COMMIT")
         ex("BEGIN IMMEDIATE")
-        ex("INSERT INTO charge_attempts (key, agreement_id, invoice_id, attempt, amount_minor, "
-           "currency) VALUES (?, ?, ?, 1, ?, 'USD')", (f"key-{invoice}-1", agreement, invoice,
+        ex("INSERT INTO charge_attempts (tenant_id, key, agreement_id, invoice_id, attempt, amount_minor, "
+           "currency) VALUES ('default', ?, ?, ?, 1, ?, 'USD')", (f"key-{invoice}-1", agreement, invoice,
                                                        total))
-        ex("INSERT INTO events (event_id, agreement_id, version, type, effective_at, payload) "
-           "VALUES (?, ?, ?, 'ChargeAttempted', ?, ?)", (f"{invoice}:attempt:1", agreement, v + 2,
+        ex("INSERT INTO events (tenant_id, event_id, agreement_id, version, type, effective_at, payload) "
+           "VALUES ('default', ?, ?, ?, 'ChargeAttempted', ?, ?)", (f"{invoice}:attempt:1", agreement, v + 2,
                                                           at, small))
         ex("COMMIT")
         ex("BEGIN IMMEDIATE")
-        ex("UPDATE charge_attempts SET outcome = ? WHERE key = ?",
+        ex("UPDATE charge_attempts SET outcome = ? WHERE tenant_id = 'default' AND key = ?",
            ('{"status": "succeeded"}', f"key-{invoice}-1"))
-        ex("INSERT INTO events (event_id, agreement_id, version, type, effective_at, payload) "
-           "VALUES (?, ?, ?, 'PaymentSucceeded', ?, ?)", (f"{invoice}:paid:1", agreement, v + 3,
+        ex("INSERT INTO events (tenant_id, event_id, agreement_id, version, type, effective_at, payload) "
+           "VALUES ('default', ?, ?, ?, 'PaymentSucceeded', ?, ?)", (f"{invoice}:paid:1", agreement, v + 3,
                                                            at, small))
-        ex("UPDATE agreements SET version = ? WHERE agreement_id = ?", (v + 3, agreement))
+        ex("UPDATE agreements SET version = ? WHERE tenant_id = 'default' AND agreement_id = ?", (v + 3, agreement))
         entry = f"{invoice}:payment:1"
-        ex("INSERT INTO journal_entries (entry_id, posted_on, currency, agreement_id, memo, body) "
-           "VALUES (?, ?, 'USD', ?, 'payment', ?)", (entry, on, agreement, small))
-        ex("INSERT INTO journal_lines VALUES (?, 0, 'clearing', 'USD', ?, ?)", (entry, on, total))
-        ex("INSERT INTO journal_lines VALUES (?, 1, 'receivable', 'USD', ?, ?)",
+        ex("INSERT INTO journal_entries (tenant_id, entry_id, posted_on, currency, agreement_id, memo, body) "
+           "VALUES ('default', ?, ?, 'USD', ?, 'payment', ?)", (entry, on, agreement, small))
+        ex("INSERT INTO journal_lines VALUES ('default', ?, 0, 'clearing', 'USD', ?, ?)", (entry, on, total))
+        ex("INSERT INTO journal_lines VALUES ('default', ?, 1, 'receivable', 'USD', ?, ?)",
            (entry, on, -total))
-        ex("INSERT INTO notifications (key, agreement_id, kind, payload) VALUES (?, ?, ?, ?)",
+        ex("INSERT INTO notifications (tenant_id, key, agreement_id, kind, payload) VALUES ('default', ?, ?, ?, ?)",
            (f"payment.succeeded:{invoice}:1", agreement, "payment.succeeded", small))
         ex("COMMIT")
         count += 1

@@ -4,11 +4,17 @@ Subclasses supply a connection-bound transaction, the placeholder style,
 value conversions for dates and timestamps, and the dialect's locking
 clauses; everything else -- the queries and the rules -- lives here, so the
 SQLite and PostgreSQL stores cannot drift apart.
+
+Every query names the store's tenant: ``tenant_id = ?`` in each ``WHERE``
+(the first parameter), ``tenant_id`` in each insert and conflict target.
+The ledger's queries are in :mod:`~milestonebill.stores._sql_ledger`, the
+tenant views and platform calls in :mod:`~milestonebill.stores._sql_tenancy`.
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -26,19 +32,10 @@ from milestonebill.errors import (
     NotFoundError,
     ValidationError,
 )
-from milestonebill.ledger import (
-    Account,
-    DateRange,
-    JournalEntry,
-    SingleBalance,
-    period_bounds,
-    sum_balances,
-)
 from milestonebill.limits import MAX_KEY_LENGTH
-from milestonebill.money import Currency, Money
+from milestonebill.money import Money
 from milestonebill.stores._common import (
     Stored,
-    check_entry,
     lease_until,
     now_utc,
     plan_append,
@@ -59,8 +56,8 @@ from milestonebill.stores.base import (
     StoredProposalEvent,
     WorkerId,
     canonical_json,
-    parse_json_object,
 )
+from milestonebill.stores.tenancy import TenantId
 
 Row = tuple[Any, ...]
 
@@ -128,7 +125,7 @@ PROPOSAL_STREAMS: Final = Streams("proposals", "proposal_events", "proposal_id",
                                   StoredProposalEvent)
 
 
-class SQLStoreBase(SingleBalance, abc.ABC):
+class SQLStoreBase(abc.ABC):
     """Every store operation, written once in portable SQL with ``?`` placeholders."""
 
     #: Appended to a ``SELECT`` that must lock the rows it reads.
@@ -136,8 +133,11 @@ class SQLStoreBase(SingleBalance, abc.ABC):
     #: Appended to the claim sub-select.
     CLAIM_LOCK = ""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, tenant: TenantId) -> None:
         self._clock = clock
+        self._tenant = tenant
+        #: Per connection (shared by every tenant view of this store): the
+        #: thread's open cursor, the tenant its session is set to, savepoints.
         self._local = threading.local()
 
     # ----------------------------------------------------------------- dialect hooks
@@ -152,6 +152,11 @@ class SQLStoreBase(SingleBalance, abc.ABC):
     @abc.abstractmethod
     def _translate(self, exc: Exception, *, stream: tuple[str, int] | None = None) -> Exception | None:
         """Map a driver error to a milestonebill error (``None``: not a driver error)."""
+
+    def _set_tenant(self, cur: Cursor, tenant: TenantId) -> None:
+        """Tell the open transaction which tenant it works for (PostgreSQL's
+        row-level security reads it; SQLite has nothing to tell)."""
+        del cur, tenant
 
     def _sql(self, sql: str) -> str:
         return sql
@@ -181,11 +186,17 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         cur: Cursor | None = getattr(self._local, "cursor", None)
         try:
             if cur is not None:
-                yield cur
+                if self._local.tenant == self._tenant:
+                    yield cur
+                else:
+                    with self._joined(cur):
+                        yield cur
                 return
             with self._begin(write) as cur:
                 self._local.cursor = cur
+                self._local.tenant = self._tenant
                 try:
+                    self._set_tenant(cur, self._tenant)
                     yield cur
                 finally:
                     self._local.cursor = None
@@ -194,6 +205,26 @@ class SQLStoreBase(SingleBalance, abc.ABC):
             if mapped is None:
                 raise
             raise mapped from exc
+
+    @contextmanager
+    def _joined(self, cur: Cursor) -> Iterator[None]:
+        """Join the thread's open transaction, begun for another tenant.
+
+        A tenant view shares its root's connection, so a call of one inside
+        the other's :meth:`transaction` joins it; every query names its own
+        tenant, and the session's tenant is switched for the call and back.
+        """
+        outer: TenantId = self._local.tenant
+        self._set_tenant(cur, self._tenant)
+        self._local.tenant = self._tenant
+        try:
+            yield
+        finally:
+            self._local.tenant = outer
+            # After a failed statement PostgreSQL refuses even this; the
+            # transaction (or savepoint) is then rolled back, setting and all.
+            with contextlib.suppress(Exception):
+                self._set_tenant(cur, outer)
 
     def _rows(self, cur: Cursor, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         cur.execute(self._sql(sql), _writable(params))
@@ -241,14 +272,14 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         check_id(t.id_column, stream_id)
         with self._tx(stream=(stream_id, expected_version)) as cur:
             row = self._one(
-                cur, f"SELECT version FROM {t.streams} WHERE {t.id_column} = ?" + self.FOR_UPDATE,
-                (stream_id,),
+                cur, f"SELECT version FROM {t.streams} WHERE tenant_id = ? AND {t.id_column} = ?"
+                + self.FOR_UPDATE, (self._tenant, stream_id),
             )
             current = 0 if row is None else int(row[0])
 
             def lookup(event_id: str) -> Stored | None:
-                r = self._one(cur, f"SELECT {t.columns} FROM {t.events} WHERE event_id = ?",
-                              (event_id,))
+                r = self._one(cur, f"SELECT {t.columns} FROM {t.events} "
+                              "WHERE tenant_id = ? AND event_id = ?", (self._tenant, event_id))
                 return None if r is None else self._stored(t, r)
 
             new = plan_append(stream_id, events, expected_version, current, lookup,
@@ -256,20 +287,21 @@ class SQLStoreBase(SingleBalance, abc.ABC):
             if not new:
                 return current
             if row is None:
-                self._run(cur, f"INSERT INTO {t.streams} ({t.id_column}, version) VALUES (?, 0)",
-                          (stream_id,))
+                self._run(cur, f"INSERT INTO {t.streams} (tenant_id, {t.id_column}, version) "
+                          "VALUES (?, ?, 0)", (self._tenant, stream_id))
             for e in new:
                 self._run(
-                    cur, f"INSERT INTO {t.events} ({t.columns}) VALUES (?, ?, ?, ?, ?, ?)",
-                    (e.stream_id, e.event_id, e.version, e.type, self._ts_in(e.effective_at),
+                    cur, f"INSERT INTO {t.events} (tenant_id, {t.columns}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (self._tenant, e.stream_id, e.event_id, e.version, e.type, self._ts_in(e.effective_at),
                      e.payload),
                 )
             version = current + len(new)
             moved = self._rows(
                 cur,
-                f"UPDATE {t.streams} SET version = ? WHERE {t.id_column} = ? AND version = ? "
-                f"RETURNING {t.id_column}",
-                (version, stream_id, current),
+                f"UPDATE {t.streams} SET version = ? WHERE tenant_id = ? AND {t.id_column} = ? "
+                f"AND version = ? RETURNING {t.id_column}",
+                (version, self._tenant, stream_id, current),
             )
             if not moved:
                 raise ConcurrencyError(stream_id, expected_version, current + 1)
@@ -279,21 +311,22 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         with self._tx(write=False) as cur:
             rows = self._rows(
                 cur,
-                f"SELECT {t.columns} FROM {t.events} WHERE {t.id_column} = ? AND version > ? "
-                "ORDER BY version",
-                (stream_id, after_version),
+                f"SELECT {t.columns} FROM {t.events} WHERE tenant_id = ? AND {t.id_column} = ? "
+                "AND version > ? ORDER BY version",
+                (self._tenant, stream_id, after_version),
             )
         return [self._stored(t, r) for r in rows]
 
     def _version(self, t: Streams[Stored], stream_id: str) -> int:
         with self._tx(write=False) as cur:
-            row = self._one(cur, f"SELECT version FROM {t.streams} WHERE {t.id_column} = ?",
-                            (stream_id,))
+            row = self._one(cur, f"SELECT version FROM {t.streams} "
+                            f"WHERE tenant_id = ? AND {t.id_column} = ?", (self._tenant, stream_id))
         return 0 if row is None else int(row[0])
 
     def _ids(self, t: Streams[Stored]) -> list[str]:
         with self._tx(write=False) as cur:
-            rows = self._rows(cur, f"SELECT {t.id_column} FROM {t.streams} ORDER BY {t.id_column}")
+            rows = self._rows(cur, f"SELECT {t.id_column} FROM {t.streams} WHERE tenant_id = ? "
+                              f"ORDER BY {t.id_column}", (self._tenant,))
         return [r[0] for r in rows]
 
     def append(
@@ -345,9 +378,9 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         check_optional_date("next_due_on", next_due_on)
         with self._tx() as cur:
             found = self._rows(
-                cur, "UPDATE agreements SET next_due_on = ? WHERE agreement_id = ? "
+                cur, "UPDATE agreements SET next_due_on = ? WHERE tenant_id = ? AND agreement_id = ? "
                 "RETURNING agreement_id",
-                (self._date_in(next_due_on), agreement_id),
+                (self._date_in(next_due_on), self._tenant, agreement_id),
             )
             if not found:
                 raise NotFoundError(f"agreement {agreement_id!r} has no stream")
@@ -356,14 +389,15 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         """See :meth:`AgreementStore.next_due`."""
         check_id("agreement_id", agreement_id)
         with self._tx(write=False) as cur:
-            row = self._one(cur, "SELECT next_due_on FROM agreements WHERE agreement_id = ?",
-                            (agreement_id,))
+            row = self._one(cur, "SELECT next_due_on FROM agreements "
+                            "WHERE tenant_id = ? AND agreement_id = ?", (self._tenant, agreement_id))
         if row is None:
             raise NotFoundError(f"agreement {agreement_id!r} has no stream")
         return self._date_out(row[0])
 
     _NOT_PARKED = ("NOT EXISTS (SELECT 1 FROM parked_agreements p "
-                   "WHERE p.agreement_id = agreements.agreement_id)")
+                   "WHERE p.tenant_id = agreements.tenant_id "
+                   "AND p.agreement_id = agreements.agreement_id)")
 
     def list_due(self, as_of: date) -> list[AgreementId]:
         """See :meth:`AgreementStore.list_due`."""
@@ -371,10 +405,10 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         with self._tx(write=False) as cur:
             rows = self._rows(
                 cur,
-                "SELECT agreement_id FROM agreements WHERE next_due_on IS NOT NULL "
+                "SELECT agreement_id FROM agreements WHERE tenant_id = ? AND next_due_on IS NOT NULL "
                 "AND next_due_on <= ? AND " + self._NOT_PARKED + " "
                 "ORDER BY next_due_on, agreement_id",
-                (self._date_in(as_of),),
+                (self._tenant, self._date_in(as_of)),
             )
         return [AgreementId(r[0]) for r in rows]
 
@@ -389,13 +423,15 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         with self._tx() as cur:
             rows = self._rows(
                 cur,
-                "UPDATE agreements SET lease_owner = ?, lease_until = ? WHERE agreement_id IN ("
-                " SELECT agreement_id FROM agreements WHERE next_due_on IS NOT NULL"
+                "UPDATE agreements SET lease_owner = ?, lease_until = ? WHERE tenant_id = ? "
+                "AND agreement_id IN ("
+                " SELECT agreement_id FROM agreements WHERE tenant_id = ? AND next_due_on IS NOT NULL"
                 " AND next_due_on <= ? AND (lease_until IS NULL OR lease_until <= ?)"
                 " AND " + self._NOT_PARKED +
                 " ORDER BY next_due_on, agreement_id LIMIT ?" + self.CLAIM_LOCK + ") "
                 "RETURNING agreement_id, next_due_on",
-                (worker_id, self._ts_in(until), self._date_in(as_of), self._ts_in(now), limit),
+                (worker_id, self._ts_in(until), self._tenant, self._tenant, self._date_in(as_of),
+                 self._ts_in(now), limit),
             )
         got = sorted((self._date_out(r[1]) or as_of, r[0]) for r in rows)
         return [AgreementId(a) for _, a in got]
@@ -410,8 +446,8 @@ class SQLStoreBase(SingleBalance, abc.ABC):
                 self._run(
                     cur,
                     "UPDATE agreements SET lease_owner = NULL, lease_until = NULL "
-                    "WHERE agreement_id = ? AND lease_owner = ?",
-                    (a, worker_id),
+                    "WHERE tenant_id = ? AND agreement_id = ? AND lease_owner = ?",
+                    (self._tenant, a, worker_id),
                 )
 
     def claim_one(
@@ -424,17 +460,15 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         with self._tx() as cur:
             got = self._rows(
                 cur,
-                "UPDATE agreements SET lease_owner = ?, lease_until = ? WHERE agreement_id = ? "
-                "AND (lease_until IS NULL OR lease_until <= ? OR lease_owner = ?) "
+                "UPDATE agreements SET lease_owner = ?, lease_until = ? WHERE tenant_id = ? "
+                "AND agreement_id = ? AND (lease_until IS NULL OR lease_until <= ? OR lease_owner = ?) "
                 "RETURNING agreement_id",
-                (worker_id, self._ts_in(until), agreement_id, self._ts_in(now), worker_id),
+                (worker_id, self._ts_in(until), self._tenant, agreement_id, self._ts_in(now),
+                 worker_id),
             )
             if got:
                 return True
-            exists = self._one(cur, "SELECT 1 FROM agreements WHERE agreement_id = ?",
-                               (agreement_id,))
-        if exists is None:
-            raise NotFoundError(f"agreement {agreement_id!r} has no stream")
+            self._exists(cur, agreement_id)
         return False
 
     def complete(
@@ -449,21 +483,19 @@ class SQLStoreBase(SingleBalance, abc.ABC):
             done = self._rows(
                 cur,
                 "UPDATE agreements SET next_due_on = ?, lease_owner = NULL, lease_until = NULL "
-                "WHERE agreement_id = ? AND lease_owner = ? AND lease_until > ? "
+                "WHERE tenant_id = ? AND agreement_id = ? AND lease_owner = ? AND lease_until > ? "
                 "RETURNING agreement_id",
-                (self._date_in(next_due_on), agreement_id, worker_id, self._ts_in(now)),
+                (self._date_in(next_due_on), self._tenant, agreement_id, worker_id,
+                 self._ts_in(now)),
             )
             if done:
                 return
-            exists = self._one(cur, "SELECT 1 FROM agreements WHERE agreement_id = ?",
-                               (agreement_id,))
-        if exists is None:
-            raise NotFoundError(f"agreement {agreement_id!r} has no stream")
+            self._exists(cur, agreement_id)
         raise LeaseLostError(agreement_id, worker_id)
 
     def _exists(self, cur: Cursor, agreement_id: str) -> None:
-        if self._one(cur, "SELECT 1 FROM agreements WHERE agreement_id = ?",
-                     (agreement_id,)) is None:
+        if self._one(cur, "SELECT 1 FROM agreements WHERE tenant_id = ? AND agreement_id = ?",
+                     (self._tenant, agreement_id)) is None:
             raise NotFoundError(f"agreement {agreement_id!r} has no stream")
 
     _PARKED_COLS = "agreement_id, error, message, parked_at"
@@ -478,12 +510,12 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         with self._tx() as cur:
             self._exists(cur, agreement_id)
             self._run(
-                cur, f"INSERT INTO parked_agreements ({self._PARKED_COLS}) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (agreement_id) DO NOTHING",
-                (agreement_id, rec.error, rec.message, self._ts_in(rec.parked_at)),
+                cur, f"INSERT INTO parked_agreements (tenant_id, {self._PARKED_COLS}) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, agreement_id) DO NOTHING",
+                (self._tenant, agreement_id, rec.error, rec.message, self._ts_in(rec.parked_at)),
             )
             r = self._one(cur, f"SELECT {self._PARKED_COLS} FROM parked_agreements "
-                          "WHERE agreement_id = ?", (agreement_id,))
+                          "WHERE tenant_id = ? AND agreement_id = ?", (self._tenant, agreement_id))
             assert r is not None
             return self._parked(r)
 
@@ -492,15 +524,17 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         check_id("agreement_id", agreement_id)
         with self._tx() as cur:
             self._exists(cur, agreement_id)
-            rows = self._rows(cur, f"DELETE FROM parked_agreements WHERE agreement_id = ? "
-                              f"RETURNING {self._PARKED_COLS}", (agreement_id,))
+            rows = self._rows(cur, "DELETE FROM parked_agreements WHERE tenant_id = ? AND "
+                              f"agreement_id = ? RETURNING {self._PARKED_COLS}",
+                              (self._tenant, agreement_id))
         return self._parked(rows[0]) if rows else None
 
     def parked(self) -> list[ParkedAgreement]:
         """See :meth:`AgreementStore.parked`."""
         with self._tx(write=False) as cur:
             rows = self._rows(cur, f"SELECT {self._PARKED_COLS} FROM parked_agreements "
-                              "ORDER BY parked_at, agreement_id")
+                              "WHERE tenant_id = ? ORDER BY parked_at, agreement_id",
+                              (self._tenant,))
         return [self._parked(r) for r in rows]
 
     # ----------------------------------------------------------------- invoices
@@ -531,20 +565,20 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         with self._tx() as cur:
             self._run(
                 cur,
-                "INSERT INTO invoice_counters (firm_id, last_number) VALUES (?, 0) "
-                "ON CONFLICT (firm_id) DO NOTHING",
-                (firm_id,),
+                "INSERT INTO invoice_counters (tenant_id, firm_id, last_number) VALUES (?, ?, 0) "
+                "ON CONFLICT (tenant_id, firm_id) DO NOTHING",
+                (self._tenant, firm_id),
             )
             counter = self._one(
-                cur, "SELECT last_number FROM invoice_counters WHERE firm_id = ?" + self.FOR_UPDATE,
-                (firm_id,),
+                cur, "SELECT last_number FROM invoice_counters WHERE tenant_id = ? AND firm_id = ?"
+                + self.FOR_UPDATE, (self._tenant, firm_id),
             )
             assert counter is not None
             # Looked up after taking the lock: a concurrent issuer of the same
             # invoice has committed by now, so we see its number.
             old = self._one(
-                cur, f"SELECT {self._INVOICE_COLS} FROM invoices WHERE invoice_id = ?",
-                (invoice_id,),
+                cur, f"SELECT {self._INVOICE_COLS} FROM invoices WHERE tenant_id = ? "
+                "AND invoice_id = ?", (self._tenant, invoice_id),
             )
             if old is not None:
                 rec = self._invoice(old)
@@ -552,11 +586,12 @@ class SQLStoreBase(SingleBalance, abc.ABC):
                     raise DuplicateIdError("invoice", invoice_id)
                 return rec.number
             number = int(counter[0]) + 1
-            self._run(cur, "UPDATE invoice_counters SET last_number = ? WHERE firm_id = ?",
-                      (number, firm_id))
+            self._run(cur, "UPDATE invoice_counters SET last_number = ? WHERE tenant_id = ? "
+                      "AND firm_id = ?", (number, self._tenant, firm_id))
             self._run(
-                cur, f"INSERT INTO invoices ({self._INVOICE_COLS}) VALUES (?, ?, ?, ?, ?)",
-                (firm_id, invoice_id, number, agreement_id, body),
+                cur, f"INSERT INTO invoices (tenant_id, {self._INVOICE_COLS}) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (self._tenant, firm_id, invoice_id, number, agreement_id, body),
             )
             return number
 
@@ -564,8 +599,8 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         """See :meth:`AgreementStore.get_invoice`."""
         check_id("invoice_id", invoice_id)
         with self._tx(write=False) as cur:
-            r = self._one(cur, f"SELECT {self._INVOICE_COLS} FROM invoices WHERE invoice_id = ?",
-                          (invoice_id,))
+            r = self._one(cur, f"SELECT {self._INVOICE_COLS} FROM invoices WHERE tenant_id = ? "
+                          "AND invoice_id = ?", (self._tenant, invoice_id))
         return None if r is None else self._invoice(r)
 
     def invoices(self, firm_id: FirmId) -> list[InvoiceRecord]:
@@ -573,8 +608,8 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         check_id("firm_id", firm_id)
         with self._tx(write=False) as cur:
             rows = self._rows(
-                cur, f"SELECT {self._INVOICE_COLS} FROM invoices WHERE firm_id = ? ORDER BY number",
-                (firm_id,),
+                cur, f"SELECT {self._INVOICE_COLS} FROM invoices WHERE tenant_id = ? "
+                "AND firm_id = ? ORDER BY number", (self._tenant, firm_id),
             )
         return [self._invoice(r) for r in rows]
 
@@ -603,13 +638,13 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         with self._tx() as cur:
             r = self._one(
                 cur,
-                "INSERT INTO charge_attempts (key, agreement_id, invoice_id, attempt, "
-                "amount_minor, currency, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                f"ON CONFLICT (key) DO NOTHING RETURNING {self._ATTEMPT_COLS}",
-                (key, agreement_id, invoice_id, attempt, amount.minor, amount.currency.code,
+                "INSERT INTO charge_attempts (tenant_id, key, agreement_id, invoice_id, attempt, "
+                "amount_minor, currency, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                f"ON CONFLICT (tenant_id, key) DO NOTHING RETURNING {self._ATTEMPT_COLS}",
+                (self._tenant, key, agreement_id, invoice_id, attempt, amount.minor, amount.currency.code,
                  self._ts_in(rec.recorded_at)),
-            ) or self._one(cur, f"SELECT {self._ATTEMPT_COLS} FROM charge_attempts WHERE key = ?",
-                           (key,))
+            ) or self._one(cur, f"SELECT {self._ATTEMPT_COLS} FROM charge_attempts "
+                           "WHERE tenant_id = ? AND key = ?", (self._tenant, key))
             assert r is not None
             stored = self._attempt(r)
             if not stored.same_request(rec):
@@ -622,8 +657,8 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         body = canonical_json(outcome, "outcome")
         with self._tx() as cur:
             r = self._one(
-                cur, f"SELECT {self._ATTEMPT_COLS} FROM charge_attempts WHERE key = ?"
-                + self.FOR_UPDATE, (key,),
+                cur, f"SELECT {self._ATTEMPT_COLS} FROM charge_attempts WHERE tenant_id = ? "
+                "AND key = ?" + self.FOR_UPDATE, (self._tenant, key),
             )
             if r is None:
                 raise NotFoundError(f"no charge attempt recorded under {key!r}")
@@ -632,23 +667,24 @@ class SQLStoreBase(SingleBalance, abc.ABC):
                 if old.outcome != body:
                     raise DuplicateIdError("charge attempt", key, "already has a different outcome")
                 return old
-            self._run(cur, "UPDATE charge_attempts SET outcome = ? WHERE key = ?", (body, key))
+            self._run(cur, "UPDATE charge_attempts SET outcome = ? WHERE tenant_id = ? AND key = ?",
+                      (body, self._tenant, key))
             return attrs.evolve(old, outcome=body)
 
     def get_attempt(self, key: AttemptKey) -> AttemptRecord | None:
         """See :meth:`AgreementStore.get_attempt`."""
         check_id("key", key, max_length=MAX_KEY_LENGTH)
         with self._tx(write=False) as cur:
-            r = self._one(cur, f"SELECT {self._ATTEMPT_COLS} FROM charge_attempts WHERE key = ?",
-                          (key,))
+            r = self._one(cur, f"SELECT {self._ATTEMPT_COLS} FROM charge_attempts "
+                          "WHERE tenant_id = ? AND key = ?", (self._tenant, key))
         return None if r is None else self._attempt(r)
 
     def unfinished_attempts(self) -> list[AttemptRecord]:
         """See :meth:`AgreementStore.unfinished_attempts`."""
         with self._tx(write=False) as cur:
             rows = self._rows(
-                cur, f"SELECT {self._ATTEMPT_COLS} FROM charge_attempts WHERE outcome IS NULL "
-                "ORDER BY seq",
+                cur, f"SELECT {self._ATTEMPT_COLS} FROM charge_attempts WHERE tenant_id = ? "
+                "AND outcome IS NULL ORDER BY seq", (self._tenant,),
             )
         return [self._attempt(r) for r in rows]
 
@@ -672,11 +708,12 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         body = canonical_json(payload)
         with self._tx() as cur:
             # One round trip when the key is new; a second read only for a repeat.
-            r = self._one(cur, "INSERT INTO notifications (key, agreement_id, kind, payload, acked) "
-                          "VALUES (?, ?, ?, ?, 0) ON CONFLICT (key) DO NOTHING "
-                          f"RETURNING {self._NOTE_COLS}", (key, agreement_id, kind, body),
+            r = self._one(cur, "INSERT INTO notifications (tenant_id, key, agreement_id, kind, "
+                          "payload, acked) VALUES (?, ?, ?, ?, ?, 0) "
+                          f"ON CONFLICT (tenant_id, key) DO NOTHING RETURNING {self._NOTE_COLS}",
+                          (self._tenant, key, agreement_id, kind, body),
                           ) or self._one(cur, f"SELECT {self._NOTE_COLS} FROM notifications "
-                                         "WHERE key = ?", (key,))
+                                         "WHERE tenant_id = ? AND key = ?", (self._tenant, key))
             assert r is not None
             note = self._note(r)
             if (note.agreement_id, note.kind, note.payload) != (agreement_id, kind, body):
@@ -688,8 +725,8 @@ class SQLStoreBase(SingleBalance, abc.ABC):
         check_int("limit", limit, at_least=1)
         with self._tx(write=False) as cur:
             rows = self._rows(
-                cur, f"SELECT {self._NOTE_COLS} FROM notifications WHERE acked = 0 "
-                "ORDER BY seq LIMIT ?", (limit,),
+                cur, f"SELECT {self._NOTE_COLS} FROM notifications WHERE tenant_id = ? "
+                "AND acked = 0 ORDER BY seq LIMIT ?", (self._tenant, limit),
             )
         return [self._note(r) for r in rows]
 
@@ -701,81 +738,5 @@ class SQLStoreBase(SingleBalance, abc.ABC):
             raise ValidationError("keys", "a sequence of keys, not one string", keys)
         with self._tx() as cur:
             for k in keys:
-                self._run(cur, "UPDATE notifications SET acked = 1 WHERE key = ?", (k,))
-
-    # ----------------------------------------------------------------- ledger
-
-    def post(self, entry: JournalEntry) -> bool:
-        """See :meth:`milestonebill.ledger.Ledger.post`."""
-        check_entry(entry)
-        body = entry.canonical()
-        with self._tx() as cur:
-            created = self._rows(
-                cur,
-                "INSERT INTO journal_entries (entry_id, posted_on, currency, agreement_id, memo, "
-                "body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (entry_id) DO NOTHING "
-                "RETURNING entry_id",
-                (entry.id, self._date_in(entry.posted_on), entry.currency.code,
-                 entry.agreement_id, entry.memo, body),
-            )
-            if not created:
-                old = self._one(cur, "SELECT body FROM journal_entries WHERE entry_id = ?",
-                                (entry.id,))
-                if old is None or old[0] != body:
-                    raise DuplicateIdError("journal entry", entry.id)
-                return False
-            for n, line in enumerate(entry.lines):
-                self._run(
-                    cur,
-                    "INSERT INTO journal_lines (entry_id, line_no, account, currency, posted_on, "
-                    "signed_minor) VALUES (?, ?, ?, ?, ?, ?)",
-                    (entry.id, n, line.account.value, entry.currency.code,
-                     self._date_in(entry.posted_on), line.signed_minor),
-                )
-            return True
-
-    def get_entry(self, entry_id: str) -> JournalEntry | None:
-        """See :meth:`milestonebill.ledger.Ledger.get_entry`."""
-        check_id("entry_id", entry_id, max_length=MAX_KEY_LENGTH)
-
-        with self._tx(write=False) as cur:
-            r = self._one(cur, "SELECT body FROM journal_entries WHERE entry_id = ?", (entry_id,))
-        return None if r is None else JournalEntry.from_json(parse_json_object(r[0], "body"))
-
-    def entries(self, *, agreement_id: str | None = None) -> list[JournalEntry]:
-        """See :meth:`milestonebill.ledger.Ledger.entries`."""
-        if agreement_id is not None:
-            check_id("agreement_id", agreement_id)
-
-        with self._tx(write=False) as cur:
-            if agreement_id is None:
-                rows = self._rows(cur, "SELECT body FROM journal_entries ORDER BY posted_on, entry_id")
-            else:
-                rows = self._rows(
-                    cur, "SELECT body FROM journal_entries WHERE agreement_id = ? "
-                    "ORDER BY posted_on, entry_id", (agreement_id,),
-                )
-        return [JournalEntry.from_json(parse_json_object(r[0], "body")) for r in rows]
-
-    def balances(
-        self,
-        *,
-        currency: str | Currency,
-        as_of: date | None = None,
-        period: DateRange | None = None,
-    ) -> dict[Account, Money]:
-        """See :meth:`milestonebill.ledger.Ledger.balances`."""
-        cur_ = Currency.of(currency)
-        lo, hi = period_bounds(as_of, period)
-        sql = ("SELECT account, CAST(SUM(signed_minor) AS BIGINT) FROM journal_lines "
-               "WHERE currency = ?")
-        params: list[Any] = [cur_.code]
-        if lo is not None:
-            sql += " AND posted_on >= ?"
-            params.append(self._date_in(lo))
-        if hi is not None:
-            sql += " AND posted_on < ?"
-            params.append(self._date_in(hi))
-        with self._tx(write=False) as cur:
-            rows = self._rows(cur, sql + " GROUP BY account", params)
-        return sum_balances(((r[0], int(r[1])) for r in rows), cur_)
+                self._run(cur, "UPDATE notifications SET acked = 1 WHERE tenant_id = ? AND key = ?",
+                          (self._tenant, k))

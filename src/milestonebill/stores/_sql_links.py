@@ -33,7 +33,8 @@ class SQLStore(SQLStoreBase):
         """See :meth:`AgreementStore.agreement_of_event`."""
         check_id("event_id", event_id, max_length=MAX_KEY_LENGTH)
         with self._tx(write=False) as cur:
-            r = self._one(cur, "SELECT agreement_id FROM events WHERE event_id = ?", (event_id,))
+            r = self._one(cur, "SELECT agreement_id FROM events WHERE tenant_id = ? "
+                          "AND event_id = ?", (self._tenant, event_id))
         return None if r is None else AgreementId(r[0])
 
     def link_work(self, link: WorkLink) -> WorkLink:
@@ -41,14 +42,14 @@ class SQLStore(SQLStoreBase):
         check_link(link)
         with self._tx() as cur:
             self._run(
-                cur, f"INSERT INTO work_links ({_COLS}) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (source, external_id) DO NOTHING",
-                (link.source, link.external_id, link.agreement_id, link.milestone_id,
+                cur, f"INSERT INTO work_links (tenant_id, {_COLS}) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (tenant_id, source, external_id) DO NOTHING",
+                (self._tenant, link.source, link.external_id, link.agreement_id, link.milestone_id,
                  link.obligation_id),
             )
             r = self._one(cur, f"SELECT {_COLS} FROM work_links "
-                          "WHERE source = ? AND external_id = ?",
-                          (link.source, link.external_id))
+                          "WHERE tenant_id = ? AND source = ? AND external_id = ?",
+                          (self._tenant, link.source, link.external_id))
             assert r is not None
             stored = _link(r)
             if stored != link:
@@ -60,8 +61,8 @@ class SQLStore(SQLStoreBase):
         """See :meth:`AgreementStore.unlink_work`."""
         key = check_link_key(source, external_id)
         with self._tx() as cur:
-            rows = self._rows(cur, "DELETE FROM work_links WHERE source = ? AND external_id = ? "
-                              f"RETURNING {_COLS}", key)
+            rows = self._rows(cur, "DELETE FROM work_links WHERE tenant_id = ? AND source = ? "
+                              f"AND external_id = ? RETURNING {_COLS}", (self._tenant, *key))
         return _link(rows[0]) if rows else None
 
     def work_link(self, source: str, external_id: str) -> WorkLink | None:
@@ -69,13 +70,14 @@ class SQLStore(SQLStoreBase):
         key = check_link_key(source, external_id)
         with self._tx(write=False) as cur:
             r = self._one(cur, f"SELECT {_COLS} FROM work_links "
-                          "WHERE source = ? AND external_id = ?", key)
+                          "WHERE tenant_id = ? AND source = ? AND external_id = ?",
+                          (self._tenant, *key))
         return None if r is None else _link(r)
 
     def work_links(self, *, source: str | None = None,
                    agreement_id: AgreementId | None = None) -> list[WorkLink]:
         """See :meth:`AgreementStore.work_links`."""
-        sql, params = f"SELECT {_COLS} FROM work_links WHERE 1 = 1", []
+        sql, params = f"SELECT {_COLS} FROM work_links WHERE tenant_id = ?", [str(self._tenant)]
         if source is not None:
             sql += " AND source = ?"
             params.append(check_link_key(source, "-")[0])

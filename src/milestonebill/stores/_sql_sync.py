@@ -27,7 +27,8 @@ class SyncSQL(SQLStoreBase):
         return SyncRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], self._ts_out(r[7]),
                           None if r[8] is None else self._ts_out(r[8]))
 
-    _FIND = f"SELECT {SYNC_COLUMNS} FROM accounting_syncs WHERE target = ? AND source_id = ?"
+    _FIND = (f"SELECT {SYNC_COLUMNS} FROM accounting_syncs "
+             "WHERE tenant_id = ? AND target = ? AND source_id = ?")
 
     def record_sync(self, record: SyncRecord) -> SyncRecord:
         """See :meth:`~milestonebill.stores.base.SyncJournal.record_sync`."""
@@ -37,18 +38,18 @@ class SyncSQL(SQLStoreBase):
             # Looked up first: a number taken by another document is refused by
             # name, before an insert could trip the table's own constraint.
             taken = self._one(
-                cur, "SELECT source_id FROM accounting_syncs WHERE target = ? AND kind = ? "
-                "AND number = ? AND source_id <> ?",
-                (rec.target, rec.kind, rec.number, rec.source_id))
+                cur, "SELECT source_id FROM accounting_syncs WHERE tenant_id = ? AND target = ? "
+                "AND kind = ? AND number = ? AND source_id <> ?",
+                (self._tenant, rec.target, rec.kind, rec.number, rec.source_id))
             if taken is not None:
                 raise DuplicateIdError("document number", f"{rec.target}:{rec.number}")
             self._run(
-                cur, f"INSERT INTO accounting_syncs ({SYNC_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL) "
-                "ON CONFLICT (target, source_id) DO NOTHING",
-                (rec.target, rec.source_id, rec.kind, rec.number, rec.key, rec.body,
+                cur, f"INSERT INTO accounting_syncs (tenant_id, {SYNC_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL) "
+                "ON CONFLICT (tenant_id, target, source_id) DO NOTHING",
+                (self._tenant, rec.target, rec.source_id, rec.kind, rec.number, rec.key, rec.body,
                  self._ts_in(rec.recorded_at)))
-            r = self._one(cur, self._FIND, (rec.target, rec.source_id))
+            r = self._one(cur, self._FIND, (self._tenant, rec.target, rec.source_id))
             assert r is not None
             stored = self._sync(r)
             if not stored.same_request(rec):
@@ -61,7 +62,7 @@ class SyncSQL(SQLStoreBase):
         check_id("target_id", target_id)
         now = now_utc(self._clock)
         with self._tx() as cur:
-            r = self._one(cur, self._FIND + self.FOR_UPDATE, (target, source_id))
+            r = self._one(cur, self._FIND + self.FOR_UPDATE, (self._tenant, target, source_id))
             if r is None:
                 raise NotFoundError(f"no sync of {source_id!r} to {target!r} was recorded")
             old = self._sync(r)
@@ -71,9 +72,9 @@ class SyncSQL(SQLStoreBase):
                                            f"already sent as {old.target_id!r}")
                 return old
             self._run(cur, "UPDATE accounting_syncs SET target_id = ?, sent_at = ? "
-                      "WHERE target = ? AND source_id = ?",
-                      (target_id, self._ts_in(now), target, source_id))
-            r = self._one(cur, self._FIND, (target, source_id))
+                      "WHERE tenant_id = ? AND target = ? AND source_id = ?",
+                      (target_id, self._ts_in(now), self._tenant, target, source_id))
+            r = self._one(cur, self._FIND, (self._tenant, target, source_id))
             assert r is not None
             return self._sync(r)
 
@@ -81,30 +82,30 @@ class SyncSQL(SQLStoreBase):
         """See :meth:`~milestonebill.stores.base.SyncJournal.discard_sync`."""
         check_sync_key(target, source_id)
         with self._tx() as cur:
-            r = self._one(cur, self._FIND + self.FOR_UPDATE, (target, source_id))
+            r = self._one(cur, self._FIND + self.FOR_UPDATE, (self._tenant, target, source_id))
             if r is None:
                 return None
             old = self._sync(r)
             if old.sent:
                 raise InvalidTransitionError(f"{source_id!r} was sent to {target!r} as "
                                              f"{old.target_id!r}; it cannot be discarded")
-            self._run(cur, "DELETE FROM accounting_syncs WHERE target = ? AND source_id = ?",
-                      (target, source_id))
+            self._run(cur, "DELETE FROM accounting_syncs WHERE tenant_id = ? AND target = ? "
+                      "AND source_id = ?", (self._tenant, target, source_id))
             return old
 
     def get_sync(self, target: str, source_id: str) -> SyncRecord | None:
         """See :meth:`~milestonebill.stores.base.SyncJournal.get_sync`."""
         check_sync_key(target, source_id)
         with self._tx(write=False) as cur:
-            r = self._one(cur, self._FIND, (target, source_id))
+            r = self._one(cur, self._FIND, (self._tenant, target, source_id))
         return None if r is None else self._sync(r)
 
     def syncs(self, target: str, *, unfinished: bool = False) -> list[SyncRecord]:
         """See :meth:`~milestonebill.stores.base.SyncJournal.syncs`."""
         check_id("target", target)
-        sql = f"SELECT {SYNC_COLUMNS} FROM accounting_syncs WHERE target = ?"
+        sql = f"SELECT {SYNC_COLUMNS} FROM accounting_syncs WHERE tenant_id = ? AND target = ?"
         if unfinished:
             sql += " AND target_id IS NULL"
         with self._tx(write=False) as cur:
-            rows = self._rows(cur, sql + " ORDER BY seq", (target,))
+            rows = self._rows(cur, sql + " ORDER BY seq", (self._tenant, target))
         return [self._sync(r) for r in rows]

@@ -20,6 +20,18 @@ How it stays correct with many workers on one database:
 Tables live in ``schema`` (default ``milestonebill``), created if missing;
 migrations run under a transaction-scoped advisory lock so concurrent
 starters apply each step once.
+
+Tenants: every query names the store's tenant, and row-level security is
+the second line of defence.  Every tenant table has ``ENABLE`` and ``FORCE
+ROW LEVEL SECURITY`` and a policy admitting only rows whose ``tenant_id``
+is the session setting ``milestonebill.tenant`` (no setting, no rows); each
+transaction of a store starts by setting it to the store's tenant
+(``set_config(..., true)``, so it ends with the transaction).  Superusers
+and ``BYPASSRLS`` roles skip the policies, so a deployment migrates as the
+owner, grants a plain role with :meth:`PostgresStore.grant_app_role`, and
+runs its workers as that role with ``migrate=False``;
+:meth:`PostgresStore.row_security_enforced` tells which case a store is in.
+The registry ``tenants`` has no policy: listing tenants is a platform call.
 """
 
 from __future__ import annotations
@@ -30,7 +42,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 import psycopg
 import psycopg.errors
@@ -41,10 +53,119 @@ from milestonebill.errors import ConcurrencyError, StoreError, ValidationError
 from milestonebill.stores._common import SYSTEM_CLOCK
 from milestonebill.stores._sql import Cursor, Migration
 from milestonebill.stores._sql_batch import BatchSQL
+from milestonebill.stores._sql_ledger import LedgerSQL
 from milestonebill.stores._sql_links import SQLStore
 from milestonebill.stores._sql_sync import SyncSQL
+from milestonebill.stores._sql_tenancy import TENANT_TABLES, TenantSQL, has_tenancy
+from milestonebill.stores.tenancy import DEFAULT_TENANT, TenantId, check_tenant
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
+
+#: The tables whose sequence numbers order them; they keep their ``seq`` key.
+_SEQUENCED = ("charge_attempts", "notifications", "accounting_syncs")
+
+#: Migration 8's keys: ``tenant_id`` first in every one.
+_TENANT_KEYS = (
+    "ALTER TABLE agreements ADD PRIMARY KEY (tenant_id, agreement_id)",
+    "ALTER TABLE events ADD PRIMARY KEY (tenant_id, event_id), "
+    "ADD UNIQUE (tenant_id, agreement_id, version), "
+    "ADD FOREIGN KEY (tenant_id, agreement_id) REFERENCES agreements (tenant_id, agreement_id) "
+    "ON UPDATE CASCADE",
+    "ALTER TABLE parked_agreements ADD PRIMARY KEY (tenant_id, agreement_id), "
+    "ADD FOREIGN KEY (tenant_id, agreement_id) REFERENCES agreements (tenant_id, agreement_id) "
+    "ON UPDATE CASCADE",
+    "ALTER TABLE proposals ADD PRIMARY KEY (tenant_id, proposal_id)",
+    "ALTER TABLE proposal_events ADD PRIMARY KEY (tenant_id, event_id), "
+    "ADD UNIQUE (tenant_id, proposal_id, version), "
+    "ADD FOREIGN KEY (tenant_id, proposal_id) REFERENCES proposals (tenant_id, proposal_id) "
+    "ON UPDATE CASCADE",
+    "ALTER TABLE invoice_counters ADD PRIMARY KEY (tenant_id, firm_id)",
+    "ALTER TABLE invoices ADD PRIMARY KEY (tenant_id, invoice_id), "
+    "ADD UNIQUE (tenant_id, firm_id, number), "
+    "ADD FOREIGN KEY (tenant_id, firm_id) REFERENCES invoice_counters (tenant_id, firm_id) "
+    "ON UPDATE CASCADE",
+    "ALTER TABLE charge_attempts ADD UNIQUE (tenant_id, key)",
+    "ALTER TABLE notifications ADD UNIQUE (tenant_id, key)",
+    "ALTER TABLE journal_entries ADD PRIMARY KEY (tenant_id, entry_id)",
+    "ALTER TABLE journal_lines ADD PRIMARY KEY (tenant_id, entry_id, line_no), "
+    "ADD FOREIGN KEY (tenant_id, entry_id) REFERENCES journal_entries (tenant_id, entry_id) "
+    "ON UPDATE CASCADE",
+    "ALTER TABLE work_links ADD PRIMARY KEY (tenant_id, source, external_id)",
+    "ALTER TABLE accounting_syncs ADD UNIQUE (tenant_id, target, source_id), "
+    "ADD UNIQUE (tenant_id, target, kind, number)",
+)
+
+#: Indexes, each leading with the tenant.
+_TENANT_INDEXES = (
+    "CREATE INDEX agreements_due ON agreements (tenant_id, next_due_on, agreement_id)",
+    "CREATE INDEX attempts_open ON charge_attempts (tenant_id, seq) WHERE outcome IS NULL",
+    "CREATE INDEX notifications_pending ON notifications (tenant_id, seq) WHERE acked = 0",
+    "CREATE INDEX lines_balance ON journal_lines (tenant_id, currency, account, posted_on)",
+    "CREATE INDEX entries_agreement ON journal_entries (tenant_id, agreement_id)",
+    "CREATE INDEX work_links_agreement ON work_links (tenant_id, agreement_id)",
+    "CREATE INDEX accounting_syncs_open ON accounting_syncs (tenant_id, target, seq) "
+    "WHERE target_id IS NULL",
+)
+_OLD_INDEXES = ("agreements_due", "attempts_open", "notifications_pending", "lines_balance",
+                "entries_agreement", "work_links_agreement", "accounting_syncs_open")
+
+
+#: The session setting each transaction of a bound store starts by setting.
+_TENANT_SETTING: Final[str] = "milestonebill.tenant"
+#: Row-level security's test: the row is the set tenant's (no setting, no rows).
+_OWN_ROWS: Final[str] = f"tenant_id = current_setting('{_TENANT_SETTING}', true)"
+#: A role name ``grant_app_role`` accepts (it is quoted as written).
+_ROLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+def _quoted(names: tuple[str, ...]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+def _tenancy_steps() -> tuple[str, ...]:
+    """Migration 8: ``tenant_id`` first in every key, existing rows in ``'default'``.
+
+    PostgreSQL changes keys in place: each table gains the column (filled
+    with ``'default'``, then without a default, so an insert that forgets
+    the tenant fails), loses its old keys -- found in the catalogue, so
+    their names do not matter; foreign keys first -- and gets the new ones.
+    The rows and their ``BIGSERIAL`` sequences stay where they are.
+    """
+    steps = [f"ALTER TABLE {t} ADD COLUMN tenant_id TEXT NOT NULL DEFAULT 'default'"
+             for t in TENANT_TABLES]
+    steps += [f"ALTER TABLE {t} ALTER COLUMN tenant_id DROP DEFAULT" for t in TENANT_TABLES]
+    steps.append(f"""DO $$
+        DECLARE c record;
+        BEGIN
+            FOR c IN SELECT con.conname, rel.relname FROM pg_constraint con
+                JOIN pg_class rel ON rel.oid = con.conrelid
+                WHERE rel.relnamespace = current_schema()::regnamespace
+                AND rel.relname IN ({_quoted(TENANT_TABLES)})
+                AND (con.contype IN ('f', 'u')
+                     OR (con.contype = 'p' AND rel.relname NOT IN ({_quoted(_SEQUENCED)})))
+                ORDER BY con.contype = 'f' DESC
+            LOOP
+                EXECUTE 'ALTER TABLE ' || quote_ident(c.relname)
+                    || ' DROP CONSTRAINT ' || quote_ident(c.conname);
+            END LOOP;
+        END $$""")
+    steps += list(_TENANT_KEYS)
+    steps += [f"DROP INDEX IF EXISTS {i}" for i in _OLD_INDEXES]
+    steps += list(_TENANT_INDEXES)
+    steps.append("""CREATE TABLE tenants (
+        tenant_id TEXT PRIMARY KEY,
+        created_at TIMESTAMPTZ NOT NULL
+    )""")
+    any_rows = " OR ".join(f"EXISTS (SELECT 1 FROM {t})" for t in TENANT_TABLES)
+    steps.append(f"INSERT INTO tenants (tenant_id, created_at) SELECT 'default', now() "
+                 f"WHERE {any_rows}")
+    for t in TENANT_TABLES:
+        steps += [f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
+                  f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY",
+                  f"CREATE POLICY tenant_isolation ON {t} USING ({_OWN_ROWS}) "
+                  f"WITH CHECK ({_OWN_ROWS})"]
+    return tuple(steps)
+
 
 #: The schema, as ordered steps.  Never edit a released step; add a new one.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -176,6 +297,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX IF NOT EXISTS accounting_syncs_open ON accounting_syncs (target, seq) "
         "WHERE target_id IS NULL",
     )),
+    Migration(8, "tenants: the tenant first in every key, existing rows in 'default'",
+              _tenancy_steps()),
 )
 
 _SCHEMA_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
@@ -189,7 +312,7 @@ _IDENT = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _MIGRATION_LOCK = 0x6D62696C
 
 
-class PostgresStore(SQLStore, SyncSQL, BatchSQL):
+class PostgresStore(SQLStore, SyncSQL, BatchSQL, LedgerSQL, TenantSQL):
     """An :class:`~milestonebill.stores.base.AgreementStore` and
     :class:`~milestonebill.ledger.Ledger` in PostgreSQL.
 
@@ -201,6 +324,14 @@ class PostgresStore(SQLStore, SyncSQL, BatchSQL):
     name that is not a lower-case SQL identifier, and
     :class:`~milestonebill.errors.StoreError` when the server cannot be
     reached.
+
+    The store is bound to ``tenant`` (default
+    :data:`~milestonebill.stores.tenancy.DEFAULT_TENANT`; a bad id is a
+    :class:`~milestonebill.errors.ValidationError` naming ``tenant``), and
+    opening registers it.  ``migrate=False`` runs no DDL (for the app role,
+    see the module notes) and raises
+    :class:`~milestonebill.errors.StoreError` unless the schema is at the
+    last of ``migrations``.
     """
 
     FOR_UPDATE = " FOR UPDATE"
@@ -215,8 +346,10 @@ class PostgresStore(SQLStore, SyncSQL, BatchSQL):
         pool_size: int = 4,
         connect_timeout: float = 30.0,
         migrations: tuple[Migration, ...] = MIGRATIONS,
+        tenant: str = DEFAULT_TENANT,
+        migrate: bool = True,
     ) -> None:
-        super().__init__(clock)
+        super().__init__(clock, check_tenant(tenant))
         if not isinstance(schema, str) or not _IDENT.fullmatch(schema):
             raise ValidationError("schema", "a lower-case SQL identifier", schema)
         self.schema = schema
@@ -238,7 +371,12 @@ class PostgresStore(SQLStore, SyncSQL, BatchSQL):
         except (psycopg.Error, Exception) as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
         try:
-            self.migrate(migrations)
+            if migrate:
+                self.migrate(migrations)
+            else:
+                self._check_migrated(migrations)
+            if has_tenancy(migrations):
+                self._register()
         except BaseException:
             self._pool.close()
             raise
@@ -250,6 +388,63 @@ class PostgresStore(SQLStore, SyncSQL, BatchSQL):
             self._run(cur, f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
             self._run(cur, _SCHEMA_TABLE)
             return self._apply_migrations(cur, migrations)
+
+    def _check_migrated(self, migrations: tuple[Migration, ...]) -> None:
+        applied = self.applied_migrations()
+        if applied != sorted(m.version for m in migrations):
+            raise StoreError(f"PostgreSQL schema {self.schema!r} is at migrations {applied}, "
+                             f"not {sorted(m.version for m in migrations)}: open it once as "
+                             "its owner (migrate=True) first")
+
+    # ------------------------------------------------------------ row-level security
+
+    def grant_app_role(self, role: str) -> None:
+        """Grant ``role`` what the library needs, and nothing more; run as the tables' owner.
+
+        A deployment runs its workers as such a role -- not the owner, not
+        a superuser, without ``BYPASSRLS`` -- so that row-level security
+        holds for every query they send (see :meth:`row_security_enforced`),
+        and opens its stores with ``migrate=False``.  The role may read and
+        write every tenant table, list and register tenants, and read the
+        schema version; it cannot change the schema or rename a tenant.
+        Raises :class:`~milestonebill.errors.ValidationError` naming
+        ``role`` for a name that is not a plain SQL identifier.
+        """
+        if not isinstance(role, str) or not _ROLE.fullmatch(role):
+            raise ValidationError("role", "a SQL identifier (letters, digits, '_')", role)
+        who = f'"{role}"'
+        with self._tx() as cur:
+            self._run(cur, f"GRANT USAGE ON SCHEMA {self.schema} TO {who}")
+            self._run(cur, f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(TENANT_TABLES)} "
+                      f"TO {who}")
+            self._run(cur, f"GRANT SELECT, INSERT ON tenants TO {who}")
+            self._run(cur, f"GRANT SELECT ON schema_version TO {who}")
+            self._run(cur, f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {self.schema} TO {who}")
+
+    def row_security_enforced(self) -> bool:
+        """Whether the role this store connects as is held to its tenant's rows by the database.
+
+        False for a superuser or a ``BYPASSRLS`` role (they skip row-level
+        security), or when a tenant table lacks forced row-level security;
+        the library's own queries still name their tenant either way.
+        """
+        names = ", ".join(f"'{t}'" for t in TENANT_TABLES)
+        with self._tx(write=False) as cur:
+            row = self._one(
+                cur, "SELECT NOT (r.rolsuper OR r.rolbypassrls) AND (SELECT count(*) FROM pg_class c "
+                f"WHERE c.relnamespace = current_schema()::regnamespace AND c.relname IN ({names}) "
+                "AND c.relrowsecurity AND c.relforcerowsecurity) = ? "
+                "FROM pg_roles r WHERE r.rolname = current_user", (len(TENANT_TABLES),))
+        return bool(row and row[0])
+
+    def _set_tenant(self, cur: Cursor, tenant: TenantId) -> None:
+        self._run(cur, f"SELECT set_config('{_TENANT_SETTING}', ?, true)", (tenant,))
+
+    def _unguarded(self, cur: Cursor, on: bool) -> None:
+        # A rename reads one tenant's rows and writes another's: only the
+        # owner, with FORCE lifted for this one transaction, may.
+        for t in TENANT_TABLES:
+            self._run(cur, f"ALTER TABLE {t} {'NO FORCE' if on else 'FORCE'} ROW LEVEL SECURITY")
 
     # ------------------------------------------------------------ dialect hooks
 
@@ -283,7 +478,9 @@ class PostgresStore(SQLStore, SyncSQL, BatchSQL):
     # ------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
-        """Close the connection pool (idempotent)."""
+        """Close the connection pool (idempotent); on a :meth:`for_tenant` view, nothing."""
+        if self._view:
+            return
         with self._lock:
             self._pool.close()
 

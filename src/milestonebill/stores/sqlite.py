@@ -21,7 +21,7 @@ UTC ISO text, so text order is time order.
 ...         with store.transaction():
 ...             n = store.issue_invoice_number(FirmId("acme"), InvoiceId("inv-1"))
 ...         print(n, store.journal_mode)
-[1, 2, 3, 4, 5, 6, 7]
+[1, 2, 3, 4, 5, 6, 7, 8]
 1 wal
 """
 
@@ -30,21 +30,241 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 from milestonebill.clock import Clock
-from milestonebill.errors import ConcurrencyError, StoreError
+from milestonebill.errors import ConcurrencyError, StoreError, ValidationError
 from milestonebill.stores._common import SYSTEM_CLOCK
 from milestonebill.stores._sql import Cursor, Migration
 from milestonebill.stores._sql_batch import BatchSQL
+from milestonebill.stores._sql_ledger import LedgerSQL
 from milestonebill.stores._sql_links import SQLStore
 from milestonebill.stores._sql_sync import SyncSQL
+from milestonebill.stores._sql_tenancy import TenantSQL, has_tenancy
+from milestonebill.stores.tenancy import DEFAULT_TENANT, TenantId, check_tenant
 
-__all__ = ["MIGRATIONS", "SQLiteStore"]
+__all__ = ["MAX_TENANT_FILE_NAME", "MIGRATIONS", "SQLiteStore", "SQLiteTenantFiles"]
+
+#: Old tables renamed aside by migration 8, parents first (children follow the
+#: renamed parent in their foreign keys), dropped again children first.
+_V7_TABLES = ("agreements", "events", "parked_agreements", "proposals", "proposal_events",
+              "invoice_counters", "invoices", "charge_attempts", "notifications",
+              "journal_entries", "journal_lines", "work_links", "accounting_syncs")
+
+#: Migration 8's new tables: ``tenant_id`` first in every key.
+_TENANT_TABLES_DDL = (
+    """CREATE TABLE tenants (
+        tenant_id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE agreements (
+        tenant_id TEXT NOT NULL,
+        agreement_id TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 0 CHECK (version >= 0),
+        next_due_on TEXT,
+        lease_owner TEXT,
+        lease_until TEXT,
+        PRIMARY KEY (tenant_id, agreement_id)
+    )""",
+    """CREATE TABLE events (
+        tenant_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        agreement_id TEXT NOT NULL,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        type TEXT NOT NULL,
+        effective_at TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, event_id),
+        UNIQUE (tenant_id, agreement_id, version),
+        FOREIGN KEY (tenant_id, agreement_id) REFERENCES agreements (tenant_id, agreement_id)
+            ON UPDATE CASCADE
+    )""",
+    """CREATE TABLE parked_agreements (
+        tenant_id TEXT NOT NULL,
+        agreement_id TEXT NOT NULL,
+        error TEXT NOT NULL,
+        message TEXT NOT NULL,
+        parked_at TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, agreement_id),
+        FOREIGN KEY (tenant_id, agreement_id) REFERENCES agreements (tenant_id, agreement_id)
+            ON UPDATE CASCADE
+    )""",
+    """CREATE TABLE proposals (
+        tenant_id TEXT NOT NULL,
+        proposal_id TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 0 CHECK (version >= 0),
+        PRIMARY KEY (tenant_id, proposal_id)
+    )""",
+    """CREATE TABLE proposal_events (
+        tenant_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        proposal_id TEXT NOT NULL,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        type TEXT NOT NULL,
+        effective_at TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, event_id),
+        UNIQUE (tenant_id, proposal_id, version),
+        FOREIGN KEY (tenant_id, proposal_id) REFERENCES proposals (tenant_id, proposal_id)
+            ON UPDATE CASCADE
+    )""",
+    """CREATE TABLE invoice_counters (
+        tenant_id TEXT NOT NULL,
+        firm_id TEXT NOT NULL,
+        last_number INTEGER NOT NULL CHECK (last_number >= 0),
+        PRIMARY KEY (tenant_id, firm_id)
+    )""",
+    """CREATE TABLE invoices (
+        tenant_id TEXT NOT NULL,
+        invoice_id TEXT NOT NULL,
+        firm_id TEXT NOT NULL,
+        number INTEGER NOT NULL CHECK (number >= 1),
+        agreement_id TEXT,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, invoice_id),
+        UNIQUE (tenant_id, firm_id, number),
+        FOREIGN KEY (tenant_id, firm_id) REFERENCES invoice_counters (tenant_id, firm_id)
+            ON UPDATE CASCADE
+    )""",
+    """CREATE TABLE charge_attempts (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        agreement_id TEXT NOT NULL,
+        invoice_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL CHECK (attempt >= 1),
+        amount_minor INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        outcome TEXT,
+        recorded_at TEXT,
+        UNIQUE (tenant_id, key)
+    )""",
+    """CREATE TABLE notifications (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        agreement_id TEXT,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        acked INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (tenant_id, key)
+    )""",
+    """CREATE TABLE journal_entries (
+        tenant_id TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        posted_on TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        agreement_id TEXT,
+        memo TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, entry_id)
+    )""",
+    """CREATE TABLE journal_lines (
+        tenant_id TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        line_no INTEGER NOT NULL,
+        account TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        posted_on TEXT NOT NULL,
+        signed_minor INTEGER NOT NULL CHECK (signed_minor <> 0),
+        PRIMARY KEY (tenant_id, entry_id, line_no),
+        FOREIGN KEY (tenant_id, entry_id) REFERENCES journal_entries (tenant_id, entry_id)
+            ON UPDATE CASCADE
+    )""",
+    """CREATE TABLE work_links (
+        tenant_id TEXT NOT NULL,
+        source TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        agreement_id TEXT NOT NULL,
+        milestone_id TEXT,
+        obligation_id TEXT,
+        PRIMARY KEY (tenant_id, source, external_id),
+        CHECK (milestone_id IS NULL OR obligation_id IS NULL)
+    )""",
+    """CREATE TABLE accounting_syncs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        number TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        body TEXT NOT NULL,
+        target_id TEXT,
+        recorded_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (tenant_id, target, source_id),
+        UNIQUE (tenant_id, target, kind, number)
+    )""",
+)
+
+#: Each table's columns before migration 8, copied into tenant 'default'.
+_V7_COLUMNS = {
+    "agreements": "agreement_id, version, next_due_on, lease_owner, lease_until",
+    "events": "event_id, agreement_id, version, type, effective_at, payload",
+    "parked_agreements": "agreement_id, error, message, parked_at",
+    "proposals": "proposal_id, version",
+    "proposal_events": "event_id, proposal_id, version, type, effective_at, payload",
+    "invoice_counters": "firm_id, last_number",
+    "invoices": "invoice_id, firm_id, number, agreement_id, payload",
+    "charge_attempts": ("seq, key, agreement_id, invoice_id, attempt, amount_minor, currency, "
+                        "outcome, recorded_at"),
+    "notifications": "seq, key, agreement_id, kind, payload, acked",
+    "journal_entries": "entry_id, posted_on, currency, agreement_id, memo, body",
+    "journal_lines": "entry_id, line_no, account, currency, posted_on, signed_minor",
+    "work_links": "source, external_id, agreement_id, milestone_id, obligation_id",
+    "accounting_syncs": ("seq, target, source_id, kind, number, idempotency_key, body, "
+                         "target_id, recorded_at, sent_at"),
+}
+
+#: Indexes, each leading with the tenant.
+_TENANT_INDEXES = (
+    "CREATE INDEX agreements_due ON agreements (tenant_id, next_due_on, agreement_id)",
+    "CREATE INDEX attempts_open ON charge_attempts (tenant_id, seq) WHERE outcome IS NULL",
+    "CREATE INDEX notifications_pending ON notifications (tenant_id, seq) WHERE acked = 0",
+    "CREATE INDEX lines_balance ON journal_lines (tenant_id, currency, account, posted_on)",
+    "CREATE INDEX entries_agreement ON journal_entries (tenant_id, agreement_id)",
+    "CREATE INDEX work_links_agreement ON work_links (tenant_id, agreement_id)",
+    "CREATE INDEX accounting_syncs_open ON accounting_syncs (tenant_id, target, seq) "
+    "WHERE target_id IS NULL",
+)
+
+_OLD_INDEXES = ("agreements_due", "attempts_open", "notifications_pending", "lines_balance",
+                "entries_agreement", "work_links_agreement", "accounting_syncs_open")
+_SEQUENCED = ("charge_attempts", "notifications", "accounting_syncs")
+
+
+def _tenancy_steps() -> tuple[str, ...]:
+    """Migration 8: every table rebuilt with ``tenant_id`` first in its keys.
+
+    SQLite cannot change a primary key in place, so each table is renamed
+    aside (its children's foreign keys follow it), created again, filled
+    from the old one in tenant ``'default'``, and the old tables dropped,
+    children first; the ``AUTOINCREMENT`` counters carry over, so order
+    columns continue where they were.  All of it runs in the one migration
+    transaction, foreign keys on.
+    """
+    steps = [f"ALTER TABLE {t} RENAME TO {t}_v7" for t in _V7_TABLES]
+    steps += [f"DROP INDEX IF EXISTS {i}" for i in _OLD_INDEXES]
+    steps += list(_TENANT_TABLES_DDL)
+    steps += [f"INSERT INTO {t} (tenant_id, {c}) SELECT 'default', {c} FROM {t}_v7"
+              for t, c in _V7_COLUMNS.items()]
+    steps += [f"DELETE FROM sqlite_sequence WHERE name = '{t}'" for t in _SEQUENCED]
+    steps += [f"INSERT INTO sqlite_sequence (name, seq) SELECT '{t}', seq FROM sqlite_sequence "
+              f"WHERE name = '{t}_v7'" for t in _SEQUENCED]
+    steps += [f"DROP TABLE {t}_v7" for t in reversed(_V7_TABLES)]
+    steps += list(_TENANT_INDEXES)
+    any_rows = " OR ".join(f"EXISTS (SELECT 1 FROM {t})" for t in _V7_COLUMNS)
+    steps.append("INSERT INTO tenants (tenant_id, created_at) SELECT 'default', "
+                 f"strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE {any_rows}")
+    return tuple(steps)
+
 
 #: The schema, as ordered steps.  Never edit a released step; add a new one.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -176,6 +396,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX IF NOT EXISTS accounting_syncs_open ON accounting_syncs (target, seq) "
         "WHERE target_id IS NULL",
     )),
+    Migration(8, "tenants: the tenant first in every key, existing rows in 'default'",
+              _tenancy_steps()),
 )
 
 _SCHEMA_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
@@ -189,7 +411,7 @@ def _ts(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class SQLiteStore(SQLStore, SyncSQL, BatchSQL):
+class SQLiteStore(SQLStore, SyncSQL, BatchSQL, LedgerSQL, TenantSQL):
     """An :class:`~milestonebill.stores.base.AgreementStore` and
     :class:`~milestonebill.ledger.Ledger` in one SQLite file.
 
@@ -198,6 +420,13 @@ class SQLiteStore(SQLStore, SyncSQL, BatchSQL):
     process's write lock before raising :class:`~milestonebill.errors.StoreError`.
     One instance may be shared by threads (a lock serialises them); open
     one instance per process.  Close it, or use it as a context manager.
+
+    The store is bound to ``tenant`` (default
+    :data:`~milestonebill.stores.tenancy.DEFAULT_TENANT`): every call reads
+    and writes that tenant's rows only, and opening registers it.
+    :meth:`for_tenant` gives a store bound to another tenant on the same
+    connection.  Raises :class:`~milestonebill.errors.ValidationError`
+    naming ``tenant`` for a bad id, before the file is opened.
     """
 
     def __init__(
@@ -207,8 +436,9 @@ class SQLiteStore(SQLStore, SyncSQL, BatchSQL):
         clock: Clock = SYSTEM_CLOCK,
         busy_timeout: float = 30.0,
         migrations: tuple[Migration, ...] = MIGRATIONS,
+        tenant: str = DEFAULT_TENANT,
     ) -> None:
-        super().__init__(clock)
+        super().__init__(clock, check_tenant(tenant))
         self.path = os.fspath(path)
         self._lock = threading.RLock()
         try:
@@ -222,7 +452,13 @@ class SQLiteStore(SQLStore, SyncSQL, BatchSQL):
             self._conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite store {self.path!r}: {exc}") from exc
-        self.migrate(migrations)
+        try:
+            self.migrate(migrations)
+            if has_tenancy(migrations):
+                self._register()
+        except BaseException:
+            self._conn.close()
+            raise
 
     def migrate(self, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
         """Apply the steps not yet recorded; return their versions (idempotent)."""
@@ -269,7 +505,9 @@ class SQLiteStore(SQLStore, SyncSQL, BatchSQL):
     # ------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
-        """Close the connection (idempotent)."""
+        """Close the connection (idempotent); on a :meth:`for_tenant` view, nothing."""
+        if self._view:
+            return
         with self._lock:
             self._conn.close()
 
@@ -283,3 +521,103 @@ class SQLiteStore(SQLStore, SyncSQL, BatchSQL):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+#: Characters a tenant's file name keeps as they are; every other one is
+#: written as ``%XX`` per UTF-8 byte.  No capitals, so two tenants never get
+#: names that differ only in case (one file on a case-insensitive disk).
+_FILE_SAFE: Final[frozenset[str]] = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+#: Names Windows keeps for devices, whatever the extension.
+_RESERVED: Final[frozenset[str]] = frozenset(["con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                              *(f"lpt{i}" for i in range(10))])
+#: The longest file name (in bytes, ``.db`` included) a tenant may get.
+MAX_TENANT_FILE_NAME: Final[int] = 200
+
+
+def _file_stem(tenant: str) -> str:
+    stem = "".join(ch if ch in _FILE_SAFE else "".join(f"%{b:02X}" for b in ch.encode())
+                   for ch in tenant)
+    if stem in _RESERVED:
+        stem = f"%{ord(stem[0]):02X}{stem[1:]}"
+    return stem
+
+
+def _tenant_of(stem: str) -> str | None:
+    try:
+        tenant = urllib.parse.unquote(stem, errors="strict")
+    except UnicodeDecodeError:
+        return None
+    return tenant if _file_stem(tenant) == stem else None
+
+
+class SQLiteTenantFiles:
+    """One SQLite file per tenant, all in one directory: the other way to keep firms apart.
+
+    Where one shared file holds every tenant's rows side by side (each
+    store bound to one of them), this keeps each tenant in a file of its
+    own, so a firm's data can be copied, restored or deleted as a file.
+    :meth:`store` opens ``<directory>/<name>.db`` bound to the tenant.
+
+    The file name is the tenant id mapped, never refused for its
+    characters: lower-case ASCII letters, digits, ``-`` and ``_`` stay as
+    they are, every other character becomes ``%XX`` for each of its UTF-8
+    bytes (``Acme LLP`` is ``%41cme%20%4C%4C%50.db``), and a name Windows
+    reserves (``con``, ``nul``, ``com1``...) has its first letter written
+    so.  The mapping is one-to-one even on a case-insensitive disk, and no
+    name is ``.``, ``..`` or holds a separator, so no tenant id reaches
+    outside the directory.  An id whose name would be longer than
+    :data:`~milestonebill.stores.sqlite.MAX_TENANT_FILE_NAME` bytes is refused.
+
+    >>> import tempfile
+    >>> from milestonebill.stores.base import FirmId, InvoiceId
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     files = SQLiteTenantFiles(tmp)
+    ...     with files.store("Acme LLP") as acme, files.store("beta") as beta:
+    ...         n = (acme.issue_invoice_number(FirmId("acme"), InvoiceId("inv-1")),
+    ...              beta.issue_invoice_number(FirmId("acme"), InvoiceId("inv-1")))
+    ...     print(n, files.path("Acme LLP").name, files.tenants())
+    (1, 1) %41cme%20%4C%4C%50.db ['Acme LLP', 'beta']
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+
+    def path(self, tenant: str) -> Path:
+        """The file of ``tenant``; raises :class:`~milestonebill.errors.ValidationError`
+        naming ``tenant`` for a bad id or one whose file name would be too long."""
+        name = _file_stem(check_tenant(tenant)) + ".db"
+        if len(name) > MAX_TENANT_FILE_NAME:
+            raise ValidationError("tenant", f"an id whose file name fits in "
+                                  f"{MAX_TENANT_FILE_NAME} bytes (it needs {len(name)})", tenant)
+        return self.directory / name
+
+    def store(
+        self,
+        tenant: str,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        busy_timeout: float = 30.0,
+    ) -> SQLiteStore:
+        """A :class:`SQLiteStore` on ``tenant``'s file (created with the directory
+        if missing), bound to ``tenant``.
+
+        Raises :class:`~milestonebill.errors.ValidationError` naming
+        ``tenant`` (see :meth:`path`), before anything is created, and
+        :class:`~milestonebill.errors.StoreError` when the directory or the
+        file cannot be made or opened.
+        """
+        path = self.path(tenant)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {str(self.directory)!r}: {exc}") from exc
+        return SQLiteStore(path, clock=clock, busy_timeout=busy_timeout, tenant=tenant)
+
+    def tenants(self) -> list[TenantId]:
+        """The tenants with a file in the directory, sorted (files whose names
+        this class would not have written are left out)."""
+        if not self.directory.is_dir():
+            return []
+        found = (_tenant_of(p.name[:-3]) for p in self.directory.iterdir()
+                 if p.name.endswith(".db") and p.is_file())
+        return sorted(TenantId(t) for t in found if t is not None)

@@ -20,10 +20,6 @@ to ``t`` and tenant ``t``'s own in-memory gateway.  Then, for each tenant:
 
 The same runs on one ``InMemoryStore`` (every worker a view of it), in
 addition to the real databases.
-
-The test needs the tenant-aware stores of issue #18 (``tenant=``,
-``for_tenant``, ``platform()``); it is skipped where the stores do not have
-them yet.
 """
 
 from __future__ import annotations
@@ -48,11 +44,6 @@ from milestonebill.stores.sqlite import SQLiteStore
 from milestonebill.testing.scenarios import FIRM, T0, proposal, signed, usd
 
 pytestmark = pytest.mark.slow
-#: Until the tenant-aware stores of issue #18 are merged, each test skips.
-needs_tenant_sql = pytest.mark.skipif(not hasattr(SQLiteStore, "for_tenant"),
-                                      reason="needs the tenant-aware SQL stores of issue #18")
-needs_tenant_memory = pytest.mark.skipif(not hasattr(InMemoryStore, "for_tenant"),
-                                         reason="needs the tenant-aware InMemoryStore of #18")
 
 AS_OF = T0.date()
 WORKERS = 4
@@ -170,24 +161,18 @@ def _check(opener: Opener) -> float:
     return seconds
 
 
-@needs_tenant_memory
 def test_four_workers_on_one_in_memory_store_bill_three_tenants_each_exactly_once() -> None:
-    opener: Any = InMemoryStore  # typed as Any until the tenant-aware stores are merged
-    _check(opener(clock=FixedClock(T0)).for_tenant)
+    _check(InMemoryStore(clock=FixedClock(T0)).for_tenant)
 
 
-@needs_tenant_sql
 def test_four_sqlite_workers_bill_three_tenants_each_exactly_once(tmp_path: Any) -> None:
     path = tmp_path / "platform.db"
-    opener: Any = SQLiteStore  # typed as Any until the tenant-aware stores are merged
-    _check(lambda tenant: opener(path, tenant=tenant, busy_timeout=60))
+    _check(lambda tenant: SQLiteStore(path, tenant=tenant, busy_timeout=60))
 
 
-@needs_tenant_sql
 @pytest.mark.postgres
 def test_four_postgres_workers_bill_three_tenants_each_exactly_once(pg_dsn: str,
                                                                     pg_schema: str) -> None:
     from milestonebill.stores.postgres import PostgresStore
 
-    opener: Any = PostgresStore
-    _check(lambda tenant: opener(pg_dsn, schema=pg_schema, pool_size=2, tenant=tenant))
+    _check(lambda tenant: PostgresStore(pg_dsn, schema=pg_schema, pool_size=2, tenant=tenant))

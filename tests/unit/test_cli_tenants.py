@@ -1,10 +1,8 @@
 """``milestonebill --tenant ID``: every command that opens the store binds it to one tenant.
 
-The option and its environment variable are checked in process.  The
-end-to-end part -- two tenants in one SQLite file, with the same agreement
-id and different fees, billed through the command -- needs the tenant-aware
-stores of issue #18 and is skipped where ``SQLiteStore`` has no
-``for_tenant`` yet.
+The option and its environment variable are checked in process, then end
+to end: two tenants in one SQLite file, with the same agreement id and
+different fees, billed through the command.
 """
 
 from __future__ import annotations
@@ -25,10 +23,6 @@ from milestonebill.cli.config import add_global_options, config_of
 from milestonebill.schedule import Milestone, MilestoneId, Trigger
 from milestonebill.stores.sqlite import SQLiteStore
 from milestonebill.testing.scenarios import World, proposal, usd
-
-TENANT_STORES = hasattr(SQLiteStore, "for_tenant")
-needs_tenant_stores = pytest.mark.skipif(
-    not TENANT_STORES, reason="needs the tenant-aware stores of issue #18 (SQLiteStore.for_tenant)")
 
 
 def run(*argv: str, environ: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -91,9 +85,8 @@ RETAINER = Milestone(MilestoneId("deposit"), "Deposit", amount=usd("250.00"),
 def shared(tmp_path: Path) -> str:
     """One SQLite file: tenants acme and bolt each have agreement agr-1, with other fees."""
     path = tmp_path / "platform.db"
-    opener: Any = SQLiteStore  # typed as Any until the tenant-aware stores are merged
     for tenant, milestone in (("acme", DEPOSIT), ("bolt", RETAINER)):
-        store = opener(path, tenant=tenant)
+        store = SQLiteStore(path, tenant=tenant)
         with store:
             World(store).open(proposal([milestone]), agreement_id=AgreementId("agr-1"))
     return str(path)
@@ -107,7 +100,6 @@ def bill(db: str, tenant: str) -> dict[str, Any]:
     return doc
 
 
-@needs_tenant_stores
 def test_each_tenant_bills_only_its_own_agreement_and_numbers_from_one(shared: str) -> None:
     acme, bolt = bill(shared, "acme"), bill(shared, "bolt")
     assert [(i["number"], i["total"]["amount"]) for i in acme["invoices"]] == [
@@ -117,7 +109,6 @@ def test_each_tenant_bills_only_its_own_agreement_and_numbers_from_one(shared: s
     assert bill(shared, "acme")["invoices"] == []
 
 
-@needs_tenant_stores
 def test_each_tenants_charges_go_to_its_own_gateway_state(shared: str) -> None:
     bill(shared, "acme")
     bill(shared, "bolt")
@@ -127,7 +118,6 @@ def test_each_tenants_charges_go_to_its_own_gateway_state(shared: str) -> None:
     assert not Path(f"{shared}.gateway.json").exists()
 
 
-@needs_tenant_stores
 def test_the_default_tenant_sees_neither_tenants_agreements(shared: str) -> None:
     code, out, _ = run("--json", "--db", shared, "agreements")
     assert (code, json.loads(out)["agreements"]) == (0, [])
@@ -135,7 +125,6 @@ def test_the_default_tenant_sees_neither_tenants_agreements(shared: str) -> None
     assert [a["agreement_id"] for a in json.loads(out)["agreements"]] == ["agr-1"]
 
 
-@needs_tenant_stores
 def test_init_with_a_tenant_registers_it(tmp_path: Path) -> None:
     db = str(tmp_path / "new.db")
     code, out, _ = run("--json", "--db", db, "--tenant", "newco", "init")

@@ -254,11 +254,8 @@ def test_a_biller_on_a_store_without_tenants_bills_the_default_tenant() -> None:
     assert biller.tenant == DEFAULT_TENANT
 
 
-@pytest.mark.skipif(not hasattr(InMemoryStore, "for_tenant"),
-                    reason="needs the tenant-aware InMemoryStore of issue #18")
 def test_a_biller_bills_the_tenant_its_store_is_bound_to() -> None:
-    opener: Any = InMemoryStore  # typed as Any until the tenant-aware stores are merged
-    acme = opener(tenant="acme")
+    acme = InMemoryStore(tenant="acme")
     billers = [Biller(s, InMemoryGateway(), clock=FixedClock(T0), firm_id=FIRM)
                for s in (acme, acme.for_tenant("bolt"))]
     assert [b.tenant for b in billers] == ["acme", "bolt"]

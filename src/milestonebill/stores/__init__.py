@@ -5,7 +5,9 @@ ledger live.
 and ``PostgresStore`` (many worker processes; needs the ``postgres`` extra and
 is imported only from :mod:`milestonebill.stores.postgres`) all follow the
 :class:`~milestonebill.stores.base.AgreementStore` contract, and each is also
-a :class:`~milestonebill.stores.base.SyncJournal` (accounting exports).
+a :class:`~milestonebill.stores.base.SyncJournal` (accounting exports).  Each
+is bound to one tenant (:class:`~milestonebill.stores.tenancy.TenantBound`,
+``docs/tenancy.md``); ``SQLiteTenantFiles`` keeps one SQLite file per tenant.
 """
 
 from milestonebill.stores.base import (
@@ -31,6 +33,7 @@ from milestonebill.stores.base import (
     StoredProposalEvent,
     SyncJournal,
     SyncRecord,
+    TenantBillingStore,
     UnitOfWork,
     WorkerId,
     WorkLink,
@@ -38,9 +41,11 @@ from milestonebill.stores.base import (
     WorkQueue,
 )
 from milestonebill.stores.memory import InMemoryStore
-from milestonebill.stores.sqlite import SQLiteStore
+from milestonebill.stores.sqlite import SQLiteStore, SQLiteTenantFiles
+from milestonebill.stores.tenancy import DEFAULT_TENANT, PlatformStore, TenantBound, TenantId
 
 __all__ = [
+    "DEFAULT_TENANT",
     "AgreementId",
     "AgreementStore",
     "AttemptJournal",
@@ -58,13 +63,18 @@ __all__ = [
     "Notification",
     "Outbox",
     "ParkedAgreement",
+    "PlatformStore",
     "ProposalId",
     "ProposalStreams",
     "SQLiteStore",
+    "SQLiteTenantFiles",
     "StoredEvent",
     "StoredProposalEvent",
     "SyncJournal",
     "SyncRecord",
+    "TenantBillingStore",
+    "TenantBound",
+    "TenantId",
     "UnitOfWork",
     "WorkLink",
     "WorkLinks",

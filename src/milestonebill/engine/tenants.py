@@ -69,7 +69,7 @@ from milestonebill.engine._redact import describe
 from milestonebill.engine.results import RunSummary
 from milestonebill.errors import ValidationError
 from milestonebill.ids import TenantId
-from milestonebill.stores.tenancy import TenantBound
+from milestonebill.stores.tenancy import PlatformSource
 
 __all__ = ["TenantBiller", "TenantFailure", "TenantScheduler"]
 
@@ -109,10 +109,11 @@ class TenantScheduler:
     """Bills every tenant's due work in fair turns of at most ``batch`` agreements.
 
     ``store`` is any store bound to a tenant
-    (:class:`~milestonebill.stores.tenancy.TenantBound`): only its
-    :meth:`~milestonebill.stores.tenancy.TenantBound.platform` is used, to
-    list the tenants.  ``biller_for(tenant)`` makes the Biller of one tenant
-    (called once per tenant, then kept).  ``summary_limit`` caps how many
+    (:class:`~milestonebill.stores.tenancy.TenantBound`), or a directory of
+    one SQLite file per tenant
+    (:class:`~milestonebill.stores.sqlite.SQLiteTenantFiles`): only its
+    ``platform()`` is used, to list the tenants.  ``biller_for(tenant)``
+    makes the Biller of one tenant (called once per tenant, then kept).  ``summary_limit`` caps how many
     of each kind of result a tenant's merged summary keeps (``None``: all;
     its ``counts`` count them all).
 
@@ -122,7 +123,7 @@ class TenantScheduler:
     ``summary_limit`` for a negative one.
     """
 
-    def __init__(self, store: TenantBound, biller_for: Callable[[TenantId], TenantBiller], *,
+    def __init__(self, store: PlatformSource, biller_for: Callable[[TenantId], TenantBiller], *,
                  batch: int = 50, summary_limit: int | None = 1000) -> None:
         if not callable(getattr(store, "platform", None)):
             raise ValidationError("store", "a tenant-bound store (with platform())", store)

@@ -39,7 +39,13 @@ from types import TracebackType
 from typing import Any, Final
 
 from milestonebill.clock import Clock
-from milestonebill.errors import ConcurrencyError, StoreError, ValidationError
+from milestonebill.errors import (
+    ConcurrencyError,
+    DuplicateIdError,
+    NotFoundError,
+    StoreError,
+    ValidationError,
+)
 from milestonebill.stores._common import SYSTEM_CLOCK
 from milestonebill.stores._sql import Cursor, Migration
 from milestonebill.stores._sql_batch import BatchSQL
@@ -47,7 +53,7 @@ from milestonebill.stores._sql_ledger import LedgerSQL
 from milestonebill.stores._sql_links import SQLStore
 from milestonebill.stores._sql_sync import SyncSQL
 from milestonebill.stores._sql_tenancy import TenantSQL, has_tenancy
-from milestonebill.stores.tenancy import DEFAULT_TENANT, TenantId, check_tenant
+from milestonebill.stores.tenancy import DEFAULT_TENANT, PlatformStore, TenantId, check_tenant
 
 __all__ = ["MAX_TENANT_FILE_NAME", "MIGRATIONS", "SQLiteStore", "SQLiteTenantFiles"]
 
@@ -621,3 +627,53 @@ class SQLiteTenantFiles:
         found = (_tenant_of(p.name[:-3]) for p in self.directory.iterdir()
                  if p.name.endswith(".db") and p.is_file())
         return sorted(TenantId(t) for t in found if t is not None)
+
+    def platform(self) -> PlatformStore:
+        """The platform-level calls over the directory: :meth:`tenants`, and
+        ``rename_tenant`` moving a tenant's rows and its file to the new id
+        (so a :class:`~milestonebill.engine.tenants.TenantScheduler` can take
+        this directory as its ``store``).
+
+        ``rename_tenant(old, new)`` raises
+        :class:`~milestonebill.errors.NotFoundError` when ``old`` has no file,
+        :class:`~milestonebill.errors.DuplicateIdError` when ``new`` has one
+        (tenants are never merged), and
+        :class:`~milestonebill.errors.ValidationError` naming ``old`` or
+        ``new`` for a bad id.  The rows are renamed in the old file first, in
+        one transaction, then the file is moved; a rename cut short between
+        the two steps is finished by calling it again.
+        """
+        return _FilesPlatform(self)
+
+
+class _FilesPlatform:
+    """:meth:`SQLiteTenantFiles.platform`: the tenants are the files."""
+
+    def __init__(self, files: SQLiteTenantFiles) -> None:
+        self._files = files
+
+    def tenants(self) -> list[TenantId]:
+        """The tenants with a file (see :meth:`SQLiteTenantFiles.tenants`)."""
+        return self._files.tenants()
+
+    def rename_tenant(self, old: str, new: str) -> None:
+        """See :meth:`SQLiteTenantFiles.platform`."""
+        source = self._files.path(check_tenant(old, "old"))
+        target = self._files.path(check_tenant(new, "new"))
+        if not source.is_file():
+            raise NotFoundError(f"tenant {old!r} has no file in {str(self._files.directory)!r}")
+        if target.exists():
+            raise DuplicateIdError("tenant", new, "already has a file (tenants are never merged)")
+        with SQLiteStore(source, tenant=new) as store:
+            # A rename cut short after this step left only ``new`` in the file.
+            if set(store.platform().tenants()) != {new}:
+                store.platform().rename_tenant(old, new)
+        # The last connection to close folds the write-ahead log into the
+        # file; a log still there means another connection has it open.
+        if any(source.with_name(source.name + x).exists() for x in ("-wal", "-shm")):
+            raise StoreError(f"{str(source)!r} is open elsewhere: stop its workers, then "
+                             "rename again")
+        try:
+            os.replace(source, target)
+        except OSError as exc:
+            raise StoreError(f"cannot move {str(source)!r} to {str(target)!r}: {exc}") from exc

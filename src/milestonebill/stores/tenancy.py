@@ -35,7 +35,14 @@ from typing import Final, Protocol, Self, runtime_checkable
 from milestonebill._validate import check_id
 from milestonebill.ids import TenantId
 
-__all__ = ["DEFAULT_TENANT", "PlatformStore", "TenantBound", "TenantId", "check_tenant"]
+__all__ = [
+    "DEFAULT_TENANT",
+    "PlatformSource",
+    "PlatformStore",
+    "TenantBound",
+    "TenantId",
+    "check_tenant",
+]
 
 #: The tenant a store is bound to when none is named; a store made before
 #: tenancy existed keeps its data here after migrating.
@@ -77,7 +84,16 @@ class PlatformStore(Protocol):
 
 
 @runtime_checkable
-class TenantBound(Protocol):
+class PlatformSource(Protocol):
+    """Role: what gives the platform-level calls -- every tenant-bound store,
+    and :class:`~milestonebill.stores.sqlite.SQLiteTenantFiles` (one file per tenant)."""
+
+    def platform(self) -> PlatformStore:
+        """The platform-level calls (see :class:`PlatformStore`)."""
+
+
+@runtime_checkable
+class TenantBound(PlatformSource, Protocol):
     """Role: a store bound to one tenant (every shipped store is)."""
 
     @property

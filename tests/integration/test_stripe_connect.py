@@ -329,7 +329,8 @@ def test_a_bank_debit_books_the_platforms_cut_when_its_webhook_says_it_settled(
 
 class Platform:
     """Two firms on one platform: a router, and per tenant a gateway on its
-    connected account and a Biller over its own books, using the same ids."""
+    connected account and a Biller over its tenant of one shared store, using
+    the same ids."""
 
     def __init__(self) -> None:
         self.router = ConnectWebhookRouter({A: "firm-a", B: "firm-b"},
@@ -337,10 +338,11 @@ class Platform:
         self.gateways: dict[str, StripeGateway] = {}
         self.wires: dict[str, ConnectedStripe] = {}
         self.worlds: dict[str, World[Any]] = {}
+        self.store = InMemoryStore()
         for tenant in ("firm-a", "firm-b"):
             gw, wire = firm_gateway(self.router.account_of(tenant))
             self.gateways[tenant], self.wires[tenant] = gw, wire
-            self.worlds[tenant] = World(InMemoryStore(), gateway=gw)
+            self.worlds[tenant] = World(self.store.for_tenant(tenant), gateway=gw)
             self.worlds[tenant].open(proposal([("build", "2000.00")]),
                                      payment_method=STRIPE_BANK)
 

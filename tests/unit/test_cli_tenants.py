@@ -132,3 +132,15 @@ def test_init_with_a_tenant_registers_it(tmp_path: Path) -> None:
     store: Any = SQLiteStore(db)
     with store:
         assert "newco" in store.platform().tenants()
+
+
+def test_tenants_lists_every_tenant_of_the_store_with_its_agreements(shared: str) -> None:
+    code, out, err = run("--json", "--db", shared, "tenants")
+    assert (code, err) == (0, "")
+    rows = {r["tenant"]: r["agreements"] for r in json.loads(out)["tenants"]}
+    assert {t: rows[t] for t in ("acme", "bolt")} == {"acme": 1, "bolt": 1}
+    assert set(rows) <= {"acme", "bolt", "default"}
+    code, out, _ = run("--db", shared, "--tenant", "acme", "tenants")  # the same listing
+    assert code == 0
+    assert [line.split()[:2] for line in out.splitlines() if line.startswith(("acme", "bolt"))] \
+        == [["acme", "1"], ["bolt", "1"]]

@@ -100,6 +100,7 @@ COMMANDS: tuple[Registrar, ...] = (
     linking.register_import_time,
     operations.register_agreements,
     operations.register_show,
+    operations.register_tenants,
     schemas.register,
     schedule.register,
     demo.register,

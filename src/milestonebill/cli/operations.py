@@ -11,6 +11,8 @@
 * ``milestonebill agreements`` -- every agreement, its state and next due date.
 * ``milestonebill show AGREEMENT`` -- one agreement: milestones, obligations,
   invoices and their balances.
+* ``milestonebill tenants`` -- a platform-level listing: every tenant of the
+  store with its number of agreements (``docs/tenancy.md``).
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ from milestonebill.cli.common import UsageError, date_arg, decimal_arg, id_arg
 from milestonebill.cli.failures import EXIT_OK
 from milestonebill.cli.output import emit_json, money_text, text_table
 from milestonebill.cli.session import bind_tenant, config_for, open_session, open_store
-from milestonebill.errors import ValidationError
+from milestonebill.errors import StoreError, ValidationError
 from milestonebill.ids import AgreementId
 from milestonebill.schedule import MilestoneId
+from milestonebill.stores.tenancy import TenantBound
 
 __all__ = [
     "register_agreements",
@@ -44,6 +47,7 @@ __all__ = [
     "register_init",
     "register_progress",
     "register_show",
+    "register_tenants",
 ]
 
 
@@ -278,3 +282,32 @@ def register_show(sub: Any) -> None:
                        "recurring charges, obligations and progress, invoices and balances.")
     p.add_argument("agreement", type=id_arg, metavar="AGREEMENT", help="agreement id")
     p.set_defaults(handler=_show)
+
+
+# ------------------------------------------------------------------ tenants
+
+
+def _tenants(args: argparse.Namespace, out: TextIO) -> int:
+    config = config_for(args)
+    with closing(open_store(config).store) as store:
+        bound = bind_tenant(store, config)  # the usual answer for a schema behind the code
+        if not isinstance(bound, TenantBound):
+            raise StoreError(f"{config.store_label} does not keep tenants")
+        rows = [{"tenant": t, "agreements": len(bound.for_tenant(t).agreement_ids())}
+                for t in bound.platform().tenants()]
+    if args.json:
+        emit_json(out, {"tenants": rows})
+        return EXIT_OK
+    out.write(text_table(["tenant", "agreements"], [[r["tenant"], r["agreements"]]
+                                                    for r in rows]) + "\n")
+    return EXIT_OK
+
+
+def register_tenants(sub: Any) -> None:
+    """Add ``tenants`` to ``sub``."""
+    p = sub.add_parser("tenants", help="list the store's tenants (a platform-level listing)",
+                       description="Every tenant (firm) of a store shared by several, with "
+                       "its number of agreements. It is the one command that looks past "
+                       "--tenant; see docs/tenancy.md.")
+    p.set_defaults(handler=_tenants)
+

@@ -132,6 +132,8 @@ class SQLStoreBase(abc.ABC):
     FOR_UPDATE = ""
     #: Appended to the claim sub-select.
     CLAIM_LOCK = ""
+    #: True when :meth:`_begin` already told the transaction its tenant.
+    BEGIN_NAMES_TENANT = False
 
     def __init__(self, clock: Clock, tenant: TenantId) -> None:
         self._clock = clock
@@ -196,7 +198,8 @@ class SQLStoreBase(abc.ABC):
                 self._local.cursor = cur
                 self._local.tenant = self._tenant
                 try:
-                    self._set_tenant(cur, self._tenant)
+                    if not self.BEGIN_NAMES_TENANT:
+                        self._set_tenant(cur, self._tenant)
                     yield cur
                 finally:
                     self._local.cursor = None

@@ -36,6 +36,7 @@ The registry ``tenants`` has no policy: listing tenants is a platform call.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Iterator
@@ -46,6 +47,7 @@ from typing import Any, Final
 
 import psycopg
 import psycopg.errors
+from psycopg import sql as psql
 from psycopg_pool import ConnectionPool
 
 from milestonebill.clock import Clock
@@ -335,6 +337,7 @@ class PostgresStore(SQLStore, SyncSQL, BatchSQL, LedgerSQL, TenantSQL):
     """
 
     FOR_UPDATE = " FOR UPDATE"
+    BEGIN_NAMES_TENANT = True
     CLAIM_LOCK = " FOR UPDATE SKIP LOCKED"
 
     def __init__(
@@ -453,8 +456,20 @@ class PostgresStore(SQLStore, SyncSQL, BatchSQL, LedgerSQL, TenantSQL):
 
     @contextmanager
     def _begin(self, write: bool) -> Iterator[Cursor]:
-        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            yield cur
+        # One round trip opens the transaction and names its tenant (what
+        # row-level security reads): a simple query of two statements.
+        begin = psql.SQL("BEGIN; SELECT set_config({}, {}, true)").format(
+            psql.Literal(_TENANT_SETTING), psql.Literal(self._tenant))
+        with self._pool.connection() as conn, conn.cursor() as cur:
+            cur.execute(begin)
+            try:
+                yield cur
+            except BaseException:
+                if not conn.closed:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
 
     def _translate(self, exc: Exception, *, stream: tuple[str, int] | None = None) -> Exception | None:
         if isinstance(exc, psycopg.errors.UniqueViolation) and stream is not None:

@@ -33,6 +33,22 @@ TENANT_TABLES: Final = (
 )
 
 
+#: The indexes of migration 8 (both dialects), each leading with the tenant.
+TENANT_INDEXES: Final = (
+    "CREATE INDEX agreements_due ON agreements (tenant_id, next_due_on, agreement_id)",
+    "CREATE INDEX attempts_open ON charge_attempts (tenant_id, seq) WHERE outcome IS NULL",
+    "CREATE INDEX notifications_pending ON notifications (tenant_id, seq) WHERE acked = 0",
+    "CREATE INDEX lines_balance ON journal_lines (tenant_id, currency, account, posted_on)",
+    "CREATE INDEX entries_agreement ON journal_entries (tenant_id, agreement_id)",
+    "CREATE INDEX work_links_agreement ON work_links (tenant_id, agreement_id)",
+    "CREATE INDEX accounting_syncs_open ON accounting_syncs (tenant_id, target, seq) "
+    "WHERE target_id IS NULL",
+)
+#: The indexes they replace (steps 2, 6 and 7), dropped first.
+OLD_INDEXES: Final = ("agreements_due", "attempts_open", "notifications_pending", "lines_balance",
+                      "entries_agreement", "work_links_agreement", "accounting_syncs_open")
+
+
 def has_tenancy(migrations: tuple[Migration, ...]) -> bool:
     """Whether a store opened with ``migrations`` has the tenant registry."""
     return any(m.version >= TENANCY_VERSION for m in migrations)

@@ -58,7 +58,13 @@ from milestonebill.stores._sql_batch import BatchSQL
 from milestonebill.stores._sql_ledger import LedgerSQL
 from milestonebill.stores._sql_links import SQLStore
 from milestonebill.stores._sql_sync import SyncSQL
-from milestonebill.stores._sql_tenancy import TENANT_TABLES, TenantSQL, has_tenancy
+from milestonebill.stores._sql_tenancy import (
+    OLD_INDEXES,
+    TENANT_INDEXES,
+    TENANT_TABLES,
+    TenantSQL,
+    has_tenancy,
+)
 from milestonebill.stores.tenancy import DEFAULT_TENANT, TenantId, check_tenant
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
@@ -97,19 +103,6 @@ _TENANT_KEYS = (
     "ADD UNIQUE (tenant_id, target, kind, number)",
 )
 
-#: Indexes, each leading with the tenant.
-_TENANT_INDEXES = (
-    "CREATE INDEX agreements_due ON agreements (tenant_id, next_due_on, agreement_id)",
-    "CREATE INDEX attempts_open ON charge_attempts (tenant_id, seq) WHERE outcome IS NULL",
-    "CREATE INDEX notifications_pending ON notifications (tenant_id, seq) WHERE acked = 0",
-    "CREATE INDEX lines_balance ON journal_lines (tenant_id, currency, account, posted_on)",
-    "CREATE INDEX entries_agreement ON journal_entries (tenant_id, agreement_id)",
-    "CREATE INDEX work_links_agreement ON work_links (tenant_id, agreement_id)",
-    "CREATE INDEX accounting_syncs_open ON accounting_syncs (tenant_id, target, seq) "
-    "WHERE target_id IS NULL",
-)
-_OLD_INDEXES = ("agreements_due", "attempts_open", "notifications_pending", "lines_balance",
-                "entries_agreement", "work_links_agreement", "accounting_syncs_open")
 
 
 #: The session setting each transaction of a bound store starts by setting.
@@ -152,8 +145,8 @@ def _tenancy_steps() -> tuple[str, ...]:
             END LOOP;
         END $$""")
     steps += list(_TENANT_KEYS)
-    steps += [f"DROP INDEX IF EXISTS {i}" for i in _OLD_INDEXES]
-    steps += list(_TENANT_INDEXES)
+    steps += [f"DROP INDEX IF EXISTS {i}" for i in OLD_INDEXES]
+    steps += list(TENANT_INDEXES)
     steps.append("""CREATE TABLE tenants (
         tenant_id TEXT PRIMARY KEY,
         created_at TIMESTAMPTZ NOT NULL

@@ -52,7 +52,7 @@ from milestonebill.stores._sql_batch import BatchSQL
 from milestonebill.stores._sql_ledger import LedgerSQL
 from milestonebill.stores._sql_links import SQLStore
 from milestonebill.stores._sql_sync import SyncSQL
-from milestonebill.stores._sql_tenancy import TenantSQL, has_tenancy
+from milestonebill.stores._sql_tenancy import OLD_INDEXES, TENANT_INDEXES, TenantSQL, has_tenancy
 from milestonebill.stores.tenancy import DEFAULT_TENANT, PlatformStore, TenantId, check_tenant
 
 __all__ = ["MAX_TENANT_FILE_NAME", "MIGRATIONS", "SQLiteStore", "SQLiteTenantFiles"]
@@ -229,20 +229,7 @@ _V7_COLUMNS = {
                          "target_id, recorded_at, sent_at"),
 }
 
-#: Indexes, each leading with the tenant.
-_TENANT_INDEXES = (
-    "CREATE INDEX agreements_due ON agreements (tenant_id, next_due_on, agreement_id)",
-    "CREATE INDEX attempts_open ON charge_attempts (tenant_id, seq) WHERE outcome IS NULL",
-    "CREATE INDEX notifications_pending ON notifications (tenant_id, seq) WHERE acked = 0",
-    "CREATE INDEX lines_balance ON journal_lines (tenant_id, currency, account, posted_on)",
-    "CREATE INDEX entries_agreement ON journal_entries (tenant_id, agreement_id)",
-    "CREATE INDEX work_links_agreement ON work_links (tenant_id, agreement_id)",
-    "CREATE INDEX accounting_syncs_open ON accounting_syncs (tenant_id, target, seq) "
-    "WHERE target_id IS NULL",
-)
 
-_OLD_INDEXES = ("agreements_due", "attempts_open", "notifications_pending", "lines_balance",
-                "entries_agreement", "work_links_agreement", "accounting_syncs_open")
 _SEQUENCED = ("charge_attempts", "notifications", "accounting_syncs")
 
 
@@ -257,7 +244,7 @@ def _tenancy_steps() -> tuple[str, ...]:
     transaction, foreign keys on.
     """
     steps = [f"ALTER TABLE {t} RENAME TO {t}_v7" for t in _V7_TABLES]
-    steps += [f"DROP INDEX IF EXISTS {i}" for i in _OLD_INDEXES]
+    steps += [f"DROP INDEX IF EXISTS {i}" for i in OLD_INDEXES]
     steps += list(_TENANT_TABLES_DDL)
     steps += [f"INSERT INTO {t} (tenant_id, {c}) SELECT 'default', {c} FROM {t}_v7"
               for t, c in _V7_COLUMNS.items()]
@@ -265,7 +252,7 @@ def _tenancy_steps() -> tuple[str, ...]:
     steps += [f"INSERT INTO sqlite_sequence (name, seq) SELECT '{t}', seq FROM sqlite_sequence "
               f"WHERE name = '{t}_v7'" for t in _SEQUENCED]
     steps += [f"DROP TABLE {t}_v7" for t in reversed(_V7_TABLES)]
-    steps += list(_TENANT_INDEXES)
+    steps += list(TENANT_INDEXES)
     any_rows = " OR ".join(f"EXISTS (SELECT 1 FROM {t})" for t in _V7_COLUMNS)
     steps.append("INSERT INTO tenants (tenant_id, created_at) SELECT 'default', "
                  f"strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE {any_rows}")

@@ -26,6 +26,7 @@ import pytest
 from milestonebill.agreement import AgreementId, ChangeMilestoneAmount
 from milestonebill.clock import FixedClock
 from milestonebill.engine import WorkerId
+from milestonebill.errors import StoreError
 from milestonebill.schedule import Milestone, MilestoneId, PaymentTerms, Trigger
 from milestonebill.stores.base import BillingStore
 from milestonebill.stores.sqlite import SQLiteStore
@@ -186,3 +187,47 @@ def test_a_poisoned_agreement_is_parked_and_every_other_is_billed_once(
         {r.invoice_id: 1 for r in invoices})
     assert w.ledger_sum() == 0
     assert "agreement.unparked" in w.notes()
+
+
+# ------------------------------------------------------------ a completion that always fails
+
+STUCK = AgreementId("agr-03")
+
+
+def test_an_agreement_whose_completion_always_fails_does_not_keep_the_run_going(
+    open_store: StoreFactory,
+) -> None:
+    # The store refuses, every time, to store agr-03's next due date.  Giving
+    # its claim back would leave it due, and the same run would claim it again
+    # for ever; its lease is left to run out instead, so the run ends.
+    clock = FixedClock(T0)
+    store = open_store(clock)
+    claims: list[int] = []
+
+    def stuck(step: str) -> None:
+        if step == "before_complete" and faults.agreement_id == STUCK:
+            raise StoreError("disk full")
+
+    faults = Faults(stuck)
+    w, ids = _world(store, clock, faults, 6, batch_size=2)
+    claim = store.claim
+
+    def counted(*args: Any, **kwargs: Any) -> list[AgreementId]:
+        claims.append(1)
+        if len(claims) > 50:
+            raise AssertionError("the run keeps claiming: it loops")
+        return claim(*args, **kwargs)
+
+    store.claim = counted  # type: ignore[method-assign]
+    summary = w.biller.run(AS_OF)
+    assert sorted(i.agreement_id for i in summary.invoices) == ids
+    assert [(p.agreement_id, p.error) for p in summary.problems] == [(STUCK, "StoreError")]
+    assert Counter(c.invoice_id for c in w.gateway.charges) == Counter(
+        {r.invoice_id: 1 for r in store.invoices(FIRM)})
+    # The claim is still held until its lease runs out; then a later run finishes it.
+    assert store.claim(WorkerId("other"), AS_OF, limit=10, lease_seconds=LEASE) == []
+    clock.advance(timedelta(seconds=LEASE + 1))
+    faults.hook = lambda step: None
+    again = w.biller.run(AS_OF)
+    assert (again.agreements, again.invoices, again.problems) == ((STUCK,), (), ())
+    assert store.next_due(STUCK) == LATER

@@ -83,7 +83,10 @@ def still_held(ctx: Context, agreement_id: AgreementId, as_of: date, claimed_at:
 def finish(ctx: Context, agreement_id: AgreementId, next_due_on: date | None, *,
            version: int | None, as_of: date, tally: Tally) -> bool:
     """Store the next due date and give back the claim; ``False`` when the store
-    failed (the claim is given back with the agreement still due).
+    failed.  Then the claim is *kept* until its lease runs out: given back,
+    the agreement would still be due and this same run would claim it again,
+    for as long as the store keeps failing.  Once the lease has run out a
+    later run (this worker's or another's) takes it up again.
 
     When the claim ran out meanwhile (a gateway slower than the lease), take
     it back unless another worker holds it -- that worker sets the date --
@@ -99,8 +102,7 @@ def finish(ctx: Context, agreement_id: AgreementId, next_due_on: date | None, *,
         pass
     except Exception as exc:
         tally.problem(agreement_id, exc)
-        release_quietly(ctx, [agreement_id])
-        return False
+        return False  # the lease runs out (see above)
     try:
         if not store.claim_one(s.worker_id, agreement_id, lease_seconds=s.lease_seconds):
             return True  # the worker holding it sets the date
@@ -109,8 +111,7 @@ def finish(ctx: Context, agreement_id: AgreementId, next_due_on: date | None, *,
         store.complete(s.worker_id, agreement_id, next_due_on)
     except Exception as exc:
         tally.problem(agreement_id, exc)
-        release_quietly(ctx, [agreement_id])
-        return False
+        return False  # the lease runs out (see above)
     return True
 
 

@@ -129,6 +129,38 @@ def test_the_payment_intent_carries_the_link_metadata(
     assert (pi.amount, pi.currency, pi.customer) == (25000, "usd", cust)
 
 
+def test_one_gateway_charges_from_many_threads_each_request_its_own(
+    gw: StripeGateway, server: tuple[LocalStripe, WebhookReceiver]
+) -> None:
+    # The Biller calls the gateway from a thread pool (gateway_concurrency):
+    # one StripeGateway, many threads, and no request may take another's
+    # amount, customer, card or metadata.
+    from concurrent.futures import ThreadPoolExecutor
+
+    cards = [saved_card(gw, server, "4242424242424242", f"client-pool-{n}") for n in range(12)]
+
+    def pay(n: int) -> tuple[int, str | None, ChargeStatus]:
+        cust, pm, _ = cards[n]
+        amount = Money.from_minor(10_000 + n, "USD")
+        r = gw.charge(ChargeRequest(f"agr-pool-{n}", f"INV-POOL-{n}", 1, amount, cust, pm))
+        return n, r.gateway_ref, r.status
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(pay, range(len(cards))))
+    ls, _ = server
+    client = stripe.StripeClient(ls.api_key, base_addresses={"api": ls.base_url})
+    seen = []
+    for n, ref, status in results:
+        assert (status, ref is not None) == (ChargeStatus.SUCCEEDED, True)
+        assert ref is not None
+        pi = client.v1.payment_intents.retrieve(ref)
+        seen.append((pi.amount, pi.customer, pi.payment_method, pi.metadata.to_dict()))
+    assert seen == [(10_000 + n, cards[n][0], cards[n][1],
+                     {"agreement_id": f"agr-pool-{n}", "invoice_id": f"INV-POOL-{n}",
+                      "attempt": "1"}) for n in range(len(cards))]
+    assert len({ref for _, ref, _ in results}) == len(cards)
+
+
 def test_a_zero_decimal_currency_is_sent_in_whole_units(
     gw: StripeGateway, server: tuple[LocalStripe, WebhookReceiver]
 ) -> None:

@@ -144,3 +144,14 @@ def test_tenants_lists_every_tenant_of_the_store_with_its_agreements(shared: str
     assert code == 0
     assert [line.split()[:2] for line in out.splitlines() if line.startswith(("acme", "bolt"))] \
         == [["acme", "1"], ["bolt", "1"]]
+
+
+def test_tenants_differing_only_in_case_get_gateway_files_that_do_not(tmp_path: Path) -> None:
+    # On a case-insensitive disk Acme's and acme's gateways would otherwise be one file.
+    p = argparse.ArgumentParser()
+    add_global_options(p)
+    db = str(tmp_path / "b.db")
+    states = [config_of(p.parse_args(["--tenant", t]), {"MILESTONEBILL_DB": db}).gateway_state
+              for t in ("Acme", "acme", "a/b")]
+    assert [Path(s or "").name for s in states] == [
+        "b.db.%41cme.gateway.json", "b.db.acme.gateway.json", "b.db.a%2Fb.gateway.json"]

@@ -18,8 +18,9 @@ environment variable; an empty variable counts as unset.
 * ``--gateway memory|stripe`` (``MILESTONEBILL_GATEWAY``, default ``memory``);
 * ``--gateway-state FILE`` (``MILESTONEBILL_GATEWAY_STATE``): the in-memory
   gateway's state; default ``PATH.gateway.json`` beside ``--db`` (for a
-  tenant other than ``default``, ``PATH.TENANT.gateway.json``: each firm
-  has its own gateway); required with ``--dsn``;
+  tenant other than ``default``, ``PATH.TENANT.gateway.json`` with the id
+  written as :func:`~milestonebill.stores.tenancy.tenant_file_stem` does:
+  each firm has its own gateway); required with ``--dsn``;
 * ``--json``, ``--quiet``, ``--debug``.
 
 The Stripe key is read from ``STRIPE_API_KEY`` only (never an option, never
@@ -44,13 +45,12 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Final
-from urllib.parse import quote
 
 import attrs
 
 from milestonebill.cli.common import UsageError, id_arg
 from milestonebill.errors import ValidationError
-from milestonebill.stores.tenancy import DEFAULT_TENANT, check_tenant
+from milestonebill.stores.tenancy import DEFAULT_TENANT, check_tenant, tenant_file_stem
 
 __all__ = [
     "DEFAULT_DB",
@@ -216,7 +216,7 @@ def config_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
             # One gateway per firm: tenants reuse agreement ids, so they would
             # share idempotency keys in one in-memory gateway.
             state = (f"{db}.gateway.json" if tenant == DEFAULT_TENANT
-                     else f"{db}.{quote(tenant, safe='')}.gateway.json")
+                     else f"{db}.{tenant_file_stem(tenant)}.gateway.json")
         state = None if state is None else os.path.abspath(state)
     else:
         state = None

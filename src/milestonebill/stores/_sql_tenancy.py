@@ -49,6 +49,18 @@ OLD_INDEXES: Final = ("agreements_due", "attempts_open", "notifications_pending"
                       "entries_agreement", "work_links_agreement", "accounting_syncs_open")
 
 
+#: The tables ordered by a ``seq`` column that migration 8 keeps as their key.
+SEQUENCED_TABLES: Final = ("charge_attempts", "notifications", "accounting_syncs")
+
+
+def register_legacy_rows(now_sql: str) -> str:
+    """Migration 8's last step, both dialects: register tenant ``'default'`` when
+    the tables hold rows from before it (``now_sql``: the dialect's timestamp)."""
+    any_rows = " OR ".join(f"EXISTS (SELECT 1 FROM {t})" for t in TENANT_TABLES)
+    return (f"INSERT INTO tenants (tenant_id, created_at) SELECT 'default', {now_sql} "
+            f"WHERE {any_rows}")
+
+
 def has_tenancy(migrations: tuple[Migration, ...]) -> bool:
     """Whether a store opened with ``migrations`` has the tenant registry."""
     return any(m.version >= TENANCY_VERSION for m in migrations)

@@ -60,17 +60,16 @@ from milestonebill.stores._sql_links import SQLStore
 from milestonebill.stores._sql_sync import SyncSQL
 from milestonebill.stores._sql_tenancy import (
     OLD_INDEXES,
+    SEQUENCED_TABLES,
     TENANT_INDEXES,
     TENANT_TABLES,
     TenantSQL,
     has_tenancy,
+    register_legacy_rows,
 )
 from milestonebill.stores.tenancy import DEFAULT_TENANT, TenantId, check_tenant
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
-
-#: The tables whose sequence numbers order them; they keep their ``seq`` key.
-_SEQUENCED = ("charge_attempts", "notifications", "accounting_syncs")
 
 #: Migration 8's keys: ``tenant_id`` first in every one.
 _TENANT_KEYS = (
@@ -102,8 +101,6 @@ _TENANT_KEYS = (
     "ALTER TABLE accounting_syncs ADD UNIQUE (tenant_id, target, source_id), "
     "ADD UNIQUE (tenant_id, target, kind, number)",
 )
-
-
 
 #: The session setting each transaction of a bound store starts by setting.
 _TENANT_SETTING: Final[str] = "milestonebill.tenant"
@@ -137,7 +134,7 @@ def _tenancy_steps() -> tuple[str, ...]:
                 WHERE rel.relnamespace = current_schema()::regnamespace
                 AND rel.relname IN ({_quoted(TENANT_TABLES)})
                 AND (con.contype IN ('f', 'u')
-                     OR (con.contype = 'p' AND rel.relname NOT IN ({_quoted(_SEQUENCED)})))
+                     OR (con.contype = 'p' AND rel.relname NOT IN ({_quoted(SEQUENCED_TABLES)})))
                 ORDER BY con.contype = 'f' DESC
             LOOP
                 EXECUTE 'ALTER TABLE ' || quote_ident(c.relname)
@@ -151,9 +148,7 @@ def _tenancy_steps() -> tuple[str, ...]:
         tenant_id TEXT PRIMARY KEY,
         created_at TIMESTAMPTZ NOT NULL
     )""")
-    any_rows = " OR ".join(f"EXISTS (SELECT 1 FROM {t})" for t in TENANT_TABLES)
-    steps.append(f"INSERT INTO tenants (tenant_id, created_at) SELECT 'default', now() "
-                 f"WHERE {any_rows}")
+    steps.append(register_legacy_rows("now()"))
     for t in TENANT_TABLES:
         steps += [f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
                   f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY",

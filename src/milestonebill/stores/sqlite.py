@@ -52,16 +52,24 @@ from milestonebill.stores._sql_batch import BatchSQL
 from milestonebill.stores._sql_ledger import LedgerSQL
 from milestonebill.stores._sql_links import SQLStore
 from milestonebill.stores._sql_sync import SyncSQL
-from milestonebill.stores._sql_tenancy import OLD_INDEXES, TENANT_INDEXES, TenantSQL, has_tenancy
-from milestonebill.stores.tenancy import DEFAULT_TENANT, PlatformStore, TenantId, check_tenant
+from milestonebill.stores._sql_tenancy import (
+    OLD_INDEXES,
+    SEQUENCED_TABLES,
+    TENANT_INDEXES,
+    TENANT_TABLES,
+    TenantSQL,
+    has_tenancy,
+    register_legacy_rows,
+)
+from milestonebill.stores.tenancy import (
+    DEFAULT_TENANT,
+    PlatformStore,
+    TenantId,
+    check_tenant,
+    tenant_file_stem,
+)
 
 __all__ = ["MAX_TENANT_FILE_NAME", "MIGRATIONS", "SQLiteStore", "SQLiteTenantFiles"]
-
-#: Old tables renamed aside by migration 8, parents first (children follow the
-#: renamed parent in their foreign keys), dropped again children first.
-_V7_TABLES = ("agreements", "events", "parked_agreements", "proposals", "proposal_events",
-              "invoice_counters", "invoices", "charge_attempts", "notifications",
-              "journal_entries", "journal_lines", "work_links", "accounting_syncs")
 
 #: Migration 8's new tables: ``tenant_id`` first in every key.
 _TENANT_TABLES_DDL = (
@@ -230,9 +238,6 @@ _V7_COLUMNS = {
 }
 
 
-_SEQUENCED = ("charge_attempts", "notifications", "accounting_syncs")
-
-
 def _tenancy_steps() -> tuple[str, ...]:
     """Migration 8: every table rebuilt with ``tenant_id`` first in its keys.
 
@@ -243,19 +248,19 @@ def _tenancy_steps() -> tuple[str, ...]:
     columns continue where they were.  All of it runs in the one migration
     transaction, foreign keys on.
     """
-    steps = [f"ALTER TABLE {t} RENAME TO {t}_v7" for t in _V7_TABLES]
+    # Renamed aside parents first (children follow the renamed parent in their
+    # foreign keys), dropped again children first.
+    steps = [f"ALTER TABLE {t} RENAME TO {t}_v7" for t in TENANT_TABLES]
     steps += [f"DROP INDEX IF EXISTS {i}" for i in OLD_INDEXES]
     steps += list(_TENANT_TABLES_DDL)
     steps += [f"INSERT INTO {t} (tenant_id, {c}) SELECT 'default', {c} FROM {t}_v7"
               for t, c in _V7_COLUMNS.items()]
-    steps += [f"DELETE FROM sqlite_sequence WHERE name = '{t}'" for t in _SEQUENCED]
+    steps += [f"DELETE FROM sqlite_sequence WHERE name = '{t}'" for t in SEQUENCED_TABLES]
     steps += [f"INSERT INTO sqlite_sequence (name, seq) SELECT '{t}', seq FROM sqlite_sequence "
-              f"WHERE name = '{t}_v7'" for t in _SEQUENCED]
-    steps += [f"DROP TABLE {t}_v7" for t in reversed(_V7_TABLES)]
+              f"WHERE name = '{t}_v7'" for t in SEQUENCED_TABLES]
+    steps += [f"DROP TABLE {t}_v7" for t in reversed(TENANT_TABLES)]
     steps += list(TENANT_INDEXES)
-    any_rows = " OR ".join(f"EXISTS (SELECT 1 FROM {t})" for t in _V7_COLUMNS)
-    steps.append("INSERT INTO tenants (tenant_id, created_at) SELECT 'default', "
-                 f"strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE {any_rows}")
+    steps.append(register_legacy_rows("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"))
     return tuple(steps)
 
 
@@ -516,23 +521,8 @@ class SQLiteStore(SQLStore, SyncSQL, BatchSQL, LedgerSQL, TenantSQL):
         self.close()
 
 
-#: Characters a tenant's file name keeps as they are; every other one is
-#: written as ``%XX`` per UTF-8 byte.  No capitals, so two tenants never get
-#: names that differ only in case (one file on a case-insensitive disk).
-_FILE_SAFE: Final[frozenset[str]] = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
-#: Names Windows keeps for devices, whatever the extension.
-_RESERVED: Final[frozenset[str]] = frozenset(["con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
-                              *(f"lpt{i}" for i in range(10))])
 #: The longest file name (in bytes, ``.db`` included) a tenant may get.
 MAX_TENANT_FILE_NAME: Final[int] = 200
-
-
-def _file_stem(tenant: str) -> str:
-    stem = "".join(ch if ch in _FILE_SAFE else "".join(f"%{b:02X}" for b in ch.encode())
-                   for ch in tenant)
-    if stem in _RESERVED:
-        stem = f"%{ord(stem[0]):02X}{stem[1:]}"
-    return stem
 
 
 def _tenant_of(stem: str) -> str | None:
@@ -540,7 +530,7 @@ def _tenant_of(stem: str) -> str | None:
         tenant = urllib.parse.unquote(stem, errors="strict")
     except UnicodeDecodeError:
         return None
-    return tenant if _file_stem(tenant) == stem else None
+    return tenant if tenant_file_stem(tenant) == stem else None
 
 
 class SQLiteTenantFiles:
@@ -578,7 +568,7 @@ class SQLiteTenantFiles:
     def path(self, tenant: str) -> Path:
         """The file of ``tenant``; raises :class:`~milestonebill.errors.ValidationError`
         naming ``tenant`` for a bad id or one whose file name would be too long."""
-        name = _file_stem(check_tenant(tenant)) + ".db"
+        name = tenant_file_stem(check_tenant(tenant)) + ".db"
         if len(name) > MAX_TENANT_FILE_NAME:
             raise ValidationError("tenant", f"an id whose file name fits in "
                                   f"{MAX_TENANT_FILE_NAME} bytes (it needs {len(name)})", tenant)

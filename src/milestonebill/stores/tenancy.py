@@ -42,6 +42,7 @@ __all__ = [
     "TenantBound",
     "TenantId",
     "check_tenant",
+    "tenant_file_stem",
 ]
 
 #: The tenant a store is bound to when none is named; a store made before
@@ -56,6 +57,36 @@ def check_tenant(value: object, field: str = "tenant") -> TenantId:
     for anything that is not an id (see :func:`milestonebill._validate.check_id`).
     """
     return TenantId(check_id(field, value))
+
+
+#: Characters a tenant's file name keeps as they are; every other one is
+#: written as ``%XX`` per UTF-8 byte.  No capitals, so two tenants never get
+#: names that differ only in case (one file on a case-insensitive disk).
+_FILE_SAFE: Final[frozenset[str]] = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+#: Names Windows keeps for devices, whatever the extension.
+_RESERVED: Final[frozenset[str]] = frozenset(
+    ["con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+     *(f"lpt{i}" for i in range(10))])
+
+
+def tenant_file_stem(tenant: str) -> str:
+    """``tenant`` as the stem of a file name of its own, one-to-one and safe.
+
+    Lower-case ASCII letters, digits, ``-`` and ``_`` stay; every other
+    character becomes ``%XX`` per UTF-8 byte, and a name Windows reserves
+    has its first letter written so.  Two tenants never get names that
+    differ only in case, and no stem is ``.``, ``..`` or holds a separator.
+    Used by :class:`~milestonebill.stores.sqlite.SQLiteTenantFiles` and the
+    command's per-tenant gateway state files.
+
+    >>> tenant_file_stem("acme-llp"), tenant_file_stem("Acme LLP"), tenant_file_stem("con")
+    ('acme-llp', '%41cme%20%4C%4C%50', '%63on')
+    """
+    stem = "".join(ch if ch in _FILE_SAFE else "".join(f"%{b:02X}" for b in ch.encode())
+                   for ch in tenant)
+    if stem in _RESERVED:
+        stem = f"%{ord(stem[0]):02X}{stem[1:]}"
+    return stem
 
 
 @runtime_checkable

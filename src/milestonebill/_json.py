@@ -53,19 +53,29 @@ from typing import Any
 
 import attrs
 
-from milestonebill._validate import (
-    check_decimal_size,
-    decimal_from_text,
-    utc_datetime,
+from milestonebill._json_scalars import (
+    SCALARS,
+    Reader,
+    Unread,
+    as_list,
+    as_object,
+    check_encodable,
+    prefixed_error,
+    read_decimal,
+    read_fraction,
+    read_member,
+    same,
+    scalar_reader,
+    scalar_writer,
+    write_tagged,
 )
+from milestonebill._validate import utc_datetime
 from milestonebill.errors import (
-    CardNumberError,
-    InvalidAmountError,
     InvalidInputError,
     ValidationError,
 )
 from milestonebill.ids import PlanKey
-from milestonebill.limits import MAX_JSON_DEPTH, MAX_JSON_SIZE, MAX_NUMBER_LENGTH
+from milestonebill.limits import MAX_JSON_DEPTH, MAX_JSON_SIZE
 from milestonebill.money import Currency, Money
 
 __all__ = [
@@ -97,28 +107,13 @@ def _noun(tp: Any) -> str:
     return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).lower()
 
 
-def _prefixed(path: str, exc: ValidationError) -> ValidationError:
-    """``exc`` about the field at ``path``; a message of its own keeps its wording."""
-    if not path:
-        return exc
-    field = _join(path, exc.field)
-    default = CardNumberError(exc.field, str(exc.value)).message if isinstance(exc, CardNumberError) \
-        else ValidationError(exc.field, exc.expected, exc.value).message
-    named = repr(exc.field)
-    message = None
-    if exc.message != default and exc.message.startswith(named):
-        message = repr(field) + exc.message[len(named):]
-    if isinstance(exc, CardNumberError):  # its value is already redacted
-        return CardNumberError(field, str(exc.value), message)
-    kind = InvalidAmountError if type(exc) is InvalidAmountError else ValidationError
-    return kind(field, exc.expected, exc.value, message)
-
-
 class Codec:
     """Encode and decode values by their declared types (see the module docs)."""
 
     def __init__(self) -> None:
         self._hints: dict[type, dict[str, Any]] = {}
+        self._readers: dict[Any, Reader] = {}
+        self._writers: dict[Any, Reader] = {}
 
     def _fields(self, cls: type) -> dict[str, Any]:
         hints = self._hints.get(cls)
@@ -130,7 +125,63 @@ class Codec:
     # ------------------------------------------------------------ encoding
 
     def encode(self, value: Any, tp: Any) -> Any:
-        """The JSON form of ``value`` declared as ``tp``."""
+        """The JSON form of ``value`` declared as ``tp`` (through a writer compiled
+        once per type; the reflective path below is the definition)."""
+        writer = self._writers.get(tp)
+        if writer is None:
+            writer = self._writers[tp] = self._writer(tp)
+        try:
+            return writer(value)
+        except Exception:  # the reflective path below says what is wrong
+            return self._encode(value, tp)
+
+    def _writer(self, tp: Any) -> Reader:
+        """What :meth:`_encode` does for ``tp``, worked out once; value classes are
+        registered before their fields, so types may refer to each other."""
+        origin = typing.get_origin(tp)
+        if origin in (typing.Union, types.UnionType):
+            options = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(options) == 1:
+                only = self._writer_of(options[0])
+                return lambda value: None if value is None else only(value)
+            tagged = [(o, self._writer_of(o), o.__name__ if attrs.has(o) else None)
+                      for o in options if isinstance(o, type)]
+            return lambda value: None if value is None else write_tagged(value, tagged)
+        if origin is tuple:
+            args = typing.get_args(tp)
+            if len(args) == 2 and args[1] is Ellipsis:
+                each = self._writer_of(args[0])
+                return lambda value: [each(v) for v in value]
+            parts = [self._writer_of(a) for a in args]
+            return lambda value: [w(v) for w, v in zip(parts, value, strict=True)]
+        if origin in _MAPPINGS:
+            key_w, value_w = (self._writer_of(a) for a in typing.get_args(tp))
+            return lambda value: {key_w(k): value_w(v) for k, v in value.items()}
+        supertype = getattr(tp, "__supertype__", None)
+        if supertype is not None:
+            return self._writer_of(supertype)
+        if tp is Any or not (isinstance(tp, type) and attrs.has(tp)) or tp in SCALARS:
+            write = scalar_writer(tp)
+            return lambda value: None if value is None else write(value)
+        spec: list[tuple[str, str, Reader]] = []
+
+        def write_value(value: Any) -> Any:
+            return None if value is None else {key: w(getattr(value, name)) for key, name, w in spec}
+        self._writers[tp] = write_value
+        hints = self._fields(tp)
+        spec.extend((_key(a), a.name, self._writer_of(hints[a.name])) for a in attrs.fields(tp))
+        return write_value
+
+    def _writer_of(self, tp: Any) -> Reader:
+        known = self._writers.get(tp)
+        if known is None:
+            try:
+                known = self._writers[tp] = self._writer(tp)
+            except TypeError:  # a field the codec cannot write: fail on use, as _encode does
+                return _unwritable
+        return known
+
+    def _encode(self, value: Any, tp: Any) -> Any:
         if tp is Any:
             return value
         origin = typing.get_origin(tp)
@@ -139,14 +190,14 @@ class Codec:
         if origin is tuple:
             args = typing.get_args(tp)
             if len(args) == 2 and args[1] is Ellipsis:
-                return [self.encode(v, args[0]) for v in value]
-            return [self.encode(v, a) for v, a in zip(value, args, strict=True)]
+                return [self._encode(v, args[0]) for v in value]
+            return [self._encode(v, a) for v, a in zip(value, args, strict=True)]
         if origin in _MAPPINGS:
             key_tp, value_tp = typing.get_args(tp)
-            return {self.encode(k, key_tp): self.encode(v, value_tp) for k, v in value.items()}
+            return {self._encode(k, key_tp): self._encode(v, value_tp) for k, v in value.items()}
         supertype = getattr(tp, "__supertype__", None)
         if supertype is not None:
-            return self.encode(value, supertype)
+            return self._encode(value, supertype)
         if value is None:
             return None
         return self._encode_scalar(value, tp)
@@ -156,10 +207,10 @@ class Codec:
             return None
         options = [a for a in typing.get_args(tp) if a is not type(None)]
         if len(options) == 1:
-            return self.encode(value, options[0])
+            return self._encode(value, options[0])
         for option in options:
             if isinstance(option, type) and isinstance(value, option):
-                encoded = self.encode(value, option)
+                encoded = self._encode(value, option)
                 return {"type": option.__name__, **encoded} if attrs.has(option) else encoded
         raise TypeError(f"cannot encode {value!r} as {tp}")
 
@@ -182,14 +233,28 @@ class Codec:
             return value
         if isinstance(tp, type) and attrs.has(tp):
             hints = self._fields(tp)
-            return {_key(a): self.encode(getattr(value, a.name), hints[a.name])
+            return {_key(a): self._encode(getattr(value, a.name), hints[a.name])
                     for a in attrs.fields(tp)}
         raise TypeError(f"cannot encode {value!r} as {tp}")
 
     # ------------------------------------------------------------ decoding
 
     def decode(self, data: Any, tp: Any, field: str) -> Any:
-        """The value of type ``tp`` that ``data`` is the JSON form of; ``field`` names it."""
+        """The value of type ``tp`` that ``data`` is the JSON form of; ``field`` names it.
+
+        Well-formed data takes a decoder compiled once per type (no paths, no
+        reflection); anything it cannot read is read again by the reflective
+        path below, which is the definition and names the field that fails.
+        """
+        reader = self._readers.get(tp)
+        if reader is None:
+            reader = self._reader(tp)
+        try:
+            return reader(data)
+        except Exception:  # the reflective path below says what is wrong
+            return self._decode(data, tp, field)
+
+    def _decode(self, data: Any, tp: Any, field: str) -> Any:
         if tp is Any:
             return data
         origin = typing.get_origin(tp)
@@ -201,7 +266,7 @@ class Codec:
             return self._decode_mapping(data, tp, field)
         supertype = getattr(tp, "__supertype__", None)
         if supertype is not None:
-            return self.decode(data, supertype, field)
+            return self._decode(data, supertype, field)
         return self._decode_scalar(data, tp, field)
 
     def _decode_union(self, data: Any, tp: Any, field: str) -> Any:
@@ -209,24 +274,24 @@ class Codec:
             return None
         options = [a for a in typing.get_args(tp) if a is not type(None)]
         if len(options) == 1:
-            return self.decode(data, options[0], field)
+            return self._decode(data, options[0], field)
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             raise ValidationError(field, "an object with a 'type' tag", data)
         by_name = {o.__name__: o for o in options if isinstance(o, type)}
         chosen = by_name.get(data["type"])
         if chosen is None:
             raise ValidationError(_join(field, "type"), f"one of {sorted(by_name)}", data["type"])
-        return self.decode({k: v for k, v in data.items() if k != "type"}, chosen, field)
+        return self._decode({k: v for k, v in data.items() if k != "type"}, chosen, field)
 
     def _decode_tuple(self, data: Any, tp: Any, field: str) -> tuple[Any, ...]:
         if not isinstance(data, list):
             raise ValidationError(field, "a list", data)
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(self.decode(v, args[0], f"{field}[{i}]") for i, v in enumerate(data))
+            return tuple(self._decode(v, args[0], f"{field}[{i}]") for i, v in enumerate(data))
         if len(args) != len(data):
             raise ValidationError(field, f"a list of {len(args)} items", data)
-        return tuple(self.decode(v, a, f"{field}[{i}]")
+        return tuple(self._decode(v, a, f"{field}[{i}]")
                      for i, (v, a) in enumerate(zip(data, args, strict=True)))
 
     def _decode_mapping(self, data: Any, tp: Any, field: str) -> dict[Any, Any]:
@@ -234,7 +299,7 @@ class Codec:
         if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
             raise ValidationError(field, f"an object of {_noun(key_tp)} to {_noun(value_tp)}",
                                   data)
-        return {self.decode(k, key_tp, field): self.decode(v, value_tp, _join(field, k))
+        return {self._decode(k, key_tp, field): self._decode(v, value_tp, _join(field, k))
                 for k, v in data.items()}
 
     def _decode_value(self, data: Any, tp: type, field: str) -> Any:
@@ -253,13 +318,13 @@ class Codec:
                 if a.default is attrs.NOTHING:
                     raise ValidationError(_join(field, key), "present", None)
                 continue
-            kwargs[a.alias] = self.decode(data[key], hints[a.name], _join(field, key))
+            kwargs[a.alias] = self._decode(data[key], hints[a.name], _join(field, key))
         try:
             return tp(**kwargs)
         except InvalidInputError as exc:
-            raise InvalidInputError(_prefixed(field, p) for p in exc.problems) from None
+            raise InvalidInputError(prefixed_error(field, p) for p in exc.problems) from None
         except ValidationError as exc:
-            raise _prefixed(field, exc) from None
+            raise prefixed_error(field, exc) from None
 
     def _decode_scalar(self, data: Any, tp: Any, field: str) -> Any:
         if tp is Money:
@@ -274,9 +339,9 @@ class Codec:
         if tp is PlanKey:
             return PlanKey.parse(data, field)
         if tp is Decimal:
-            return _decimal(data, field)
+            return read_decimal(data, field)
         if tp is Fraction:
-            return _fraction(data, field)
+            return read_fraction(data, field)
         if tp is datetime:
             try:
                 parsed = datetime.fromisoformat(data)
@@ -290,17 +355,100 @@ class Codec:
                 raise ValidationError(field, "an ISO date string such as '2025-01-31'",
                                       data) from None
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
-            return _member(tp, data, field)
+            return read_member(tp, data, field)
         if tp in (str, int, bool):
             if type(data) is not tp:
                 raise ValidationError(field, _KIND[tp], data)
             if tp is str and not data.isascii():
                 # JSON may spell a lone surrogate ("\\ud800"), which no store can write.
-                _encodable(data, field)
+                check_encodable(data, field)
             return data
         if isinstance(tp, type) and attrs.has(tp):
             return self._decode_value(data, tp, field)
         raise TypeError(f"cannot decode {tp}")
+
+    # ------------------------------------------------------------ compiled readers
+
+    def _reader(self, tp: Any) -> Reader:
+        """A function reading the JSON form of ``tp`` that raises on anything it
+        does not accept, built once per type; what it returns equals what
+        :meth:`_decode` returns (``tests/unit/test_json_readers.py``)."""
+        if isinstance(tp, type) and attrs.has(tp) and tp not in SCALARS:
+            spec: list[tuple[str, str, Reader, bool]] = []
+            known: set[str] = set()
+
+            def read_value(data: Any) -> Any:
+                if not isinstance(data, dict) or not known.issuperset(data):
+                    raise Unread
+                kwargs = {}
+                for key, alias, read, required in spec:
+                    if key in data:
+                        kwargs[alias] = read(data[key])
+                    elif required:
+                        raise Unread
+                return tp(**kwargs)
+
+            self._readers[tp] = read_value  # before the fields: a type may hold itself
+            hints = self._fields(tp)
+            for a in attrs.fields(tp):
+                spec.append((_key(a), a.alias, self._lookup(hints[a.name]),
+                             a.default is attrs.NOTHING))
+                known.add(_key(a))
+            return read_value
+        reader = self._build(tp)
+        self._readers[tp] = reader
+        return reader
+
+    def _lookup(self, tp: Any) -> Reader:
+        """The reader of ``tp``; a value class is registered before its fields are
+        compiled, so types may refer to each other."""
+        known = self._readers.get(tp)
+        if known is not None:
+            return known
+        try:
+            return self._reader(tp)
+        except TypeError:  # a field the codec cannot read (one never written): fail on use
+            def unreadable(data: Any) -> Any:
+                raise Unread
+            return unreadable
+
+    def _build(self, tp: Any) -> Reader:
+        origin = typing.get_origin(tp)
+        if tp is Any:
+            return same
+        if origin in (typing.Union, types.UnionType):
+            return self._union_reader(tp)
+        if origin is tuple:
+            args = typing.get_args(tp)
+            if len(args) == 2 and args[1] is Ellipsis:
+                each = self._lookup(args[0])
+                return lambda data: tuple(map(each, as_list(data)))
+            parts = [self._lookup(a) for a in args]
+            return lambda data: tuple(r(v) for r, v in zip(parts, as_list(data, len(parts)),
+                                                           strict=True))
+        if origin in _MAPPINGS:
+            key_tp, value_tp = (self._lookup(a) for a in typing.get_args(tp))
+            return lambda data: {key_tp(k): value_tp(v) for k, v in as_object(data).items()}
+        supertype = getattr(tp, "__supertype__", None)
+        if supertype is not None:
+            return self._lookup(supertype)
+        return scalar_reader(tp)
+
+    def _union_reader(self, tp: Any) -> Reader:
+        nullable = type(None) in typing.get_args(tp)
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(options) == 1:
+            only = self._lookup(options[0])
+            return lambda data: None if data is None and nullable else only(data)
+        by_name = {o.__name__: self._lookup(o) for o in options if isinstance(o, type)}
+
+        def read_tagged(data: Any) -> Any:
+            if data is None and nullable:
+                return None
+            if not isinstance(data, dict):
+                raise Unread
+            return by_name[data["type"]]({k: v for k, v in data.items() if k != "type"})
+        return read_tagged
 
     # ------------------------------------------------------------ schemas
 
@@ -325,6 +473,11 @@ class Codec:
         if description is not None:
             head["description"] = description
         return {**head, **root, "$defs": dict(sorted(walker.defs.items()))}
+
+
+
+def _unwritable(value: Any) -> Any:
+    raise TypeError(f"cannot encode {value!r}")
 
 
 _KIND: dict[Any, str] = {str: "a string", int: "a whole number", bool: "true or false"}
@@ -471,44 +624,6 @@ def _default(a: attrs.Attribute[Any]) -> Any:
     return default
 
 
-def _encodable(data: str, field: str) -> None:
-    try:
-        data.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError(field, "text that can be written as UTF-8 (no lone surrogates)",
-                              data) from None
-
-
-def _decimal(data: Any, field: str) -> Decimal:
-    if not isinstance(data, str):
-        raise ValidationError(field, "a decimal string such as '3.5'", data)
-    return check_decimal_size(field, decimal_from_text(field, data))
-
-
-_FRACTION = re.compile(r"-?[0-9]+(?:/[0-9]+)?")
-
-
-def _fraction(data: Any, field: str) -> Fraction:
-    expected = f"a fraction string such as '1/3' (at most {MAX_NUMBER_LENGTH} characters)"
-    if not isinstance(data, str) or len(data) > MAX_NUMBER_LENGTH \
-            or _FRACTION.fullmatch(data) is None:
-        raise ValidationError(field, expected, data)
-    try:
-        return Fraction(data)
-    except ZeroDivisionError:
-        raise ValidationError(field, expected, data) from None
-
-
-def _member(kind: type[enum.Enum], data: Any, field: str) -> enum.Enum:
-    if isinstance(data, str):
-        for member in kind:
-            if data == member.value or data.lower() in (str(member.value).lower(),
-                                                        member.name.lower()):
-                return member
-    names = ", ".join(repr(m.name.lower()) for m in kind)
-    raise ValidationError(field, f"one of {names}", data)
-
-
 #: The library's codec.
 CODEC = Codec()
 
@@ -572,11 +687,12 @@ def canonical_json(value: Mapping[str, Any] | str, field: str = "payload") -> st
     except (TypeError, ValueError) as exc:
         raise ValidationError(field, "JSON-serialisable", value) from exc
     if not text.isascii():
-        _encodable(text, field)
+        check_encodable(text, field)
     return text
 
 
 _FLOATS = "JSON without floats (write amounts as strings)"
+_LEAVES = frozenset({str, int, bool, type(None)})
 _Path = tuple[Any, str | int] | None  # (parent path, key): built into text only on error
 
 
@@ -610,6 +726,8 @@ def _refuse_floats(data: object, field: str) -> None:
         if depth > MAX_JSON_DEPTH:
             raise _too_deep(field)
         for key, v in items:
+            if type(v) in _LEAVES:  # most of a document: no ABC check needed
+                continue
             if isinstance(v, Mapping | list | tuple):
                 stack.append((v, depth + 1, (path, key)))
             elif isinstance(v, float | Decimal):

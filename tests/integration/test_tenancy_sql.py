@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from milestonebill.clock import Clock
-from milestonebill.errors import DuplicateIdError, NotFoundError, ValidationError
+from milestonebill.errors import DuplicateIdError, NotFoundError, StoreError, ValidationError
 from milestonebill.ids import EntryId, MilestoneId
 from milestonebill.ledger import Account, JournalEntry, JournalLine
 from milestonebill.money import Money
@@ -700,3 +700,37 @@ class TestPostgresAppRoleBesideANeighbour(AgreementStoreContract):
             return as_app(tenant="t1", clock=clock, pool_size=2)
 
         return make
+
+
+@pg
+def test_listing_every_tenants_agreements_works_on_a_read_only_session(
+        pg_dsn: str, pg_schema: str) -> None:
+    """What ``milestonebill tenants`` does -- bind to each listed tenant, count its
+    agreements -- writes nothing, so a read-only replica or role can answer it."""
+    import uuid
+
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    from milestonebill.stores.postgres import PostgresStore
+
+    role = f"mb_ro_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN BYPASSRLS")
+        conn.execute(f"ALTER ROLE {role} SET default_transaction_read_only = on")
+    try:
+        with PostgresStore(pg_dsn, schema=pg_schema, tenant="a") as owner:
+            fill(owner, "a", "10.00")
+            fill(owner.for_tenant("b"), "b", "20.00")
+            owner.grant_app_role(role)
+        with PostgresStore(make_conninfo(pg_dsn, user=role), schema=pg_schema,
+                           migrate=False, tenant="a") as store:
+            counts = {t: len(store.for_tenant(t).agreement_ids())
+                      for t in store.platform().tenants()}
+            assert counts == {"a": 1, "b": 1}
+            with pytest.raises(StoreError):  # and the session really is read-only
+                store.for_tenant("c")
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")

@@ -103,6 +103,11 @@ class TenantSQL(SQLStoreBase):
     # ----------------------------------------------------------------- registry
 
     def _register(self) -> None:
+        # Read first: binding to a tenant already registered (every listing of
+        # tenants does) then writes nothing, so it works on a read-only session.
+        with self._tx(write=False) as cur:
+            if self._one(cur, "SELECT 1 FROM tenants WHERE tenant_id = ?", (self._tenant,)):
+                return
         with self._tx() as cur:
             self._run(cur, "INSERT INTO tenants (tenant_id, created_at) VALUES (?, ?) "
                       "ON CONFLICT (tenant_id) DO NOTHING",

@@ -230,6 +230,34 @@ def test_gateway_calls_overlap_up_to_the_pool_size(width: int) -> None:
     assert all(c.status is ChargeStatus.SUCCEEDED for c in summary.charges)
 
 
+class _Threads(_Overlapping):
+    """Also remembers every thread that made a call."""
+
+    def __init__(self, inner: InMemoryGateway, parties: int) -> None:
+        super().__init__(inner, parties)
+        self.threads: set[threading.Thread] = set()
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        with self._lock:
+            self.threads.add(threading.current_thread())
+        return super().charge(request)
+
+
+def test_every_batch_of_a_run_shares_its_gateway_threads_and_the_run_stops_them() -> None:
+    clock = FixedClock(T0)
+    inner = InMemoryGateway()
+    gateway = _Threads(inner, 2)
+    w: World[Any] = World(InMemoryStore(clock=clock), clock=clock, gateway=gateway,
+                          batch_size=1, gateway_concurrency=2)
+    for i in range(N):
+        w.open(_offer(), agreement_id=AgreementId(f"agr-{i}"))
+    summary = w.biller.run(AS_OF)
+    assert (summary.problems, len(inner.charges)) == ((), 2 * N)
+    # Three batches of two concurrent charges each, on the same two threads.
+    assert len(gateway.threads) == 2
+    assert not any(t.is_alive() for t in gateway.threads)
+
+
 class _RateLimited:
     """An in-memory gateway that answers 429 the first ``times`` times it sees each key."""
 

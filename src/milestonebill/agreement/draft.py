@@ -212,7 +212,10 @@ def _keeps(d: Draft, t: MilestoneTerm, at: date) -> bool:
 
 
 def _resolved(milestone: Milestone, amounts: Mapping[MilestoneId, Money]) -> Milestone:
-    return attrs.evolve(milestone, amount=amounts[milestone.id], percent=None)
+    amount = amounts[milestone.id]
+    if milestone.percent is None and milestone.amount == amount:
+        return milestone  # already what it resolves to (most are): no copy to validate
+    return attrs.evolve(milestone, amount=amount, percent=None)
 
 
 def _end_source(d: Draft, op: object, source: str | None, at: date,

@@ -48,7 +48,7 @@ from milestonebill.refunds import owed_back
 from milestonebill.stores.batch import Savepoints
 from milestonebill.timebilling import time_invoices_due
 
-__all__ = ["Planned", "can_batch", "common", "run_batch"]
+__all__ = ["Planned", "can_batch", "common", "gateway_pool", "run_batch"]
 
 #: What the gateway answered to one call; an exception that is not a gateway error
 #: (a bug in an adapter, say) is kept and raised again where it is recorded.
@@ -120,17 +120,28 @@ def _issue_all(ctx: Context, agreements: Sequence[Agreement], as_of: date, tally
     return [p for p, _ in planned]
 
 
-def _ask_all(ctx: Context, planned: Sequence[Planned]) -> dict[str, Answer]:
-    """Step 2: every gateway call, at most ``gateway_concurrency`` at once."""
+def gateway_pool(ctx: Context) -> ThreadPoolExecutor | None:
+    """The threads a run's gateway calls share (``None`` with ``gateway_concurrency``
+    1); they start as calls need them, and the caller shuts the pool down."""
+    width = ctx.settings.gateway_concurrency
+    return None if width <= 1 else ThreadPoolExecutor(
+        max_workers=width, thread_name_prefix="milestonebill-gateway")
+
+
+def _ask_all(ctx: Context, planned: Sequence[Planned], pool: ThreadPoolExecutor | None
+             ) -> dict[str, Answer]:
+    """Step 2: every gateway call, at most ``gateway_concurrency`` at once (on
+    ``pool``, the run's threads, or on one made for this batch)."""
     calls = [(x.idempotency_key, _charging.request_of(p.agreement, x))
              for p in planned for x in p.intents]
-    width = min(ctx.settings.gateway_concurrency, len(calls))
-    if width <= 1:
+    if len(calls) <= 1 or ctx.settings.gateway_concurrency <= 1:
         return {key: _asked(ctx, request) for key, request in calls}
-    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="milestonebill-gateway"
-                            ) as pool:
-        answers = pool.map(lambda call: _asked(ctx, call[1]), calls)
-        return {key: ans for (key, _), ans in zip(calls, answers, strict=True)}
+    if pool is None:
+        with ThreadPoolExecutor(max_workers=min(ctx.settings.gateway_concurrency, len(calls)),
+                                thread_name_prefix="milestonebill-gateway") as own:
+            return _ask_all(ctx, planned, own)
+    answers = pool.map(lambda call: _asked(ctx, call[1]), calls)
+    return {key: ans for (key, _), ans in zip(calls, answers, strict=True)}
 
 
 def _asked(ctx: Context, request: ChargeRequest) -> Answer:
@@ -191,7 +202,8 @@ def _record_all(ctx: Context, planned: Sequence[Planned], answers: dict[str, Ans
 
 
 def run_batch(ctx: Context, agreements: Sequence[Agreement], as_of: date, tally: Tally,
-              finish: Callable[[AgreementId, date | None, int], None]
+              finish: Callable[[AgreementId, date | None, int], None],
+              *, pool: ThreadPoolExecutor | None = None,
               ) -> tuple[list[AgreementId], list[tuple[AgreementId, date | None]]]:
     """Bill ``agreements`` (each held by this worker and on the common path) in three
     steps; returns the ids of those left to bill one at a time, and those
@@ -200,13 +212,15 @@ def run_batch(ctx: Context, agreements: Sequence[Agreement], as_of: date, tally:
     ``finish(agreement_id, next_due, version)`` stores the next due date of an
     agreement whose claim could not be completed in the outcome transaction
     (a lease lost while the gateway answered): see ``_isolation.finish``.
+    ``pool``: the run's gateway threads (:func:`gateway_pool`), so each batch
+    does not start its own.
     """
     alone: list[AgreementId] = []
     billed: list[tuple[AgreementId, date | None]] = []
     planned = _issue_all(ctx, agreements, as_of, tally, alone)
     if not planned:
         return alone, billed
-    answers = _ask_all(ctx, planned)
+    answers = _ask_all(ctx, planned, pool)
     by_id = {p.agreement.id: p for p in planned}
     for rec in _record_all(ctx, planned, answers, as_of, alone):
         tally.merge(by_id[rec.agreement.id].tally)

@@ -12,6 +12,7 @@ day.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 
 import attrs
@@ -63,6 +64,8 @@ class _Run:
     handled: int = 0
     #: Agreements finished this run that may be claimed again the same day.
     again: set[str] = attrs.Factory(set)
+    #: The gateway threads every batch of the run shares (see _batching.gateway_pool).
+    pool: ThreadPoolExecutor | None = None
 
     def done(self, aid: AgreementId, next_due: date | None) -> None:
         """Count one agreement handled and tell the progress callback."""
@@ -116,7 +119,8 @@ class _Run:
         if not common:
             return
         try:
-            alone, billed = _batching.run_batch(ctx, common, as_of, tally, self._finish)
+            alone, billed = _batching.run_batch(ctx, common, as_of, tally, self._finish,
+                                                pool=self.pool)
         except BaseException:
             _isolation.release_quietly(ctx, [a.id for a in common])
             raise
@@ -151,14 +155,19 @@ def run(ctx: Context, as_of: date, progress: Callable[[int], None] | None,
     """See :meth:`milestonebill.engine.Biller.run` (``limit``: claim at most that
     many agreements in all; the last claim batch is cut to fit)."""
     s, store = ctx.settings, ctx.store
-    state = _Run(ctx, as_of, Tally(as_of, limit=s.summary_limit, sink=results), progress)
+    state = _Run(ctx, as_of, Tally(as_of, limit=s.summary_limit, sink=results), progress,
+                 pool=_batching.gateway_pool(ctx))
     left = limit
-    while left is None or left > 0:
-        size = s.batch_size if left is None else min(s.batch_size, left)
-        ids = store.claim(s.worker_id, as_of, limit=size, lease_seconds=s.lease_seconds)
-        if not ids:
-            break
-        if left is not None:
-            left -= len(ids)
-        state.batch(list(ids), utc_datetime(ctx.clock.now(), "clock.now()"))
+    try:
+        while left is None or left > 0:
+            size = s.batch_size if left is None else min(s.batch_size, left)
+            ids = store.claim(s.worker_id, as_of, limit=size, lease_seconds=s.lease_seconds)
+            if not ids:
+                break
+            if left is not None:
+                left -= len(ids)
+            state.batch(list(ids), utc_datetime(ctx.clock.now(), "clock.now()"))
+    finally:
+        if state.pool is not None:
+            state.pool.shutdown()
     return state.tally.freeze()

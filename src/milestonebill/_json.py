@@ -43,6 +43,7 @@ import collections.abc
 import enum
 import json
 import re
+import threading
 import types
 import typing
 from collections.abc import Mapping
@@ -64,9 +65,12 @@ from milestonebill._json_scalars import (
     read_decimal,
     read_fraction,
     read_member,
+    refuse,
+    refuse_floats,
     same,
     scalar_reader,
     scalar_writer,
+    too_deep,
     write_tagged,
 )
 from milestonebill._validate import utc_datetime
@@ -112,8 +116,32 @@ class Codec:
 
     def __init__(self) -> None:
         self._hints: dict[type, dict[str, Any]] = {}
+        # Compiled readers and writers, published only once complete (see _compiled).
         self._readers: dict[Any, Reader] = {}
         self._writers: dict[Any, Reader] = {}
+        self._pending: dict[tuple[bool, Any], Reader] = {}
+        self._compiling = threading.RLock()
+
+    def _compiled(self, writing: bool, tp: Any) -> Reader:
+        """The reader (or writer) of ``tp``, compiled under a lock with the value
+        classes it holds and published with them only when every one is whole, so
+        another thread never uses a half-built one; a type the codec cannot
+        handle gets one that refuses everything (the reflective path then raises)."""
+        table = self._writers if writing else self._readers
+        with self._compiling:
+            known = table.get(tp)
+            if known is not None:
+                return known
+            try:
+                made = self._writer(tp) if writing else self._reader(tp)
+            except TypeError:
+                return refuse
+            finally:
+                done, self._pending = self._pending, {}
+            for (w, t), fn in done.items():
+                (self._writers if w else self._readers)[t] = fn
+            table[tp] = made
+            return made
 
     def _fields(self, cls: type) -> dict[str, Any]:
         hints = self._hints.get(cls)
@@ -127,9 +155,7 @@ class Codec:
     def encode(self, value: Any, tp: Any) -> Any:
         """The JSON form of ``value`` declared as ``tp`` (through a writer compiled
         once per type; the reflective path below is the definition)."""
-        writer = self._writers.get(tp)
-        if writer is None:
-            writer = self._writers[tp] = self._writer(tp)
+        writer = self._writers.get(tp) or self._compiled(True, tp)
         try:
             return writer(value)
         except Exception:  # the reflective path below says what is wrong
@@ -167,18 +193,18 @@ class Codec:
 
         def write_value(value: Any) -> Any:
             return None if value is None else {key: w(getattr(value, name)) for key, name, w in spec}
-        self._writers[tp] = write_value
+        self._pending[True, tp] = write_value  # before its fields: a type may hold itself
         hints = self._fields(tp)
         spec.extend((_key(a), a.name, self._writer_of(hints[a.name])) for a in attrs.fields(tp))
         return write_value
 
     def _writer_of(self, tp: Any) -> Reader:
-        known = self._writers.get(tp)
+        known = self._writers.get(tp) or self._pending.get((True, tp))
         if known is None:
             try:
-                known = self._writers[tp] = self._writer(tp)
+                known = self._pending[True, tp] = self._writer(tp)
             except TypeError:  # a field the codec cannot write: fail on use, as _encode does
-                return _unwritable
+                return refuse
         return known
 
     def _encode(self, value: Any, tp: Any) -> Any:
@@ -246,9 +272,7 @@ class Codec:
         reflection); anything it cannot read is read again by the reflective
         path below, which is the definition and names the field that fails.
         """
-        reader = self._readers.get(tp)
-        if reader is None:
-            reader = self._reader(tp)
+        reader = self._readers.get(tp) or self._compiled(False, tp)
         try:
             return reader(data)
         except Exception:  # the reflective path below says what is wrong
@@ -371,8 +395,8 @@ class Codec:
 
     def _reader(self, tp: Any) -> Reader:
         """A function reading the JSON form of ``tp`` that raises on anything it
-        does not accept, built once per type; what it returns equals what
-        :meth:`_decode` returns (``tests/unit/test_json_readers.py``)."""
+        does not accept (build it through :meth:`_compiled`); what it returns
+        equals what :meth:`_decode` returns (``tests/property/test_json_readers_props.py``)."""
         if isinstance(tp, type) and attrs.has(tp) and tp not in SCALARS:
             spec: list[tuple[str, str, Reader, bool]] = []
             known: set[str] = set()
@@ -388,29 +412,26 @@ class Codec:
                         raise Unread
                 return tp(**kwargs)
 
-            self._readers[tp] = read_value  # before the fields: a type may hold itself
+            self._pending[False, tp] = read_value  # before its fields: a type may hold itself
             hints = self._fields(tp)
             for a in attrs.fields(tp):
                 spec.append((_key(a), a.alias, self._lookup(hints[a.name]),
                              a.default is attrs.NOTHING))
                 known.add(_key(a))
             return read_value
-        reader = self._build(tp)
-        self._readers[tp] = reader
+        reader = self._pending[False, tp] = self._build(tp)
         return reader
 
     def _lookup(self, tp: Any) -> Reader:
         """The reader of ``tp``; a value class is registered before its fields are
         compiled, so types may refer to each other."""
-        known = self._readers.get(tp)
+        known = self._readers.get(tp) or self._pending.get((False, tp))
         if known is not None:
             return known
         try:
             return self._reader(tp)
         except TypeError:  # a field the codec cannot read (one never written): fail on use
-            def unreadable(data: Any) -> Any:
-                raise Unread
-            return unreadable
+            return refuse
 
     def _build(self, tp: Any) -> Reader:
         origin = typing.get_origin(tp)
@@ -474,10 +495,6 @@ class Codec:
             head["description"] = description
         return {**head, **root, "$defs": dict(sorted(walker.defs.items()))}
 
-
-
-def _unwritable(value: Any) -> Any:
-    raise TypeError(f"cannot encode {value!r}")
 
 
 _KIND: dict[Any, str] = {str: "a string", int: "a whole number", bool: "true or false"}
@@ -681,7 +698,7 @@ def canonical_json(value: Mapping[str, Any] | str, field: str = "payload") -> st
     data = parse_json_object(value, field) if isinstance(value, str) else value
     if not isinstance(data, Mapping):
         raise ValidationError(field, "a JSON object (dict or JSON text)", value)
-    _refuse_floats(data, field)
+    refuse_floats(data, field)
     try:
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     except (TypeError, ValueError) as exc:
@@ -689,51 +706,6 @@ def canonical_json(value: Mapping[str, Any] | str, field: str = "payload") -> st
     if not text.isascii():
         check_encodable(text, field)
     return text
-
-
-_FLOATS = "JSON without floats (write amounts as strings)"
-_LEAVES = frozenset({str, int, bool, type(None)})
-_Path = tuple[Any, str | int] | None  # (parent path, key): built into text only on error
-
-
-def _path_text(field: str, path: _Path) -> str:
-    keys: list[str | int] = []
-    while path is not None:
-        path, key = path
-        keys.append(key)
-    return field + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in reversed(keys))
-
-
-def _too_deep(field: str) -> ValidationError:
-    return ValidationError(field, f"JSON nested at most {MAX_JSON_DEPTH} deep",
-                           f"JSON nested more than {MAX_JSON_DEPTH} deep")
-
-
-def _refuse_floats(data: object, field: str) -> None:
-    """Refuse floats (naming the path to the first) and nesting beyond
-    :data:`~milestonebill.limits.MAX_JSON_DEPTH`, in one pass that keeps its
-    own stack, so no document can exhaust the interpreter's."""
-    stack: list[tuple[object, int, _Path]] = [(data, 1, None)]
-    while stack:
-        value, depth, path = stack.pop()
-        items: Any
-        if isinstance(value, Mapping):
-            items = value.items()
-        elif isinstance(value, list | tuple):
-            items = enumerate(value)
-        else:
-            continue
-        if depth > MAX_JSON_DEPTH:
-            raise _too_deep(field)
-        for key, v in items:
-            if type(v) in _LEAVES:  # most of a document: no ABC check needed
-                continue
-            if isinstance(v, Mapping | list | tuple):
-                stack.append((v, depth + 1, (path, key)))
-            elif isinstance(v, float | Decimal):
-                raise ValidationError(_path_text(field, (path, key)), _FLOATS, v)
-    if isinstance(data, float | Decimal):
-        raise ValidationError(field, _FLOATS, data)
 
 
 def _check_parsed_depth(data: object, field: str) -> None:
@@ -749,7 +721,7 @@ def _check_parsed_depth(data: object, field: str) -> None:
         if not below:
             return
         level = below
-    raise _too_deep(field)
+    raise too_deep(field)
 
 
 def parse_json_object(text: str | bytes, field: str = "payload") -> dict[str, Any]:
@@ -788,7 +760,7 @@ def parse_json_object(text: str | bytes, field: str = "payload") -> dict[str, An
     try:
         data = json.loads(text, parse_float=Decimal)
     except RecursionError:  # nested far beyond the bound: the parser gave up first
-        raise _too_deep(field) from None
+        raise too_deep(field) from None
     except ValueError as exc:  # JSONDecodeError, or an int of over 4300 digits
         raise ValidationError(field, "JSON text of an object", f"not valid JSON: {exc}") from None
     # Fewer brackets than the bound allows levels cannot nest too deep.

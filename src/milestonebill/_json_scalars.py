@@ -1,7 +1,8 @@
 """Reading JSON scalars, for :mod:`milestonebill._json`.  Private.
 
 The checks the codec's reflective path makes of a decimal, a fraction, an
-enum member or a string, and the pieces of its *compiled readers*: a reader
+enum member or a string, the float and depth check of canonical JSON, and
+the pieces of its *compiled readers*: a reader
 is a function of the JSON data alone, built once per type, that returns the
 value or raises (:class:`Unread` or the value's own error) without saying
 where; the codec then reads the data again the reflective way, which names
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -21,7 +22,7 @@ from typing import Any
 from milestonebill._validate import check_decimal_size, decimal_from_text, utc_datetime
 from milestonebill.errors import CardNumberError, InvalidAmountError, ValidationError
 from milestonebill.ids import PlanKey
-from milestonebill.limits import MAX_NUMBER_LENGTH
+from milestonebill.limits import MAX_JSON_DEPTH, MAX_NUMBER_LENGTH
 from milestonebill.money import Currency, Money
 
 #: A compiled reader: the JSON form of one type in, the value out, or a raise.
@@ -95,6 +96,11 @@ def read_member(kind: type[enum.Enum], data: Any, field: str) -> enum.Enum:
                 return member
     names = ", ".join(repr(m.name.lower()) for m in kind)
     raise ValidationError(field, f"one of {names}", data)
+
+
+def refuse(data: Any) -> Any:
+    """The reader (or writer) of a type the codec cannot handle: refuses everything."""
+    raise Unread
 
 
 def same(data: Any) -> Any:
@@ -219,3 +225,49 @@ def write_tagged(value: Any, options: list[tuple[type, Reader, str | None]]) -> 
             encoded = write(value)
             return encoded if tag is None else {"type": tag, **encoded}
     raise TypeError(f"cannot encode {value!r}")
+
+
+_FLOATS = "JSON without floats (write amounts as strings)"
+_LEAVES = frozenset({str, int, bool, type(None)})
+_Path = tuple[Any, str | int] | None  # (parent path, key): built into text only on error
+
+
+def _path_text(field: str, path: _Path) -> str:
+    keys: list[str | int] = []
+    while path is not None:
+        path, key = path
+        keys.append(key)
+    return field + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in reversed(keys))
+
+
+def too_deep(field: str) -> ValidationError:
+    """The error for JSON nested deeper than the bound, naming ``field``."""
+    return ValidationError(field, f"JSON nested at most {MAX_JSON_DEPTH} deep",
+                           f"JSON nested more than {MAX_JSON_DEPTH} deep")
+
+
+def refuse_floats(data: object, field: str) -> None:
+    """Refuse floats (naming the path to the first) and nesting beyond
+    :data:`~milestonebill.limits.MAX_JSON_DEPTH`, in one pass that keeps its
+    own stack, so no document can exhaust the interpreter's."""
+    stack: list[tuple[object, int, _Path]] = [(data, 1, None)]
+    while stack:
+        value, depth, path = stack.pop()
+        items: Any
+        if isinstance(value, Mapping):
+            items = value.items()
+        elif isinstance(value, list | tuple):
+            items = enumerate(value)
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise too_deep(field)
+        for key, v in items:
+            if type(v) in _LEAVES:  # most of a document: no ABC check needed
+                continue
+            if isinstance(v, Mapping | list | tuple):
+                stack.append((v, depth + 1, (path, key)))
+            elif isinstance(v, float | Decimal):
+                raise ValidationError(_path_text(field, (path, key)), _FLOATS, v)
+    if isinstance(data, float | Decimal):
+        raise ValidationError(field, _FLOATS, data)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import json
+import sys
 from functools import cache
 from typing import Any
 
@@ -49,7 +50,7 @@ def _firm_events() -> tuple[tuple[type, dict[str, Any]], ...]:
 
 def _compiled(data: Any, tp: Any) -> Any:
     try:
-        return CODEC._reader(tp)(data)
+        return CODEC._compiled(False, tp)(data)
     except Exception:  # a refusal: the reflective path then decides
         return _NOT_READ
 
@@ -167,3 +168,40 @@ def test_a_refused_document_still_names_the_field_deep_inside_it() -> None:
     assert caught.value.field == "event.invoice.lines[0].amount.amount"
     assert decode(data, kind, "event") == CODEC._decode(data, kind, "event")
     assert isinstance(decode(data["invoice"], Invoice, "invoice"), Invoice)
+
+
+def test_threads_compiling_the_same_types_at_once_all_read_and_write_them_whole() -> None:
+    """Readers and writers are published only once whole: threads that meet a type
+    for the first time together never write a value with fields missing."""
+    events = _firm_events()[:120]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, inside a compile too
+    try:
+        _compile_together(events)
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def _compile_together(events: tuple[tuple[type, dict[str, Any]], ...]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from milestonebill._json import Codec
+
+    for _ in range(5):
+        codec = Codec()  # nothing compiled yet
+        start = Barrier(6)
+
+        def work(codec: Codec = codec, start: Barrier = start) -> list[tuple[Any, Any]]:
+            start.wait()
+            out = []
+            for kind, data in events:
+                value = codec.decode(data, kind, "event")
+                out.append((value, codec.encode(value, kind)))
+            return out
+
+        with ThreadPoolExecutor(6) as pool:
+            results = [f.result() for f in [pool.submit(work) for _ in range(6)]]
+        for got in results:
+            assert [w for _, w in got] == [d for _, d in events]
+            assert [v for v, _ in got] == [CODEC._decode(d, k, "event") for k, d in events]

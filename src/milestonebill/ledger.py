@@ -450,13 +450,49 @@ class SingleBalance:
 class InMemoryLedger(SingleBalance):
     """A :class:`Ledger` in a dict, for tests and notebooks (thread-safe).
 
-    :meth:`copy` is a snapshot (entries are immutable), which is how the
-    in-memory store rolls a unit of work back.
+    :meth:`copy` is a snapshot (entries are immutable).  A store that keeps
+    it rolls a unit of work back with :meth:`mark` and :meth:`rollback_to`,
+    in time proportional to what the unit posted.  Entries are indexed by
+    agreement, so one agreement's entries cost what it has, not the ledger.
+
+    >>> led = InMemoryLedger()
+    >>> m, usd = led.mark(), Money("5.00", "USD")
+    >>> led.post(JournalEntry(EntryId("je-1"), date(2024, 2, 29),
+    ...     (JournalLine.dr(Account.CASH, usd), JournalLine.cr(Account.REVENUE, usd))))
+    True
+    >>> led.rollback_to(m)
+    >>> led.entries()
+    []
     """
 
     def __init__(self, entries: Mapping[str, JournalEntry] | None = None) -> None:
-        self._entries: dict[str, JournalEntry] = dict(entries or {})
+        self._entries: dict[str, JournalEntry] = {}
+        self._by_agreement: dict[str | None, list[JournalEntry]] = {}
         self._lock = threading.Lock()
+        for entry in (entries or {}).values():
+            self._add(entry)
+
+    def _add(self, entry: JournalEntry) -> None:
+        self._entries[entry.id] = entry
+        self._by_agreement.setdefault(entry.agreement_id, []).append(entry)
+
+    def mark(self) -> int:
+        """How many entries are posted: a point :meth:`rollback_to` can return to."""
+        with self._lock:
+            return len(self._entries)
+
+    def rollback_to(self, mark: int) -> None:
+        """Remove every entry posted since :meth:`mark` returned ``mark`` (newest
+        first), for a store rolling a unit of work back.  Raises
+        :class:`~milestonebill.errors.ValidationError` naming ``mark`` when it is
+        not a count of entries this ledger held."""
+        with self._lock:
+            if not isinstance(mark, int) or isinstance(mark, bool) \
+                    or not 0 <= mark <= len(self._entries):
+                raise ValidationError("mark", f"a count from 0 to {len(self._entries)}", mark)
+            while len(self._entries) > mark:
+                _, entry = self._entries.popitem()  # the newest first
+                self._by_agreement[entry.agreement_id].pop()
 
     def copy(self) -> InMemoryLedger:
         """An independent ledger holding the same entries."""
@@ -478,7 +514,7 @@ class InMemoryLedger(SingleBalance):
                 if old.canonical() != entry.canonical():
                     raise DuplicateIdError("journal entry", entry.id)
                 return False
-            self._entries[entry.id] = entry
+            self._add(entry)
             return True
 
     def get_entry(self, entry_id: str) -> JournalEntry | None:
@@ -488,11 +524,9 @@ class InMemoryLedger(SingleBalance):
     def entries(self, *, agreement_id: str | None = None) -> list[JournalEntry]:
         """Posted entries by (posted_on, id), optionally for one agreement."""
         with self._lock:
-            found = list(self._entries.values())
-        return sorted(
-            (e for e in found if agreement_id is None or e.agreement_id == agreement_id),
-            key=lambda e: (e.posted_on, e.id),
-        )
+            found = list(self._entries.values() if agreement_id is None
+                         else self._by_agreement.get(agreement_id, ()))
+        return sorted(found, key=lambda e: (e.posted_on, e.id))
 
     def balances(
         self,

@@ -11,19 +11,23 @@ turns these into reports.  For each agreement:
   it is expected to be billed (never before the day after ``as_of``);
 * :func:`receipts` -- the cash each open invoice and each expected invoice or
   credit note is expected to bring, on the day the :class:`CollectionLag`
-  says, with the basis of both dates;
+  says, with the basis of both dates (grouped from what is still owed as
+  integer columns, :mod:`milestonebill._owed`; from the invoice lines inside
+  :func:`~milestonebill._reference.reference_path` and for a host's own tax
+  rule, which reads lines);
 * :func:`stood` -- an agreement as it stood at the end of a day.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Final
 
 import attrs
 
+from milestonebill._owed import Owed, owed
 from milestonebill._reference import reference
 from milestonebill._validate import check_date, check_int, exact_decimal
 from milestonebill.agreement import (
@@ -42,6 +46,7 @@ from milestonebill.agreement import (
     propose,
     sign,
 )
+from milestonebill.agreement.plan import fixed_items
 from milestonebill.collection import (
     DEFAULT_RETRY_POLICY,
     CollectionState,
@@ -49,11 +54,11 @@ from milestonebill.collection import (
     auto_collects,
     collection_state,
 )
-from milestonebill.documents import NO_TAX, TaxPolicy, compute_tax
+from milestonebill.documents import NO_TAX, FlatTax, TaxMethod, TaxPolicy, compute_tax
 from milestonebill.errors import ValidationError
-from milestonebill.ids import AgreementId, AmendmentId, MilestoneId
+from milestonebill.ids import AgreementId, AmendmentId, MilestoneId, PlanKey
 from milestonebill.invoicing import Unbilled, unbilled
-from milestonebill.money import Money, Rounding, round_ratio
+from milestonebill.money import Money, Rounding, as_fraction, round_ratio
 from milestonebill.schedule import ChargeKind, PaymentTerms, Trigger
 from milestonebill.timebilling import time_invoices_due, time_position
 
@@ -158,7 +163,7 @@ def _rate(value: object) -> Decimal:
     return rate
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Assumptions:
     """Everything a forecast assumes, stated once and recorded on its rows.
 
@@ -564,7 +569,10 @@ def _not_forecast(p: Prepared) -> list[ExpectedReceipt]:
         return []
     billed = billed_by_key(p.future)
     out: list[ExpectedReceipt] = []
-    for item in billing_plan(p.future, through=p.future.signed_on):
+    # Only milestones are read: the plan's fixed items hold them all.
+    items = (billing_plan(p.future, through=p.future.signed_on) if reference()
+             else fixed_items(p.future))
+    for item in items:
         if item.kind is ChargeKind.MILESTONE and item.item_id in waiting:
             left = item.amount.minor - billed.get(item.key, (0, None, 0))[0]
             if left > 0:
@@ -617,8 +625,23 @@ def _receipts_of(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
 
 def _receipts_computed(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
                        late: Mapping[str, tuple[int, int]]) -> tuple[ExpectedReceipt, ...]:
+    rule = assumptions.tax.rule
+    if reference() or not (rule is None or type(rule) is FlatTax):
+        billing = _billing_from_lines(p, as_of, end, assumptions, late)
+    else:
+        billing = _billing_from_columns(p, as_of, end, assumptions, late)
+    out = [*_open_invoices(p, as_of, assumptions.lag, late), *billing]
+    out += _time_receipts(p, as_of, end, assumptions, late)
+    out += _not_forecast(p)
+    return tuple(out)
+
+
+def _billing_from_lines(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
+                        late: Mapping[str, tuple[int, int]]) -> list[ExpectedReceipt]:
+    """The receipts of what the plan still bills, from its invoice lines (the plain
+    definition, and the path for a host's own tax rule, which reads the lines)."""
     lag = assumptions.lag
-    out = _open_invoices(p, as_of, lag, late)
+    out: list[ExpectedReceipt] = []
     groups: dict[tuple[date, bool, PaymentTerms], list[Unbilled]] = {}
     timings: dict[tuple[date, bool, PaymentTerms], list[str]] = {}
     for day, u in plan_days(p, as_of, end):
@@ -638,13 +661,106 @@ def _receipts_computed(p: Prepared, as_of: date, end: date, assumptions: Assumpt
         out.append(ExpectedReceipt(p.future.id, source, day, due, when,
                                    Money.from_minor(-gross if credit else gross, cur),
                                    "; ".join(dict.fromkeys(timings[key])), how))
+    return out
+
+
+def _billing_from_columns(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
+                          late: Mapping[str, tuple[int, int]]) -> list[ExpectedReceipt]:
+    """:func:`_billing_from_lines` from what is owed as columns (:func:`owed`): no plan
+    item, invoice line or ``Unbilled`` per piece, one receipt per group."""
+    a = p.future
+    o = owed(a, through=end)
+    tomorrow = as_of + timedelta(days=1)
+    groups: dict[tuple[date, bool, PaymentTerms], list[int]] = {}
+    for i, (billable, credit) in enumerate(zip(o.days, o.credit, strict=True)):
+        day = tomorrow if billable < tomorrow else billable
+        if day < end:
+            groups.setdefault((day, credit, _ON_RECEIPT if credit else o.terms[i]), []).append(i)
+    tax = _flat_tax(assumptions.tax)
+    settle = _settler(a, as_of, assumptions.lag, late)
+    out: list[ExpectedReceipt] = []
+    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2].net_days)):
+        day, credit, terms = key
+        at = groups[key]
+        minors = [o.minors[i] for i in at]
+        gross = sum(minors) if tax is None else sum(minors) + tax(minors)
+        due = terms.due_date(day)
+        when, how = settle(day, due)
+        source = ("credit " if credit else "billing ") + ", ".join([o.keys[i] for i in at])
+        timing = (_timing_of(p, o, at[0], day, as_of) if len(at) == 1 else
+                  "; ".join(dict.fromkeys([_timing_of(p, o, i, day, as_of) for i in at])))
+        out.append(ExpectedReceipt(a.id, source, day, due, when,
+                                   Money.from_minor(-gross if credit else gross, a.currency),
+                                   timing, how))
+    return out
+
+
+_ON_RECEIPT = PaymentTerms()
+
+
+def _flat_tax(policy: TaxPolicy) -> Callable[[list[int]], int] | None:
+    """The tax :func:`compute_tax` puts on lines of these amounts, in minor units, for a
+    :class:`FlatTax` (one rate on every line); ``None`` for no tax rule."""
+    rule = policy.rule
+    if rule is None:
+        return None
+    assert isinstance(rule, FlatTax)
+    f = as_fraction(rule.rate.rate)
+    num, den, rounding = f.numerator, f.denominator, policy.rounding
+    if policy.method is TaxMethod.PER_LINE:
+        return lambda minors: sum(round_ratio(m * num, den, rounding) for m in minors)
+    return lambda minors: round_ratio(sum(minors) * num, den, rounding)
+
+
+def _settler(a: Agreement, as_of: date, lag: CollectionLag, late: Mapping[str, tuple[int, int]]
+             ) -> Callable[[date, date], tuple[date, str]]:
+    """:func:`_settles` for one agreement, its rule worked out once for all its receipts."""
+    from_due = not auto_collects(a)
+    if not from_due:
+        assert a.payment_method is not None
+        if a.payment_method.kind is PaymentMethodKind.CARD:
+            days, how = lag.card_days, f"card: {lag.card_days} days after billing"
+        else:
+            days, how = lag.bank_debit_days, f"bank debit: {lag.bank_debit_days} days after billing"
+    else:
+        total, n = late.get(a.proposal.client, (0, 0))
+        if lag.use_history and n:
+            days = round_ratio(total, n, Rounding.HALF_UP)
+            how = f"sent invoice: due date + {days} days (the client's average over {n} paid)"
+        else:
+            days, how = 0, "sent invoice: on its due date"
+    step, tomorrow = timedelta(days=days), as_of + timedelta(days=1)
+    overdue = f"{how}; overdue, so the day after as_of"
+
+    def settle(billed_on: date, due_on: date) -> tuple[date, str]:
+        when = (due_on if from_due else billed_on) + step
+        return (tomorrow, overdue) if when < tomorrow else (when, how)
+
+    return settle
+
+
+def _timing_of(p: Prepared, o: Owed, i: int, day: date, as_of: date) -> str:
+    """:func:`_timing` of position ``i`` of what is owed."""
+    if o.credit[i]:
+        return "credit from an amendment"
+    if o.days[i] <= as_of and day == as_of + timedelta(days=1):
+        return "billable by as_of, not yet billed"
+    expected = p.timing(PlanKey(o.keys[i]).item_id) if p.completions else None
+    if expected is not None:
+        return expected[1]
+    return "adjustment from an amendment" if o.adjusts[i] else "on its plan date"
+
+
+def _time_receipts(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
+                   late: Mapping[str, tuple[int, int]]) -> list[ExpectedReceipt]:
+    """The receipts of approved time and materials, on its billing days."""
+    out: list[ExpectedReceipt] = []
     term = p.future.proposal.time_materials
     for day, minor, tax_minor in time_billing(p, as_of, end, assumptions.tax):
         assert term is not None  # time_billing gives nothing without a term
         due = term.terms.due_date(day)
-        when, how = _settles(p.future, day, due, as_of=as_of, lag=lag, late=late)
+        when, how = _settles(p.future, day, due, as_of=as_of, lag=assumptions.lag, late=late)
         out.append(ExpectedReceipt(p.future.id, "time and materials", day, due, when,
                                    Money.from_minor(minor + tax_minor, p.future.currency),
                                    "approved time on its billing day", how))
-    out += _not_forecast(p)
-    return tuple(out)
+    return out

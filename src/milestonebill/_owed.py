@@ -23,6 +23,7 @@ item rides on the item's document).
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import cast
 
@@ -139,10 +140,16 @@ def _plan_rows(agreement: Agreement, horizon: date) -> _Rows:
     for iid, start, end, minor in zip(cols.item_ids, cols.starts, cols.ends, cols.minors,
                                       strict=True):
         advance, terms = charges[iid]
-        first = date.fromordinal(start)
-        rows[f"r:{iid}:{first.isoformat()}"] = (
-            minor, first if advance else date.fromordinal(end), terms)
+        first, iso = _day(start)
+        rows[f"r:{iid}:{iso}"] = (minor, first if advance else _day(end)[0], terms)
     return rows
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(ordinal: int) -> tuple[date, str]:
+    """A day and its ISO text (the pieces of a firm's retainers start on few days)."""
+    d = date.fromordinal(ordinal)
+    return d, d.isoformat()
 
 
 def _discounted(key: str) -> str | None:
@@ -156,66 +163,75 @@ def _owed(agreement: Agreement, through: date) -> Owed:
     rows = _plan_rows(agreement, plan_horizon(agreement, through))
     # Plan keys are text; the rows' keys are plain ``str`` (no PlanKey per piece).
     billed = cast(dict[str, tuple[int, str, int]], billed_by_key(agreement))
-    # One position per difference, as invoicing's _pending has them.
-    keys: list[str] = []
-    deltas: list[int] = []
-    firsts: list[str | None] = []
-    days: list[date] = []
-    terms: list[PaymentTerms] = []
-    for key in [*rows, *(k for k in billed if k not in rows)]:
-        row = rows.get(key)
-        net, first, _n = billed.get(key) or (0, None, 0)
-        delta = (0 if row is None else row[0]) - net
-        if delta == 0:
+    # One position per difference, as invoicing's _pending has them: the plan's keys in
+    # its order, then keys only billed.
+    out: list[tuple[str, int, str | None, date, PaymentTerms]] = []
+    for key, (minor, on, terms) in rows.items():
+        if key not in billed and key[:2] != "d:":  # the usual piece: not billed yet
+            if minor and on is not None:
+                out.append((key, minor, None, on, terms))
             continue
-        on = None if row is None else row[1]
-        inner = _discounted(key)
-        if first is None and inner is not None and inner in billed:
-            first = billed[inner][1]
-        if first is None:
-            if on is None:
-                continue
-            due = on
-        else:
-            due = max(on or date.min, changed_since(agreement, PlanKey(key)))
-        owner = row or (rows.get(inner) if inner is not None else None)
-        keys.append(key)
-        deltas.append(delta)
-        firsts.append(first)
-        days.append(due)
-        terms.append(DUE_ON_RECEIPT if owner is None else owner[2])
-    return _routed(keys, deltas, firsts, days, terms)
+        net, first, _n = billed.get(key) or (0, None, 0)
+        if minor != net:
+            _difference(agreement, out, key, delta=minor - net, first=first, on=on, terms=terms,
+                        rows=rows, billed=billed)
+    for key, (net, first, _n) in billed.items():
+        if net and key not in rows:
+            _difference(agreement, out, key, delta=-net, first=first, on=None,
+                        terms=DUE_ON_RECEIPT, rows=rows, billed=billed)
+    return _routed(out)
 
 
-def _routed(keys: list[str], deltas: list[int], firsts: list[str | None], days: list[date],
-            terms: list[PaymentTerms]) -> Owed:
+def _difference(agreement: Agreement, out: list[tuple[str, int, str | None, date, PaymentTerms]],
+                key: str, *, delta: int, first: str | None, on: date | None,
+                terms: PaymentTerms, rows: _Rows, billed: dict[str, tuple[int, str, int]]
+                ) -> None:
+    """Add the difference of one key to ``out``, with the day it becomes billable (none
+    while it waits for a day) and the terms of its item (of the discounted item for a
+    discount no longer planned)."""
+    inner = _discounted(key)
+    if first is None and inner is not None and inner in billed:
+        first = billed[inner][1]
+    if first is None:
+        if on is None:
+            return
+        due = on
+    else:
+        due = max(on or date.min, changed_since(agreement, PlanKey(key)))
+    if on is None and key not in rows:  # no longer planned: the discounted item's terms
+        owner = rows.get(inner) if inner is not None else None
+        terms = DUE_ON_RECEIPT if owner is None else owner[2]
+    out.append((key, delta, first, due, terms))
+
+
+def _routed(out: list[tuple[str, int, str | None, date, PaymentTerms]]) -> Owed:
     """Each difference on its document (invoicing's ``_routed``), sorted by day."""
     riders: dict[int, list[int]] = {}
-    if any(key[:2] == "d:" for key in keys):
-        at = {k: i for i, k in enumerate(keys)}
-        for i, key in enumerate(keys):
+    if any(key[:2] == "d:" for key, *_ in out):
+        at = {x[0]: i for i, x in enumerate(out)}
+        for i, (key, delta, *_) in enumerate(out):
             inner = _discounted(key)
             j = None if inner is None else at.get(inner)
-            if j is not None and deltas[j] * deltas[i] < 0:
+            if j is not None and out[j][1] * delta < 0:
                 riders.setdefault(j, []).append(i)
     riding: dict[int, int] = {}
     for j, ds in riders.items():
-        if abs(deltas[j]) >= abs(sum(deltas[x] for x in ds)):
+        if abs(out[j][1]) >= abs(sum(out[x][1] for x in ds)):
             riding.update((x, j) for x in ds)
-    credit: list[bool] = []
-    minors: list[int] = []
-    adjusts: list[bool] = []
-    for i, delta in enumerate(deltas):
+    lines: list[tuple[date, bool, PaymentTerms, str, int, bool]] = []
+    for i, (key, delta, first, due, terms) in enumerate(out):
         j = riding.get(i)
-        if j is not None:  # a discount line beside its item
-            credit.append(deltas[j] <= 0)
-            minors.append(-abs(delta))
-            adjusts.append(firsts[j] is not None or firsts[i] is not None)
-        else:
-            credit.append(delta <= 0)
-            minors.append(abs(delta))
-            adjusts.append(firsts[i] is not None)
-    order = sorted(range(len(days)), key=days.__getitem__)
-    return Owed(tuple(days[i] for i in order), tuple(credit[i] for i in order),
-                tuple(terms[i] for i in order), tuple(keys[i] for i in order),
-                tuple(minors[i] for i in order), tuple(adjusts[i] for i in order))
+        if j is None:
+            lines.append((due, delta < 0, terms, key, abs(delta), first is not None))
+        else:  # a discount line beside its item
+            lines.append((due, out[j][1] < 0, terms, key, -abs(delta),
+                          out[j][2] is not None or first is not None))
+    if not lines:
+        return _NONE
+    lines.sort(key=_day_of)  # stable, as unbilled sorts
+    days, credit, terms_, keys, minors, adjusts = zip(*lines, strict=True)
+    return Owed(days, credit, terms_, keys, minors, adjusts)
+
+
+def _day_of(line: tuple[date, bool, PaymentTerms, str, int, bool]) -> date:
+    return line[0]

@@ -55,6 +55,8 @@ from datetime import date, timedelta
 
 import attrs
 
+from milestonebill._owed import owed
+from milestonebill._owed import plan_horizon as _plan_horizon
 from milestonebill._reference import reference
 from milestonebill._validate import check_text
 from milestonebill.agreement import (
@@ -142,21 +144,6 @@ class _Delta:
     documents: int
     due: date
     terms: PaymentTerms = DUE_ON_RECEIPT
-
-
-def _plan_horizon(agreement: Agreement, as_of: date) -> date:
-    """A horizon covering every billed key and everything billable by ``as_of``."""
-    latest = as_of
-    for inv in agreement.invoices:
-        latest = max(latest, inv.issued_on)
-        for line in inv.lines:
-            if line.period is not None:
-                latest = max(latest, line.period.start)
-    for cn in agreement.credit_notes:
-        for line in cn.lines:
-            if line.period is not None:
-                latest = max(latest, line.period.start)
-    return date.fromordinal(min(latest.toordinal() + 1, date.max.toordinal()))
 
 
 def _pending(agreement: Agreement, through: date) -> list[_Delta]:
@@ -532,7 +519,10 @@ def unbilled_minor(agreement: Agreement, *, through: date) -> list[tuple[date, i
 
     The amount is what the line would come to on its document, negative for
     a credit (``-line.amount`` when ``credit``), in the order
-    :func:`unbilled` gives.  Raises :class:`~milestonebill.errors.ValidationError`
+    :func:`unbilled` gives.  It is worked out from the plan's integer columns
+    and what was billed per key, with no plan item, line or ``Unbilled`` per
+    piece, and kept with the agreement per horizon (the forecasts' expected
+    receipts read the same columns).  Raises :class:`~milestonebill.errors.ValidationError`
     naming ``through`` when it is not a date.
 
     >>> from datetime import UTC, datetime
@@ -548,18 +538,10 @@ def unbilled_minor(agreement: Agreement, *, through: date) -> list[tuple[date, i
     """
     if not isinstance(through, date):
         raise ValidationError("through", "a date", through)
-    # The plain definition reads the lines; so does a caller who kept them already.
-    lines = (_unbilled(agreement, through) if reference()
-             else agreement.derived(_UnbilledBy).get(through))
-    if lines is not None:
+    if reference():  # the plain definition reads the lines
         return [(u.billable_on, -u.line.amount.minor if u.credit else u.line.amount.minor)
-                for u in lines]
-    out: list[tuple[date, int]] = []
-    for r in _routed(_pending(agreement, _plan_horizon(agreement, through))):
-        minor = -abs(r.delta.minor) if r.kind is LineKind.DISCOUNT else abs(r.delta.minor)
-        out.append((r.delta.due, minor if r.on_invoice else -minor))
-    out.sort(key=lambda pair: pair[0])  # stable, as unbilled sorts
-    return out
+                for u in _unbilled(agreement, through)]
+    return owed(agreement, through=through).signed()
 
 
 class InvoiceStatus(enum.Enum):

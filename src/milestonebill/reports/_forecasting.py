@@ -11,28 +11,31 @@ turns these into reports.  For each agreement:
   it is expected to be billed (never before the day after ``as_of``);
 * :func:`receipts` -- the cash each open invoice and each expected invoice or
   credit note is expected to bring, on the day the :class:`CollectionLag`
-  says, with the basis of both dates;
+  says, with the basis of both dates (grouped from what is still owed as
+  integer columns, :mod:`milestonebill._owed`; from the invoice lines inside
+  :func:`~milestonebill._reference.reference_path` and for a host's own tax
+  rule, which reads lines);
 * :func:`stood` -- an agreement as it stood at the end of a day.
+
+The assumptions and scenarios themselves are values of
+:mod:`milestonebill.reports._assumptions`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
-from typing import Final
 
 import attrs
 
+from milestonebill._owed import Owed, owed
 from milestonebill._reference import reference
-from milestonebill._validate import check_date, check_int, exact_decimal
+from milestonebill._validate import check_date
 from milestonebill.agreement import (
     Agreement,
     Amendment,
     AmendmentStatus,
     PaymentMethodKind,
-    PaymentMethodRef,
-    Proposal,
     apply,
     approve,
     billed_by_key,
@@ -42,18 +45,26 @@ from milestonebill.agreement import (
     propose,
     sign,
 )
+from milestonebill.agreement.plan import fixed_items
 from milestonebill.collection import (
-    DEFAULT_RETRY_POLICY,
     CollectionState,
-    RetryPolicy,
     auto_collects,
     collection_state,
 )
-from milestonebill.documents import NO_TAX, TaxPolicy, compute_tax
+from milestonebill.documents import NO_TAX, FlatTax, TaxMethod, TaxPolicy, compute_tax
 from milestonebill.errors import ValidationError
-from milestonebill.ids import AgreementId, AmendmentId, MilestoneId
+from milestonebill.ids import AmendmentId, MilestoneId, PlanKey
 from milestonebill.invoicing import Unbilled, unbilled
-from milestonebill.money import Money, Rounding, round_ratio
+from milestonebill.money import Money, Rounding, as_fraction, round_ratio
+from milestonebill.reports._assumptions import (
+    DEFAULT_ASSUMPTIONS,
+    Approval,
+    Assumptions,
+    CollectionLag,
+    CompletionAssumption,
+    Scenario,
+    Signing,
+)
 from milestonebill.schedule import ChargeKind, PaymentTerms, Trigger
 from milestonebill.timebilling import time_invoices_due, time_position
 
@@ -77,158 +88,6 @@ __all__ = [
 
 #: Who hypothetical events are recorded as made by.
 _BY = "forecast"
-
-
-# ---------------------------------------------------------------- assumptions
-
-
-def _days_or_none(_inst: object, attribute: attrs.Attribute[int | None], value: object) -> None:
-    if value is not None:
-        check_int(attribute.name, value, at_least=0)
-
-
-@attrs.frozen
-class CompletionAssumption:
-    """When an on-completion milestone with no stated date is assumed delivered.
-
-    ``days_after_previous``: that many days after the agreement's previous
-    on-completion milestone was (or is expected to be) delivered -- after
-    signing for the first -- and never before the day after ``as_of`` (an
-    overdue milestone is assumed delivered the next day).  ``None`` (the
-    default): not forecast; the milestone is listed with no expected date
-    and counts nowhere.
-
-    >>> CompletionAssumption(30).describe(), CompletionAssumption().describe()
-    ('assumed 30 days after the previous milestone', 'not forecast (no expected date)')
-    """
-
-    days_after_previous: int | None = attrs.field(default=None, validator=_days_or_none)
-
-    def describe(self) -> str:
-        """The assumption in words, as the rows state it."""
-        if self.days_after_previous is None:
-            return "not forecast (no expected date)"
-        return f"assumed {self.days_after_previous} days after the previous milestone"
-
-
-def _whole_days(_inst: object, attribute: attrs.Attribute[int], value: object) -> None:
-    check_int(attribute.name, value, at_least=0)
-
-
-@attrs.frozen
-class CollectionLag:
-    """When billed money is expected to arrive, by how the agreement is paid.
-
-    * ``card_days`` / ``bank_debit_days`` -- after the day an automatically
-      charged invoice is billed (or its scheduled retry, see ``retry``);
-    * sent invoices (the client pays) -- on their due date, plus the
-      client's average days from due date to payment over its paid sent
-      invoices when ``use_history`` and there are any (rounded half up to
-      whole days; negative when it pays early);
-    * nothing is expected before the day after ``as_of``.
-
-    >>> CollectionLag().card_days, CollectionLag().bank_debit_days
-    (2, 5)
-    """
-
-    card_days: int = attrs.field(default=2, validator=_whole_days)
-    bank_debit_days: int = attrs.field(default=5, validator=_whole_days)
-    use_history: bool = True
-    retry: RetryPolicy = DEFAULT_RETRY_POLICY
-
-
-def _dates(value: object) -> tuple[tuple[tuple[str, str], date], ...]:
-    items = value.items() if isinstance(value, Mapping) else value
-    if not isinstance(items, Iterable):
-        raise ValidationError("expected_dates", "a mapping (agreement id, milestone id) -> date",
-                              value)
-    out: list[tuple[tuple[str, str], date]] = []
-    for key, when in items:
-        if not (isinstance(key, tuple) and len(key) == 2
-                and all(isinstance(k, str) for k in key)):
-            raise ValidationError("expected_dates", "keys (agreement id, milestone id)", key)
-        out.append(((key[0], key[1]), check_date(f"expected_dates[{key!r}]", when)))
-    return tuple(sorted(out))
-
-
-def _rate(value: object) -> Decimal:
-    rate = exact_decimal(value, "failure_rate")
-    if not 0 <= rate < 1:
-        raise ValidationError("failure_rate", "a rate from 0 up to (not including) 1", value)
-    return rate
-
-
-@attrs.frozen
-class Assumptions:
-    """Everything a forecast assumes, stated once and recorded on its rows.
-
-    * ``expected_dates`` -- ``(agreement id, milestone id) -> date`` on which
-      an on-completion milestone is expected to be delivered (after
-      ``as_of``); the others follow ``completion``;
-    * ``lag`` -- the :class:`CollectionLag`;
-    * ``failure_rate`` -- the share of expected receipts assumed never
-      collected (exact: ``Decimal``, ``int`` or ``str``, from 0 up to 1): each
-      expected cash figure is ``round(sum x (1 - failure_rate))``, exact
-      until that one rounding, half up to the minor unit;
-    * ``tax`` -- the tax policy the Biller applies, so expected invoices
-      bring their tax too (billing and revenue are always net of tax).
-    """
-
-    expected_dates: tuple[tuple[tuple[str, str], date], ...] = attrs.field(
-        default=(), converter=_dates)
-    completion: CompletionAssumption = CompletionAssumption()
-    lag: CollectionLag = CollectionLag()
-    failure_rate: Decimal = attrs.field(default=Decimal(0), converter=_rate)
-    tax: TaxPolicy = NO_TAX
-
-    def expected_on(self, agreement_id: str, milestone_id: str) -> date | None:
-        """The stated expected date of a milestone, if any."""
-        return dict(self.expected_dates).get((agreement_id, milestone_id))
-
-
-#: No completion forecast, the default lags, no failures, no tax.
-DEFAULT_ASSUMPTIONS: Final = Assumptions()
-
-
-# ---------------------------------------------------------------- scenarios
-
-
-@attrs.frozen
-class Approval:
-    """A change to one of the firm's agreements: ``amendment`` approved.
-
-    An id (:class:`~milestonebill.ids.AmendmentId`) names a pending amendment; an
-    :class:`~milestonebill.agreement.Amendment` not yet proposed is proposed
-    and approved.  Approved at the end of ``as_of`` (its operations keep
-    their own effective dates).
-    """
-
-    agreement_id: str
-    amendment: str | Amendment
-
-
-@attrs.frozen
-class Signing:
-    """A proposal not yet signed, signed hypothetically on ``signed_on``."""
-
-    proposal: Proposal
-    option: str
-    signed_on: date
-    agreement_id: AgreementId
-    payment_method: PaymentMethodRef | None = None
-    addons: tuple[str, ...] = ()
-
-
-def _changes(value: Iterable[Approval | Signing]) -> tuple[Approval | Signing, ...]:
-    return tuple(value)
-
-
-@attrs.frozen
-class Scenario:
-    """A named set of hypothetical changes to the firm: approvals and signings."""
-
-    name: str
-    changes: tuple[Approval | Signing, ...] = attrs.field(converter=_changes)
 
 
 # ---------------------------------------------------------------- the prepared agreements
@@ -264,7 +123,24 @@ def stood(agreement: Agreement, day: date) -> Agreement | None:
         return None
     if agreement.events[-1].effective_at <= _end_of(day):
         return agreement
-    return history.as_of(agreement, day)
+    if reference():
+        return history.as_of(agreement, day)
+    known = agreement.derived(_StoodBy)
+    got = known.get(day)
+    if got is None:
+        if len(known) >= 64:
+            known.clear()
+        got = known[day] = history.as_of(agreement, day)
+    return got
+
+
+class _StoodBy(dict[date, Agreement]):
+    """An agreement as it stood at the end of each day asked about, kept with it: every
+    forecast of one date asks for the same day (finding it among the agreement's kept
+    earlier states takes a search of its events)."""
+
+    def __init__(self, _agreement: Agreement) -> None:
+        super().__init__()
 
 
 def _check_firm(agreements: Sequence[Agreement], as_of: date) -> None:
@@ -383,19 +259,54 @@ def prepare(agreements: Sequence[Agreement], as_of: date, assumptions: Assumptio
     _check_dates(firm, as_of, assumptions, elsewhere)
     out: list[Prepared] = []
     for aid, a in firm.items():
-        expected = _expectations(a, as_of, assumptions)
-        future = a
-        for mid, when, _how in sorted(expected, key=lambda x: (x[1] or date.max, x[0])):
-            if when is None:
-                continue
-            future = apply(future, complete_milestone(
-                future, MilestoneId(mid), by=_BY, completed_on=when,
-                at=max(datetime.combine(when, time(12), tzinfo=UTC),
-                       future.events[-1].effective_at),
-                event_id=f"{aid}/forecast/complete:{mid}"))
+        future, expected = _expected_kept(a, as_of, assumptions)
         past = known.get(aid) or _signed_only(a)
-        out.append(Prepared(past, future, tuple(expected)))
+        out.append(Prepared(past, future, expected))
     return out
+
+
+_Expected = tuple[Agreement, tuple[tuple[str, date | None, str], ...]]
+
+
+def _expected(a: Agreement, as_of: date, assumptions: Assumptions) -> _Expected:
+    """The agreement with its expected completions applied, and each expectation."""
+    expected = _expectations(a, as_of, assumptions)
+    future = a
+    for mid, when, _how in sorted(expected, key=lambda x: (x[1] or date.max, x[0])):
+        if when is None:
+            continue
+        future = apply(future, complete_milestone(
+            future, MilestoneId(mid), by=_BY, completed_on=when,
+            at=max(datetime.combine(when, time(12), tzinfo=UTC),
+                   future.events[-1].effective_at),
+            event_id=f"{a.id}/forecast/complete:{mid}"))
+    return future, tuple(expected)
+
+
+class _ExpectedBy(dict[tuple[date, Assumptions], _Expected]):
+    """:func:`_expected` by date and assumptions, kept with the agreement: the forecasts
+    of one date then share the expected agreement (and what is worked out from it)."""
+
+    def __init__(self, _agreement: Agreement) -> None:
+        super().__init__()
+
+
+def _expected_kept(a: Agreement, as_of: date, assumptions: Assumptions) -> _Expected:
+    """:func:`_expected`, kept with the agreement when the assumptions can be a key."""
+    if reference():
+        return _expected(a, as_of, assumptions)
+    key = (as_of, assumptions)
+    try:
+        hash(key)
+    except TypeError:  # a tax rule of the host's that cannot be a key
+        return _expected(a, as_of, assumptions)
+    known = a.derived(_ExpectedBy)
+    got = known.get(key)
+    if got is None:
+        if len(known) >= 8:
+            known.clear()
+        got = known[key] = _expected(a, as_of, assumptions)
+    return got
 
 
 def _signed_only(a: Agreement) -> Agreement:
@@ -564,7 +475,10 @@ def _not_forecast(p: Prepared) -> list[ExpectedReceipt]:
         return []
     billed = billed_by_key(p.future)
     out: list[ExpectedReceipt] = []
-    for item in billing_plan(p.future, through=p.future.signed_on):
+    # Only milestones are read: the plan's fixed items hold them all.
+    items = (billing_plan(p.future, through=p.future.signed_on) if reference()
+             else fixed_items(p.future))
+    for item in items:
         if item.kind is ChargeKind.MILESTONE and item.item_id in waiting:
             left = item.amount.minor - billed.get(item.key, (0, None, 0))[0]
             if left > 0:
@@ -617,8 +531,23 @@ def _receipts_of(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
 
 def _receipts_computed(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
                        late: Mapping[str, tuple[int, int]]) -> tuple[ExpectedReceipt, ...]:
+    rule = assumptions.tax.rule
+    if reference() or not (rule is None or type(rule) is FlatTax):
+        billing = _billing_from_lines(p, as_of, end, assumptions, late)
+    else:
+        billing = _billing_from_columns(p, as_of, end, assumptions, late)
+    out = [*_open_invoices(p, as_of, assumptions.lag, late), *billing]
+    out += _time_receipts(p, as_of, end, assumptions, late)
+    out += _not_forecast(p)
+    return tuple(out)
+
+
+def _billing_from_lines(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
+                        late: Mapping[str, tuple[int, int]]) -> list[ExpectedReceipt]:
+    """The receipts of what the plan still bills, from its invoice lines (the plain
+    definition, and the path for a host's own tax rule, which reads the lines)."""
     lag = assumptions.lag
-    out = _open_invoices(p, as_of, lag, late)
+    out: list[ExpectedReceipt] = []
     groups: dict[tuple[date, bool, PaymentTerms], list[Unbilled]] = {}
     timings: dict[tuple[date, bool, PaymentTerms], list[str]] = {}
     for day, u in plan_days(p, as_of, end):
@@ -638,13 +567,106 @@ def _receipts_computed(p: Prepared, as_of: date, end: date, assumptions: Assumpt
         out.append(ExpectedReceipt(p.future.id, source, day, due, when,
                                    Money.from_minor(-gross if credit else gross, cur),
                                    "; ".join(dict.fromkeys(timings[key])), how))
+    return out
+
+
+def _billing_from_columns(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
+                          late: Mapping[str, tuple[int, int]]) -> list[ExpectedReceipt]:
+    """:func:`_billing_from_lines` from what is owed as columns (:func:`owed`): no plan
+    item, invoice line or ``Unbilled`` per piece, one receipt per group."""
+    a = p.future
+    o = owed(a, through=end)
+    tomorrow = as_of + timedelta(days=1)
+    groups: dict[tuple[date, bool, PaymentTerms], list[int]] = {}
+    for i, (billable, credit) in enumerate(zip(o.days, o.credit, strict=True)):
+        day = tomorrow if billable < tomorrow else billable
+        if day < end:
+            groups.setdefault((day, credit, _ON_RECEIPT if credit else o.terms[i]), []).append(i)
+    tax = _flat_tax(assumptions.tax)
+    settle = _settler(a, as_of, assumptions.lag, late)
+    out: list[ExpectedReceipt] = []
+    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2].net_days)):
+        day, credit, terms = key
+        at = groups[key]
+        minors = [o.minors[i] for i in at]
+        gross = sum(minors) if tax is None else sum(minors) + tax(minors)
+        due = terms.due_date(day)
+        when, how = settle(day, due)
+        source = ("credit " if credit else "billing ") + ", ".join([o.keys[i] for i in at])
+        timing = (_timing_of(p, o, at[0], day, as_of) if len(at) == 1 else
+                  "; ".join(dict.fromkeys([_timing_of(p, o, i, day, as_of) for i in at])))
+        out.append(ExpectedReceipt(a.id, source, day, due, when,
+                                   Money.from_minor(-gross if credit else gross, a.currency),
+                                   timing, how))
+    return out
+
+
+_ON_RECEIPT = PaymentTerms()
+
+
+def _flat_tax(policy: TaxPolicy) -> Callable[[list[int]], int] | None:
+    """The tax :func:`compute_tax` puts on lines of these amounts, in minor units, for a
+    :class:`FlatTax` (one rate on every line); ``None`` for no tax rule."""
+    rule = policy.rule
+    if rule is None:
+        return None
+    assert isinstance(rule, FlatTax)
+    f = as_fraction(rule.rate.rate)
+    num, den, rounding = f.numerator, f.denominator, policy.rounding
+    if policy.method is TaxMethod.PER_LINE:
+        return lambda minors: sum(round_ratio(m * num, den, rounding) for m in minors)
+    return lambda minors: round_ratio(sum(minors) * num, den, rounding)
+
+
+def _settler(a: Agreement, as_of: date, lag: CollectionLag, late: Mapping[str, tuple[int, int]]
+             ) -> Callable[[date, date], tuple[date, str]]:
+    """:func:`_settles` for one agreement, its rule worked out once for all its receipts."""
+    from_due = not auto_collects(a)
+    if not from_due:
+        assert a.payment_method is not None
+        if a.payment_method.kind is PaymentMethodKind.CARD:
+            days, how = lag.card_days, f"card: {lag.card_days} days after billing"
+        else:
+            days, how = lag.bank_debit_days, f"bank debit: {lag.bank_debit_days} days after billing"
+    else:
+        total, n = late.get(a.proposal.client, (0, 0))
+        if lag.use_history and n:
+            days = round_ratio(total, n, Rounding.HALF_UP)
+            how = f"sent invoice: due date + {days} days (the client's average over {n} paid)"
+        else:
+            days, how = 0, "sent invoice: on its due date"
+    step, tomorrow = timedelta(days=days), as_of + timedelta(days=1)
+    overdue = f"{how}; overdue, so the day after as_of"
+
+    def settle(billed_on: date, due_on: date) -> tuple[date, str]:
+        when = (due_on if from_due else billed_on) + step
+        return (tomorrow, overdue) if when < tomorrow else (when, how)
+
+    return settle
+
+
+def _timing_of(p: Prepared, o: Owed, i: int, day: date, as_of: date) -> str:
+    """:func:`_timing` of position ``i`` of what is owed."""
+    if o.credit[i]:
+        return "credit from an amendment"
+    if o.days[i] <= as_of and day == as_of + timedelta(days=1):
+        return "billable by as_of, not yet billed"
+    expected = p.timing(PlanKey(o.keys[i]).item_id) if p.completions else None
+    if expected is not None:
+        return expected[1]
+    return "adjustment from an amendment" if o.adjusts[i] else "on its plan date"
+
+
+def _time_receipts(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
+                   late: Mapping[str, tuple[int, int]]) -> list[ExpectedReceipt]:
+    """The receipts of approved time and materials, on its billing days."""
+    out: list[ExpectedReceipt] = []
     term = p.future.proposal.time_materials
     for day, minor, tax_minor in time_billing(p, as_of, end, assumptions.tax):
         assert term is not None  # time_billing gives nothing without a term
         due = term.terms.due_date(day)
-        when, how = _settles(p.future, day, due, as_of=as_of, lag=lag, late=late)
+        when, how = _settles(p.future, day, due, as_of=as_of, lag=assumptions.lag, late=late)
         out.append(ExpectedReceipt(p.future.id, "time and materials", day, due, when,
                                    Money.from_minor(minor + tax_minor, p.future.currency),
                                    "approved time on its billing day", how))
-    out += _not_forecast(p)
-    return tuple(out)
+    return out

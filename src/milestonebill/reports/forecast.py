@@ -259,8 +259,9 @@ def _cash_rows(prepared: Sequence[Prepared], as_of: date, window: Sequence[Perio
         code = r.amount.currency.code
         key = (code, i, r.timing == "open invoice")
         expected[key] = expected.get(key, 0) + r.amount.minor
-        notes.setdefault((code, i), set()).update(
-            t for t in r.timing.split("; ") if t.startswith("completion"))
+        if "completion" in r.timing:
+            notes.setdefault((code, i), set()).update(
+                t for t in r.timing.split("; ") if t.startswith("completion"))
     keep = 1 - Fraction(assumptions.failure_rate)
 
     def cell(cur: Currency, i: int, open_invoices: bool) -> Money:

@@ -1,0 +1,237 @@
+"""What an agreement still bills or credits, as columns: the bulk path of the forecasts.
+
+:func:`owed` gives, position by position and in the same order, what
+:func:`milestonebill.invoicing.unbilled` gives as :class:`~milestonebill.invoicing.Unbilled`
+values -- the billable day, whether it is a credit, the payment terms, the
+plan key, the amount the line would carry and whether it refers to an
+earlier invoice -- without a :class:`~milestonebill.agreement.PlanItem`, an
+:class:`~milestonebill.documents.InvoiceLine` or an ``Unbilled`` per piece.
+Forecasts add these up and group them into expected receipts; a caller who
+wants the lines asks ``unbilled``.
+
+The plan comes from the bulk plan's columns
+(:func:`~milestonebill.agreement.columns.plan_columns`) plus the few fixed
+items (milestones, installments).  An agreement with discounts (whose items
+depend on every other item) or with one recurring charge billed on
+different terms or timing by different terms of it takes its plan from
+:func:`~milestonebill.agreement.billing_plan`, and so does everything
+inside :func:`~milestonebill._reference.reference_path`.  The routing of
+each difference to an invoice or a credit note is the one
+:mod:`milestonebill.invoicing` applies (a discount that moves against its
+item rides on the item's document).
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date
+from typing import cast
+
+import attrs
+
+from milestonebill._reference import reference
+from milestonebill.agreement import (
+    Agreement,
+    AgreementState,
+    billed_by_key,
+    billing_plan,
+    changed_since,
+)
+from milestonebill.agreement.columns import plan_columns
+from milestonebill.agreement.plan import fixed_items
+from milestonebill.ids import PlanKey
+from milestonebill.schedule import DUE_ON_RECEIPT, PaymentTerms
+from milestonebill.schedule.recurring import Timing
+
+__all__ = ["Owed", "owed", "plan_horizon"]
+
+
+@attrs.frozen
+class Owed:
+    """What is still to bill, one position per difference, in billable-day order.
+
+    ``days`` is the first day the difference is billable, ``credit`` whether
+    it goes on a credit note, ``terms`` the payment terms of its item,
+    ``keys`` its plan key, ``minors`` the line's amount in minor units as the
+    document would carry it (negative only for a discount line) and
+    ``adjusts`` whether the line refers to an invoice already issued.
+    """
+
+    days: tuple[date, ...]
+    credit: tuple[bool, ...]
+    terms: tuple[PaymentTerms, ...]
+    keys: tuple[str, ...]
+    minors: tuple[int, ...]
+    adjusts: tuple[bool, ...]
+
+    def __len__(self) -> int:
+        return len(self.days)
+
+    def signed(self) -> list[tuple[date, int]]:
+        """``(billable day, amount)`` pairs, a credit's amount negative."""
+        return [(d, -m if c else m) for d, m, c in zip(self.days, self.minors, self.credit,
+                                                         strict=True)]
+
+
+_NONE = Owed((), (), (), (), (), ())
+
+
+def plan_horizon(agreement: Agreement, as_of: date) -> date:
+    """A horizon covering every billed key and everything billable by ``as_of``."""
+    latest = max(as_of, _last_billed(agreement) if reference()
+                 else agreement.derived(_last_billed))
+    return date.fromordinal(min(latest.toordinal() + 1, date.max.toordinal()))
+
+
+def _last_billed(agreement: Agreement) -> date:
+    """The last day an invoice was issued or a billed service period starts
+    (``date.min`` if nothing was billed)."""
+    latest = date.min
+    for inv in agreement.invoices:
+        latest = max(latest, inv.issued_on)
+        for line in inv.lines:
+            if line.period is not None:
+                latest = max(latest, line.period.start)
+    for cn in agreement.credit_notes:
+        for line in cn.lines:
+            if line.period is not None:
+                latest = max(latest, line.period.start)
+    return latest
+
+
+def owed(agreement: Agreement, *, through: date) -> Owed:
+    """:func:`~milestonebill.invoicing.unbilled` as columns (see the module's docstring),
+    kept with the agreement per horizon."""
+    if reference():
+        return _owed(agreement, through)
+    known = agreement.derived(_OwedBy)
+    got = known.get(through)
+    if got is None:
+        if len(known) >= 8:
+            known.clear()
+        got = known[through] = _owed(agreement, through)
+    return got
+
+
+class _OwedBy(dict[date, Owed]):
+    """An agreement's :class:`Owed` by horizon (forecasts of one date ask again)."""
+
+    def __init__(self, _agreement: Agreement) -> None:
+        super().__init__()
+
+
+#: A plan as rows: key -> (amount, billing day or None, payment terms), in plan order.
+_Rows = dict[str, tuple[int, date | None, PaymentTerms]]
+
+
+def _plan_rows(agreement: Agreement, horizon: date) -> _Rows:
+    """The plan up to ``horizon`` as rows, from the bulk plan's columns where it can."""
+    charges: dict[str, tuple[bool, PaymentTerms]] = {}
+    plain = reference() or bool(agreement.discounts)
+    for t in agreement.recurring:
+        how = (t.charge.timing is Timing.IN_ADVANCE, t.charge.terms)
+        if charges.setdefault(t.charge.id, how) != how:
+            plain = True  # pieces of one charge on different terms: read them off the items
+    if plain:
+        return {i.key: (i.amount.minor, i.on, i.terms)
+                for i in billing_plan(agreement, through=horizon)}
+    rows: _Rows = {i.key: (i.amount.minor, i.on, i.terms) for i in fixed_items(agreement)}
+    cols = plan_columns(agreement, through=horizon)
+    for iid, start, end, minor in zip(cols.item_ids, cols.starts, cols.ends, cols.minors,
+                                      strict=True):
+        advance, terms = charges[iid]
+        first, iso = _day(start)
+        rows[f"r:{iid}:{iso}"] = (minor, first if advance else _day(end)[0], terms)
+    return rows
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(ordinal: int) -> tuple[date, str]:
+    """A day and its ISO text (the pieces of a firm's retainers start on few days)."""
+    d = date.fromordinal(ordinal)
+    return d, d.isoformat()
+
+
+def _discounted(key: str) -> str | None:
+    """The key a discount key discounts (``PlanKey.discounted`` on plain text)."""
+    return key[2:].partition(":")[2] if key[:2] == "d:" else None
+
+
+def _owed(agreement: Agreement, through: date) -> Owed:
+    if agreement.state is AgreementState.PAUSED:
+        return _NONE
+    rows = _plan_rows(agreement, plan_horizon(agreement, through))
+    # Plan keys are text; the rows' keys are plain ``str`` (no PlanKey per piece).
+    billed = cast(dict[str, tuple[int, str, int]], billed_by_key(agreement))
+    # One position per difference, as invoicing's _pending has them: the plan's keys in
+    # its order, then keys only billed.
+    out: list[tuple[str, int, str | None, date, PaymentTerms]] = []
+    for key, (minor, on, terms) in rows.items():
+        if key not in billed and key[:2] != "d:":  # the usual piece: not billed yet
+            if minor and on is not None:
+                out.append((key, minor, None, on, terms))
+            continue
+        net, first, _n = billed.get(key) or (0, None, 0)
+        if minor != net:
+            _difference(agreement, out, key, delta=minor - net, first=first, on=on, terms=terms,
+                        rows=rows, billed=billed)
+    for key, (net, first, _n) in billed.items():
+        if net and key not in rows:
+            _difference(agreement, out, key, delta=-net, first=first, on=None,
+                        terms=DUE_ON_RECEIPT, rows=rows, billed=billed)
+    return _routed(out)
+
+
+def _difference(agreement: Agreement, out: list[tuple[str, int, str | None, date, PaymentTerms]],
+                key: str, *, delta: int, first: str | None, on: date | None,
+                terms: PaymentTerms, rows: _Rows, billed: dict[str, tuple[int, str, int]]
+                ) -> None:
+    """Add the difference of one key to ``out``, with the day it becomes billable (none
+    while it waits for a day) and the terms of its item (of the discounted item for a
+    discount no longer planned)."""
+    inner = _discounted(key)
+    if first is None and inner is not None and inner in billed:
+        first = billed[inner][1]
+    if first is None:
+        if on is None:
+            return
+        due = on
+    else:
+        due = max(on or date.min, changed_since(agreement, PlanKey(key)))
+    if on is None and key not in rows:  # no longer planned: the discounted item's terms
+        owner = rows.get(inner) if inner is not None else None
+        terms = DUE_ON_RECEIPT if owner is None else owner[2]
+    out.append((key, delta, first, due, terms))
+
+
+def _routed(out: list[tuple[str, int, str | None, date, PaymentTerms]]) -> Owed:
+    """Each difference on its document (invoicing's ``_routed``), sorted by day."""
+    riders: dict[int, list[int]] = {}
+    if any(key[:2] == "d:" for key, *_ in out):
+        at = {x[0]: i for i, x in enumerate(out)}
+        for i, (key, delta, *_) in enumerate(out):
+            inner = _discounted(key)
+            j = None if inner is None else at.get(inner)
+            if j is not None and out[j][1] * delta < 0:
+                riders.setdefault(j, []).append(i)
+    riding: dict[int, int] = {}
+    for j, ds in riders.items():
+        if abs(out[j][1]) >= abs(sum(out[x][1] for x in ds)):
+            riding.update((x, j) for x in ds)
+    lines: list[tuple[date, bool, PaymentTerms, str, int, bool]] = []
+    for i, (key, delta, first, due, terms) in enumerate(out):
+        j = riding.get(i)
+        if j is None:
+            lines.append((due, delta < 0, terms, key, abs(delta), first is not None))
+        else:  # a discount line beside its item
+            lines.append((due, out[j][1] < 0, terms, key, -abs(delta),
+                          out[j][2] is not None or first is not None))
+    if not lines:
+        return _NONE
+    lines.sort(key=_day_of)  # stable, as unbilled sorts
+    days, credit, terms_, keys, minors, adjusts = zip(*lines, strict=True)
+    return Owed(days, credit, terms_, keys, minors, adjusts)
+
+
+def _day_of(line: tuple[date, bool, PaymentTerms, str, int, bool]) -> date:
+    return line[0]

@@ -207,6 +207,16 @@ def _series_pieces(agreement: Agreement, as_of: date, through: date
     return out
 
 
+def _in_buckets(pieces: Sequence[tuple[int, int, int]], c0: int, c1: int, c2: int
+                ) -> list[tuple[int, int, tuple[int, int, int]]]:
+    """Each piece's (price, days, days in each bucket) for buckets cut at ``c0``, ``c1``
+    and ``c2`` (ordinals; the last bucket has no end)."""
+    return [(minor, end - start, (max(min(end, c1) - max(start, c0), 0),
+                                  max(min(end, c2) - max(start, c1), 0),
+                                  max(end - max(start, c2), 0)))
+            for start, end, minor in pieces]
+
+
 def _series_split(pieces: Sequence[tuple[int, int, int]], remaining: int, as_of: date
                   ) -> tuple[int, int, int]:
     """``remaining`` of a recurring series split by when its service periods
@@ -215,27 +225,26 @@ def _series_split(pieces: Sequence[tuple[int, int, int]], remaining: int, as_of:
     shared exactly by largest remainder."""
     one, two = add_months(as_of, 12), add_months(as_of, 24)
     c0, c1, c2 = as_of.toordinal() + 1, one.toordinal() + 1, two.toordinal() + 1
-    # Per piece: its price times the days it has in each bucket, over its days.
-    parts: list[tuple[int, int, tuple[int, int, int]]] = [
-        (minor, end - start, (max(min(end, c1) - max(start, c0), 0),
-                              max(min(end, c2) - max(start, c1), 0),
-                              max(end - max(start, c2), 0)))
-        for start, end, minor in pieces]
     shares: list[Fraction] | list[int]
-    if reference():
+    if reference():  # per piece: its price times the days it has in each bucket, over its days
+        parts = _in_buckets(pieces, c0, c1, c2)
         shares = [sum((Fraction(m * d[k], n) for m, n, d in parts), Fraction(0))
                   for k in range(3)]
     else:  # the same ratios times one common multiple of the pieces' days, in integers
-        whole = [0, 0, 0]  # pieces all in one bucket add their price times the multiple
-        cut = []
-        for m, n, d in parts:
-            if n in d:
-                whole[d.index(n)] += m
+        whole = [0, 0, 0]  # a piece all in one bucket adds its price times the multiple
+        cut: list[tuple[int, int, int, int]] = []
+        for start, end, minor in pieces:
+            if c0 <= start and end <= c1:
+                whole[0] += minor
+            elif c1 <= start and end <= c2:
+                whole[1] += minor
+            elif c2 <= start:
+                whole[2] += minor
             else:
-                cut.append((m, n, d))
-        den = math.lcm(*(n for _m, n, _d in cut)) if cut else 1
+                cut.append((start, end, minor, end - start))
+        den = math.lcm(*(n for *_p, n in cut)) if cut else 1
         shares = [w * den for w in whole]
-        for m, n, d in cut:
+        for m, n, d in _in_buckets([p[:3] for p in cut], c0, c1, c2):
             f = m * (den // n)
             shares[0] += f * d[0]
             shares[1] += f * d[1]

@@ -1,8 +1,8 @@
 """Recurring revenue series as integers: what :mod:`milestonebill.revenue` earns from
 the bulk plan (:func:`~milestonebill.agreement.columns.plan_columns`) at many dates.
 
-A series is one recurring item's pieces as ``(start, end, days, price less
-concessions)`` in date ordinals; a piece earns day by day, rounded half up
+A series is one recurring item's pieces as columns of start, end and price less
+concessions, in date ordinals; a piece earns day by day, rounded half up
 once, so what a series earned by a day is the pieces over by then plus the
 started part of the one under way.
 """
@@ -26,39 +26,50 @@ __all__ = ["Series", "series_of"]
 
 @attrs.define
 class Series:
-    """One recurring item's pieces as integers: (start, end, days, price less concessions),
-    sorted by start, and the first day of their earliest service period."""
+    """One recurring item's pieces as integer columns (piece starts, ends and prices less
+    concessions, in date ordinals), sorted by start, and the first day of their earliest
+    service period.  Columns of ints, not a tuple per piece: a firm's revenue models
+    stay few objects for the garbage collector."""
 
     item_id: str
     first: int
-    pieces: list[tuple[int, int, int, int]]
-    #: Piece starts, and the running total of the pieces before each (when pieces do
-    #: not overlap, so all but the last started one are over).
-    starts: list[int] = attrs.Factory(list)
+    starts: list[int]
+    ends: list[int]
+    nets: list[int]
+    #: The running total of the pieces before each (when pieces do not overlap, so all
+    #: but the last started one are over).
     before: list[int] | None = None
 
     def settle(self) -> None:
         """Sort the pieces and index them (once all are in)."""
-        self.pieces.sort()
-        self.starts = [p[0] for p in self.pieces]
-        if all(a[1] <= b[0] for a, b in itertools.pairwise(self.pieces)):
-            self.before = [0, *itertools.accumulate(p[3] for p in self.pieces)]
+        starts, ends = self.starts, self.ends
+        if any(a > b for a, b in itertools.pairwise(starts)):
+            # the order a tuple per piece would sort in: by start, end, price
+            order = sorted(range(len(starts)), key=lambda k: (starts[k], ends[k],
+                                                              self.nets[k]))
+            self.starts = starts = [starts[k] for k in order]
+            self.ends = ends = [ends[k] for k in order]
+            self.nets = [self.nets[k] for k in order]
+        if all(e <= s for e, s in zip(ends, starts[1:], strict=False)):
+            self.before = [0, *itertools.accumulate(self.nets)]
 
     def earned(self, t: int) -> int:
         """Earned by the day before ordinal ``t`` (as ``revenue._series_earned`` defines it)."""
+        starts, ends, nets = self.starts, self.ends, self.nets
         if self.before is not None:
-            k = bisect.bisect_left(self.starts, t)  # pieces that started before t
+            k = bisect.bisect_left(starts, t)  # pieces that started before t
             if not k:
                 return 0
-            start, end, days, net = self.pieces[k - 1]
-            last = net if t >= end else round_ratio(net * (t - start), days, Rounding.HALF_UP)
+            start, end, net = starts[k - 1], ends[k - 1], nets[k - 1]
+            last = net if t >= end else round_ratio(net * (t - start), end - start,
+                                                    Rounding.HALF_UP)
             return self.before[k - 1] + last
         total = 0
-        for start, end, days, net in self.pieces:
+        for start, end, net in zip(starts, ends, nets, strict=True):
             if t >= end:
                 total += net
             elif t > start:
-                total += round_ratio(net * (t - start), days, Rounding.HALF_UP)
+                total += round_ratio(net * (t - start), end - start, Rounding.HALF_UP)
             else:
                 break  # sorted by start: the rest have not started
         return total
@@ -68,19 +79,26 @@ def series_of(a: Agreement, through: date, less: Mapping[PlanKey, int]
                ) -> tuple[list[Series], bool]:
     """Each series of the plan up to ``through`` in the order it first appears, and whether
     that order holds at every earlier horizon (each series' earliest piece first)."""
-    found: dict[str, Series] = {}
-    in_order = True
     c = plan_columns(a, through=through)  # the bulk plan: no PlanItem is made
-    for item_id, whole, start, end, minor in zip(c.item_ids, c.wholes, c.starts, c.ends,
-                                                 c.minors, strict=True):
-        s = found.get(item_id)
-        if s is None:
-            s = found[item_id] = Series(item_id, whole, [])
-        elif whole < s.first:
-            in_order, s.first = False, whole
-        net = minor - (less.get(PlanKey.piece(item_id, date.fromordinal(start)), 0)
-                       if less else 0)
-        s.pieces.append((start, end, end - start, net))  # pieces are never empty
-    for s in found.values():
+    ids = c.item_ids
+    groups: dict[str, list[int]] = {}
+    if len(set(ids)) == 1:  # the usual retainer: one series, every position
+        groups[ids[0]] = list(range(len(ids)))
+    else:
+        for k, item_id in enumerate(ids):
+            groups.setdefault(item_id, []).append(k)
+    out: list[Series] = []
+    in_order = True
+    for item_id, where in groups.items():
+        first = min(c.wholes[k] for k in where)
+        # A later piece of an earlier service period: the series' order may change.
+        in_order = in_order and first == c.wholes[where[0]]
+        starts = [c.starts[k] for k in where]
+        nets = [c.minors[k] for k in where]
+        if less:
+            nets = [minor - less.get(PlanKey.piece(item_id, date.fromordinal(start)), 0)
+                    for minor, start in zip(nets, starts, strict=True)]
+        s = Series(item_id, first, starts, [c.ends[k] for k in where], nets)
         s.settle()
-    return list(found.values()), in_order
+        out.append(s)
+    return out, in_order

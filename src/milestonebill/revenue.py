@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
@@ -57,8 +58,10 @@ from fractions import Fraction
 
 import attrs
 
+from milestonebill._concessions import concessions
 from milestonebill._reference import reference
 from milestonebill._series import Series, series_of
+from milestonebill._shares import ONE, ZERO, Share, days_share, reduced, steps
 from milestonebill._validate import check_date
 from milestonebill.agreement import (
     Agreement,
@@ -69,7 +72,6 @@ from milestonebill.agreement import (
     PlanItem,
     Progress,
     SspApproach,
-    billed_by_key,
     billing_plan,
 )
 from milestonebill.agreement.columns import plan_columns
@@ -77,7 +79,7 @@ from milestonebill.agreement.plan import fixed_items, open_ended
 from milestonebill.discounting import discount_allocation, plan_discounts
 from milestonebill.errors import NotFoundError
 from milestonebill.ids import ContractId, MilestoneId, ObligationId, PlanKey
-from milestonebill.money import Currency, Money, Rounding, allocate_minor, round_ratio
+from milestonebill.money import Currency, Money, Rounding, round_ratio
 from milestonebill.periods import Period, add_months
 from milestonebill.recognition import (
     Contract,
@@ -95,9 +97,11 @@ __all__ = [
     "concessions",
     "discount_allocation",
     "earned",
+    "earned_minor_changes",
     "earned_minor_series",
     "earned_minor_with_time",
     "earned_series",
+    "obligation_names",
     "revenue_model",
 ]
 
@@ -149,7 +153,10 @@ class RevenueModel:
 # ---------------------------------------------------------------- the model
 
 
+@functools.lru_cache(maxsize=4096)
 def _default_terms(obligation_id: ObligationId, name: str) -> ObligationTerms:
+    """Default terms, made once per id and name (values: safe to share, and a firm's
+    revenue models keep one instead of one per agreement)."""
     return ObligationTerms(obligation_id, name, Progress.MILESTONES)
 
 
@@ -255,48 +262,6 @@ def _series(a: Agreement, through: date) -> list[Obligation]:
             for item_id, items in pieces.items()]
 
 
-def _raw_net(a: Agreement) -> dict[str, int]:
-    """Net billed per plan key, counting item lines only (no refund absorption)."""
-    net: dict[str, int] = {}
-    for inv in a.invoices:
-        for ln in inv.lines:
-            if ln.item_key is not None:
-                net[ln.item_key] = net.get(ln.item_key, 0) + ln.amount.minor
-    for cn in a.credit_notes:
-        for ln in cn.lines:
-            if ln.item_key is not None:
-                net[ln.item_key] = net.get(ln.item_key, 0) - ln.amount.minor
-    return net
-
-
-def concessions(agreement: Agreement) -> dict[PlanKey, int]:
-    """Refund and goodwill credits that lower the price, per plan key (minor units).
-
-    A credit note not tied to an item is a price concession (ASC 606-10-32-6)
-    on the items the credited invoice billed, shared by what it billed of
-    each.  The part of it that an item's later reduction absorbed (see
-    :func:`~milestonebill.agreement.billed_by_key`) lowered the plan already
-    and is not counted twice.
-    """
-    out: dict[PlanKey, int] = {}
-    for cn in agreement.credit_notes:
-        free = sum(ln.amount.minor for ln in cn.lines if ln.item_key is None)
-        # Shared by what the lines charged (a discount line charges nothing).
-        lines = [ln for ln in agreement.invoice(cn.credits).lines
-                 if ln.item_key is not None and ln.amount.minor > 0]
-        if free <= 0 or not lines:
-            continue
-        for ln, share in zip(lines, allocate_minor(free, [ln.amount.minor for ln in lines]),
-                             strict=True):
-            assert ln.item_key is not None
-            out[ln.item_key] = out.get(ln.item_key, 0) + share
-    raw = _raw_net(agreement)
-    for key, (net, _first, _n) in billed_by_key(agreement).items():
-        if raw.get(key, 0) != net:
-            out[key] = out.get(key, 0) - (raw.get(key, 0) - net)
-    return {k: v for k, v in out.items() if v}
-
-
 def _fixed_obligations(agreement: Agreement, amounts: Mapping[str, Money]) -> list[Obligation]:
     """The obligations milestones fund (the package's, each add-on's), before concessions.
 
@@ -344,8 +309,20 @@ def revenue_model(agreement: Agreement, *, through: date) -> RevenueModel:
         if key.item_id in owner:
             less[owner[key.item_id]] = less.get(owner[key.item_id], 0) + minor
     return RevenueModel(agreement.id, agreement.currency, tuple(
-        attrs.evolve(o, price=o.price - Money.from_minor(less.get(o.id, 0), agreement.currency))
-        for o in out))
+        attrs.evolve(o, price=o.price - Money.from_minor(less[o.id], agreement.currency))
+        if less.get(o.id) else o for o in out))  # most obligations are not lowered
+
+
+def obligation_names(agreement: Agreement, *, through: date) -> dict[str, str]:
+    """Each obligation's name by id, as in ``revenue_model(agreement, through=through)``
+    (without working out the prices)."""
+    if reference() or not _fast(agreement):
+        return {o.id: o.terms.name for o in revenue_model(agreement, through=through).obligations}
+    out: dict[str, str] = {o.id: o.terms.name for o in agreement.derived(_Parts).fixed}
+    c = plan_columns(agreement, through=through)
+    firsts = dict(zip(reversed(c.item_ids), reversed(c.names), strict=True))  # first name wins
+    out.update((i, firsts[i]) for i in dict.fromkeys(c.item_ids))
+    return out
 
 
 # ---------------------------------------------------------------- progress
@@ -510,45 +487,13 @@ def _earned_reference(agreement: Agreement, as_of: date) -> dict[str, Money]:
 # ``tests/property/test_report_fastpaths.py`` compares it with
 # ``_earned_reference`` on every date.
 
-_Share = tuple[int, int]  # progress as a fraction (numerator, positive denominator)
-_ZERO: _Share = (0, 1)
-_ONE: _Share = (1, 1)
-
-
-def _reduced(f: Fraction) -> _Share:
-    return f.numerator, f.denominator
-
-
-def _days_share(period: Period) -> Callable[[date], _Share]:
-    """:func:`_days_progress` over ``period`` as a function of the date."""
-    start, n = period.start.toordinal(), period.days
-
-    def share(d: date) -> _Share:
-        if n == 0:
-            return _ONE if d >= period.start else _ZERO
-        # elapsed / n, not reduced: the rounding reads only the value of the ratio
-        return min(max(d.toordinal() + 1 - start, 0), n), n
-
-    return share
-
-
-def _steps(points: Sequence[date], values: Sequence[_Share], before: _Share
-           ) -> Callable[[date], _Share]:
-    """The share ``values[i]`` from ``points[i]`` on (points sorted), ``before`` earlier."""
-    def share(d: date) -> _Share:
-        i = bisect.bisect_right(points, d)
-        return values[i - 1] if i else before
-
-    return share
-
-
-def _advance_share(a: Agreement) -> Callable[[date], _Share]:
+def _advance_share(a: Agreement) -> Callable[[date], Share]:
     span = _advance_span(a)
-    return (lambda _d: _ZERO) if span is None else _days_share(span)
+    return (lambda _d: ZERO) if span is None else days_share(span)
 
 
 def _milestone_share(a: Agreement, o: Obligation, amounts: Mapping[str, Money]
-                     ) -> Callable[[date], _Share]:
+                     ) -> Callable[[date], Share]:
     """:func:`_milestone_progress` as a step function of the date."""
     terms: dict[str, MilestoneTerm] = {t.milestone.id: t for t in a.milestones}
     if o.terms.milestones:
@@ -579,11 +524,11 @@ def _milestone_share(a: Agreement, o: Obligation, amounts: Mapping[str, Money]
             g = math.gcd(int(got), int(total))
             values.append((int(got) // g, int(total) // g))
         else:
-            values.append(_reduced(Fraction(got) / Fraction(total)))
-    return _steps(points, values, _ZERO)
+            values.append(reduced(Fraction(got) / Fraction(total)))
+    return steps(points, values, ZERO)
 
 
-def _input_share(a: Agreement, o: Obligation) -> Callable[[date], _Share]:
+def _input_share(a: Agreement, o: Obligation) -> Callable[[date], Share]:
     """Hours, costs or units reported against the estimate in force, as of a date.
 
     Reports and revisions of one obligation are in date order (the fold
@@ -594,25 +539,25 @@ def _input_share(a: Agreement, o: Obligation) -> Callable[[date], _Share]:
     report_days = [r.as_of for r in reports]
     revision_days = [r.as_of for r in revisions]
 
-    known: dict[tuple[int, int], _Share] = {}  # with a revision in force: by (i, j) alone
+    # By (i, j) alone: with no revision in force (j == 0) the estimate is the terms'.
+    known: dict[tuple[int, int], Share] = {}
 
-    def share(d: date) -> _Share:
+    def share(d: date) -> Share:
         i, j = bisect.bisect_right(report_days, d), bisect.bisect_right(revision_days, d)
-        if j and (i, j) in known:
-            return known[i, j]
-        got = reports[i - 1].to_date if i else Decimal(0)
-        estimate = revisions[j - 1].total if j else a.estimate(o.id, d)
-        out = _reduced(min(Fraction(got) / Fraction(estimate), Fraction(1)))
-        if j:
-            known[i, j] = out
+        out = known.get((i, j))
+        if out is None:
+            got = reports[i - 1].to_date if i else Decimal(0)
+            estimate = revisions[j - 1].total if j else a.estimate(o.id, d)
+            out = known[i, j] = reduced(min(Fraction(got) / Fraction(estimate), Fraction(1)))
         return out
 
     return share
 
 
 def _obligation_share(a: Agreement, o: Obligation, amounts: Mapping[str, Money]
-                      ) -> Callable[[date], _Share]:
-    """:func:`_progress` of one obligation as a function of the date."""
+                      ) -> Callable[[date], Share]:
+    """:func:`_progress` of one obligation as a function of the date, between signing and
+    the agreement's end (:func:`_end_day`): the caller checks those two."""
     p = o.terms.progress
     if p is Progress.MILESTONES:
         kind = _milestone_share(a, o, amounts)
@@ -620,21 +565,12 @@ def _obligation_share(a: Agreement, o: Obligation, amounts: Mapping[str, Money]
         kind = _input_share(a, o)
     elif p is Progress.STRAIGHT_LINE:
         period = o.terms.period or _default_period(a, o)
-        kind = _advance_share(a) if period is None else _days_share(period)
+        kind = _advance_share(a) if period is None else days_share(period)
     else:
         when = (a.completions.get(MilestoneId(o.terms.milestone or ""))
                 if p is Progress.ON_COMPLETION else o.terms.on)
-        kind = _steps([when], [_ONE], _ZERO) if when is not None else (lambda _d: _ZERO)
-    signed, end = a.signed_on, _end_day(a)
-
-    def share(d: date) -> _Share:
-        if d < signed:
-            return _ZERO
-        if end is not None and end <= d:
-            return _ONE
-        return kind(d)
-
-    return share
+        kind = steps([when], [ONE], ZERO) if when is not None else (lambda _d: ZERO)
+    return kind
 
 
 def _end_day(a: Agreement) -> date | None:
@@ -689,6 +625,7 @@ class _Earning:
         self.less = parts.less
         self.series, self.in_order = series_of(a, through, self.less)
         self.shares = [_obligation_share(a, o, parts.amounts) for o in self.fixed]
+        self.signed, self.end = a.signed_on, _end_day(a)
         self.prices: dict[tuple[str, ...], list[int]] = {}
 
     def _prices(self, present: tuple[str, ...]) -> list[int]:
@@ -714,34 +651,81 @@ class _Earning:
 
     def many(self, a: Agreement, days: Sequence[date]) -> list[dict[str, int]]:
         """Earned by the end of each day per obligation, in minor units (:func:`earned`'s)."""
-        ids = [o.id for o in self.fixed]
+        ids: list[str] = [o.id for o in self.fixed]
         fixed = list(zip(ids, self.shares, strict=True))
         plain = self._prices(()) if not self.less else None  # no concession: fixed prices
+        signed, end, series = self.signed, self.end, self.series
         rows: list[dict[str, int]] = []
         for d in days:
             t = d.toordinal() + 1  # the ordinal of the day after d
-            if not self.series:
+            if not series:
                 present: list[Series] = []
             elif self.in_order:
-                present = [s for s in self.series if s.first < t]
+                present = [s for s in series if s.first < t]
             else:
                 present = self._present(a, t, d + timedelta(days=1))
             prices = plain if plain is not None else self._prices(
                 tuple(s.item_id for s in present))
-            out: dict[str, int] = {}
-            for (oid, share), price in zip(fixed, prices, strict=True):
-                num, den = share(d)
-                out[oid] = (0 if num == 0 else price if num == den
-                            else round_ratio(price * num, den, Rounding.HALF_UP))
+            if d < signed:  # nothing earned before signing, everything once it ended
+                out = dict.fromkeys(ids, 0)
+            elif end is not None and end <= d:
+                out = dict(zip(ids, prices, strict=True))
+            else:
+                out = {}
+                for (oid, share), price in zip(fixed, prices, strict=True):
+                    num, den = share(d)
+                    out[oid] = (0 if num == 0 else price if num == den
+                                else round_ratio(price * num, den, Rounding.HALF_UP))
             for s in present:
                 out[s.item_id] = s.earned(t)
             rows.append(out)
         return rows
 
 
+    def changes(self, days: Sequence[date]) -> list[list[tuple[str, int]]] | None:
+        """:func:`earned_minor_changes` by obligation over all days at once (series in
+        order); ``None`` when two obligations share an id (the day-by-day path says how
+        their rows go)."""
+        ids: list[str] = [o.id for o in self.fixed]
+        if len({*ids, *(s.item_id for s in self.series)}) < len(ids) + len(self.series):
+            return None
+        ts = [d.toordinal() + 1 for d in days]  # the ordinal of the day after each
+        plain = self._prices(()) if not self.less else None
+        prices = [plain if plain is not None else self._prices(
+            tuple(s.item_id for s in self.series if s.first < t)) for t in ts]
+        signed, end = self.signed, self.end
+        columns: list[tuple[str, list[int | None]]] = []
+        for k, (oid, share) in enumerate(zip(ids, self.shares, strict=True)):
+            col: list[int | None] = []
+            for d, price in zip(days, prices, strict=True):
+                if d < signed:
+                    col.append(0)
+                elif end is not None and end <= d:
+                    col.append(price[k])
+                else:
+                    num, den = share(d)
+                    col.append(0 if num == 0 else price[k] if num == den
+                               else round_ratio(price[k] * num, den, Rounding.HALF_UP))
+            columns.append((oid, col))
+        for s in self.series:
+            columns.append((s.item_id, [s.earned(t) if s.first < t else None for t in ts]))
+        out: list[list[tuple[str, int]]] = [[] for _ in ts[1:]]
+        for oid, col in columns:
+            for i, (was, now) in enumerate(itertools.pairwise(col)):
+                if now is not None and now != (was or 0):
+                    out[i].append((oid, now - (was or 0)))
+        return out
+
+
+def _checked(days: Sequence[date]) -> list[date]:
+    if all(type(d) is date for d in days):  # plain dates (the usual case): nothing to check
+        return list(days)
+    return [check_date(f"days[{i}]", d) for i, d in enumerate(days)]
+
+
 def earned_minor_series(agreement: Agreement, days: Sequence[date]) -> list[dict[str, int]]:
     """:func:`earned_series` in integer minor units: the bulk path for reports."""
-    checked = [check_date(f"days[{i}]", d) for i, d in enumerate(days)]
+    checked = _checked(days)
     if not checked:
         return []
     if reference() or not _fast(agreement):
@@ -763,6 +747,32 @@ def earned_minor_with_time(agreement: Agreement, days: Sequence[date]) -> list[d
         return rows
     return [{**row, TIME_OBLIGATION: t}
             for row, t in zip(rows, time_earned_minor_series(agreement, days), strict=True)]
+
+
+def earned_minor_changes(agreement: Agreement, days: Sequence[date]
+                         ) -> list[list[tuple[str, int]]]:
+    """What each obligation earned between one of ``days`` and the next, in minor units.
+
+    For each day after the first: ``(obligation, earned by its end less earned by the
+    end of the day before it in the list)`` for the obligations of
+    :func:`earned_minor_with_time` on that day, in its order, leaving out those that
+    earned nothing -- what :func:`~milestonebill.reports.revenue_schedule` reports,
+    worked out by obligation over all days at once when the model allows.
+    """
+    checked = _checked(days)
+    if not reference() and _fast(agreement) and agreement.proposal.time_materials is None \
+            and len(checked) > 1:
+        model = agreement.derived(_Parts).earning_to(agreement, max(checked))
+        if model.in_order:
+            got = model.changes(checked)
+            if got is not None:
+                return got
+    rows = earned_minor_with_time(agreement, checked)
+    out: list[list[tuple[str, int]]] = []
+    for before, now in itertools.pairwise(rows):
+        out.append([(oid, m - before.get(oid, 0)) for oid, m in now.items()
+                    if m != before.get(oid, 0)])
+    return out
 
 
 def earned_series(agreement: Agreement, days: Sequence[date]) -> list[dict[str, Money]]:

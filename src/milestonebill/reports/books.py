@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
@@ -35,7 +36,13 @@ from milestonebill.money import Currency, Money, allocate_minor
 from milestonebill.periods import Period, add_months
 from milestonebill.recognition import Granularity, buckets
 from milestonebill.reports._table import Table
-from milestonebill.revenue import Obligation, earned, earned_minor_with_time, revenue_model
+from milestonebill.revenue import (
+    Obligation,
+    earned_minor_changes,
+    earned_minor_series,
+    obligation_names,
+    revenue_model,
+)
 from milestonebill.timebilling import TIME_OBLIGATION
 
 __all__ = [
@@ -73,30 +80,28 @@ def revenue_schedule(agreement: Agreement, span: Period, *,
     to what it earned over ``span``; periods with nothing earned are left
     out.  Progress after today's reports is what the agreement says now.
     """
-    names: dict[str, str] = {o.id: o.terms.name for o in revenue_model(
-        agreement, through=span.end + timedelta(days=1)).obligations}
+    names = obligation_names(agreement, through=span.end + timedelta(days=1))
     names[TIME_OBLIGATION] = "Time and materials"
-    pieces = _pieces(span, granularity)
-    # Earned by the day before the span and by each piece's last day, all at once.
-    before, *levels = earned_minor_with_time(agreement, [span.start - timedelta(days=1),
-                                                         *(piece.last_day for piece in pieces)])
+    pieces, days = _pieces(span, granularity)
+    # Earned by the day before the span and by each piece's last day, all at once, and
+    # what changed from one to the next: Money and rows only for what is reported.
     cur = agreement.currency
     rows: list[RevenueRow] = []
-    for piece, now in zip(pieces, levels, strict=True):
-        for oid, minor in now.items():
-            delta = minor - before.get(oid, 0)
-            if delta:
-                rows.append(RevenueRow(agreement.id, oid, names.get(oid, oid), piece,
-                                       Money.from_minor(delta, cur)))
-        before = now
+    for piece, changes in zip(pieces, earned_minor_changes(agreement, days), strict=True):
+        for oid, delta in changes:
+            rows.append(RevenueRow(agreement.id, oid, names.get(oid, oid), piece,
+                                   Money.from_minor(delta, cur)))
     return Table("Revenue schedule", rows)
 
 
 @functools.lru_cache(maxsize=64)
-def _pieces(span: Period, granularity: Granularity) -> tuple[Period, ...]:
-    """The span cut at reporting-period boundaries, worked out once per span (the same
-    for every agreement of a firm)."""
-    return tuple(buckets(span, granularity))
+def _pieces(span: Period, granularity: Granularity
+            ) -> tuple[tuple[Period, ...], tuple[date, ...]]:
+    """The span cut at reporting-period boundaries and the days revenue is read at
+    (the day before the span, each piece's last day), worked out once per span (the
+    same for every agreement of a firm)."""
+    pieces = tuple(buckets(span, granularity))
+    return pieces, (span.start - timedelta(days=1), *(piece.last_day for piece in pieces))
 
 
 # ---------------------------------------------------------------- remaining obligations
@@ -166,51 +171,84 @@ def remaining_obligations(agreement: Agreement, as_of: date, *,
     """
     through = add_months(as_of, horizon_months) + timedelta(days=1)
     model = revenue_model(agreement, through=through)
-    done = earned(agreement, as_of)
+    done = earned_minor_series(agreement, [as_of])[0]  # integers: Money only for the rows
     cur = agreement.currency
     out: list[RemainingObligation] = []
+    series: dict[str, list[tuple[int, int, int]]] | None = None
     for o in model.obligations:
-        left = o.price - done.get(o.id, Money.zero(cur))
-        if left.minor <= 0:
+        left = o.price.minor - done.get(o.id, 0)
+        if left <= 0:
             continue
-        period, end, how = _timing(agreement, o)
         if o.series is not None:
-            a, b, c = _series_split(agreement, o, left.minor, as_of, through)
+            if series is None:  # the plan's pieces by series, read once per agreement
+                series = _series_pieces(agreement, as_of, through)
+            a, b, c = _series_split(series.get(o.series, []), left, as_of)
             how = "service periods"
         else:
-            a, b, c = _split(left.minor, as_of, period, end)
-        out.append(RemainingObligation(agreement.id, o.id, as_of, o.price, left,
-                                       Money.from_minor(a, cur), Money.from_minor(b, cur),
-                                       Money.from_minor(c, cur), how))
+            period, end, how = _timing(agreement, o)
+            a, b, c = _split(left, as_of, period, end)
+        out.append(RemainingObligation(agreement.id, o.id, as_of, o.price,
+                                       Money.from_minor(left, cur), Money.from_minor(a, cur),
+                                       Money.from_minor(b, cur), Money.from_minor(c, cur), how))
     return Table("Remaining performance obligations", out)
 
 
-def _series_split(agreement: Agreement, o: Obligation, remaining: int, as_of: date,
-                  through: date) -> tuple[int, int, int]:
+def _series_pieces(agreement: Agreement, as_of: date, through: date
+                   ) -> dict[str, list[tuple[int, int, int]]]:
+    """Each series' plan pieces up to ``through`` that end after ``as_of``, as
+    (start, end, minor units) ordinals, in plan order."""
+    after = as_of.toordinal() + 1
+    out: dict[str, list[tuple[int, int, int]]] = {}
+    cols = plan_columns(agreement, through=through)  # the bulk plan: no PlanItem is made
+    for item_id, start, end, minor in zip(cols.item_ids, cols.starts, cols.ends, cols.minors,
+                                          strict=True):
+        if end > after:
+            out.setdefault(item_id, []).append((start, end, minor))
+    return out
+
+
+def _in_buckets(pieces: Sequence[tuple[int, int, int]], c0: int, c1: int, c2: int
+                ) -> list[tuple[int, int, tuple[int, int, int]]]:
+    """Each piece's (price, days, days in each bucket) for buckets cut at ``c0``, ``c1``
+    and ``c2`` (ordinals; the last bucket has no end)."""
+    return [(minor, end - start, (max(min(end, c1) - max(start, c0), 0),
+                                  max(min(end, c2) - max(start, c1), 0),
+                                  max(end - max(start, c2), 0)))
+            for start, end, minor in pieces]
+
+
+def _series_split(pieces: Sequence[tuple[int, int, int]], remaining: int, as_of: date
+                  ) -> tuple[int, int, int]:
     """``remaining`` of a recurring series split by when its service periods
     are earned: each period's price day by day across the next 12 months,
     the 12 after and beyond (so an escalation lands in the year it applies),
     shared exactly by largest remainder."""
     one, two = add_months(as_of, 12), add_months(as_of, 24)
-    after = as_of + timedelta(days=1)
-    edges = (after, one + timedelta(days=1), two + timedelta(days=1), date.max)
-    # Per piece: its price times the days it has in each bucket, over its days.
-    parts: list[tuple[int, int, list[int]]] = []
-    cuts = [d.toordinal() for d in edges]
-    cols = plan_columns(agreement, through=through)  # the bulk plan: no PlanItem is made
-    for item_id, start, end, minor in zip(cols.item_ids, cols.starts, cols.ends, cols.minors,
-                                          strict=True):
-        if item_id != o.series or end <= cuts[0]:
-            continue
-        days = [max(min(end, cuts[k + 1]) - max(start, cuts[k]), 0) for k in range(3)]
-        parts.append((minor, end - start, days))
+    c0, c1, c2 = as_of.toordinal() + 1, one.toordinal() + 1, two.toordinal() + 1
     shares: list[Fraction] | list[int]
-    if reference():
+    if reference():  # per piece: its price times the days it has in each bucket, over its days
+        parts = _in_buckets(pieces, c0, c1, c2)
         shares = [sum((Fraction(m * d[k], n) for m, n, d in parts), Fraction(0))
                   for k in range(3)]
-    else:  # the same ratios over one common denominator, in integers
-        den = math.lcm(*(n for _m, n, _d in parts)) if parts else 1
-        shares = [sum(m * d[k] * (den // n) for m, n, d in parts) for k in range(3)]
+    else:  # the same ratios times one common multiple of the pieces' days, in integers
+        whole = [0, 0, 0]  # a piece all in one bucket adds its price times the multiple
+        cut: list[tuple[int, int, int, int]] = []
+        for start, end, minor in pieces:
+            if c0 <= start and end <= c1:
+                whole[0] += minor
+            elif c1 <= start and end <= c2:
+                whole[1] += minor
+            elif c2 <= start:
+                whole[2] += minor
+            else:
+                cut.append((start, end, minor, end - start))
+        den = math.lcm(*(n for *_p, n in cut)) if cut else 1
+        shares = [w * den for w in whole]
+        for m, n, d in _in_buckets([p[:3] for p in cut], c0, c1, c2):
+            f = m * (den // n)
+            shares[0] += f * d[0]
+            shares[1] += f * d[1]
+            shares[2] += f * d[2]
     if not any(shares):
         return remaining, 0, 0
     a, b, c = allocate_minor(remaining, shares)
@@ -292,10 +330,12 @@ def rollforward(entries: Sequence[JournalEntry], periods: Iterable[Period], *,
     roll-forward ties to the ledger to the cent.
     """
     cur = Currency.of(currency)
-    mine = [e for e in entries if e.currency == cur
-            and (agreement_id is None or e.agreement_id == agreement_id)]
     ordered = sorted(periods, key=lambda x: x.start)
-    moves = _moves_reference(mine, ordered) if reference() else _moves(mine, ordered)
+    if reference():
+        moves = _moves_reference([e for e in entries if e.currency == cur and (
+            agreement_id is None or e.agreement_id == agreement_id)], ordered)
+    else:
+        moves = _moves(entries, ordered, cur, agreement_id)
     rows: list[RollforwardRow] = []
     for p, (opening, moved) in zip(ordered, moves, strict=True):
         closing = opening + sum(moved)
@@ -330,16 +370,34 @@ def _moves_reference(mine: Sequence[JournalEntry], periods: Sequence[Period]
     return out
 
 
-def _moves(mine: Sequence[JournalEntry], periods: Sequence[Period]
-           ) -> list[tuple[int, list[int]]]:
-    """The same from running totals: each entry's movement is worked out once, then
-    every period reads its sums by binary search (periods may overlap or leave gaps)."""
-    dated = sorted((e.posted_on, _kind(e), _movement(e)) for e in mine)
-    days = [d for d, _k, _m in dated]
-    running = [[0] * (len(dated) + 1) for _ in _KINDS]
-    for i, (_d, k, m) in enumerate(dated):
-        for j, column in enumerate(running):
-            column[i + 1] = column[i] + (m if j == k else 0)
+def _moves(entries: Iterable[JournalEntry], periods: Sequence[Period], cur: Currency,
+           agreement_id: str | None) -> list[tuple[int, list[int]]]:
+    """The same from running totals: each entry of ``cur`` (and the agreement) adds its
+    movement to its posting day's sums once, then every period reads the running sums
+    of the days by binary search (periods may overlap or leave gaps)."""
+    held = (Account.CONTRACT_ASSET, Account.CONTRACT_LIABILITY)
+    by_day: dict[date, list[int]] = {}
+    for e in entries:
+        if agreement_id is not None and e.agreement_id != agreement_id:
+            continue
+        first = e.lines[0]  # e.currency, read without the properties
+        money = first.debit if first.debit is not None else first.credit
+        assert money is not None
+        if money.currency is not cur and money.currency != cur:
+            continue
+        m = 0  # _movement(e), without a generator per entry
+        for ln in e.lines:
+            if ln.account in held:
+                if ln.debit is not None:
+                    m -= ln.debit.minor
+                elif ln.credit is not None:
+                    m += ln.credit.minor
+        sums = by_day.get(e.posted_on)
+        if sums is None:
+            sums = by_day[e.posted_on] = [0, 0, 0, 0]
+        sums[_kind(e)] += m
+    days = sorted(by_day)
+    running = [[0, *itertools.accumulate(by_day[d][j] for d in days)] for j in range(4)]
     out: list[tuple[int, list[int]]] = []
     for p in periods:
         lo, hi = bisect.bisect_left(days, p.start), bisect.bisect_left(days, p.end)

@@ -1,0 +1,46 @@
+"""Progress as a fraction of integers, as a function of the date: the pieces
+:mod:`milestonebill.revenue` builds each obligation's progress from when it
+works revenue out for many dates at once.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+from datetime import date
+from fractions import Fraction
+
+from milestonebill.periods import Period
+
+__all__ = ["ONE", "ZERO", "Share", "days_share", "reduced", "steps"]
+
+Share = tuple[int, int]  # progress as a fraction (numerator, positive denominator)
+ZERO: Share = (0, 1)
+ONE: Share = (1, 1)
+
+
+def reduced(f: Fraction) -> Share:
+    return f.numerator, f.denominator
+
+
+def days_share(period: Period) -> Callable[[date], Share]:
+    """``revenue._days_progress`` over ``period`` as a function of the date."""
+    start, n = period.start.toordinal(), period.days
+
+    def share(d: date) -> Share:
+        if n == 0:
+            return ONE if d >= period.start else ZERO
+        # elapsed / n, not reduced: the rounding reads only the value of the ratio
+        return min(max(d.toordinal() + 1 - start, 0), n), n
+
+    return share
+
+
+def steps(points: Sequence[date], values: Sequence[Share], before: Share
+           ) -> Callable[[date], Share]:
+    """The share ``values[i]`` from ``points[i]`` on (points sorted), ``before`` earlier."""
+    def share(d: date) -> Share:
+        i = bisect.bisect_right(points, d)
+        return values[i - 1] if i else before
+
+    return share

@@ -1,0 +1,272 @@
+"""Revenue and books in integer columns give exactly what the reference path gives.
+
+``remaining_obligations``, ``revenue_schedule`` and ``rollforward`` work
+revenue out per obligation as integer columns over all their dates
+(:func:`~milestonebill.revenue.earned_minor_changes`,
+:func:`~milestonebill.revenue.obligation_names`, series pieces as int
+columns, concessions skipped when no credit note carries a refund or
+goodwill line, ledger movements summed per posting day).  Each test here
+computes the same rows fast -- on agreements that know nothing yet, and
+again once they have kept what they worked out -- and inside
+:func:`~milestonebill._reference.reference_path`, and compares every field.
+
+Engagements start on month ends and leap days, in cents, yen and fils,
+and live through completions, re-pricing and recurring price changes
+mid-way, refunds, write-offs and cancellation.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from milestonebill import reports as r
+from milestonebill._reference import reference_path
+from milestonebill._series import Series
+from milestonebill.agreement import (
+    Agreement,
+    AmendmentId,
+    ChangeRecurringPrice,
+    Collection,
+    approve,
+)
+from milestonebill.engine import FixedClock
+from milestonebill.errors import AmendmentError, RefundLimitError, ValidationError
+from milestonebill.ids import InvoiceId
+from milestonebill.ledger import JournalEntry
+from milestonebill.money import Currency, Money, Rounding, round_ratio
+from milestonebill.periods import Period, add_months
+from milestonebill.recognition import Granularity
+from milestonebill.revenue import earned_minor_changes, earned_minor_with_time
+from milestonebill.schedule import (
+    Escalation,
+    Interval,
+    ItemId,
+    Milestone,
+    MilestoneId,
+    RecurringCharge,
+    Trigger,
+)
+from milestonebill.stores.sqlite import SQLiteStore
+from milestonebill.testing.scenarios import CARD, World, proposal
+from milestonebill.testing.strategies import exponent_currencies, milestone_lists
+
+EXAMPLES = settings(max_examples=50, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+#: Month ends, a leap day and an ordinary Monday to sign on.
+STARTS = (date(2028, 2, 29), date(2028, 1, 31), date(2027, 12, 31), date(2026, 3, 2))
+
+
+def fresh(agreements: Sequence[Agreement]) -> list[Agreement]:
+    """Copies that have worked nothing out yet (as if just loaded from a store)."""
+    return [attrs.evolve(a) for a in agreements]
+
+
+def three_ways(compute: Callable[[list[Agreement]], Any], agreements: Sequence[Agreement]
+               ) -> tuple[Any, Any, Any]:
+    """``compute`` fast on fresh agreements, fast again on the same ones, and by reference."""
+    mine = fresh(agreements)
+    cold = compute(mine)
+    warm = compute(mine)
+    with reference_path():
+        plain = compute(fresh(agreements))
+    return cold, warm, plain
+
+
+def _charges(draw: st.DrawFn, cur: Currency, start: date) -> list[RecurringCharge]:
+    price = Money.from_minor(draw(st.integers(1, 10**6)), cur)
+    kind = draw(st.sampled_from(["none", "monthly", "open", "two"]))
+    monthly = RecurringCharge(ItemId("ret"), "Retainer", price, Interval.MONTHLY, start=start,
+                              count=draw(st.integers(1, 30)),
+                              escalations=(Escalation(percent=Decimal(4)),))
+    if kind == "monthly":
+        return [monthly]
+    if kind == "open":
+        return [attrs.evolve(monthly, count=None, escalations=())]
+    if kind == "two":
+        return [monthly, RecurringCharge(ItemId("adv"), "Advice", price, Interval.QUARTERLY,
+                                         start=start, count=draw(st.integers(1, 8)))]
+    return []
+
+
+def _step(draw: st.DrawFn, w: World[Any], n: int, milestones: list[Milestone]) -> None:
+    a = w.load()
+    step = draw(st.sampled_from(["complete", "complete", "reprice", "price", "run", "run",
+                                 "pay", "refund", "write_off", "cancel"]))
+    paid = [i for i in a.invoices if a.net_paid(i.id).minor > 0]
+    owed = [i for i in a.invoices if a.balance_of(i.id).minor > 0]
+    if step == "run":
+        w.biller.run(w.clock.today())
+    elif step == "pay" and owed:
+        left = a.balance_of(owed[0].id)
+        w.biller.record_payment(InvoiceId(owed[0].id), Money.from_minor(
+            draw(st.integers(1, left.minor)), a.currency), reference=f"pay-{n}")
+    elif step == "refund" and paid:
+        inv = paid[draw(st.integers(0, len(paid) - 1))]
+        part = draw(st.integers(1, max(1, inv.subtotal.minor)))
+        try:
+            w.biller.refund(InvoiceId(inv.id), Money.from_minor(part, a.currency),
+                            reason="goodwill")
+        except (RefundLimitError, ValidationError):
+            return  # more than is refundable, or paid outside the gateway: refused
+    elif step == "write_off" and owed:
+        w.biller.write_off(InvoiceId(owed[0].id), reason="uncollectible")
+    elif not a.state.amendable:
+        return
+    elif step == "complete" and milestones:
+        m = milestones[draw(st.integers(0, len(milestones) - 1))]
+        if m.trigger is Trigger.ON_COMPLETION and m.id not in a.completions:
+            w.complete(m.id)
+    elif step == "reprice" and milestones:
+        m = milestones[draw(st.integers(0, len(milestones) - 1))]
+        assert m.amount is not None
+        w.reprice(m.id, Money.from_minor(max(1, m.amount.minor * draw(st.integers(1, 150))
+                                             // 100), a.currency), amendment_id=f"am-{n}")
+    elif step == "price" and a.recurring:
+        when = w.clock.today() + timedelta(days=draw(st.integers(0, 40)))
+        try:
+            w.amend(ChangeRecurringPrice(when, a.recurring[0].charge.id, Money.from_minor(
+                draw(st.integers(1, 10**6)), a.currency)), amendment_id=f"am-{n}")
+        except AmendmentError:
+            return  # the charge had ended by then: refused, nothing recorded
+        if w.load().pending_amendments:
+            w.biller.record(w.load().id, [approve(w.load(), AmendmentId(f"am-{n}"), by="Ada",
+                                                  at=w.clock.now())])
+    elif step == "cancel" and draw(st.integers(0, 3)) == 0:
+        w.cancel()
+
+
+@st.composite
+def engagements(draw: st.DrawFn) -> tuple[Agreement, list[JournalEntry]]:
+    """An engagement signed on a month end, a leap day or a Monday, lived for a year;
+    with the journal entries it posted."""
+    cur: Currency = draw(exponent_currencies())
+    start = draw(st.sampled_from(STARTS))
+    w = World(clock=FixedClock(datetime.combine(start, time(9), UTC)))
+    deposit = Milestone(MilestoneId("dep"), "Deposit", trigger=Trigger.ON_SIGNING,
+                        amount=Money.from_minor(draw(st.integers(1, 10**6)), cur))
+    milestones = draw(milestone_lists(cur, triggers=(Trigger.ON_COMPLETION, Trigger.ON_DATE),
+                                      first_due=start, due_within_days=300))
+    card = draw(st.booleans())
+    w.open(proposal([deposit, *milestones], _charges(draw, cur, start), currency=cur,
+                    collection=Collection.AUTO_CHARGE if card else Collection.SEND_INVOICE),
+           payment_method=CARD if card else None)
+    w.biller.run(start)
+    for n, day in enumerate(sorted(draw(st.lists(st.integers(0, 365), max_size=10)))):
+        w.later(day)
+        _step(draw, w, n, milestones)
+    w.later(366)
+    w.biller.run(w.clock.today())
+    return w.load(), w.store.entries()
+
+
+def books(agreements: list[Agreement], entries: list[JournalEntry], as_of: date
+          ) -> dict[str, list[Any]]:
+    """The revenue and books reports of ``agreements`` at ``as_of``, as lists of rows."""
+    first = as_of.replace(day=1)
+    cur = agreements[0].currency
+    return {
+        "remaining": [row for a in agreements for row in r.remaining_obligations(a, as_of)],
+        "schedule": [row for a in agreements for row in r.revenue_schedule(
+            a, Period(add_months(first, -12), add_months(first, 12)))],
+        "daily": [row for a in agreements for row in r.revenue_schedule(
+            a, Period(as_of - timedelta(days=20), as_of + timedelta(days=20)),
+            granularity=Granularity.DAY)],
+        "rollforward": list(r.rollforward(entries, [Period.month(d.year, d.month) for d in (
+            add_months(first, i) for i in range(-12, 12))], currency=cur)),
+        "rollforward, one agreement": list(r.rollforward(
+            entries, [Period(add_months(first, -6), as_of)], currency=cur,
+            agreement_id=agreements[0].id)),
+    }
+
+
+@EXAMPLES
+@given(engagements(), st.integers(-3, 500))
+def test_revenue_and_books_in_columns_are_the_reference(
+        lived: tuple[Agreement, list[JournalEntry]], after: int) -> None:
+    a, entries = lived
+    as_of = a.signed_on + timedelta(days=after)
+    cold, warm, plain = three_ways(lambda ags: books(ags, entries, as_of), [a])
+    for name, rows in plain.items():
+        assert (name, cold[name]) == (name, rows)
+        assert (name, warm[name]) == (name, rows)
+
+
+@EXAMPLES
+@given(engagements(), st.lists(st.integers(-40, 900), min_size=0, max_size=14))
+def test_changes_between_days_are_the_differences_of_what_was_earned(
+        lived: tuple[Agreement, list[JournalEntry]], offsets: list[int]) -> None:
+    a = lived[0]
+    days = [a.signed_on + timedelta(days=n) for n in offsets]
+    with reference_path():
+        levels = earned_minor_with_time(fresh([a])[0], days)
+    want = [[(o, m - before.get(o, 0)) for o, m in now.items() if m != before.get(o, 0)]
+            for before, now in itertools.pairwise(levels)]
+    mine = fresh([a])[0]
+    assert earned_minor_changes(mine, days) == want
+    assert earned_minor_changes(mine, days) == want  # again, from what it kept
+
+
+def test_a_day_that_is_not_a_date_is_refused_by_name() -> None:
+    a = World().open(proposal([("design", "1000.00")]))
+    moment = datetime(2026, 4, 1, tzinfo=UTC)
+    with pytest.raises(ValidationError) as caught:
+        earned_minor_changes(a, [date(2026, 3, 31), moment])
+    assert (caught.value.field, caught.value.value) == ("days[1]", moment)
+
+
+@st.composite
+def series(draw: st.DrawFn) -> tuple[Series, list[tuple[int, int, int]]]:
+    """A series of pieces in any order, overlapping or not, and the pieces themselves."""
+    base = date(2028, 2, 1).toordinal()
+    pieces = [(base + s, base + s + n, m) for s, n, m in draw(st.lists(
+        st.tuples(st.integers(0, 400), st.integers(1, 120), st.integers(-10**6, 10**9)),
+        min_size=1, max_size=12))]
+    s = Series("ret", min(p[0] for p in pieces), [p[0] for p in pieces],
+               [p[1] for p in pieces], [p[2] for p in pieces])
+    s.settle()
+    return s, pieces
+
+
+@settings(max_examples=300, deadline=None)
+@given(series(), st.integers(-10, 600))
+def test_a_series_earns_each_piece_day_by_day_rounded_once(
+        made: tuple[Series, list[tuple[int, int, int]]], day: int) -> None:
+    s, pieces = made
+    t = date(2028, 2, 1).toordinal() + day
+    want = sum(m if t >= end else round_ratio(m * (t - start), end - start, Rounding.HALF_UP)
+               if t > start else 0 for start, end, m in pieces)
+    assert s.earned(t) == want
+
+
+def test_reports_on_a_sqlite_store_are_the_reference(tmp_path: Path) -> None:
+    start = date(2028, 1, 31)
+    clock = FixedClock(datetime.combine(start, time(9), UTC))
+    with SQLiteStore(tmp_path / "books.db", clock=clock) as store:
+        w = World(store, clock=clock)
+        fee = RecurringCharge(ItemId("ret"), "Retainer", Money("1200.000", "KWD"),
+                              Interval.MONTHLY, start=start, count=12,
+                              escalations=(Escalation(percent=Decimal(5)),))
+        w.open(proposal([("design", Money("3000.000", "KWD"))], [fee], currency="KWD"))
+        w.biller.run(start)
+        w.later(29)
+        w.biller.run(w.clock.today())
+        paid = next(i for i in w.load().invoices if w.load().net_paid(i.id).minor > 0)
+        w.biller.refund(InvoiceId(paid.id), Money("400.000", "KWD"), reason="goodwill")
+        w.complete("design")
+        w.later(120)
+        w.biller.run(w.clock.today())
+        a, entries = w.load(), store.entries()
+    as_of = start + timedelta(days=100)
+    cold, warm, plain = three_ways(lambda ags: books(ags, entries, as_of), [a])
+    assert any(plain.values())  # there is something to compare
+    assert (cold, warm) == (plain, plain)

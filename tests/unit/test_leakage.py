@@ -22,6 +22,7 @@ from milestonebill.agreement import (
     InvoiceIssued,
     apply,
     complete_milestone,
+    pause,
 )
 from milestonebill.collection import RetryPolicy
 from milestonebill.documents import Invoice
@@ -218,6 +219,15 @@ def test_an_escalation_that_did_not_apply_leaks_from_the_day_it_was_billed() -> 
             (LeakageKind.ESCALATION_NOT_APPLIED,
              "Retainer [2026-04-02, 2026-05-02): billed 1000.00 USD, escalated price "
              "1100.00 USD", "100.00 USD", date(2026, 4, 2))]
+
+
+def test_an_escalation_billed_short_still_leaks_once_the_agreement_is_paused() -> None:
+    """A pause stops what is billed next, not what was billed wrong: the audit's
+    shortcut for agreements with nothing due must not hide it."""
+    a = _billed_short()
+    paused = apply(a, pause(a, at=datetime(2026, 4, 2, 12, tzinfo=UTC), reason="client away"))
+    assert [(r.kind, str(r.amount)) for r in leakage_audit([paused], date(2026, 4, 3))] == [
+        (LeakageKind.ESCALATION_NOT_APPLIED, "100.00 USD")]
 
 
 def test_customer_credit_left_unapplied_beside_an_open_invoice_leaks() -> None:

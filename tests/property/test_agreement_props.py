@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 
-import attrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,8 +24,6 @@ from milestonebill.agreement import (
     Amendment,
     AmendmentId,
     CancelAgreement,
-    CreditIssued,
-    InvoiceIssued,
     Operation,
     Proposal,
     apply,
@@ -40,6 +37,7 @@ from milestonebill.agreement import (
 from milestonebill.agreement import sign as sign_proposal
 from milestonebill.errors import AmendmentError
 from milestonebill.invoicing import billing_position, due_credit_notes, due_invoices
+from milestonebill.testing.scenarios import bill_due
 from milestonebill.testing.strategies import amendment_operations, offers
 
 START = date(2024, 1, 1)
@@ -54,14 +52,6 @@ def proposals() -> st.SearchStrategy[Proposal]:
     return offers(start=START)
 
 
-def bill(a: Agreement, d: date) -> Agreement:
-    for draft in due_invoices(a, d):
-        inv = attrs.evolve(draft, number=f"INV-{len(a.invoices) + 1:05d}")
-        a = apply(a, InvoiceIssued(f"inv-{inv.id}", a.version + 1, noon(d), inv))
-    for cn_draft in due_credit_notes(a, d):
-        cn = attrs.evolve(cn_draft, number=f"CN-{len(a.credit_notes) + 1:05d}")
-        a = apply(a, CreditIssued(f"cn-{cn.id}", a.version + 1, noon(d), cn))
-    return a
 
 
 def operation(a: Agreement, today: date, n: int) -> st.SearchStrategy[Operation]:
@@ -99,7 +89,7 @@ def test_conservation_over_random_amendment_sequences(p: Proposal, data: st.Data
                 continue
             a = apply(a, event)
         elif action == "bill":
-            a = bill(a, today)
+            a = bill_due(a, today)
             assert due_invoices(a, today) == ()
             assert due_credit_notes(a, today) == ()
         elif action == "complete":
@@ -121,7 +111,7 @@ def test_conservation_over_random_amendment_sequences(p: Proposal, data: st.Data
     if a.state is not AgreementState.CANCELLED:
         a = apply(a, propose(a, Amendment(AmendmentId("end"), (CancelAgreement(
             today, data.draw(st.booleans())),)), by="pm", at=noon(today)))
-    a = bill(a, HORIZON)
+    a = bill_due(a, HORIZON)
     position = billing_position(a)
     assert position.scheduled.is_zero()
     assert position.invoiced - position.credited == position.contract_value
@@ -135,7 +125,7 @@ def test_as_of_equals_folding_the_prefix(p: Proposal, gaps: list[int]) -> None:
     today = START
     for gap in gaps:
         today += timedelta(days=gap)
-        a = bill(a, today)
+        a = bill_due(a, today)
     for i, e in enumerate(a.events):
         prefix = Agreement.from_events(a.events[: i + 1])
         later = [x for x in a.events[i + 1:] if x.effective_at == e.effective_at]
@@ -149,7 +139,7 @@ def test_rerunning_a_date_is_deterministic_and_exactly_once(p: Proposal, days: i
     a = sign(p)
     d = START + timedelta(days=days)
     assert due_invoices(a, d) == due_invoices(a, d)
-    billed = bill(a, d)
-    assert bill(billed, d) == billed
+    billed = bill_due(a, d)
+    assert bill_due(billed, d) == billed
     keys = [ln.item_key for inv in billed.invoices for ln in inv.lines]
     assert len(keys) == len(set(keys))

@@ -34,7 +34,6 @@ from milestonebill.agreement import (
     AmendmentId,
     Collection,
     CreditIssued,
-    InvoiceIssued,
     Proposal,
     apply,
     complete_milestone,
@@ -46,8 +45,6 @@ from milestonebill.agreement import (
 from milestonebill.documents import FlatTax, InvoiceLine, TaxMethod, TaxPolicy, TaxRate
 from milestonebill.errors import AmendmentError, ValidationError
 from milestonebill.invoicing import (
-    due_credit_notes,
-    due_invoices,
     refund_credit_note,
     unbilled,
     unbilled_minor,
@@ -62,7 +59,7 @@ from milestonebill.schedule import (
     RecurringCharge,
     Trigger,
 )
-from milestonebill.testing.scenarios import CARD, proposal
+from milestonebill.testing.scenarios import CARD, bill_due, proposal
 from milestonebill.testing.strategies import amendment_operations, offers
 
 START = date(2024, 1, 1)
@@ -98,14 +95,6 @@ def escalated(draw: st.DrawFn, p: Proposal) -> Proposal:
     return attrs.evolve(p, options=tuple(options))
 
 
-def bill(a: Agreement, d: date) -> Agreement:
-    for draft in due_invoices(a, d):
-        inv = attrs.evolve(draft, number=f"INV-{len(a.invoices) + 1:05d}")
-        a = apply(a, InvoiceIssued(f"inv-{inv.id}", a.version + 1, noon(d), inv))
-    for cn_draft in due_credit_notes(a, d):
-        cn = attrs.evolve(cn_draft, number=f"CN-{len(a.credit_notes) + 1:05d}")
-        a = apply(a, CreditIssued(f"cn-{cn.id}", a.version + 1, noon(d), cn))
-    return a
 
 
 def refund(a: Agreement, d: date, data: st.DataObject) -> Agreement:
@@ -139,7 +128,7 @@ def _step(a: Agreement, today: date, n: int, data: st.DataObject) -> Agreement:
     if action == "amend":
         return amend(a, today, n, data)
     if action == "bill":
-        return bill(a, today)
+        return bill_due(a, today)
     if action == "refund":
         return refund(a, today, data)
     if action == "complete":
@@ -163,7 +152,7 @@ def lived(data: st.DataObject) -> tuple[Agreement, date]:
     p = data.draw(escalated(p))
     a = sign(p, option="a", signer="S", signed_at=noon(START),
              payment_method=CARD if card else None, agreement_id=AgreementId("agr"))
-    a = bill(a, START)
+    a = bill_due(a, START)
     today = START
     for n in range(data.draw(st.integers(0, 10))):
         today += timedelta(days=data.draw(st.integers(0, 45)))

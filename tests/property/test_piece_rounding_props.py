@@ -28,7 +28,6 @@ from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from itertools import pairwise
 
-import attrs
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -40,9 +39,7 @@ from milestonebill.agreement import (
     ApprovalRules,
     ChangeRecurringPrice,
     Collection,
-    CreditIssued,
     EndRecurringCharge,
-    InvoiceIssued,
     Operation,
     PackageOption,
     Proposal,
@@ -55,7 +52,7 @@ from milestonebill.agreement import (
 from milestonebill.agreement import sign as sign_proposal
 from milestonebill.errors import AmendmentError
 from milestonebill.ids import PlanKey
-from milestonebill.invoicing import billing_position, due_credit_notes, due_invoices
+from milestonebill.invoicing import billing_position
 from milestonebill.money import Currency, Money, Rounding, round_ratio
 from milestonebill.periods import DayCount, Period, day_fraction, prorate
 from milestonebill.schedule import (
@@ -66,6 +63,7 @@ from milestonebill.schedule import (
     RecurringCharge,
     Timing,
 )
+from milestonebill.testing.scenarios import bill_due
 
 SIGNED = date(2023, 12, 1)
 HORIZON = date(2028, 1, 1)
@@ -112,14 +110,6 @@ def cut_sequences(draw: st.DrawFn, cur: Currency, start: date) -> list[Operation
     return ops
 
 
-def bill(a: Agreement, d: date) -> Agreement:
-    for draft in due_invoices(a, d):
-        inv = attrs.evolve(draft, number=f"INV-{len(a.invoices) + 1:05d}")
-        a = apply(a, InvoiceIssued(f"inv-{inv.id}", a.version + 1, noon(d), inv))
-    for cn_draft in due_credit_notes(a, d):
-        cn = attrs.evolve(cn_draft, number=f"CN-{len(a.credit_notes) + 1:05d}")
-        a = apply(a, CreditIssued(f"cn-{cn.id}", a.version + 1, noon(d), cn))
-    return a
 
 
 # ---------------------------------------------------------------- the model
@@ -199,13 +189,13 @@ def cut_and_bill(a: Agreement, op: Operation, n: int) -> Agreement | None:
     Nothing billed for a piece that ends on or before the cut may change.
     """
     at = op.effective
-    a = bill(a, at)
+    a = bill_due(a, at)
     before_plan, before_billed = plan_amounts(a), net_billed(a)
     try:
         event = propose(a, Amendment(AmendmentId(f"cut{n}"), (op,)), by="pm", at=noon(at))
     except AmendmentError:
         return None
-    a = bill(apply(a, event), at)
+    a = bill_due(apply(a, event), at)
     after_plan, after_billed = plan_amounts(a), net_billed(a)
     ended = {k: v for k, v in before_plan.items() if v[0].end <= at}
     assert {k: after_plan.get(k) for k in ended} == ended
@@ -251,7 +241,7 @@ def test_pieces_of_a_period_sum_to_its_day_weighted_price_after_any_cuts(
         if first != whole:  # the first piece is what prorating it alone charges
             assert amount == prorate(price, first, whole, basis=basis, rounding=rounding).amount
     # Bill everything: the client's net for every period is its day-weighted price.
-    a = bill(a, HORIZON)
+    a = bill_due(a, HORIZON)
     billed = net_billed(a)
     for whole, rows in model.items():
         if whole.end <= HORIZON:

@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Generic, TypeVar, cast, overload
 
+import attrs
+
 from milestonebill.agreement import (
     Agreement,
     Amendment,
@@ -38,12 +40,15 @@ from milestonebill.agreement import (
     ApprovalRules,
     ChangeMilestoneAmount,
     Collection,
+    CreditIssued,
+    InvoiceIssued,
     Operation,
     PackageOption,
     PaymentMethodKind,
     PaymentMethodRef,
     Proposal,
     ProposalId,
+    apply,
     approve,
     cancel,
     complete_milestone,
@@ -56,7 +61,7 @@ from milestonebill.engine import Biller, RunSummary
 from milestonebill.gateways.base import GatewayEvent, GatewayEventKind
 from milestonebill.gateways.memory import InMemoryGateway
 from milestonebill.ids import AgreementId, FirmId, InvoiceId
-from milestonebill.invoicing import invoice_balance
+from milestonebill.invoicing import due_credit_notes, due_invoices, invoice_balance
 from milestonebill.ledger import Account
 from milestonebill.money import Currency, Money
 from milestonebill.schedule import BillingSchedule, Milestone, MilestoneId, RecurringCharge, Trigger
@@ -73,6 +78,7 @@ __all__ = [
     "STORE_PARTS",
     "T0",
     "World",
+    "bill_due",
     "paid_invoice",
     "proposal",
     "signed",
@@ -145,6 +151,26 @@ def signed_deposit_agreement(*, signed_on: date, amount: str = "250.00") -> Agre
     deposit = Milestone(MilestoneId("deposit"), "Deposit", amount=usd(amount),
                         trigger=Trigger.ON_SIGNING)
     return signed(proposal([deposit]), at=datetime.combine(signed_on, T0.timetz()))
+
+
+def bill_due(a: Agreement, day: date) -> Agreement:
+    """``a`` with every invoice and credit note due on ``day`` issued at noon UTC,
+    numbered ``INV-00001``/``CN-00001`` on (no store, no Biller: the pure core).
+
+    >>> deposit = Milestone(MilestoneId("deposit"), "Deposit", amount=usd("400.00"),
+    ...                     trigger=Trigger.ON_SIGNING)
+    >>> a = bill_due(signed(proposal([deposit])), T0.date())
+    >>> [(i.number, str(i.total)) for i in a.invoices]
+    [('INV-00001', '400.00 USD')]
+    """
+    at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    for draft in due_invoices(a, day):
+        inv = attrs.evolve(draft, number=f"INV-{len(a.invoices) + 1:05d}")
+        a = apply(a, InvoiceIssued(f"inv-{inv.id}", a.version + 1, at, inv))
+    for cn_draft in due_credit_notes(a, day):
+        cn = attrs.evolve(cn_draft, number=f"CN-{len(a.credit_notes) + 1:05d}")
+        a = apply(a, CreditIssued(f"cn-{cn.id}", a.version + 1, at, cn))
+    return a
 
 
 def paid_invoice(amount: str) -> tuple[Agreement, InvoiceId]:

@@ -146,15 +146,36 @@ class _Delta:
     terms: PaymentTerms = DUE_ON_RECEIPT
 
 
-def _pending(agreement: Agreement, through: date) -> list[_Delta]:
+def _pending(agreement: Agreement, through: date) -> tuple[_Delta, ...]:
     """Every difference between the plan (up to ``through``) and what was billed,
     with the day it becomes billable; nothing while the agreement is paused.
+    Kept with the agreement per horizon: one unit of work asks for its due
+    invoices and its due credit notes of the same agreement.
 
     A discount on an item already billed is billed like a change to that item:
     from the day of the change, against the invoice that first billed it.
     """
+    if reference():
+        return _pending_computed(agreement, through)
+    known = agreement.derived(_PendingBy)
+    got = known.get(through)
+    if got is None:
+        if len(known) >= _KEEP_UNBILLED:
+            known.clear()
+        got = known[through] = _pending_computed(agreement, through)
+    return got
+
+
+class _PendingBy(dict[date, tuple[_Delta, ...]]):
+    """An agreement's pending differences by horizon."""
+
+    def __init__(self, _agreement: Agreement) -> None:
+        super().__init__()
+
+
+def _pending_computed(agreement: Agreement, through: date) -> tuple[_Delta, ...]:
     if agreement.state is AgreementState.PAUSED:
-        return []
+        return ()
     plan = {i.key: i for i in billing_plan(agreement, through=through)}
     billed = billed_by_key(agreement)
     out: list[_Delta] = []
@@ -177,7 +198,7 @@ def _pending(agreement: Agreement, through: date) -> list[_Delta]:
         owner = item or (plan.get(inner) if inner is not None else None)
         terms = DUE_ON_RECEIPT if owner is None else owner.terms
         out.append(_Delta(key, item, delta, first, n, due, terms))
-    return out
+    return tuple(out)
 
 
 def _deltas(agreement: Agreement, as_of: date) -> list[_Delta]:

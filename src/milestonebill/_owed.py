@@ -29,6 +29,7 @@ from typing import cast
 
 import attrs
 
+from milestonebill._kept import kept
 from milestonebill._reference import reference
 from milestonebill.agreement import (
     Agreement,
@@ -104,13 +105,7 @@ def owed(agreement: Agreement, *, through: date) -> Owed:
     kept with the agreement per horizon."""
     if reference():
         return _owed(agreement, through)
-    known = agreement.derived(_OwedBy)
-    got = known.get(through)
-    if got is None:
-        if len(known) >= 8:
-            known.clear()
-        got = known[through] = _owed(agreement, through)
-    return got
+    return kept(agreement, _OwedBy, through, lambda: _owed(agreement, through))
 
 
 class _OwedBy(dict[date, Owed]):

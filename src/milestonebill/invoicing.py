@@ -55,6 +55,7 @@ from datetime import date, timedelta
 
 import attrs
 
+from milestonebill._kept import kept
 from milestonebill._owed import owed
 from milestonebill._owed import plan_horizon as _plan_horizon
 from milestonebill._reference import reference
@@ -157,13 +158,7 @@ def _pending(agreement: Agreement, through: date) -> tuple[_Delta, ...]:
     """
     if reference():
         return _pending_computed(agreement, through)
-    known = agreement.derived(_PendingBy)
-    got = known.get(through)
-    if got is None:
-        if len(known) >= _KEEP_UNBILLED:
-            known.clear()
-        got = known[through] = _pending_computed(agreement, through)
-    return got
+    return kept(agreement, _PendingBy, through, lambda: _pending_computed(agreement, through))
 
 
 class _PendingBy(dict[date, tuple[_Delta, ...]]):
@@ -505,13 +500,7 @@ def unbilled(agreement: Agreement, *, through: date) -> tuple[Unbilled, ...]:
         raise ValidationError("through", "a date", through)
     if reference():
         return _unbilled(agreement, through)
-    known = agreement.derived(_UnbilledBy)
-    got = known.get(through)
-    if got is None:
-        if len(known) >= _KEEP_UNBILLED:
-            known.clear()
-        got = known[through] = _unbilled(agreement, through)
-    return got
+    return kept(agreement, _UnbilledBy, through, lambda: _unbilled(agreement, through))
 
 
 class _UnbilledBy(dict[date, tuple["Unbilled", ...]]):
@@ -521,8 +510,6 @@ class _UnbilledBy(dict[date, tuple["Unbilled", ...]]):
     def __init__(self, _agreement: Agreement) -> None:
         super().__init__()
 
-
-_KEEP_UNBILLED = 8
 
 
 def _unbilled(agreement: Agreement, through: date) -> tuple[Unbilled, ...]:

@@ -1,4 +1,5 @@
-"""Fixtures for the real databases: a SQLite file and a PostgreSQL schema.
+"""Fixtures for the real databases: a SQLite file and a PostgreSQL schema, and
+openers of stores on them (``open_sqlite``, ``open_postgres``).
 
 PostgreSQL comes from ``MILESTONEBILL_PG_DSN`` (``eval "$(bash .ci/postgres.sh)"``
 sets it).  Without it, PostgreSQL tests are skipped on a laptop but fail
@@ -10,8 +11,9 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,3 +47,37 @@ def pg_schema(pg_dsn: str) -> Iterator[str]:
 def sqlite_path(tmp_path: Path) -> Path:
     """A path for a fresh SQLite store file."""
     return tmp_path / "milestonebill.db"
+
+
+def _opener(make: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
+    """``make`` (keyword arguments as the store takes them), each store it opens
+    closed after the test."""
+    opened: list[Any] = []
+
+    def open_store(**kwargs: Any) -> Any:
+        store = make(**kwargs)
+        opened.append(store)
+        return store
+
+    yield open_store
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def open_sqlite(sqlite_path: Path) -> Iterator[Callable[..., Any]]:
+    """Opens a ``SQLiteStore`` on the test's one file (several handles: as several
+    processes would); every one is closed after the test."""
+    from milestonebill.stores.sqlite import SQLiteStore
+
+    yield from _opener(lambda **kwargs: SQLiteStore(sqlite_path, **kwargs))
+
+
+@pytest.fixture
+def open_postgres(pg_dsn: str, pg_schema: str) -> Iterator[Callable[..., Any]]:
+    """Opens a ``PostgresStore`` (a pool of 2) on the test's one schema; every one is
+    closed after the test."""
+    from milestonebill.stores.postgres import PostgresStore
+
+    yield from _opener(lambda **kwargs: PostgresStore(pg_dsn, schema=pg_schema, pool_size=2,
+                                                      **kwargs))

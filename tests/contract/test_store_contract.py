@@ -39,35 +39,15 @@ class TestInMemoryStore(AgreementStoreContract):
 
 class TestSQLiteStore(AgreementStoreContract):
     @pytest.fixture
-    def make_store(self, sqlite_path: Path) -> Iterator[StoreFactory]:
-        opened: list[SQLiteStore] = []
-
-        def make(clock: Clock) -> AgreementStore:
-            store = SQLiteStore(sqlite_path, clock=clock)
-            opened.append(store)
-            return store
-
-        yield make
-        for store in opened:
-            store.close()
+    def make_store(self, open_sqlite: Callable[..., SQLiteStore]) -> StoreFactory:
+        return lambda clock: open_sqlite(clock=clock)
 
 
 @pytest.mark.postgres
 class TestPostgresStore(AgreementStoreContract):
     @pytest.fixture
-    def make_store(self, pg_dsn: str, pg_schema: str) -> Iterator[StoreFactory]:
-        from milestonebill.stores.postgres import PostgresStore
-
-        opened: list[PostgresStore] = []
-
-        def make(clock: Clock) -> AgreementStore:
-            store = PostgresStore(pg_dsn, schema=pg_schema, clock=clock, pool_size=2)
-            opened.append(store)
-            return store
-
-        yield make
-        for store in opened:
-            store.close()
+    def make_store(self, open_postgres: Callable[..., AgreementStore]) -> StoreFactory:
+        return lambda clock: open_postgres(clock=clock)
 
 
 # The same contract on a store bound to a named tenant, sharing its database with a
@@ -91,44 +71,31 @@ class TestInMemoryStoreBoundToATenant(AgreementStoreContract):
         return make
 
 
+def _bound_beside_a_busy_default(open_store: Callable[..., AgreementStore]) -> StoreFactory:
+    """Stores bound to :data:`BOUND` on a database whose default tenant, opened and
+    filled first, holds data under the contract's own ids."""
+    busy: list[AgreementStore] = []
+
+    def make(clock: Clock) -> AgreementStore:
+        if not busy:
+            busy.append(open_store(clock=clock))
+            populate(busy[0], "busy")  # type: ignore[arg-type]
+        return open_store(clock=clock, tenant=BOUND)
+
+    return make
+
+
 class TestSQLiteStoreBoundToATenant(AgreementStoreContract):
     @pytest.fixture
-    def make_store(self, sqlite_path: Path) -> Iterator[StoreFactory]:
-        opened: list[SQLiteStore] = []
-
-        def make(clock: Clock) -> AgreementStore:
-            if not opened:
-                opened.append(SQLiteStore(sqlite_path, clock=clock))
-                populate(opened[0], "busy")
-            store = SQLiteStore(sqlite_path, clock=clock, tenant=BOUND)
-            opened.append(store)
-            return store
-
-        yield make
-        for store in opened:
-            store.close()
+    def make_store(self, open_sqlite: Callable[..., AgreementStore]) -> StoreFactory:
+        return _bound_beside_a_busy_default(open_sqlite)
 
 
 @pytest.mark.postgres
 class TestPostgresStoreBoundToATenant(AgreementStoreContract):
     @pytest.fixture
-    def make_store(self, pg_dsn: str, pg_schema: str) -> Iterator[StoreFactory]:
-        from milestonebill.stores.postgres import PostgresStore
-
-        opened: list[PostgresStore] = []
-
-        def make(clock: Clock) -> AgreementStore:
-            if not opened:
-                opened.append(PostgresStore(pg_dsn, schema=pg_schema, clock=clock, pool_size=2))
-                populate(opened[0], "busy")
-            store = PostgresStore(pg_dsn, schema=pg_schema, clock=clock, pool_size=2,
-                                  tenant=BOUND)
-            opened.append(store)
-            return store
-
-        yield make
-        for store in opened:
-            store.close()
+    def make_store(self, open_postgres: Callable[..., AgreementStore]) -> StoreFactory:
+        return _bound_beside_a_busy_default(open_postgres)
 
 
 class TestInMemoryLedger(LedgerContract):

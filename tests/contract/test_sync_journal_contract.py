@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -30,32 +29,12 @@ class TestInMemorySyncJournal(SyncJournalContract):
 
 class TestSQLiteSyncJournal(SyncJournalContract):
     @pytest.fixture
-    def make_store(self, sqlite_path: Path) -> Iterator[Callable[[Clock], Any]]:
-        opened: list[SQLiteStore] = []
-
-        def make(clock: Clock) -> SQLiteStore:
-            store = SQLiteStore(sqlite_path, clock=clock)
-            opened.append(store)
-            return store
-
-        yield make
-        for store in opened:
-            store.close()
+    def make_store(self, open_sqlite: Callable[..., SQLiteStore]) -> Callable[[Clock], Any]:
+        return lambda clock: open_sqlite(clock=clock)
 
 
 @pytest.mark.postgres
 class TestPostgresSyncJournal(SyncJournalContract):
     @pytest.fixture
-    def make_store(self, pg_dsn: str, pg_schema: str) -> Iterator[Callable[[Clock], Any]]:
-        from milestonebill.stores.postgres import PostgresStore
-
-        opened: list[PostgresStore] = []
-
-        def make(clock: Clock) -> PostgresStore:
-            store = PostgresStore(pg_dsn, schema=pg_schema, clock=clock, pool_size=2)
-            opened.append(store)
-            return store
-
-        yield make
-        for store in opened:
-            store.close()
+    def make_store(self, open_postgres: Callable[..., Any]) -> Callable[[Clock], Any]:
+        return lambda clock: open_postgres(clock=clock)

@@ -8,8 +8,7 @@ one schema and as views of one pool.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -17,7 +16,6 @@ from milestonebill.clock import Clock
 from milestonebill.errors import InvalidTransitionError
 from milestonebill.stores.base import FirmId, InvoiceId
 from milestonebill.stores.memory import InMemoryStore
-from milestonebill.stores.sqlite import SQLiteStore
 from milestonebill.stores.tenancy import DEFAULT_TENANT
 from milestonebill.testing.tenant_contract import (
     TENANT_A,
@@ -30,15 +28,7 @@ from milestonebill.testing.tenant_contract import (
 class TestInMemoryTenants(TenantIsolationContract):
     @pytest.fixture
     def make_store(self) -> TenantStoreFactory:
-        roots: list[InMemoryStore] = []
-
-        def make(clock: Clock, tenant: str) -> TenantStore:
-            if not roots:
-                roots.append(InMemoryStore(clock=clock, tenant=tenant))
-                return roots[0]
-            return roots[0].for_tenant(tenant)
-
-        return make
+        return _views_of_one_root(InMemoryStore)
 
     # The in-memory store's own promises, beyond the contract.
 
@@ -86,39 +76,33 @@ class TestInMemoryTenants(TenantIsolationContract):
             [TENANT_A], True)
 
 
+def _views_of_one_root(open_store: Callable[..., TenantStore]) -> TenantStoreFactory:
+    """The first tenant's store opened, a view of it for each further tenant."""
+    roots: list[TenantStore] = []
+
+    def make(clock: Clock, tenant: str) -> TenantStore:
+        if not roots:
+            roots.append(open_store(clock=clock, tenant=tenant))
+            return roots[0]
+        return roots[0].for_tenant(tenant)
+
+    return make
+
+
 class TestSQLiteTenantsOpenedApart(TenantIsolationContract):
     """One file, a store opened for each tenant (as separate processes would)."""
 
     @pytest.fixture
-    def make_store(self, sqlite_path: Path) -> Iterator[TenantStoreFactory]:
-        opened: list[SQLiteStore] = []
-
-        def make(clock: Clock, tenant: str) -> TenantStore:
-            store = SQLiteStore(sqlite_path, clock=clock, tenant=tenant)
-            opened.append(store)
-            return store
-
-        yield make
-        for store in opened:
-            store.close()
+    def make_store(self, open_sqlite: Callable[..., TenantStore]) -> TenantStoreFactory:
+        return lambda clock, tenant: open_sqlite(clock=clock, tenant=tenant)
 
 
 class TestSQLiteTenantViews(TenantIsolationContract):
     """One file, one store, a view for each further tenant."""
 
     @pytest.fixture
-    def make_store(self, sqlite_path: Path) -> Iterator[TenantStoreFactory]:
-        roots: list[SQLiteStore] = []
-
-        def make(clock: Clock, tenant: str) -> TenantStore:
-            if not roots:
-                roots.append(SQLiteStore(sqlite_path, clock=clock, tenant=tenant))
-                return roots[0]
-            return roots[0].for_tenant(tenant)
-
-        yield make
-        for store in roots:
-            store.close()
+    def make_store(self, open_sqlite: Callable[..., TenantStore]) -> TenantStoreFactory:
+        return _views_of_one_root(open_sqlite)
 
 
 @pytest.mark.postgres
@@ -126,20 +110,8 @@ class TestPostgresTenantsOpenedApart(TenantIsolationContract):
     """One schema, a pool opened for each tenant (as separate processes would)."""
 
     @pytest.fixture
-    def make_store(self, pg_dsn: str, pg_schema: str) -> Iterator[TenantStoreFactory]:
-        from milestonebill.stores.postgres import PostgresStore
-
-        opened: list[PostgresStore] = []
-
-        def make(clock: Clock, tenant: str) -> TenantStore:
-            store = PostgresStore(pg_dsn, schema=pg_schema, clock=clock, pool_size=2,
-                                  tenant=tenant)
-            opened.append(store)
-            return store
-
-        yield make
-        for store in opened:
-            store.close()
+    def make_store(self, open_postgres: Callable[..., TenantStore]) -> TenantStoreFactory:
+        return lambda clock, tenant: open_postgres(clock=clock, tenant=tenant)
 
 
 @pytest.mark.postgres
@@ -147,18 +119,5 @@ class TestPostgresTenantViews(TenantIsolationContract):
     """One schema, one pool, a view for each further tenant."""
 
     @pytest.fixture
-    def make_store(self, pg_dsn: str, pg_schema: str) -> Iterator[TenantStoreFactory]:
-        from milestonebill.stores.postgres import PostgresStore
-
-        roots: list[PostgresStore] = []
-
-        def make(clock: Clock, tenant: str) -> TenantStore:
-            if not roots:
-                roots.append(PostgresStore(pg_dsn, schema=pg_schema, clock=clock, pool_size=2,
-                                           tenant=tenant))
-                return roots[0]
-            return roots[0].for_tenant(tenant)
-
-        yield make
-        for store in roots:
-            store.close()
+    def make_store(self, open_postgres: Callable[..., TenantStore]) -> TenantStoreFactory:
+        return _views_of_one_root(open_postgres)

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +29,6 @@ from milestonebill.schedule import Milestone, MilestoneId, PaymentTerms, Trigger
 from milestonebill.stores.base import BillingStore
 from milestonebill.stores.batch import Savepoints
 from milestonebill.stores.memory import InMemoryStore
-from milestonebill.stores.sqlite import SQLiteStore
 from milestonebill.testing.faults import BATCH_STEPS, Faults
 from milestonebill.testing.scenarios import FIRM, T0, World, proposal, usd
 
@@ -44,26 +42,12 @@ class Crash(BaseException):
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
-    opened: list[Any] = []
-
-    def make(clock: FixedClock) -> BillingStore:
-        if request.param == "memory":
-            return InMemoryStore(clock=clock)
-        if request.param == "sqlite":
-            store: Any = SQLiteStore(tmp_path / "billing.db", clock=clock)
-        else:
-            from milestonebill.stores.postgres import PostgresStore
-
-            store = PostgresStore(request.getfixturevalue("pg_dsn"),
-                                  schema=request.getfixturevalue("pg_schema"), clock=clock,
-                                  pool_size=2)
-        opened.append(store)
-        return store  # type: ignore[no-any-return]
-
-    yield make
-    for s in opened:
-        s.close()
+def open_store(request: pytest.FixtureRequest) -> StoreFactory:
+    """Stores on one database of the parameter's kind (``open_sqlite``, ``open_postgres``)."""
+    if request.param == "memory":
+        return lambda clock: InMemoryStore(clock=clock)
+    opener = request.getfixturevalue(f"open_{request.param}")
+    return lambda clock: opener(clock=clock)
 
 
 def _offer() -> Any:

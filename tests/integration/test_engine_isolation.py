@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +28,6 @@ from milestonebill.engine import WorkerId
 from milestonebill.errors import StoreError
 from milestonebill.schedule import Milestone, MilestoneId, PaymentTerms, Trigger
 from milestonebill.stores.base import BillingStore
-from milestonebill.stores.sqlite import SQLiteStore
 from milestonebill.testing.faults import Faults
 from milestonebill.testing.scenarios import FIRM, T0, World, proposal, usd
 
@@ -40,24 +38,10 @@ StoreFactory = Callable[[FixedClock], BillingStore]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
-    opened: list[Any] = []
-
-    def make(clock: FixedClock) -> BillingStore:
-        if request.param == "sqlite":
-            store: Any = SQLiteStore(tmp_path / "billing.db", clock=clock)
-        else:
-            from milestonebill.stores.postgres import PostgresStore
-
-            dsn = request.getfixturevalue("pg_dsn")
-            schema = request.getfixturevalue("pg_schema")
-            store = PostgresStore(dsn, schema=schema, clock=clock, pool_size=2)
-        opened.append(store)
-        return store  # type: ignore[no-any-return]
-
-    yield make
-    for s in opened:
-        s.close()
+def open_store(request: pytest.FixtureRequest) -> StoreFactory:
+    """Stores on one database of the parameter's kind (``open_sqlite``, ``open_postgres``)."""
+    opener = request.getfixturevalue(f"open_{request.param}")
+    return lambda clock: opener(clock=clock)
 
 
 def _offer() -> Any:

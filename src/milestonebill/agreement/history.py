@@ -32,6 +32,7 @@ from typing import Any, Final
 
 import attrs
 
+from milestonebill._kept import kept
 from milestonebill._reference import reference
 from milestonebill._validate import utc_datetime
 from milestonebill.agreement._lookups import APPENDS as _APPENDED
@@ -46,9 +47,6 @@ __all__ = ["APPENDS", "as_of", "changes"]
 #: billing plan on along them, completions apart).
 #: ``tests/unit/test_agreement_history.py`` checks it against the handlers.
 APPENDS: Final[dict[type, str]] = _APPENDED
-
-#: How many earlier states an agreement keeps (reports ask for a few dates).
-_KEEP: Final = 8
 
 def _effective_at(e: Event) -> datetime:
     return e.effective_at
@@ -91,13 +89,14 @@ def as_of(agreement: Agreement, when: datetime | date) -> Agreement:
         raise InvalidTransitionError(f"agreement {agreement.id!r} was not signed yet at {when}")
     if keep == len(agreement.events):
         return agreement
-    seen: dict[int, Agreement] = agreement._memo.setdefault("as_of", {})
-    known = seen.get(keep)
-    if known is None:
-        if len(seen) >= _KEEP:
-            seen.clear()
-        known = seen[keep] = _rewound(agreement, keep)
-    return known
+    return kept(agreement, _RewoundBy, keep, lambda: _rewound(agreement, keep))
+
+
+class _RewoundBy(dict[int, Agreement]):
+    """An agreement's earlier states by how many of its events they keep."""
+
+    def __init__(self, _agreement: Agreement) -> None:
+        super().__init__()
 
 
 def _rewound(a: Agreement, keep: int) -> Agreement:

@@ -268,6 +268,28 @@ def test_a_charges_periods_in_minor_units_are_its_priced_periods(
 
 
 @EXAMPLES
+@given(charges(), st.integers(0, 2000))
+def test_a_charges_rate_periods_are_its_periods_at_the_price_on_their_start(
+        charge: RecurringCharge, days_after: int) -> None:
+    before = START + timedelta(days=days_after)
+    want = [(p.start, p.end, charge.price_on(p.start).minor)
+            for p in itertools.takewhile(lambda p: p.start < before, charge.periods())]
+    assert list(charge.rate_periods(before)) == want
+
+
+def test_a_rate_period_takes_an_escalation_dated_on_its_first_day() -> None:
+    # A stub from the 15th, then periods from the 1st; +10 % from the second period's start.
+    charge = RecurringCharge(
+        ItemId("r"), "R", Money("1000.00", "USD"), Interval.MONTHLY, start=date(2026, 1, 15),
+        anchor_day=1, first_period_proration=DayCount.ACTUAL_OVER_PERIOD,
+        escalations=(Escalation(percent=Decimal(10), dates=(date(2026, 3, 1),)),))
+    assert list(charge.rate_periods(date(2026, 3, 2))) == [
+        (date(2026, 1, 15), date(2026, 2, 1), 100000),
+        (date(2026, 2, 1), date(2026, 3, 1), 100000),
+        (date(2026, 3, 1), date(2026, 4, 1), 110000)]
+
+
+@EXAMPLES
 @given(lives(), days)
 def test_revenue_at_many_dates_is_revenue_at_each(a: Agreement, when: list[date]) -> None:
     with reference_path():

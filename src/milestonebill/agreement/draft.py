@@ -13,9 +13,11 @@ the same way.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -129,16 +131,46 @@ class Catalogue:
 
     @classmethod
     def of(cls, proposal: Proposal) -> Catalogue:
-        """The catalogue of a proposal's package options and add-ons."""
+        """The catalogue of a proposal's package options and add-ons.
+
+        Worked out once per proposal object while it lives: an agreement's
+        signing, each amendment and each replay of its stream (reports rewind
+        agreements to month ends) all ask for the same one, and resolving
+        percentages re-validates every milestone.  A catalogue is read-only.
+        """
+        held = _CATALOGUES.get(id(proposal))
+        if held is not None and held[0]() is proposal:
+            return held[1]
+        made = cls._made(proposal)
+        key = id(proposal)
+        _CATALOGUES[key] = (weakref.ref(proposal, lambda _r: _forget(key, _r)), made)
+        return made
+
+    @classmethod
+    def _made(cls, proposal: Proposal) -> Catalogue:
         entries = [(e.id, e.schedule) for e in proposal.options]
         entries += [(e.id, e.schedule) for e in proposal.addons]
-        return cls({o.id: _offered(o.schedule) for o in proposal.options},
-                   {a.id: _offered(a.schedule) for a in proposal.addons},
-                   plans={k: s.installments for k, s in entries},
-                   discounts={k: s.discounts for k, s in entries},
-                   obligations={o.id: frozenset(t.id for t in o.obligations)
-                                for o in proposal.options},
+        return cls(MappingProxyType({o.id: _offered(o.schedule) for o in proposal.options}),
+                   MappingProxyType({a.id: _offered(a.schedule) for a in proposal.addons}),
+                   plans=MappingProxyType({k: s.installments for k, s in entries}),
+                   discounts=MappingProxyType({k: s.discounts for k, s in entries}),
+                   obligations=MappingProxyType({o.id: frozenset(t.id for t in o.obligations)
+                                                 for o in proposal.options}),
                    time_materials=proposal.time_materials)
+
+
+#: Catalogues by the id of their proposal, with a weak reference to it (the entry
+#: goes when the proposal does; a reused id is told apart by the reference).  No
+#: lock: single dict operations are atomic, and the callback below may run inside a
+#: garbage collection on any thread, where waiting for a lock could deadlock.  The
+#: worst a race does is forget an entry, which is then worked out again.
+_CATALOGUES: dict[int, tuple[weakref.ref[Proposal], Catalogue]] = {}
+
+
+def _forget(key: int, ref: weakref.ref[Proposal]) -> None:
+    held = _CATALOGUES.get(key)
+    if held is not None and held[0] is ref:
+        _CATALOGUES.pop(key, None)
 
 
 def _offered(s: BillingSchedule) -> tuple[tuple[Milestone, ...], tuple[RecurringCharge, ...]]:

@@ -49,7 +49,7 @@ import bisect
 import enum
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -345,52 +345,36 @@ def _agreement_mrr(agreement: Agreement, d: date) -> int:
     return sum(r.mrr.minor for r in _agreement_rows(agreement, d))
 
 
-class _Calendar:
-    """One recurring term's service periods and prices, looked up at dates that never
-    go back: one pass over its periods and escalations for all of them."""
-
-    def __init__(self, term: RecurringTerm) -> None:
-        self.term = term
-        self._periods = term.charge.periods()
-        self._period = next(self._periods, None)
-        self._changes = term.charge.price_changes()
-        self._change = next(self._changes, None)
-        self._price = term.charge.amount
-
-    def in_force(self, d: date) -> Period | None:
-        """The service period covering ``d`` inside the term's active range
-        (:func:`_in_force`), if any."""
-        t = self.term
-        if t.active_from > d or (t.active_until is not None and d >= t.active_until):
-            return None
-        p = self._period
-        while p is not None and p.end <= d:
-            p = self._period = next(self._periods, None)
-        return None if p is None or p.start > d else p
-
-    def price(self, on: date) -> int:
-        """The price in force on ``on`` (:meth:`RecurringCharge.price_on`), minor units."""
-        while self._change is not None and self._change[0] <= on:
-            self._price = self._change[1]
-            self._change = next(self._changes, None)
-        return self._price.minor
-
-
 def _levels(terms: Sequence[RecurringTerm], days: Sequence[date]) -> list[int]:
     """An agreement's MRR (minor units) with these terms at each of ``days`` (ascending):
-    the exact monthly amounts of the charges in force, added and rounded once."""
+    the exact monthly amounts of the charges in force, added and rounded once.
+
+    One pass per term over its service periods as ``(start, end, price)``
+    (:meth:`~milestonebill.schedule.RecurringCharge.rate_periods`) beside the days.
+    """
     num, den = [0] * len(days), [1] * len(days)
+    if not days:
+        return []
+    before = days[-1] + timedelta(days=1) if days[-1] < date.max else date.max
     for term in terms:
-        calendar = _Calendar(term)
         interval = term.charge.interval
         months = interval.months
+        weekly = months is None
+        m = 12 * interval.count if months is None else months
+        lo, hi = term.active_from, term.active_until
+        periods = term.charge.rate_periods(before)
+        period = next(periods, None)
         for i, d in enumerate(days):
-            period = calendar.in_force(d)
-            if period is None:
+            if d < lo or (hi is not None and d >= hi):
                 continue
-            price = calendar.price(period.start)
+            while period is not None and period[1] <= d:
+                period = next(periods, None)
+            if period is None:
+                break
+            if period[0] > d:
+                continue
             # monthly_equivalent x 10**exponent: the price over its months (a week is 52/12)
-            n, m = (price, months) if months is not None else (price * 52, 12 * interval.count)
+            n = period[2] * 52 if weekly else period[2]
             num[i], den[i] = num[i] * m + n * den[i], den[i] * m
     return [round_ratio(n, m, Rounding.HALF_UP) for n, m in zip(num, den, strict=True)]
 
@@ -421,11 +405,13 @@ def _mrr_at(agreement: Agreement, days: Sequence[date]) -> list[int]:
 def _mrr_computed(agreement: Agreement, days: Sequence[date]) -> list[int]:
     out = [0] * len(days)
     changed = [when.date() for when in history.changes(agreement)]
+    signed, last, everything = agreement.signed_on, changed[-1], len(changed)
     groups: dict[int, tuple[Sequence[RecurringTerm], list[int]]] = {}
     for i, d in enumerate(days):
-        if agreement.signed_on > d:
+        if signed > d:
             continue
-        known = bisect.bisect_right(changed, d)  # the changes known by the end of d
+        # the changes known by the end of d
+        known = everything if d >= last else bisect.bisect_right(changed, d)
         if known not in groups:
             terms: Sequence[RecurringTerm] = (agreement.recurring if known == len(changed)
                                               else history.as_of(agreement, d).recurring)
@@ -586,23 +572,42 @@ def _monthly_totals_reference(chosen: Sequence[Agreement], bounds: Sequence[date
 
 
 def _monthly_totals(chosen: Sequence[Agreement], bounds: Sequence[date]) -> list[MovementTotal]:
-    """The same totals added up in integers, with no row objects in between."""
-    sums: dict[tuple[int, str], list[int]] = {}
+    """The same totals added up in integers, with no row objects in between: per
+    currency, six columns by month (opening, new, expansion, contraction, churn,
+    closing) and which months have a row."""
+    months = len(bounds) - 1
+    sums: dict[str, tuple[list[list[int]], list[bool]]] = {}
     for a in chosen:
         levels = _mrr_at(a, bounds)
         code = a.currency.code
-        for i, (opening, closing) in enumerate(itertools.pairwise(levels)):
-            if opening == 0 and closing == 0:
-                continue
-            _movement, new, expansion, contraction, churn = _classified(opening, closing)
-            acc = sums.setdefault((i, code), [0] * 6)
-            for k, m in enumerate((opening, new, expansion, contraction, churn, closing)):
-                acc[k] += m
+        got = sums.get(code)
+        if got is None:
+            got = sums[code] = ([[0] * months for _ in range(6)], [False] * months)
+        (opening_, new_, expansion_, contraction_, churn_, closing_), shown = got
+        for i in range(months):
+            opening, closing = levels[i], levels[i + 1]
+            if opening == closing:
+                if opening == 0:
+                    continue
+            elif opening == 0:
+                new_[i] += closing
+            elif closing == 0:
+                churn_[i] += opening
+            elif closing > opening:
+                expansion_[i] += closing - opening
+            else:
+                contraction_[i] += opening - closing
+            opening_[i] += opening
+            closing_[i] += closing
+            shown[i] = True
     out: list[MovementTotal] = []
-    for (i, code), acc in sorted(sums.items()):
-        cur = Currency.of(code)
-        out.append(MovementTotal(bounds[i], bounds[i + 1],
-                                 *(Money.from_minor(m, cur) for m in acc)))
+    for i in range(months):
+        for code in sorted(sums):
+            columns, shown = sums[code]
+            if shown[i]:
+                cur = Currency.of(code)
+                out.append(MovementTotal(bounds[i], bounds[i + 1],
+                                         *(Money.from_minor(c[i], cur) for c in columns)))
     return out
 
 

@@ -584,3 +584,28 @@ class RecurringCharge:
                 pending = next(events, None)
             yield a, b, price.minor
             a = b
+
+    def rate_periods(self, before: date) -> Iterator[tuple[date, date, int]]:
+        """Each service period that starts before ``before`` as ``(start, end, the price
+        in force on its start in minor units)``: a prorated first or last period with
+        the full price of a period, as a rate (MRR) reads it, where
+        :meth:`minor_periods` gives what that period bills.
+
+        >>> rc = RecurringCharge(ItemId("r"), "Retainer", Money("3000.00", "USD"),
+        ...                      Interval.QUARTERLY, start=date(2024, 2, 15), anchor_day=1,
+        ...                      first_period_proration=DayCount.ACTUAL_OVER_PERIOD)
+        >>> [(s.isoformat(), e.isoformat(), m) for s, e, m in rc.rate_periods(date(2024, 6, 1))]
+        [('2024-02-15', '2024-03-01', 300000), ('2024-03-01', '2024-06-01', 300000)]
+        """
+        first = self._first_boundary()
+        if first == self.start and not (self.end is not None and self.final_period_proration):
+            yield from self.minor_periods(before)  # every period whole: what it bills
+            return
+        changes = self.price_changes()
+        price, upcoming = next(changes)[1], next(changes, None)
+        for period in self.periods():
+            if period.start >= before:
+                return
+            while upcoming is not None and upcoming[0] <= period.start:
+                price, upcoming = upcoming[1], next(changes, None)
+            yield period.start, period.end, price.minor

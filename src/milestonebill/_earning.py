@@ -251,6 +251,38 @@ class Earning:
         return rows
 
 
+    def unique(self, *more: str) -> bool:
+        """Whether no two obligations (nor one of ``more``) share an id: then a row of
+        :meth:`many` has an entry per obligation and its sum is :meth:`totals`'."""
+        ids = [*(o.id for o in self.fixed), *(s.item_id for s in self.series), *more]
+        return len(set(ids)) == len(ids)
+
+    def totals(self, days: Sequence[date]) -> list[int]:
+        """What every obligation earned by the end of each day, together: the sum of each
+        row of :meth:`many` without the rows (series in order, ids :meth:`unique`)."""
+        shares, series = self.shares, self.series
+        plain = self._prices(()) if not self.less else None
+        signed, end = self.signed, self.end
+        out: list[int] = []
+        for d in days:
+            t = d.toordinal() + 1  # the ordinal of the day after d
+            present = [s for s in series if s.first < t] if series else []
+            prices = plain if plain is not None else self._prices(
+                tuple(s.item_id for s in present))
+            total = 0
+            if end is not None and end <= d and signed <= d:
+                total = sum(prices)
+            elif signed <= d:
+                for share, price in zip(shares, prices, strict=True):
+                    num, den = share(d)
+                    if num:
+                        total += price if num == den else round_ratio(price * num, den,
+                                                                      Rounding.HALF_UP)
+            for s in present:
+                total += s.earned(t)
+            out.append(total)
+        return out
+
     def changes(self, days: Sequence[date]) -> list[list[tuple[str, int]]] | None:
         """:func:`earned_minor_changes` by obligation over all days at once (series in
         order); ``None`` when two obligations share an id (the day-by-day path says how

@@ -70,6 +70,7 @@ from milestonebill.agreement import (
     Progress,
     SspApproach,
     billing_plan,
+    history,
 )
 from milestonebill.agreement.columns import plan_columns
 from milestonebill.agreement.plan import fixed_items, open_ended
@@ -96,6 +97,7 @@ __all__ = [
     "earned",
     "earned_minor_changes",
     "earned_minor_series",
+    "earned_minor_totals",
     "earned_minor_with_time",
     "earned_series",
     "obligation_names",
@@ -454,6 +456,11 @@ def _earned_reference(agreement: Agreement, as_of: date) -> dict[str, Money]:
 # One model per agreement (:class:`milestonebill._earning.Earning`), kept with it,
 # answers for many dates at once; ``_earned_reference`` above is the definition.
 
+#: What an agreement records that its revenue model reads (beside its terms, state and
+#: concessions): an earlier state cut back only in other records shares its model.
+_MODEL_READS = frozenset({"completion_records", "progress_reports", "estimates"})
+
+
 def _fast(a: Agreement) -> bool:
     """Whether the many-dates path models every term of ``a`` (not installments, discounts)."""
     return not (a.installments or a.discounts)
@@ -463,13 +470,27 @@ class _Parts:
     """What an agreement's revenue model is made of whatever the horizon, worked out once
     per agreement (:meth:`~milestonebill.agreement.Agreement.derived`): milestone
     amounts (the plan's milestones do not depend on the horizon), the obligations they
-    fund, the concessions, and the latest :class:`Earning`."""
+    fund, the concessions, and the latest :class:`Earning` -- or the agreement an
+    earlier state was cut back from (:func:`~milestonebill.agreement.history.cut_from`)
+    when that one's model serves for both."""
+
+    amounts: dict[str, Money]
+    fixed: list[Obligation]
+    less: dict[PlanKey, int]
+    source: Agreement | None
 
     def __init__(self, a: Agreement) -> None:
-        self.amounts = _plan_amounts(a, a.signed_on)
-        self.fixed = _fixed_obligations(a, self.amounts)
         self.less = concessions(a)
         self.earning: Earning | None = None
+        self.source = history.cut_from(a, _MODEL_READS)
+        if self.source is not None:  # an earlier state with the same terms and progress
+            parts = self.source.derived(_Parts)
+            if parts.less == self.less:  # and the same concessions: the same model
+                self.amounts, self.fixed, self.less = parts.amounts, parts.fixed, parts.less
+                return
+            self.source = None
+        self.amounts = _plan_amounts(a, a.signed_on)
+        self.fixed = _fixed_obligations(a, self.amounts)
 
     def earning_to(self, a: Agreement, last: date) -> Earning:
         """The model for days up to ``last`` (one made for a later day serves as well).
@@ -478,6 +499,8 @@ class _Parts:
         open-ended one two years past ``last``, so a report of the next
         months does not make it again.
         """
+        if self.source is not None:  # one model for both (it reads nothing they differ in)
+            return self.source.derived(_Parts).earning_to(self.source, last)
         if self.earning is None or self.earning.last < last:
             if not open_ended(a):
                 last = date.max - timedelta(days=1)
@@ -517,6 +540,39 @@ def earned_minor_with_time(agreement: Agreement, days: Sequence[date]) -> list[d
         return rows
     return [{**row, TIME_OBLIGATION: t}
             for row, t in zip(rows, time_earned_minor_series(agreement, days), strict=True)]
+
+
+def earned_minor_totals(agreement: Agreement, days: Sequence[date]) -> list[int]:
+    """What the agreement earned by the end of each day, every obligation together, in
+    minor units: the sum of each row of :func:`earned_minor_with_time` (time and
+    materials too), worked out without the rows when the model allows -- what a
+    forecast of revenue by period reads.
+
+    >>> from datetime import UTC, datetime
+    >>> from milestonebill.agreement import AgreementId, sign
+    >>> from milestonebill.schedule import Interval, ItemId, RecurringCharge
+    >>> from milestonebill.testing.scenarios import CARD, proposal, usd
+    >>> fee = RecurringCharge(ItemId("ret"), "Retainer", usd("3100.00"), Interval.MONTHLY,
+    ...                       start=date(2026, 1, 1), count=12)
+    >>> a = sign(proposal([("design", "500.00")], recurring=[fee]), option="std",
+    ...          signer="Ada", payment_method=CARD, agreement_id=AgreementId("a-1"),
+    ...          signed_at=datetime(2025, 12, 20, tzinfo=UTC))
+    >>> earned_minor_totals(a, [date(2026, 1, 10), date(2026, 1, 31)])
+    [100000, 310000]
+    """
+    checked = _checked(days)
+    if not checked:
+        return []
+    timed = agreement.proposal.time_materials is not None
+    if not reference() and _fast(agreement):
+        model = agreement.derived(_Parts).earning_to(agreement, max(checked))
+        if model.in_order and model.unique(*([TIME_OBLIGATION] if timed else [])):
+            totals = model.totals(checked)
+            if timed:
+                totals = [m + t for m, t in zip(
+                    totals, time_earned_minor_series(agreement, checked), strict=True)]
+            return totals
+    return [sum(row.values()) for row in earned_minor_with_time(agreement, checked)]
 
 
 def earned_minor_changes(agreement: Agreement, days: Sequence[date]

@@ -24,7 +24,7 @@ from typing import Protocol
 
 from milestonebill._reference import reference
 from milestonebill._series import Series, series_of
-from milestonebill._shares import ONE, ZERO, Share, days_share, reduced, steps
+from milestonebill._shares import ONE, ZERO, Share, reduced, steps
 from milestonebill.agreement import (
     Agreement,
     AgreementState,
@@ -87,13 +87,31 @@ def default_period(a: Agreement, o: Funded) -> Period | None:
 
 
 
-def _advance_share(a: Agreement) -> Callable[[date], Share]:
+#: Progress that steps: ``values[i]`` from ``points[i]`` on, nothing before the first.
+Steps = tuple[tuple[date, ...], tuple[Share, ...]]
+#: Progress by days: ``(first day's ordinal, days)`` -- days elapsed over days.
+Days = tuple[int, int]
+#: One obligation's progress as data (tuples of ints and dates, which the garbage
+#: collector does not walk), or a function for progress reported against an estimate.
+ShareOf = Steps | Days | Callable[[date], Share]
+
+NO_STEPS: Steps = ((), ())
+
+
+def _days(period: Period) -> Steps | Days:
+    """:func:`~milestonebill._shares.days_share` as data."""
+    if period.days == 0:
+        return (period.start,), (ONE,)
+    return period.start.toordinal(), period.days
+
+
+def _advance_share(a: Agreement) -> Steps | Days:
     span = advance_span(a)
-    return (lambda _d: ZERO) if span is None else days_share(span)
+    return NO_STEPS if span is None else _days(span)
 
 
 def _milestone_share(a: Agreement, o: Funded, amounts: Mapping[str, Money]
-                     ) -> Callable[[date], Share]:
+                     ) -> Steps | Days:
     """:func:`_milestone_progress` as a step function of the date."""
     terms: dict[str, MilestoneTerm] = {t.milestone.id: t for t in a.milestones}
     if o.terms.milestones:
@@ -125,7 +143,7 @@ def _milestone_share(a: Agreement, o: Funded, amounts: Mapping[str, Money]
             values.append((int(got) // g, int(total) // g))
         else:
             values.append(reduced(Fraction(got) / Fraction(total)))
-    return steps(points, values, ZERO)
+    return tuple(points), tuple(values)
 
 
 def _input_share(a: Agreement, o: Funded) -> Callable[[date], Share]:
@@ -154,23 +172,31 @@ def _input_share(a: Agreement, o: Funded) -> Callable[[date], Share]:
     return share
 
 
-def _obligation_share(a: Agreement, o: Funded, amounts: Mapping[str, Money]
-                      ) -> Callable[[date], Share]:
+def _obligation_share(a: Agreement, o: Funded, amounts: Mapping[str, Money]) -> ShareOf:
     """:func:`_progress` of one obligation as a function of the date, between signing and
     the agreement's end (:func:`_end_day`): the caller checks those two."""
     p = o.terms.progress
     if p is Progress.MILESTONES:
-        kind = _milestone_share(a, o, amounts)
-    elif p.is_input:
-        kind = _input_share(a, o)
-    elif p is Progress.STRAIGHT_LINE:
+        return _milestone_share(a, o, amounts)
+    if p.is_input:
+        return _input_share(a, o)
+    if p is Progress.STRAIGHT_LINE:
         period = o.terms.period or default_period(a, o)
-        kind = _advance_share(a) if period is None else days_share(period)
-    else:
-        when = (a.completions.get(MilestoneId(o.terms.milestone or ""))
-                if p is Progress.ON_COMPLETION else o.terms.on)
-        kind = steps([when], [ONE], ZERO) if when is not None else (lambda _d: ZERO)
-    return kind
+        return _advance_share(a) if period is None else _days(period)
+    when = (a.completions.get(MilestoneId(o.terms.milestone or ""))
+            if p is Progress.ON_COMPLETION else o.terms.on)
+    return ((when,), (ONE,)) if when is not None else NO_STEPS
+
+
+def _function(share: ShareOf) -> Callable[[date], Share]:
+    """A share kept as data as the function of the date it stands for."""
+    if callable(share):
+        return share
+    if isinstance(share[0], tuple):
+        points, values = share
+        return steps(points, values, ZERO)
+    start, n = share
+    return lambda d: (min(max(d.toordinal() + 1 - start, 0), n), n)
 
 
 def _end_day(a: Agreement) -> date | None:
@@ -193,9 +219,11 @@ class Earning:
         self.fixed = fixed
         self.less = less
         self.series, self.in_order = series_of(a, through, self.less)
-        self.shares = [_obligation_share(a, o, amounts) for o in self.fixed]
+        self.shares = tuple(_obligation_share(a, o, amounts) for o in self.fixed)
         self.signed, self.end = a.signed_on, _end_day(a)
         self.prices: dict[tuple[str, ...], list[int]] = {}
+        #: What the stepping obligations earn together, at fixed prices (see totals).
+        self.stepped: tuple[tuple[date, ...], tuple[int, ...]] | None = None
 
     def _prices(self, present: tuple[str, ...]) -> list[int]:
         """The milestone obligations' prices less concessions, as :func:`revenue_model`
@@ -221,7 +249,7 @@ class Earning:
     def many(self, a: Agreement, days: Sequence[date]) -> list[dict[str, int]]:
         """Earned by the end of each day per obligation, in minor units (:func:`earned`'s)."""
         ids: list[str] = [o.id for o in self.fixed]
-        fixed = list(zip(ids, self.shares, strict=True))
+        fixed = list(zip(ids, map(_function, self.shares), strict=True))
         plain = self._prices(()) if not self.less else None  # no concession: fixed prices
         signed, end, series = self.signed, self.end, self.series
         rows: list[dict[str, int]] = []
@@ -259,16 +287,83 @@ class Earning:
 
     def totals(self, days: Sequence[date]) -> list[int]:
         """What every obligation earned by the end of each day, together: the sum of each
-        row of :meth:`many` without the rows (series in order, ids :meth:`unique`)."""
-        shares, series = self.shares, self.series
-        plain = self._prices(()) if not self.less else None
+        row of :meth:`many` without the rows (series in order, ids :meth:`unique`).
+
+        At fixed prices (no concession) the obligations whose progress steps earn
+        together a step function of the date, worked out once: a day costs one
+        binary search for them, and one rounding for each obligation earned by days.
+        """
+        if self.less:  # prices hang on the series present: obligation by obligation
+            return self._totals(days)
+        prices = self._prices(())
+        everything = sum(prices)
+        points, levels = self._stepped(prices)
+        by_days: list[tuple[int, int, int]] = []
+        calls: list[tuple[Callable[[date], Share], int]] = []
+        for share, price in zip(self.shares, prices, strict=True):
+            if callable(share):
+                calls.append((share, price))
+            elif not isinstance(share[0], tuple):
+                start, n = share
+                by_days.append((start, n, price))
+        signed, end, series = self.signed, self.end, self.series
+        out: list[int] = []
+        for d in days:
+            t = d.toordinal() + 1  # the ordinal of the day after d
+            if d < signed:
+                total = 0
+            elif end is not None and end <= d:
+                total = everything
+            else:
+                i = bisect.bisect_right(points, d)
+                total = levels[i - 1] if i else 0
+                for start, n, price in by_days:
+                    num = min(max(t - start, 0), n)
+                    if num:
+                        total += price if num == n else round_ratio(price * num, n,
+                                                                    Rounding.HALF_UP)
+                for share_of, price in calls:
+                    num, den = share_of(d)
+                    if num:
+                        total += price if num == den else round_ratio(price * num, den,
+                                                                      Rounding.HALF_UP)
+            for s in series:
+                if s.first < t:
+                    total += s.earned(t)
+            out.append(total)
+        return out
+
+    def _stepped(self, prices: Sequence[int]) -> tuple[tuple[date, ...], tuple[int, ...]]:
+        """The obligations whose progress steps, earning together at ``prices``: from
+        ``points[i]`` on they have earned ``levels[i]``, nothing before the first."""
+        if self.stepped is None:
+            stepping = [(share, price)
+                        for share, price in zip(self.shares, prices, strict=True)
+                        if not callable(share) and isinstance(share[0], tuple)]
+            points = tuple(sorted({p for (ps, _v), _price in stepping for p in ps}))
+            levels = []
+            for p in points:  # each obligation's own rounding, on any day from p on
+                level = 0
+                for (ps, values), price in stepping:
+                    i = bisect.bisect_right(ps, p)
+                    num, den = values[i - 1] if i else ZERO
+                    if num:
+                        level += price if num == den else round_ratio(price * num, den,
+                                                                      Rounding.HALF_UP)
+                levels.append(level)
+            self.stepped = points, tuple(levels)
+        return self.stepped
+
+    def _totals(self, days: Sequence[date]) -> list[int]:
+        """:meth:`totals` obligation by obligation, for prices that change with the
+        series present (concessions)."""
+        shares, series = [_function(share) for share in self.shares], self.series
         signed, end = self.signed, self.end
         out: list[int] = []
         for d in days:
             t = d.toordinal() + 1  # the ordinal of the day after d
             present = [s for s in series if s.first < t] if series else []
-            prices = plain if plain is not None else self._prices(
-                tuple(s.item_id for s in present))
+            prices = self._prices(tuple(s.item_id for s in present))
             total = 0
             if end is not None and end <= d and signed <= d:
                 total = sum(prices)
@@ -296,7 +391,7 @@ class Earning:
             tuple(s.item_id for s in self.series if s.first < t)) for t in ts]
         signed, end = self.signed, self.end
         columns: list[tuple[str, list[int | None]]] = []
-        for k, (oid, share) in enumerate(zip(ids, self.shares, strict=True)):
+        for k, (oid, share) in enumerate(zip(ids, map(_function, self.shares), strict=True)):
             col: list[int | None] = []
             for d, price in zip(days, prices, strict=True):
                 if d < signed:

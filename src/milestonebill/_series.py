@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import attrs
@@ -33,25 +33,26 @@ class Series:
 
     item_id: str
     first: int
-    starts: list[int]
-    ends: list[int]
-    nets: list[int]
+    starts: Sequence[int]
+    ends: Sequence[int]
+    nets: Sequence[int]
     #: The running total of the pieces before each (when pieces do not overlap, so all
     #: but the last started one are over).
-    before: list[int] | None = None
+    before: Sequence[int] | None = None
 
     def settle(self) -> None:
-        """Sort the pieces and index them (once all are in)."""
-        starts, ends = self.starts, self.ends
+        """Sort the pieces and index them (once all are in), as tuples: a tuple of ints is
+        nothing the garbage collector walks, a list is walked at every full collection."""
+        starts, ends, nets = tuple(self.starts), tuple(self.ends), tuple(self.nets)
         if any(a > b for a, b in itertools.pairwise(starts)):
             # the order a tuple per piece would sort in: by start, end, price
-            order = sorted(range(len(starts)), key=lambda k: (starts[k], ends[k],
-                                                              self.nets[k]))
-            self.starts = starts = [starts[k] for k in order]
-            self.ends = ends = [ends[k] for k in order]
-            self.nets = [self.nets[k] for k in order]
+            order = sorted(range(len(starts)), key=lambda k: (starts[k], ends[k], nets[k]))
+            starts = tuple(starts[k] for k in order)
+            ends = tuple(ends[k] for k in order)
+            nets = tuple(nets[k] for k in order)
+        self.starts, self.ends, self.nets = starts, ends, nets
         if all(e <= s for e, s in zip(ends, starts[1:], strict=False)):
-            self.before = [0, *itertools.accumulate(self.nets)]
+            self.before = (0, *itertools.accumulate(nets))
 
     def earned(self, t: int) -> int:
         """Earned by the day before ordinal ``t`` (as ``revenue._series_earned`` defines it)."""

@@ -212,6 +212,10 @@ def _end_day(a: Agreement) -> date | None:
 class Earning:
     """One agreement's revenue model, ready to say what it earned by any day up to ``last``."""
 
+    # Slots: no __dict__ per agreement for the garbage collector to walk.
+    __slots__ = ("end", "fixed", "in_order", "last", "less", "prices", "series", "shares",
+                 "signed", "stepped")
+
     def __init__(self, a: Agreement, last: date, fixed: Sequence[Funded],
                  amounts: Mapping[str, Money], less: Mapping[PlanKey, int]) -> None:
         through = last + timedelta(days=1)

@@ -459,6 +459,8 @@ def _earned_reference(agreement: Agreement, as_of: date) -> dict[str, Money]:
 #: What an agreement records that its revenue model reads (beside its terms, state and
 #: concessions): an earlier state cut back only in other records shares its model.
 _MODEL_READS = frozenset({"completion_records", "progress_reports", "estimates"})
+#: The records concessions are worked out from (with the terms and completions).
+_CONCESSIONS_READ = frozenset({"credit_notes", "invoices"})
 
 
 def _fast(a: Agreement) -> bool:
@@ -474,14 +476,21 @@ class _Parts:
     earlier state was cut back from (:func:`~milestonebill.agreement.history.cut_from`)
     when that one's model serves for both."""
 
+    __slots__ = ("amounts", "earning", "fixed", "less", "source")  # no __dict__ per agreement
+
     amounts: dict[str, Money]
     fixed: list[Obligation]
     less: dict[PlanKey, int]
     source: Agreement | None
 
     def __init__(self, a: Agreement) -> None:
-        self.less = concessions(a)
         self.earning: Earning | None = None
+        self.source = history.cut_from(a, _MODEL_READS | _CONCESSIONS_READ)
+        if self.source is not None:  # the same terms, progress and documents: one model
+            parts = self.source.derived(_Parts)
+            self.amounts, self.fixed, self.less = parts.amounts, parts.fixed, parts.less
+            return
+        self.less = concessions(a)
         self.source = history.cut_from(a, _MODEL_READS)
         if self.source is not None:  # an earlier state with the same terms and progress
             parts = self.source.derived(_Parts)

@@ -114,6 +114,10 @@ def _milestone_share(a: Agreement, o: Funded, amounts: Mapping[str, Money]
                      ) -> Steps | Days:
     """:func:`_milestone_progress` as a step function of the date."""
     terms: dict[str, MilestoneTerm] = {t.milestone.id: t for t in a.milestones}
+    if not o.terms.milestones and not reference():
+        by_amounts = _by_amounts(a, o, amounts, terms)
+        if by_amounts is not None:
+            return by_amounts
     if o.terms.milestones:
         weights = dict(o.terms.milestones)
     else:
@@ -144,6 +148,37 @@ def _milestone_share(a: Agreement, o: Funded, amounts: Mapping[str, Money]
         else:
             values.append(reduced(Fraction(got) / Fraction(total)))
     return tuple(points), tuple(values)
+
+
+def _by_amounts(a: Agreement, o: Funded, amounts: Mapping[str, Money],
+                terms: Mapping[str, MilestoneTerm]) -> Steps | None:
+    """:func:`_milestone_share` weighted by amounts, in integers: each day a milestone is
+    achieved adds its amount, and the share is the running sum over the total, reduced
+    (``None`` for a total that is not positive: the general path says what that gives)."""
+    total = 0
+    by_day: dict[date, int] = {}
+    done = a.completions
+    for m in dict.fromkeys(o.milestones):  # each once, as a dict of weights has it
+        t = terms.get(m)
+        if t is None or t.milestone.trigger is Trigger.ON_SIGNING:
+            continue
+        ms = t.milestone
+        w = amounts[m].minor
+        total += w
+        when = (done.get(ms.id) if ms.trigger is Trigger.ON_COMPLETION
+                else ms.due_on if ms.trigger is Trigger.ON_DATE else None)
+        if when is not None:
+            by_day[when] = by_day.get(when, 0) + w
+    if total <= 0:
+        return None
+    points = tuple(sorted(by_day))
+    values = []
+    got = 0
+    for p in points:
+        got += by_day[p]
+        g = math.gcd(got, total)
+        values.append((got // g, total // g))
+    return points, tuple(values)
 
 
 def _input_share(a: Agreement, o: Funded) -> Callable[[date], Share]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import operator
 from collections.abc import Mapping, Sequence
 from datetime import date
 
@@ -44,14 +45,14 @@ class Series:
         """Sort the pieces and index them (once all are in), as tuples: a tuple of ints is
         nothing the garbage collector walks, a list is walked at every full collection."""
         starts, ends, nets = tuple(self.starts), tuple(self.ends), tuple(self.nets)
-        if any(a > b for a, b in itertools.pairwise(starts)):
+        if not all(map(operator.le, starts, starts[1:])):
             # the order a tuple per piece would sort in: by start, end, price
             order = sorted(range(len(starts)), key=lambda k: (starts[k], ends[k], nets[k]))
             starts = tuple(starts[k] for k in order)
             ends = tuple(ends[k] for k in order)
             nets = tuple(nets[k] for k in order)
         self.starts, self.ends, self.nets = starts, ends, nets
-        if all(e <= s for e, s in zip(ends, starts[1:], strict=False)):
+        if all(map(operator.le, ends, starts[1:])):  # map: no Python frame per piece
             self.before = (0, *itertools.accumulate(nets))
 
     def earned(self, t: int) -> int:
@@ -82,12 +83,17 @@ def series_of(a: Agreement, through: date, less: Mapping[PlanKey, int]
     that order holds at every earlier horizon (each series' earliest piece first)."""
     c = plan_columns(a, through=through)  # the bulk plan: no PlanItem is made
     ids = c.item_ids
+    if len(set(ids)) == 1:  # the usual retainer: one series, the columns as they are
+        minors = c.minors
+        if less:
+            minors = tuple(minor - less.get(PlanKey.piece(ids[0], date.fromordinal(start)), 0)
+                           for minor, start in zip(minors, c.starts, strict=True))
+        one = Series(ids[0], min(c.wholes), c.starts, c.ends, minors)
+        one.settle()
+        return [one], one.first == c.wholes[0]  # its earliest piece first
     groups: dict[str, list[int]] = {}
-    if len(set(ids)) == 1:  # the usual retainer: one series, every position
-        groups[ids[0]] = list(range(len(ids)))
-    else:
-        for k, item_id in enumerate(ids):
-            groups.setdefault(item_id, []).append(k)
+    for k, item_id in enumerate(ids):
+        groups.setdefault(item_id, []).append(k)
     out: list[Series] = []
     in_order = True
     for item_id, where in groups.items():

@@ -129,6 +129,10 @@ def _step(draw: st.DrawFn, w: World[Any], n: int, milestones: list[Milestone]) -
             return  # more than is refundable, or paid outside the gateway: refused
     elif step == "write_off" and owed:
         w.biller.write_off(InvoiceId(owed[0].id), reason="uncollectible")
+    elif step == "pause" and a.state in (AgreementState.ACTIVE, AgreementState.PAUSED):
+        paused = a.state is AgreementState.PAUSED
+        w.biller.record(a.id, [resume(a, at=w.clock.now()) if paused
+                               else pause(a, at=w.clock.now(), reason="client asked")])
     elif not a.state.amendable:
         return
     elif step == "complete" and milestones:
@@ -150,10 +154,6 @@ def _step(draw: st.DrawFn, w: World[Any], n: int, milestones: list[Milestone]) -
         if w.load().pending_amendments:
             w.biller.record(w.load().id, [approve(w.load(), AmendmentId(f"am-{n}"), by="Ada",
                                                   at=w.clock.now())])
-    elif step == "pause":
-        paused = a.state is AgreementState.PAUSED
-        w.biller.record(a.id, [resume(a, at=w.clock.now()) if paused
-                               else pause(a, at=w.clock.now(), reason="client asked")])
     elif step == "cancel" and draw(st.integers(0, 3)) == 0:
         w.cancel()
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Mapping
+import operator
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import attrs
@@ -33,25 +34,26 @@ class Series:
 
     item_id: str
     first: int
-    starts: list[int]
-    ends: list[int]
-    nets: list[int]
+    starts: Sequence[int]
+    ends: Sequence[int]
+    nets: Sequence[int]
     #: The running total of the pieces before each (when pieces do not overlap, so all
     #: but the last started one are over).
-    before: list[int] | None = None
+    before: Sequence[int] | None = None
 
     def settle(self) -> None:
-        """Sort the pieces and index them (once all are in)."""
-        starts, ends = self.starts, self.ends
-        if any(a > b for a, b in itertools.pairwise(starts)):
+        """Sort the pieces and index them (once all are in), as tuples: a tuple of ints is
+        nothing the garbage collector walks, a list is walked at every full collection."""
+        starts, ends, nets = tuple(self.starts), tuple(self.ends), tuple(self.nets)
+        if not all(map(operator.le, starts, starts[1:])):
             # the order a tuple per piece would sort in: by start, end, price
-            order = sorted(range(len(starts)), key=lambda k: (starts[k], ends[k],
-                                                              self.nets[k]))
-            self.starts = starts = [starts[k] for k in order]
-            self.ends = ends = [ends[k] for k in order]
-            self.nets = [self.nets[k] for k in order]
-        if all(e <= s for e, s in zip(ends, starts[1:], strict=False)):
-            self.before = [0, *itertools.accumulate(self.nets)]
+            order = sorted(range(len(starts)), key=lambda k: (starts[k], ends[k], nets[k]))
+            starts = tuple(starts[k] for k in order)
+            ends = tuple(ends[k] for k in order)
+            nets = tuple(nets[k] for k in order)
+        self.starts, self.ends, self.nets = starts, ends, nets
+        if all(map(operator.le, ends, starts[1:])):  # map: no Python frame per piece
+            self.before = (0, *itertools.accumulate(nets))
 
     def earned(self, t: int) -> int:
         """Earned by the day before ordinal ``t`` (as ``revenue._series_earned`` defines it)."""
@@ -81,12 +83,17 @@ def series_of(a: Agreement, through: date, less: Mapping[PlanKey, int]
     that order holds at every earlier horizon (each series' earliest piece first)."""
     c = plan_columns(a, through=through)  # the bulk plan: no PlanItem is made
     ids = c.item_ids
+    if len(set(ids)) == 1:  # the usual retainer: one series, the columns as they are
+        minors = c.minors
+        if less:
+            minors = tuple(minor - less.get(PlanKey.piece(ids[0], date.fromordinal(start)), 0)
+                           for minor, start in zip(minors, c.starts, strict=True))
+        one = Series(ids[0], min(c.wholes), c.starts, c.ends, minors)
+        one.settle()
+        return [one], one.first == c.wholes[0]  # its earliest piece first
     groups: dict[str, list[int]] = {}
-    if len(set(ids)) == 1:  # the usual retainer: one series, every position
-        groups[ids[0]] = list(range(len(ids)))
-    else:
-        for k, item_id in enumerate(ids):
-            groups.setdefault(item_id, []).append(k)
+    for k, item_id in enumerate(ids):
+        groups.setdefault(item_id, []).append(k)
     out: list[Series] = []
     in_order = True
     for item_id, where in groups.items():

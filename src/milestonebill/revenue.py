@@ -47,11 +47,9 @@ deposit is no progress:
 
 from __future__ import annotations
 
-import bisect
 import functools
 import itertools
-import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -59,9 +57,8 @@ from fractions import Fraction
 import attrs
 
 from milestonebill._concessions import concessions
+from milestonebill._earning import Earning, advance_span, default_period
 from milestonebill._reference import reference
-from milestonebill._series import Series, series_of
-from milestonebill._shares import ONE, ZERO, Share, days_share, reduced, steps
 from milestonebill._validate import check_date
 from milestonebill.agreement import (
     Agreement,
@@ -73,6 +70,7 @@ from milestonebill.agreement import (
     Progress,
     SspApproach,
     billing_plan,
+    history,
 )
 from milestonebill.agreement.columns import plan_columns
 from milestonebill.agreement.plan import fixed_items, open_ended
@@ -99,6 +97,7 @@ __all__ = [
     "earned",
     "earned_minor_changes",
     "earned_minor_series",
+    "earned_minor_totals",
     "earned_minor_with_time",
     "earned_series",
     "obligation_names",
@@ -372,23 +371,8 @@ def _advance_progress(a: Agreement, as_of: date) -> Fraction:
     when there are none, or they never end -- not before the agreement is
     completed or cancelled (``_ended``).
     """
-    span = _advance_span(a)
+    span = advance_span(a)
     return Fraction(0) if span is None else _days_progress(span, as_of)
-
-
-def _advance_span(a: Agreement) -> Period | None:
-    """The recurring services an up-front fee is earned over (``None``: none, or open-ended)."""
-    if not a.recurring or open_ended(a):
-        return None
-    if not reference():  # the same from the bulk plan's columns
-        c = plan_columns(a, through=date.max)
-        return (Period(date.fromordinal(min(c.starts)), date.fromordinal(max(c.ends)))
-                if c.starts else None)
-    pieces = [i.period for i in billing_plan(a) if i.kind is ChargeKind.RECURRING
-              and i.period is not None]
-    if not pieces:
-        return None
-    return Period(min(p.start for p in pieces), max(p.end for p in pieces))
 
 
 def _days_progress(period: Period, as_of: date) -> Fraction:
@@ -396,16 +380,6 @@ def _days_progress(period: Period, as_of: date) -> Fraction:
         return Fraction(1 if as_of >= period.start else 0)
     elapsed = min(max((as_of + timedelta(days=1) - period.start).days, 0), period.days)
     return Fraction(elapsed, period.days)
-
-
-def _default_period(a: Agreement, o: Obligation) -> Period | None:
-    """Signing to the last dated milestone (or the expected end); ``None`` if that
-    is no later than signing."""
-    dated = [t.milestone.due_on for t in a.milestones
-             if t.milestone.id in o.milestones and t.milestone.due_on is not None]
-    end = max([*dated, *([o.terms.expected_end] if o.terms.expected_end else [])],
-              default=a.signed_on)
-    return Period(a.signed_on, end) if end > a.signed_on else None
 
 
 def _progress(a: Agreement, o: Obligation, as_of: date, amounts: Mapping[str, Money]
@@ -421,7 +395,7 @@ def _progress(a: Agreement, o: Obligation, as_of: date, amounts: Mapping[str, Mo
         done = a.progress(o.id, as_of)
         return min(Fraction(done) / Fraction(a.estimate(o.id, as_of)), Fraction(1))
     if p is Progress.STRAIGHT_LINE:
-        period = o.terms.period or _default_period(a, o)
+        period = o.terms.period or default_period(a, o)
         return _advance_progress(a, as_of) if period is None else _days_progress(period, as_of)
     if p is Progress.ON_COMPLETION:
         completed = a.completions.get(MilestoneId(o.terms.milestone or ""))
@@ -479,107 +453,14 @@ def _earned_reference(agreement: Agreement, as_of: date) -> dict[str, Money]:
 
 # ---------------------------------------------------------------- many dates at once
 #
-# Revenue at many dates from one model.  What an obligation has earned moves
-# only at known days: a milestone achieved, a progress report or estimate, the
-# agreement's end; a series moves inside its service periods.  So the model,
-# the concessions and each obligation's progress steps are worked out once per
-# agreement, and each date costs a few binary searches and integer roundings.
-# ``tests/property/test_report_fastpaths.py`` compares it with
-# ``_earned_reference`` on every date.
+# One model per agreement (:class:`milestonebill._earning.Earning`), kept with it,
+# answers for many dates at once; ``_earned_reference`` above is the definition.
 
-def _advance_share(a: Agreement) -> Callable[[date], Share]:
-    span = _advance_span(a)
-    return (lambda _d: ZERO) if span is None else days_share(span)
-
-
-def _milestone_share(a: Agreement, o: Obligation, amounts: Mapping[str, Money]
-                     ) -> Callable[[date], Share]:
-    """:func:`_milestone_progress` as a step function of the date."""
-    terms: dict[str, MilestoneTerm] = {t.milestone.id: t for t in a.milestones}
-    if o.terms.milestones:
-        weights = dict(o.terms.milestones)
-    else:
-        weights = {m: Decimal(amounts[m].minor) for m in o.milestones
-                   if m in terms and terms[m].milestone.trigger is not Trigger.ON_SIGNING}
-    total = sum(weights.values(), Decimal(0))
-    if total == 0:
-        return _advance_share(a)
-    done = a.completions
-    achieved: list[tuple[str, date | None]] = []
-    for m in weights:
-        if m not in terms:
-            continue
-        ms = terms[m].milestone
-        when = (done.get(ms.id) if ms.trigger is Trigger.ON_COMPLETION
-                else ms.due_on if ms.trigger is Trigger.ON_DATE else None)
-        achieved.append((m, when))
-    points = sorted({when for _m, when in achieved if when is not None})
-    values = []
-    # Weights from amounts are whole minor units: their ratio reduced in integers.
-    whole = not o.terms.milestones and total > 0 and not reference()
-    for p in points:  # the same sum, in the same order, as on any day from p on
-        reached = {m for m, when in achieved if when is not None and when <= p}
-        got = sum((w for m, w in weights.items() if m in reached), Decimal(0))
-        if whole:
-            g = math.gcd(int(got), int(total))
-            values.append((int(got) // g, int(total) // g))
-        else:
-            values.append(reduced(Fraction(got) / Fraction(total)))
-    return steps(points, values, ZERO)
-
-
-def _input_share(a: Agreement, o: Obligation) -> Callable[[date], Share]:
-    """Hours, costs or units reported against the estimate in force, as of a date.
-
-    Reports and revisions of one obligation are in date order (the fold
-    refuses others), so the latest on or before a date is a binary search.
-    """
-    reports = [r for r in a.progress_reports if r.obligation_id == o.id]
-    revisions = [r for r in a.estimates if r.obligation_id == o.id]
-    report_days = [r.as_of for r in reports]
-    revision_days = [r.as_of for r in revisions]
-
-    # By (i, j) alone: with no revision in force (j == 0) the estimate is the terms'.
-    known: dict[tuple[int, int], Share] = {}
-
-    def share(d: date) -> Share:
-        i, j = bisect.bisect_right(report_days, d), bisect.bisect_right(revision_days, d)
-        out = known.get((i, j))
-        if out is None:
-            got = reports[i - 1].to_date if i else Decimal(0)
-            estimate = revisions[j - 1].total if j else a.estimate(o.id, d)
-            out = known[i, j] = reduced(min(Fraction(got) / Fraction(estimate), Fraction(1)))
-        return out
-
-    return share
-
-
-def _obligation_share(a: Agreement, o: Obligation, amounts: Mapping[str, Money]
-                      ) -> Callable[[date], Share]:
-    """:func:`_progress` of one obligation as a function of the date, between signing and
-    the agreement's end (:func:`_end_day`): the caller checks those two."""
-    p = o.terms.progress
-    if p is Progress.MILESTONES:
-        kind = _milestone_share(a, o, amounts)
-    elif p.is_input:
-        kind = _input_share(a, o)
-    elif p is Progress.STRAIGHT_LINE:
-        period = o.terms.period or _default_period(a, o)
-        kind = _advance_share(a) if period is None else days_share(period)
-    else:
-        when = (a.completions.get(MilestoneId(o.terms.milestone or ""))
-                if p is Progress.ON_COMPLETION else o.terms.on)
-        kind = steps([when], [ONE], ZERO) if when is not None else (lambda _d: ZERO)
-    return kind
-
-
-def _end_day(a: Agreement) -> date | None:
-    """The day from which :func:`_ended` is true, if any."""
-    if a.state is AgreementState.CANCELLED and a.cancelled_on is not None:
-        return a.cancelled_on
-    if a.state is AgreementState.COMPLETED:
-        return next(e for e in reversed(a.events) if isinstance(e, Completed)).effective_on
-    return None
+#: What an agreement records that its revenue model reads (beside its terms, state and
+#: concessions): an earlier state cut back only in other records shares its model.
+_MODEL_READS = frozenset({"completion_records", "progress_reports", "estimates"})
+#: The records concessions are worked out from (with the terms and completions).
+_CONCESSIONS_READ = frozenset({"credit_notes", "invoices"})
 
 
 def _fast(a: Agreement) -> bool:
@@ -591,130 +472,51 @@ class _Parts:
     """What an agreement's revenue model is made of whatever the horizon, worked out once
     per agreement (:meth:`~milestonebill.agreement.Agreement.derived`): milestone
     amounts (the plan's milestones do not depend on the horizon), the obligations they
-    fund, the concessions, and the latest :class:`_Earning`."""
+    fund, the concessions, and the latest :class:`Earning` -- or the agreement an
+    earlier state was cut back from (:func:`~milestonebill.agreement.history.cut_from`)
+    when that one's model serves for both."""
+
+    __slots__ = ("amounts", "earning", "fixed", "less", "source")  # no __dict__ per agreement
+
+    amounts: dict[str, Money]
+    fixed: list[Obligation]
+    less: dict[PlanKey, int]
+    source: Agreement | None
 
     def __init__(self, a: Agreement) -> None:
+        self.earning: Earning | None = None
+        self.source = history.cut_from(a, _MODEL_READS | _CONCESSIONS_READ)
+        if self.source is not None:  # the same terms, progress and documents: one model
+            parts = self.source.derived(_Parts)
+            self.amounts, self.fixed, self.less = parts.amounts, parts.fixed, parts.less
+            return
+        self.less = concessions(a)
+        self.source = history.cut_from(a, _MODEL_READS)
+        if self.source is not None:  # an earlier state with the same terms and progress
+            parts = self.source.derived(_Parts)
+            if parts.less == self.less:  # and the same concessions: the same model
+                self.amounts, self.fixed, self.less = parts.amounts, parts.fixed, parts.less
+                return
+            self.source = None
         self.amounts = _plan_amounts(a, a.signed_on)
         self.fixed = _fixed_obligations(a, self.amounts)
-        self.less = concessions(a)
-        self.earning: _Earning | None = None
 
-    def earning_to(self, a: Agreement, last: date) -> _Earning:
+    def earning_to(self, a: Agreement, last: date) -> Earning:
         """The model for days up to ``last`` (one made for a later day serves as well).
 
         A plan that ends is taken whole, so one model serves every date; an
         open-ended one two years past ``last``, so a report of the next
         months does not make it again.
         """
+        if self.source is not None:  # one model for both (it reads nothing they differ in)
+            return self.source.derived(_Parts).earning_to(self.source, last)
         if self.earning is None or self.earning.last < last:
             if not open_ended(a):
                 last = date.max - timedelta(days=1)
             elif last.year < 9997:
                 last = max(last, add_months(last, 24))
-            self.earning = _Earning(a, last, self)
+            self.earning = Earning(a, last, self.fixed, self.amounts, self.less)
         return self.earning
-
-
-class _Earning:
-    """One agreement's revenue model, ready to say what it earned by any day up to ``last``."""
-
-    def __init__(self, a: Agreement, last: date, parts: _Parts) -> None:
-        through = last + timedelta(days=1)
-        self.last = last
-        self.fixed = parts.fixed
-        self.less = parts.less
-        self.series, self.in_order = series_of(a, through, self.less)
-        self.shares = [_obligation_share(a, o, parts.amounts) for o in self.fixed]
-        self.signed, self.end = a.signed_on, _end_day(a)
-        self.prices: dict[tuple[str, ...], list[int]] = {}
-
-    def _prices(self, present: tuple[str, ...]) -> list[int]:
-        """The milestone obligations' prices less concessions, as :func:`revenue_model`
-        sets them when the series ``present`` are in the model."""
-        got = self.prices.get(present)
-        if got is None:
-            owner = {m: o.id for o in self.fixed for m in o.milestones}
-            owner.update({s: ObligationId(s) for s in present})
-            less: dict[str, int] = {}
-            for key, minor in self.less.items():
-                if key.item_id in owner:
-                    less[owner[key.item_id]] = less.get(owner[key.item_id], 0) + minor
-            got = self.prices[present] = [o.price.minor - less.get(o.id, 0) for o in self.fixed]
-        return got
-
-    def _present(self, a: Agreement, t: int, through: date) -> list[Series]:
-        if self.in_order:
-            return [s for s in self.series if s.first < t]
-        order = dict.fromkeys(plan_columns(a, through=through).item_ids)
-        by_id = {s.item_id: s for s in self.series}
-        return [by_id[i] for i in order]
-
-    def many(self, a: Agreement, days: Sequence[date]) -> list[dict[str, int]]:
-        """Earned by the end of each day per obligation, in minor units (:func:`earned`'s)."""
-        ids: list[str] = [o.id for o in self.fixed]
-        fixed = list(zip(ids, self.shares, strict=True))
-        plain = self._prices(()) if not self.less else None  # no concession: fixed prices
-        signed, end, series = self.signed, self.end, self.series
-        rows: list[dict[str, int]] = []
-        for d in days:
-            t = d.toordinal() + 1  # the ordinal of the day after d
-            if not series:
-                present: list[Series] = []
-            elif self.in_order:
-                present = [s for s in series if s.first < t]
-            else:
-                present = self._present(a, t, d + timedelta(days=1))
-            prices = plain if plain is not None else self._prices(
-                tuple(s.item_id for s in present))
-            if d < signed:  # nothing earned before signing, everything once it ended
-                out = dict.fromkeys(ids, 0)
-            elif end is not None and end <= d:
-                out = dict(zip(ids, prices, strict=True))
-            else:
-                out = {}
-                for (oid, share), price in zip(fixed, prices, strict=True):
-                    num, den = share(d)
-                    out[oid] = (0 if num == 0 else price if num == den
-                                else round_ratio(price * num, den, Rounding.HALF_UP))
-            for s in present:
-                out[s.item_id] = s.earned(t)
-            rows.append(out)
-        return rows
-
-
-    def changes(self, days: Sequence[date]) -> list[list[tuple[str, int]]] | None:
-        """:func:`earned_minor_changes` by obligation over all days at once (series in
-        order); ``None`` when two obligations share an id (the day-by-day path says how
-        their rows go)."""
-        ids: list[str] = [o.id for o in self.fixed]
-        if len({*ids, *(s.item_id for s in self.series)}) < len(ids) + len(self.series):
-            return None
-        ts = [d.toordinal() + 1 for d in days]  # the ordinal of the day after each
-        plain = self._prices(()) if not self.less else None
-        prices = [plain if plain is not None else self._prices(
-            tuple(s.item_id for s in self.series if s.first < t)) for t in ts]
-        signed, end = self.signed, self.end
-        columns: list[tuple[str, list[int | None]]] = []
-        for k, (oid, share) in enumerate(zip(ids, self.shares, strict=True)):
-            col: list[int | None] = []
-            for d, price in zip(days, prices, strict=True):
-                if d < signed:
-                    col.append(0)
-                elif end is not None and end <= d:
-                    col.append(price[k])
-                else:
-                    num, den = share(d)
-                    col.append(0 if num == 0 else price[k] if num == den
-                               else round_ratio(price[k] * num, den, Rounding.HALF_UP))
-            columns.append((oid, col))
-        for s in self.series:
-            columns.append((s.item_id, [s.earned(t) if s.first < t else None for t in ts]))
-        out: list[list[tuple[str, int]]] = [[] for _ in ts[1:]]
-        for oid, col in columns:
-            for i, (was, now) in enumerate(itertools.pairwise(col)):
-                if now is not None and now != (was or 0):
-                    out[i].append((oid, now - (was or 0)))
-        return out
 
 
 def _checked(days: Sequence[date]) -> list[date]:
@@ -747,6 +549,39 @@ def earned_minor_with_time(agreement: Agreement, days: Sequence[date]) -> list[d
         return rows
     return [{**row, TIME_OBLIGATION: t}
             for row, t in zip(rows, time_earned_minor_series(agreement, days), strict=True)]
+
+
+def earned_minor_totals(agreement: Agreement, days: Sequence[date]) -> list[int]:
+    """What the agreement earned by the end of each day, every obligation together, in
+    minor units: the sum of each row of :func:`earned_minor_with_time` (time and
+    materials too), worked out without the rows when the model allows -- what a
+    forecast of revenue by period reads.
+
+    >>> from datetime import UTC, datetime
+    >>> from milestonebill.agreement import AgreementId, sign
+    >>> from milestonebill.schedule import Interval, ItemId, RecurringCharge
+    >>> from milestonebill.testing.scenarios import CARD, proposal, usd
+    >>> fee = RecurringCharge(ItemId("ret"), "Retainer", usd("3100.00"), Interval.MONTHLY,
+    ...                       start=date(2026, 1, 1), count=12)
+    >>> a = sign(proposal([("design", "500.00")], recurring=[fee]), option="std",
+    ...          signer="Ada", payment_method=CARD, agreement_id=AgreementId("a-1"),
+    ...          signed_at=datetime(2025, 12, 20, tzinfo=UTC))
+    >>> earned_minor_totals(a, [date(2026, 1, 10), date(2026, 1, 31)])
+    [100000, 310000]
+    """
+    checked = _checked(days)
+    if not checked:
+        return []
+    timed = agreement.proposal.time_materials is not None
+    if not reference() and _fast(agreement):
+        model = agreement.derived(_Parts).earning_to(agreement, max(checked))
+        if model.in_order and model.unique(*([TIME_OBLIGATION] if timed else [])):
+            totals = model.totals(checked)
+            if timed:
+                totals = [m + t for m, t in zip(
+                    totals, time_earned_minor_series(agreement, checked), strict=True)]
+            return totals
+    return [sum(row.values()) for row in earned_minor_with_time(agreement, checked)]
 
 
 def earned_minor_changes(agreement: Agreement, days: Sequence[date]

@@ -34,10 +34,14 @@ from milestonebill._reference import reference_path
 from milestonebill._series import Series
 from milestonebill.agreement import (
     Agreement,
+    AgreementState,
     AmendmentId,
     ChangeRecurringPrice,
     Collection,
     approve,
+    history,
+    pause,
+    resume,
 )
 from milestonebill.engine import FixedClock
 from milestonebill.errors import AmendmentError, RefundLimitError, ValidationError
@@ -46,7 +50,12 @@ from milestonebill.ledger import JournalEntry
 from milestonebill.money import Currency, Money, Rounding, round_ratio
 from milestonebill.periods import Period, add_months
 from milestonebill.recognition import Granularity
-from milestonebill.revenue import earned_minor_changes, earned_minor_with_time
+from milestonebill.revenue import (
+    earned_minor_changes,
+    earned_minor_series,
+    earned_minor_totals,
+    earned_minor_with_time,
+)
 from milestonebill.schedule import (
     Escalation,
     Interval,
@@ -101,7 +110,7 @@ def _charges(draw: st.DrawFn, cur: Currency, start: date) -> list[RecurringCharg
 def _step(draw: st.DrawFn, w: World[Any], n: int, milestones: list[Milestone]) -> None:
     a = w.load()
     step = draw(st.sampled_from(["complete", "complete", "reprice", "price", "run", "run",
-                                 "pay", "refund", "write_off", "cancel"]))
+                                 "pay", "refund", "write_off", "cancel", "pause"]))
     paid = [i for i in a.invoices if a.net_paid(i.id).minor > 0]
     owed = [i for i in a.invoices if a.balance_of(i.id).minor > 0]
     if step == "run":
@@ -120,6 +129,10 @@ def _step(draw: st.DrawFn, w: World[Any], n: int, milestones: list[Milestone]) -
             return  # more than is refundable, or paid outside the gateway: refused
     elif step == "write_off" and owed:
         w.biller.write_off(InvoiceId(owed[0].id), reason="uncollectible")
+    elif step == "pause" and a.state in (AgreementState.ACTIVE, AgreementState.PAUSED):
+        paused = a.state is AgreementState.PAUSED
+        w.biller.record(a.id, [resume(a, at=w.clock.now()) if paused
+                               else pause(a, at=w.clock.now(), reason="client asked")])
     elif not a.state.amendable:
         return
     elif step == "complete" and milestones:
@@ -214,6 +227,86 @@ def test_changes_between_days_are_the_differences_of_what_was_earned(
     mine = fresh([a])[0]
     assert earned_minor_changes(mine, days) == want
     assert earned_minor_changes(mine, days) == want  # again, from what it kept
+
+
+@EXAMPLES
+@given(engagements(), st.lists(st.integers(-40, 900), min_size=0, max_size=14))
+def test_totals_are_the_sums_of_what_each_obligation_earned(
+        lived: tuple[Agreement, list[JournalEntry]], offsets: list[int]) -> None:
+    a = lived[0]
+    days = [a.signed_on + timedelta(days=n) for n in offsets]
+    with reference_path():
+        want = [sum(row.values()) for row in earned_minor_with_time(fresh([a])[0], days)]
+    mine = fresh([a])[0]
+    assert earned_minor_totals(mine, days) == want
+    assert earned_minor_totals(mine, days) == want  # again, from what it kept
+
+
+@EXAMPLES
+@given(engagements(), st.integers(0, 380), st.sampled_from(["later", "earlier", "alone"]),
+       st.lists(st.integers(-40, 900), min_size=1, max_size=14))
+def test_an_earlier_state_earns_what_it_earned_then(
+        lived: tuple[Agreement, list[JournalEntry]], after: int, first: str,
+        offsets: list[int]) -> None:
+    """An earlier state cut back from the agreement (``history.as_of``) may share its
+    revenue model: whichever is asked first, each earns what the reference says."""
+    a = lived[0]
+    day = a.signed_on + timedelta(days=after)
+    days = [a.signed_on + timedelta(days=n) for n in offsets]
+    with reference_path():
+        then = fresh([a])[0].as_of(day)
+        want_then = earned_minor_with_time(then, days)
+        want_now = earned_minor_with_time(fresh([a])[0], days)
+    mine = fresh([a])[0]
+    if first == "later":
+        assert earned_minor_series(mine, days) == want_now
+    earlier = history.as_of(mine, day)
+    assert earned_minor_with_time(earlier, days) == want_then
+    assert earned_minor_totals(earlier, days) == [sum(row.values()) for row in want_then]
+    assert earned_minor_changes(earlier, days) == [
+        [(o, m - before.get(o, 0)) for o, m in now.items() if m != before.get(o, 0)]
+        for before, now in itertools.pairwise(want_then)]
+    if first != "alone":
+        assert earned_minor_with_time(mine, days) == want_now
+
+
+def _earlier_and_reference(w: World[Any], day: date, days: list[date]
+                           ) -> tuple[list[dict[str, int]], list[dict[str, int]]]:
+    """What the state of ``day`` earns on ``days``, fast after the agreement as it is
+    was asked, and by reference."""
+    a = w.load()
+    with reference_path():
+        want = earned_minor_with_time(fresh([a])[0].as_of(day), days)
+    mine = fresh([a])[0]
+    earned_minor_series(mine, days)  # the later state's model first: kept
+    return earned_minor_with_time(history.as_of(mine, day), days), want
+
+
+def test_a_state_before_a_completion_does_not_earn_by_it() -> None:
+    w = World()
+    w.open(proposal([("design", "1000.00"), ("build", "1500.00")]))
+    w.later(30)
+    w.complete("design")  # recorded after the earlier state: a cut, not a replay
+    days = [w.start.date() + timedelta(days=n) for n in (10, 40, 90)]
+    got, want = _earlier_and_reference(w, w.start.date() + timedelta(days=10), days)
+    assert got == want
+    assert [row["package"] for row in got] == [0, 0, 0]
+
+
+def test_a_state_before_a_goodwill_credit_keeps_its_price() -> None:
+    w = World()
+    fee = RecurringCharge(ItemId("ret"), "Retainer", Money("3000.00", "USD"),
+                          Interval.MONTHLY, start=w.start.date(), count=3)
+    w.open(proposal([("design", "1000.00")], [fee]))
+    w.biller.run(w.clock.today())
+    w.later(20)
+    inv = w.load().invoices[0]
+    w.biller.refund(InvoiceId(inv.id), Money("100.00", "USD"), reason="goodwill")
+    day = w.start.date() + timedelta(days=5)
+    days = [w.start.date() + timedelta(days=n) for n in (5, 40, 120)]
+    got, want = _earlier_and_reference(w, day, days)
+    assert got == want
+    assert got[-1]["ret"] == 900000
 
 
 def test_a_day_that_is_not_a_date_is_refused_by_name() -> None:

@@ -16,6 +16,8 @@ faster, with the same result:
   earlier state with the same completions takes its billing plan from the
   agreement (the plan reads only the terms and the completions, which are
   the same objects).
+* :func:`cut_from` -- the later state an earlier one was cut back from, for
+  what reads none of the records that were cut;
 * :func:`changes` -- when the agreement changed other than by such records;
   between two changes its terms and state stay the same.
 
@@ -40,7 +42,7 @@ from milestonebill.agreement.events import Event
 from milestonebill.agreement.fold import Agreement
 from milestonebill.errors import InvalidTransitionError, ValidationError
 
-__all__ = ["APPENDS", "as_of", "changes"]
+__all__ = ["APPENDS", "as_of", "changes", "cut_from"]
 
 #: The events whose handler in the fold does nothing but append one value to
 #: one tuple field of the agreement, and that field (the fold hands the
@@ -110,10 +112,28 @@ def _rewound(a: Agreement, keep: int) -> Agreement:
     fields: dict[str, Any] = {name: getattr(a, name)[:len(getattr(a, name)) - n]
                               for name, n in cut.items()}
     rewound = attrs.evolve(a, events=a.events[:keep], **fields)
+    rewound._memo["cut_from"] = (a, frozenset(cut))  # see cut_from
     if "completion_records" not in cut:
         # Same terms, same completions: the same billing plan, worked out once for both.
         rewound._memo["plan_source"] = a
     return rewound
+
+
+def cut_from(agreement: Agreement, reads: frozenset[str]) -> Agreement | None:
+    """The later state :func:`as_of` cut ``agreement`` back from, when none of the fields
+    in ``reads`` was cut; ``None`` otherwise, for an agreement no cut made, and inside
+    :func:`~milestonebill._reference.reference_path`.
+
+    The two have the same terms, amendments and state (only records in
+    :data:`APPENDS` follow), so what reads nothing else of them is the same for
+    both: the revenue model works out one, not two.
+    """
+    if reference():
+        return None
+    got: tuple[Agreement, frozenset[str]] | None = agreement._memo.get("cut_from")
+    if got is None or not got[1].isdisjoint(reads):
+        return None
+    return got[0]
 
 
 def changes(agreement: Agreement) -> tuple[datetime, ...]:

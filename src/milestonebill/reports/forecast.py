@@ -66,7 +66,7 @@ from milestonebill.reports._forecasting import (
     time_billing,
 )
 from milestonebill.reports._table import Table
-from milestonebill.revenue import earned_minor_with_time
+from milestonebill.revenue import earned_minor_totals
 
 __all__ = [
     "DEFAULT_ASSUMPTIONS",
@@ -364,20 +364,22 @@ def _earned_by(p: Prepared, days: Sequence[date], as_of: date) -> list[int]:
     """Revenue earned by the end of each day: through ``as_of`` by the agreement as it
     stood that day, after it by the agreement as expected.
 
-    Days that see the same agreement share one revenue model
-    (:func:`~milestonebill.revenue.earned_minor_with_time`: time and materials too).
+    Days that see the same agreement share one revenue model, and only its total is
+    read (:func:`~milestonebill.revenue.earned_minor_totals`: time and materials too).
     """
     out = [0] * len(days)
     seen: dict[int, tuple[Agreement, list[int]]] = {}
+    signed = p.future.signed_on
     for i, day in enumerate(days):
-        if day < p.future.signed_on:
+        if day < signed:
             continue
         a = stood(p.past, day) if day <= as_of else p.future
         if a is not None:
             seen.setdefault(id(a), (a, []))[1].append(i)
     for a, where in seen.values():
-        for i, row in zip(where, earned_minor_with_time(a, [days[i] for i in where]), strict=True):
-            out[i] = sum(row.values())
+        for i, total in zip(where, earned_minor_totals(a, [days[i] for i in where]),
+                            strict=True):
+            out[i] = total
     return out
 
 

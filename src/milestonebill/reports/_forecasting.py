@@ -65,6 +65,7 @@ from milestonebill.reports._assumptions import (
     Scenario,
     Signing,
 )
+from milestonebill.reports._open import open_balances
 from milestonebill.schedule import ChargeKind, PaymentTerms, Trigger
 from milestonebill.timebilling import time_invoices_due, time_position
 
@@ -438,10 +439,10 @@ def _open_invoices(p: Prepared, as_of: date, lag: CollectionLag,
                    late: Mapping[str, tuple[int, int]]) -> list[ExpectedReceipt]:
     a = p.past
     out: list[ExpectedReceipt] = []
-    for inv in a.invoices:
-        balance = a.balance_of(inv.id)
-        if balance.minor <= 0:
+    for inv, minor in open_balances(a):
+        if minor <= 0:
             continue
+        balance = Money.from_minor(minor, a.currency)
         start = inv.issued_on
         if auto_collects(a):
             state = collection_state(a, inv.id, lag.retry)

@@ -1,0 +1,122 @@
+"""The billing side's shortcuts give what their plain definitions give.
+
+* a cut of the kept bulk plan (bisection over runs of ascending service
+  periods, cuts kept per horizon) is :meth:`PlanColumns.cut`, the filter of
+  every position, on columns of one or many runs;
+* :func:`milestonebill._owed.due_by` read off what is owed to a later
+  horizon (kept by the forecasts) is what is owed by the day itself, worked
+  out by the reference path;
+* the open balances the receivables, aging, leakage and forecasts read are
+  the balances of every invoice that is not settled.
+
+The agreements are those of ``test_forecast_columns`` and
+``test_report_fastpaths`` (amendments mid-way, pauses, refunds and credits,
+discounts, re-pricing, ends, cancellation, part payments; USD, JPY, KWD).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import attrs
+from hypothesis import event, given
+from hypothesis import strategies as st
+
+from milestonebill._owed import due_by, owed
+from milestonebill._reference import reference_path
+from milestonebill.agreement import Agreement, Collection
+from milestonebill.agreement.columns import PlanColumns, _Kept
+from milestonebill.ids import InvoiceId
+from milestonebill.money import Money
+from milestonebill.reports._open import open_balances
+from milestonebill.testing.scenarios import World, proposal
+from tests.property.test_forecast_columns import lived
+from tests.property.test_report_fastpaths import EXAMPLES, START, lives
+
+
+@st.composite
+def columns(draw: st.DrawFn) -> PlanColumns:
+    """Columns of one to four charges, each a run of ascending service-period starts."""
+    rows: list[tuple[str, int, int, int, int, str]] = []
+    for n in range(draw(st.integers(1, 4))):
+        first = START.toordinal() + draw(st.integers(-40, 400))
+        steps = draw(st.lists(st.integers(0, 95), max_size=30))
+        day = first
+        for step in steps:
+            day += step
+            rows.append((f"c{n}", day, day + draw(st.integers(0, 3)), day + 31,
+                         draw(st.integers(1, 10**6)), f"Charge {n}"))
+    if not rows:
+        return PlanColumns((), (), (), (), (), ())
+    ids, wholes, starts, ends, minors, names = zip(*rows, strict=True)
+    return PlanColumns(ids, wholes, starts, ends, minors, names)
+
+
+@EXAMPLES
+@given(columns(), st.lists(st.integers(-60, 3000), max_size=12), st.randoms(use_true_random=False))
+def test_a_cut_of_the_kept_columns_is_the_columns_filtered(
+        cols: PlanColumns, offsets: list[int], rnd: Any) -> None:
+    kept = _Kept(date.max, cols)
+    # Each piece's own start and the days either side, then any day; each twice.
+    days = [w + d for w in cols.wholes for d in (-1, 0, 1)]
+    days += [START.toordinal() + n for n in offsets]
+    rnd.shuffle(days)
+    for n in [*days, *days]:
+        through = date.fromordinal(n)
+        assert (through, kept.cut(through)) == (through, cols.cut(through))
+
+
+def _plain_due_by(a: Agreement, day: date) -> bool:
+    with reference_path():
+        o = owed(a, through=day)
+    return bool(o.days) and o.days[0] <= day
+
+
+@EXAMPLES
+@given(st.data(), st.integers(-30, 500), st.integers(0, 800), st.integers(1, 400), st.booleans())
+def test_due_by_a_day_read_off_a_later_horizon_is_due_by_that_day(
+        data: st.DataObject, after: int, further: int, earlier: int, first: bool) -> None:
+    a, today = lived(data)  # amendments, pauses, refunds, credits, discounts; USD, JPY, KWD
+    day = max(a.signed_on, today + timedelta(days=after))
+    if first:  # the first day something is billable, if anything is
+        with reference_path():
+            pending = owed(a, through=day + timedelta(days=further)).days
+        day = pending[0] if pending else day
+    want = _plain_due_by(a, day)
+    event(f"due: {want}")
+    cold = attrs.evolve(a)
+    assert due_by(cold, day) is want  # worked out at the day itself
+    warm = attrs.evolve(a)
+    owed(warm, through=day - timedelta(days=earlier))  # too early to answer
+    owed(warm, through=day + timedelta(days=further))  # what the forecasts keep
+    assert due_by(warm, day) is want
+
+
+def _open_of(a: Agreement) -> list[tuple[str, int]]:
+    with reference_path():
+        return [(inv.id, a.balance_of(inv.id).minor) for inv in a.invoices
+                if a.balance_of(inv.id).minor]
+
+
+@EXAMPLES
+@given(lives())
+def test_open_balances_are_the_invoices_not_settled(a: Agreement) -> None:
+    b = attrs.evolve(a)
+    want = _open_of(a)
+    assert [(inv.id, m) for inv, m in open_balances(b)] == want
+    assert [(inv.id, m) for inv, m in open_balances(b)] == want  # kept
+
+
+def test_open_balances_leave_out_what_is_written_off_and_keep_what_is_owed_back() -> None:
+    w = World()
+    w.open(proposal([("design", "1000.00"), ("build", "500.00")],
+                    collection=Collection.SEND_INVOICE), payment_method=None)
+    design = InvoiceId(w.complete("design").invoices[0].id)
+    build = InvoiceId(w.complete("build").invoices[0].id)
+    w.later(40)
+    w.biller.record_payment(design, Money("700.00", "USD"), reference="wire-1")
+    a: Any = w.biller.write_off(design, Money("300.00", "USD"), reason="settled")
+    got = [(inv.id, m) for inv, m in open_balances(attrs.evolve(a))]
+    assert got == [(build, 50000)]
+    assert got == _open_of(a)

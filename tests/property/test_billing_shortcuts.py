@@ -23,10 +23,12 @@ import attrs
 from hypothesis import event, given
 from hypothesis import strategies as st
 
+from milestonebill import reports as r
 from milestonebill._owed import due_by, owed
 from milestonebill._reference import reference_path
 from milestonebill.agreement import Agreement, Collection
 from milestonebill.agreement.columns import PlanColumns, _Kept
+from milestonebill.collection import RetryPolicy
 from milestonebill.ids import InvoiceId
 from milestonebill.money import Money
 from milestonebill.reports._open import open_balances
@@ -120,3 +122,19 @@ def test_open_balances_leave_out_what_is_written_off_and_keep_what_is_owed_back(
     got = [(inv.id, m) for inv, m in open_balances(attrs.evolve(a))]
     assert got == [(build, 50000)]
     assert got == _open_of(a)
+
+
+@EXAMPLES
+@given(lives(), st.lists(st.tuples(st.integers(0, 500), st.booleans()), min_size=1, max_size=4))
+def test_receivables_asked_again_at_other_dates_and_policies_are_the_reference(
+        a: Agreement, asks: list[tuple[int, bool]]) -> None:
+    b = attrs.evolve(a)
+    quick = RetryPolicy(max_attempts=2, spacing_days=(1,))
+    for after, other in [*asks, *asks]:
+        as_of, policy = a.signed_on + timedelta(days=after), quick if other else None
+        with reference_path():
+            want = (list(r.receivables([a], as_of, policy=policy)),
+                    list(r.aging([a], as_of, policy=policy)))
+        got = (list(r.receivables([b], as_of, policy=policy)),
+               list(r.aging([b], as_of, policy=policy)))
+        assert (as_of, other, got) == (as_of, other, want)

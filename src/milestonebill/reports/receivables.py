@@ -34,6 +34,8 @@ from datetime import date
 
 import attrs
 
+from milestonebill._kept import kept
+from milestonebill._reference import reference
 from milestonebill.agreement import Agreement
 from milestonebill.collection import CollectionState, RetryPolicy, collection_state
 from milestonebill.documents import Invoice
@@ -157,6 +159,27 @@ def _row(a: Agreement, inv: Invoice, balance: int, as_of: date, policy: RetryPol
                          Money.from_minor(balance, a.currency), days, bucket, status, retry)
 
 
+def _rows_of(a: Agreement, as_of: date, policy: RetryPolicy | None
+             ) -> tuple[ReceivableRow, ...]:
+    """The rows of one agreement (as it stood at ``as_of``), kept with it by date and
+    policy: aging and receivables of one date read the same rows."""
+    if reference():
+        return _rows_computed(a, as_of, policy)
+    return kept(a, _RowsBy, (as_of, policy), lambda: _rows_computed(a, as_of, policy))
+
+
+class _RowsBy(dict[tuple[date, "RetryPolicy | None"], tuple[ReceivableRow, ...]]):
+    """An agreement's receivable rows by date and retry policy."""
+
+    def __init__(self, _agreement: Agreement) -> None:
+        super().__init__()
+
+
+def _rows_computed(a: Agreement, as_of: date, policy: RetryPolicy | None
+                   ) -> tuple[ReceivableRow, ...]:
+    return tuple(_row(a, inv, balance, as_of, policy) for inv, balance in open_balances(a))
+
+
 def receivables(agreements: Iterable[Agreement], as_of: date, *,
                 policy: RetryPolicy | None = None,
                 client: str | None = None) -> Table[ReceivableRow]:
@@ -186,8 +209,7 @@ def receivables(agreements: Iterable[Agreement], as_of: date, *,
     rows: list[ReceivableRow] = []
     for a in given:
         then = replayed(a, as_of)
-        rows += [_row(then, inv, balance, as_of, policy)
-                 for inv, balance in open_balances(then)]
+        rows += _rows_of(then, as_of, policy)
     rows.sort(key=lambda r: (r.client, r.agreement_id, r.issued_on, r.invoice_number))
     return Table(f"Receivables as of {as_of.isoformat()}", rows)
 

@@ -61,6 +61,7 @@ from milestonebill.reports._forecasting import (
     Scenario,
     Signing,
     prepare,
+    receipt_rows,
     receipts,
     stood,
     time_billing,
@@ -252,16 +253,16 @@ def _cash_rows(prepared: Sequence[Prepared], as_of: date, window: Sequence[Perio
     expected: dict[tuple[str, int, bool], int] = {}
     notes: dict[tuple[str, int], set[str]] = {}
     index = _indexer(window)
-    for r in receipts(prepared, as_of, window[-1].end, assumptions):
-        i = index(r.expected_on)
-        if i is None:
-            continue
-        code = r.amount.currency.code
-        key = (code, i, r.timing == "open invoice")
-        expected[key] = expected.get(key, 0) + r.amount.minor
-        if "completion" in r.timing:
-            notes.setdefault((code, i), set()).update(
-                t for t in r.timing.split("; ") if t.startswith("completion"))
+    for _p, found in receipt_rows(prepared, as_of, window[-1].end, assumptions):
+        for _source, _billed, _due, when, minor, code, timing, _how in found:
+            i = index(when)
+            if i is None:
+                continue
+            key = (code, i, timing == "open invoice")
+            expected[key] = expected.get(key, 0) + minor
+            if "completion" in timing:
+                notes.setdefault((code, i), set()).update(
+                    t for t in timing.split("; ") if t.startswith("completion"))
     keep = 1 - Fraction(assumptions.failure_rate)
 
     def cell(cur: Currency, i: int, open_invoices: bool) -> Money:

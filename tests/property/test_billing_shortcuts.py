@@ -29,14 +29,16 @@ from milestonebill._owed import due_by, owed
 from milestonebill._reference import reference_path
 from milestonebill.agreement import Agreement, Collection
 from milestonebill.agreement.columns import PlanColumns, _Kept
-from milestonebill.collection import RetryPolicy
+from milestonebill.collection import RetryPolicy, collection_state
+from milestonebill.gateways.memory import Scripted
 from milestonebill.ids import InvoiceId
 from milestonebill.money import Money
 from milestonebill.periods import add_months
 from milestonebill.reports._forecasting import DEFAULT_ASSUMPTIONS, prepare, receipt_rows
 from milestonebill.reports._open import open_balances
 from milestonebill.testing.firm import generated_firm
-from milestonebill.testing.scenarios import World, proposal
+from milestonebill.testing.scenarios import CARD, World, proposal
+from milestonebill.testing.strategies import exponent_currencies
 from tests.property.test_forecast_columns import lived
 from tests.property.test_report_fastpaths import EXAMPLES, START, lives
 
@@ -73,6 +75,11 @@ def test_a_cut_of_the_kept_columns_is_the_columns_filtered(
         assert (through, kept.cut(through)) == (through, cols.cut(through))
 
 
+def _shift(d: date, days: int) -> date:
+    """``d`` moved by ``days``, kept within the calendar."""
+    return date.fromordinal(min(max(d.toordinal() + days, 1), date.max.toordinal()))
+
+
 def _plain_due_by(a: Agreement, day: date) -> bool:
     with reference_path():
         o = owed(a, through=day)
@@ -87,15 +94,15 @@ def test_due_by_a_day_read_off_a_later_horizon_is_due_by_that_day(
     day = max(a.signed_on, today + timedelta(days=after))
     if first:  # the first day something is billable, if anything is
         with reference_path():
-            pending = owed(a, through=day + timedelta(days=further)).days
+            pending = owed(a, through=_shift(day, further)).days
         day = pending[0] if pending else day
     want = _plain_due_by(a, day)
     event(f"due: {want}")
     cold = attrs.evolve(a)
     assert due_by(cold, day) is want  # worked out at the day itself
     warm = attrs.evolve(a)
-    owed(warm, through=day - timedelta(days=earlier))  # too early to answer
-    owed(warm, through=day + timedelta(days=further))  # what the forecasts keep
+    owed(warm, through=_shift(day, -earlier))  # too early to answer
+    owed(warm, through=_shift(day, further))  # what the forecasts keep
     assert due_by(warm, day) is want
 
 
@@ -161,3 +168,39 @@ def test_the_receipts_kept_with_an_agreement_are_not_walked_by_the_collector() -
 
 def fresh_all(ags: list[Agreement]) -> list[Agreement]:
     return [attrs.evolve(a) for a in ags]
+
+
+OUTCOMES = st.sampled_from([Scripted.succeed(), Scripted.decline(), Scripted.decline("stolen_card"),
+                            Scripted.require_action(), Scripted.stay_processing()])
+
+
+@EXAMPLES
+@given(st.lists(st.tuples(st.integers(0, 9), OUTCOMES, st.integers(1, 6)), max_size=8),
+       exponent_currencies())
+def test_collection_states_read_off_the_kept_attempts_are_the_reference(
+        steps: list[tuple[int, Scripted, int]], cur: Any) -> None:
+    w = World()
+    names = [f"m{i}" for i in range(4)]
+    w.open(proposal([(n, Money.from_minor(10**5 + i, cur)) for i, n in enumerate(names)],
+                    currency=cur), payment_method=CARD)
+    done: set[str] = set()
+    day = 0
+    for pick, outcome, wait in steps:
+        w.gateway.script_next(outcome)
+        name = names[pick % len(names)]
+        if pick < len(names) and name not in done:
+            done.add(name)
+            w.complete(name)
+        else:
+            w.biller.run(w.clock.today())
+        day += wait
+        w.later(day)  # days after the world's start
+    a = w.load()
+    for policy in (None, RetryPolicy(max_attempts=2, spacing_days=(1,))):
+        with reference_path():
+            want = [collection_state(a, InvoiceId(i.id), policy) for i in a.invoices]
+        b = attrs.evolve(a)
+        got = [collection_state(b, InvoiceId(i.id), policy) for i in a.invoices]
+        for s in want:
+            event(s.state.value)
+        assert got == want

@@ -21,13 +21,23 @@ from datetime import date, timedelta
 from typing import Any
 
 import attrs
-from hypothesis import event, given
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from milestonebill import reports as r
 from milestonebill._owed import due_by, owed
 from milestonebill._reference import reference_path
-from milestonebill.agreement import Agreement, Collection
+from milestonebill.agreement import (
+    Agreement,
+    AmendmentId,
+    ChangeMilestoneAmount,
+    ChangeRecurringPrice,
+    Collection,
+    EndRecurringCharge,
+    Operation,
+    approve,
+    billed_by_key,
+)
 from milestonebill.agreement.columns import PlanColumns, _Kept
 from milestonebill.collection import RetryPolicy, collection_state
 from milestonebill.gateways.memory import Scripted
@@ -36,6 +46,7 @@ from milestonebill.money import Money
 from milestonebill.periods import add_months
 from milestonebill.reports._forecasting import DEFAULT_ASSUMPTIONS, prepare, receipt_rows
 from milestonebill.reports._open import open_balances
+from milestonebill.schedule import Interval, ItemId, MilestoneId, RecurringCharge
 from milestonebill.testing.firm import generated_firm
 from milestonebill.testing.scenarios import CARD, World, proposal
 from milestonebill.testing.strategies import exponent_currencies
@@ -204,3 +215,50 @@ def test_collection_states_read_off_the_kept_attempts_are_the_reference(
         for s in want:
             event(s.state.value)
         assert got == want
+
+
+@EXAMPLES
+@given(st.data())
+def test_what_refunds_absorb_read_off_the_charges_calendars_is_the_reference(
+        data: st.DataObject) -> None:
+    a, _today = lived(data)  # refund credit notes, amendments after billing, pauses
+    with reference_path():
+        want = billed_by_key(a)
+    event(f"refunded: {any(ln.item_key is None for cn in a.credit_notes for ln in cn.lines)}")
+    assert billed_by_key(attrs.evolve(a)) == want
+
+
+@settings(max_examples=40, deadline=None)
+@given(exponent_currencies(), st.integers(1, 99), st.integers(1, 99), st.integers(0, 80),
+       st.sampled_from(["end", "price", "milestone"]))
+def test_refunds_absorb_what_an_amendment_takes_back_as_the_reference_says(
+        cur: Any, design_part: int, retainer_part: int, after: int, change: str) -> None:
+    """Paid, partly refunded, then amended below what was billed: the refund absorbs
+    what the invoice has no room left to credit, on milestones and service periods."""
+    fee = RecurringCharge(ItemId("ret"), "Retainer", Money.from_minor(300_000, cur),
+                          Interval.MONTHLY, start=START)
+    w = World()
+    w.open(proposal([("design", Money.from_minor(500_000, cur))], [fee], currency=cur),
+           payment_method=CARD)
+    w.complete("design")
+    w.later(70)
+    w.biller.run(w.clock.today())
+    a = w.load()
+    for inv, part in zip(a.invoices[:2], (design_part, retainer_part), strict=False):
+        w.biller.refund(InvoiceId(inv.id), Money.from_minor(inv.subtotal.minor * part // 100,
+                                                            cur), reason="goodwill")
+    on = START + timedelta(days=after)
+    ops: dict[str, Operation] = {"end": EndRecurringCharge(on, ItemId("ret")),
+                     "price": ChangeRecurringPrice(on, ItemId("ret"),
+                                                   Money.from_minor(120_000, cur)),
+                     "milestone": ChangeMilestoneAmount(w.clock.today(), MilestoneId("design"),
+                                                        Money.from_minor(100_000, cur))}
+    w.amend(ops[change], amendment_id="am-1")
+    if w.load().pending_amendments:
+        w.biller.record(w.load().id, [approve(w.load(), AmendmentId("am-1"), by="Ada",
+                                              at=w.clock.now())])
+    w.biller.run(w.clock.today())
+    a = w.load()
+    with reference_path():
+        want = billed_by_key(a)
+    assert billed_by_key(attrs.evolve(a)) == want

@@ -44,7 +44,7 @@ import attrs
 
 from milestonebill._reference import reference
 from milestonebill.agreement.fold import Agreement
-from milestonebill.agreement.plan import open_ended, plan_pieces
+from milestonebill.agreement.plan import bulk_pieces, open_ended, plan_pieces
 
 __all__ = ["PlanColumns", "plan_columns"]
 
@@ -167,46 +167,11 @@ def _from_pieces(agreement: Agreement, through: date) -> PlanColumns:
         tuple(item.name for _whole, item in pieces))
 
 
-def _inside(periods: list[tuple[date, date, int]], since: date, until: date | None
-            ) -> list[tuple[date, date, int]] | None:
-    """The periods a term covers whole; ``None`` when it covers part of one (prorated)."""
-    out: list[tuple[date, date, int]] = []
-    for start, end, minor in periods:
-        if start < since or (until is not None and end > until):
-            if max(start, since) < (end if until is None else min(end, until)):
-                return None  # the term covers part of this period: prorated
-            continue  # the term covers none of it
-        out.append((start, end, minor))
-    return out
-
-
 def _bulk(agreement: Agreement, horizon: date) -> PlanColumns | None:
     """The columns straight from each charge's calendar; ``None`` when a piece would be
     prorated (a term cut inside a service period, a charge split over terms)."""
-    terms = agreement.recurring
-    if len({t.charge.id for t in terms}) != len(terms):
+    got = bulk_pieces(agreement, horizon)
+    if got is None:
         return None
-    ids: list[str] = []
-    wholes: list[int] = []
-    ends: list[int] = []
-    minors: list[int] = []
-    names: list[str] = []
-    for t in terms:
-        until, since, charge = t.active_until, t.active_from, t.charge
-        stop = horizon if until is None else min(horizon, until)
-        got: list[tuple[date, date, int]] | None = list(charge.minor_periods(stop))
-        # Service periods follow each other: when the first starts in the term and the
-        # last ends in it, every one is inside it.
-        if got and (got[0][0] < since or (until is not None and got[-1][1] > until)):
-            got = _inside(got, since, until)
-        if got is None:
-            return None
-        kept = [(start.toordinal(), end.toordinal(), minor)
-                for start, end, minor in got if minor]
-        ids += [charge.id] * len(kept)
-        names += [charge.name] * len(kept)
-        wholes += [w for w, _e, _m in kept]
-        ends += [e for _w, e, _m in kept]
-        minors += [m for _w, _e, m in kept]
-    whole = tuple(wholes)
-    return PlanColumns(tuple(ids), whole, whole, tuple(ends), tuple(minors), tuple(names))
+    ids, wholes, ends, minors, names = got
+    return PlanColumns(ids, wholes, wholes, ends, minors, names)

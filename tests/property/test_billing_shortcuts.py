@@ -23,6 +23,8 @@ from typing import Any
 import attrs
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
+from test_forecast_columns import lived
+from test_report_fastpaths import EXAMPLES, START, lives
 
 from milestonebill import reports as r
 from milestonebill._owed import due_by, owed
@@ -50,8 +52,6 @@ from milestonebill.schedule import Interval, ItemId, MilestoneId, RecurringCharg
 from milestonebill.testing.firm import generated_firm
 from milestonebill.testing.scenarios import CARD, World, proposal
 from milestonebill.testing.strategies import exponent_currencies
-from tests.property.test_forecast_columns import lived
-from tests.property.test_report_fastpaths import EXAMPLES, START, lives
 
 
 @st.composite

@@ -44,7 +44,7 @@ from milestonebill.ids import PlanKey
 from milestonebill.schedule import DUE_ON_RECEIPT, PaymentTerms
 from milestonebill.schedule.recurring import Timing
 
-__all__ = ["Owed", "owed", "plan_horizon"]
+__all__ = ["Owed", "due_by", "owed", "plan_horizon"]
 
 
 @attrs.frozen
@@ -106,6 +106,24 @@ def owed(agreement: Agreement, *, through: date) -> Owed:
     if reference():
         return _owed(agreement, through)
     return kept(agreement, _OwedBy, through, lambda: _owed(agreement, through))
+
+
+def due_by(agreement: Agreement, day: date) -> bool:
+    """True when something still to bill or credit is billable by ``day``: when
+    ``owed(agreement, through=day)`` has a position on or before it.
+
+    What is owed to a later horizon answers the same, so one the agreement
+    keeps (the forecasts') is read instead of working out another: the
+    horizon of ``day`` already covers every billed key, and a later one only
+    adds pieces whose service period starts after it, billable after ``day``.
+    Not with discounts, whose amounts depend on every item of the plan.
+    """
+    if not (reference() or agreement.discounts):
+        for through, known in agreement.derived(_OwedBy).items():
+            if through >= day:
+                return bool(known.days) and known.days[0] <= day
+    o = owed(agreement, through=day)
+    return bool(o.days) and o.days[0] <= day
 
 
 class _OwedBy(dict[date, Owed]):

@@ -24,6 +24,7 @@ from typing import Final
 
 import attrs
 
+from milestonebill._reference import reference
 from milestonebill._validate import check_int
 from milestonebill.agreement import Agreement, Collection, PaymentFailed, PaymentSucceeded
 from milestonebill.documents import Invoice
@@ -246,28 +247,86 @@ def collection_state(agreement: Agreement, invoice_id: InvoiceId,
     policy = policy or DEFAULT_RETRY_POLICY
     invoice = agreement.invoice(invoice_id)
     balance = invoice_balance(agreement, invoice.id)
-    attempts = [x for x in agreement.attempts if x.invoice_id == invoice.id]
-    following = (attempts[-1].attempt if attempts else 0) + 1
+    if balance.minor <= 0 or not auto_collects(agreement):
+        following = _following(agreement, invoice.id)
+        settled = balance.minor <= 0
+        return InvoiceCollection(invoice.id, CollectionState.SETTLED if settled
+                                 else CollectionState.NOT_COLLECTED, balance, following)
+    if reference():
+        return _plain_state(agreement, invoice.id, balance, policy)
+    last, paid, failed, failures, refunded = agreement.derived(_attempt_facts)
+    n = last.get(invoice.id)
+    following = (n or 0) + 1
 
     def state(s: CollectionState, retry_on: date | None = None) -> InvoiceCollection:
         return InvoiceCollection(invoice.id, s, balance, following, retry_on)
 
-    if balance.minor <= 0:
-        return state(CollectionState.SETTLED)
-    if not auto_collects(agreement):
-        return state(CollectionState.NOT_COLLECTED)
-    if any(r.invoice_id == invoice.id for r in agreement.refunds):
+    if invoice.id in refunded:
+        return state(CollectionState.ON_HOLD)
+    if n is None or (invoice.id, n) in paid:
+        return state(CollectionState.DUE)
+    bad = failed.get((invoice.id, n))
+    if bad is None:
+        return state(CollectionState.IN_FLIGHT)
+    code, failed_on = bad
+    if code in ACTION_REQUIRED_CODES:
+        return state(CollectionState.ACTION_REQUIRED)
+    when = policy.retry_on(failed_on, failures=failures[invoice.id])
+    if policy.is_final(code) or when is None:
+        return state(CollectionState.EXHAUSTED)
+    return state(CollectionState.RETRY_SCHEDULED, when)
+
+
+def _following(agreement: Agreement, invoice_id: str) -> int:
+    """The number of the next charge attempt on an invoice."""
+    attempts = [x for x in agreement.attempts if x.invoice_id == invoice_id]
+    return (attempts[-1].attempt if attempts else 0) + 1
+
+
+#: Per agreement: the last attempt number per invoice, the (invoice, attempt) pairs
+#: paid, the first failure of each (invoice, attempt) as (decline code, day), failures
+#: per invoice, and the invoices refunded on -- plain values, read once.
+_Facts = tuple[dict[str, int], dict[tuple[str, int | None], bool],
+               dict[tuple[str, int], tuple[str, date]], dict[str, int], dict[str, bool]]
+
+
+def _attempt_facts(agreement: Agreement) -> _Facts:
+    """What :func:`collection_state` reads of an agreement's charge attempts, payments,
+    failures and refunds, for all its invoices in one pass over each list."""
+    last: dict[str, int] = {x.invoice_id: x.attempt for x in agreement.attempts}
+    paid: dict[tuple[str, int | None], bool] = {(p.invoice_id, p.attempt): True
+                                                for p in agreement.payments}
+    failed: dict[tuple[str, int], tuple[str, date]] = {}
+    failures: dict[str, int] = {}
+    for f in agreement.failures:
+        failed.setdefault((f.invoice_id, f.attempt), (f.decline_code, f.effective_at.date()))
+        failures[f.invoice_id] = failures.get(f.invoice_id, 0) + 1
+    refunded: dict[str, bool] = {r.invoice_id: True for r in agreement.refunds}
+    return last, paid, failed, failures, refunded
+
+
+def _plain_state(agreement: Agreement, invoice_id: InvoiceId, balance: Money,
+                 policy: RetryPolicy) -> InvoiceCollection:
+    """:func:`collection_state` of an invoice with a balance that is charged
+    automatically, read straight off the agreement's lists (the plain definition)."""
+    attempts = [x for x in agreement.attempts if x.invoice_id == invoice_id]
+    following = (attempts[-1].attempt if attempts else 0) + 1
+
+    def state(s: CollectionState, retry_on: date | None = None) -> InvoiceCollection:
+        return InvoiceCollection(invoice_id, s, balance, following, retry_on)
+
+    if any(r.invoice_id == invoice_id for r in agreement.refunds):
         return state(CollectionState.ON_HOLD)
     if not attempts:
         return state(CollectionState.DUE)
-    ok, bad = attempt_outcome(agreement, invoice.id, attempts[-1].attempt)
+    ok, bad = attempt_outcome(agreement, invoice_id, attempts[-1].attempt)
     if ok is not None:
         return state(CollectionState.DUE)
     if bad is None:
         return state(CollectionState.IN_FLIGHT)
     if bad.decline_code in ACTION_REQUIRED_CODES:
         return state(CollectionState.ACTION_REQUIRED)
-    failures = sum(1 for f in agreement.failures if f.invoice_id == invoice.id)
+    failures = sum(1 for f in agreement.failures if f.invoice_id == invoice_id)
     when = policy.retry_on(bad.effective_at.date(), failures=failures)
     if policy.is_final(bad.decline_code) or when is None:
         return state(CollectionState.EXHAUSTED)

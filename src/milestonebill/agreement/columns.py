@@ -35,15 +35,20 @@ columns are worked out once per agreement and cut at each horizon.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from datetime import date
+from typing import TypeVar
 
 import attrs
 
 from milestonebill._reference import reference
 from milestonebill.agreement.fold import Agreement
-from milestonebill.agreement.plan import open_ended, plan_pieces
+from milestonebill.agreement.plan import bulk_pieces, open_ended, plan_pieces
 
 __all__ = ["PlanColumns", "plan_columns"]
+
+_T = TypeVar("_T")
 
 
 @attrs.frozen
@@ -85,8 +90,8 @@ def plan_columns(agreement: Agreement, *, through: date) -> PlanColumns:
     """The pieces of ``plan_pieces(agreement, through=through)`` as integer columns."""
     if reference() or agreement.discounts:
         return _from_pieces(agreement, through)
-    known: tuple[date, PlanColumns] | None = agreement._memo.get("columns")
-    if known is None or known[0] < through:
+    known: _Kept | None = agreement._memo.get("columns")
+    if known is None or known.horizon < through:
         source: Agreement | None = agreement._memo.get("plan_source")
         if source is not None:  # an earlier state with the same terms (history.as_of)
             plan_columns(source, through=through)
@@ -94,9 +99,59 @@ def plan_columns(agreement: Agreement, *, through: date) -> PlanColumns:
         else:
             horizon = through if open_ended(agreement) else date.max
             cols = _bulk(agreement, horizon)
-            known = (horizon, cols if cols is not None else _from_pieces(agreement, horizon))
+            known = _Kept(horizon, cols if cols is not None else _from_pieces(agreement, horizon))
         agreement._memo["columns"] = known
-    return known[1].cut(through)
+    return known.cut(through)
+
+
+class _Kept:
+    """An agreement's columns to a horizon, and the cuts asked for, kept with it.
+
+    The pieces of one charge come in the order of their service periods, so
+    the columns are a few runs of ascending ``wholes``: a cut keeps a prefix
+    of each run (found by bisection, taken by slicing), not a filter of
+    every position.  The last few cuts are kept: the reports of one date
+    ask for the same horizons again.
+    """
+
+    __slots__ = ("cols", "cuts", "horizon", "runs")
+
+    def __init__(self, horizon: date, cols: PlanColumns) -> None:
+        self.horizon, self.cols = horizon, cols
+        w = cols.wholes
+        self.runs: tuple[int, ...] = (0, *(i for i in range(1, len(w)) if w[i] < w[i - 1]),
+                                      len(w))
+        self.cuts: dict[date, PlanColumns] = {}
+
+    def cut(self, through: date) -> PlanColumns:
+        got = self.cuts.get(through)
+        if got is None:
+            if len(self.cuts) >= _CUTS:
+                self.cuts.clear()
+            got = self.cuts[through] = self._cut(through.toordinal())
+        return got
+
+    def _cut(self, t: int) -> PlanColumns:
+        c, runs = self.cols, self.runs
+        w = c.wholes
+        if len(runs) == 2:  # one run: a prefix
+            k = bisect.bisect_left(w, t)
+            return c if k == len(w) else PlanColumns(
+                c.item_ids[:k], w[:k], c.starts[:k], c.ends[:k], c.minors[:k], c.names[:k])
+        bounds = list(itertools.pairwise(runs))
+        spans = [(lo, bisect.bisect_left(w, t, lo, hi)) for lo, hi in bounds]
+        if all(k == hi for (_lo, k), (_lo2, hi) in zip(spans, bounds, strict=True)):
+            return c
+
+        def part(col: tuple[_T, ...]) -> tuple[_T, ...]:
+            return tuple(itertools.chain.from_iterable(col[lo:k] for lo, k in spans))
+
+        return PlanColumns(part(c.item_ids), part(w), part(c.starts), part(c.ends),
+                           part(c.minors), part(c.names))
+
+
+#: How many cuts of its columns an agreement keeps.
+_CUTS = 4
 
 
 def _from_pieces(agreement: Agreement, through: date) -> PlanColumns:
@@ -115,27 +170,8 @@ def _from_pieces(agreement: Agreement, through: date) -> PlanColumns:
 def _bulk(agreement: Agreement, horizon: date) -> PlanColumns | None:
     """The columns straight from each charge's calendar; ``None`` when a piece would be
     prorated (a term cut inside a service period, a charge split over terms)."""
-    terms = agreement.recurring
-    if len({t.charge.id for t in terms}) != len(terms):
+    got = bulk_pieces(agreement, horizon)
+    if got is None:
         return None
-    ids: list[str] = []
-    wholes: list[int] = []
-    ends: list[int] = []
-    minors: list[int] = []
-    names: list[str] = []
-    for t in terms:
-        until = t.active_until
-        stop = horizon if until is None else min(horizon, until)
-        for start, end, minor in t.charge.minor_periods(stop):
-            if start < t.active_from or (until is not None and end > until):
-                if max(start, t.active_from) < (end if until is None else min(end, until)):
-                    return None  # the term covers part of this period: prorated
-                continue  # the term covers none of it
-            if minor:
-                ids.append(t.charge.id)
-                wholes.append(start.toordinal())
-                ends.append(end.toordinal())
-                minors.append(minor)
-                names.append(t.charge.name)
-    whole = tuple(wholes)
-    return PlanColumns(tuple(ids), whole, whole, tuple(ends), tuple(minors), tuple(names))
+    ids, wholes, ends, minors, names = got
+    return PlanColumns(ids, wholes, wholes, ends, minors, names)

@@ -38,6 +38,7 @@ from milestonebill.schedule import DiscountScope
 __all__ = [
     "billed_by_key",
     "billing_plan",
+    "bulk_pieces",
     "changed_since",
     "contract_value",
     "fixed_items",
@@ -335,7 +336,7 @@ def _absorb_refunds(agreement: Agreement, billed: dict[PlanKey, tuple[int, Invoi
         if line.period is not None:
             latest = max(latest, line.period.start)
     through = date.fromordinal(min(latest.toordinal() + 1, date.max.toordinal()))
-    planned = {i.key: i.amount.minor for i in billing_plan(agreement, through=through)}
+    planned = _planned(agreement, through)
     # Group invoices that bill a common item (union-find on invoice ids).
     parent: dict[str, str] = {inv.id: inv.id for inv in agreement.invoices}
 
@@ -371,3 +372,69 @@ def _absorb_refunds(agreement: Agreement, billed: dict[PlanKey, tuple[int, Invoi
             net, first, n = billed[key]
             billed[key] = (net - take, first, n)
             left -= take
+
+
+def _planned(agreement: Agreement, through: date) -> dict[str, int]:
+    """Each plan key's amount in minor units, the plan cut at ``through``: from the fixed
+    items and the charges' calendars when every piece is a whole service period (no
+    :class:`PlanItem` per piece), else from :func:`billing_plan`."""
+    pieces = None if reference() or agreement.discounts else bulk_pieces(agreement, through)
+    if pieces is None:
+        return {i.key: i.amount.minor for i in billing_plan(agreement, through=through)}
+    out: dict[str, int] = {i.key: i.amount.minor for i in fixed_items(agreement)}
+    ids, wholes, _ends, minors, _names = pieces
+    for iid, whole, minor in zip(ids, wholes, minors, strict=True):
+        out[f"r:{iid}:{date.fromordinal(whole).isoformat()}"] = minor
+    return out
+
+
+def _inside(periods: list[tuple[date, date, int]], since: date, until: date | None
+            ) -> list[tuple[date, date, int]] | None:
+    """The periods a term covers whole; ``None`` when it covers part of one (prorated)."""
+    out: list[tuple[date, date, int]] = []
+    for start, end, minor in periods:
+        if start < since or (until is not None and end > until):
+            if max(start, since) < (end if until is None else min(end, until)):
+                return None  # the term covers part of this period: prorated
+            continue  # the term covers none of it
+        out.append((start, end, minor))
+    return out
+
+
+#: Recurring pieces as columns: item ids, first days (ordinals; each piece is a whole
+#: service period), end days, minor units and charge names.
+BulkPieces = tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...],
+                   tuple[str, ...]]
+
+
+def bulk_pieces(agreement: Agreement, horizon: date) -> BulkPieces | None:
+    """The recurring pieces that start before ``horizon``, straight from each charge's
+    calendar (no :class:`PlanItem`); ``None`` when a piece would be prorated (a term
+    cut inside a service period, a charge split over terms).  The bulk plan of
+    :mod:`milestonebill.agreement.columns`."""
+    terms = agreement.recurring
+    if len({t.charge.id for t in terms}) != len(terms):
+        return None
+    ids: list[str] = []
+    wholes: list[int] = []
+    ends: list[int] = []
+    minors: list[int] = []
+    names: list[str] = []
+    for t in terms:
+        until, since, charge = t.active_until, t.active_from, t.charge
+        stop = horizon if until is None else min(horizon, until)
+        got: list[tuple[date, date, int]] | None = list(charge.minor_periods(stop))
+        # Service periods follow each other: when the first starts in the term and the
+        # last ends in it, every one is inside it.
+        if got and (got[0][0] < since or (until is not None and got[-1][1] > until)):
+            got = _inside(got, since, until)
+        if got is None:
+            return None
+        kept = [(start.toordinal(), end.toordinal(), minor)
+                for start, end, minor in got if minor]
+        ids += [charge.id] * len(kept)
+        names += [charge.name] * len(kept)
+        wholes += [w for w, _e, _m in kept]
+        ends += [e for _w, e, _m in kept]
+        minors += [m for _w, _e, m in kept]
+    return tuple(ids), tuple(wholes), tuple(ends), tuple(minors), tuple(names)

@@ -65,6 +65,7 @@ from milestonebill.reports._assumptions import (
     Scenario,
     Signing,
 )
+from milestonebill.reports._open import open_balances
 from milestonebill.schedule import ChargeKind, PaymentTerms, Trigger
 from milestonebill.timebilling import time_invoices_due, time_position
 
@@ -76,11 +77,13 @@ __all__ = [
     "CompletionAssumption",
     "ExpectedReceipt",
     "Prepared",
+    "Row",
     "Scenario",
     "Signing",
     "days_late",
     "plan_days",
     "prepare",
+    "receipt_rows",
     "receipts",
     "stood",
     "time_billing",
@@ -438,10 +441,10 @@ def _open_invoices(p: Prepared, as_of: date, lag: CollectionLag,
                    late: Mapping[str, tuple[int, int]]) -> list[ExpectedReceipt]:
     a = p.past
     out: list[ExpectedReceipt] = []
-    for inv in a.invoices:
-        balance = a.balance_of(inv.id)
-        if balance.minor <= 0:
+    for inv, minor in open_balances(a):
+        if minor <= 0:
             continue
+        balance = Money.from_minor(minor, a.currency)
         start = inv.issued_on
         if auto_collects(a):
             state = collection_state(a, inv.id, lag.retry)
@@ -488,18 +491,37 @@ def _not_forecast(p: Prepared) -> list[ExpectedReceipt]:
     return out
 
 
+#: One expected receipt as kept with its agreement: source, billed on, due on, expected
+#: on, amount in minor units, the amount's currency code, timing, collection.  Plain
+#: values only, so the collector stops walking them once it has seen them (an
+#: :class:`ExpectedReceipt` and its :class:`Money` are walked by every full collection
+#: while kept).
+Row = tuple[str, date | None, date | None, date | None, int, str, str, str]
+
+
 def receipts(prepared: Sequence[Prepared], as_of: date, end: date,
              assumptions: Assumptions) -> list[ExpectedReceipt]:
     """Every receipt expected after ``as_of`` from billing before ``end`` (and every
     open invoice), and what is left out, in agreement order."""
-    late = days_late(p.past for p in prepared)
     out: list[ExpectedReceipt] = []
-    for p in prepared:
-        out += _receipts_of(p, as_of, end, assumptions, late)
+    for p, rows in receipt_rows(prepared, as_of, end, assumptions):
+        cur = p.future.currency
+        out += [ExpectedReceipt(p.future.id, source, billed, due, when,
+                                Money.from_minor(minor, cur if code == cur.code else code),
+                                timing, how)
+                for source, billed, due, when, minor, code, timing, how in rows]
     return out
 
 
-class _ReceiptsBy(dict[tuple[object, ...], tuple[ExpectedReceipt, ...]]):
+def receipt_rows(prepared: Sequence[Prepared], as_of: date, end: date,
+                 assumptions: Assumptions) -> list[tuple[Prepared, tuple[Row, ...]]]:
+    """:func:`receipts` as :data:`Row` values, per agreement: for a forecast that adds
+    the amounts up and makes no receipt."""
+    late = days_late(p.past for p in prepared)
+    return [(p, _receipts_of(p, as_of, end, assumptions, late)) for p in prepared]
+
+
+class _ReceiptsBy(dict[tuple[object, ...], tuple[Row, ...]]):
     """An agreement's expected receipts by what they depend on, kept with it
     (:meth:`~milestonebill.agreement.Agreement.derived`): the cash, receipts and
     scenario forecasts of one date ask for the same ones."""
@@ -509,7 +531,7 @@ class _ReceiptsBy(dict[tuple[object, ...], tuple[ExpectedReceipt, ...]]):
 
 
 def _receipts_of(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
-                 late: Mapping[str, tuple[int, int]]) -> tuple[ExpectedReceipt, ...]:
+                 late: Mapping[str, tuple[int, int]]) -> tuple[Row, ...]:
     """:func:`receipts` of one agreement.  When nothing is assumed about it (what is
     expected is what is known), they depend only on the arguments and on its client's
     payment history, and are kept with it."""
@@ -529,16 +551,21 @@ def _receipts_of(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
     return got
 
 
+def _row(r: ExpectedReceipt) -> Row:
+    return (r.source, r.billed_on, r.due_on, r.expected_on, r.amount.minor,
+            r.amount.currency.code, r.timing, r.collection)
+
+
 def _receipts_computed(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
-                       late: Mapping[str, tuple[int, int]]) -> tuple[ExpectedReceipt, ...]:
+                       late: Mapping[str, tuple[int, int]]) -> tuple[Row, ...]:
     rule = assumptions.tax.rule
+    out = [_row(r) for r in _open_invoices(p, as_of, assumptions.lag, late)]
     if reference() or not (rule is None or type(rule) is FlatTax):
-        billing = _billing_from_lines(p, as_of, end, assumptions, late)
+        out += [_row(r) for r in _billing_from_lines(p, as_of, end, assumptions, late)]
     else:
-        billing = _billing_from_columns(p, as_of, end, assumptions, late)
-    out = [*_open_invoices(p, as_of, assumptions.lag, late), *billing]
-    out += _time_receipts(p, as_of, end, assumptions, late)
-    out += _not_forecast(p)
+        out += _billing_from_columns(p, as_of, end, assumptions, late)
+    out += [_row(r) for r in _time_receipts(p, as_of, end, assumptions, late)]
+    out += [_row(r) for r in _not_forecast(p)]
     return tuple(out)
 
 
@@ -571,7 +598,7 @@ def _billing_from_lines(p: Prepared, as_of: date, end: date, assumptions: Assump
 
 
 def _billing_from_columns(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
-                          late: Mapping[str, tuple[int, int]]) -> list[ExpectedReceipt]:
+                          late: Mapping[str, tuple[int, int]]) -> list[Row]:
     """:func:`_billing_from_lines` from what is owed as columns (:func:`owed`): no plan
     item, invoice line or ``Unbilled`` per piece, one receipt per group."""
     a = p.future
@@ -584,7 +611,8 @@ def _billing_from_columns(p: Prepared, as_of: date, end: date, assumptions: Assu
             groups.setdefault((day, credit, _ON_RECEIPT if credit else o.terms[i]), []).append(i)
     tax = _flat_tax(assumptions.tax)
     settle = _settler(a, as_of, assumptions.lag, late)
-    out: list[ExpectedReceipt] = []
+    code = a.currency.code
+    out: list[Row] = []
     for key in sorted(groups, key=lambda k: (k[0], k[1], k[2].net_days)):
         day, credit, terms = key
         at = groups[key]
@@ -595,9 +623,7 @@ def _billing_from_columns(p: Prepared, as_of: date, end: date, assumptions: Assu
         source = ("credit " if credit else "billing ") + ", ".join([o.keys[i] for i in at])
         timing = (_timing_of(p, o, at[0], day, as_of) if len(at) == 1 else
                   "; ".join(dict.fromkeys([_timing_of(p, o, i, day, as_of) for i in at])))
-        out.append(ExpectedReceipt(a.id, source, day, due, when,
-                                   Money.from_minor(-gross if credit else gross, a.currency),
-                                   timing, how))
+        out.append((source, day, due, when, -gross if credit else gross, code, timing, how))
     return out
 
 

@@ -44,6 +44,7 @@ from fractions import Fraction
 
 import attrs
 
+from milestonebill._reference import reference
 from milestonebill._validate import check_date, check_int
 from milestonebill.agreement import Agreement
 from milestonebill.errors import ValidationError
@@ -61,6 +62,7 @@ from milestonebill.reports._forecasting import (
     Scenario,
     Signing,
     prepare,
+    receipt_rows,
     receipts,
     stood,
     time_billing,
@@ -234,16 +236,34 @@ class CashRow:
 def _collected(prepared: Iterable[Prepared], window: Sequence[Period]
                ) -> dict[tuple[str, int], int]:
     out: dict[tuple[str, int], int] = {}
-    index = _indexer(window)
+    index = _memo_index(window)
     for p in prepared:
         cur = p.past.currency.code
-        moves = [(x.effective_at.date(), x.amount.minor) for x in p.past.payments]
-        moves += [(r.effective_at.date(), -r.amount.minor) for r in p.past.refunds]
-        for day, minor in moves:
+        for day, minor in (_moves(p.past) if reference() else p.past.derived(_moves)):
             i = index(day)
             if i is not None:
                 out[cur, i] = out.get((cur, i), 0) + minor
     return out
+
+
+def _moves(a: Agreement) -> tuple[tuple[date, int], ...]:
+    """Cash an agreement received: each payment, then each refund (negative), by day."""
+    return (*((x.effective_at.date(), x.amount.minor) for x in a.payments),
+            *((r.effective_at.date(), -r.amount.minor) for r in a.refunds))
+
+
+def _memo_index(window: Sequence[Period]) -> Callable[[date | None], int | None]:
+    """:func:`_indexer`, each day's answer kept for the next receipt of that day."""
+    index = _indexer(window)
+    seen: dict[date | None, int | None] = {}
+
+    def at(d: date | None) -> int | None:
+        got = seen.get(d, -1)
+        if got == -1:
+            got = seen[d] = index(d)
+        return got
+
+    return at
 
 
 def _cash_rows(prepared: Sequence[Prepared], as_of: date, window: Sequence[Period],
@@ -251,17 +271,17 @@ def _cash_rows(prepared: Sequence[Prepared], as_of: date, window: Sequence[Perio
     collected = _collected(prepared, window)
     expected: dict[tuple[str, int, bool], int] = {}
     notes: dict[tuple[str, int], set[str]] = {}
-    index = _indexer(window)
-    for r in receipts(prepared, as_of, window[-1].end, assumptions):
-        i = index(r.expected_on)
-        if i is None:
-            continue
-        code = r.amount.currency.code
-        key = (code, i, r.timing == "open invoice")
-        expected[key] = expected.get(key, 0) + r.amount.minor
-        if "completion" in r.timing:
-            notes.setdefault((code, i), set()).update(
-                t for t in r.timing.split("; ") if t.startswith("completion"))
+    index = _memo_index(window)
+    for _p, found in receipt_rows(prepared, as_of, window[-1].end, assumptions):
+        for _source, _billed, _due, when, minor, code, timing, _how in found:
+            i = index(when)
+            if i is None:
+                continue
+            key = (code, i, timing == "open invoice")
+            expected[key] = expected.get(key, 0) + minor
+            if "completion" in timing:
+                notes.setdefault((code, i), set()).update(
+                    t for t in timing.split("; ") if t.startswith("completion"))
     keep = 1 - Fraction(assumptions.failure_rate)
 
     def cell(cur: Currency, i: int, open_invoices: bool) -> Money:

@@ -42,7 +42,7 @@ from datetime import date, timedelta
 
 import attrs
 
-from milestonebill._owed import owed
+from milestonebill._owed import due_by
 from milestonebill._reference import reference
 from milestonebill.agreement import (
     Agreement,
@@ -68,6 +68,7 @@ from milestonebill.invoicing import due_credit_notes, due_invoices
 from milestonebill.money import Money
 from milestonebill.reminders import late_fees_due
 from milestonebill.reports._inputs import checked_agreements, client_of, replayed
+from milestonebill.reports._open import open_balances
 from milestonebill.reports._table import Table
 from milestonebill.schedule import ChargeKind
 
@@ -186,8 +187,7 @@ def _nothing_due(a: Agreement, as_of: date) -> bool:
     shows escalations) take the full path, as does the reference path."""
     if reference() or a.discounts or a.state is AgreementState.PAUSED:
         return False
-    pending = owed(a, through=as_of)
-    return not pending.days or pending.days[0] > as_of
+    return not due_by(a, as_of)
 
 
 def _unbilled(a: Agreement, as_of: date) -> Iterator[_Found]:
@@ -255,7 +255,9 @@ def _uncollected(a: Agreement, policy: RetryPolicy | None) -> Iterator[_Found]:
                Money.from_minor(sum(m for _i, m in applied), a.currency), day)
     if not auto_collects(a):
         return
-    for inv in a.invoices:
+    for inv, balance in open_balances(a):
+        if balance <= 0:
+            continue  # settled: nothing to collect
         st = collection_state(a, inv.id, policy)
         if st.state is CollectionState.DUE:
             left = st.balance - Money.from_minor(covered.get(inv.id, 0), a.currency)

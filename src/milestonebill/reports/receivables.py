@@ -34,12 +34,14 @@ from datetime import date
 
 import attrs
 
+from milestonebill._kept import kept
+from milestonebill._reference import reference
 from milestonebill.agreement import Agreement
 from milestonebill.collection import CollectionState, RetryPolicy, collection_state
 from milestonebill.documents import Invoice
-from milestonebill.invoicing import invoice_balance
 from milestonebill.money import Currency, Money
 from milestonebill.reports._inputs import checked_agreements, client_of, for_client, replayed
+from milestonebill.reports._open import open_balances
 from milestonebill.reports._table import Table
 
 __all__ = [
@@ -137,14 +139,12 @@ _BY_STATE = {
 }
 
 
-def _row(a: Agreement, inv: Invoice, as_of: date, policy: RetryPolicy | None
-         ) -> ReceivableRow | None:
-    balance = invoice_balance(a, inv.id)
-    if balance.minor == 0:
-        return None
+def _row(a: Agreement, inv: Invoice, balance: int, as_of: date, policy: RetryPolicy | None
+         ) -> ReceivableRow:
+    """The row of an invoice with ``balance`` (minor units, not zero) at ``as_of``."""
     days = max(0, (as_of - inv.due_on).days)
     retry: date | None = None
-    if balance.minor < 0:
+    if balance < 0:
         status, days = ReceivableStatus.OWED_TO_CLIENT, 0
     else:
         st = collection_state(a, inv.id, policy)
@@ -155,8 +155,29 @@ def _row(a: Agreement, inv: Invoice, as_of: date, policy: RetryPolicy | None
               else AgingBucket.ACTION_REQUIRED if status is ReceivableStatus.ACTION_REQUIRED
               else AgingBucket.of_days(days))
     assert inv.number is not None  # the fold refuses an issued invoice without one
-    return ReceivableRow(client_of(a), a.id, inv.number, inv.issued_on, inv.due_on, balance,
-                         days, bucket, status, retry)
+    return ReceivableRow(client_of(a), a.id, inv.number, inv.issued_on, inv.due_on,
+                         Money.from_minor(balance, a.currency), days, bucket, status, retry)
+
+
+def _rows_of(a: Agreement, as_of: date, policy: RetryPolicy | None
+             ) -> tuple[ReceivableRow, ...]:
+    """The rows of one agreement (as it stood at ``as_of``), kept with it by date and
+    policy: aging and receivables of one date read the same rows."""
+    if reference():
+        return _rows_computed(a, as_of, policy)
+    return kept(a, _RowsBy, (as_of, policy), lambda: _rows_computed(a, as_of, policy))
+
+
+class _RowsBy(dict[tuple[date, "RetryPolicy | None"], tuple[ReceivableRow, ...]]):
+    """An agreement's receivable rows by date and retry policy."""
+
+    def __init__(self, _agreement: Agreement) -> None:
+        super().__init__()
+
+
+def _rows_computed(a: Agreement, as_of: date, policy: RetryPolicy | None
+                   ) -> tuple[ReceivableRow, ...]:
+    return tuple(_row(a, inv, balance, as_of, policy) for inv, balance in open_balances(a))
 
 
 def receivables(agreements: Iterable[Agreement], as_of: date, *,
@@ -188,7 +209,7 @@ def receivables(agreements: Iterable[Agreement], as_of: date, *,
     rows: list[ReceivableRow] = []
     for a in given:
         then = replayed(a, as_of)
-        rows += [r for inv in then.invoices if (r := _row(then, inv, as_of, policy)) is not None]
+        rows += _rows_of(then, as_of, policy)
     rows.sort(key=lambda r: (r.client, r.agreement_id, r.issued_on, r.invoice_number))
     return Table(f"Receivables as of {as_of.isoformat()}", rows)
 

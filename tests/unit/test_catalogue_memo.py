@@ -13,7 +13,8 @@ from milestonebill.testing.scenarios import proposal
 def test_the_same_proposal_gets_the_same_catalogue_and_an_equal_one_its_own() -> None:
     p = proposal([("design", "4000.00"), ("build", "6000.00")])
     twin = proposal([("design", "4000.00"), ("build", "6000.00")])
-    assert p == twin and p is not twin
+    assert p == twin
+    assert p is not twin
     first = Catalogue.of(p)
     assert Catalogue.of(p) is first
     other = Catalogue.of(twin)

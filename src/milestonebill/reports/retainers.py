@@ -379,20 +379,20 @@ def _levels(terms: Sequence[RecurringTerm], days: Sequence[date]) -> list[int]:
     return [round_ratio(n, m, Rounding.HALF_UP) for n, m in zip(num, den, strict=True)]
 
 
-class _Levels(dict[date, int]):
-    """An agreement's MRR by date, kept with it
+def _levels_by(_agreement: Agreement) -> dict[date, int]:
+    """A table for an agreement's MRR by date, kept with it
     (:meth:`~milestonebill.agreement.Agreement.derived`): movements, monthly
-    movements and retention of one firm ask for the same month boundaries."""
-
-    def __init__(self, _agreement: Agreement) -> None:
-        super().__init__()
+    movements and retention of one firm ask for the same month boundaries.
+    A plain dict of dates and ints, which the garbage collector stops tracking
+    (a dict subclass it would walk in every full collection)."""
+    return {}
 
 
 def _mrr_at(agreement: Agreement, days: Sequence[date]) -> list[int]:
     """:func:`_agreement_mrr` at each of ``days`` (ascending), one pass per set of terms."""
     if reference():
         return [_agreement_mrr(agreement, d) for d in days]
-    known = agreement.derived(_Levels)
+    known = agreement.derived(_levels_by)
     missing = sorted({d for d in days if d not in known})
     if missing:
         if len(known) + len(missing) > 256:  # a long-lived agreement asked about many dates

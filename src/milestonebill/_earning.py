@@ -41,7 +41,7 @@ from milestonebill.money import Money, Rounding, round_ratio
 from milestonebill.periods import Period
 from milestonebill.schedule import ChargeKind, Trigger
 
-__all__ = ["Earning", "Funded", "advance_span", "default_period"]
+__all__ = ["Earning", "Funded", "advance_span", "default_period", "milestone_weights"]
 
 
 class Funded(Protocol):
@@ -110,6 +110,18 @@ def _advance_share(a: Agreement) -> Steps | Days:
     return NO_STEPS if span is None else _days(span)
 
 
+def milestone_weights(o: Funded, amounts: Mapping[str, Money],
+                      terms: Mapping[str, MilestoneTerm]) -> dict[str, Decimal]:
+    """How much each of an obligation's milestones weighs in its progress: the weights
+    its terms state, else each milestone's amount (milestones due on signing and
+    those no longer in the agreement left out).  The reference progress
+    (``revenue._milestone_progress``) and the step function here both read it."""
+    if o.terms.milestones:
+        return dict(o.terms.milestones)
+    return {m: Decimal(amounts[m].minor) for m in o.milestones
+            if m in terms and terms[m].milestone.trigger is not Trigger.ON_SIGNING}
+
+
 def _milestone_share(a: Agreement, o: Funded, amounts: Mapping[str, Money]
                      ) -> Steps | Days:
     """:func:`_milestone_progress` as a step function of the date."""
@@ -118,11 +130,7 @@ def _milestone_share(a: Agreement, o: Funded, amounts: Mapping[str, Money]
         by_amounts = _by_amounts(a, o, amounts, terms)
         if by_amounts is not None:
             return by_amounts
-    if o.terms.milestones:
-        weights = dict(o.terms.milestones)
-    else:
-        weights = {m: Decimal(amounts[m].minor) for m in o.milestones
-                   if m in terms and terms[m].milestone.trigger is not Trigger.ON_SIGNING}
+    weights = milestone_weights(o, amounts, terms)
     total = sum(weights.values(), Decimal(0))
     if total == 0:
         return _advance_share(a)

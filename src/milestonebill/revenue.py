@@ -57,7 +57,7 @@ from fractions import Fraction
 import attrs
 
 from milestonebill._concessions import concessions
-from milestonebill._earning import Earning, advance_span, default_period
+from milestonebill._earning import Earning, advance_span, default_period, milestone_weights
 from milestonebill._reference import reference
 from milestonebill._validate import check_date
 from milestonebill.agreement import (
@@ -350,11 +350,7 @@ def _achieved(t: MilestoneTerm, a: Agreement, as_of: date) -> bool:
 def _milestone_progress(a: Agreement, o: Obligation, as_of: date,
                         amounts: Mapping[str, Money]) -> Fraction:
     terms: dict[str, MilestoneTerm] = {t.milestone.id: t for t in a.milestones}
-    if o.terms.milestones:
-        weights = dict(o.terms.milestones)
-    else:
-        weights = {m: Decimal(amounts[m].minor) for m in o.milestones
-                   if m in terms and terms[m].milestone.trigger is not Trigger.ON_SIGNING}
+    weights = milestone_weights(o, amounts, terms)
     total = sum(weights.values(), Decimal(0))
     if total == 0:
         return _advance_progress(a, as_of)

@@ -49,8 +49,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         if "milestonebill" in sys.modules:
             raise SystemExit("--library must come before milestonebill is imported")
         sys.path.insert(0, str(Path(args.library).resolve()))
+    import milestonebill
     from bench.reports import firm_data, report_jobs
 
+    print(f"# milestonebill from {Path(milestonebill.__file__).parent}, "
+          f"{args.agreements:,} agreements, {args.repeats} runs of the sequence", flush=True)
     jobs = report_jobs(firm_data(args.agreements, cache_dir=Path(args.cache_dir)))
     per: dict[str, list[float]] = {name: [] for name in jobs.calls}
     totals: list[float] = []

@@ -140,3 +140,21 @@ def test_memory_is_measured_in_a_subprocess(harness: ModuleType) -> None:
 def test_unknown_workload_is_refused(harness: ModuleType) -> None:
     with pytest.raises(SystemExit, match="W9"):
         harness.main(["--quick", "--only", "W9"])
+
+
+def test_the_sequence_bench_times_every_report_within_the_sequence(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = importlib.util.spec_from_file_location("mb_bench_sequence",
+                                                  ROOT / "bench" / "sequence.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    medians = module.main(["--agreements", "4", "--repeats", "2", "--no-gc",
+                           "--cache-dir", str(tmp_path)])
+    assert {"cash_forecast", "monthly_movements", "revenue_schedule"} <= set(medians)
+    assert all(m >= 0 for m in medians.values())
+    out = capsys.readouterr().out
+    assert "all reports in sequence" in out
+    assert "collector off" in out

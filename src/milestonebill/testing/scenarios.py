@@ -259,13 +259,16 @@ class World(Generic[_G]):
 
     def amend(self, *changes: Operation, amendment_id: str = "am-1",
               approved_by: str | None = None, agreement_id: AgreementId = AGREEMENT) -> None:
-        """Propose an amendment now and, if ``approved_by`` is given, approve
-        it; both are recorded without billing (the next run bills)."""
+        """Propose an amendment now and, if ``approved_by`` is given and the
+        proposal's rules left it waiting for approval, approve it; both are
+        recorded without billing (the next run bills)."""
         a = self.biller.load(agreement_id)
         am = Amendment(AmendmentId(amendment_id), changes)
         self.biller.record(agreement_id, [propose(a, am, by="Bo", at=self.clock.now())])
         if approved_by is not None:
             a = self.biller.load(agreement_id)
+            if not any(r.amendment.id == amendment_id for r in a.pending_amendments):
+                return  # applied on proposal: nothing waits for approval
             self.biller.record(agreement_id, [approve(a, AmendmentId(amendment_id),
                                                       by=approved_by, at=self.clock.now())])
 

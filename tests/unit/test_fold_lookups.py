@@ -176,3 +176,24 @@ def test_folding_what_the_chain_went_on_with_gives_the_agreement_it_went_on_to()
     shorter = fold(base, EVENTS[4:6])
     assert shorter is not ahead
     assert state(shorter) == state(Agreement.from_events(EVENTS[:6]))
+
+
+def test_an_agreement_without_lookups_finds_its_invoices_from_them_alone() -> None:
+    """A freshly loaded agreement (no lookups yet) answers ``invoice`` from a table of its
+    invoices, without building the lookups of all its events, and the table is the
+    lookups' mapping for every state of the chain, earlier states cut back included."""
+    from milestonebill.agreement import history
+    from milestonebill.agreement._lookups import invoices_by_id, lookups
+
+    newest = Agreement.from_events(EVENTS)
+    loaded = attrs.evolve(newest)  # as a store hands it out: nothing worked out yet
+    for inv in newest.invoices:
+        assert loaded.invoice(inv.id) is inv
+    with pytest.raises(NotFoundError):
+        loaded.invoice("no-such-invoice")
+    assert "lookups" not in loaded._memo
+    for n in range(1, len(EVENTS) + 1):
+        for a in (Agreement.from_events(EVENTS[:n]), history.as_of(attrs.evolve(newest),
+                                                                   EVENTS[n - 1].effective_at)):
+            cheap = dict(invoices_by_id(attrs.evolve(a)))
+            assert cheap == dict(lookups(a).invoices) == {i.id: i for i in a.invoices}

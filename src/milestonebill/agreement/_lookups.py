@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Sequence
-from typing import Any, Final, Protocol, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final, Protocol, TypeVar, cast
 
 from milestonebill.agreement.events import (
     ChargeAttempted,
@@ -55,6 +55,7 @@ __all__ = [
     "appended",
     "balances",
     "hand_on",
+    "invoices_by_id",
     "lookups",
     "went_on",
 ]
@@ -215,6 +216,47 @@ def lookups(agreement: Folded) -> Lookups:
         built.tip_agreement = weakref.ref(agreement)
     memo[_KEY] = built
     return built
+
+
+class Issued(Protocol):
+    """What :func:`invoices_by_id` reads of an agreement."""
+
+    @property
+    def events(self) -> tuple[Event, ...]: ...
+
+    @property
+    def _memo(self) -> dict[object, Any]: ...
+
+    @property
+    def invoices(self) -> Sequence[Invoice]: ...
+
+
+_BY_ID = "invoices_by_id"
+
+
+def invoices_by_id(agreement: Issued) -> Mapping[str, Invoice]:
+    """The agreement's issued invoices by id: its :class:`Lookups`' when it holds ones
+    that describe it, else a table of its invoices alone, kept with it.
+
+    A report that reads one agreement's invoices does not need the lookups of all its
+    events (their copy or their build from the stream), which the fold and the engine
+    keep; the table has the same entries, since the fold refuses an invoice id it
+    knows (so an id is issued once).  Inside a fold, where the agreement's fields are
+    the fold's growing lists, the lookups answer.
+    """
+    memo = agreement._memo
+    found = memo.get(_KEY)
+    if isinstance(found, Lookups):
+        with found.lock:
+            if found.describes(agreement):
+                return found.invoices
+    invoices = agreement.invoices
+    if not isinstance(invoices, tuple):  # a fold's growing list: its lookups know
+        return lookups(agreement).invoices
+    table = memo.get(_BY_ID)
+    if table is None:
+        table = memo[_BY_ID] = {inv.id: inv for inv in invoices}
+    return cast("Mapping[str, Invoice]", table)
 
 
 def went_on(agreement: Folded, events: Sequence[Event]) -> Folded | None:

@@ -30,6 +30,7 @@ from milestonebill.agreement._lookups import (
     appended,
     balances,
     hand_on,
+    invoices_by_id,
     lookups,
     went_on,
 )
@@ -283,7 +284,7 @@ class Agreement:
 
     def invoice(self, invoice_id: str) -> Invoice:
         """The issued invoice with this id (:class:`~milestonebill.errors.NotFoundError` if none)."""
-        found = lookups(self).invoices.get(invoice_id)
+        found = invoices_by_id(self).get(invoice_id)
         if found is not None:
             return found
         raise NotFoundError(f"agreement {self.id!r} has no invoice {invoice_id!r}")

@@ -352,6 +352,8 @@ def _levels(terms: Sequence[RecurringTerm], days: Sequence[date]) -> list[int]:
     One pass per term over its service periods as ``(start, end, price)``
     (:meth:`~milestonebill.schedule.RecurringCharge.rate_periods`) beside the days.
     """
+    if not terms:  # no recurring charge: no MRR (most project agreements)
+        return [0] * len(days)
     num, den = [0] * len(days), [1] * len(days)
     if not days:
         return []

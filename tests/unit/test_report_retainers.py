@@ -411,3 +411,39 @@ def test_a_book_with_nothing_in_force_gives_empty_reports() -> None:
     assert len(mrr([], JAN1)) == len(mrr_totals([])) == 0
     assert len(net_revenue_retention([], JAN1, date(2026, 4, 1))) == 0
     assert len(mrr_movements(book(), date(2025, 6, 1), date(2025, 12, 31))) == 0
+
+
+def test_amendments_on_milestones_alone_leave_the_recurring_terms_as_they_stood() -> None:
+    """MRR at a date reads the recurring terms as they stood; an amendment that only
+    adds or reprices a milestone (proposed, or approved later) and a rejected one do
+    not change them, so MRR does not replay the agreement to before them -- and the
+    results are the replay's."""
+    import attrs
+
+    from milestonebill._reference import reference_path
+    from milestonebill.agreement import AddMilestone, ChangeMilestoneAmount, reject
+    from milestonebill.reports import monthly_movements
+    from milestonebill.reports.retainers import _rate_changes
+    from milestonebill.schedule import Milestone, MilestoneId, Trigger
+
+    a = agreement(charge("1000.00"), needs_approval=True)
+    kickoff = Milestone(MilestoneId("kickoff"), "Kick-off", amount=usd("500.00"),
+                        trigger=Trigger.ON_COMPLETION)
+    a = amend(a, AddMilestone(date(2026, 2, 1), kickoff), on=date(2026, 1, 20),
+              approved_on=date(2026, 1, 25), amendment_id="am-1")
+    a = amend(a, ChangeRecurringPrice(date(2026, 3, 1), ItemId("retainer"), usd("1500.00")),
+              on=date(2026, 2, 10), approved_on=date(2026, 2, 20), amendment_id="am-2")
+    a = amend(a, ChangeMilestoneAmount(date(2026, 3, 5), MilestoneId("kickoff"),
+                                       usd("650.00")), on=date(2026, 3, 5), amendment_id="am-3")
+    a = amend(a, ChangeRecurringPrice(date(2026, 4, 1), ItemId("retainer"), usd("9000.00")),
+              on=date(2026, 3, 20), amendment_id="am-4")
+    a = apply(a, reject(a, AmendmentId("am-4"), by="Client", at=at(date(2026, 3, 25))))
+    # the signing and the approval of the price change; the proposal of am-2 is a change
+    # too (pending, it is not looked into), am-1, am-3 and the rejection are not
+    assert _rate_changes(a) == (JAN1, date(2026, 2, 10), date(2026, 2, 20), date(2026, 3, 20))
+    with reference_path():
+        want = list(monthly_movements([a], JAN1, 6))
+    assert list(monthly_movements([attrs.evolve(a)], JAN1, 6)) == want
+    # closing on 1 February, 1 March (the new price), 1 April (am-4 was rejected), 1 May
+    assert [r.closing for r in want][:4] == [usd("1000.00"), usd("1500.00"), usd("1500.00"),
+                                             usd("1500.00")]

@@ -57,7 +57,19 @@ import attrs
 
 from milestonebill._reference import reference
 from milestonebill._validate import check_date, check_int
-from milestonebill.agreement import Agreement, AgreementState, RecurringTerm, history
+from milestonebill.agreement import (
+    AddMilestone,
+    Agreement,
+    AgreementState,
+    AmendmentApproved,
+    AmendmentProposed,
+    AmendmentRejected,
+    ChangeMilestoneAmount,
+    RecurringTerm,
+    RemoveMilestone,
+    RescheduleMilestone,
+    history,
+)
 from milestonebill.agreement.terms import containing_period
 from milestonebill.errors import ValidationError
 from milestonebill.money import Currency, Money, Rounding, round_ratio
@@ -404,9 +416,40 @@ def _mrr_at(agreement: Agreement, days: Sequence[date]) -> list[int]:
     return [known[d] for d in days]
 
 
+#: Amendment operations that never touch a recurring charge.
+_MILESTONES_ONLY = (ChangeMilestoneAmount, AddMilestone, RemoveMilestone, RescheduleMilestone)
+
+
+def _rate_changes(agreement: Agreement) -> tuple[date, ...]:
+    """The days on which the agreement's recurring terms may have changed: those of
+    :func:`~milestonebill.agreement.history.changes` less a rejection and an amendment
+    (proposed or approved) whose every operation is on milestones -- between two of
+    these days, and after the last, the recurring terms as they stood are the same."""
+    every = history.changes(agreement)
+    if len(every) == 1:  # its signing: no event to look into (most agreements)
+        return (every[0].date(),)
+    amendments: dict[str, tuple[object, ...]] = {}
+    out: list[date] = []
+    for e in agreement.events:
+        kind = type(e)
+        if kind in history.APPENDS or kind is AmendmentRejected:
+            continue
+        ops: tuple[object, ...] | None = None
+        if isinstance(e, AmendmentProposed):
+            ops = amendments[e.amendment.id] = e.amendment.operations
+        elif isinstance(e, AmendmentApproved):
+            ops = amendments.get(e.amendment_id)
+        if ops is not None and all(isinstance(op, _MILESTONES_ONLY) for op in ops):
+            continue
+        out.append(e.effective_at.date())
+    return tuple(out)
+
+
 def _mrr_computed(agreement: Agreement, days: Sequence[date]) -> list[int]:
+    """:func:`_agreement_mrr` at each of ``days``: one pass of :func:`_levels` per set of
+    recurring terms, the agreement's own after the last :func:`_rate_changes` day."""
     out = [0] * len(days)
-    changed = [when.date() for when in history.changes(agreement)]
+    changed = agreement.derived(_rate_changes)
     signed, last, everything = agreement.signed_on, changed[-1], len(changed)
     groups: dict[int, tuple[Sequence[RecurringTerm], list[int]]] = {}
     for i, d in enumerate(days):

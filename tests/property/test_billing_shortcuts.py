@@ -30,6 +30,7 @@ from milestonebill import reports as r
 from milestonebill._owed import due_by, owed
 from milestonebill._reference import reference_path
 from milestonebill.agreement import (
+    AgreementId,
     Agreement,
     ChangeMilestoneAmount,
     ChangeRecurringPrice,
@@ -260,3 +261,34 @@ def test_refunds_absorb_what_an_amendment_takes_back_as_the_reference_says(
     with reference_path():
         want = billed_by_key(a)
     assert billed_by_key(attrs.evolve(a)) == want
+
+
+WINDOWS = st.tuples(st.integers(1, 30), st.sampled_from(list(r.Cadence)), st.integers(0, 4))
+
+
+@EXAMPLES
+@given(lives(), st.integers(0, 500), st.lists(WINDOWS, min_size=1, max_size=3),
+       st.sampled_from(list(r.Measure)))
+def test_cash_kept_per_window_asked_again_with_other_windows_is_the_reference(
+        a: Agreement, after: int, windows: list[tuple[int, r.Cadence, int]],
+        measure: r.Measure) -> None:
+    """Each agreement keeps its receipts and cash summed per period of the last window:
+    cash forecasts and scenario comparisons over other windows, then the first again,
+    on the same agreement objects, are what the reference path gives each time."""
+    as_of = a.signed_on + timedelta(days=after)
+    won = r.Scenario("won", [r.Signing(proposal([("audit", "2500.00")]), "std",
+                                       as_of + timedelta(days=3), AgreementId("new-1"),
+                                       payment_method=CARD)])
+    assume = r.Assumptions(completion=r.CompletionAssumption(20))
+    b = attrs.evolve(a)
+    for periods, cadence, back in [*windows, windows[0]]:
+        opts: dict[str, Any] = {"periods": periods, "cadence": cadence, "history": back,
+                                "assumptions": assume}
+
+        def both(ags: list[Agreement], opts: dict[str, Any] = opts) -> list[Any]:
+            return [list(r.cash_forecast(ags, as_of, **opts)),
+                    list(r.compare_scenarios(ags, [won], as_of, measure=measure, **opts))]
+
+        with reference_path():
+            want = both([a])
+        assert (periods, cadence, back, both([b])) == (periods, cadence, back, want)

@@ -292,3 +292,22 @@ def test_cash_kept_per_window_asked_again_with_other_windows_is_the_reference(
         with reference_path():
             want = both([a])
         assert (periods, cadence, back, both([b])) == (periods, cadence, back, want)
+
+
+@EXAMPLES
+@given(lives(), st.lists(st.tuples(st.integers(0, 500), st.sampled_from([None, 0, 20, 45])),
+                         min_size=1, max_size=3))
+def test_agreements_prepared_again_at_other_dates_and_assumptions_are_the_reference(
+        a: Agreement, asks: list[tuple[int, int | None]]) -> None:
+    """Each agreement keeps how a forecast prepared it, by date and assumptions: the
+    receipts expected at other dates, under other completion assumptions, then the
+    first again, on the same agreement objects, are the reference path's."""
+    b = attrs.evolve(a)
+    for after, days in [*asks, asks[0]]:
+        as_of = a.signed_on + timedelta(days=after)
+        assume = r.Assumptions(completion=r.CompletionAssumption(days))
+        through = add_months(as_of, 14)
+        with reference_path():
+            want = list(r.expected_receipts([a], as_of, through=through, assumptions=assume))
+        got = list(r.expected_receipts([b], as_of, through=through, assumptions=assume))
+        assert (after, days, got) == (after, days, want)

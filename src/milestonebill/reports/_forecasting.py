@@ -257,15 +257,53 @@ def prepare(agreements: Sequence[Agreement], as_of: date, assumptions: Assumptio
     """
     check_date("as_of", as_of)
     _check_firm(agreements, as_of)
-    known: dict[str, Agreement] = {a.id: stood(a, as_of) or a for a in agreements}
+    key = (as_of, assumptions)
+    try:
+        hash(key)
+    except TypeError:  # a tax rule of the host's that cannot be a key
+        kept = False
+    else:
+        kept = not reference()
+    ready: dict[str, Prepared] = {}
+    if kept:  # each agreement as known and as expected, kept with it
+        ready = {a.id: _prepared_kept(a, key) for a in agreements}
+        known = {aid: p.past for aid, p in ready.items()}
+    else:
+        known = {a.id: stood(a, as_of) or a for a in agreements}
     firm = _changed(known, scenario, as_of)
     _check_dates(firm, as_of, assumptions, elsewhere)
+    if kept and scenario is None:
+        return list(ready.values())
     out: list[Prepared] = []
     for aid, a in firm.items():
+        p = ready.get(aid)
+        if p is not None and p.past is a:  # not changed by the scenario
+            out.append(p)
+            continue
         future, expected = _expected_kept(a, as_of, assumptions)
         past = known.get(aid) or _signed_only(a)
         out.append(Prepared(past, future, expected))
     return out
+
+
+class _PreparedBy(dict[tuple[date, Assumptions], Prepared]):
+    """An agreement prepared for a forecast (:func:`prepare` without a scenario's
+    changes), by date and assumptions, kept with it: every forecast of one date, and
+    both passes of a scenario comparison, prepare it the same way."""
+
+    def __init__(self, _agreement: Agreement) -> None:
+        super().__init__()
+
+
+def _prepared_kept(a: Agreement, key: tuple[date, Assumptions]) -> Prepared:
+    known = a.derived(_PreparedBy)
+    got = known.get(key)
+    if got is None:
+        if len(known) >= 8:
+            known.clear()
+        past = stood(a, key[0]) or a
+        got = known[key] = Prepared(past, *_expected_kept(past, *key))
+    return got
 
 
 _Expected = tuple[Agreement, tuple[tuple[str, date | None, str], ...]]
@@ -504,12 +542,16 @@ def receipts(prepared: Sequence[Prepared], as_of: date, end: date,
     """Every receipt expected after ``as_of`` from billing before ``end`` (and every
     open invoice), and what is left out, in agreement order."""
     out: list[ExpectedReceipt] = []
+    amounts: dict[tuple[int, str], Money] = {}  # a firm's receipts repeat a few amounts
     for p, rows in receipt_rows(prepared, as_of, end, assumptions):
         cur = p.future.currency
-        out += [ExpectedReceipt(p.future.id, source, billed, due, when,
-                                Money.from_minor(minor, cur if code == cur.code else code),
-                                timing, how)
-                for source, billed, due, when, minor, code, timing, how in rows]
+        for source, billed, due, when, minor, code, timing, how in rows:
+            amount = amounts.get((minor, code))
+            if amount is None:
+                amount = amounts[minor, code] = Money.from_minor(
+                    minor, cur if code == cur.code else code)
+            out.append(ExpectedReceipt(p.future.id, source, billed, due, when, amount,
+                                       timing, how))
     return out
 
 

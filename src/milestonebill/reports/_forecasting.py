@@ -438,9 +438,10 @@ def _late_of(a: Agreement) -> tuple[int, int] | None:
         day = p.effective_at.date()
         paid_on[p.invoice_id] = max(day, paid_on.get(p.invoice_id, day))
     total = n = 0
+    owed = {inv.id: minor for inv, minor in open_balances(a)}  # settled: not in it
     for inv in a.invoices:
         last = paid_on.get(inv.id)
-        if last is None or a.balance_of(inv.id).minor > 0:
+        if last is None or owed.get(inv.id, 0) > 0:
             continue
         total, n = total + (last - inv.due_on).days, n + 1
     return total, n

@@ -311,3 +311,31 @@ def test_agreements_prepared_again_at_other_dates_and_assumptions_are_the_refere
             want = list(r.expected_receipts([a], as_of, through=through, assumptions=assume))
         got = list(r.expected_receipts([b], as_of, through=through, assumptions=assume))
         assert (after, days, got) == (after, days, want)
+
+
+@given(exponent_currencies(), st.integers(1, 99), st.booleans())
+@settings(max_examples=20, deadline=None)
+def test_a_credit_alone_on_its_day_is_expected_as_the_reference_says(
+        cur: Any, part: int, retainer: bool) -> None:
+    """An invoiced milestone amended down and not yet credited: the credit is the only
+    position of its day (the one-position path of the cash columns), next to an
+    open-ended retainer's invoices or alone."""
+    fees = ([RecurringCharge(ItemId("ret"), "Retainer", Money.from_minor(90_000, cur),
+                             Interval.MONTHLY, start=START + timedelta(days=40))]
+            if retainer else [])
+    w = World()
+    w.open(proposal([("design", Money.from_minor(500_000, cur))], fees, currency=cur),
+           payment_method=CARD)
+    w.complete("design")
+    w.later(3)
+    w.biller.run(w.clock.today())
+    w.amend(ChangeMilestoneAmount(w.clock.today(), MilestoneId("design"),
+                                  Money.from_minor(500_000 * part // 100, cur)),
+            amendment_id="am-1", approved_by="Ada")
+    a = w.load()
+    as_of = w.clock.today() + timedelta(days=1)
+    with reference_path():
+        want = list(r.expected_receipts([a], as_of, through=add_months(as_of, 3)))
+    got = list(r.expected_receipts([attrs.evolve(a)], as_of, through=add_months(as_of, 3)))
+    assert [x.source for x in want if x.amount.minor < 0] == ["credit m:design"]
+    assert got == want

@@ -643,27 +643,64 @@ def _billing_from_lines(p: Prepared, as_of: date, end: date, assumptions: Assump
 def _billing_from_columns(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
                           late: Mapping[str, tuple[int, int]]) -> list[Row]:
     """:func:`_billing_from_lines` from what is owed as columns (:func:`owed`): no plan
-    item, invoice line or ``Unbilled`` per piece, one receipt per group."""
+    item, invoice line or ``Unbilled`` per piece, one receipt per group.
+
+    What is owed comes in billable-day order, and so do the days it is expected on
+    (the day after ``as_of`` at the earliest), so the groups of one day are found
+    together: a day with one position (the usual one) is its own receipt."""
     a = p.future
     o = owed(a, through=end)
     tomorrow = as_of + timedelta(days=1)
-    groups: dict[tuple[date, bool, PaymentTerms], list[int]] = {}
-    for i, (billable, credit) in enumerate(zip(o.days, o.credit, strict=True)):
-        day = tomorrow if billable < tomorrow else billable
-        if day < end:
-            groups.setdefault((day, credit, _ON_RECEIPT if credit else o.terms[i]), []).append(i)
     tax = _flat_tax(assumptions.tax)
     settle = _settler(a, as_of, assumptions.lag, late)
     code = a.currency.code
+    days, n = o.days, len(o.days)
     out: list[Row] = []
-    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2].net_days)):
-        day, credit, terms = key
+    i = 0
+    while i < n:
+        billable = days[i]
+        day = tomorrow if billable < tomorrow else billable
+        if day >= end:
+            break
+        j = i + 1
+        while j < n and (days[j] if days[j] > tomorrow else tomorrow) == day:
+            j += 1
+        if j == i + 1:  # the only position billed that day
+            credit = o.credit[i]
+            minor = o.minors[i]
+            gross = minor if tax is None else minor + tax([minor])
+            due = (_ON_RECEIPT if credit else o.terms[i]).due_date(day)
+            when, how = settle(day, due)
+            out.append(((_CREDIT if credit else _BILLING) + o.keys[i], day, due, when,
+                        -gross if credit else gross, code, _timing_of(p, o, i, day, as_of), how))
+        else:
+            out += _day_groups(p, o, range(i, j), day, as_of=as_of, tax=tax, settle=settle)
+        i = j
+    return out
+
+
+_CREDIT, _BILLING = "credit ", "billing "
+
+
+def _day_groups(p: Prepared, o: Owed, at_day: range, day: date, *, as_of: date,
+                tax: Callable[[list[int]], int] | None,
+                settle: Callable[[date, date], tuple[date, str]]) -> list[Row]:
+    """The receipts of one day's positions: one per credit or payment terms, credits
+    after invoices, shorter terms first."""
+    groups: dict[tuple[bool, PaymentTerms], list[int]] = {}
+    for i in at_day:
+        credit = o.credit[i]
+        groups.setdefault((credit, _ON_RECEIPT if credit else o.terms[i]), []).append(i)
+    code = p.future.currency.code
+    out: list[Row] = []
+    for key in sorted(groups, key=lambda k: (k[0], k[1].net_days)):
+        credit, terms = key
         at = groups[key]
         minors = [o.minors[i] for i in at]
         gross = sum(minors) if tax is None else sum(minors) + tax(minors)
         due = terms.due_date(day)
         when, how = settle(day, due)
-        source = ("credit " if credit else "billing ") + ", ".join([o.keys[i] for i in at])
+        source = (_CREDIT if credit else _BILLING) + ", ".join([o.keys[i] for i in at])
         timing = (_timing_of(p, o, at[0], day, as_of) if len(at) == 1 else
                   "; ".join(dict.fromkeys([_timing_of(p, o, i, day, as_of) for i in at])))
         out.append((source, day, due, when, -gross if credit else gross, code, timing, how))

@@ -7,7 +7,10 @@
   horizon (kept by the forecasts) is what is owed by the day itself, worked
   out by the reference path;
 * the open balances the receivables, aging, leakage and forecasts read are
-  the balances of every invoice that is not settled.
+  the balances of every invoice that is not settled;
+* the preparations and per-window cash sums kept with an agreement, asked
+  again at other dates, assumptions and windows, and a credit alone on its
+  day, give the reference path's forecasts.
 
 The agreements are those of ``test_forecast_columns`` and
 ``test_report_fastpaths`` (amendments mid-way, pauses, refunds and credits,
@@ -30,8 +33,8 @@ from milestonebill import reports as r
 from milestonebill._owed import due_by, owed
 from milestonebill._reference import reference_path
 from milestonebill.agreement import (
-    AgreementId,
     Agreement,
+    AgreementId,
     ChangeMilestoneAmount,
     ChangeRecurringPrice,
     Collection,

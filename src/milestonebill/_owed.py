@@ -24,6 +24,7 @@ item rides on the item's document).
 from __future__ import annotations
 
 import functools
+import operator
 from datetime import date
 from typing import cast
 
@@ -153,16 +154,22 @@ def _plan_rows(agreement: Agreement, horizon: date) -> _Rows:
     for iid, start, end, minor in zip(cols.item_ids, cols.starts, cols.ends, cols.minors,
                                       strict=True):
         advance, terms = charges[iid]
-        first, iso = _day(start)
-        rows[f"r:{iid}:{iso}"] = (minor, first if advance else _day(end)[0], terms)
+        key, first = _piece(iid, start)
+        rows[key] = (minor, first if advance else _day(end), terms)
     return rows
 
 
+@functools.lru_cache(maxsize=16384)
+def _piece(item_id: str, start: int) -> tuple[str, date]:
+    """A recurring piece's plan key and first day (a firm's retainers share their charge
+    ids and start on few days, so the same few keys come again and again)."""
+    d = _day(start)
+    return f"r:{item_id}:{d.isoformat()}", d
+
+
 @functools.lru_cache(maxsize=4096)
-def _day(ordinal: int) -> tuple[date, str]:
-    """A day and its ISO text (the pieces of a firm's retainers start on few days)."""
-    d = date.fromordinal(ordinal)
-    return d, d.isoformat()
+def _day(ordinal: int) -> date:
+    return date.fromordinal(ordinal)
 
 
 def _discounted(key: str) -> str | None:
@@ -241,10 +248,6 @@ def _routed(out: list[tuple[str, int, str | None, date, PaymentTerms]]) -> Owed:
                           out[j][2] is not None or first is not None))
     if not lines:
         return _NONE
-    lines.sort(key=_day_of)  # stable, as unbilled sorts
+    lines.sort(key=operator.itemgetter(0))  # by day, stable, as unbilled sorts
     days, credit, terms_, keys, minors, adjusts = zip(*lines, strict=True)
     return Owed(days, credit, terms_, keys, minors, adjusts)
-
-
-def _day_of(line: tuple[date, bool, PaymentTerms, str, int, bool]) -> date:
-    return line[0]

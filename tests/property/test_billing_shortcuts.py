@@ -7,7 +7,10 @@
   horizon (kept by the forecasts) is what is owed by the day itself, worked
   out by the reference path;
 * the open balances the receivables, aging, leakage and forecasts read are
-  the balances of every invoice that is not settled.
+  the balances of every invoice that is not settled;
+* the preparations and per-window cash sums kept with an agreement, asked
+  again at other dates, assumptions and windows, and a credit alone on its
+  day, give the reference path's forecasts.
 
 The agreements are those of ``test_forecast_columns`` and
 ``test_report_fastpaths`` (amendments mid-way, pauses, refunds and credits,
@@ -31,6 +34,7 @@ from milestonebill._owed import due_by, owed
 from milestonebill._reference import reference_path
 from milestonebill.agreement import (
     Agreement,
+    AgreementId,
     ChangeMilestoneAmount,
     ChangeRecurringPrice,
     Collection,
@@ -260,3 +264,81 @@ def test_refunds_absorb_what_an_amendment_takes_back_as_the_reference_says(
     with reference_path():
         want = billed_by_key(a)
     assert billed_by_key(attrs.evolve(a)) == want
+
+
+WINDOWS = st.tuples(st.integers(1, 30), st.sampled_from(list(r.Cadence)), st.integers(0, 4))
+
+
+@EXAMPLES
+@given(lives(), st.integers(0, 500), st.lists(WINDOWS, min_size=1, max_size=3),
+       st.sampled_from(list(r.Measure)))
+def test_cash_kept_per_window_asked_again_with_other_windows_is_the_reference(
+        a: Agreement, after: int, windows: list[tuple[int, r.Cadence, int]],
+        measure: r.Measure) -> None:
+    """Each agreement keeps its receipts and cash summed per period of the last window:
+    cash forecasts and scenario comparisons over other windows, then the first again,
+    on the same agreement objects, are what the reference path gives each time."""
+    as_of = a.signed_on + timedelta(days=after)
+    won = r.Scenario("won", [r.Signing(proposal([("audit", "2500.00")]), "std",
+                                       as_of + timedelta(days=3), AgreementId("new-1"),
+                                       payment_method=CARD)])
+    assume = r.Assumptions(completion=r.CompletionAssumption(20))
+    b = attrs.evolve(a)
+    for periods, cadence, back in [*windows, windows[0]]:
+        opts: dict[str, Any] = {"periods": periods, "cadence": cadence, "history": back,
+                                "assumptions": assume}
+
+        def both(ags: list[Agreement], opts: dict[str, Any] = opts) -> list[Any]:
+            return [list(r.cash_forecast(ags, as_of, **opts)),
+                    list(r.compare_scenarios(ags, [won], as_of, measure=measure, **opts))]
+
+        with reference_path():
+            want = both([a])
+        assert (periods, cadence, back, both([b])) == (periods, cadence, back, want)
+
+
+@EXAMPLES
+@given(lives(), st.lists(st.tuples(st.integers(0, 500), st.sampled_from([None, 0, 20, 45])),
+                         min_size=1, max_size=3))
+def test_agreements_prepared_again_at_other_dates_and_assumptions_are_the_reference(
+        a: Agreement, asks: list[tuple[int, int | None]]) -> None:
+    """Each agreement keeps how a forecast prepared it, by date and assumptions: the
+    receipts expected at other dates, under other completion assumptions, then the
+    first again, on the same agreement objects, are the reference path's."""
+    b = attrs.evolve(a)
+    for after, days in [*asks, asks[0]]:
+        as_of = a.signed_on + timedelta(days=after)
+        assume = r.Assumptions(completion=r.CompletionAssumption(days))
+        through = add_months(as_of, 14)
+        with reference_path():
+            want = list(r.expected_receipts([a], as_of, through=through, assumptions=assume))
+        got = list(r.expected_receipts([b], as_of, through=through, assumptions=assume))
+        assert (after, days, got) == (after, days, want)
+
+
+@given(exponent_currencies(), st.integers(1, 99), st.booleans())
+@settings(max_examples=20, deadline=None)
+def test_a_credit_alone_on_its_day_is_expected_as_the_reference_says(
+        cur: Any, part: int, retainer: bool) -> None:
+    """An invoiced milestone amended down and not yet credited: the credit is the only
+    position of its day (the one-position path of the cash columns), next to an
+    open-ended retainer's invoices or alone."""
+    fees = ([RecurringCharge(ItemId("ret"), "Retainer", Money.from_minor(90_000, cur),
+                             Interval.MONTHLY, start=START + timedelta(days=40))]
+            if retainer else [])
+    w = World()
+    w.open(proposal([("design", Money.from_minor(500_000, cur))], fees, currency=cur),
+           payment_method=CARD)
+    w.complete("design")
+    w.later(3)
+    w.biller.run(w.clock.today())
+    w.amend(ChangeMilestoneAmount(w.clock.today(), MilestoneId("design"),
+                                  Money.from_minor(500_000 * part // 100, cur)),
+            amendment_id="am-1", approved_by="Ada")
+    a = w.load()
+    as_of = w.clock.today() + timedelta(days=1)
+    with reference_path():
+        want = list(r.expected_receipts([a], as_of, through=add_months(as_of, 3)))
+    got = list(r.expected_receipts([attrs.evolve(a)], as_of, through=add_months(as_of, 3)))
+    assert [x.source for x in want if x.amount.minor < 0] == ["credit m:design"]
+    assert got == want

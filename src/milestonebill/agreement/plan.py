@@ -13,12 +13,13 @@ with the plan.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 
 import attrs
 
 from milestonebill._reference import reference
+from milestonebill.agreement._lookups import balances
 from milestonebill.agreement.fold import Agreement
 from milestonebill.agreement.terms import (
     DiscountTerm,
@@ -42,6 +43,7 @@ __all__ = [
     "changed_since",
     "contract_value",
     "fixed_items",
+    "invoice_balances",
     "open_ended",
     "plan_pieces",
 ]
@@ -136,6 +138,14 @@ def fixed_items(agreement: Agreement) -> tuple[PlanItem, ...]:
         known = agreement._memo["fixed"] = (fixed_items(source) if source is not None
                                             else tuple(_fixed_parts(agreement)))
     return known
+
+
+def invoice_balances(agreement: Agreement) -> Mapping[str, tuple[int, int]]:
+    """Per issued invoice id: its :meth:`~Agreement.balance_of` and
+    :meth:`~Agreement.net_paid` in minor units -- the table those methods read,
+    worked out once per agreement; for reading many invoices without a call and a
+    :class:`~milestonebill.money.Money` each.  Do not change it."""
+    return balances(agreement) if reference() else agreement.derived(balances)
 
 
 def _plan_parts(agreement: Agreement, horizon: date

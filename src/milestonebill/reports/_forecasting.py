@@ -257,15 +257,53 @@ def prepare(agreements: Sequence[Agreement], as_of: date, assumptions: Assumptio
     """
     check_date("as_of", as_of)
     _check_firm(agreements, as_of)
-    known: dict[str, Agreement] = {a.id: stood(a, as_of) or a for a in agreements}
+    key = (as_of, assumptions)
+    try:
+        hash(key)
+    except TypeError:  # a tax rule of the host's that cannot be a key
+        kept = False
+    else:
+        kept = not reference()
+    ready: dict[str, Prepared] = {}
+    if kept:  # each agreement as known and as expected, kept with it
+        ready = {a.id: _prepared_kept(a, key) for a in agreements}
+        known = {aid: p.past for aid, p in ready.items()}
+    else:
+        known = {a.id: stood(a, as_of) or a for a in agreements}
     firm = _changed(known, scenario, as_of)
     _check_dates(firm, as_of, assumptions, elsewhere)
+    if kept and scenario is None:
+        return list(ready.values())
     out: list[Prepared] = []
     for aid, a in firm.items():
+        p = ready.get(aid)
+        if p is not None and p.past is a:  # not changed by the scenario
+            out.append(p)
+            continue
         future, expected = _expected_kept(a, as_of, assumptions)
         past = known.get(aid) or _signed_only(a)
         out.append(Prepared(past, future, expected))
     return out
+
+
+class _PreparedBy(dict[tuple[date, Assumptions], Prepared]):
+    """An agreement prepared for a forecast (:func:`prepare` without a scenario's
+    changes), by date and assumptions, kept with it: every forecast of one date, and
+    both passes of a scenario comparison, prepare it the same way."""
+
+    def __init__(self, _agreement: Agreement) -> None:
+        super().__init__()
+
+
+def _prepared_kept(a: Agreement, key: tuple[date, Assumptions]) -> Prepared:
+    known = a.derived(_PreparedBy)
+    got = known.get(key)
+    if got is None:
+        if len(known) >= 8:
+            known.clear()
+        past = stood(a, key[0]) or a
+        got = known[key] = Prepared(past, *_expected_kept(past, *key))
+    return got
 
 
 _Expected = tuple[Agreement, tuple[tuple[str, date | None, str], ...]]
@@ -400,9 +438,10 @@ def _late_of(a: Agreement) -> tuple[int, int] | None:
         day = p.effective_at.date()
         paid_on[p.invoice_id] = max(day, paid_on.get(p.invoice_id, day))
     total = n = 0
+    owed = {inv.id: minor for inv, minor in open_balances(a)}  # settled: not in it
     for inv in a.invoices:
         last = paid_on.get(inv.id)
-        if last is None or a.balance_of(inv.id).minor > 0:
+        if last is None or owed.get(inv.id, 0) > 0:
             continue
         total, n = total + (last - inv.due_on).days, n + 1
     return total, n
@@ -504,12 +543,16 @@ def receipts(prepared: Sequence[Prepared], as_of: date, end: date,
     """Every receipt expected after ``as_of`` from billing before ``end`` (and every
     open invoice), and what is left out, in agreement order."""
     out: list[ExpectedReceipt] = []
+    amounts: dict[tuple[int, str], Money] = {}  # a firm's receipts repeat a few amounts
     for p, rows in receipt_rows(prepared, as_of, end, assumptions):
         cur = p.future.currency
-        out += [ExpectedReceipt(p.future.id, source, billed, due, when,
-                                Money.from_minor(minor, cur if code == cur.code else code),
-                                timing, how)
-                for source, billed, due, when, minor, code, timing, how in rows]
+        for source, billed, due, when, minor, code, timing, how in rows:
+            amount = amounts.get((minor, code))
+            if amount is None:
+                amount = amounts[minor, code] = Money.from_minor(
+                    minor, cur if code == cur.code else code)
+            out.append(ExpectedReceipt(p.future.id, source, billed, due, when, amount,
+                                       timing, how))
     return out
 
 
@@ -600,27 +643,64 @@ def _billing_from_lines(p: Prepared, as_of: date, end: date, assumptions: Assump
 def _billing_from_columns(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
                           late: Mapping[str, tuple[int, int]]) -> list[Row]:
     """:func:`_billing_from_lines` from what is owed as columns (:func:`owed`): no plan
-    item, invoice line or ``Unbilled`` per piece, one receipt per group."""
+    item, invoice line or ``Unbilled`` per piece, one receipt per group.
+
+    What is owed comes in billable-day order, and so do the days it is expected on
+    (the day after ``as_of`` at the earliest), so the groups of one day are found
+    together: a day with one position (the usual one) is its own receipt."""
     a = p.future
     o = owed(a, through=end)
     tomorrow = as_of + timedelta(days=1)
-    groups: dict[tuple[date, bool, PaymentTerms], list[int]] = {}
-    for i, (billable, credit) in enumerate(zip(o.days, o.credit, strict=True)):
-        day = tomorrow if billable < tomorrow else billable
-        if day < end:
-            groups.setdefault((day, credit, _ON_RECEIPT if credit else o.terms[i]), []).append(i)
     tax = _flat_tax(assumptions.tax)
     settle = _settler(a, as_of, assumptions.lag, late)
     code = a.currency.code
+    days, n = o.days, len(o.days)
     out: list[Row] = []
-    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2].net_days)):
-        day, credit, terms = key
+    i = 0
+    while i < n:
+        billable = days[i]
+        day = tomorrow if billable < tomorrow else billable
+        if day >= end:
+            break
+        j = i + 1
+        while j < n and (days[j] if days[j] > tomorrow else tomorrow) == day:
+            j += 1
+        if j == i + 1:  # the only position billed that day
+            credit = o.credit[i]
+            minor = o.minors[i]
+            gross = minor if tax is None else minor + tax([minor])
+            due = (_ON_RECEIPT if credit else o.terms[i]).due_date(day)
+            when, how = settle(day, due)
+            out.append(((_CREDIT if credit else _BILLING) + o.keys[i], day, due, when,
+                        -gross if credit else gross, code, _timing_of(p, o, i, day, as_of), how))
+        else:
+            out += _day_groups(p, o, range(i, j), day, as_of=as_of, tax=tax, settle=settle)
+        i = j
+    return out
+
+
+_CREDIT, _BILLING = "credit ", "billing "
+
+
+def _day_groups(p: Prepared, o: Owed, at_day: range, day: date, *, as_of: date,
+                tax: Callable[[list[int]], int] | None,
+                settle: Callable[[date, date], tuple[date, str]]) -> list[Row]:
+    """The receipts of one day's positions: one per credit or payment terms, credits
+    after invoices, shorter terms first."""
+    groups: dict[tuple[bool, PaymentTerms], list[int]] = {}
+    for i in at_day:
+        credit = o.credit[i]
+        groups.setdefault((credit, _ON_RECEIPT if credit else o.terms[i]), []).append(i)
+    code = p.future.currency.code
+    out: list[Row] = []
+    for key in sorted(groups, key=lambda k: (k[0], k[1].net_days)):
+        credit, terms = key
         at = groups[key]
         minors = [o.minors[i] for i in at]
         gross = sum(minors) if tax is None else sum(minors) + tax(minors)
         due = terms.due_date(day)
         when, how = settle(day, due)
-        source = ("credit " if credit else "billing ") + ", ".join([o.keys[i] for i in at])
+        source = (_CREDIT if credit else _BILLING) + ", ".join([o.keys[i] for i in at])
         timing = (_timing_of(p, o, at[0], day, as_of) if len(at) == 1 else
                   "; ".join(dict.fromkeys([_timing_of(p, o, i, day, as_of) for i in at])))
         out.append((source, day, due, when, -gross if credit else gross, code, timing, how))

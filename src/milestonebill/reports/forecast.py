@@ -38,9 +38,11 @@ from __future__ import annotations
 
 import bisect
 import enum
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from fractions import Fraction
+from typing import TypeVar, cast
 
 import attrs
 
@@ -59,6 +61,7 @@ from milestonebill.reports._forecasting import (
     CompletionAssumption,
     ExpectedReceipt,
     Prepared,
+    Row,
     Scenario,
     Signing,
     prepare,
@@ -237,13 +240,63 @@ def _collected(prepared: Iterable[Prepared], window: Sequence[Period]
                ) -> dict[tuple[str, int], int]:
     out: dict[tuple[str, int], int] = {}
     index = _memo_index(window)
+    key = _window_key(window)
     for p in prepared:
         cur = p.past.currency.code
-        for day, minor in (_moves(p.past) if reference() else p.past.derived(_moves)):
-            i = index(day)
-            if i is not None:
-                out[cur, i] = out.get((cur, i), 0) + minor
+        for i, minor in _kept_cells(p.past, _CollectedKept, None, key,
+                                    functools.partial(_collected_of, p.past, index)):
+            out[cur, i] = out.get((cur, i), 0) + minor
     return out
+
+
+def _collected_of(a: Agreement, index: Callable[[date | None], int | None]
+                  ) -> tuple[tuple[int, int], ...]:
+    """One agreement's cash received, per period of the window: (position, minor units)."""
+    sums: dict[int, int] = {}
+    for day, minor in (_moves(a) if reference() else a.derived(_moves)):
+        i = index(day)
+        if i is not None:
+            sums[i] = sums.get(i, 0) + minor
+    return tuple(sums.items())
+
+
+_Cells = TypeVar("_Cells")
+
+
+def _window_key(window: Sequence[Period]) -> tuple[date, ...]:
+    """What :func:`_indexer` depends on: the periods' first days and the window's end."""
+    return (*(p.start for p in window), window[-1].end)
+
+
+class _CollectedKept(list[object]):
+    """One agreement's :func:`_collected_of` for the last window asked about."""
+
+    def __init__(self, _agreement: Agreement) -> None:
+        super().__init__()
+
+
+class _ExpectedKept(list[object]):
+    """One agreement's :func:`_expected_cells` for the last window and receipts asked
+    about."""
+
+    def __init__(self, _agreement: Agreement) -> None:
+        super().__init__()
+
+
+def _kept_cells(a: Agreement, kind: Callable[[Agreement], list[object]], source: object,
+                key: tuple[date, ...], compute: Callable[[], _Cells]) -> _Cells:
+    """``compute()``, kept with ``a`` for one window (``key``) and one ``source`` object
+    (``None``, or the receipts kept with it): the cash forecast and both passes of
+    a scenario comparison of one window add up the same receipts.  One value per kind,
+    so it stays bounded whatever windows are asked about."""
+    if reference():
+        return compute()
+    slot = a.derived(kind)
+    if slot and slot[0] is source and slot[1] == key:
+        return cast(_Cells, slot[2])
+    got = compute()
+    slot[:] = (source, key, got)
+    return got
 
 
 def _moves(a: Agreement) -> tuple[tuple[date, int], ...]:
@@ -266,22 +319,40 @@ def _memo_index(window: Sequence[Period]) -> Callable[[date | None], int | None]
     return at
 
 
+def _expected_cells(found: Sequence[Row], index: Callable[[date | None], int | None]
+                    ) -> tuple[tuple[tuple[str, int, bool, int], ...],
+                               tuple[tuple[str, int, str], ...]]:
+    """One agreement's expected receipts per period of the window: (currency, position,
+    from an open invoice, minor units), and the completion notes of each period."""
+    sums: dict[tuple[str, int, bool], int] = {}
+    said: dict[tuple[str, int, str], None] = {}
+    for _source, _billed, _due, when, minor, code, timing, _how in found:
+        i = index(when)
+        if i is None:
+            continue
+        key = (code, i, timing == "open invoice")
+        sums[key] = sums.get(key, 0) + minor
+        if "completion" in timing:
+            said.update(((code, i, t), None) for t in timing.split("; ")
+                        if t.startswith("completion"))
+    return tuple((*k, m) for k, m in sums.items()), tuple(said)
+
+
 def _cash_rows(prepared: Sequence[Prepared], as_of: date, window: Sequence[Period],
                assumptions: Assumptions) -> list[CashRow]:
     collected = _collected(prepared, window)
     expected: dict[tuple[str, int, bool], int] = {}
     notes: dict[tuple[str, int], set[str]] = {}
     index = _memo_index(window)
-    for _p, found in receipt_rows(prepared, as_of, window[-1].end, assumptions):
-        for _source, _billed, _due, when, minor, code, timing, _how in found:
-            i = index(when)
-            if i is None:
-                continue
-            key = (code, i, timing == "open invoice")
+    wkey = _window_key(window)
+    for p, found in receipt_rows(prepared, as_of, window[-1].end, assumptions):
+        sums, completions = _kept_cells(p.future, _ExpectedKept, found, wkey,
+                                        functools.partial(_expected_cells, found, index))
+        for code, i, open_invoice, minor in sums:
+            key = (code, i, open_invoice)
             expected[key] = expected.get(key, 0) + minor
-            if "completion" in timing:
-                notes.setdefault((code, i), set()).update(
-                    t for t in timing.split("; ") if t.startswith("completion"))
+        for code, i, note in completions:
+            notes.setdefault((code, i), set()).add(note)
     keep = 1 - Fraction(assumptions.failure_rate)
 
     def cell(cur: Currency, i: int, open_invoices: bool) -> Money:

@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from milestonebill import reports as r
 from milestonebill._reference import reference_path
 from milestonebill._series import Series
+from milestonebill._shares import half_up
 from milestonebill.agreement import (
     Agreement,
     AgreementState,
@@ -335,6 +336,31 @@ def test_a_series_earns_each_piece_day_by_day_rounded_once(
     want = sum(m if t >= end else round_ratio(m * (t - start), end - start, Rounding.HALF_UP)
                if t > start else 0 for start, end, m in pieces)
     assert s.earned(t) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(series(), st.lists(st.integers(-10, 600), max_size=30), st.integers(-30, 30))
+def test_a_series_earns_at_many_days_what_it_earns_at_each_once_it_is_in_the_model(
+        made: tuple[Series, list[tuple[int, int, int]]], days: list[int], shift: int) -> None:
+    s, pieces = made
+    s = attrs.evolve(s, first=s.first + shift)  # a stub's whole period may start earlier
+    ts = [date(2028, 2, 1).toordinal() + day for day in days]
+    want = [sum(m if t >= end else round_ratio(m * (t - start), end - start, Rounding.HALF_UP)
+                if t > start else 0 for start, end, m in pieces) if s.first < t else 0
+            for t in ts]
+    assert s.earned_at(ts) == want
+
+
+@given(st.integers(-10**24, 10**24), st.integers(1, 10**12))
+def test_rounding_half_up_in_one_expression_is_round_ratio(numerator: int, denominator: int
+                                                           ) -> None:
+    assert half_up(numerator, denominator) == round_ratio(numerator, denominator,
+                                                          Rounding.HALF_UP)
+
+
+@given(st.integers(-10**6, 10**6), st.integers(1, 10**6))
+def test_rounding_half_up_takes_exact_halves_away_from_zero(k: int, half: int) -> None:
+    assert half_up(k * 2 * half + half, 2 * half) == (k + 1 if k >= 0 else k)
 
 
 def test_reports_on_a_sqlite_store_are_the_reference(tmp_path: Path) -> None:

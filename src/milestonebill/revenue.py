@@ -78,7 +78,7 @@ from milestonebill.discounting import discount_allocation, plan_discounts
 from milestonebill.errors import NotFoundError
 from milestonebill.ids import ContractId, MilestoneId, ObligationId, PlanKey
 from milestonebill.money import Currency, Money, Rounding, round_ratio
-from milestonebill.periods import Period, add_months
+from milestonebill.periods import Period
 from milestonebill.recognition import (
     Contract,
     PerformanceObligation,
@@ -501,22 +501,22 @@ class _Parts:
         """The model for days up to ``last`` (one made for a later day serves as well).
 
         A plan that ends is taken whole, so one model serves every date; an
-        open-ended one two years past ``last``, so a report of the next
-        months does not make it again.
+        open-ended one exactly to ``last``: the bulk plan keeps an open-ended
+        plan's columns to the horizon asked, and the forecasts that ask first
+        ask for the horizon their billing half read (a longer one would build
+        the plan's columns again), while the reports after them ask for less.
         """
         if self.source is not None:  # one model for both (it reads nothing they differ in)
             return self.source.derived(_Parts).earning_to(self.source, last)
         if self.earning is None or self.earning.last < last:
             if not open_ended(a):
                 last = date.max - timedelta(days=1)
-            elif last.year < 9997:
-                last = max(last, add_months(last, 24))
             self.earning = Earning(a, last, self.fixed, self.amounts, self.less)
         return self.earning
 
 
 def _checked(days: Sequence[date]) -> list[date]:
-    if all(type(d) is date for d in days):  # plain dates (the usual case): nothing to check
+    if set(map(type, days)) <= {date}:  # plain dates (the usual case): nothing to check
         return list(days)
     return [check_date(f"days[{i}]", d) for i, d in enumerate(days)]
 

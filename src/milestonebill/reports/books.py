@@ -29,6 +29,7 @@ from fractions import Fraction
 import attrs
 
 from milestonebill._reference import reference
+from milestonebill._trusted import constructor
 from milestonebill.agreement import Agreement
 from milestonebill.agreement.columns import plan_columns
 from milestonebill.ledger import Account, JournalEntry
@@ -85,13 +86,17 @@ def revenue_schedule(agreement: Agreement, span: Period, *,
     pieces, days = _pieces(span, granularity)
     # Earned by the day before the span and by each piece's last day, all at once, and
     # what changed from one to the next: Money and rows only for what is reported.
-    cur = agreement.currency
-    rows: list[RevenueRow] = []
-    for piece, changes in zip(pieces, earned_minor_changes(agreement, days), strict=True):
-        for oid, delta in changes:
-            rows.append(RevenueRow(agreement.id, oid, names.get(oid, oid), piece,
-                                   Money.from_minor(delta, cur)))
+    # Trusted constructors: every field is already a checked value (the agreement's id,
+    # an obligation id and name, a piece of the span, minor units of its currency).
+    cur, aid, row, money = agreement.currency, agreement.id, _make_row, _make_money
+    rows = [row(aid, oid, names.get(oid, oid), piece, money(delta, cur))
+            for piece, changes in zip(pieces, earned_minor_changes(agreement, days), strict=True)
+            for oid, delta in changes]
     return Table("Revenue schedule", rows)
+
+
+_make_row = constructor(RevenueRow)
+_make_money = constructor(Money)
 
 
 @functools.lru_cache(maxsize=64)

@@ -38,13 +38,15 @@ from milestonebill.agreement import (
     AgreementState,
     ChangeRecurringPrice,
     Collection,
+    ObligationTerms,
+    Progress,
     history,
     pause,
     resume,
 )
 from milestonebill.engine import FixedClock
 from milestonebill.errors import AmendmentError, RefundLimitError, ValidationError
-from milestonebill.ids import InvoiceId
+from milestonebill.ids import InvoiceId, ObligationId
 from milestonebill.ledger import JournalEntry
 from milestonebill.money import Currency, Money, Rounding, round_ratio
 from milestonebill.periods import Period, add_months
@@ -312,6 +314,64 @@ def test_a_day_that_is_not_a_date_is_refused_by_name() -> None:
     with pytest.raises(ValidationError) as caught:
         earned_minor_changes(a, [date(2026, 3, 31), moment])
     assert (caught.value.field, caught.value.value) == ("days[1]", moment)
+
+
+def _span(first: date, days: int) -> Period:
+    return Period(first, first + timedelta(days=days))
+
+
+@st.composite
+def stated_terms(draw: st.DrawFn) -> tuple[Agreement, list[date]]:
+    """An engagement whose obligations state their progress: straight lines over a stated
+    period (any length from a day, starting before or after signing) or over signing to
+    the last dated milestone, and one earned on completion; SSPs of any size, a completion
+    or a cancellation on the way; and days around all of it."""
+    cur: Currency = draw(exponent_currencies())
+    start = draw(st.sampled_from(STARTS))
+    ms = [Milestone(MilestoneId("m0"), "M0",
+                    amount=Money.from_minor(draw(st.integers(1, 10**7)), cur))]
+    ms += [Milestone(MilestoneId(f"m{i}"), f"M{i}", trigger=Trigger.ON_DATE,
+                    due_on=start + timedelta(days=draw(st.integers(1, 200))),
+                    amount=Money.from_minor(draw(st.integers(1, 10**7)), cur))
+          for i in range(1, draw(st.integers(1, 3)))]
+    terms = [ObligationTerms(ObligationId(f"s{i}"), f"S{i}", Progress.STRAIGHT_LINE,
+                             ssp=Money.from_minor(draw(st.integers(1, 10**6)), cur),
+                             period=None if draw(st.booleans()) else _span(
+                                 start + timedelta(days=draw(st.integers(-20, 60))),
+                                 draw(st.integers(1, 400))))
+             for i in range(draw(st.integers(1, 3)))]
+    terms.append(ObligationTerms(ObligationId("done"), "Done", Progress.ON_COMPLETION,
+                                 ssp=Money.from_minor(draw(st.integers(1, 10**6)), cur),
+                                 milestone="m0"))
+    offer = proposal(ms, currency=cur)
+    offer = attrs.evolve(offer, options=(attrs.evolve(offer.options[0],
+                                                      obligations=tuple(terms)),))
+    w = World(clock=FixedClock(datetime.combine(start, time(9), UTC)))
+    w.open(offer, payment_method=CARD)
+    done = draw(st.integers(1, 300))
+    w.later(done)
+    if draw(st.booleans()):
+        w.complete("m0")
+    w.later(done + draw(st.integers(0, 100)))
+    if draw(st.booleans()):
+        w.cancel()
+    days = [start + timedelta(days=n) for n in draw(
+        st.lists(st.integers(-30, 500), min_size=2, max_size=14))]
+    return w.load(), days
+
+
+@EXAMPLES
+@given(stated_terms())
+def test_straight_lines_over_stated_periods_earn_what_the_reference_says(
+        made: tuple[Agreement, list[date]]) -> None:
+    a, days = made
+    with reference_path():
+        levels = earned_minor_with_time(fresh([a])[0], days)
+    mine = fresh([a])[0]
+    assert earned_minor_totals(mine, days) == [sum(row.values()) for row in levels]
+    assert earned_minor_changes(mine, days) == [
+        [(o, m - before.get(o, 0)) for o, m in now.items() if m != before.get(o, 0)]
+        for before, now in itertools.pairwise(levels)]
 
 
 @st.composite

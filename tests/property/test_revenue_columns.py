@@ -195,6 +195,11 @@ def books(agreements: list[Agreement], entries: list[JournalEntry], as_of: date
             granularity=Granularity.DAY)],
         "rollforward": list(r.rollforward(entries, [Period.month(d.year, d.month) for d in (
             add_months(first, i) for i in range(-12, 12))], currency=cur)),
+        "positions": list(r.contract_positions(entries, as_of, cur)),
+        "positions the day before": list(r.contract_positions(
+            entries, as_of - timedelta(days=1), cur)),
+        "positions, another currency": list(r.contract_positions(
+            entries, as_of, "EUR" if cur.code != "EUR" else "USD")),
         "rollforward, one agreement": list(r.rollforward(
             entries, [Period(add_months(first, -6), as_of)], currency=cur,
             agreement_id=agreements[0].id)),

@@ -294,8 +294,24 @@ class Earning:
         return [by_id[i] for i in order]
 
     def many(self, a: Agreement, days: Sequence[date]) -> list[dict[str, int]]:
-        """Earned by the end of each day per obligation, in minor units (:func:`earned`'s)."""
+        """Earned by the end of each day per obligation, in minor units (:func:`earned`'s).
+
+        At fixed prices with the series in order, each obligation and series is
+        evaluated over all the days at once (:meth:`_columns`); otherwise day by day.
+        """
         ids: list[str] = [o.id for o in self.fixed]
+        if not self.less and self.in_order:
+            rows = [dict(zip(ids, row, strict=True)) for row in zip(*self._columns(days), strict=True)]
+            if not ids:  # pragma: no cover - a model always has an obligation
+                rows = [{} for _ in days]
+            if self.series:
+                ts = [d.toordinal() + 1 for d in days]  # the ordinal of the day after each
+                for s in self.series:
+                    first, item_id = s.first, s.item_id
+                    for row, t, v in zip(rows, ts, s.earned_at(ts), strict=True):
+                        if first < t:
+                            row[item_id] = v
+            return rows
         fixed = list(zip(ids, map(_function, self.shares), strict=True))
         plain = self._prices(()) if not self.less else None  # no concession: fixed prices
         signed, end, series = self.signed, self.end, self.series
@@ -435,16 +451,7 @@ class Earning:
         if self.less:
             columns.extend(zip(ids, self._priced_columns(days, ts), strict=True))
         else:
-            live, ldays = self._live(days)
-            signed = self.signed
-            for oid, share, price in zip(ids, self.shares, self._prices(()), strict=True):
-                col = _evaluate(share, price, ldays)
-                if live is not None:  # nothing before signing, everything once it ended
-                    got = [0 if d < signed else price for d in days]
-                    for i, v in zip(live, col, strict=True):
-                        got[i] = v
-                    col = got
-                columns.append((oid, col))
+            columns.extend(zip(ids, self._columns(days), strict=True))
         out: list[list[tuple[str, int]]] = [[] for _ in ts[1:]]
         for oid, col in columns:
             if col.count(col[0]) == len(col):  # earned nothing in the span
@@ -464,6 +471,22 @@ class Earning:
                     out[i - 1].append((s.item_id, now - was))
                 was = now
         return out
+
+    def _columns(self, days: Sequence[date]) -> list[list[int]]:
+        """Each fixed obligation's earnings by the end of each day at fixed prices (no
+        concession): nothing before signing, its price once the agreement ended."""
+        live, ldays = self._live(days)
+        signed = self.signed
+        columns: list[list[int]] = []
+        for share, price in zip(self.shares, self._prices(()), strict=True):
+            col = _evaluate(share, price, ldays)
+            if live is not None:
+                got = [0 if d < signed else price for d in days]
+                for i, v in zip(live, col, strict=True):
+                    got[i] = v
+                col = got
+            columns.append(col)
+        return columns
 
     def _priced_columns(self, days: Sequence[date], ts: Sequence[int]) -> list[list[int]]:
         """Each fixed obligation's earnings by day when its price hangs on the series

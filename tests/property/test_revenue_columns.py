@@ -234,6 +234,20 @@ def test_changes_between_days_are_the_differences_of_what_was_earned(
 
 
 @EXAMPLES
+@given(engagements(), st.lists(st.integers(-40, 900), min_size=0, max_size=6))
+def test_what_each_obligation_earned_around_signing_and_the_first_service_day_is_the_reference(
+        lived: tuple[Agreement, list[JournalEntry]], offsets: list[int]) -> None:
+    a = lived[0]
+    # The series start on signing: the days around it are where one enters the model.
+    days = [a.signed_on + timedelta(days=n) for n in (*range(-2, 2), *offsets)]
+    with reference_path():
+        want = earned_minor_series(fresh([a])[0], days)
+    mine = fresh([a])[0]
+    assert earned_minor_series(mine, days) == want
+    assert [list(row) for row in earned_minor_series(mine, days)] == [list(row) for row in want]
+
+
+@EXAMPLES
 @given(engagements(), st.lists(st.integers(-40, 900), min_size=0, max_size=14))
 def test_totals_are_the_sums_of_what_each_obligation_earned(
         lived: tuple[Agreement, list[JournalEntry]], offsets: list[int]) -> None:

@@ -301,17 +301,17 @@ class Earning:
         """
         ids: list[str] = [o.id for o in self.fixed]
         if not self.less and self.in_order:
-            rows = [dict(zip(ids, row, strict=True)) for row in zip(*self._columns(days), strict=True)]
-            if not ids:  # pragma: no cover - a model always has an obligation
-                rows = [{} for _ in days]
+            made: list[dict[str, int]] = [
+                dict(zip(ids, row, strict=True))
+                for row in zip(*self._columns(days), strict=True)] if ids else [{} for _ in days]
             if self.series:
                 ts = [d.toordinal() + 1 for d in days]  # the ordinal of the day after each
                 for s in self.series:
                     first, item_id = s.first, s.item_id
-                    for row, t, v in zip(rows, ts, s.earned_at(ts), strict=True):
+                    for row, t, v in zip(made, ts, s.earned_at(ts), strict=True):
                         if first < t:
                             row[item_id] = v
-            return rows
+            return made
         fixed = list(zip(ids, map(_function, self.shares), strict=True))
         plain = self._prices(()) if not self.less else None  # no concession: fixed prices
         signed, end, series = self.signed, self.end, self.series

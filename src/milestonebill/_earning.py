@@ -14,8 +14,8 @@ and ``tests/property/test_revenue_columns.py`` compare it with the definition
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -24,7 +24,7 @@ from typing import Protocol
 
 from milestonebill._reference import reference
 from milestonebill._series import Series, series_of
-from milestonebill._shares import ONE, ZERO, Share, reduced, steps
+from milestonebill._shares import ONE, ZERO, Share, half_up, reduced, steps
 from milestonebill.agreement import (
     Agreement,
     AgreementState,
@@ -294,8 +294,24 @@ class Earning:
         return [by_id[i] for i in order]
 
     def many(self, a: Agreement, days: Sequence[date]) -> list[dict[str, int]]:
-        """Earned by the end of each day per obligation, in minor units (:func:`earned`'s)."""
+        """Earned by the end of each day per obligation, in minor units (:func:`earned`'s).
+
+        At fixed prices with the series in order, each obligation and series is
+        evaluated over all the days at once (:meth:`_columns`); otherwise day by day.
+        """
         ids: list[str] = [o.id for o in self.fixed]
+        if not self.less and self.in_order:
+            made: list[dict[str, int]] = [
+                dict(zip(ids, row, strict=True))
+                for row in zip(*self._columns(days), strict=True)] if ids else [{} for _ in days]
+            if self.series:
+                ts = [d.toordinal() + 1 for d in days]  # the ordinal of the day after each
+                for s in self.series:
+                    first, item_id = s.first, s.item_id
+                    for row, t, v in zip(made, ts, s.earned_at(ts), strict=True):
+                        if first < t:
+                            row[item_id] = v
+            return made
         fixed = list(zip(ids, map(_function, self.shares), strict=True))
         plain = self._prices(()) if not self.less else None  # no concession: fixed prices
         signed, end, series = self.signed, self.end, self.series
@@ -338,47 +354,45 @@ class Earning:
 
         At fixed prices (no concession) the obligations whose progress steps earn
         together a step function of the date, worked out once: a day costs one
-        binary search for them, and one rounding for each obligation earned by days.
+        binary search for them.  Each other obligation and each series is evaluated
+        over all the days at once (a column of ints, :func:`_evaluate`), not day by day.
         """
         if self.less:  # prices hang on the series present: obligation by obligation
             return self._totals(days)
         prices = self._prices(())
-        everything = sum(prices)
+        live, ldays = self._live(days)
         points, levels = self._stepped(prices)
-        by_days: list[tuple[int, int, int]] = []
-        calls: list[tuple[Callable[[date], Share], int]] = []
+        if points:
+            stepped = (0, *levels)
+            col = [stepped[bisect.bisect_right(points, d)] for d in ldays]
+        else:
+            col = [0] * len(ldays)
         for share, price in zip(self.shares, prices, strict=True):
-            if callable(share):
-                calls.append((share, price))
-            elif not isinstance(share[0], tuple):
-                start, n = share
-                by_days.append((start, n, price))
-        signed, end, series = self.signed, self.end, self.series
-        out: list[int] = []
-        for d in days:
-            t = d.toordinal() + 1  # the ordinal of the day after d
-            if d < signed:
-                total = 0
-            elif end is not None and end <= d:
-                total = everything
-            else:
-                i = bisect.bisect_right(points, d)
-                total = levels[i - 1] if i else 0
-                for start, n, price in by_days:
-                    num = min(max(t - start, 0), n)
-                    if num:
-                        total += price if num == n else round_ratio(price * num, n,
-                                                                    Rounding.HALF_UP)
-                for share_of, price in calls:
-                    num, den = share_of(d)
-                    if num:
-                        total += price if num == den else round_ratio(price * num, den,
-                                                                      Rounding.HALF_UP)
-            for s in series:
-                if s.first < t:
-                    total += s.earned(t)
-            out.append(total)
+            if callable(share) or not isinstance(share[0], tuple):
+                col = list(map(operator.add, col, _evaluate(share, price, ldays)))
+        if live is None:
+            out = col
+        else:  # nothing before signing, everything once it ended
+            everything, signed = sum(prices), self.signed
+            out = [0 if d < signed else everything for d in days]
+            for i, v in zip(live, col, strict=True):
+                out[i] = v
+        if self.series:
+            ts = [d.toordinal() + 1 for d in days]  # the ordinal of the day after each
+            for s in self.series:
+                out = list(map(operator.add, out, s.earned_at(ts)))
         return out
+
+    def _live(self, days: Sequence[date]) -> tuple[list[int] | None, Sequence[date]]:
+        """Where among ``days`` the agreement is signed and not ended, and those days
+        (``None`` and ``days`` themselves when that is all of them)."""
+        signed, end = self.signed, self.end
+        if min(days) >= signed and (end is None or max(days) < end):
+            return None, days
+        live = [i for i, d in enumerate(days) if signed <= d and (end is None or d < end)]
+        if len(live) == len(days):
+            return None, days
+        return live, [days[i] for i in live]
 
     def _stepped(self, prices: Sequence[int]) -> tuple[tuple[date, ...], tuple[int, ...]]:
         """The obligations whose progress steps, earning together at ``prices``: from
@@ -433,13 +447,56 @@ class Earning:
         if len({*ids, *(s.item_id for s in self.series)}) < len(ids) + len(self.series):
             return None
         ts = [d.toordinal() + 1 for d in days]  # the ordinal of the day after each
-        plain = self._prices(()) if not self.less else None
-        prices = [plain if plain is not None else self._prices(
-            tuple(s.item_id for s in self.series if s.first < t)) for t in ts]
+        columns: list[tuple[str, list[int]]] = []
+        if self.less:
+            columns.extend(zip(ids, self._priced_columns(days, ts), strict=True))
+        else:
+            columns.extend(zip(ids, self._columns(days), strict=True))
+        out: list[list[tuple[str, int]]] = [[] for _ in ts[1:]]
+        for oid, col in columns:
+            if col.count(col[0]) == len(col):  # earned nothing in the span
+                continue
+            for i, delta in enumerate(map(operator.sub, col[1:], col)):
+                if delta:
+                    out[i].append((oid, delta))
+        for s in self.series:
+            first = s.first
+            earned = s.earned_at(ts)
+            was = 0
+            for i, (t, now) in enumerate(zip(ts, earned, strict=True)):
+                if first >= t:  # not yet in the model: no row, and 0 before
+                    was = 0
+                    continue
+                if i and now != was:
+                    out[i - 1].append((s.item_id, now - was))
+                was = now
+        return out
+
+    def _columns(self, days: Sequence[date]) -> list[list[int]]:
+        """Each fixed obligation's earnings by the end of each day at fixed prices (no
+        concession): nothing before signing, its price once the agreement ended."""
+        live, ldays = self._live(days)
+        signed = self.signed
+        columns: list[list[int]] = []
+        for share, price in zip(self.shares, self._prices(()), strict=True):
+            col = _evaluate(share, price, ldays)
+            if live is not None:
+                got = [0 if d < signed else price for d in days]
+                for i, v in zip(live, col, strict=True):
+                    got[i] = v
+                col = got
+            columns.append(col)
+        return columns
+
+    def _priced_columns(self, days: Sequence[date], ts: Sequence[int]) -> list[list[int]]:
+        """Each fixed obligation's earnings by day when its price hangs on the series
+        present (concessions): day by day, as :meth:`many` has it."""
+        prices = [self._prices(tuple(s.item_id for s in self.series if s.first < t))
+                  for t in ts]
         signed, end = self.signed, self.end
-        columns: list[tuple[str, list[int | None]]] = []
-        for k, (oid, share) in enumerate(zip(ids, map(_function, self.shares), strict=True)):
-            col: list[int | None] = []
+        columns: list[list[int]] = []
+        for k, share in enumerate(map(_function, self.shares)):
+            col: list[int] = []
             for d, price in zip(days, prices, strict=True):
                 if d < signed:
                     col.append(0)
@@ -449,12 +506,33 @@ class Earning:
                     num, den = share(d)
                     col.append(0 if num == 0 else price[k] if num == den
                                else round_ratio(price[k] * num, den, Rounding.HALF_UP))
-            columns.append((oid, col))
-        for s in self.series:
-            columns.append((s.item_id, [s.earned(t) if s.first < t else None for t in ts]))
-        out: list[list[tuple[str, int]]] = [[] for _ in ts[1:]]
-        for oid, col in columns:
-            for i, (was, now) in enumerate(itertools.pairwise(col)):
-                if now is not None and now != (was or 0):
-                    out[i].append((oid, now - (was or 0)))
+            columns.append(col)
+        return columns
+
+
+def _evaluate(share: ShareOf, price: int, days: Sequence[date]) -> list[int]:
+    """What an obligation of ``price`` with progress ``share`` earned by the end of each
+    of ``days`` (signed and not ended), rounded half up as :meth:`Earning.many` rounds:
+    steps as one amount per step and a binary search a day, days elapsed as one
+    expression a day."""
+    if callable(share):
+        out: list[int] = []
+        for d in days:
+            num, den = share(d)
+            out.append(0 if num == 0 else price if num == den else half_up(price * num, den))
         return out
+    if isinstance(share[0], tuple):
+        points, values = share
+        if not points:
+            return [0] * len(days)
+        amounts = (0, *(0 if num == 0 else price if num == den else half_up(price * num, den)
+                        for num, den in values))
+        return [amounts[bisect.bisect_right(points, d)] for d in days]
+    start, n = share
+    ts = [d.toordinal() + 1 for d in days]
+    if price >= 0:  # half up of a non-negative ratio: one floor division
+        twice, n2 = 2 * price, 2 * n
+        return [0 if t <= start else price if t - start >= n else (twice * (t - start) + n) // n2
+                for t in ts]
+    return [0 if t <= start else price if t - start >= n else half_up(price * (t - start), n)
+            for t in ts]

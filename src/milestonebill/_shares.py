@@ -12,11 +12,25 @@ from fractions import Fraction
 
 from milestonebill.periods import Period
 
-__all__ = ["ONE", "ZERO", "Share", "days_share", "reduced", "steps"]
+__all__ = ["ONE", "ZERO", "Share", "days_share", "half_up", "reduced", "steps"]
 
 Share = tuple[int, int]  # progress as a fraction (numerator, positive denominator)
 ZERO: Share = (0, 1)
 ONE: Share = (1, 1)
+
+
+def half_up(numerator: int, denominator: int) -> int:
+    """``round_ratio(numerator, denominator, Rounding.HALF_UP)`` for a positive
+    ``denominator``, in one expression (halves away from zero): what the many-dates
+    paths round with, once per obligation and day, without a call through the
+    rounding modes.
+
+    >>> [half_up(n, 4) for n in (-6, -5, -2, 2, 5, 6)]
+    [-2, -1, -1, 1, 1, 2]
+    """
+    if numerator >= 0:
+        return (2 * numerator + denominator) // (2 * denominator)
+    return -((denominator - 2 * numerator) // (2 * denominator))
 
 
 def reduced(f: Fraction) -> Share:

@@ -78,7 +78,7 @@ from milestonebill.discounting import discount_allocation, plan_discounts
 from milestonebill.errors import NotFoundError
 from milestonebill.ids import ContractId, MilestoneId, ObligationId, PlanKey
 from milestonebill.money import Currency, Money, Rounding, round_ratio
-from milestonebill.periods import Period, add_months
+from milestonebill.periods import Period
 from milestonebill.recognition import (
     Contract,
     PerformanceObligation,
@@ -243,6 +243,10 @@ def _straight_line(item_id: str, name: str) -> ObligationTerms:
 def _series(a: Agreement, through: date) -> list[Obligation]:
     if not reference():  # the same from the bulk plan's columns
         c = plan_columns(a, through=through)
+        ids = c.item_ids
+        if ids and ids.count(ids[0]) == len(ids):  # the usual retainer: one series
+            return [Obligation(_straight_line(ids[0], c.names[0]),
+                               Money.from_minor(sum(c.minors), a.currency), series=ids[0])]
         names: dict[str, str] = {}
         totals: dict[str, int] = {}
         for item_id, name, minor in zip(c.item_ids, c.names, c.minors, strict=True):
@@ -501,22 +505,22 @@ class _Parts:
         """The model for days up to ``last`` (one made for a later day serves as well).
 
         A plan that ends is taken whole, so one model serves every date; an
-        open-ended one two years past ``last``, so a report of the next
-        months does not make it again.
+        open-ended one exactly to ``last``: the bulk plan keeps an open-ended
+        plan's columns to the horizon asked, and the forecasts that ask first
+        ask for the horizon their billing half read (a longer one would build
+        the plan's columns again), while the reports after them ask for less.
         """
         if self.source is not None:  # one model for both (it reads nothing they differ in)
             return self.source.derived(_Parts).earning_to(self.source, last)
         if self.earning is None or self.earning.last < last:
             if not open_ended(a):
                 last = date.max - timedelta(days=1)
-            elif last.year < 9997:
-                last = max(last, add_months(last, 24))
             self.earning = Earning(a, last, self.fixed, self.amounts, self.less)
         return self.earning
 
 
 def _checked(days: Sequence[date]) -> list[date]:
-    if all(type(d) is date for d in days):  # plain dates (the usual case): nothing to check
+    if set(map(type, days)) <= {date}:  # plain dates (the usual case): nothing to check
         return list(days)
     return [check_date(f"days[{i}]", d) for i, d in enumerate(days)]
 

@@ -32,18 +32,21 @@ from hypothesis import strategies as st
 from milestonebill import reports as r
 from milestonebill._reference import reference_path
 from milestonebill._series import Series
+from milestonebill._shares import half_up
 from milestonebill.agreement import (
     Agreement,
     AgreementState,
     ChangeRecurringPrice,
     Collection,
+    ObligationTerms,
+    Progress,
     history,
     pause,
     resume,
 )
 from milestonebill.engine import FixedClock
 from milestonebill.errors import AmendmentError, RefundLimitError, ValidationError
-from milestonebill.ids import InvoiceId
+from milestonebill.ids import InvoiceId, ObligationId
 from milestonebill.ledger import JournalEntry
 from milestonebill.money import Currency, Money, Rounding, round_ratio
 from milestonebill.periods import Period, add_months
@@ -192,6 +195,11 @@ def books(agreements: list[Agreement], entries: list[JournalEntry], as_of: date
             granularity=Granularity.DAY)],
         "rollforward": list(r.rollforward(entries, [Period.month(d.year, d.month) for d in (
             add_months(first, i) for i in range(-12, 12))], currency=cur)),
+        "positions": list(r.contract_positions(entries, as_of, cur)),
+        "positions the day before": list(r.contract_positions(
+            entries, as_of - timedelta(days=1), cur)),
+        "positions, another currency": list(r.contract_positions(
+            entries, as_of, "EUR" if cur.code != "EUR" else "USD")),
         "rollforward, one agreement": list(r.rollforward(
             entries, [Period(add_months(first, -6), as_of)], currency=cur,
             agreement_id=agreements[0].id)),
@@ -223,6 +231,20 @@ def test_changes_between_days_are_the_differences_of_what_was_earned(
     mine = fresh([a])[0]
     assert earned_minor_changes(mine, days) == want
     assert earned_minor_changes(mine, days) == want  # again, from what it kept
+
+
+@EXAMPLES
+@given(engagements(), st.lists(st.integers(-40, 900), min_size=0, max_size=6))
+def test_what_each_obligation_earned_around_signing_and_the_first_service_day_is_the_reference(
+        lived: tuple[Agreement, list[JournalEntry]], offsets: list[int]) -> None:
+    a = lived[0]
+    # The series start on signing: the days around it are where one enters the model.
+    days = [a.signed_on + timedelta(days=n) for n in (*range(-2, 2), *offsets)]
+    with reference_path():
+        want = earned_minor_series(fresh([a])[0], days)
+    mine = fresh([a])[0]
+    assert earned_minor_series(mine, days) == want
+    assert [list(row) for row in earned_minor_series(mine, days)] == [list(row) for row in want]
 
 
 @EXAMPLES
@@ -313,6 +335,64 @@ def test_a_day_that_is_not_a_date_is_refused_by_name() -> None:
     assert (caught.value.field, caught.value.value) == ("days[1]", moment)
 
 
+def _span(first: date, days: int) -> Period:
+    return Period(first, first + timedelta(days=days))
+
+
+@st.composite
+def stated_terms(draw: st.DrawFn) -> tuple[Agreement, list[date]]:
+    """An engagement whose obligations state their progress: straight lines over a stated
+    period (any length from a day, starting before or after signing) or over signing to
+    the last dated milestone, and one earned on completion; SSPs of any size, a completion
+    or a cancellation on the way; and days around all of it."""
+    cur: Currency = draw(exponent_currencies())
+    start = draw(st.sampled_from(STARTS))
+    ms = [Milestone(MilestoneId("m0"), "M0",
+                    amount=Money.from_minor(draw(st.integers(1, 10**7)), cur))]
+    ms += [Milestone(MilestoneId(f"m{i}"), f"M{i}", trigger=Trigger.ON_DATE,
+                    due_on=start + timedelta(days=draw(st.integers(1, 200))),
+                    amount=Money.from_minor(draw(st.integers(1, 10**7)), cur))
+          for i in range(1, draw(st.integers(1, 3)))]
+    terms = [ObligationTerms(ObligationId(f"s{i}"), f"S{i}", Progress.STRAIGHT_LINE,
+                             ssp=Money.from_minor(draw(st.integers(1, 10**6)), cur),
+                             period=None if draw(st.booleans()) else _span(
+                                 start + timedelta(days=draw(st.integers(-20, 60))),
+                                 draw(st.integers(1, 400))))
+             for i in range(draw(st.integers(1, 3)))]
+    terms.append(ObligationTerms(ObligationId("done"), "Done", Progress.ON_COMPLETION,
+                                 ssp=Money.from_minor(draw(st.integers(1, 10**6)), cur),
+                                 milestone="m0"))
+    offer = proposal(ms, currency=cur)
+    offer = attrs.evolve(offer, options=(attrs.evolve(offer.options[0],
+                                                      obligations=tuple(terms)),))
+    w = World(clock=FixedClock(datetime.combine(start, time(9), UTC)))
+    w.open(offer, payment_method=CARD)
+    done = draw(st.integers(1, 300))
+    w.later(done)
+    if draw(st.booleans()):
+        w.complete("m0")
+    w.later(done + draw(st.integers(0, 100)))
+    if draw(st.booleans()):
+        w.cancel()
+    days = [start + timedelta(days=n) for n in draw(
+        st.lists(st.integers(-30, 500), min_size=2, max_size=14))]
+    return w.load(), days
+
+
+@EXAMPLES
+@given(stated_terms())
+def test_straight_lines_over_stated_periods_earn_what_the_reference_says(
+        made: tuple[Agreement, list[date]]) -> None:
+    a, days = made
+    with reference_path():
+        levels = earned_minor_with_time(fresh([a])[0], days)
+    mine = fresh([a])[0]
+    assert earned_minor_totals(mine, days) == [sum(row.values()) for row in levels]
+    assert earned_minor_changes(mine, days) == [
+        [(o, m - before.get(o, 0)) for o, m in now.items() if m != before.get(o, 0)]
+        for before, now in itertools.pairwise(levels)]
+
+
 @st.composite
 def series(draw: st.DrawFn) -> tuple[Series, list[tuple[int, int, int]]]:
     """A series of pieces in any order, overlapping or not, and the pieces themselves."""
@@ -335,6 +415,31 @@ def test_a_series_earns_each_piece_day_by_day_rounded_once(
     want = sum(m if t >= end else round_ratio(m * (t - start), end - start, Rounding.HALF_UP)
                if t > start else 0 for start, end, m in pieces)
     assert s.earned(t) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(series(), st.lists(st.integers(-10, 600), max_size=30), st.integers(-30, 30))
+def test_a_series_earns_at_many_days_what_it_earns_at_each_once_it_is_in_the_model(
+        made: tuple[Series, list[tuple[int, int, int]]], days: list[int], shift: int) -> None:
+    s, pieces = made
+    s = attrs.evolve(s, first=s.first + shift)  # a stub's whole period may start earlier
+    ts = [date(2028, 2, 1).toordinal() + day for day in days]
+    want = [sum(m if t >= end else round_ratio(m * (t - start), end - start, Rounding.HALF_UP)
+                if t > start else 0 for start, end, m in pieces) if s.first < t else 0
+            for t in ts]
+    assert s.earned_at(ts) == want
+
+
+@given(st.integers(-10**24, 10**24), st.integers(1, 10**12))
+def test_rounding_half_up_in_one_expression_is_round_ratio(numerator: int, denominator: int
+                                                           ) -> None:
+    assert half_up(numerator, denominator) == round_ratio(numerator, denominator,
+                                                          Rounding.HALF_UP)
+
+
+@given(st.integers(-10**6, 10**6), st.integers(1, 10**6))
+def test_rounding_half_up_takes_exact_halves_away_from_zero(k: int, half: int) -> None:
+    assert half_up(k * 2 * half + half, 2 * half) == (k + 1 if k >= 0 else k)
 
 
 def test_reports_on_a_sqlite_store_are_the_reference(tmp_path: Path) -> None:

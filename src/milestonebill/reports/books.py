@@ -29,6 +29,7 @@ from fractions import Fraction
 import attrs
 
 from milestonebill._reference import reference
+from milestonebill._trusted import constructor
 from milestonebill.agreement import Agreement
 from milestonebill.agreement.columns import plan_columns
 from milestonebill.ledger import Account, JournalEntry
@@ -85,13 +86,15 @@ def revenue_schedule(agreement: Agreement, span: Period, *,
     pieces, days = _pieces(span, granularity)
     # Earned by the day before the span and by each piece's last day, all at once, and
     # what changed from one to the next: Money and rows only for what is reported.
-    cur = agreement.currency
-    rows: list[RevenueRow] = []
-    for piece, changes in zip(pieces, earned_minor_changes(agreement, days), strict=True):
-        for oid, delta in changes:
-            rows.append(RevenueRow(agreement.id, oid, names.get(oid, oid), piece,
-                                   Money.from_minor(delta, cur)))
+    # Trusted constructors: every field is already a checked value (the agreement's id,
+    # an obligation id and name, a piece of the span, minor units of its currency).
+    cur, aid, row, money = agreement.currency, agreement.id, _make_row, _make_money
+    rows = [row(aid, oid, names.get(oid, oid), piece, money(delta, cur))
+            for piece, changes in zip(pieces, earned_minor_changes(agreement, days), strict=True)
+            for oid, delta in changes]
     return Table("Revenue schedule", rows)
+
+
 
 
 @functools.lru_cache(maxsize=64)
@@ -102,6 +105,10 @@ def _pieces(span: Period, granularity: Granularity
     same for every agreement of a firm)."""
     pieces = tuple(buckets(span, granularity))
     return pieces, (span.start - timedelta(days=1), *(piece.last_day for piece in pieces))
+
+
+_make_row = constructor(RevenueRow)
+_make_money = constructor(Money)
 
 
 # ---------------------------------------------------------------- remaining obligations
@@ -288,12 +295,41 @@ def contract_positions(entries: Iterable[JournalEntry], as_of: date,
     contract liability (ASC 606-10-45-1): never both.
     """
     cur = Currency.of(currency)
-    net = _net_of((e for e in entries if e.posted_on <= as_of), cur)
-    zero = Money.zero(cur)
-    return Table("Contract balances", [ContractBalance(aid, as_of,
-                                                       Money.from_minor(-n, cur) if n < 0 else zero,
-                                                       Money.from_minor(n, cur) if n > 0 else zero)
+    if reference():
+        net = _net_of((e for e in entries if e.posted_on <= as_of), cur)
+    else:
+        net = _net_by_agreement(entries, as_of, cur)
+    zero, money, row = Money.zero(cur), _make_money, _make_balance
+    return Table("Contract balances", [row(aid, as_of, money(-n, cur) if n < 0 else zero,
+                                           money(n, cur) if n > 0 else zero)
                                        for aid, n in sorted(net.items())])
+
+
+def _net_by_agreement(entries: Iterable[JournalEntry], as_of: date, cur: Currency
+                      ) -> dict[str, int]:
+    """:func:`_net_of` of the entries posted by ``as_of`` in one pass: no generator or
+    property per entry or line (the currency read off the first line, as ``_moves``
+    reads it), and an agreement only once one of its lines is a contract balance."""
+    held = (Account.CONTRACT_ASSET, Account.CONTRACT_LIABILITY)
+    out: dict[str, int] = {}
+    for e in entries:
+        aid = e.agreement_id
+        if aid is None or e.posted_on > as_of:
+            continue
+        first = e.lines[0]
+        amount = first.debit if first.debit is not None else first.credit
+        assert amount is not None
+        if amount.currency is not cur and amount.currency != cur:
+            continue
+        for ln in e.lines:
+            if ln.account in held:
+                debit = ln.debit
+                moved = -debit.minor if debit is not None else ln.credit.minor  # type: ignore[union-attr]
+                out[aid] = out.get(aid, 0) + moved
+    return out
+
+
+_make_balance = constructor(ContractBalance)
 
 
 # ---------------------------------------------------------------- roll-forward
@@ -395,7 +431,11 @@ def _moves(entries: Iterable[JournalEntry], periods: Sequence[Period], cur: Curr
         sums = by_day.get(e.posted_on)
         if sums is None:
             sums = by_day[e.posted_on] = [0, 0, 0, 0]
-        sums[_kind(e)] += m
+        if e.obligation_id is not None:  # _kind(e), without a call per entry
+            sums[2] += m
+        else:
+            eid = e.id
+            sums[0 if eid.endswith(":issue") else 1 if eid.endswith(":credit") else 3] += m
     days = sorted(by_day)
     running = [[0, *itertools.accumulate(by_day[d][j] for d in days)] for j in range(4)]
     out: list[tuple[int, list[int]]] = []

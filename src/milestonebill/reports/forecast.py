@@ -457,16 +457,23 @@ def _earned_by(p: Prepared, days: Sequence[date], as_of: date) -> list[int]:
 
     Days that see the same agreement share one revenue model, and only its total is
     read (:func:`~milestonebill.revenue.earned_minor_totals`: time and materials too).
+    Only the days up to ``as_of`` are rewound; all later ones read ``p.future``.
     """
-    out = [0] * len(days)
+    future, signed = p.future, p.future.signed_on
     seen: dict[int, tuple[Agreement, list[int]]] = {}
-    signed = p.future.signed_on
     for i, day in enumerate(days):
-        if day < signed:
-            continue
-        a = stood(p.past, day) if day <= as_of else p.future
-        if a is not None:
-            seen.setdefault(id(a), (a, []))[1].append(i)
+        if signed <= day <= as_of:
+            a = stood(p.past, day)
+            if a is not None:
+                seen.setdefault(id(a), (a, []))[1].append(i)
+    later = [i for i, day in enumerate(days) if day > as_of and day >= signed]
+    if later:
+        seen.setdefault(id(future), (future, []))[1].extend(later)
+    if len(seen) == 1:
+        a, where = next(iter(seen.values()))
+        if len(where) == len(days):  # every day reads one agreement: its totals as they are
+            return earned_minor_totals(a, days)
+    out = [0] * len(days)
     for a, where in seen.values():
         for i, total in zip(where, earned_minor_totals(a, [days[i] for i in where]),
                             strict=True):
@@ -476,14 +483,17 @@ def _earned_by(p: Prepared, days: Sequence[date], as_of: date) -> list[int]:
 
 def _revenue(prepared: Iterable[Prepared], as_of: date, window: Sequence[Period]
              ) -> dict[tuple[str, int], int]:
-    out: dict[tuple[str, int], int] = {}
+    """Revenue per (currency, period): the agreements' levels by period end added up per
+    currency first (a column of ints), then differenced once."""
     days = [window[0].start - timedelta(days=1), *(period.last_day for period in window)]
+    levels: dict[str, list[int]] = {}
     for p in prepared:
         cur = p.future.currency.code
-        levels = _earned_by(p, days, as_of)
-        for i in range(len(window)):
-            out[cur, i] = out.get((cur, i), 0) + levels[i + 1] - levels[i]
-    return out
+        mine = _earned_by(p, days, as_of)
+        got = levels.get(cur)
+        levels[cur] = mine if got is None else [x + y for x, y in zip(got, mine, strict=True)]
+    return {(cur, i): level[i + 1] - level[i]
+            for cur, level in levels.items() for i in range(len(window))}
 
 
 def _billing_revenue_rows(prepared: Sequence[Prepared], as_of: date,

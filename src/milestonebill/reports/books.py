@@ -30,8 +30,10 @@ import attrs
 
 from milestonebill._reference import reference
 from milestonebill._trusted import constructor
+from milestonebill._validate import check_date, check_int
 from milestonebill.agreement import Agreement
 from milestonebill.agreement.columns import plan_columns
+from milestonebill.errors import ValidationError
 from milestonebill.ledger import Account, JournalEntry
 from milestonebill.money import Currency, Money, allocate_minor
 from milestonebill.periods import Period, add_months
@@ -80,7 +82,14 @@ def revenue_schedule(agreement: Agreement, span: Period, *,
     earned by the end of the one before, so the rows of an obligation sum
     to what it earned over ``span``; periods with nothing earned are left
     out.  Progress after today's reports is what the agreement says now.
+    Raises :class:`~milestonebill.errors.ValidationError` naming ``span`` for
+    anything but a :class:`~milestonebill.periods.Period`, ``granularity`` for
+    anything but a :class:`~milestonebill.recognition.Granularity`.
     """
+    if not isinstance(span, Period):
+        raise ValidationError("span", "a Period (start < end, end excluded)", span)
+    if not isinstance(granularity, Granularity):
+        raise ValidationError("granularity", "a Granularity", granularity)
     names = obligation_names(agreement, through=span.end + timedelta(days=1))
     names[TIME_OBLIGATION] = "Time and materials"
     pieces, days = _pieces(span, granularity)
@@ -174,8 +183,17 @@ def remaining_obligations(agreement: Agreement, as_of: date, *,
 
     Recurring series count their service periods that start within
     ``horizon_months`` after ``as_of`` (an open-ended charge has no total).
-    The three buckets always sum to the remaining amount.
+    The three buckets always sum to the remaining amount.  Raises
+    :class:`~milestonebill.errors.ValidationError` naming ``as_of`` for a day that
+    is not a date or comes before the signing (nothing was promised yet), and
+    ``horizon_months`` for anything but a whole number from 0 to 1200.
     """
+    as_of = check_date("as_of", as_of)
+    if as_of < agreement.signed_on:
+        raise ValidationError("as_of", f"on or after the signing of agreement {agreement.id!r} "
+                              f"({agreement.signed_on})", as_of)
+    horizon_months = check_int("horizon_months", horizon_months, at_least=0, at_most=1200,
+                               unit="months")
     through = add_months(as_of, horizon_months) + timedelta(days=1)
     model = revenue_model(agreement, through=through)
     done = earned_minor_series(agreement, [as_of])[0]  # integers: Money only for the rows
@@ -294,7 +312,7 @@ def contract_positions(entries: Iterable[JournalEntry], as_of: date,
     A contract with a net debit is a contract asset, one with a net credit a
     contract liability (ASC 606-10-45-1): never both.
     """
-    cur = Currency.of(currency)
+    cur, as_of = Currency.of(currency), check_date("as_of", as_of)
     if reference():
         net = _net_of((e for e in entries if e.posted_on <= as_of), cur)
     else:
@@ -354,6 +372,14 @@ def _movement(e: JournalEntry) -> int:
                 if ln.account in (Account.CONTRACT_ASSET, Account.CONTRACT_LIABILITY))
 
 
+def _checked_periods(periods: Iterable[Period]) -> list[Period]:
+    got = list(periods)
+    for i, p in enumerate(got):
+        if not isinstance(p, Period):
+            raise ValidationError(f"periods[{i}]", "a Period", p)
+    return got
+
+
 def rollforward(entries: Sequence[JournalEntry], periods: Iterable[Period], *,
                 currency: Currency | str, agreement_id: str | None = None
                 ) -> Table[RollforwardRow]:
@@ -366,7 +392,7 @@ def rollforward(entries: Sequence[JournalEntry], periods: Iterable[Period], *,
     roll-forward ties to the ledger to the cent.
     """
     cur = Currency.of(currency)
-    ordered = sorted(periods, key=lambda x: x.start)
+    ordered = sorted(_checked_periods(periods), key=lambda x: x.start)
     if reference():
         moves = _moves_reference([e for e in entries if e.currency == cur and (
             agreement_id is None or e.agreement_id == agreement_id)], ordered)

@@ -197,3 +197,15 @@ def test_an_agreement_without_lookups_finds_its_invoices_from_them_alone() -> No
                                                                    EVENTS[n - 1].effective_at)):
             cheap = dict(invoices_by_id(attrs.evolve(a)))
             assert cheap == dict(lookups(a).invoices) == {i.id: i for i in a.invoices}
+
+
+def test_the_invoice_balances_an_agreement_keeps_are_read_only() -> None:
+    from milestonebill.agreement.plan import invoice_balances
+
+    a = Agreement.from_events(EVENTS)
+    table = invoice_balances(a)
+    first = a.invoices[0].id
+    assert table[first] == (a.balance_of(first).minor, a.net_paid(first).minor)
+    with pytest.raises(TypeError):
+        table[first] = (0, 0)  # type: ignore[index]
+    assert invoice_balances(a)[first] == (a.balance_of(first).minor, a.net_paid(first).minor)

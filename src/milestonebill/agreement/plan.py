@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date
+from types import MappingProxyType
 
 import attrs
 
@@ -144,8 +145,10 @@ def invoice_balances(agreement: Agreement) -> Mapping[str, tuple[int, int]]:
     """Per issued invoice id: its :meth:`~Agreement.balance_of` and
     :meth:`~Agreement.net_paid` in minor units -- the table those methods read,
     worked out once per agreement; for reading many invoices without a call and a
-    :class:`~milestonebill.money.Money` each.  Do not change it."""
-    return balances(agreement) if reference() else agreement.derived(balances)
+    :class:`~milestonebill.money.Money` each.  A read-only view: the agreement keeps
+    the table and its methods read it."""
+    return MappingProxyType(balances(agreement) if reference()
+                            else agreement.derived(balances))
 
 
 def _plan_parts(agreement: Agreement, horizon: date

@@ -12,9 +12,10 @@
   again at other dates, assumptions and windows, and a credit alone on its
   day, give the reference path's forecasts.
 
-The agreements are those of ``test_forecast_columns`` and
-``test_report_fastpaths`` (amendments mid-way, pauses, refunds and credits,
-discounts, re-pricing, ends, cancellation, part payments; USD, JPY, KWD).
+The agreements are those of ``histories.lived`` and ``engagements.lives``
+(shared with ``test_forecast_columns`` and ``test_report_fastpaths``:
+amendments mid-way, pauses, refunds and credits, discounts, re-pricing, ends,
+cancellation, part payments; USD, JPY, KWD).
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import attrs
+from engagements import EXAMPLES, START, lives
+from histories import lived
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
-from test_forecast_columns import lived
-from test_report_fastpaths import EXAMPLES, START, lives
 
 from milestonebill import reports as r
 from milestonebill._owed import due_by, owed

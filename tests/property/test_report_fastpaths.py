@@ -21,14 +21,21 @@ generated firm adds the mix the benchmark uses.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from engagements import (
+    EXAMPLES,
+    START,
+    both_ways,
+    days,
+    fields,
+    fresh,
+    lives,
+)
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from milestonebill import reports as r
@@ -36,21 +43,19 @@ from milestonebill._reference import reference_path
 from milestonebill.agreement import (
     Agreement,
     AgreementId,
-    ChangeRecurringPrice,
     Collection,
-    EndRecurringCharge,
     billing_plan,
     history,
     plan_pieces,
 )
 from milestonebill.agreement.columns import plan_columns
 from milestonebill.agreement.plan import open_ended
-from milestonebill.errors import AmendmentError, InvalidTransitionError, ValidationError
+from milestonebill.errors import InvalidTransitionError, ValidationError
 from milestonebill.ids import InvoiceId
 from milestonebill.invoicing import unbilled, unbilled_minor
 from milestonebill.ledger import JournalEntry
 from milestonebill.limits import EARLIEST_DATE, LATEST_DATE
-from milestonebill.money import Currency, Money
+from milestonebill.money import Money
 from milestonebill.periods import DayCount, Period, add_months
 from milestonebill.revenue import earned, earned_series
 from milestonebill.schedule import (
@@ -58,122 +63,10 @@ from milestonebill.schedule import (
     Interval,
     IntervalUnit,
     ItemId,
-    Milestone,
-    MilestoneId,
     RecurringCharge,
-    Trigger,
 )
 from milestonebill.testing.firm import generated_firm
-from milestonebill.testing.scenarios import CARD, T0, World, proposal
-from milestonebill.testing.strategies import exponent_currencies, milestone_lists
-
-START = T0.date()
-EXAMPLES = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-
-def fresh(agreements: Sequence[Agreement]) -> list[Agreement]:
-    """Copies that have worked nothing out yet (as if just loaded from a store)."""
-    return [attrs.evolve(a) for a in agreements]
-
-
-def fields(a: Agreement) -> list[Any]:
-    """Every field of an agreement (equality only compares the events)."""
-    return [getattr(a, f.name) for f in attrs.fields(Agreement) if f.init]
-
-
-def both_ways(compute: Callable[[list[Agreement]], Any], agreements: Sequence[Agreement]
-              ) -> tuple[Any, Any, Any]:
-    """``compute`` fast on fresh agreements, fast again on the same ones, and by reference."""
-    mine = fresh(agreements)
-    cold = compute(mine)
-    warm = compute(mine)
-    with reference_path():
-        plain = compute(fresh(agreements))
-    return cold, warm, plain
-
-
-def _recurring(draw: st.DrawFn, cur: Currency) -> list[RecurringCharge]:
-    kind = draw(st.sampled_from(["none", "monthly", "quarterly", "open"]))
-    price = Money.from_minor(draw(st.integers(1, 10**6)), cur)
-    start = START + timedelta(days=draw(st.integers(0, 60)))
-    if kind == "monthly":
-        return [RecurringCharge(ItemId("ret"), "Retainer", price, Interval.MONTHLY, start=start,
-                                count=draw(st.integers(1, 24)),
-                                escalations=(Escalation(percent=Decimal(3)),))]
-    if kind == "quarterly":
-        stub = DayCount.ACTUAL_OVER_PERIOD if start.day != 1 else None
-        return [RecurringCharge(ItemId("adv"), "Advice", price, Interval.QUARTERLY, start=start,
-                                anchor_day=1, count=draw(st.integers(1, 6)),
-                                first_period_proration=stub)]
-    if kind == "open":
-        return [RecurringCharge(ItemId("ret"), "Retainer", price, Interval.MONTHLY, start=start)]
-    return []
-
-
-def _step(draw: st.DrawFn, w: World[Any], n: int, milestones: list[Milestone],
-          card: bool) -> None:
-    a = w.load()
-    step = draw(st.sampled_from(["complete", "complete", "reprice", "price", "end", "cancel",
-                                 "run", "run", "pay"]))
-    if step == "run":
-        w.biller.run(w.clock.today())
-    elif step == "pay":
-        owed = [i for i in a.invoices if a.balance_of(i.id).minor > 0]
-        if owed and not card:
-            left = a.balance_of(owed[0].id)
-            w.biller.record_payment(owed[0].id, Money.from_minor(
-                draw(st.integers(1, left.minor)), a.currency), reference=f"pay-{n}")
-    elif not a.state.amendable:
-        return
-    elif step == "complete":
-        m = milestones[draw(st.integers(0, len(milestones) - 1))]
-        if m.trigger is Trigger.ON_COMPLETION and m.id not in a.completions:
-            w.complete(m.id)
-    elif step == "reprice":
-        m = milestones[draw(st.integers(0, len(milestones) - 1))]
-        assert m.amount is not None
-        w.reprice(m.id, Money.from_minor(max(1, m.amount.minor * draw(st.integers(1, 150))
-                                             // 100), a.currency), amendment_id=f"am-{n}")
-    elif step in ("price", "end") and a.recurring:
-        item = a.recurring[-1].charge.id
-        when = w.clock.today() + timedelta(days=draw(st.integers(0, 40)))
-        op = (ChangeRecurringPrice(when, item, Money.from_minor(draw(st.integers(1, 10**6)),
-                                                                a.currency))
-              if step == "price" else EndRecurringCharge(when, item))
-        try:
-            w.amend(op, amendment_id=f"am-{n}", approved_by="Ada")
-        except AmendmentError:
-            return  # the charge had ended by then: refused, nothing recorded
-    elif step == "cancel" and draw(st.integers(0, 3)) == 0:
-        w.cancel()
-
-
-@st.composite
-def lives(draw: st.DrawFn) -> Agreement:
-    """An engagement signed at T0 and lived through random days (up to a year)."""
-    cur: Currency = draw(exponent_currencies())
-    deposit = Milestone(MilestoneId("dep"), "Deposit", trigger=Trigger.ON_SIGNING,
-                        amount=Money.from_minor(draw(st.integers(1, 10**6)), cur))
-    milestones = draw(milestone_lists(cur, triggers=(Trigger.ON_COMPLETION, Trigger.ON_DATE),
-                                      first_due=START, due_within_days=300))
-    card = draw(st.booleans())
-    w = World()
-    w.open(proposal([deposit, *milestones], _recurring(draw, cur), currency=cur,
-                    collection=Collection.AUTO_CHARGE if card else Collection.SEND_INVOICE),
-           payment_method=CARD if card else None)
-    w.biller.run(START)
-    for n, day in enumerate(sorted(draw(st.lists(st.integers(0, 365), max_size=10)))):
-        w.later(day)
-        _step(draw, w, n, milestones, card)
-    w.later(366)
-    w.biller.run(w.clock.today())
-    return w.load()
-
-
-days = st.lists(st.integers(-5, 900).map(lambda n: START + timedelta(days=n)),
-                min_size=1, max_size=12)
-
+from milestonebill.testing.scenarios import CARD, World, proposal
 
 # ---------------------------------------------------------------- the parts
 

@@ -18,7 +18,6 @@ mid-way, refunds, write-offs and cancellation.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 import attrs
 import pytest
+from engagements import both_ways, fresh
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -74,22 +74,6 @@ EXAMPLES = settings(max_examples=50, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 #: Month ends, a leap day and an ordinary Monday to sign on.
 STARTS = (date(2028, 2, 29), date(2028, 1, 31), date(2027, 12, 31), date(2026, 3, 2))
-
-
-def fresh(agreements: Sequence[Agreement]) -> list[Agreement]:
-    """Copies that have worked nothing out yet (as if just loaded from a store)."""
-    return [attrs.evolve(a) for a in agreements]
-
-
-def three_ways(compute: Callable[[list[Agreement]], Any], agreements: Sequence[Agreement]
-               ) -> tuple[Any, Any, Any]:
-    """``compute`` fast on fresh agreements, fast again on the same ones, and by reference."""
-    mine = fresh(agreements)
-    cold = compute(mine)
-    warm = compute(mine)
-    with reference_path():
-        plain = compute(fresh(agreements))
-    return cold, warm, plain
 
 
 def _charges(draw: st.DrawFn, cur: Currency, start: date) -> list[RecurringCharge]:
@@ -212,7 +196,7 @@ def test_revenue_and_books_in_columns_are_the_reference(
         lived: tuple[Agreement, list[JournalEntry]], after: int) -> None:
     a, entries = lived
     as_of = a.signed_on + timedelta(days=after)
-    cold, warm, plain = three_ways(lambda ags: books(ags, entries, as_of), [a])
+    cold, warm, plain = both_ways(lambda ags: books(ags, entries, as_of), [a])
     for name, rows in plain.items():
         assert (name, cold[name]) == (name, rows)
         assert (name, warm[name]) == (name, rows)
@@ -461,6 +445,6 @@ def test_reports_on_a_sqlite_store_are_the_reference(tmp_path: Path) -> None:
         w.biller.run(w.clock.today())
         a, entries = w.load(), store.entries()
     as_of = start + timedelta(days=100)
-    cold, warm, plain = three_ways(lambda ags: books(ags, entries, as_of), [a])
+    cold, warm, plain = both_ways(lambda ags: books(ags, entries, as_of), [a])
     assert any(plain.values())  # there is something to compare
     assert (cold, warm) == (plain, plain)

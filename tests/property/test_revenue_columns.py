@@ -295,6 +295,43 @@ def test_a_state_before_a_completion_does_not_earn_by_it() -> None:
     assert [row["package"] for row in got] == [0, 0, 0]
 
 
+@pytest.mark.parametrize("stated", [False, True])
+def test_an_agreement_cancelled_on_its_signing_day_earns_what_the_reference_says(
+        stated: bool) -> None:
+    """Signed and cancelled the same day: every column starts and ends on one day (a
+    case the generated engagements never reach, where a filled-in value could hide)."""
+    fee = RecurringCharge(ItemId("ret"), "Retainer", Money("3100.00", "USD"), Interval.MONTHLY,
+                          start=date(2026, 1, 1), count=12)
+    deposit = Milestone(MilestoneId("dep"), "Deposit", trigger=Trigger.ON_SIGNING,
+                        amount=Money("500.00", "USD"))  # billed at signing, kept on cancelling
+    offer = proposal([deposit], [fee])
+    if stated:  # a straight line over a stated year beside the retainer's series
+        terms = (ObligationTerms(ObligationId("advice"), "Advice", Progress.STRAIGHT_LINE,
+                                 items=("dep",),
+                                 period=Period(date(2026, 1, 1), date(2027, 1, 1))),)
+        offer = attrs.evolve(offer, options=(attrs.evolve(offer.options[0],
+                                                          obligations=terms),))
+    w = World(clock=FixedClock(datetime(2026, 1, 1, 9, tzinfo=UTC)))
+    w.open(offer, payment_method=CARD)
+    w.biller.run(date(2026, 1, 1))
+    w.later(hours=3)
+    w.cancel()
+    a = w.load()
+    assert a.state is AgreementState.CANCELLED
+    assert a.cancelled_on == a.signed_on
+    days = [date(2026, 1, 1) + timedelta(days=n) for n in (-1, 0, 1, 30, 400)]
+    with reference_path():
+        levels = earned_minor_with_time(fresh([a])[0], days)
+        series = earned_minor_series(fresh([a])[0], days)
+    mine = fresh([a])[0]
+    assert [sum(row.values()) for row in levels] == [0, 50000, 50000, 50000, 50000]
+    assert earned_minor_totals(mine, days) == [sum(row.values()) for row in levels]
+    assert earned_minor_series(mine, days) == series
+    assert earned_minor_changes(mine, days) == [
+        [(o, m - before.get(o, 0)) for o, m in now.items() if m != before.get(o, 0)]
+        for before, now in itertools.pairwise(levels)]
+
+
 def test_a_state_before_a_goodwill_credit_keeps_its_price() -> None:
     w = World()
     fee = RecurringCharge(ItemId("ret"), "Retainer", Money("3000.00", "USD"),

@@ -268,14 +268,17 @@ def _window_key(window: Sequence[Period]) -> tuple[date, ...]:
     return (*(p.start for p in window), window[-1].end)
 
 
-class _CollectedKept(list[object]):
+_Slot = tuple[object, tuple[date, ...], object]  # (source, window key, cells)
+
+
+class _CollectedKept(list[_Slot]):
     """One agreement's :func:`_collected_of` for the last window asked about."""
 
     def __init__(self, _agreement: Agreement) -> None:
         super().__init__()
 
 
-class _ExpectedKept(list[object]):
+class _ExpectedKept(list[_Slot]):
     """One agreement's :func:`_expected_cells` for the last window and receipts asked
     about."""
 
@@ -283,7 +286,7 @@ class _ExpectedKept(list[object]):
         super().__init__()
 
 
-def _kept_cells(a: Agreement, kind: Callable[[Agreement], list[object]], source: object,
+def _kept_cells(a: Agreement, kind: Callable[[Agreement], list[_Slot]], source: object,
                 key: tuple[date, ...], compute: Callable[[], _Cells]) -> _Cells:
     """``compute()``, kept with ``a`` for one window (``key``) and one ``source`` object
     (``None``, or the receipts kept with it): the cash forecast and both passes of
@@ -292,10 +295,11 @@ def _kept_cells(a: Agreement, kind: Callable[[Agreement], list[object]], source:
     if reference():
         return compute()
     slot = a.derived(kind)
-    if slot and slot[0] is source and slot[1] == key:
-        return cast(_Cells, slot[2])
+    kept = slot[0] if slot else None  # one read: another thread may replace it meanwhile
+    if kept is not None and kept[0] is source and kept[1] == key:
+        return cast(_Cells, kept[2])
     got = compute()
-    slot[:] = (source, key, got)
+    slot[:] = [(source, key, got)]
     return got
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import attrs
 import pytest
@@ -55,9 +55,46 @@ def test_forecasts_of_other_windows_from_other_threads_give_each_its_own_answer(
     wrong: list[str] = []
 
     def run(k: int) -> None:
-        for _ in range(40):
-            if asks[k](shared) != alone[k]:
-                wrong.append(f"ask {k}")
+        try:
+            for _ in range(40):
+                if asks[k](shared) != alone[k]:
+                    wrong.append(f"ask {k}")
+        except Exception as exc:  # an error in a thread would otherwise only be printed
+            wrong.append(f"ask {k}: {exc!r}")
+
+    threads = [threading.Thread(target=run, args=(k % len(asks),)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
+
+
+@pytest.mark.usefixtures("switching_often")
+def test_mrr_over_many_months_and_a_few_dates_from_other_threads_give_each_its_own_answer(
+) -> None:
+    """An agreement keeps its MRR by date up to a bound, and forgets them all past it;
+    a thread asking about 300 months makes it forget while others read."""
+    agreements, as_of = _firm()
+    start = add_months(as_of, -6)
+    other = start + timedelta(days=15)  # 300 other month boundaries: each forgets the other's
+    asks: list[Callable[[list[Agreement]], object]] = [
+        lambda ags: list(r.monthly_movements(ags, start, 300)),
+        lambda ags: list(r.monthly_movements(ags, other, 300)),
+        lambda ags: list(r.mrr_movements(ags, start, as_of)),
+        lambda ags: list(r.net_revenue_retention(ags, add_months(start, 1), as_of)),
+    ]
+    alone = [ask([attrs.evolve(a) for a in agreements]) for ask in asks]
+    shared = [attrs.evolve(a) for a in agreements]
+    wrong: list[str] = []
+
+    def run(k: int) -> None:
+        try:
+            for _ in range(12):
+                if asks[k](shared) != alone[k]:
+                    wrong.append(f"ask {k}")
+        except Exception as exc:  # a KeyError from a table cleared under the reader
+            wrong.append(f"ask {k}: {exc!r}")
 
     threads = [threading.Thread(target=run, args=(k % len(asks),)) for k in range(8)]
     for t in threads:

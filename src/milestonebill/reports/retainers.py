@@ -407,13 +407,16 @@ def _mrr_at(agreement: Agreement, days: Sequence[date]) -> list[int]:
     if reference():
         return [_agreement_mrr(agreement, d) for d in days]
     known = agreement.derived(_levels_by)
-    missing = sorted({d for d in days if d not in known})
+    # Read into a dict of this call's own: another thread may clear the kept one meanwhile.
+    levels = {d: level for d in days if (level := known.get(d)) is not None}
+    missing = sorted(set(days) - levels.keys())
     if missing:
+        computed = dict(zip(missing, _mrr_computed(agreement, missing), strict=True))
         if len(known) + len(missing) > 256:  # a long-lived agreement asked about many dates
             known.clear()
-            missing = sorted(set(days))
-        known.update(zip(missing, _mrr_computed(agreement, missing), strict=True))
-    return [known[d] for d in days]
+        known.update(computed)
+        levels.update(computed)
+    return [levels[d] for d in days]
 
 
 #: Amendment operations that never touch a recurring charge.

@@ -89,3 +89,19 @@ def test_rollforward_refuses_periods_that_are_not_periods(bad: Any) -> None:
     with pytest.raises(ValidationError) as err:
         rollforward([], [Period.month(2026, 1), bad], currency="USD")
     assert err.value.field == "periods[1]"
+
+
+def test_remaining_obligations_refuses_dates_and_horizons_past_the_calendar() -> None:
+    with pytest.raises(ValidationError) as err:
+        remaining_obligations(A, date(9999, 1, 1))
+    assert err.value.field == "as_of"
+    with pytest.raises(ValidationError) as err:  # its horizon would end after 9999-12-31
+        remaining_obligations(A, date(9899, 12, 31), horizon_months=1200)
+    assert err.value.field == "horizon_months"
+    assert len(remaining_obligations(A, date(9899, 12, 31), horizon_months=1199)) == 1
+
+
+def test_revenue_schedule_refuses_a_span_past_the_dates_billing_reads() -> None:
+    with pytest.raises(ValidationError) as err:
+        revenue_schedule(A, Period(date(2026, 1, 1), date(9999, 12, 31)))
+    assert err.value.field == "span"

@@ -30,11 +30,12 @@ import attrs
 
 from milestonebill._reference import reference
 from milestonebill._trusted import constructor
-from milestonebill._validate import check_date, check_int
+from milestonebill._validate import check_billing_date, check_date, check_int
 from milestonebill.agreement import Agreement
 from milestonebill.agreement.columns import plan_columns
 from milestonebill.errors import ValidationError
 from milestonebill.ledger import Account, JournalEntry
+from milestonebill.limits import EARLIEST_DATE, LATEST_DATE
 from milestonebill.money import Currency, Money, allocate_minor
 from milestonebill.periods import Period, add_months
 from milestonebill.recognition import Granularity, buckets
@@ -83,11 +84,14 @@ def revenue_schedule(agreement: Agreement, span: Period, *,
     to what it earned over ``span``; periods with nothing earned are left
     out.  Progress after today's reports is what the agreement says now.
     Raises :class:`~milestonebill.errors.ValidationError` naming ``span`` for
-    anything but a :class:`~milestonebill.periods.Period`, ``granularity`` for
+    anything but a :class:`~milestonebill.periods.Period` within the dates billing
+    reads (:mod:`milestonebill.limits`), ``granularity`` for
     anything but a :class:`~milestonebill.recognition.Granularity`.
     """
     if not isinstance(span, Period):
         raise ValidationError("span", "a Period (start < end, end excluded)", span)
+    if span.start < EARLIEST_DATE or span.end > LATEST_DATE:
+        raise ValidationError("span", f"a Period within {EARLIEST_DATE} to {LATEST_DATE}", span)
     if not isinstance(granularity, Granularity):
         raise ValidationError("granularity", "a Granularity", granularity)
     names = obligation_names(agreement, through=span.end + timedelta(days=1))
@@ -185,15 +189,19 @@ def remaining_obligations(agreement: Agreement, as_of: date, *,
     ``horizon_months`` after ``as_of`` (an open-ended charge has no total).
     The three buckets always sum to the remaining amount.  Raises
     :class:`~milestonebill.errors.ValidationError` naming ``as_of`` for a day that
-    is not a date or comes before the signing (nothing was promised yet), and
-    ``horizon_months`` for anything but a whole number from 0 to 1200.
+    is not a date, comes before the signing (nothing was promised yet) or after
+    :data:`~milestonebill.limits.LATEST_DATE`, and ``horizon_months`` for anything
+    but a whole number from 0 to 1200 (a horizon ending before the year 10000).
     """
-    as_of = check_date("as_of", as_of)
+    as_of = check_billing_date("as_of", as_of)
     if as_of < agreement.signed_on:
         raise ValidationError("as_of", f"on or after the signing of agreement {agreement.id!r} "
                               f"({agreement.signed_on})", as_of)
     horizon_months = check_int("horizon_months", horizon_months, at_least=0, at_most=1200,
                                unit="months")
+    if as_of.year * 12 + as_of.month + horizon_months > 9999 * 12 + 11:  # through in 9999
+        raise ValidationError("horizon_months", f"a horizon that ends before the year 10000 "
+                              f"from {as_of}", horizon_months)
     through = add_months(as_of, horizon_months) + timedelta(days=1)
     model = revenue_model(agreement, through=through)
     done = earned_minor_series(agreement, [as_of])[0]  # integers: Money only for the rows

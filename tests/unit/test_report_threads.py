@@ -41,22 +41,21 @@ def _firm() -> tuple[list[Agreement], date]:
     return [a for a in firm.agreements() if a.signed_on <= as_of], as_of
 
 
-@pytest.mark.usefixtures("switching_often")
-def test_forecasts_of_other_windows_from_other_threads_give_each_its_own_answer() -> None:
-    agreements, as_of = _firm()
-    asks: list[Callable[[list[Agreement]], object]] = [
-        lambda ags: list(r.cash_forecast(ags, as_of, periods=6)),
-        lambda ags: list(r.cash_forecast(ags, as_of, periods=9)),
-        lambda ags: list(r.cash_forecast(ags, as_of, periods=4, cadence=Cadence.WEEK)),
-        lambda ags: list(r.expected_receipts(ags, as_of, through=add_months(as_of, 5))),
-    ]
+Ask = Callable[[list[Agreement]], object]
+
+
+def _wrong_from_threads(asks: list[Ask], agreements: list[Agreement], repeats: int
+                        ) -> list[str]:
+    """Eight threads, each asking one of ``asks`` ``repeats`` times of one shared set of
+    agreement objects: what any of them got other than the same ask on fresh copies
+    alone (an error raised in a thread, a ``KeyError`` say, counts as wrong)."""
     alone = [ask([attrs.evolve(a) for a in agreements]) for ask in asks]
     shared = [attrs.evolve(a) for a in agreements]  # one set of objects for every thread
     wrong: list[str] = []
 
     def run(k: int) -> None:
         try:
-            for _ in range(40):
+            for _ in range(repeats):
                 if asks[k](shared) != alone[k]:
                     wrong.append(f"ask {k}")
         except Exception as exc:  # an error in a thread would otherwise only be printed
@@ -67,7 +66,19 @@ def test_forecasts_of_other_windows_from_other_threads_give_each_its_own_answer(
         t.start()
     for t in threads:
         t.join()
-    assert wrong == []
+    return wrong
+
+
+@pytest.mark.usefixtures("switching_often")
+def test_forecasts_of_other_windows_from_other_threads_give_each_its_own_answer() -> None:
+    agreements, as_of = _firm()
+    asks: list[Ask] = [
+        lambda ags: list(r.cash_forecast(ags, as_of, periods=6)),
+        lambda ags: list(r.cash_forecast(ags, as_of, periods=9)),
+        lambda ags: list(r.cash_forecast(ags, as_of, periods=4, cadence=Cadence.WEEK)),
+        lambda ags: list(r.expected_receipts(ags, as_of, through=add_months(as_of, 5))),
+    ]
+    assert _wrong_from_threads(asks, agreements, 40) == []
 
 
 @pytest.mark.usefixtures("switching_often")
@@ -78,27 +89,10 @@ def test_mrr_over_many_months_and_a_few_dates_from_other_threads_give_each_its_o
     agreements, as_of = _firm()
     start = add_months(as_of, -6)
     other = start + timedelta(days=15)  # 300 other month boundaries: each forgets the other's
-    asks: list[Callable[[list[Agreement]], object]] = [
+    asks: list[Ask] = [
         lambda ags: list(r.monthly_movements(ags, start, 300)),
         lambda ags: list(r.monthly_movements(ags, other, 300)),
         lambda ags: list(r.mrr_movements(ags, start, as_of)),
         lambda ags: list(r.net_revenue_retention(ags, add_months(start, 1), as_of)),
     ]
-    alone = [ask([attrs.evolve(a) for a in agreements]) for ask in asks]
-    shared = [attrs.evolve(a) for a in agreements]
-    wrong: list[str] = []
-
-    def run(k: int) -> None:
-        try:
-            for _ in range(12):
-                if asks[k](shared) != alone[k]:
-                    wrong.append(f"ask {k}")
-        except Exception as exc:  # a KeyError from a table cleared under the reader
-            wrong.append(f"ask {k}: {exc!r}")
-
-    threads = [threading.Thread(target=run, args=(k % len(asks),)) for k in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert wrong == []
+    assert _wrong_from_threads(asks, agreements, 12) == []

@@ -108,8 +108,6 @@ def revenue_schedule(agreement: Agreement, span: Period, *,
     return Table("Revenue schedule", rows)
 
 
-
-
 @functools.lru_cache(maxsize=64)
 def _pieces(span: Period, granularity: Granularity
             ) -> tuple[tuple[Period, ...], tuple[date, ...]]:
@@ -465,11 +463,7 @@ def _moves(entries: Iterable[JournalEntry], periods: Sequence[Period], cur: Curr
         sums = by_day.get(e.posted_on)
         if sums is None:
             sums = by_day[e.posted_on] = [0, 0, 0, 0]
-        if e.obligation_id is not None:  # _kind(e), without a call per entry
-            sums[2] += m
-        else:
-            eid = e.id
-            sums[0 if eid.endswith(":issue") else 1 if eid.endswith(":credit") else 3] += m
+        sums[_kind(e)] += m
     days = sorted(by_day)
     running = [[0, *itertools.accumulate(by_day[d][j] for d in days)] for j in range(4)]
     out: list[tuple[int, list[int]]] = []

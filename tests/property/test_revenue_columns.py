@@ -171,7 +171,8 @@ def books(agreements: list[Agreement], entries: list[JournalEntry], as_of: date
     first = as_of.replace(day=1)
     cur = agreements[0].currency
     return {
-        "remaining": [row for a in agreements for row in r.remaining_obligations(a, as_of)],
+        "remaining": [row for a in agreements if a.signed_on <= as_of  # nothing promised before
+                      for row in r.remaining_obligations(a, as_of)],
         "schedule": [row for a in agreements for row in r.revenue_schedule(
             a, Period(add_months(first, -12), add_months(first, 12)))],
         "daily": [row for a in agreements for row in r.revenue_schedule(

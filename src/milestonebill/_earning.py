@@ -370,13 +370,7 @@ class Earning:
         for share, price in zip(self.shares, prices, strict=True):
             if callable(share) or not isinstance(share[0], tuple):
                 col = list(map(operator.add, col, _evaluate(share, price, ldays)))
-        if live is None:
-            out = col
-        else:  # nothing before signing, everything once it ended
-            everything, signed = sum(prices), self.signed
-            out = [0 if d < signed else everything for d in days]
-            for i, v in zip(live, col, strict=True):
-                out[i] = v
+        out = col if live is None else self._filled(days, live, col, sum(prices))
         if self.series:
             ts = [d.toordinal() + 1 for d in days]  # the ordinal of the day after each
             for s in self.series:
@@ -417,26 +411,13 @@ class Earning:
 
     def _totals(self, days: Sequence[date]) -> list[int]:
         """:meth:`totals` obligation by obligation, for prices that change with the
-        series present (concessions)."""
-        shares, series = [_function(share) for share in self.shares], self.series
-        signed, end = self.signed, self.end
-        out: list[int] = []
-        for d in days:
-            t = d.toordinal() + 1  # the ordinal of the day after d
-            present = [s for s in series if s.first < t] if series else []
-            prices = self._prices(tuple(s.item_id for s in present))
-            total = 0
-            if end is not None and end <= d and signed <= d:
-                total = sum(prices)
-            elif signed <= d:
-                for share, price in zip(shares, prices, strict=True):
-                    num, den = share(d)
-                    if num:
-                        total += price if num == den else round_ratio(price * num, den,
-                                                                      Rounding.HALF_UP)
-            for s in present:
-                total += s.earned(t)
-            out.append(total)
+        series present (concessions): the sums of :meth:`_priced_columns`, and each
+        series from its first day."""
+        ts = [d.toordinal() + 1 for d in days]  # the ordinal of the day after each
+        columns = self._priced_columns(days, ts)
+        out = [sum(row) for row in zip(*columns, strict=True)] if columns else [0] * len(days)
+        for s in self.series:
+            out = list(map(operator.add, out, s.earned_at(ts)))
         return out
 
     def changes(self, days: Sequence[date]) -> list[list[tuple[str, int]]] | None:
@@ -476,17 +457,21 @@ class Earning:
         """Each fixed obligation's earnings by the end of each day at fixed prices (no
         concession): nothing before signing, its price once the agreement ended."""
         live, ldays = self._live(days)
-        signed = self.signed
         columns: list[list[int]] = []
         for share, price in zip(self.shares, self._prices(()), strict=True):
             col = _evaluate(share, price, ldays)
-            if live is not None:
-                got = [0 if d < signed else price for d in days]
-                for i, v in zip(live, col, strict=True):
-                    got[i] = v
-                col = got
-            columns.append(col)
+            columns.append(col if live is None else self._filled(days, live, col, price))
         return columns
+
+    def _filled(self, days: Sequence[date], live: Sequence[int], col: Sequence[int],
+                ended: int) -> list[int]:
+        """``col`` (values on the days at positions ``live``, see :meth:`_live`) over all
+        ``days``: nothing before signing, ``ended`` once the agreement ended."""
+        signed = self.signed
+        out = [0 if d < signed else ended for d in days]
+        for i, v in zip(live, col, strict=True):
+            out[i] = v
+        return out
 
     def _priced_columns(self, days: Sequence[date], ts: Sequence[int]) -> list[list[int]]:
         """Each fixed obligation's earnings by day when its price hangs on the series

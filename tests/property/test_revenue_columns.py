@@ -333,6 +333,38 @@ def test_an_agreement_cancelled_on_its_signing_day_earns_what_the_reference_says
         for before, now in itertools.pairwise(levels)]
 
 
+def test_a_straight_line_with_a_goodwill_refund_cut_short_by_a_cancellation() -> None:
+    """Prices that hang on a concession, and a straight line still running on the day the
+    agreement is cancelled: from that day it has earned its whole price (the concession
+    path's columns, against the reference)."""
+    fee = RecurringCharge(ItemId("ret"), "Retainer", Money("3100.00", "USD"), Interval.MONTHLY,
+                          start=date(2026, 1, 1), count=12)
+    deposit = Milestone(MilestoneId("dep"), "Deposit", trigger=Trigger.ON_SIGNING,
+                        amount=Money("500.00", "USD"))
+    offer = proposal([deposit], [fee])
+    terms = (ObligationTerms(ObligationId("advice"), "Advice", Progress.STRAIGHT_LINE,
+                             items=("dep",), period=Period(date(2026, 1, 1), date(2027, 1, 1))),)
+    offer = attrs.evolve(offer, options=(attrs.evolve(offer.options[0], obligations=terms),))
+    w = World(clock=FixedClock(datetime(2026, 1, 1, 9, tzinfo=UTC)))
+    w.open(offer, payment_method=CARD)
+    w.biller.run(date(2026, 1, 1))
+    w.later(3)
+    w.biller.refund(InvoiceId(w.load().invoices[0].id), Money("120.00", "USD"),
+                    reason="goodwill")
+    w.later(10)
+    w.cancel()
+    a = w.load()
+    assert a.cancelled_on == date(2026, 1, 11)
+    days = [date(2026, 1, 1) + timedelta(days=n) for n in (-1, 0, 5, 9, 10, 11, 40)]
+    with reference_path():
+        levels = earned_minor_with_time(fresh([a])[0], days)
+    mine = fresh([a])[0]
+    assert earned_minor_totals(mine, days) == [sum(row.values()) for row in levels]
+    assert earned_minor_changes(mine, days) == [
+        [(o, m - before.get(o, 0)) for o, m in now.items() if m != before.get(o, 0)]
+        for before, now in itertools.pairwise(levels)]
+
+
 def test_a_state_before_a_goodwill_credit_keeps_its_price() -> None:
     w = World()
     fee = RecurringCharge(ItemId("ret"), "Retainer", Money("3000.00", "USD"),

@@ -243,10 +243,6 @@ def _straight_line(item_id: str, name: str) -> ObligationTerms:
 def _series(a: Agreement, through: date) -> list[Obligation]:
     if not reference():  # the same from the bulk plan's columns
         c = plan_columns(a, through=through)
-        ids = c.item_ids
-        if ids and ids.count(ids[0]) == len(ids):  # the usual retainer: one series
-            return [Obligation(_straight_line(ids[0], c.names[0]),
-                               Money.from_minor(sum(c.minors), a.currency), series=ids[0])]
         names: dict[str, str] = {}
         totals: dict[str, int] = {}
         for item_id, name, minor in zip(c.item_ids, c.names, c.minors, strict=True):

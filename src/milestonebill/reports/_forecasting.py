@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import attrs
 
+from milestonebill._kept import kept
 from milestonebill._owed import Owed, owed
 from milestonebill._reference import reference
 from milestonebill._validate import check_date
@@ -296,14 +297,11 @@ class _PreparedBy(dict[tuple[date, Assumptions], Prepared]):
 
 
 def _prepared_kept(a: Agreement, key: tuple[date, Assumptions]) -> Prepared:
-    known = a.derived(_PreparedBy)
-    got = known.get(key)
-    if got is None:
-        if len(known) >= 8:
-            known.clear()
+    def prepared() -> Prepared:
         past = stood(a, key[0]) or a
-        got = known[key] = Prepared(past, *_expected_kept(past, *key))
-    return got
+        return Prepared(past, *_expected_kept(past, *key))
+
+    return kept(a, _PreparedBy, key, prepared)
 
 
 _Expected = tuple[Agreement, tuple[tuple[str, date | None, str], ...]]
@@ -341,13 +339,7 @@ def _expected_kept(a: Agreement, as_of: date, assumptions: Assumptions) -> _Expe
         hash(key)
     except TypeError:  # a tax rule of the host's that cannot be a key
         return _expected(a, as_of, assumptions)
-    known = a.derived(_ExpectedBy)
-    got = known.get(key)
-    if got is None:
-        if len(known) >= 8:
-            known.clear()
-        got = known[key] = _expected(a, as_of, assumptions)
-    return got
+    return kept(a, _ExpectedBy, key, lambda: _expected(a, as_of, assumptions))
 
 
 def _signed_only(a: Agreement) -> Agreement:
@@ -580,18 +572,14 @@ def _receipts_of(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
     payment history, and are kept with it."""
     if reference() or p.past is not p.future:
         return _receipts_computed(p, as_of, end, assumptions, late)
-    key = (as_of, end, assumptions, late.get(p.future.proposal.client), p.completions)
+    key: tuple[object, ...] = (as_of, end, assumptions, late.get(p.future.proposal.client),
+                               p.completions)
     try:
         hash(key)
     except TypeError:  # a tax rule of the host's that cannot be a key
         return _receipts_computed(p, as_of, end, assumptions, late)
-    known = p.future.derived(_ReceiptsBy)
-    got = known.get(key)
-    if got is None:
-        if len(known) >= 8:
-            known.clear()
-        got = known[key] = _receipts_computed(p, as_of, end, assumptions, late)
-    return got
+    return kept(p.future, _ReceiptsBy, key,
+                lambda: _receipts_computed(p, as_of, end, assumptions, late))
 
 
 def _row(r: ExpectedReceipt) -> Row:

@@ -18,6 +18,7 @@ from milestonebill.stores.base import (
     FirmId,
     InvoiceId,
     StoredEvent,
+    WorkerId,
 )
 
 pytestmark = pytest.mark.postgres
@@ -157,3 +158,42 @@ def test_racing_requests_for_one_invoice_get_one_number(
     for t in threads:
         t.join()
     assert (sorted(set(numbers)), len(store.invoices(FirmId("acme")))) == ([1, 2], 2)
+
+
+
+def test_a_claim_leases_no_more_than_its_limit_whatever_the_plan(
+    open_store: Callable[..., object], pg_dsn: str, pg_schema: str,
+) -> None:
+    # With statistics taken while the table held one tenant's rows, PostgreSQL
+    # planned the old claim (an ``IN (sub-select ... LIMIT n FOR UPDATE SKIP
+    # LOCKED)``) for a new tenant as a nested loop that ran the sub-select once
+    # per outer row; each run skipped the rows the statement had just leased and
+    # took the next, so a claim of 1 leased 2 or 3.  A new deployment's first
+    # tenants are exactly this case.
+    import psycopg
+
+    from milestonebill.stores.postgres import PostgresStore
+
+    root = open_store(clock=FixedClock(datetime(2024, 1, 31, 9, 0, tzinfo=UTC)))
+    assert isinstance(root, PostgresStore)
+    ids = [AgreementId(f"agr-{k}") for k in range(3)]
+
+    def three_due(tenant: str) -> PostgresStore:
+        store = root.for_tenant(tenant)
+        for k, a in enumerate(ids):
+            event = StoredEvent(a, EventId(f"{a}:e1"), 0, "Signed",
+                                datetime(2024, 1, 1, tzinfo=UTC), {})
+            store.append(a, [event], expected_version=0)
+            store.set_next_due(a, date(2024, 1, 1 + k))
+        return store
+
+    three_due("tenant-0")
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f"ANALYZE {pg_schema}.agreements, {pg_schema}.parked_agreements")
+    seen = []
+    for n in (1, 2, 3):
+        store = three_due(f"tenant-{n}")
+        claimed = store.claim(WorkerId("worker-1"), date(2024, 12, 31), limit=1, lease_seconds=60)
+        free = [store.claim_one(WorkerId("worker-2"), a, lease_seconds=60) for a in ids[1:]]
+        seen.append((claimed, free))
+    assert seen == [([ids[0]], [True, True])] * 3

@@ -29,6 +29,18 @@ def test_the_file_is_in_wal_mode_with_foreign_keys_on(sqlite_path: Path) -> None
         assert (store.journal_mode, fk) == ("wal", 1)
 
 
+def test_an_sqlite_older_than_3_35_is_refused_by_name_before_a_file_is_made(
+    sqlite_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The claim's CTE (MATERIALIZED) and every RETURNING need 3.35; an older library
+    # would fail on the first claim or write instead, with SQLite's own syntax error.
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 34, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.34.1")
+    with pytest.raises(StoreError, match=r"needs SQLite 3\.35\.0 or later .* links SQLite 3\.34\.1"):
+        SQLiteStore(sqlite_path)
+    assert not sqlite_path.exists()
+
+
 def test_opening_a_new_file_applies_every_migration(sqlite_path: Path) -> None:
     with SQLiteStore(sqlite_path) as store:
         assert store.applied_migrations() == [m.version for m in MIGRATIONS]

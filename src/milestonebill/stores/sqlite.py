@@ -71,6 +71,10 @@ from milestonebill.stores.tenancy import (
 
 __all__ = ["MAX_TENANT_FILE_NAME", "MIGRATIONS", "SQLiteStore", "SQLiteTenantFiles"]
 
+#: The oldest SQLite the store's statements run on: 3.35 brought ``RETURNING`` and
+#: ``MATERIALIZED`` common table expressions.
+_MIN_SQLITE: Final[tuple[int, int, int]] = (3, 35, 0)
+
 #: Migration 8's new tables: ``tenant_id`` first in every key.
 _TENANT_TABLES_DDL = (
     """CREATE TABLE tenants (
@@ -439,6 +443,10 @@ class SQLiteStore(SQLStore, SyncSQL, BatchSQL, LedgerSQL, TenantSQL):
         super().__init__(clock, check_tenant(tenant))
         self.path = os.fspath(path)
         self._lock = threading.RLock()
+        if sqlite3.sqlite_version_info < _MIN_SQLITE:  # before a file is made
+            raise StoreError(f"SQLiteStore needs SQLite {'.'.join(map(str, _MIN_SQLITE))} or "
+                             "later (RETURNING, MATERIALIZED); this Python links SQLite "
+                             f"{sqlite3.sqlite_version}")
         try:
             self._conn = sqlite3.connect(
                 self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False

@@ -203,6 +203,22 @@ def test_revenue_and_books_in_columns_are_the_reference(
         assert (name, warm[name]) == (name, rows)
 
 
+
+def _differences(levels: list[dict[str, int]]) -> list[list[tuple[str, int]]]:
+    """What changed from each day's earned levels to the next's, per obligation."""
+    return [[(o, m - before.get(o, 0)) for o, m in now.items() if m != before.get(o, 0)]
+            for before, now in itertools.pairwise(levels)]
+
+
+def _totals_and_changes_are_the_reference(a: Agreement, days: list[date]) -> None:
+    """``earned_minor_totals`` and ``earned_minor_changes`` of a fresh copy of ``a`` are
+    the sums and differences of the reference path's levels."""
+    with reference_path():
+        levels = earned_minor_with_time(fresh([a])[0], days)
+    mine = fresh([a])[0]
+    assert earned_minor_totals(mine, days) == [sum(row.values()) for row in levels]
+    assert earned_minor_changes(mine, days) == _differences(levels)
+
 @EXAMPLES
 @given(engagements(), st.lists(st.integers(-40, 900), min_size=0, max_size=14))
 def test_changes_between_days_are_the_differences_of_what_was_earned(
@@ -211,8 +227,7 @@ def test_changes_between_days_are_the_differences_of_what_was_earned(
     days = [a.signed_on + timedelta(days=n) for n in offsets]
     with reference_path():
         levels = earned_minor_with_time(fresh([a])[0], days)
-    want = [[(o, m - before.get(o, 0)) for o, m in now.items() if m != before.get(o, 0)]
-            for before, now in itertools.pairwise(levels)]
+    want = _differences(levels)
     mine = fresh([a])[0]
     assert earned_minor_changes(mine, days) == want
     assert earned_minor_changes(mine, days) == want  # again, from what it kept
@@ -328,9 +343,7 @@ def test_an_agreement_cancelled_on_its_signing_day_earns_what_the_reference_says
     assert [sum(row.values()) for row in levels] == [0, 50000, 50000, 50000, 50000]
     assert earned_minor_totals(mine, days) == [sum(row.values()) for row in levels]
     assert earned_minor_series(mine, days) == series
-    assert earned_minor_changes(mine, days) == [
-        [(o, m - before.get(o, 0)) for o, m in now.items() if m != before.get(o, 0)]
-        for before, now in itertools.pairwise(levels)]
+    assert earned_minor_changes(mine, days) == _differences(levels)
 
 
 def test_a_straight_line_with_a_goodwill_refund_cut_short_by_a_cancellation() -> None:
@@ -356,13 +369,7 @@ def test_a_straight_line_with_a_goodwill_refund_cut_short_by_a_cancellation() ->
     a = w.load()
     assert a.cancelled_on == date(2026, 1, 11)
     days = [date(2026, 1, 1) + timedelta(days=n) for n in (-1, 0, 5, 9, 10, 11, 40)]
-    with reference_path():
-        levels = earned_minor_with_time(fresh([a])[0], days)
-    mine = fresh([a])[0]
-    assert earned_minor_totals(mine, days) == [sum(row.values()) for row in levels]
-    assert earned_minor_changes(mine, days) == [
-        [(o, m - before.get(o, 0)) for o, m in now.items() if m != before.get(o, 0)]
-        for before, now in itertools.pairwise(levels)]
+    _totals_and_changes_are_the_reference(a, days)
 
 
 def test_a_state_before_a_goodwill_credit_keeps_its_price() -> None:
@@ -438,13 +445,7 @@ def stated_terms(draw: st.DrawFn) -> tuple[Agreement, list[date]]:
 def test_straight_lines_over_stated_periods_earn_what_the_reference_says(
         made: tuple[Agreement, list[date]]) -> None:
     a, days = made
-    with reference_path():
-        levels = earned_minor_with_time(fresh([a])[0], days)
-    mine = fresh([a])[0]
-    assert earned_minor_totals(mine, days) == [sum(row.values()) for row in levels]
-    assert earned_minor_changes(mine, days) == [
-        [(o, m - before.get(o, 0)) for o, m in now.items() if m != before.get(o, 0)]
-        for before, now in itertools.pairwise(levels)]
+    _totals_and_changes_are_the_reference(a, days)
 
 
 @st.composite

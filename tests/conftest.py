@@ -8,7 +8,7 @@ loudly when ``CI=true``, so CI can never pass by silently skipping them.
 Hypothesis runs with the ``milestonebill`` profile: no per-example deadline
 and no ``too_slow`` health check.  Both are timings, and speed is measured
 in ``bench/``, not asserted in tests: on a loaded CI machine a collection
-pause or a first import made an example "too slow" at random.  A test that
+pause or a first import can make an example "too slow" at random.  A test that
 guards against a hang (the fuzzers) still sets its own deadline.
 """
 

@@ -447,3 +447,42 @@ def test_amendments_on_milestones_alone_leave_the_recurring_terms_as_they_stood(
     # closing on 1 February, 1 March (the new price), 1 April (am-4 was rejected), 1 May
     assert [r.closing for r in want][:4] == [usd("1000.00"), usd("1500.00"), usd("1500.00"),
                                              usd("1500.00")]
+
+
+def test_an_agreement_without_a_recurring_charge_since_its_signing_has_no_mrr_at_any_date(
+) -> None:
+    """MRR skips an agreement that never had a recurring charge (no recurring terms now
+    and no change since its signing that could add one) -- and one that gained a charge
+    by an amendment is not skipped: both are the replay's."""
+    import attrs
+
+    from milestonebill._reference import reference_path
+    from milestonebill.agreement import AddMilestone, AddRecurringCharge
+    from milestonebill.reports import monthly_movements
+    from milestonebill.reports.retainers import _never_recurring
+    from milestonebill.schedule import Milestone, MilestoneId, Trigger
+    from milestonebill.testing.scenarios import proposal, signed
+
+    project = signed(proposal([("design", "4000.00")]), at=at(JAN1))
+    extra = Milestone(MilestoneId("extra"), "Extra", amount=usd("500.00"),
+                      trigger=Trigger.ON_COMPLETION)
+    project = amend(project, AddMilestone(date(2026, 2, 1), extra), on=date(2026, 1, 20))
+    gained = amend(signed(proposal([("design", "4000.00")]), at=at(JAN1),
+                          agreement_id=AgreementId("agr-2")),
+                   AddRecurringCharge(date(2026, 3, 1), charge("600.00", start=date(2026, 3, 1))),
+                   on=date(2026, 2, 15))
+    assert _never_recurring(project)
+    assert not _never_recurring(gained)
+    book = [project, gained]
+    with reference_path():
+        want = ([list(mrr(book, d)) for d in (JAN1, date(2026, 3, 15))],
+                list(mrr_movements(book, JAN1, date(2026, 4, 1))),
+                list(monthly_movements(book, JAN1, 6)))
+    fresh = [attrs.evolve(a) for a in book]
+    got = ([list(mrr(fresh, d)) for d in (JAN1, date(2026, 3, 15))],
+           list(mrr_movements(fresh, JAN1, date(2026, 4, 1))),
+           list(monthly_movements(fresh, JAN1, 6)))
+    assert got == want
+    assert [r.agreement_id for r in got[0][1]] == ["agr-2"]
+    move, = got[1]
+    assert (move.agreement_id, move.movement, move.new) == ("agr-2", Movement.NEW, usd("600.00"))

@@ -264,7 +264,9 @@ def mrr(agreements: Iterable[Agreement], as_of: date, *,
     """
     as_of = check_date("as_of", as_of)
     chosen = _selected(agreements, agreement_ids)
-    return Table("MRR", [r for a in chosen for r in _agreement_rows(a, as_of)])
+    plain = reference()
+    return Table("MRR", [r for a in chosen if plain or not _never_recurring(a)
+                         for r in _agreement_rows(a, as_of)])
 
 
 @attrs.frozen
@@ -406,6 +408,8 @@ def _mrr_at(agreement: Agreement, days: Sequence[date]) -> list[int]:
     """:func:`_agreement_mrr` at each of ``days`` (ascending), one pass per set of terms."""
     if reference():
         return [_agreement_mrr(agreement, d) for d in days]
+    if _never_recurring(agreement):
+        return [0] * len(days)
     known = agreement.derived(_levels_by)
     # Read into a dict of this call's own: another thread may clear the kept one meanwhile.
     levels = {d: level for d in days if (level := known.get(d)) is not None}
@@ -448,12 +452,21 @@ def _rate_changes(agreement: Agreement) -> tuple[date, ...]:
     return tuple(out)
 
 
+def _never_recurring(agreement: Agreement) -> bool:
+    """True when the agreement had no recurring charge at any time since its signing:
+    none now and no change since that could have touched one (most project agreements)."""
+    return not agreement.recurring and len(agreement.derived(_rate_changes)) == 1
+
+
 def _mrr_computed(agreement: Agreement, days: Sequence[date]) -> list[int]:
     """:func:`_agreement_mrr` at each of ``days``: one pass of :func:`_levels` per set of
     recurring terms, the agreement's own after the last :func:`_rate_changes` day."""
     out = [0] * len(days)
     changed = agreement.derived(_rate_changes)
     signed, last, everything = agreement.signed_on, changed[-1], len(changed)
+    if everything == 1:  # the terms of its signing throughout (most agreements)
+        first = bisect.bisect_left(days, signed)
+        return [0] * first + _levels(agreement.recurring, days[first:])
     groups: dict[int, tuple[Sequence[RecurringTerm], list[int]]] = {}
     for i, d in enumerate(days):
         if signed > d:

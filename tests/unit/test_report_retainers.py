@@ -486,3 +486,20 @@ def test_an_agreement_without_a_recurring_charge_since_its_signing_has_no_mrr_at
     assert [r.agreement_id for r in got[0][1]] == ["agr-2"]
     move, = got[1]
     assert (move.agreement_id, move.movement, move.new) == ("agr-2", Movement.NEW, usd("600.00"))
+
+
+@pytest.mark.parametrize(("start", "end"), [(JAN1, date(2026, 4, 1)),
+                                            (date(2026, 2, 3), date(2026, 3, 15)),
+                                            (date(2026, 3, 1), date(2026, 3, 1))])
+def test_retention_added_up_in_integers_is_the_retention_of_the_movement_rows(
+        start: date, end: date) -> None:
+    """Net revenue retention adds up the MRR levels without making movement rows; per
+    currency, over a span and over a single day, it is the rows' totals."""
+    import attrs
+
+    from milestonebill._reference import reference_path
+
+    with reference_path():
+        want = list(net_revenue_retention(book(), start, end))
+    assert list(net_revenue_retention([attrs.evolve(a) for a in book()], start, end)) == want
+    assert [r.opening.currency.code for r in want] == ["EUR", "USD"]

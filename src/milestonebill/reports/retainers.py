@@ -728,9 +728,13 @@ def net_revenue_retention(agreements: Iterable[Agreement], start: date, end: dat
     (Fraction(5, 6), Decimal('83.3'), Money('50.00', 'USD'))
     """
     start, end = _span(start, end)
-    moves = _movement_rows(_selected(agreements, agreement_ids), start, end)
+    chosen = _selected(agreements, agreement_ids)
+    if reference():
+        totals = list(movement_totals(_movement_rows(chosen, start, end)))
+    else:  # the same totals added up in integers, with no movement row in between
+        totals = _monthly_totals(chosen, [start, end])
     out: list[RetentionRow] = []
-    for t in movement_totals(moves):
+    for t in totals:
         retained = t.opening + t.expansion - t.contraction - t.churn
         ratio = Fraction(retained.minor, t.opening.minor) if t.opening.minor else None
         out.append(RetentionRow(start, end, t.opening, t.expansion, t.contraction, t.churn,

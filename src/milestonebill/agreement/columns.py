@@ -96,6 +96,8 @@ def plan_columns(agreement: Agreement, *, through: date) -> PlanColumns:
         if source is not None:  # an earlier state with the same terms (history.as_of)
             plan_columns(source, through=through)
             known = source._memo["columns"]
+        elif not agreement.recurring:  # no piece at any horizon (most project agreements)
+            known = _NO_PIECES
         else:
             horizon = through if open_ended(agreement) else date.max
             cols = _bulk(agreement, horizon)
@@ -124,6 +126,8 @@ class _Kept:
         self.cuts: dict[date, PlanColumns] = {}
 
     def cut(self, through: date) -> PlanColumns:
+        if not self.cols.wholes:
+            return self.cols
         got = self.cuts.get(through)
         if got is None:
             if len(self.cuts) >= _CUTS:
@@ -152,6 +156,10 @@ class _Kept:
 
 #: How many cuts of its columns an agreement keeps.
 _CUTS = 4
+
+#: The columns of every agreement without a recurring term, shared: three objects fewer
+#: kept per such agreement, for the collector to walk in every full collection.
+_NO_PIECES = _Kept(date.max, PlanColumns((), (), (), (), (), ()))
 
 
 def _from_pieces(agreement: Agreement, through: date) -> PlanColumns:

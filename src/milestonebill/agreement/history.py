@@ -112,11 +112,18 @@ def _rewound(a: Agreement, keep: int) -> Agreement:
     fields: dict[str, Any] = {name: getattr(a, name)[:len(getattr(a, name)) - n]
                               for name, n in cut.items()}
     rewound = attrs.evolve(a, events=a.events[:keep], **fields)
-    rewound._memo["cut_from"] = (a, frozenset(cut))  # see cut_from
+    rewound._memo["cut_from"] = a  # see cut_from
+    # The names cut come in few combinations: one set of each, shared.
+    names = frozenset(cut)
+    rewound._memo["cut_names"] = _NAMES.setdefault(names, names)
     if "completion_records" not in cut:
         # Same terms, same completions: the same billing plan, worked out once for both.
         rewound._memo["plan_source"] = a
     return rewound
+
+
+#: Each set of field names a rewind cut, kept once (at most one per subset of APPENDS).
+_NAMES: dict[frozenset[str], frozenset[str]] = {}
 
 
 def cut_from(agreement: Agreement, reads: frozenset[str]) -> Agreement | None:
@@ -130,10 +137,10 @@ def cut_from(agreement: Agreement, reads: frozenset[str]) -> Agreement | None:
     """
     if reference():
         return None
-    got: tuple[Agreement, frozenset[str]] | None = agreement._memo.get("cut_from")
-    if got is None or not got[1].isdisjoint(reads):
+    got: Agreement | None = agreement._memo.get("cut_from")
+    if got is None or not agreement._memo["cut_names"].isdisjoint(reads):
         return None
-    return got[0]
+    return got
 
 
 def changes(agreement: Agreement) -> tuple[datetime, ...]:

@@ -24,11 +24,13 @@ These functions know terms, not agreements:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 
 import attrs
 
+from milestonebill._trusted import constructor
 from milestonebill.ids import PlanKey
 from milestonebill.money import Money, Rounding
 from milestonebill.periods import DayCount, Period, prorate_pieces
@@ -123,6 +125,10 @@ class PlanItem:
     period: Period | None
     terms: PaymentTerms
     provenance: tuple[str, ...] = ()
+
+
+#: A :class:`PlanItem` from fields that are already valid, in field order.
+_make_item = constructor(PlanItem)
 
 
 def term_limit(term: RecurringTerm) -> date | None:
@@ -281,11 +287,15 @@ def milestone_item(
         on = m.due_on
     else:
         on = completions.get(m.id)
-    return PlanItem(
-        key=PlanKey.milestone(m.id), kind=ChargeKind.MILESTONE, item_id=m.id, name=m.name,
-        amount=m.amount, on=on, period=None, terms=m.terms,
-        provenance=(f"{m.name} ({m.id}), milestone {m.trigger.value}; {m.terms}",),
-    )
+    # Checked fields, made without the checks; the key is shared by every milestone of
+    # that id (a firm's agreements name their milestones alike), one object fewer each
+    # for the collector to walk while the plan is kept.
+    return _make_item(_milestone_key(m.id), ChargeKind.MILESTONE, m.id, m.name, m.amount, on,
+                      None, m.terms,
+                      (f"{m.name} ({m.id}), milestone {m.trigger.value}; {m.terms}",))
+
+
+_milestone_key = functools.lru_cache(maxsize=4096)(PlanKey.milestone)
 
 
 def installment_items(term: InstallmentTerm) -> Iterator[PlanItem]:

@@ -299,7 +299,7 @@ class _PreparedBy(dict[tuple[date, Assumptions], Prepared]):
 def _prepared_kept(a: Agreement, key: tuple[date, Assumptions]) -> Prepared:
     def prepared() -> Prepared:
         past = stood(a, key[0]) or a
-        return Prepared(past, *_expected_kept(past, *key))
+        return Prepared(past, *_expected_kept(past, *key, key=key))
 
     return kept(a, _PreparedBy, key, prepared)
 
@@ -330,15 +330,19 @@ class _ExpectedBy(dict[tuple[date, Assumptions], _Expected]):
         super().__init__()
 
 
-def _expected_kept(a: Agreement, as_of: date, assumptions: Assumptions) -> _Expected:
-    """:func:`_expected`, kept with the agreement when the assumptions can be a key."""
+def _expected_kept(a: Agreement, as_of: date, assumptions: Assumptions, *,
+                   key: tuple[date, Assumptions] | None = None) -> _Expected:
+    """:func:`_expected`, kept with the agreement when the assumptions can be a key
+    (``key``, already hashed, when :func:`prepare` has it: one key object for the firm,
+    not one kept per agreement)."""
     if reference():
         return _expected(a, as_of, assumptions)
-    key = (as_of, assumptions)
-    try:
-        hash(key)
-    except TypeError:  # a tax rule of the host's that cannot be a key
-        return _expected(a, as_of, assumptions)
+    if key is None:
+        key = (as_of, assumptions)
+        try:
+            hash(key)
+        except TypeError:  # a tax rule of the host's that cannot be a key
+            return _expected(a, as_of, assumptions)
     return kept(a, _ExpectedBy, key, lambda: _expected(a, as_of, assumptions))
 
 

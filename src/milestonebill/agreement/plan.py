@@ -436,18 +436,31 @@ def bulk_pieces(agreement: Agreement, horizon: date) -> BulkPieces | None:
     for t in terms:
         until, since, charge = t.active_until, t.active_from, t.charge
         stop = horizon if until is None else min(horizon, until)
-        got: list[tuple[date, date, int]] | None = list(charge.minor_periods(stop))
+        bounds, amounts = charge.minor_calendar(stop)
+        n = len(amounts)
+        if not n:
+            continue
         # Service periods follow each other: when the first starts in the term and the
         # last ends in it, every one is inside it.
-        if got and (got[0][0] < since or (until is not None and got[-1][1] > until)):
-            got = _inside(got, since, until)
-        if got is None:
-            return None
-        kept = [(start.toordinal(), end.toordinal(), minor)
-                for start, end, minor in got if minor]
-        ids += [charge.id] * len(kept)
-        names += [charge.name] * len(kept)
-        wholes += [w for w, _e, _m in kept]
-        ends += [e for _w, e, _m in kept]
-        minors += [m for _w, _e, m in kept]
+        if bounds[0] < since or (until is not None and bounds[n] > until):
+            got = _inside(list(zip(bounds[:-1], bounds[1:], amounts, strict=True)), since, until)
+            if got is None:
+                return None
+            bounds = [start for start, _end, _m in got]
+            bounds.append(got[-1][1] if got else since)
+            amounts = [m for _s, _e, m in got]
+            n = len(amounts)
+        days = [d.toordinal() for d in bounds]
+        starts, stops = days[:n], days[1:]
+        if 0 in amounts:  # a piece of nothing is no piece
+            kept = [k for k in range(n) if amounts[k]]
+            starts = [starts[k] for k in kept]
+            stops = [stops[k] for k in kept]
+            amounts = [amounts[k] for k in kept]
+            n = len(kept)
+        ids += [charge.id] * n
+        names += [charge.name] * n
+        wholes += starts
+        ends += stops
+        minors += amounts
     return tuple(ids), tuple(wholes), tuple(ends), tuple(minors), tuple(names)

@@ -122,12 +122,8 @@ class Escalation:
         """
         if self.step is None:
             return 1
-        f = Fraction(self.step) * 10**currency.exponent
-        if f.denominator != 1:
-            raise ValidationError(
-                "step", f"a whole number of minor units of {currency.code}", self.step
-            )
-        return int(f)
+        return _step_minor(self.step, currency)
+
 
     def apply(self, price: Money, *, base: Money) -> Money:
         """The price after one application of this escalation, rounded to the step."""
@@ -156,6 +152,16 @@ class Escalation:
             what = f"{sign}{self.fixed}"
         step = "minor unit" if self.step is None else str(self.step)
         return f"{what}, rounded {self.rounding.name.lower()} to {step}"
+
+
+@functools.lru_cache(maxsize=256)
+def _step_minor(step: Decimal, currency: Currency) -> int:
+    """:meth:`Escalation.step_minor`, worked out once per step and currency (a charge's
+    calendar applies its escalation every year, and a firm's charges share their steps)."""
+    f = Fraction(step) * 10**currency.exponent
+    if f.denominator != 1:
+        raise ValidationError("step", f"a whole number of minor units of {currency.code}", step)
+    return int(f)
 
 
 #: The API names the rounding policy of an escalation as well; they are one type.

@@ -19,6 +19,7 @@ can cut the last period.  Each period is billed at its start or its end
 
 from __future__ import annotations
 
+import bisect
 import enum
 import functools
 import heapq
@@ -381,6 +382,8 @@ class RecurringCharge:
                     yield d, i, e
                     years += 1
 
+        if len(self.escalations) == 1:  # one stream, in order already: nothing to merge
+            return one(0, self.escalations[0])
         return heapq.merge(*(one(i, e) for i, e in enumerate(self.escalations)),
                            key=lambda t: (t[0], t[1]))
 
@@ -562,28 +565,77 @@ class RecurringCharge:
         >>> [(s.isoformat(), m) for s, _e, m in rc.minor_periods(date(2024, 3, 1))]
         [('2024-01-31', 100000), ('2024-02-29', 100000)]
         """
+        bounds, minors = self.minor_calendar(before)
+        return zip(bounds[:-1], bounds[1:], minors, strict=True)
+
+    def minor_calendar(self, before: date) -> tuple[list[date], list[int]]:
+        """:meth:`minor_periods` as two lists: the ``n + 1`` boundaries of the ``n``
+        service periods that start before ``before`` (period ``k`` is
+        ``[bounds[k], bounds[k + 1])``; they follow each other) and their ``n``
+        amounts in minor units -- made in bulk, for the bulk billing plan.
+
+        >>> rc = RecurringCharge(ItemId("r"), "Retainer", Money("1000.00", "USD"),
+        ...                      Interval.MONTHLY, start=date(2024, 1, 31))
+        >>> bounds, minors = rc.minor_calendar(date(2024, 3, 1))
+        >>> [b.isoformat() for b in bounds], minors
+        (['2024-01-31', '2024-02-29', '2024-03-31'], [100000, 100000])
+        """
         first = self._first_boundary()
         if first != self.start or (self.end is not None and self.final_period_proration):
             # A prorated stub or a cut last period: priced the long way.
+            bounds: list[date] = []
+            minors: list[int] = []
             for period, amount, _text in self.priced_periods():
                 if period.start >= before:
-                    return
-                yield period.start, period.end, amount.minor
-            return
+                    break
+                bounds.append(period.start)
+                minors.append(amount.minor)
+                end = period.end
+            if minors:
+                bounds.append(end)
+            return bounds, minors
+        bounds = self._whole_bounds(first, before)
+        return bounds, self._whole_minors(bounds)
+
+    def _whole_bounds(self, first: date, before: date) -> list[date]:
+        """The boundaries of the whole service periods from ``first`` that start before
+        ``before``, ``end`` and the latest date, at most ``count`` of them: one more
+        boundary than periods (none when there is no period)."""
+        stop = min(before, _AFTER_LATEST if self.end is None else min(self.end, _AFTER_LATEST))
+        count = MAX_RECURRING_PERIODS * 10 if self.count is None else self.count
+        months = self.interval.months
+        if months is None:  # weekly: every step from the first day
+            days = 7 * self.interval.count
+            n = min(count, max(0, -(-(stop.toordinal() - first.toordinal()) // days)))
+            return [first + timedelta(days=k * days) for k in range(n + 1)] if n else []
+        index = first.year * 12 + first.month - 1
+        # Every anchor day up to one interval past the month of ``stop``, at most
+        # ``count`` intervals from ``first``, while the calendar lasts.
+        hi = min(stop.year * 12 + stop.month - 1 + months, index + count * months)
+        bounds = [first, *map(_anchored, range(index + months, min(hi + 1, _END_INDEX), months),
+                              repeat(self.anchor))]
+        n = min(bisect.bisect_left(bounds, stop), len(bounds) - 1, count)
+        return bounds[:n + 1] if n else []
+
+    def _whole_minors(self, bounds: list[date]) -> list[int]:
+        """The escalated price in minor units of each period that starts on ``bounds[k]``
+        (all but the last boundary), with each escalation from its date on."""
+        n = len(bounds) - 1
+        if n <= 0:
+            return []
         base = price = self.amount
-        events = iter(self._events())
-        pending = next(events, None)
-        count, end = self.count, self.end
-        a = first
-        for emitted, b in enumerate(self._boundaries(first)):  # ``_slots``' periods here
-            if (count is not None and emitted >= count) or (end is not None and a >= end) \
-                    or a > LATEST_DATE or a >= before:
-                return
-            while pending is not None and pending[0] <= a:
-                price = pending[2].apply(price, base=base)
-                pending = next(events, None)
-            yield a, b, price.minor
-            a = b
+        if not self.escalations:
+            return [price.minor] * n
+        minors: list[int] = []
+        last = bounds[n - 1]
+        for when, _, e in self._events():
+            if when > last:
+                break
+            at = bisect.bisect_left(bounds, when, 0, n)  # the periods from ``when`` on
+            minors += [price.minor] * (at - len(minors))
+            price = e.apply(price, base=base)
+        minors += [price.minor] * (n - len(minors))
+        return minors
 
     def rate_periods(self, before: date) -> Iterator[tuple[date, date, int]]:
         """Each service period that starts before ``before`` as ``(start, end, the price

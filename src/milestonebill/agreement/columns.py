@@ -121,8 +121,9 @@ class _Kept:
     def __init__(self, horizon: date, cols: PlanColumns) -> None:
         self.horizon, self.cols = horizon, cols
         w = cols.wholes
-        self.runs: tuple[int, ...] = (0, *(i for i in range(1, len(w)) if w[i] < w[i - 1]),
-                                      len(w))
+        # One charge (most agreements) is one run: found by a sort, not position by position.
+        self.runs: tuple[int, ...] = ((0, len(w)) if list(w) == sorted(w) else (
+            0, *(i for i in range(1, len(w)) if w[i] < w[i - 1]), len(w)))
         self.cuts: dict[date, PlanColumns] = {}
 
     def cut(self, through: date) -> PlanColumns:

@@ -29,6 +29,7 @@ paths; inside it :func:`as_of` is :meth:`Agreement.as_of` itself, and
 from __future__ import annotations
 
 import bisect
+import operator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
@@ -101,6 +102,12 @@ class _RewoundBy(dict[int, Agreement]):
         super().__init__()
 
 
+#: The fields ``Agreement`` takes, in order, read at once, and the position of each.
+_INIT = tuple(f.name for f in attrs.fields(Agreement) if f.init)
+_READ = operator.attrgetter(*_INIT)
+_AT = {name: i for i, name in enumerate(_INIT)}
+
+
 def _rewound(a: Agreement, keep: int) -> Agreement:
     """The agreement after its first ``keep`` events, cut back when it can be."""
     cut: dict[str, int] = {}
@@ -109,9 +116,14 @@ def _rewound(a: Agreement, keep: int) -> Agreement:
         if name is None:
             return Agreement.from_events(a.events[:keep])
         cut[name] = cut.get(name, 0) + 1
-    fields: dict[str, Any] = {name: getattr(a, name)[:len(getattr(a, name)) - n]
-                              for name, n in cut.items()}
-    rewound = attrs.evolve(a, events=a.events[:keep], **fields)
+    # The fields read in one call, the cut ones shortened: what attrs.evolve does,
+    # without looking each field up by name.
+    values: list[Any] = list(_READ(a))
+    values[_AT["events"]] = a.events[:keep]
+    for name, n in cut.items():
+        got = values[_AT[name]]
+        values[_AT[name]] = got[:len(got) - n]
+    rewound = Agreement(*values)
     rewound._memo["cut_from"] = a  # see cut_from
     # The names cut come in few combinations: one set of each, shared.
     names = frozenset(cut)

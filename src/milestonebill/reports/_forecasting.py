@@ -657,14 +657,20 @@ def _billing_from_columns(p: Prepared, as_of: date, end: date, assumptions: Assu
         j = i + 1
         while j < n and (days[j] if days[j] > tomorrow else tomorrow) == day:
             j += 1
-        if j == i + 1:  # the only position billed that day
-            credit = o.credit[i]
+        if j == i + 1:  # the only position billed that day: its terms and timing inline
             minor = o.minors[i]
             gross = minor if tax is None else minor + tax([minor])
-            due = (_ON_RECEIPT if credit else o.terms[i]).due_date(day)
+            if o.credit[i]:  # due on receipt
+                due, source, timing, gross = day, _CREDIT + o.keys[i], _BY_AMENDMENT, -gross
+            else:
+                net = o.terms[i].net_days
+                due = day + timedelta(days=net) if net else day
+                source = _BILLING + o.keys[i]
+                timing = (_NOT_YET_BILLED if billable < tomorrow
+                          else _timing_of(p, o, i, day, as_of) if p.completions
+                          else _ADJUSTMENT if o.adjusts[i] else _ON_PLAN_DATE)
             when, how = settle(day, due)
-            out.append(((_CREDIT if credit else _BILLING) + o.keys[i], day, due, when,
-                        -gross if credit else gross, code, _timing_of(p, o, i, day, as_of), how))
+            out.append((source, day, due, when, gross, code, timing, how))
         else:
             out += _day_groups(p, o, range(i, j), day, as_of=as_of, tax=tax, settle=settle)
         i = j
@@ -743,16 +749,20 @@ def _settler(a: Agreement, as_of: date, lag: CollectionLag, late: Mapping[str, t
     return settle
 
 
+_BY_AMENDMENT, _NOT_YET_BILLED = "credit from an amendment", "billable by as_of, not yet billed"
+_ADJUSTMENT, _ON_PLAN_DATE = "adjustment from an amendment", "on its plan date"
+
+
 def _timing_of(p: Prepared, o: Owed, i: int, day: date, as_of: date) -> str:
     """:func:`_timing` of position ``i`` of what is owed."""
     if o.credit[i]:
-        return "credit from an amendment"
+        return _BY_AMENDMENT
     if o.days[i] <= as_of and day == as_of + timedelta(days=1):
-        return "billable by as_of, not yet billed"
+        return _NOT_YET_BILLED
     expected = p.timing(PlanKey(o.keys[i]).item_id) if p.completions else None
     if expected is not None:
         return expected[1]
-    return "adjustment from an amendment" if o.adjusts[i] else "on its plan date"
+    return _ADJUSTMENT if o.adjusts[i] else _ON_PLAN_DATE
 
 
 def _time_receipts(p: Prepared, as_of: date, end: date, assumptions: Assumptions,

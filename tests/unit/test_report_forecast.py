@@ -430,3 +430,26 @@ def test_an_approval_applies_once_even_when_already_approved() -> None:
                              periods=3, measure=Measure.BILLED)
     assert [str(r.difference.amount) for r in rows] == ["0.00"] * 3
     assert T0.date() == date(2026, 3, 2)
+
+
+def test_a_raise_of_a_billed_milestone_is_expected_as_an_adjustment_on_its_effective_day(
+) -> None:
+    """A milestone billed before ``as_of`` and raised by an amendment effective later: the
+    difference is billed on that day, timed as an adjustment, on both paths."""
+    import attrs
+
+    from milestonebill._reference import reference_path
+    from milestonebill.testing.scenarios import bill_due
+
+    a = bill_due(signed(proposal([dated("m", "1000.00", date(2026, 3, 10))])),
+                 date(2026, 3, 10))
+    raise_ = Amendment(AmendmentId("am-1"), (ChangeMilestoneAmount(
+        date(2026, 4, 15), MilestoneId("m"), usd("1250.00")),))
+    a = apply(a, propose(a, raise_, by="Bo", at=datetime(2026, 3, 20, tzinfo=UTC)))
+    with reference_path():
+        want = list(expected_receipts([a], AS_OF, through=date(2026, 6, 1)))
+    got = list(expected_receipts([attrs.evolve(a)], AS_OF, through=date(2026, 6, 1)))
+    assert got == want
+    assert [(r.billed_on, str(r.amount), r.timing) for r in got] == [
+        (date(2026, 3, 10), "1000.00 USD", "open invoice"),
+        (date(2026, 4, 15), "250.00 USD", "adjustment from an amendment")]

@@ -172,6 +172,13 @@ def _milestone_groups(a: Agreement) -> dict[str, list[str]]:
 def _plan_amounts(a: Agreement, through: date) -> dict[str, Money]:
     """The price each milestone and installment plan pays (before discounts)."""
     out: dict[str, Money] = {}
+    if not reference() and _fast(a):  # milestones only: their items' amounts, no items made
+        for t in a.milestones:
+            m = t.milestone
+            assert m.amount is not None
+            if not m.amount.is_zero():  # a zero amount makes no item (``milestone_item``)
+                out[m.id] = out[m.id] + m.amount if m.id in out else m.amount
+        return out
     # The fast path reads only the items no horizon changes (no recurring piece is made).
     for i in billing_plan(a, through=through) if reference() else fixed_items(a):
         if i.kind in (ChargeKind.MILESTONE, ChargeKind.INSTALLMENT):

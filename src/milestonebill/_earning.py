@@ -210,8 +210,7 @@ def _input_share(a: Agreement, o: Funded) -> Steps | Callable[[date], Share]:
         for p in points:  # the share on any day from p to the next point
             i, j = bisect.bisect_right(report_days, p), bisect.bisect_right(revision_days, p)
             got = reports[i - 1].to_date if i else Decimal(0)
-            estimate = revisions[j - 1].total if j else stated
-            values.append(reduced(min(Fraction(got) / Fraction(estimate), Fraction(1))))
+            values.append(_capped(got, revisions[j - 1].total if j else stated))
         return tuple(points), tuple(values)
 
     # By (i, j) alone: with no revision in force (j == 0) the estimate is the terms'.
@@ -227,6 +226,20 @@ def _input_share(a: Agreement, o: Funded) -> Steps | Callable[[date], Share]:
         return out
 
     return share
+
+
+def _capped(got: Decimal, estimate: Decimal) -> Share:
+    """``reduced(min(Fraction(got) / Fraction(estimate), Fraction(1)))`` for a non-zero
+    ``estimate``, in integers (no Fraction made)."""
+    gn, gd = got.as_integer_ratio()
+    en, ed = estimate.as_integer_ratio()
+    num, den = gn * ed, gd * en
+    if den < 0:
+        num, den = -num, -den
+    if num >= den:
+        return ONE
+    g = math.gcd(num, den)
+    return num // g, den // g
 
 
 def _obligation_share(a: Agreement, o: Funded, amounts: Mapping[str, Money]) -> ShareOf:

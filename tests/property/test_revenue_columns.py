@@ -530,17 +530,17 @@ def test_reports_on_a_sqlite_store_are_the_reference(tmp_path: Path) -> None:
 
 @st.composite
 def reported_hours(draw: st.DrawFn) -> tuple[Agreement, list[date]]:
-    """An engagement earned by hours reported against an estimate: reports and revisions
-    on any days (two on one day too), a revision to any total not below what was
+    """An engagement earned by hours (in tenths) reported against an estimate: reports and
+    revisions on any days (two on one day too), a revision to any total not below what was
     reported, a milestone completed or a cancellation after them; and days around all of it."""
     cur: Currency = draw(exponent_currencies())
     start = draw(st.sampled_from(STARTS))
     ms = [Milestone(MilestoneId(f"m{i}"), f"M{i}",
                     amount=Money.from_minor(draw(st.integers(1, 10**7)), cur))
           for i in range(draw(st.integers(1, 3)))]
-    estimate = draw(st.integers(1, 500))
+    tenths = draw(st.integers(1, 5000))  # hours in tenths: 12.5 hours of 40.0
     terms = (ObligationTerms(ObligationId("work"), "The work", Progress.HOURS,
-                             items=tuple(m.id for m in ms), estimate=estimate),)
+                             items=tuple(m.id for m in ms), estimate=Decimal(tenths) / 10),)
     offer = proposal(ms, currency=cur)
     offer = attrs.evolve(offer, options=(attrs.evolve(offer.options[0], obligations=terms),))
     a = sign(offer, option="std", signer="Ada", payment_method=CARD,
@@ -550,11 +550,11 @@ def reported_hours(draw: st.DrawFn) -> tuple[Agreement, list[date]]:
         day += timedelta(days=draw(st.integers(0, 60)))
         at = datetime.combine(day, time(10), UTC) + timedelta(minutes=n)
         if draw(st.booleans()):
-            estimate = draw(st.integers(max(done, 1), 800))
-            a = apply(a, revise_estimate(a, "work", estimate, as_of=day, at=at))
+            tenths = draw(st.integers(max(done, 1), 8000))
+            a = apply(a, revise_estimate(a, "work", Decimal(tenths) / 10, as_of=day, at=at))
         else:
-            done = draw(st.integers(done, estimate))
-            a = apply(a, report_progress(a, "work", done, as_of=day, at=at))
+            done = draw(st.integers(done, tenths))
+            a = apply(a, report_progress(a, "work", Decimal(done) / 10, as_of=day, at=at))
     end = draw(st.sampled_from(["open", "complete", "cancel"]))
     if end != "open":
         at = datetime.combine(day + timedelta(days=draw(st.integers(0, 90))), time(12), UTC)

@@ -168,9 +168,16 @@ def _timing(agreement: Agreement, o: Obligation) -> tuple[Period | None, date | 
     return None, None, "no end stated: assumed within 12 months"
 
 
+@functools.lru_cache(maxsize=64)
+def _years(as_of: date) -> tuple[date, date]:
+    """12 and 24 months after ``as_of``, the buckets' ends: worked out once per date (the
+    same for every obligation of a firm's report)."""
+    return add_months(as_of, 12), add_months(as_of, 24)
+
+
 def _split(remaining: int, as_of: date, period: Period | None, end: date | None
            ) -> tuple[int, int, int]:
-    one, two = add_months(as_of, 12), add_months(as_of, 24)
+    one, two = _years(as_of)
     if period is None:
         when = end if end is not None else as_of
         return ((remaining, 0, 0) if when <= one else (0, remaining, 0) if when <= two
@@ -271,7 +278,7 @@ def _series_split(pieces: Sequence[tuple[int, int, int]], remaining: int, as_of:
     are earned: each period's price day by day across the next 12 months,
     the 12 after and beyond (so an escalation lands in the year it applies),
     shared exactly by largest remainder."""
-    one, two = add_months(as_of, 12), add_months(as_of, 24)
+    one, two = _years(as_of)
     c0, c1, c2 = as_of.toordinal() + 1, one.toordinal() + 1, two.toordinal() + 1
     shares: list[Fraction] | list[int]
     if reference():  # per piece: its price times the days it has in each bucket, over its days

@@ -471,6 +471,19 @@ def _fast(a: Agreement) -> bool:
     return not (a.installments or a.discounts)
 
 
+def _fixed_of(a: Agreement) -> tuple[dict[str, Money], list[Obligation]]:
+    """The milestone amounts and the obligations they fund, worked out once per agreement,
+    and once for an earlier state and the agreement it was cut back from (they have the
+    same terms, :func:`~milestonebill.agreement.history.cut_from`) when the amounts come
+    from the terms alone: a plan of milestones only (a cut completion dates their items,
+    it does not price them)."""
+    base = history.cut_from(a, frozenset())  # any cut: the same terms
+    if base is not None and _fast(a):
+        return base.derived(_fixed_of)
+    amounts = _plan_amounts(a, a.signed_on)
+    return amounts, _fixed_obligations(a, amounts)
+
+
 class _Parts:
     """What an agreement's revenue model is made of whatever the horizon, worked out once
     per agreement (:meth:`~milestonebill.agreement.Agreement.derived`): milestone
@@ -501,8 +514,7 @@ class _Parts:
                 self.amounts, self.fixed, self.less = parts.amounts, parts.fixed, parts.less
                 return
             self.source = None
-        self.amounts = _plan_amounts(a, a.signed_on)
-        self.fixed = _fixed_obligations(a, self.amounts)
+        self.amounts, self.fixed = a.derived(_fixed_of)
 
     def earning_to(self, a: Agreement, last: date) -> Earning:
         """The model for days up to ``last`` (one made for a later day serves as well).

@@ -308,6 +308,8 @@ def revenue_model(agreement: Agreement, *, through: date) -> RevenueModel:
         out, conceded = list(parts.fixed), parts.less
     out += _series(agreement, through)
     pieces, whole = plan_discounts(agreement, through)
+    if not (conceded or pieces or whole):  # nothing lowers a price (most agreements)
+        return RevenueModel(agreement.id, agreement.currency, tuple(out))
     less = discount_allocation(out, whole)
     owner = {m: o.id for o in out for m in o.milestones}
     owner.update({o.series: o.id for o in out if o.series is not None})

@@ -327,6 +327,8 @@ def obligation_names(agreement: Agreement, *, through: date) -> dict[str, str]:
     if reference() or not _fast(agreement):
         return {o.id: o.terms.name for o in revenue_model(agreement, through=through).obligations}
     out: dict[str, str] = {o.id: o.terms.name for o in agreement.derived(_Parts).fixed}
+    if not agreement.recurring:  # no recurring charge, no series (the plan is not needed)
+        return out
     c = plan_columns(agreement, through=through)
     firsts = dict(zip(reversed(c.item_ids), reversed(c.names), strict=True))  # first name wins
     out.update((i, firsts[i]) for i in dict.fromkeys(c.item_ids))

@@ -189,16 +189,29 @@ def _by_amounts(a: Agreement, o: Funded, amounts: Mapping[str, Money],
     return points, tuple(values)
 
 
-def _input_share(a: Agreement, o: Funded) -> Callable[[date], Share]:
+def _input_share(a: Agreement, o: Funded) -> Steps | Callable[[date], Share]:
     """Hours, costs or units reported against the estimate in force, as of a date.
 
     Reports and revisions of one obligation are in date order (the fold
     refuses others), so the latest on or before a date is a binary search.
+    The share moves only on a report's or a revision's day: as steps (data,
+    nothing for the collector to walk, one binary search a day), unless an
+    estimate is missing or zero, which the function raises on when asked.
     """
     reports = [r for r in a.progress_reports if r.obligation_id == o.id]
     revisions = [r for r in a.estimates if r.obligation_id == o.id]
     report_days = [r.as_of for r in reports]
     revision_days = [r.as_of for r in revisions]
+    # With no revision in force the estimate is the terms' (``Agreement.estimate``).
+    stated = next((t.estimate for t in a.obligation_terms if t.id == o.id), None)
+    if not reference() and stated and all(r.total for r in revisions):
+        points = sorted({*report_days, *revision_days})
+        values = []
+        for p in points:  # the share on any day from p to the next point
+            i, j = bisect.bisect_right(report_days, p), bisect.bisect_right(revision_days, p)
+            got = reports[i - 1].to_date if i else Decimal(0)
+            values.append(_capped(got, revisions[j - 1].total if j else stated))
+        return tuple(points), tuple(values)
 
     # By (i, j) alone: with no revision in force (j == 0) the estimate is the terms'.
     known: dict[tuple[int, int], Share] = {}
@@ -213,6 +226,20 @@ def _input_share(a: Agreement, o: Funded) -> Callable[[date], Share]:
         return out
 
     return share
+
+
+def _capped(got: Decimal, estimate: Decimal) -> Share:
+    """``reduced(min(Fraction(got) / Fraction(estimate), Fraction(1)))`` for a non-zero
+    ``estimate``, in integers (no Fraction made)."""
+    gn, gd = got.as_integer_ratio()
+    en, ed = estimate.as_integer_ratio()
+    num, den = gn * ed, gd * en
+    if den < 0:
+        num, den = -num, -den
+    if num >= den:
+        return ONE
+    g = math.gcd(num, den)
+    return num // g, den // g
 
 
 def _obligation_share(a: Agreement, o: Funded, amounts: Mapping[str, Money]) -> ShareOf:
@@ -268,11 +295,13 @@ class Earning:
         self.series, self.in_order = series_of(a, through, self.less)
         self.shares = tuple(_obligation_share(a, o, amounts) for o in self.fixed)
         self.signed, self.end = a.signed_on, _end_day(a)
-        self.prices: dict[tuple[str, ...], list[int]] = {}
+        # Tuples of ints: the collector stops tracking them (and then this dict) once it
+        # has seen them, so a firm's kept models are fewer objects for it to walk.
+        self.prices: dict[tuple[str, ...], tuple[int, ...]] = {}
         #: What the stepping obligations earn together, at fixed prices (see totals).
         self.stepped: tuple[tuple[date, ...], tuple[int, ...]] | None = None
 
-    def _prices(self, present: tuple[str, ...]) -> list[int]:
+    def _prices(self, present: tuple[str, ...]) -> tuple[int, ...]:
         """The milestone obligations' prices less concessions, as :func:`revenue_model`
         sets them when the series ``present`` are in the model."""
         got = self.prices.get(present)
@@ -283,7 +312,8 @@ class Earning:
             for key, minor in self.less.items():
                 if key.item_id in owner:
                     less[owner[key.item_id]] = less.get(owner[key.item_id], 0) + minor
-            got = self.prices[present] = [o.price.minor - less.get(o.id, 0) for o in self.fixed]
+            got = self.prices[present] = tuple([o.price.minor - less.get(o.id, 0)
+                                                for o in self.fixed])
         return got
 
     def _present(self, a: Agreement, t: int, through: date) -> list[Series]:

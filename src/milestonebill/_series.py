@@ -102,6 +102,8 @@ def series_of(a: Agreement, through: date, less: Mapping[PlanKey, int]
                ) -> tuple[list[Series], bool]:
     """Each series of the plan up to ``through`` in the order it first appears, and whether
     that order holds at every earlier horizon (each series' earliest piece first)."""
+    if not a.recurring:  # no recurring charge, no series (the plan is not needed)
+        return [], True
     c = plan_columns(a, through=through)  # the bulk plan: no PlanItem is made
     ids = c.item_ids
     if len(set(ids)) == 1:  # the usual retainer: one series, the columns as they are

@@ -172,6 +172,13 @@ def _milestone_groups(a: Agreement) -> dict[str, list[str]]:
 def _plan_amounts(a: Agreement, through: date) -> dict[str, Money]:
     """The price each milestone and installment plan pays (before discounts)."""
     out: dict[str, Money] = {}
+    if not reference() and _fast(a):  # milestones only: their items' amounts, no items made
+        for t in a.milestones:
+            m = t.milestone
+            assert m.amount is not None
+            if not m.amount.is_zero():  # a zero amount makes no item (``milestone_item``)
+                out[m.id] = out[m.id] + m.amount if m.id in out else m.amount
+        return out
     # The fast path reads only the items no horizon changes (no recurring piece is made).
     for i in billing_plan(a, through=through) if reference() else fixed_items(a):
         if i.kind in (ChargeKind.MILESTONE, ChargeKind.INSTALLMENT):
@@ -301,6 +308,8 @@ def revenue_model(agreement: Agreement, *, through: date) -> RevenueModel:
         out, conceded = list(parts.fixed), parts.less
     out += _series(agreement, through)
     pieces, whole = plan_discounts(agreement, through)
+    if not (conceded or pieces or whole):  # nothing lowers a price (most agreements)
+        return RevenueModel(agreement.id, agreement.currency, tuple(out))
     less = discount_allocation(out, whole)
     owner = {m: o.id for o in out for m in o.milestones}
     owner.update({o.series: o.id for o in out if o.series is not None})
@@ -318,6 +327,8 @@ def obligation_names(agreement: Agreement, *, through: date) -> dict[str, str]:
     if reference() or not _fast(agreement):
         return {o.id: o.terms.name for o in revenue_model(agreement, through=through).obligations}
     out: dict[str, str] = {o.id: o.terms.name for o in agreement.derived(_Parts).fixed}
+    if not agreement.recurring:  # no recurring charge, no series (the plan is not needed)
+        return out
     c = plan_columns(agreement, through=through)
     firsts = dict(zip(reversed(c.item_ids), reversed(c.names), strict=True))  # first name wins
     out.update((i, firsts[i]) for i in dict.fromkeys(c.item_ids))
@@ -464,6 +475,19 @@ def _fast(a: Agreement) -> bool:
     return not (a.installments or a.discounts)
 
 
+def _fixed_of(a: Agreement) -> tuple[dict[str, Money], list[Obligation]]:
+    """The milestone amounts and the obligations they fund, worked out once per agreement,
+    and once for an earlier state and the agreement it was cut back from (they have the
+    same terms, :func:`~milestonebill.agreement.history.cut_from`) when the amounts come
+    from the terms alone: a plan of milestones only (a cut completion dates their items,
+    it does not price them)."""
+    base = history.cut_from(a, frozenset())  # any cut: the same terms
+    if base is not None and _fast(a):
+        return base.derived(_fixed_of)
+    amounts = _plan_amounts(a, a.signed_on)
+    return amounts, _fixed_obligations(a, amounts)
+
+
 class _Parts:
     """What an agreement's revenue model is made of whatever the horizon, worked out once
     per agreement (:meth:`~milestonebill.agreement.Agreement.derived`): milestone
@@ -494,8 +518,7 @@ class _Parts:
                 self.amounts, self.fixed, self.less = parts.amounts, parts.fixed, parts.less
                 return
             self.source = None
-        self.amounts = _plan_amounts(a, a.signed_on)
-        self.fixed = _fixed_obligations(a, self.amounts)
+        self.amounts, self.fixed = a.derived(_fixed_of)
 
     def earning_to(self, a: Agreement, last: date) -> Earning:
         """The model for days up to ``last`` (one made for a later day serves as well).

@@ -35,14 +35,21 @@ from milestonebill._series import Series
 from milestonebill._shares import half_up
 from milestonebill.agreement import (
     Agreement,
+    AgreementId,
     AgreementState,
     ChangeRecurringPrice,
     Collection,
     ObligationTerms,
     Progress,
+    apply,
+    cancel,
+    complete_milestone,
     history,
     pause,
+    report_progress,
     resume,
+    revise_estimate,
+    sign,
 )
 from milestonebill.engine import FixedClock
 from milestonebill.errors import AmendmentError, RefundLimitError, ValidationError
@@ -519,3 +526,51 @@ def test_reports_on_a_sqlite_store_are_the_reference(tmp_path: Path) -> None:
     cold, warm, plain = both_ways(lambda ags: books(ags, entries, as_of), [a])
     assert any(plain.values())  # there is something to compare
     assert (cold, warm) == (plain, plain)
+
+
+@st.composite
+def reported_hours(draw: st.DrawFn) -> tuple[Agreement, list[date]]:
+    """An engagement earned by hours (in tenths) reported against an estimate: reports and
+    revisions on any days (two on one day too), a revision to any total not below what was
+    reported, a milestone completed or a cancellation after them; and days around all of it."""
+    cur: Currency = draw(exponent_currencies())
+    start = draw(st.sampled_from(STARTS))
+    ms = [Milestone(MilestoneId(f"m{i}"), f"M{i}",
+                    amount=Money.from_minor(draw(st.integers(1, 10**7)), cur))
+          for i in range(draw(st.integers(1, 3)))]
+    tenths = draw(st.integers(1, 5000))  # hours in tenths: 12.5 hours of 40.0
+    terms = (ObligationTerms(ObligationId("work"), "The work", Progress.HOURS,
+                             items=tuple(m.id for m in ms), estimate=Decimal(tenths) / 10),)
+    offer = proposal(ms, currency=cur)
+    offer = attrs.evolve(offer, options=(attrs.evolve(offer.options[0], obligations=terms),))
+    a = sign(offer, option="std", signer="Ada", payment_method=CARD,
+             agreement_id=AgreementId("a-1"), signed_at=datetime.combine(start, time(9), UTC))
+    day, done = start, 0
+    for n in range(draw(st.integers(0, 6))):
+        day += timedelta(days=draw(st.integers(0, 60)))
+        at = datetime.combine(day, time(10), UTC) + timedelta(minutes=n)
+        if draw(st.booleans()):
+            tenths = draw(st.integers(max(done, 1), 8000))
+            a = apply(a, revise_estimate(a, "work", Decimal(tenths) / 10, as_of=day, at=at))
+        else:
+            done = draw(st.integers(done, tenths))
+            a = apply(a, report_progress(a, "work", Decimal(done) / 10, as_of=day, at=at))
+    end = draw(st.sampled_from(["open", "complete", "cancel"]))
+    if end != "open":
+        at = datetime.combine(day + timedelta(days=draw(st.integers(0, 90))), time(12), UTC)
+        a = apply(a, complete_milestone(a, MilestoneId("m0"), by="Ada", at=at)
+                  if end == "complete" else cancel(a, at=at))
+    days = [start + timedelta(days=k) for k in draw(
+        st.lists(st.integers(-30, 500), min_size=2, max_size=14))]
+    return a, days
+
+
+@EXAMPLES
+@given(reported_hours())
+def test_progress_reported_against_an_estimate_earns_what_the_reference_says(
+        made: tuple[Agreement, list[date]]) -> None:
+    a, days = made
+    _totals_and_changes_are_the_reference(a, days)
+    with reference_path():
+        want = earned_minor_series(fresh([a])[0], days)
+    assert earned_minor_series(fresh([a])[0], days) == want

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 
+from milestonebill._reference import reference_path
 from milestonebill.agreement import (
     AgreementId,
     Collection,
@@ -37,6 +38,7 @@ from milestonebill.periods import Period
 from milestonebill.reports import contract_positions, remaining_obligations, rollforward
 from milestonebill.schedule import BillingSchedule, Milestone, MilestoneId, Trigger
 from milestonebill.stores.memory import InMemoryStore
+from milestonebill.testing import scenarios
 
 USD = Currency.of("USD")
 AGR = AgreementId("agr-books")
@@ -266,3 +268,18 @@ def test_an_escalating_retainer_puts_each_years_price_in_its_own_rpo_bucket() ->
     # at 2,575.00 and 1-15 June 2027 (15/30 of 2,575.00)
     assert str(mid.within_12) == "30412.50 USD"
     assert mid.within_12.minor == 1250_00 + 6 * 2500_00 + 5 * 2575_00 + 1287_50
+
+
+def test_a_milestone_of_no_amount_does_not_date_the_remaining_obligation() -> None:
+    # A zero amount makes no plan item, so the package's milestones leave it out, and
+    # its due date does not move the remainder into the second year.
+    late = Milestone(MilestoneId("late"), "Late", amount=usd("0.00"), trigger=Trigger.ON_DATE,
+                     due_on=date(2027, 6, 1))
+    a = sign(scenarios.proposal([("design", "500.00"), late]), option="std", signer="Ada",
+             payment_method=scenarios.CARD, agreement_id=AgreementId("a-1"),
+             signed_at=datetime(2026, 1, 5, tzinfo=UTC))
+    got = list(remaining_obligations(a, date(2026, 2, 1)))
+    assert [(r.within_12, r.within_24, r.timing) for r in got] == [
+        (usd("500.00"), usd("0.00"), "no end stated: assumed within 12 months")]
+    with reference_path():
+        assert list(remaining_obligations(a, date(2026, 2, 1))) == got

@@ -101,10 +101,17 @@ def revenue_schedule(agreement: Agreement, span: Period, *,
     # what changed from one to the next: Money and rows only for what is reported.
     # Trusted constructors: every field is already a checked value (the agreement's id,
     # an obligation id and name, a piece of the span, minor units of its currency).
+    # Equal amounts share one Money (a value: nothing can tell them apart): an agreement's
+    # months repeat a few amounts, and fewer objects outlive the report's young collections.
     cur, aid, row, money = agreement.currency, agreement.id, _make_row, _make_money
-    rows = [row(aid, oid, names.get(oid, oid), piece, money(delta, cur))
-            for piece, changes in zip(pieces, earned_minor_changes(agreement, days), strict=True)
-            for oid, delta in changes]
+    amounts: dict[int, Money] = {}
+    rows = []
+    for piece, changes in zip(pieces, earned_minor_changes(agreement, days), strict=True):
+        for oid, delta in changes:
+            amount = amounts.get(delta)
+            if amount is None:
+                amount = amounts[delta] = money(delta, cur)
+            rows.append(row(aid, oid, names.get(oid, oid), piece, amount))
     return Table("Revenue schedule", rows)
 
 
@@ -161,9 +168,16 @@ def _timing(agreement: Agreement, o: Obligation) -> tuple[Period | None, date | 
     return None, None, "no end stated: assumed within 12 months"
 
 
+@functools.lru_cache(maxsize=64)
+def _years(as_of: date) -> tuple[date, date]:
+    """12 and 24 months after ``as_of``, the buckets' ends: worked out once per date (the
+    same for every obligation of a firm's report)."""
+    return add_months(as_of, 12), add_months(as_of, 24)
+
+
 def _split(remaining: int, as_of: date, period: Period | None, end: date | None
            ) -> tuple[int, int, int]:
-    one, two = add_months(as_of, 12), add_months(as_of, 24)
+    one, two = _years(as_of)
     if period is None:
         when = end if end is not None else as_of
         return ((remaining, 0, 0) if when <= one else (0, remaining, 0) if when <= two
@@ -206,6 +220,16 @@ def remaining_obligations(agreement: Agreement, as_of: date, *,
     cur = agreement.currency
     out: list[RemainingObligation] = []
     series: dict[str, list[tuple[int, int, int]]] | None = None
+    # Equal amounts of a row (zero buckets, a remainder all in one bucket) share one
+    # Money: a value, and fewer objects for the garbage collector to keep walking.
+    amounts: dict[int, Money] = {}
+
+    def money(minor: int) -> Money:
+        got = amounts.get(minor)
+        if got is None:
+            got = amounts[minor] = Money.from_minor(minor, cur)
+        return got
+
     for o in model.obligations:
         left = o.price.minor - done.get(o.id, 0)
         if left <= 0:
@@ -218,9 +242,9 @@ def remaining_obligations(agreement: Agreement, as_of: date, *,
         else:
             period, end, how = _timing(agreement, o)
             a, b, c = _split(left, as_of, period, end)
-        out.append(RemainingObligation(agreement.id, o.id, as_of, o.price,
-                                       Money.from_minor(left, cur), Money.from_minor(a, cur),
-                                       Money.from_minor(b, cur), Money.from_minor(c, cur), how))
+        price = amounts.setdefault(o.price.minor, o.price)
+        out.append(RemainingObligation(agreement.id, o.id, as_of, price, money(left),
+                                       money(a), money(b), money(c), how))
     return Table("Remaining performance obligations", out)
 
 
@@ -254,7 +278,7 @@ def _series_split(pieces: Sequence[tuple[int, int, int]], remaining: int, as_of:
     are earned: each period's price day by day across the next 12 months,
     the 12 after and beyond (so an escalation lands in the year it applies),
     shared exactly by largest remainder."""
-    one, two = add_months(as_of, 12), add_months(as_of, 24)
+    one, two = _years(as_of)
     c0, c1, c2 = as_of.toordinal() + 1, one.toordinal() + 1, two.toordinal() + 1
     shares: list[Fraction] | list[int]
     if reference():  # per piece: its price times the days it has in each bucket, over its days

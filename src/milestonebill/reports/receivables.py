@@ -40,6 +40,7 @@ from milestonebill.agreement import Agreement
 from milestonebill.collection import CollectionState, RetryPolicy, collection_state
 from milestonebill.documents import Invoice
 from milestonebill.money import Currency, Money
+from milestonebill.reports._amounts import Amounts
 from milestonebill.reports._inputs import checked_agreements, client_of, for_client, replayed
 from milestonebill.reports._open import open_balances
 from milestonebill.reports._table import Table
@@ -139,8 +140,8 @@ _BY_STATE = {
 }
 
 
-def _row(a: Agreement, inv: Invoice, balance: int, as_of: date, policy: RetryPolicy | None
-         ) -> ReceivableRow:
+def _row(a: Agreement, inv: Invoice, balance: int, as_of: date, policy: RetryPolicy | None,
+         *, amounts: Amounts) -> ReceivableRow:
     """The row of an invoice with ``balance`` (minor units, not zero) at ``as_of``."""
     days = max(0, (as_of - inv.due_on).days)
     retry: date | None = None
@@ -156,16 +157,17 @@ def _row(a: Agreement, inv: Invoice, balance: int, as_of: date, policy: RetryPol
               else AgingBucket.of_days(days))
     assert inv.number is not None  # the fold refuses an issued invoice without one
     return ReceivableRow(client_of(a), a.id, inv.number, inv.issued_on, inv.due_on,
-                         Money.from_minor(balance, a.currency), days, bucket, status, retry)
+                         amounts(balance, a.currency), days, bucket, status, retry)
 
 
-def _rows_of(a: Agreement, as_of: date, policy: RetryPolicy | None
+def _rows_of(a: Agreement, as_of: date, policy: RetryPolicy | None, amounts: Amounts
              ) -> tuple[ReceivableRow, ...]:
     """The rows of one agreement (as it stood at ``as_of``), kept with it by date and
     policy: aging and receivables of one date read the same rows."""
     if reference():
-        return _rows_computed(a, as_of, policy)
-    return kept(a, _RowsBy, (as_of, policy), lambda: _rows_computed(a, as_of, policy))
+        return _rows_computed(a, as_of, policy, amounts)
+    return kept(a, _RowsBy, (as_of, policy),
+                lambda: _rows_computed(a, as_of, policy, amounts))
 
 
 class _RowsBy(dict[tuple[date, "RetryPolicy | None"], tuple[ReceivableRow, ...]]):
@@ -175,9 +177,10 @@ class _RowsBy(dict[tuple[date, "RetryPolicy | None"], tuple[ReceivableRow, ...]]
         super().__init__()
 
 
-def _rows_computed(a: Agreement, as_of: date, policy: RetryPolicy | None
+def _rows_computed(a: Agreement, as_of: date, policy: RetryPolicy | None, amounts: Amounts
                    ) -> tuple[ReceivableRow, ...]:
-    return tuple(_row(a, inv, balance, as_of, policy) for inv, balance in open_balances(a))
+    return tuple(_row(a, inv, balance, as_of, policy, amounts=amounts)
+                 for inv, balance in open_balances(a))
 
 
 def receivables(agreements: Iterable[Agreement], as_of: date, *,
@@ -207,9 +210,10 @@ def receivables(agreements: Iterable[Agreement], as_of: date, *,
     if client is not None:
         given = for_client(given, client)
     rows: list[ReceivableRow] = []
+    amounts = Amounts()  # equal balances held once (rows kept with agreements may share them)
     for a in given:
         then = replayed(a, as_of)
-        rows += _rows_of(then, as_of, policy)
+        rows += _rows_of(then, as_of, policy, amounts)
     rows.sort(key=lambda r: (r.client, r.agreement_id, r.issued_on, r.invoice_number))
     return Table(f"Receivables as of {as_of.isoformat()}", rows)
 
@@ -242,13 +246,14 @@ _COLUMNS = {
 }
 
 
-def _aged(client: str | None, rows: list[ReceivableRow], currency: Currency) -> AgingRow:
+def _aged(client: str | None, rows: list[ReceivableRow], currency: Currency,
+          amounts: Amounts) -> AgingRow:
     sums = dict.fromkeys(_COLUMNS.values(), 0)
     for r in rows:
         sums[_COLUMNS[r.bucket]] += r.balance.minor
-    money = {k: Money.from_minor(v, currency) for k, v in sums.items()}
+    money = {k: amounts(v, currency) for k, v in sums.items()}
     return AgingRow(client=client, invoices=len(rows), **money,
-                    total=Money.from_minor(sum(sums.values()), currency))
+                    total=amounts(sum(sums.values()), currency))
 
 
 def aging(agreements: Iterable[Agreement], as_of: date, *, policy: RetryPolicy | None = None,
@@ -276,8 +281,9 @@ def aging(agreements: Iterable[Agreement], as_of: date, *, policy: RetryPolicy |
     for r in open_rows:
         by_currency.setdefault(r.balance.currency, {}).setdefault(r.client, []).append(r)
     out: list[AgingRow] = []
+    amounts = Amounts()  # the zero buckets above all: one Money each
     for cur in sorted(by_currency, key=lambda c: c.code):
         clients = by_currency[cur]
-        out += [_aged(name, clients[name], cur) for name in sorted(clients)]
-        out.append(_aged(None, [r for name in clients for r in clients[name]], cur))
+        out += [_aged(name, clients[name], cur, amounts) for name in sorted(clients)]
+        out.append(_aged(None, [r for name in clients for r in clients[name]], cur, amounts))
     return Table(f"Aging as of {as_of.isoformat()}", out)

@@ -74,6 +74,7 @@ from milestonebill.agreement.terms import containing_period
 from milestonebill.errors import ValidationError
 from milestonebill.money import Currency, Money, Rounding, round_ratio
 from milestonebill.periods import Period, add_months
+from milestonebill.reports._amounts import Amounts
 from milestonebill.reports._table import Table
 from milestonebill.schedule import Interval
 
@@ -218,7 +219,10 @@ def _known_terms(agreement: Agreement, d: date) -> Agreement | None:
     return _as_known(agreement, d)
 
 
-def _agreement_rows(agreement: Agreement, d: date) -> list[MrrRow]:
+def _agreement_rows(agreement: Agreement, d: date, amounts: Amounts | None = None
+                    ) -> list[MrrRow]:
+    """The MRR rows of one agreement on ``d`` (equal amounts from ``amounts``, if given)."""
+    money = Money.from_minor if amounts is None else amounts
     known = _known_terms(agreement, d)
     if known is None:
         return []
@@ -236,7 +240,7 @@ def _agreement_rows(agreement: Agreement, d: date) -> list[MrrRow]:
         share, shown = total - shown, total
         rows.append(MrrRow(known.proposal.client, known.id, charge.id, charge.name, d,
                            known.state, price, charge.interval, period, exact,
-                           Money.from_minor(share, cur), Money.from_minor(12 * share, cur)))
+                           money(share, cur), money(12 * share, cur)))
     return rows
 
 
@@ -264,9 +268,11 @@ def mrr(agreements: Iterable[Agreement], as_of: date, *,
     """
     as_of = check_date("as_of", as_of)
     chosen = _selected(agreements, agreement_ids)
-    plain = reference()
-    return Table("MRR", [r for a in chosen if plain or not _never_recurring(a)
-                         for r in _agreement_rows(a, as_of)])
+    if reference():
+        return Table("MRR", [r for a in chosen for r in _agreement_rows(a, as_of)])
+    amounts = Amounts()
+    return Table("MRR", [r for a in chosen if not _never_recurring(a)
+                         for r in _agreement_rows(a, as_of, amounts)])
 
 
 @attrs.frozen
@@ -486,16 +492,17 @@ def _mrr_computed(agreement: Agreement, days: Sequence[date]) -> list[int]:
 
 def _movement_rows(chosen: Sequence[Agreement], start: date, end: date) -> list[MovementRow]:
     rows: list[MovementRow] = []
+    money = Money.from_minor if reference() else Amounts()  # equal amounts held once
     for a in chosen:
         opening, closing = _mrr_at(a, [start, end])
         if opening == 0 and closing == 0:
             continue
         movement, *moves = _classified(opening, closing)
         cur = a.currency
-        new, expansion, contraction, churn = (Money.from_minor(m, cur) for m in moves)
+        new, expansion, contraction, churn = (money(m, cur) for m in moves)
         rows.append(MovementRow(a.proposal.client, a.id, start, end, movement,
-                                Money.from_minor(opening, cur), new, expansion, contraction,
-                                churn, Money.from_minor(closing, cur)))
+                                money(opening, cur), new, expansion, contraction,
+                                churn, money(closing, cur)))
     return rows
 
 

@@ -30,7 +30,7 @@ from typing import cast
 
 import attrs
 
-from milestonebill._kept import kept
+from milestonebill._kept import entries, kept
 from milestonebill._reference import reference
 from milestonebill.agreement import (
     Agreement,
@@ -106,7 +106,7 @@ def owed(agreement: Agreement, *, through: date) -> Owed:
     kept with the agreement per horizon."""
     if reference():
         return _owed(agreement, through)
-    return kept(agreement, _OwedBy, through, lambda: _owed(agreement, through))
+    return kept(agreement, (_OWED, through), lambda: _owed(agreement, through))
 
 
 def due_by(agreement: Agreement, day: date) -> bool:
@@ -120,18 +120,16 @@ def due_by(agreement: Agreement, day: date) -> bool:
     Not with discounts, whose amounts depend on every item of the plan.
     """
     if not (reference() or agreement.discounts):
-        for through, known in agreement.derived(_OwedBy).items():
+        for (_tag, through), known in entries(agreement, _OWED):
             if through >= day:
                 return bool(known.days) and known.days[0] <= day
     o = owed(agreement, through=day)
     return bool(o.days) and o.days[0] <= day
 
 
-class _OwedBy(dict[date, Owed]):
-    """An agreement's :class:`Owed` by horizon (forecasts of one date ask again)."""
-
-    def __init__(self, _agreement: Agreement) -> None:
-        super().__init__()
+#: The kind of the :class:`Owed` an agreement keeps by horizon (forecasts of one date ask
+#: again).
+_OWED = "kept:owed"
 
 
 #: A plan as rows: key -> (amount, billing day or None, payment terms), in plan order.

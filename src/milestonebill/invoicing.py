@@ -158,14 +158,9 @@ def _pending(agreement: Agreement, through: date) -> tuple[_Delta, ...]:
     """
     if reference():
         return _pending_computed(agreement, through)
-    return kept(agreement, _PendingBy, through, lambda: _pending_computed(agreement, through))
-
-
-class _PendingBy(dict[date, tuple[_Delta, ...]]):
-    """An agreement's pending differences by horizon."""
-
-    def __init__(self, _agreement: Agreement) -> None:
-        super().__init__()
+    # kept by horizon
+    return kept(agreement, ("kept:pending", through),
+                lambda: _pending_computed(agreement, through))
 
 
 def _pending_computed(agreement: Agreement, through: date) -> tuple[_Delta, ...]:
@@ -500,15 +495,8 @@ def unbilled(agreement: Agreement, *, through: date) -> tuple[Unbilled, ...]:
         raise ValidationError("through", "a date", through)
     if reference():
         return _unbilled(agreement, through)
-    return kept(agreement, _UnbilledBy, through, lambda: _unbilled(agreement, through))
-
-
-class _UnbilledBy(dict[date, tuple["Unbilled", ...]]):
-    """What an agreement still bills, by horizon, kept with it
-    (:meth:`~milestonebill.agreement.Agreement.derived`): forecasts ask again and again."""
-
-    def __init__(self, _agreement: Agreement) -> None:
-        super().__init__()
+    # kept by horizon: forecasts ask again and again
+    return kept(agreement, ("kept:unbilled", through), lambda: _unbilled(agreement, through))
 
 
 

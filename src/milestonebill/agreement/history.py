@@ -92,14 +92,8 @@ def as_of(agreement: Agreement, when: datetime | date) -> Agreement:
         raise InvalidTransitionError(f"agreement {agreement.id!r} was not signed yet at {when}")
     if keep == len(agreement.events):
         return agreement
-    return kept(agreement, _RewoundBy, keep, lambda: _rewound(agreement, keep))
-
-
-class _RewoundBy(dict[int, Agreement]):
-    """An agreement's earlier states by how many of its events they keep."""
-
-    def __init__(self, _agreement: Agreement) -> None:
-        super().__init__()
+    # kept by how many of its events the earlier state keeps
+    return kept(agreement, ("kept:rewound", keep), lambda: _rewound(agreement, keep))
 
 
 #: The fields ``Agreement`` takes, in order, read at once, and the position of each.

@@ -129,22 +129,10 @@ def stood(agreement: Agreement, day: date) -> Agreement | None:
         return agreement
     if reference():
         return history.as_of(agreement, day)
-    known = agreement.derived(_StoodBy)
-    got = known.get(day)
-    if got is None:
-        if len(known) >= 64:
-            known.clear()
-        got = known[day] = history.as_of(agreement, day)
-    return got
-
-
-class _StoodBy(dict[date, Agreement]):
-    """An agreement as it stood at the end of each day asked about, kept with it: every
-    forecast of one date asks for the same day (finding it among the agreement's kept
-    earlier states takes a search of its events)."""
-
-    def __init__(self, _agreement: Agreement) -> None:
-        super().__init__()
+    # Kept by day: every forecast of one date asks for the same day (finding it among the
+    # agreement's kept earlier states takes a search of its events).
+    return kept(agreement, ("kept:stood", day), lambda: history.as_of(agreement, day),
+                at_most=64)
 
 
 def _check_firm(agreements: Sequence[Agreement], as_of: date) -> None:
@@ -258,16 +246,17 @@ def prepare(agreements: Sequence[Agreement], as_of: date, assumptions: Assumptio
     """
     check_date("as_of", as_of)
     _check_firm(agreements, as_of)
-    key = (as_of, assumptions)
+    # The keys of what is kept per agreement, made once for the firm.
+    keys = (_PREPARED, as_of, assumptions), (_EXPECTED, as_of, assumptions)
     try:
-        hash(key)
+        hash(keys)
     except TypeError:  # a tax rule of the host's that cannot be a key
         kept = False
     else:
         kept = not reference()
     ready: dict[str, Prepared] = {}
     if kept:  # each agreement as known and as expected, kept with it
-        ready = {a.id: _prepared_kept(a, key) for a in agreements}
+        ready = {a.id: _prepared_kept(a, keys) for a in agreements}
         known = {aid: p.past for aid, p in ready.items()}
     else:
         known = {a.id: stood(a, as_of) or a for a in agreements}
@@ -287,21 +276,23 @@ def prepare(agreements: Sequence[Agreement], as_of: date, assumptions: Assumptio
     return out
 
 
-class _PreparedBy(dict[tuple[date, Assumptions], Prepared]):
-    """An agreement prepared for a forecast (:func:`prepare` without a scenario's
-    changes), by date and assumptions, kept with it: every forecast of one date, and
-    both passes of a scenario comparison, prepare it the same way."""
+#: An agreement prepared for a forecast (:func:`prepare` without a scenario's changes),
+#: kept with it by date and assumptions: every forecast of one date, and both passes of a
+#: scenario comparison, prepare it the same way.
+_PREPARED = "kept:prepared"
+#: :func:`_expected` kept with the agreement by date and assumptions: the forecasts of one
+#: date then share the expected agreement (and what is worked out from it).
+_EXPECTED = "kept:expected"
+_Keys = tuple[tuple[str, date, Assumptions], tuple[str, date, Assumptions]]
 
-    def __init__(self, _agreement: Agreement) -> None:
-        super().__init__()
 
-
-def _prepared_kept(a: Agreement, key: tuple[date, Assumptions]) -> Prepared:
+def _prepared_kept(a: Agreement, keys: _Keys) -> Prepared:
     def prepared() -> Prepared:
-        past = stood(a, key[0]) or a
-        return Prepared(past, *_expected_kept(past, *key, key=key))
+        _tag, as_of, assumptions = keys[0]
+        past = stood(a, as_of) or a
+        return Prepared(past, *_expected_kept(past, as_of, assumptions, key=keys[1]))
 
-    return kept(a, _PreparedBy, key, prepared)
+    return kept(a, keys[0], prepared)
 
 
 _Expected = tuple[Agreement, tuple[tuple[str, date | None, str], ...]]
@@ -322,28 +313,20 @@ def _expected(a: Agreement, as_of: date, assumptions: Assumptions) -> _Expected:
     return future, tuple(expected)
 
 
-class _ExpectedBy(dict[tuple[date, Assumptions], _Expected]):
-    """:func:`_expected` by date and assumptions, kept with the agreement: the forecasts
-    of one date then share the expected agreement (and what is worked out from it)."""
-
-    def __init__(self, _agreement: Agreement) -> None:
-        super().__init__()
-
-
 def _expected_kept(a: Agreement, as_of: date, assumptions: Assumptions, *,
-                   key: tuple[date, Assumptions] | None = None) -> _Expected:
+                   key: tuple[str, date, Assumptions] | None = None) -> _Expected:
     """:func:`_expected`, kept with the agreement when the assumptions can be a key
     (``key``, already hashed, when :func:`prepare` has it: one key object for the firm,
     not one kept per agreement)."""
     if reference():
         return _expected(a, as_of, assumptions)
     if key is None:
-        key = (as_of, assumptions)
+        key = (_EXPECTED, as_of, assumptions)
         try:
             hash(key)
         except TypeError:  # a tax rule of the host's that cannot be a key
             return _expected(a, as_of, assumptions)
-    return kept(a, _ExpectedBy, key, lambda: _expected(a, as_of, assumptions))
+    return kept(a, key, lambda: _expected(a, as_of, assumptions))
 
 
 def _signed_only(a: Agreement) -> Agreement:
@@ -560,30 +543,21 @@ def receipt_rows(prepared: Sequence[Prepared], as_of: date, end: date,
     return [(p, _receipts_of(p, as_of, end, assumptions, late)) for p in prepared]
 
 
-class _ReceiptsBy(dict[tuple[object, ...], tuple[Row, ...]]):
-    """An agreement's expected receipts by what they depend on, kept with it
-    (:meth:`~milestonebill.agreement.Agreement.derived`): the cash, receipts and
-    scenario forecasts of one date ask for the same ones."""
-
-    def __init__(self, _agreement: Agreement) -> None:
-        super().__init__()
-
-
 def _receipts_of(p: Prepared, as_of: date, end: date, assumptions: Assumptions,
                  late: Mapping[str, tuple[int, int]]) -> tuple[Row, ...]:
     """:func:`receipts` of one agreement.  When nothing is assumed about it (what is
     expected is what is known), they depend only on the arguments and on its client's
-    payment history, and are kept with it."""
+    payment history, and are kept with it (the cash, receipts and scenario forecasts of
+    one date ask for the same ones)."""
     if reference() or p.past is not p.future:
         return _receipts_computed(p, as_of, end, assumptions, late)
-    key: tuple[object, ...] = (as_of, end, assumptions, late.get(p.future.proposal.client),
-                               p.completions)
+    key: tuple[object, ...] = ("kept:receipts", as_of, end, assumptions,
+                               late.get(p.future.proposal.client), p.completions)
     try:
         hash(key)
     except TypeError:  # a tax rule of the host's that cannot be a key
         return _receipts_computed(p, as_of, end, assumptions, late)
-    return kept(p.future, _ReceiptsBy, key,
-                lambda: _receipts_computed(p, as_of, end, assumptions, late))
+    return kept(p.future, key, lambda: _receipts_computed(p, as_of, end, assumptions, late))
 
 
 def _row(r: ExpectedReceipt) -> Row:

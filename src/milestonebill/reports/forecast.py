@@ -46,6 +46,7 @@ from typing import TypeVar, cast
 
 import attrs
 
+from milestonebill._kept import fill, slot
 from milestonebill._reference import reference
 from milestonebill._validate import check_date, check_int
 from milestonebill.agreement import Agreement
@@ -243,7 +244,7 @@ def _collected(prepared: Iterable[Prepared], window: Sequence[Period]
     key = _window_key(window)
     for p in prepared:
         cur = p.past.currency.code
-        for i, minor in _kept_cells(p.past, _CollectedKept, None, key,
+        for i, minor in _kept_cells(p.past, _COLLECTED, None, key,
                                     functools.partial(_collected_of, p.past, index)):
             out[cur, i] = out.get((cur, i), 0) + minor
     return out
@@ -271,22 +272,13 @@ def _window_key(window: Sequence[Period]) -> tuple[date, ...]:
 _Slot = tuple[object, tuple[date, ...], object]  # (source, window key, cells)
 
 
-class _CollectedKept(list[_Slot]):
-    """One agreement's :func:`_collected_of` for the last window asked about."""
-
-    def __init__(self, _agreement: Agreement) -> None:
-        super().__init__()
-
-
-class _ExpectedKept(list[_Slot]):
-    """One agreement's :func:`_expected_cells` for the last window and receipts asked
-    about."""
-
-    def __init__(self, _agreement: Agreement) -> None:
-        super().__init__()
+#: One agreement's :func:`_collected_of` for the last window asked about.
+_COLLECTED = "kept:collected cells"
+#: One agreement's :func:`_expected_cells` for the last window and receipts asked about.
+_EXPECTED_CELLS = "kept:expected cells"
 
 
-def _kept_cells(a: Agreement, kind: Callable[[Agreement], list[_Slot]], source: object,
+def _kept_cells(a: Agreement, kind: str, source: object,
                 key: tuple[date, ...], compute: Callable[[], _Cells]) -> _Cells:
     """``compute()``, kept with ``a`` for one window (``key``) and one ``source`` object
     (``None``, or the receipts kept with it): the cash forecast and both passes of
@@ -294,12 +286,11 @@ def _kept_cells(a: Agreement, kind: Callable[[Agreement], list[_Slot]], source: 
     so it stays bounded whatever windows are asked about."""
     if reference():
         return compute()
-    slot = a.derived(kind)
-    kept = slot[0] if slot else None  # one read: another thread may replace it meanwhile
+    kept: _Slot | None = slot(a, kind)  # one read: another thread may replace it meanwhile
     if kept is not None and kept[0] is source and kept[1] == key:
         return cast(_Cells, kept[2])
     got = compute()
-    slot[:] = [(source, key, got)]
+    fill(a, kind, (source, key, got))
     return got
 
 
@@ -350,7 +341,7 @@ def _cash_rows(prepared: Sequence[Prepared], as_of: date, window: Sequence[Perio
     index = _memo_index(window)
     wkey = _window_key(window)
     for p, found in receipt_rows(prepared, as_of, window[-1].end, assumptions):
-        sums, completions = _kept_cells(p.future, _ExpectedKept, found, wkey,
+        sums, completions = _kept_cells(p.future, _EXPECTED_CELLS, found, wkey,
                                         functools.partial(_expected_cells, found, index))
         for code, i, open_invoice, minor in sums:
             key = (code, i, open_invoice)

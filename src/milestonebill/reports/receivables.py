@@ -166,15 +166,8 @@ def _rows_of(a: Agreement, as_of: date, policy: RetryPolicy | None, amounts: Amo
     policy: aging and receivables of one date read the same rows."""
     if reference():
         return _rows_computed(a, as_of, policy, amounts)
-    return kept(a, _RowsBy, (as_of, policy),
+    return kept(a, ("kept:receivable rows", as_of, policy),
                 lambda: _rows_computed(a, as_of, policy, amounts))
-
-
-class _RowsBy(dict[tuple[date, "RetryPolicy | None"], tuple[ReceivableRow, ...]]):
-    """An agreement's receivable rows by date and retry policy."""
-
-    def __init__(self, _agreement: Agreement) -> None:
-        super().__init__()
 
 
 def _rows_computed(a: Agreement, as_of: date, policy: RetryPolicy | None, amounts: Amounts

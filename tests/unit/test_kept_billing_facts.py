@@ -78,3 +78,37 @@ def test_a_rewound_state_is_cut_from_its_agreement_unless_a_field_read_was_cut()
                 want = None if name in cut else a
                 assert history.cut_from(earlier, frozenset({name})) is want, (name, cut)
     assert seen > 0
+
+
+def test_kept_values_are_bounded_per_kind_and_sit_under_keys_the_collector_drops() -> None:
+    """``_kept.kept`` keeps at most ``at_most`` values of a kind (then forgets that kind's
+    values, and only those), ``entries`` lists a kind's values, ``slot``/``fill`` keep one;
+    a key of plain values is one the garbage collector stops tracking."""
+    import functools
+    import gc
+
+    from milestonebill._kept import AT_MOST, entries, fill, kept, slot
+
+    a = _signed("a-kept")
+    calls: list[int] = []
+
+    def compute(n: int) -> list[int]:
+        calls.append(n)
+        return [n]
+
+    first = kept(a, ("kept:test", date(2026, 1, 1)), lambda: compute(0))
+    assert kept(a, ("kept:test", date(2026, 1, 1)), lambda: compute(99)) is first
+    assert kept(a, ("kept:other", 1), lambda: compute(1)) == [1]
+    for day in range(2, AT_MOST + 1):  # the kind now holds AT_MOST values
+        kept(a, ("kept:test", date(2026, 1, day)), functools.partial(compute, day))
+    assert len(entries(a, "kept:test")) == AT_MOST
+    kept(a, ("kept:test", date(2026, 2, 1)), lambda: compute(50))  # one more: forgets them
+    assert [k for k, _ in entries(a, "kept:test")] == [("kept:test", date(2026, 2, 1))]
+    assert entries(a, "kept:other") == [(("kept:other", 1), [1])]  # another kind stays
+    assert kept(a, ("kept:test", date(2026, 1, 1)), lambda: compute(7)) == [7]  # again
+    assert calls == [0, 1, *range(2, AT_MOST + 1), 50, 7]
+    gc.collect()
+    assert not any(gc.is_tracked(k) for k, _ in entries(a, "kept:test"))
+    assert slot(a, "kept:one") is None
+    fill(a, "kept:one", ("source", (1, 2)))
+    assert slot(a, "kept:one") == ("source", (1, 2))

@@ -271,13 +271,17 @@ def _owed_bulk(agreement: Agreement, horizon: date,
 def _bulk_difference(agreement: Agreement, lines: list[_Line], key: str, *, delta: int,
                      first: str | None, on: date | None, terms: PaymentTerms) -> None:
     """:func:`_difference` and :func:`_routed` of one key that is not a discount's."""
+    due = _due(agreement, key, first, on)
+    if due is not None:
+        lines.append((due, delta < 0, terms, key, abs(delta), first is not None))
+
+
+def _due(agreement: Agreement, key: str, first: str | None, on: date | None) -> date | None:
+    """The day a difference of ``key`` becomes billable: its plan day (``None``: it waits
+    for one), or for a key billed before (``first``) no earlier than its last change."""
     if first is None:
-        if on is None:
-            return
-        due = on
-    else:
-        due = max(on or date.min, changed_since(agreement, PlanKey(key)))
-    lines.append((due, delta < 0, terms, key, abs(delta), first is not None))
+        return on
+    return max(on or date.min, changed_since(agreement, PlanKey(key)))
 
 
 def _difference(agreement: Agreement, out: list[tuple[str, int, str | None, date, PaymentTerms]],
@@ -290,12 +294,9 @@ def _difference(agreement: Agreement, out: list[tuple[str, int, str | None, date
     inner = _discounted(key)
     if first is None and inner is not None and inner in billed:
         first = billed[inner][1]
-    if first is None:
-        if on is None:
-            return
-        due = on
-    else:
-        due = max(on or date.min, changed_since(agreement, PlanKey(key)))
+    due = _due(agreement, key, first, on)
+    if due is None:
+        return
     if on is None and key not in rows:  # no longer planned: the discounted item's terms
         owner = rows.get(inner) if inner is not None else None
         terms = DUE_ON_RECEIPT if owner is None else owner[2]

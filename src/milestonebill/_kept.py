@@ -47,7 +47,7 @@ def kept(agreement: Agreement, key: tuple[Hashable, ...], compute: Callable[[], 
         tag = key[0]
         n: int = table.get(tag, 0)
         if n >= at_most:  # forget the kind's values (another thread may be at it too)
-            for k in [k for k in list(table) if type(k) is tuple and k[0] == tag]:
+            for k, _value in _of_kind(table, tag):
                 table.pop(k, None)
             n = 0
         got = table[key] = compute()
@@ -57,7 +57,11 @@ def kept(agreement: Agreement, key: tuple[Hashable, ...], compute: Callable[[], 
 
 def entries(agreement: Agreement, tag: str) -> list[tuple[tuple[Any, ...], Any]]:
     """The (key, value) pairs of one kind that ``agreement`` keeps now."""
-    table = _table(agreement)
+    return _of_kind(_table(agreement), tag)
+
+
+def _of_kind(table: dict[object, Any], tag: Hashable) -> list[tuple[tuple[Any, ...], Any]]:
+    # A copy of the items first: another thread may add to the table meanwhile.
     return [(k, v) for k, v in list(table.items()) if type(k) is tuple and k[0] == tag]
 
 

@@ -41,3 +41,16 @@ class Amounts:
         if got is None:
             got = known[minor] = Money.from_minor(minor, currency)
         return got
+
+    def held(self, value: Money) -> Money:
+        """The amount held equal to ``value``, or ``value`` itself, held from now on.
+
+        >>> amounts = Amounts()
+        >>> fee = Money("250.00", "USD")
+        >>> amounts.held(fee) is fee, amounts(25000, Currency.of("USD")) is fee
+        (True, True)
+        """
+        known = self._by.get(value.currency)
+        if known is None:
+            known = self._by[value.currency] = {}
+        return known.setdefault(value.minor, value)

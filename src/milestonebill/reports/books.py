@@ -39,6 +39,7 @@ from milestonebill.limits import EARLIEST_DATE, LATEST_DATE
 from milestonebill.money import Currency, Money, allocate_minor
 from milestonebill.periods import Period, add_months
 from milestonebill.recognition import Granularity, buckets
+from milestonebill.reports._amounts import Amounts
 from milestonebill.reports._table import Table
 from milestonebill.revenue import (
     Obligation,
@@ -103,6 +104,7 @@ def revenue_schedule(agreement: Agreement, span: Period, *,
     # an obligation id and name, a piece of the span, minor units of its currency).
     # Equal amounts share one Money (a value: nothing can tell them apart): an agreement's
     # months repeat a few amounts, and fewer objects outlive the report's young collections.
+    # The sharing is inline (not ``Amounts``): a call per row costs 20 ms at 46,000 rows.
     cur, aid, row, money = agreement.currency, agreement.id, _make_row, _make_money
     amounts: dict[int, Money] = {}
     rows = []
@@ -222,13 +224,7 @@ def remaining_obligations(agreement: Agreement, as_of: date, *,
     series: dict[str, list[tuple[int, int, int]]] | None = None
     # Equal amounts of a row (zero buckets, a remainder all in one bucket) share one
     # Money: a value, and fewer objects for the garbage collector to keep walking.
-    amounts: dict[int, Money] = {}
-
-    def money(minor: int) -> Money:
-        got = amounts.get(minor)
-        if got is None:
-            got = amounts[minor] = Money.from_minor(minor, cur)
-        return got
+    amounts = Amounts()
 
     for o in model.obligations:
         left = o.price.minor - done.get(o.id, 0)
@@ -242,9 +238,9 @@ def remaining_obligations(agreement: Agreement, as_of: date, *,
         else:
             period, end, how = _timing(agreement, o)
             a, b, c = _split(left, as_of, period, end)
-        price = amounts.setdefault(o.price.minor, o.price)
-        out.append(RemainingObligation(agreement.id, o.id, as_of, price, money(left),
-                                       money(a), money(b), money(c), how))
+        out.append(RemainingObligation(agreement.id, o.id, as_of, amounts.held(o.price),
+                                       amounts(left, cur), amounts(a, cur), amounts(b, cur),
+                                       amounts(c, cur), how))
     return Table("Remaining performance obligations", out)
 
 

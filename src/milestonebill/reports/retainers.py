@@ -219,10 +219,8 @@ def _known_terms(agreement: Agreement, d: date) -> Agreement | None:
     return _as_known(agreement, d)
 
 
-def _agreement_rows(agreement: Agreement, d: date, amounts: Amounts | None = None
-                    ) -> list[MrrRow]:
-    """The MRR rows of one agreement on ``d`` (equal amounts from ``amounts``, if given)."""
-    money = Money.from_minor if amounts is None else amounts
+def _agreement_rows(agreement: Agreement, d: date, money: Amounts) -> list[MrrRow]:
+    """The MRR rows of one agreement on ``d`` (equal amounts held once in ``money``)."""
     known = _known_terms(agreement, d)
     if known is None:
         return []
@@ -268,10 +266,8 @@ def mrr(agreements: Iterable[Agreement], as_of: date, *,
     """
     as_of = check_date("as_of", as_of)
     chosen = _selected(agreements, agreement_ids)
-    if reference():
-        return Table("MRR", [r for a in chosen for r in _agreement_rows(a, as_of)])
-    amounts = Amounts()
-    return Table("MRR", [r for a in chosen if not _never_recurring(a)
+    plain, amounts = reference(), Amounts()
+    return Table("MRR", [r for a in chosen if plain or not _never_recurring(a)
                          for r in _agreement_rows(a, as_of, amounts)])
 
 
@@ -362,7 +358,7 @@ def _classified(opening: int, closing: int) -> tuple[Movement, int, int, int, in
 
 
 def _agreement_mrr(agreement: Agreement, d: date) -> int:
-    return sum(r.mrr.minor for r in _agreement_rows(agreement, d))
+    return sum(r.mrr.minor for r in _agreement_rows(agreement, d, Amounts()))
 
 
 def _levels(terms: Sequence[RecurringTerm], days: Sequence[date]) -> list[int]:
@@ -492,7 +488,7 @@ def _mrr_computed(agreement: Agreement, days: Sequence[date]) -> list[int]:
 
 def _movement_rows(chosen: Sequence[Agreement], start: date, end: date) -> list[MovementRow]:
     rows: list[MovementRow] = []
-    money = Money.from_minor if reference() else Amounts()  # equal amounts held once
+    money = Amounts()  # equal amounts held once
     for a in chosen:
         opening, closing = _mrr_at(a, [start, end])
         if opening == 0 and closing == 0:

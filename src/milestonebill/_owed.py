@@ -229,30 +229,15 @@ def _owed_bulk(agreement: Agreement, horizon: date,
     lines: list[_Line] = []
     matched = 0  # billed keys found in the plan
     for item in fixed_items(agreement):
-        fixed: str = item.key
-        minor, on = item.amount.minor, item.on
-        if fixed in billed:
-            matched += 1
-            net, first, _n = billed[fixed]
-            if minor != net:
-                _bulk_difference(agreement, lines, fixed, delta=minor - net, first=first, on=on,
-                                 terms=item.terms)
-        elif minor and on is not None:
-            lines.append((on, minor < 0, item.terms, fixed, abs(minor), False))
+        matched += _planned_line(agreement, lines, billed, item.key, minor=item.amount.minor,
+                                 on=item.on, terms=item.terms)
     cols = plan_columns(agreement, through=horizon)
     for iid, start, end, minor in zip(cols.item_ids, cols.starts, cols.ends, cols.minors,
                                       strict=True):
         advance, terms = charges[iid]
         key, first_day = _piece(iid, start)
-        day = first_day if advance else _day(end)
-        if key in billed:
-            matched += 1
-            net, first, _n = billed[key]
-            if minor != net:
-                _bulk_difference(agreement, lines, key, delta=minor - net, first=first, on=day,
-                                 terms=terms)
-        elif minor:
-            lines.append((day, minor < 0, terms, key, abs(minor), False))
+        matched += _planned_line(agreement, lines, billed, key, minor=minor,
+                                 on=first_day if advance else _day(end), terms=terms)
     if matched < len(billed):  # keys only billed: no longer planned, credited back
         planned = {*(i.key for i in fixed_items(agreement)),
                    *(_piece(iid, start)[0] for iid, start in zip(cols.item_ids, cols.starts,
@@ -266,6 +251,24 @@ def _owed_bulk(agreement: Agreement, horizon: date,
     lines.sort(key=operator.itemgetter(0))  # by day, stable, as unbilled sorts
     days, credit, terms_, keys, minors, adjusts = zip(*lines, strict=True)
     return Owed(days, credit, terms_, keys, minors, adjusts)
+
+
+def _planned_line(agreement: Agreement, lines: list[_Line],
+                  billed: dict[str, tuple[int, str, int]], key: str, *, minor: int,
+                  on: date | None, terms: PaymentTerms) -> int:
+    """Add the line of one planned key (``minor`` units billable ``on``) to ``lines``: its
+    difference from what was billed, or all of it when nothing was.  1 when it was billed
+    (a billed key found in the plan), else 0."""
+    got = billed.get(key)
+    if got is None:
+        if minor and on is not None:
+            lines.append((on, minor < 0, terms, key, abs(minor), False))
+        return 0
+    net, first, _n = got
+    if minor != net:
+        _bulk_difference(agreement, lines, key, delta=minor - net, first=first, on=on,
+                         terms=terms)
+    return 1
 
 
 def _bulk_difference(agreement: Agreement, lines: list[_Line], key: str, *, delta: int,

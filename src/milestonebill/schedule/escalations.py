@@ -124,7 +124,6 @@ class Escalation:
             return 1
         return _step_minor(self.step, currency)
 
-
     def apply(self, price: Money, *, base: Money) -> Money:
         """The price after one application of this escalation, rounded to the step."""
         step = self.step_minor(price.currency)

@@ -442,9 +442,13 @@ def stated_terms(draw: st.DrawFn) -> tuple[Agreement, list[date]]:
     w.later(done + draw(st.integers(0, 100)))
     if draw(st.booleans()):
         w.cancel()
-    days = [start + timedelta(days=n) for n in draw(
+    return w.load(), _days_around(draw, start)
+
+
+def _days_around(draw: st.DrawFn, start: date) -> list[date]:
+    """2 to 14 days to read revenue at, from a month before ``start`` to 500 days on."""
+    return [start + timedelta(days=n) for n in draw(
         st.lists(st.integers(-30, 500), min_size=2, max_size=14))]
-    return w.load(), days
 
 
 @EXAMPLES
@@ -560,9 +564,7 @@ def reported_hours(draw: st.DrawFn) -> tuple[Agreement, list[date]]:
         at = datetime.combine(day + timedelta(days=draw(st.integers(0, 90))), time(12), UTC)
         a = apply(a, complete_milestone(a, MilestoneId("m0"), by="Ada", at=at)
                   if end == "complete" else cancel(a, at=at))
-    days = [start + timedelta(days=k) for k in draw(
-        st.lists(st.integers(-30, 500), min_size=2, max_size=14))]
-    return a, days
+    return a, _days_around(draw, start)
 
 
 @EXAMPLES
